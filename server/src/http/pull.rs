@@ -1,0 +1,76 @@
+//! `GET /v1/pull?cursor=&limit=`: the tenant's changes after a cursor, one page at a time.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::Json;
+use ferrysync::protocol::{decode_cursor, encode_cursor, limits, PullResponse};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::error::Error;
+use super::extractor::Tenant;
+use super::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct PullParams {
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+/// A positive integer; above the maximum it is lowered to the maximum.
+fn parse_limit(limit: Option<&str>) -> Result<u32, Error> {
+    let Some(text) = limit else {
+        return Ok(limits::DEFAULT_PULL_LIMIT);
+    };
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::InvalidLimit(format!("{text:?}")));
+    }
+    match text.parse::<u64>() {
+        Ok(0) => Err(Error::InvalidLimit("0".into())),
+        Ok(n) => Ok(n.min(u64::from(limits::MAX_PULL_LIMIT)) as u32),
+        // All digits but too large for u64: still a positive integer.
+        Err(_) => Ok(limits::MAX_PULL_LIMIT),
+    }
+}
+
+pub async fn pull(
+    State(state): State<AppState>,
+    Tenant(tenant): Tenant,
+    params: Result<Query<PullParams>, QueryRejection>,
+) -> Result<Json<PullResponse<Box<RawValue>>>, Error> {
+    let Query(params) = params.map_err(|e| Error::InvalidRequest(e.body_text()))?;
+    let limit = parse_limit(params.limit.as_deref())?;
+    let after = match params.cursor.as_deref() {
+        None | Some("") => 0,
+        Some(cursor) => decode_cursor(cursor).ok_or(Error::InvalidCursor)?,
+    };
+    let page = state
+        .store
+        .pull(tenant, after, limit)
+        .await?
+        .ok_or(Error::InvalidCursor)?;
+    Ok(Json(PullResponse {
+        changes: page.changes,
+        cursor: encode_cursor(page.last_seq),
+        has_more: page.has_more,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits() {
+        assert_eq!(parse_limit(None).unwrap(), limits::DEFAULT_PULL_LIMIT);
+        assert_eq!(parse_limit(Some("7")).unwrap(), 7);
+        assert_eq!(parse_limit(Some("5000")).unwrap(), limits::MAX_PULL_LIMIT);
+        assert_eq!(
+            parse_limit(Some("99999999999999999999999")).unwrap(),
+            limits::MAX_PULL_LIMIT
+        );
+        for bad in ["", "0", "-1", "1.5", "ten", "+3"] {
+            assert!(parse_limit(Some(bad)).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Storage behind a small trait, so that another backend (PostgreSQL) can follow the SQLite one.
+//!
+//! A store keeps three things per tenant: the records (latest state, tombstones included), the
+//! answer given to every mutation id, and a change sequence (a counter, +1 on every write) that
+//! orders the records for pull. The rules for one mutation are the same for every backend and
+//! live here ([`plan`]); a backend only supplies the transaction around them.
+
+pub mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use ferrysync::protocol::{
+    self, codes, Change, Current, Decision, Mutation, MutationResult, Rejection, ServerRecord,
+};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+pub use sqlite::SqliteStore;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A storage failure. Nothing of the request is applied when one is returned.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The database is locked by someone else for longer than the busy timeout: retry later.
+    Busy,
+    /// Anything else (logged, never sent to the client).
+    Other(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Busy => f.write_str("database busy"),
+            StoreError::Other(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// One page of a pull.
+#[derive(Debug)]
+pub struct PullPage {
+    /// Records whose last change is after the requested sequence number, in change order. Data
+    /// is the stored JSON text, passed through without parsing.
+    pub changes: Vec<ServerRecord<Box<RawValue>>>,
+    /// The sequence number of the last change in `changes` (the requested one if it is empty).
+    pub last_seq: u64,
+    pub has_more: bool,
+}
+
+/// Limits a store applies to each mutation.
+#[derive(Debug, Clone, Copy)]
+pub struct MutationLimits {
+    /// Largest `data`, as compact JSON text, in bytes.
+    pub max_record_bytes: usize,
+}
+
+/// The storage of the sync server.
+///
+/// Every method is one transaction and keeps nothing in memory between calls that matters:
+/// several servers over the same database answer the same.
+pub trait Store: Send + Sync + 'static {
+    /// Applies a batch in one transaction and returns one result per mutation, in order. A
+    /// mutation id already answered for this tenant (earlier, or earlier in the same batch) gets
+    /// the stored answer again and changes nothing. Every new answer is stored with its id.
+    fn push(
+        &self,
+        tenant: String,
+        mutations: Vec<Mutation<Value>>,
+        limits: MutationLimits,
+    ) -> BoxFuture<'_, Result<Vec<MutationResult<Value>>, StoreError>>;
+
+    /// The tenant's records changed after change number `after`, at most `limit` of them;
+    /// `None` when `after` is beyond the tenant's last change (a cursor this database never
+    /// issued, e.g. from before the database was reset).
+    fn pull(
+        &self,
+        tenant: String,
+        after: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Option<PullPage>, StoreError>>;
+
+    /// Checks that the storage answers.
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+}
+
+/// A record as a store holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord {
+    pub version: u64,
+    pub deleted: bool,
+    /// `None` for a tombstone.
+    pub data: Option<Value>,
+}
+
+/// A write a store must make for one mutation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Write {
+    pub version: u64,
+    pub deleted: bool,
+    /// Compact JSON text of the data; `None` for a tombstone.
+    pub data: Option<String>,
+}
+
+/// What to do for one mutation that has no stored answer yet: the answer, and maybe a write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub result: MutationResult<Value>,
+    pub write: Option<Write>,
+}
+
+/// The rules for one mutation, given the record's current state (`None` if never held):
+/// the protocol's checks, the reference server's data checks (a JSON object within the size
+/// limit), then [`protocol::decide`].
+pub fn plan(m: &Mutation<Value>, current: Option<&StoredRecord>, limits: MutationLimits) -> Plan {
+    let mutation_id = m.mutation_id;
+    let rejected = |r: Rejection| Plan {
+        result: MutationResult::rejected(mutation_id, r),
+        write: None,
+    };
+    let change = match m.check() {
+        Ok(change) => change,
+        Err(r) => return rejected(r),
+    };
+    let text = match change {
+        Change::Upsert(data) => {
+            if !data.is_object() {
+                return rejected(Rejection::new(
+                    codes::INVALID_DATA,
+                    "data must be a JSON object",
+                ));
+            }
+            let text = data.to_string();
+            if text.len() > limits.max_record_bytes {
+                return rejected(Rejection::new(
+                    codes::DATA_TOO_LARGE,
+                    format!(
+                        "data has {} bytes as JSON, more than the limit of {}",
+                        text.len(),
+                        limits.max_record_bytes
+                    ),
+                ));
+            }
+            Some(text)
+        }
+        Change::Delete => None,
+    };
+    let cur = current.map(|c| Current {
+        version: c.version,
+        deleted: c.deleted,
+        data: c.data.as_ref(),
+    });
+    match protocol::decide(cur, change, m.base_version) {
+        Decision::Unchanged { version } => Plan {
+            result: MutationResult::Applied {
+                mutation_id,
+                version,
+            },
+            write: None,
+        },
+        Decision::Write { version, deleted } => Plan {
+            result: MutationResult::Applied {
+                mutation_id,
+                version,
+            },
+            write: Some(Write {
+                version,
+                deleted,
+                data: text,
+            }),
+        },
+        Decision::Conflict => {
+            let current = match current {
+                Some(c) => ServerRecord {
+                    collection: m.collection.clone(),
+                    id: m.id.clone(),
+                    version: c.version,
+                    deleted: c.deleted,
+                    data: if c.deleted { None } else { c.data.clone() },
+                    updated_at: None,
+                },
+                None => ServerRecord {
+                    collection: m.collection.clone(),
+                    id: m.id.clone(),
+                    version: 0,
+                    deleted: true,
+                    data: None,
+                    updated_at: None,
+                },
+            };
+            Plan {
+                result: MutationResult::Conflict {
+                    mutation_id,
+                    current,
+                },
+                write: None,
+            }
+        }
+    }
+}
+
+/// Milliseconds since the epoch (informational `updatedAt` only).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrysync::protocol::Op;
+    use serde_json::json;
+
+    const LIMITS: MutationLimits = MutationLimits {
+        max_record_bytes: 64,
+    };
+
+    fn m(op: Op, data: Option<Value>, base: Option<u64>) -> Mutation<Value> {
+        Mutation {
+            mutation_id: uuid::Uuid::now_v7(),
+            collection: "todos".into(),
+            id: "a".into(),
+            op,
+            data,
+            base_version: base,
+        }
+    }
+
+    #[test]
+    fn data_must_be_a_small_object() {
+        let p = plan(&m(Op::Upsert, Some(json!([1])), None), None, LIMITS);
+        assert!(
+            matches!(p.result, MutationResult::Rejected { ref code, .. } if code == codes::INVALID_DATA)
+        );
+        let p = plan(
+            &m(Op::Upsert, Some(json!({"t": "x".repeat(100)})), None),
+            None,
+            LIMITS,
+        );
+        assert!(
+            matches!(p.result, MutationResult::Rejected { ref code, .. } if code == codes::DATA_TOO_LARGE)
+        );
+        assert_eq!(p.write, None);
+    }
+
+    #[test]
+    fn create_update_conflict() {
+        let p = plan(&m(Op::Upsert, Some(json!({"t": 1})), None), None, LIMITS);
+        assert_eq!(
+            p.write,
+            Some(Write {
+                version: 1,
+                deleted: false,
+                data: Some(r#"{"t":1}"#.into())
+            })
+        );
+        let cur = StoredRecord {
+            version: 1,
+            deleted: false,
+            data: Some(json!({"t": 1})),
+        };
+        let p = plan(
+            &m(Op::Upsert, Some(json!({"t": 2})), None),
+            Some(&cur),
+            LIMITS,
+        );
+        match p.result {
+            MutationResult::Conflict { current, .. } => {
+                assert_eq!(current.version, 1);
+                assert_eq!(current.data, Some(json!({"t": 1})));
+            }
+            other => panic!("{other:?}"),
+        }
+        let p = plan(&m(Op::Delete, None, Some(1)), Some(&cur), LIMITS);
+        assert_eq!(
+            p.write,
+            Some(Write {
+                version: 2,
+                deleted: true,
+                data: None
+            })
+        );
+        // Never held: a stale base conflicts with a version-0 tombstone.
+        let p = plan(&m(Op::Upsert, Some(json!({})), Some(4)), None, LIMITS);
+        match p.result {
+            MutationResult::Conflict { current, .. } => {
+                assert!(current.deleted && current.version == 0)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

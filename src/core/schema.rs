@@ -1,0 +1,405 @@
+//! The database schema an app declares, its validation, the IndexedDB names and version it maps
+//! to, and the steps that bring an existing database up to it.
+//!
+//! Upgrades only ever add: a store that is no longer declared is kept with its records (it just
+//! becomes unreachable through the API), because dropping a user's data on a typo in a schema is
+//! not an upgrade. Indexes are derived data, so a changed or undeclared index is rebuilt or
+//! dropped.
+
+use super::error::{Error, ErrorKind, Result};
+use super::meta::{META_FIELD, TOMBSTONE_FIELD, TOMBSTONE_INDEX};
+
+/// The outbox: auto-increment `seq` key, so entries keep the order they were queued in.
+pub const OUTBOX_STORE: &str = "_outbox";
+/// Index of the outbox on `[collection, recordId]`, for coalescing.
+pub const OUTBOX_BY_RECORD: &str = "byRecord";
+/// Conflicts, keyed by `[collection, id]`.
+pub const CONFLICTS_STORE: &str = "_conflicts";
+/// Key/value metadata: pull cursor, applied migrations, client id.
+pub const META_STORE: &str = "_meta";
+/// Raised when ferrysync's own stores or indexes change shape. The IndexedDB version is
+/// `app version * LAYOUT_SPAN + LAYOUT_VERSION`, so either a new app schema or a new layout
+/// triggers an upgrade, and both keep increasing.
+pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_SPAN: u32 = 100;
+pub const MAX_APP_VERSION: u32 = (u32::MAX - LAYOUT_SPAN) / LAYOUT_SPAN;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexDef {
+    pub name: String,
+    /// One path for a simple index, several for a compound one.
+    pub key_path: Vec<String>,
+    pub compound: bool,
+    pub unique: bool,
+    pub multi_entry: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionDef {
+    pub name: String,
+    pub indexes: Vec<IndexDef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schema {
+    pub app: String,
+    pub tenant: Option<String>,
+    pub version: u32,
+    pub collections: Vec<CollectionDef>,
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOptions, message)
+}
+
+/// A key path segment IndexedDB accepts: an identifier (letters, digits, `_`, `$`, not starting
+/// with a digit).
+fn is_identifier(segment: &str) -> bool {
+    let mut chars = segment.chars();
+    match chars.next() {
+        Some(c) if c.is_alphabetic() || c == '_' || c == '$' => {}
+        _ => return false,
+    }
+    chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+}
+
+fn check_key_path(collection: &str, path: &str) -> Result<()> {
+    if path.is_empty() || !path.split('.').all(is_identifier) {
+        return Err(invalid(format!(
+            "collection \"{collection}\": index key path \"{path}\" is not a dotted list of identifiers"
+        )));
+    }
+    Ok(())
+}
+
+impl IndexDef {
+    /// A declared index; `name` defaults to the key path (compound paths joined with "+").
+    pub fn new(
+        collection: &str,
+        name: Option<String>,
+        key_path: Vec<String>,
+        compound: bool,
+        unique: bool,
+        multi_entry: bool,
+    ) -> Result<IndexDef> {
+        if key_path.is_empty() {
+            return Err(invalid(format!("collection \"{collection}\": an index has an empty key path")));
+        }
+        for p in &key_path {
+            check_key_path(collection, p)?;
+        }
+        if compound && multi_entry {
+            return Err(invalid(format!(
+                "collection \"{collection}\": a compound index cannot be multiEntry"
+            )));
+        }
+        let name = name.unwrap_or_else(|| key_path.join("+"));
+        if name.is_empty() || name.starts_with('_') {
+            return Err(invalid(format!(
+                "collection \"{collection}\": index name \"{name}\" is empty or starts with \"_\" (reserved)"
+            )));
+        }
+        Ok(IndexDef { name, key_path, compound, unique, multi_entry })
+    }
+}
+
+impl Schema {
+    pub fn new(
+        app: String,
+        tenant: Option<String>,
+        version: f64,
+        collections: Vec<CollectionDef>,
+    ) -> Result<Schema> {
+        if app.is_empty() || app.contains(':') {
+            return Err(invalid("`app` must be a non-empty string without \":\""));
+        }
+        if matches!(&tenant, Some(t) if t.is_empty()) {
+            return Err(invalid("`tenant` must be a non-empty string when given"));
+        }
+        if !(version.fract() == 0.0 && version >= 1.0 && version <= MAX_APP_VERSION as f64) {
+            return Err(invalid(format!(
+                "`version` must be an integer from 1 to {MAX_APP_VERSION}, got {version}"
+            )));
+        }
+        if collections.is_empty() {
+            return Err(invalid("`collections` must declare at least one collection"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for c in &collections {
+            if c.name.is_empty() || c.name.starts_with('_') || c.name.len() > 128 {
+                return Err(invalid(format!(
+                    "collection name \"{}\" must be 1–128 characters and not start with \"_\" (reserved)",
+                    c.name
+                )));
+            }
+            let mut index_names = std::collections::HashSet::new();
+            for i in &c.indexes {
+                if !index_names.insert(i.name.as_str()) {
+                    return Err(invalid(format!(
+                        "collection \"{}\": index \"{}\" is declared twice",
+                        c.name, i.name
+                    )));
+                }
+            }
+            seen.insert(c.name.as_str());
+        }
+        Ok(Schema { app, tenant, version: version as u32, collections })
+    }
+
+    /// The IndexedDB database name: one database per (app, tenant).
+    pub fn database_name(&self) -> String {
+        database_name(&self.app, self.tenant.as_deref())
+    }
+
+    pub fn idb_version(&self) -> u32 {
+        self.version * LAYOUT_SPAN + LAYOUT_VERSION
+    }
+
+    pub fn collection(&self, name: &str) -> Option<&CollectionDef> {
+        self.collections.iter().find(|c| c.name == name)
+    }
+}
+
+pub fn database_name(app: &str, tenant: Option<&str>) -> String {
+    match tenant {
+        Some(t) => format!("ferrysync:{app}:{t}"),
+        None => format!("ferrysync:{app}"),
+    }
+}
+
+/// The app schema version an IndexedDB version stands for (0 for a database being created).
+pub fn app_version_of(idb_version: u32) -> u32 {
+    idb_version / LAYOUT_SPAN
+}
+
+/// An index as it exists in a database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingIndex {
+    pub name: String,
+    pub key_path: Vec<String>,
+    pub unique: bool,
+    pub multi_entry: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingStore {
+    pub name: String,
+    pub indexes: Vec<ExistingIndex>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreKind {
+    /// keyPath `id`, out of the app's declared collections.
+    Collection,
+    /// keyPath `seq`, auto-increment.
+    Outbox,
+    /// keyPath `[collection, id]`.
+    Conflicts,
+    /// Out-of-line string keys.
+    Meta,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpgradeStep {
+    CreateStore { name: String, kind: StoreKind },
+    DeleteIndex { store: String, name: String },
+    CreateIndex { store: String, index: IndexDef },
+}
+
+/// Every index a collection store needs: the declared ones and the internal tombstone index.
+fn collection_indexes(c: &CollectionDef) -> Vec<IndexDef> {
+    let mut all = c.indexes.clone();
+    all.push(IndexDef {
+        name: TOMBSTONE_INDEX.to_string(),
+        key_path: vec![format!("{META_FIELD}.{TOMBSTONE_FIELD}")],
+        compound: false,
+        unique: false,
+        multi_entry: false,
+    });
+    all
+}
+
+fn outbox_indexes() -> Vec<IndexDef> {
+    vec![IndexDef {
+        name: OUTBOX_BY_RECORD.to_string(),
+        key_path: vec!["collection".to_string(), "recordId".to_string()],
+        compound: true,
+        unique: false,
+        multi_entry: false,
+    }]
+}
+
+/// The steps that turn `existing` into the layout `schema` needs. Stores are never deleted.
+pub fn plan_upgrade(existing: &[ExistingStore], schema: &Schema) -> Vec<UpgradeStep> {
+    let mut wanted: Vec<(String, StoreKind, Vec<IndexDef>)> = vec![
+        (OUTBOX_STORE.into(), StoreKind::Outbox, outbox_indexes()),
+        (CONFLICTS_STORE.into(), StoreKind::Conflicts, vec![]),
+        (META_STORE.into(), StoreKind::Meta, vec![]),
+    ];
+    for c in &schema.collections {
+        wanted.push((c.name.clone(), StoreKind::Collection, collection_indexes(c)));
+    }
+    let mut steps = Vec::new();
+    for (name, kind, indexes) in wanted {
+        let current = existing.iter().find(|s| s.name == name);
+        if current.is_none() {
+            steps.push(UpgradeStep::CreateStore { name: name.clone(), kind });
+        }
+        let current_indexes: &[ExistingIndex] = current.map(|s| s.indexes.as_slice()).unwrap_or(&[]);
+        for have in current_indexes {
+            let still_wanted = indexes.iter().any(|w| {
+                w.name == have.name
+                    && w.key_path == have.key_path
+                    && w.unique == have.unique
+                    && w.multi_entry == have.multi_entry
+            });
+            if !still_wanted {
+                steps.push(UpgradeStep::DeleteIndex { store: name.clone(), name: have.name.clone() });
+            }
+        }
+        for want in indexes {
+            let present = current_indexes.iter().any(|h| {
+                h.name == want.name
+                    && h.key_path == want.key_path
+                    && h.unique == want.unique
+                    && h.multi_entry == want.multi_entry
+            });
+            if !present {
+                steps.push(UpgradeStep::CreateIndex { store: name.clone(), index: want });
+            }
+        }
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(path: &str) -> IndexDef {
+        IndexDef::new("t", None, vec![path.into()], false, false, false).unwrap()
+    }
+
+    fn schema(version: f64, collections: Vec<CollectionDef>) -> Result<Schema> {
+        Schema::new("app".into(), None, version, collections)
+    }
+
+    fn tasks(indexes: Vec<IndexDef>) -> CollectionDef {
+        CollectionDef { name: "tasks".into(), indexes }
+    }
+
+    #[test]
+    fn names_and_versions() {
+        let s = Schema::new("notes".into(), Some("acme".into()), 3.0, vec![tasks(vec![])]).unwrap();
+        assert_eq!(s.database_name(), "ferrysync:notes:acme");
+        assert_eq!(database_name("notes", None), "ferrysync:notes");
+        assert_eq!(s.idb_version(), 301);
+        assert_eq!(app_version_of(301), 3);
+        assert_eq!(app_version_of(0), 0);
+    }
+
+    #[test]
+    fn bad_options_are_refused() {
+        assert!(schema(0.0, vec![tasks(vec![])]).is_err());
+        assert!(schema(1.5, vec![tasks(vec![])]).is_err());
+        assert!(schema(f64::NAN, vec![tasks(vec![])]).is_err());
+        assert!(schema(1.0, vec![]).is_err());
+        assert!(schema(1.0, vec![CollectionDef { name: "_outbox".into(), indexes: vec![] }]).is_err());
+        assert!(Schema::new("a:b".into(), None, 1.0, vec![tasks(vec![])]).is_err());
+        assert!(Schema::new("a".into(), Some(String::new()), 1.0, vec![tasks(vec![])]).is_err());
+        assert!(schema(1.0, vec![tasks(vec![index("done"), index("done")])]).is_err());
+        let err = IndexDef::new("t", None, vec!["a..b".into()], false, false, false).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidOptions);
+        assert!(IndexDef::new("t", None, vec![], false, false, false).is_err());
+        assert!(IndexDef::new("t", None, vec!["1x".into()], false, false, false).is_err());
+        assert!(IndexDef::new("t", None, vec!["a".into(), "b".into()], true, false, true).is_err());
+        assert!(IndexDef::new("t", Some("_x".into()), vec!["a".into()], false, false, false).is_err());
+    }
+
+    #[test]
+    fn index_names_default_to_their_paths() {
+        let compound = IndexDef::new("t", None, vec!["a".into(), "b.c".into()], true, false, false).unwrap();
+        assert_eq!(compound.name, "a+b.c");
+        assert_eq!(index("due").name, "due");
+    }
+
+    #[test]
+    fn a_new_database_gets_every_store_and_index() {
+        let s = schema(1.0, vec![tasks(vec![index("done")])]).unwrap();
+        let steps = plan_upgrade(&[], &s);
+        let creates: Vec<_> = steps
+            .iter()
+            .filter_map(|st| match st {
+                UpgradeStep::CreateStore { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(creates, vec!["_outbox", "_conflicts", "_meta", "tasks"]);
+        let indexes: Vec<_> = steps
+            .iter()
+            .filter_map(|st| match st {
+                UpgradeStep::CreateIndex { store, index } => Some((store.as_str(), index.name.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(indexes, vec![("_outbox", "byRecord"), ("tasks", "done"), ("tasks", "_tombstones")]);
+    }
+
+    fn existing_after(s: &Schema) -> Vec<ExistingStore> {
+        let mut stores: Vec<ExistingStore> = Vec::new();
+        for step in plan_upgrade(&[], s) {
+            match step {
+                UpgradeStep::CreateStore { name, .. } => stores.push(ExistingStore { name, indexes: vec![] }),
+                UpgradeStep::CreateIndex { store, index } => {
+                    stores.iter_mut().find(|s| s.name == store).unwrap().indexes.push(ExistingIndex {
+                        name: index.name,
+                        key_path: index.key_path,
+                        unique: index.unique,
+                        multi_entry: index.multi_entry,
+                    })
+                }
+                UpgradeStep::DeleteIndex { .. } => unreachable!(),
+            }
+        }
+        stores
+    }
+
+    #[test]
+    fn the_same_schema_needs_no_steps() {
+        let s = schema(1.0, vec![tasks(vec![index("done")])]).unwrap();
+        assert!(plan_upgrade(&existing_after(&s), &s).is_empty());
+    }
+
+    #[test]
+    fn an_upgrade_adds_and_never_drops_stores() {
+        let v1 = schema(1.0, vec![tasks(vec![index("done")])]).unwrap();
+        let v2 = schema(
+            2.0,
+            vec![
+                tasks(vec![index("priority")]),
+                CollectionDef { name: "notes".into(), indexes: vec![] },
+            ],
+        )
+        .unwrap();
+        let steps = plan_upgrade(&existing_after(&v1), &v2);
+        assert!(steps.contains(&UpgradeStep::CreateStore { name: "notes".into(), kind: StoreKind::Collection }));
+        assert!(steps.contains(&UpgradeStep::DeleteIndex { store: "tasks".into(), name: "done".into() }));
+        assert!(steps.iter().any(|s| matches!(s, UpgradeStep::CreateIndex { index, .. } if index.name == "priority")));
+        assert!(!steps.iter().any(|s| matches!(s, UpgradeStep::CreateStore { name, .. } if name == "tasks")));
+        // Dropping a collection from the schema keeps its store.
+        let v3 = schema(3.0, vec![CollectionDef { name: "notes".into(), indexes: vec![] }]).unwrap();
+        let steps = plan_upgrade(&existing_after(&v1), &v3);
+        assert!(steps.iter().all(|s| !matches!(s, UpgradeStep::DeleteIndex { store, .. } if store == "tasks")));
+    }
+
+    #[test]
+    fn a_changed_index_is_rebuilt() {
+        let v1 = schema(1.0, vec![tasks(vec![index("done")])]).unwrap();
+        let unique = IndexDef::new("t", None, vec!["done".into()], false, true, false).unwrap();
+        let v2 = schema(2.0, vec![tasks(vec![unique])]).unwrap();
+        let steps = plan_upgrade(&existing_after(&v1), &v2);
+        assert_eq!(steps.len(), 2);
+        assert!(matches!(&steps[0], UpgradeStep::DeleteIndex { name, .. } if name == "done"));
+        assert!(matches!(&steps[1], UpgradeStep::CreateIndex { index, .. } if index.unique));
+    }
+}

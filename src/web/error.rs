@@ -1,0 +1,44 @@
+//! Turning core errors and browser exceptions into the JS `Error`s callers switch on.
+
+use crate::core::error::{Error, ErrorKind};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::DomException;
+
+use super::glue;
+
+/// The JS `Error` for a core error: `name` from its kind, plus `domName`/`domMessage` when a
+/// DOMException caused it.
+pub fn to_js(error: Error) -> JsValue {
+    let (dom_name, dom_message) = match error.dom {
+        Some(d) => (Some(d.name), Some(d.message)),
+        None => (None, None),
+    };
+    glue::make_error(error.kind.name(), &error.message, dom_name, dom_message)
+}
+
+/// A core error from whatever a browser API threw or rejected with; `context` says what we
+/// were doing, `fallback` is the kind when the DOMException name says nothing more specific.
+pub fn from_js(context: &str, thrown: &JsValue, fallback: ErrorKind) -> Error {
+    if let Some(dom) = thrown.dyn_ref::<DomException>() {
+        return Error::from_dom(context, &dom.name(), &dom.message(), fallback);
+    }
+    if let Some(e) = thrown.dyn_ref::<js_sys::Error>() {
+        let name: String = e.name().into();
+        let message: String = e.message().into();
+        // An error already shaped by us (a listener or migration rethrowing one) keeps its kind.
+        if let Some(kind) = ErrorKind::ALL.iter().find(|k| k.name() == name) {
+            return Error::new(*kind, message);
+        }
+        if name == "DataCloneError" {
+            return Error::from_dom(context, &name, &message, fallback);
+        }
+        return Error::new(fallback, format!("{context}: {name}: {message}"));
+    }
+    Error::new(fallback, format!("{context}: {}", describe(thrown)))
+}
+
+/// A short text for a thrown non-Error value.
+pub fn describe(value: &JsValue) -> String {
+    value.as_string().unwrap_or_else(|| format!("{value:?}"))
+}
+

@@ -1,0 +1,85 @@
+// The few JS helpers the wasm edge needs: turning IndexedDB's event callbacks into promises,
+// and building the small objects stored beside user data in one call instead of one call per
+// field.
+
+/** Settles with the request's result, or rejects with its DOMException. The error is left to
+ * bubble, so a failed write aborts its transaction. */
+export function requestDone(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+/** Settles when the transaction commits; rejects with its DOMException (or an AbortError) when it
+ * aborts. Attach before returning to the event loop. */
+export function transactionDone(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = () =>
+      reject(tx.error || new DOMException("The transaction was aborted.", "AbortError"));
+  });
+}
+
+/** A copy of the caller's fields with the id and the `_sync` metadata set. */
+export function stampRecord(data, id, meta) {
+  const record = Object.assign({}, data);
+  record.id = id;
+  record._sync = meta;
+  return record;
+}
+
+export function makeMeta(version, serverVersion, status, updatedAt, deleted, tombstoneId) {
+  const meta = { version, serverVersion, status, updatedAt, deleted };
+  if (tombstoneId !== undefined) meta.tombstone = tombstoneId;
+  return meta;
+}
+
+export function makeOutboxEntry(mutationId, collection, recordId, op, baseVersion, queuedAt) {
+  return { mutationId, collection, recordId, op, baseVersion, queuedAt, attempts: 0 };
+}
+
+/** The user's fields of a stored record: everything but `_sync`. */
+export function userFields(record) {
+  const { _sync, ...fields } = record;
+  return fields;
+}
+
+/** Drops tombstones from a getAll() result, in place order. */
+export function withoutTombstones(records) {
+  return records.filter((r) => !(r._sync && r._sync.deleted));
+}
+
+/** An Error whose `name` callers switch on, with the DOMException that caused it, if any. */
+export function makeError(name, message, domName, domMessage) {
+  const error = new Error(message);
+  error.name = name;
+  if (domName !== undefined) {
+    error.domName = domName;
+    error.domMessage = domMessage;
+  }
+  return error;
+}
+
+/** Calls each listener; one that throws is reported and does not stop the others. */
+export function notifyAll(listeners, event) {
+  for (const listener of listeners) {
+    try {
+      listener(event);
+    } catch (error) {
+      console.error("ferrysync: a change listener threw", error);
+    }
+  }
+}
+
+/** The user's fields of a stored record with a patch merged over them (shallow). */
+export function mergeFields(record, patch) {
+  const { _sync, ...fields } = record;
+  return Object.assign(fields, patch);
+}
+
+/** Sets the op of a stored outbox entry (coalescing rewrites it in place). */
+export function withOp(entry, op) {
+  entry.op = op;
+  return entry;
+}

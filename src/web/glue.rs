@@ -1,0 +1,50 @@
+//! Bindings to `glue.js`, the JS helpers of the edge.
+
+use js_sys::{Array, Function, Promise};
+use wasm_bindgen::prelude::*;
+use web_sys::{IdbRequest, IdbTransaction};
+
+#[wasm_bindgen(module = "/src/web/glue.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = requestDone)]
+    pub fn request_done(request: &IdbRequest) -> Promise;
+    #[wasm_bindgen(js_name = transactionDone)]
+    pub fn transaction_done(tx: &IdbTransaction) -> Promise;
+    #[wasm_bindgen(js_name = stampRecord)]
+    pub fn stamp_record(data: &JsValue, id: &str, meta: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = makeMeta)]
+    pub fn make_meta(
+        version: f64,
+        server_version: JsValue,
+        status: &str,
+        updated_at: f64,
+        deleted: bool,
+        tombstone_id: Option<String>,
+    ) -> JsValue;
+    #[wasm_bindgen(js_name = makeOutboxEntry)]
+    pub fn make_outbox_entry(
+        mutation_id: &str,
+        collection: &str,
+        record_id: &str,
+        op: &str,
+        base_version: JsValue,
+        queued_at: f64,
+    ) -> JsValue;
+    #[wasm_bindgen(js_name = userFields)]
+    pub fn user_fields(record: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = withoutTombstones)]
+    pub fn without_tombstones(records: &JsValue) -> Array;
+    #[wasm_bindgen(js_name = makeError)]
+    pub fn make_error(name: &str, message: &str, dom_name: Option<String>, dom_message: Option<String>) -> JsValue;
+    #[wasm_bindgen(js_name = mergeFields)]
+    pub fn merge_fields(record: &JsValue, patch: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = withOp)]
+    pub fn with_op(entry: &JsValue, op: &str) -> JsValue;
+    #[wasm_bindgen(js_name = notifyAll)]
+    pub fn notify_all(listeners: &Array, event: &JsValue);
+}
+
+/// Calls `f` with `arg`, for JS callbacks whose result matters (migrations).
+pub fn call1(f: &Function, arg: &JsValue) -> Result<JsValue, JsValue> {
+    f.call1(&JsValue::UNDEFINED, arg)
+}

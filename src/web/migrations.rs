@@ -1,0 +1,66 @@
+//! Data migrations: JS callbacks per schema version that run once, in ascending order, after the
+//! schema is in place, each recorded in `_meta` as soon as it succeeds, so a failed or
+//! interrupted one runs again on the next open and a finished one never does.
+
+use js_sys::{Array, Function, Promise};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::IdbDatabase;
+
+use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::schema::META_STORE;
+
+use super::connection::{committed, request, transaction, APPLIED_MIGRATIONS_KEY};
+use super::error::{describe, from_js};
+use super::glue;
+
+async fn applied(db: &IdbDatabase) -> Result<Vec<u32>> {
+    let context = "reading applied migrations";
+    let tx = transaction(db, &[META_STORE], false)?;
+    let store = tx.object_store(META_STORE).map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
+    let req = store.get(&JsValue::from_str(APPLIED_MIGRATIONS_KEY)).map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
+    let value = request(&req, context).await?;
+    if !Array::is_array(&value) {
+        return Ok(Vec::new());
+    }
+    Ok(Array::from(&value).iter().filter_map(|v| v.as_f64()).map(|v| v as u32).collect())
+}
+
+async fn record(db: &IdbDatabase, versions: &[u32]) -> Result<()> {
+    let context = "recording an applied migration";
+    let tx = transaction(db, &[META_STORE], true)?;
+    let done = committed(&tx);
+    let store = tx.object_store(META_STORE).map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
+    let list: Array = versions.iter().map(|v| JsValue::from_f64(*v as f64)).collect();
+    store
+        .put_with_key(&list, &JsValue::from_str(APPLIED_MIGRATIONS_KEY))
+        .map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
+    done.await.map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
+    Ok(())
+}
+
+/// Runs the migrations not yet recorded. `handle` is the Database object passed to each one.
+pub async fn run(db: &IdbDatabase, migrations: &[(u32, Function)], handle: &JsValue) -> Result<Vec<u32>> {
+    let mut done = applied(db).await?;
+    let mut ran = Vec::new();
+    for (version, migration) in migrations {
+        if done.contains(version) {
+            continue;
+        }
+        let failed = |cause: &JsValue| {
+            let text = cause
+                .dyn_ref::<js_sys::Error>()
+                .map(|e| format!("{}: {}", String::from(e.name()), String::from(e.message())))
+                .unwrap_or_else(|| describe(cause));
+            Error::new(ErrorKind::Migration, format!("the migration to version {version} failed: {text}"))
+        };
+        let result = glue::call1(migration, handle).map_err(|e| failed(&e))?;
+        if let Some(promise) = result.dyn_ref::<Promise>() {
+            JsFuture::from(promise.clone()).await.map_err(|e| failed(&e))?;
+        }
+        done.push(*version);
+        record(db, &done).await?;
+        ran.push(*version);
+    }
+    Ok(ran)
+}

@@ -1,0 +1,174 @@
+//! Reads: get, query and count, each in one readonly transaction.
+//!
+//! Ascending queries use `getAll` with a count, which beats a cursor step per record; only
+//! descending order walks a cursor. Tombstones keep no user fields, so they never appear in a
+//! user index; only queries over ids filter them out, using the internal tombstone index to
+//! know how many extra rows to fetch.
+
+use js_sys::Array;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{IdbCursorDirection, IdbCursorWithValue, IdbDatabase, IdbIndex, IdbKeyRange, IdbObjectStore, IdbRequest};
+
+use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::meta::TOMBSTONE_INDEX;
+use crate::core::query::{Order, QuerySpec};
+use crate::core::schema::OUTBOX_STORE;
+
+use super::connection::{request, transaction};
+use super::error::from_js;
+use super::glue;
+use super::interop::{get as field, read_meta};
+
+/// Where a query reads from: the records by id, or a declared index.
+enum Source {
+    Store(IdbObjectStore),
+    Index(IdbIndex),
+}
+
+fn js_err(context: &str) -> impl Fn(JsValue) -> Error + '_ {
+    move |e| from_js(context, &e, ErrorKind::Storage)
+}
+
+impl Source {
+    fn get_all(&self, range: &JsValue, count: Option<u32>) -> std::result::Result<IdbRequest, JsValue> {
+        match (self, count) {
+            (Source::Store(s), Some(n)) => s.get_all_with_key_and_limit(range, n),
+            (Source::Store(s), None) => s.get_all_with_key(range),
+            (Source::Index(i), Some(n)) => i.get_all_with_key_and_limit(range, n),
+            (Source::Index(i), None) => i.get_all_with_key(range),
+        }
+    }
+    fn count(&self, range: &JsValue) -> std::result::Result<IdbRequest, JsValue> {
+        match self {
+            Source::Store(s) => s.count_with_key(range),
+            Source::Index(i) => i.count_with_key(range),
+        }
+    }
+    fn open_cursor(&self, range: &JsValue, direction: IdbCursorDirection) -> std::result::Result<IdbRequest, JsValue> {
+        match self {
+            Source::Store(s) => s.open_cursor_with_range_and_direction(range, direction),
+            Source::Index(i) => i.open_cursor_with_range_and_direction(range, direction),
+        }
+    }
+}
+
+fn open_store(db: &IdbDatabase, collection: &str) -> Result<IdbObjectStore> {
+    let tx = transaction(db, &[collection], false)?;
+    tx.object_store(collection).map_err(js_err("opening the store"))
+}
+
+fn source(store: &IdbObjectStore, collection: &str, spec: &QuerySpec) -> Result<Source> {
+    match &spec.index {
+        None => Ok(Source::Store(store.clone())),
+        Some(name) => {
+            if name.starts_with('_') || !store.index_names().contains(name) {
+                return Err(Error::new(
+                    ErrorKind::UnknownIndex,
+                    format!("collection \"{collection}\" has no index \"{name}\"; declare it in the schema"),
+                ));
+            }
+            store.index(name).map(Source::Index).map_err(js_err("opening the index"))
+        }
+    }
+}
+
+fn key_or_all(range: &Option<IdbKeyRange>) -> JsValue {
+    range.as_ref().map(|r| r.clone().into()).unwrap_or(JsValue::NULL)
+}
+
+pub async fn get(db: &IdbDatabase, collection: &str, id: &str, include_deleted: bool) -> Result<JsValue> {
+    let store = open_store(db, collection)?;
+    let context = format!("reading \"{id}\" from \"{collection}\"");
+    let req = store.get(&JsValue::from_str(id)).map_err(js_err(&context))?;
+    let record = request(&req, &context).await?;
+    let deleted = !record.is_undefined() && read_meta(&record).is_some_and(|m| m.deleted);
+    Ok(if deleted && !include_deleted { JsValue::UNDEFINED } else { record })
+}
+
+/// Tombstones whose id falls in `range`.
+async fn tombstones_in(store: &IdbObjectStore, range: &JsValue, context: &str) -> Result<u32> {
+    let index = store.index(TOMBSTONE_INDEX).map_err(js_err(context))?;
+    let n = request(&index.count_with_key(range).map_err(js_err(context))?, context).await?;
+    Ok(n.as_f64().unwrap_or(0.0) as u32)
+}
+
+pub async fn query(db: &IdbDatabase, collection: &str, spec: &QuerySpec, range: &Option<IdbKeyRange>) -> Result<Array> {
+    let store = open_store(db, collection)?;
+    let src = source(&store, collection, spec)?;
+    let context = format!("querying \"{collection}\"");
+    let keys = key_or_all(range);
+    if spec.order == Order::Desc {
+        return walk_descending(&src, &keys, spec, &context).await;
+    }
+    let fetch = match (spec.fetch_count(), spec.filters_tombstones()) {
+        (Some(n), true) => Some(n.saturating_add(tombstones_in(&store, &keys, &context).await?)),
+        (n, _) => n,
+    };
+    let rows = request(&src.get_all(&keys, fetch).map_err(js_err(&context))?, &context).await?;
+    let rows = if spec.filters_tombstones() { glue::without_tombstones(&rows) } else { rows.unchecked_into() };
+    Ok(page(rows, spec))
+}
+
+fn page(rows: Array, spec: &QuerySpec) -> Array {
+    if spec.offset == 0 && spec.limit.is_none_or(|l| l >= rows.length()) {
+        return rows;
+    }
+    let end = spec.limit.map(|l| spec.offset.saturating_add(l)).unwrap_or(rows.length());
+    rows.slice(spec.offset, end.min(rows.length()))
+}
+
+async fn walk_descending(src: &Source, keys: &JsValue, spec: &QuerySpec, context: &str) -> Result<Array> {
+    let out = Array::new();
+    let req = src.open_cursor(keys, IdbCursorDirection::Prev).map_err(js_err(context))?;
+    let mut skip = spec.offset;
+    let wanted = spec.limit.unwrap_or(u32::MAX);
+    loop {
+        let cursor = request(&req, context).await?;
+        if cursor.is_null() || cursor.is_undefined() || out.length() >= wanted {
+            break;
+        }
+        let cursor: IdbCursorWithValue = cursor.unchecked_into();
+        let value = cursor.value().map_err(js_err(context))?;
+        let deleted = field(&field(&value, "_sync"), "deleted").as_bool().unwrap_or(false);
+        if !(deleted && spec.filters_tombstones()) {
+            if skip > 0 {
+                skip -= 1;
+            } else {
+                out.push(&value);
+            }
+        }
+        if out.length() >= wanted {
+            break;
+        }
+        cursor.continue_().map_err(js_err(context))?;
+    }
+    Ok(out)
+}
+
+pub async fn count(db: &IdbDatabase, collection: &str, spec: &QuerySpec, range: &Option<IdbKeyRange>) -> Result<u32> {
+    let store = open_store(db, collection)?;
+    let src = source(&store, collection, spec)?;
+    let context = format!("counting \"{collection}\"");
+    let keys = key_or_all(range);
+    let total = request(&src.count(&keys).map_err(js_err(&context))?, &context).await?;
+    let mut n = total.as_f64().unwrap_or(0.0) as u32;
+    if spec.filters_tombstones() {
+        n = n.saturating_sub(tombstones_in(&store, &keys, &context).await?);
+    }
+    let n = n.saturating_sub(spec.offset);
+    Ok(spec.limit.map_or(n, |l| n.min(l)))
+}
+
+/// Every queued outbox entry, oldest first.
+pub async fn outbox(db: &IdbDatabase) -> Result<JsValue> {
+    let store = open_store(db, OUTBOX_STORE)?;
+    let context = "reading the outbox";
+    request(&store.get_all().map_err(js_err(context))?, context).await
+}
+
+pub async fn outbox_count(db: &IdbDatabase) -> Result<u64> {
+    let store = open_store(db, OUTBOX_STORE)?;
+    let context = "counting the outbox";
+    let n = request(&store.count().map_err(js_err(context))?, context).await?;
+    Ok(n.as_f64().unwrap_or(0.0) as u64)
+}

@@ -1,0 +1,111 @@
+//! Browser tests, run in headless Chromium by `wasm-pack test --headless --chrome`.
+//!
+//! Each test drives the public JS API the way an app does: the scenarios are JS modules in
+//! tests/js/ that receive `{ open, deleteDatabase }` (the package's own exports) and throw on any
+//! failed check.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// The package's exports as a JS object, as `import * as ferrysync from "ferrysync"` gives them.
+fn api() -> JsValue {
+    let o = Object::new();
+    let open = Closure::<dyn Fn(JsValue) -> Promise>::new(ferrysync::web::open).into_js_value();
+    let delete = Closure::<dyn Fn(String, Option<String>) -> Promise>::new(ferrysync::web::delete_database)
+        .into_js_value();
+    Reflect::set(&o, &"open".into(), &open).unwrap();
+    Reflect::set(&o, &"deleteDatabase".into(), &delete).unwrap();
+    o.into()
+}
+
+async fn run(scenario: Promise) {
+    if let Err(e) = JsFuture::from(scenario).await {
+        let text = e
+            .dyn_ref::<js_sys::Error>()
+            .map(|e| format!("{}: {}", String::from(e.name()), String::from(e.message())))
+            .unwrap_or_else(|| format!("{e:?}"));
+        panic!("{text}");
+    }
+}
+
+macro_rules! scenarios {
+    ($module:literal: $($name:ident => $js:literal),* $(,)?) => {
+        #[wasm_bindgen(module = $module)]
+        extern "C" {
+            $(#[wasm_bindgen(js_name = $js)] fn $name(api: JsValue) -> Promise;)*
+        }
+    };
+}
+
+scenarios!("/tests/js/crud.js":
+    crud_round_trip => "crudRoundTrip",
+    bulk_put_ten_thousand => "bulkPutTenThousand",
+    queries_by_index_and_range => "queriesByIndexAndRange",
+);
+scenarios!("/tests/js/outbox.js":
+    aborted_transaction_leaves_neither => "abortedTransactionLeavesNeither",
+    coalescing_as_stored => "coalescingAsStored",
+);
+scenarios!("/tests/js/bad_input.js":
+    bad_input_changes_nothing => "badInputChangesNothing",
+    errors_carry_dom_exception => "errorsCarryDomException",
+);
+scenarios!("/tests/js/schema.js":
+    upgrade_keeps_records_and_queue => "upgradeKeepsRecordsAndQueue",
+    migration_runs_exactly_once => "migrationRunsExactlyOnce",
+    tenants_never_meet => "tenantsNeverMeet",
+    newer_tab_closes_older_connection => "newerTabClosesOlderConnection",
+    blocked_upgrade_is_reported => "blockedUpgradeIsReported",
+);
+scenarios!("/tests/js/events.js":
+    subscriptions_fire_after_commit => "subscriptionsFireAfterCommit",
+    status_store_keeps_identity => "statusStoreKeepsIdentity",
+    live_query_follows_writes => "liveQueryFollowsWrites",
+);
+
+// The scenario modules import ./assert.js; binding it here makes wasm-bindgen ship it with them.
+#[wasm_bindgen(module = "/tests/js/assert.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = uniqueApp)]
+    fn unique_app(prefix: &str) -> String;
+}
+
+#[wasm_bindgen_test]
+fn every_test_database_has_its_own_name() {
+    assert_ne!(unique_app("x"), unique_app("x"));
+}
+
+macro_rules! browser_tests {
+    ($($name:ident),* $(,)?) => {
+        mod scenarios {
+            use super::*;
+            $(#[wasm_bindgen_test]
+            async fn $name() {
+                run(super::$name(api())).await;
+            })*
+        }
+    };
+}
+
+browser_tests!(
+    crud_round_trip,
+    bulk_put_ten_thousand,
+    queries_by_index_and_range,
+    aborted_transaction_leaves_neither,
+    coalescing_as_stored,
+    bad_input_changes_nothing,
+    errors_carry_dom_exception,
+    upgrade_keeps_records_and_queue,
+    migration_runs_exactly_once,
+    tenants_never_meet,
+    newer_tab_closes_older_connection,
+    blocked_upgrade_is_reported,
+    subscriptions_fire_after_commit,
+    status_store_keeps_identity,
+    live_query_follows_writes,
+);

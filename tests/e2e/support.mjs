@@ -1,0 +1,114 @@
+// Shared pieces of the browser tests: the static server and a headless Chromium with a fresh profile.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const REPO = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const DIST = join(REPO, "www", "dist");
+const RESULTS = join(REPO, "test-results");
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--headless",
+  "--disable-gpu",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** Starts scripts/serve.mjs on a free loopback port; resolves once it prints its URL. */
+export async function startServer() {
+  if (!existsSync(join(DIST, "index.html"))) {
+    throw new Error("www/dist/index.html is missing: run scripts/build-wasm.sh and `npx webpack --mode production` first");
+  }
+  const child = spawn(process.execPath, [join(REPO, "scripts", "serve.mjs"), "--port", "0", "--dir", DIST], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const url = await new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 15_000);
+    const onData = (chunk) => {
+      output += chunk;
+      const match = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(match[1]);
+      }
+    };
+    child.stdout.setEncoding("utf8").on("data", onData);
+    child.stderr.setEncoding("utf8").on("data", (chunk) => (output += chunk));
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    url,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((done) => child.once("exit", done));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/**
+ * Opens a page in headless Chromium with a profile of its own (so IndexedDB starts empty and
+ * persists across reloads). Every page error, console error, failed request and HTTP error is
+ * collected in `problems`.
+ */
+export async function openBrowser() {
+  const profile = await mkdtemp(join(tmpdir(), "ferrysync-e2e-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 900, height: 640 },
+  });
+  context.setDefaultTimeout(15_000);
+  const page = context.pages()[0] ?? (await context.newPage());
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(`page error: ${error.stack ?? error}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+  });
+  page.on("requestfailed", (request) =>
+    problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`),
+  );
+  page.on("response", (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+  });
+  return {
+    page,
+    problems,
+    /** Saves a screenshot under test-results/ (gitignored). */
+    async screenshot(name) {
+      await mkdir(RESULTS, { recursive: true });
+      const path = join(RESULTS, `${name}.png`);
+      await page.screenshot({ path, fullPage: true });
+      return path;
+    },
+    async close() {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until the locator's trimmed text equals `expected`, then asserts it (for a clear diff). */
+export async function textOf(locator, expected, { timeout = 10_000 } = {}) {
+  const deadline = Date.now() + timeout;
+  let text;
+  for (;;) {
+    text = (await locator.textContent())?.trim();
+    if (text === expected || Date.now() > deadline) return text;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}

@@ -1,0 +1,40 @@
+// Turns a rejection into something to show, keyed by the error's `name`.
+import type { FerrysyncErrorName } from "ferrysync";
+
+export interface ShownError {
+  name: string;
+  message: string;
+  hint: string | null;
+}
+
+const hints: Record<FerrysyncErrorName, string> = {
+  UnknownCollectionError: "The app asked for a collection that is not in the schema.",
+  UnknownIndexError: "The app queried an index that is not declared.",
+  RecordNotFoundError: "That task no longer exists.",
+  RecordExistsError: "A task with this id already exists.",
+  InvalidRecordError: "The task could not be stored as given.",
+  ReservedFieldError: "A field name reserved by ferrysync was used.",
+  InvalidQueryError: "The query is not valid.",
+  InvalidOptionsError: "The database options are not valid.",
+  QuotaExceededError: "The browser refused to store more data.",
+  StorageUnavailableError: "This browser offers no IndexedDB here (private mode?).",
+  UpgradeBlockedError: "Another tab keeps an older version open; close it and reload.",
+  DatabaseClosedError: "The database was closed; reload the page.",
+  MigrationError: "A data migration failed.",
+  StorageError: "The browser's storage reported an error.",
+};
+
+function isFerrysyncName(name: string): name is FerrysyncErrorName {
+  return Object.prototype.hasOwnProperty.call(hints, name);
+}
+
+export function toShownError(error: unknown): ShownError {
+  if (error instanceof Error) {
+    return {
+      name: error.name,
+      message: error.message,
+      hint: isFerrysyncName(error.name) ? hints[error.name] : null,
+    };
+  }
+  return { name: "Error", message: String(error), hint: null };
+}
