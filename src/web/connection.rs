@@ -96,10 +96,8 @@ pub async fn open(
         open_request.on_upgrade_needed(move |event| {
             let old = event.old_version().unwrap_or(0);
             if let Err(e) = upgrade(&event, &schema, old == 0, &migration_versions) {
-                if let Ok(tx) = event.target().map(|r| r.transaction()) {
-                    if let Some(tx) = tx {
-                        let _ = tx.abort();
-                    }
+                if let Ok(Some(tx)) = event.target().map(|r| r.transaction()) {
+                    let _ = tx.abort();
                 }
                 *upgrade_error.borrow_mut() = Some(e);
             }

@@ -16,6 +16,8 @@ export interface RecordMeta {
   readonly updatedAt: number;
   /** True for a tombstone: a delete the server has not acknowledged yet. */
   readonly deleted: boolean;
+  /** On tombstones only: the record's id, which feeds an internal index of tombstones. */
+  readonly tombstone?: string;
 }
 
 /** The user's fields; `id` is optional on input (a UUID v7 is generated when absent). */

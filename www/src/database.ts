@@ -15,7 +15,7 @@ export const openOptions: OpenOptions = {
   app: "ferrysync-demo",
   version: 1,
   collections: {
-    [TASKS]: { indexes: ["done", "createdAt"] },
+    [TASKS]: { indexes: ["createdAt"] },
   },
 };
 

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The main job: set up, build the package in release mode, bundle the demo page, then start the
+# reference sync server, which serves the page too, and print its URL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+
+bash scripts/setup.sh
+bash scripts/build-wasm.sh
+npx webpack --mode production
+cargo build --release -p ferrysync-server
+addr="127.0.0.1:${PORT:-8080}"
+echo "ferrysync demo: http://$addr/"
+exec target/release/ferrysync-server --listen "$addr" --static www/dist --db "${FERRYSYNC_DB:-ferrysync-demo.sqlite}"

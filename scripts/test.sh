@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every test suite; stops at the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+
+suite() { printf '\n======== %s ========\n' "$*"; }
+
+suite "setup"
+bash scripts/setup.sh
+
+suite "native: cargo test (core, protocol, reference server)"
+cargo test --workspace
+
+suite "browser: wasm-pack test --headless --chrome"
+# webdriver.json (repo root) gives Chromium the flags this closed network needs.
+CHROMEDRIVER="$(command -v chromedriver)" wasm-pack test --headless --chrome
+
+suite "package: release build, types, demo bundle"
+bash scripts/build-wasm.sh
+npx tsc --noEmit
+npx webpack --mode production
+
+suite "demo page: end to end in headless Chromium"
+node --test tests/e2e/
+
+if [ -d tests/bench-smoke ]; then
+  suite "benchmark smoke run"
+  node --test tests/bench-smoke/
+fi
