@@ -229,6 +229,14 @@ fn outbox_indexes() -> Vec<IndexDef> {
     }]
 }
 
+/// Whether an existing index is exactly the one wanted (any difference means a rebuild).
+fn same_index(have: &ExistingIndex, want: &IndexDef) -> bool {
+    have.name == want.name
+        && have.key_path == want.key_path
+        && have.unique == want.unique
+        && have.multi_entry == want.multi_entry
+}
+
 /// The steps that turn `existing` into the layout `schema` needs. Stores are never deleted.
 pub fn plan_upgrade(existing: &[ExistingStore], schema: &Schema) -> Vec<UpgradeStep> {
     let mut wanted: Vec<(String, StoreKind, Vec<IndexDef>)> = vec![
@@ -247,23 +255,13 @@ pub fn plan_upgrade(existing: &[ExistingStore], schema: &Schema) -> Vec<UpgradeS
         }
         let current_indexes: &[ExistingIndex] = current.map(|s| s.indexes.as_slice()).unwrap_or(&[]);
         for have in current_indexes {
-            let still_wanted = indexes.iter().any(|w| {
-                w.name == have.name
-                    && w.key_path == have.key_path
-                    && w.unique == have.unique
-                    && w.multi_entry == have.multi_entry
-            });
+            let still_wanted = indexes.iter().any(|w| same_index(have, w));
             if !still_wanted {
                 steps.push(UpgradeStep::DeleteIndex { store: name.clone(), name: have.name.clone() });
             }
         }
         for want in indexes {
-            let present = current_indexes.iter().any(|h| {
-                h.name == want.name
-                    && h.key_path == want.key_path
-                    && h.unique == want.unique
-                    && h.multi_entry == want.multi_entry
-            });
+            let present = current_indexes.iter().any(|h| same_index(h, &want));
             if !present {
                 steps.push(UpgradeStep::CreateIndex { store: name.clone(), index: want });
             }

@@ -55,44 +55,45 @@ export async function withDb(api, prefix, body, collections = TASKS) {
 }
 
 /** Reads a whole store with the raw IndexedDB API, bypassing ferrysync. */
-export function rawGetAll(dbName, storeName) {
+export async function rawGetAll(dbName, storeName) {
+  const db = await rawOpen(dbName);
+  return new Promise((resolve, reject) => {
+    const req = db.transaction(storeName).objectStore(storeName).getAll();
+    req.onsuccess = () => {
+      db.close();
+      resolve(req.result);
+    };
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** Opens a database at its current version with the raw IndexedDB API. */
+export function rawOpen(dbName) {
   return new Promise((resolve, reject) => {
     const open = indexedDB.open(dbName);
     open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const db = open.result;
-      const req = db.transaction(storeName).objectStore(storeName).getAll();
-      req.onsuccess = () => {
-        db.close();
-        resolve(req.result);
-      };
-      req.onerror = () => reject(req.error);
-    };
+    open.onsuccess = () => resolve(open.result);
   });
 }
 
 /** Clears the outbox and marks every record of `collection` as synced at server version 1, as
  * an acknowledged push would: the state of records the server already has. */
-export function rawMarkSynced(dbName, collection) {
+export async function rawMarkSynced(dbName, collection) {
+  const db = await rawOpen(dbName);
   return new Promise((resolve, reject) => {
-    const open = indexedDB.open(dbName);
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const db = open.result;
-      const tx = db.transaction([collection, "_outbox"], "readwrite");
-      tx.objectStore("_outbox").clear();
-      const store = tx.objectStore(collection);
-      store.getAll().onsuccess = (e) => {
-        for (const r of e.target.result) {
-          r._sync = { ...r._sync, status: "synced", serverVersion: 1 };
-          store.put(r);
-        }
-      };
-      tx.oncomplete = () => {
-        db.close();
-        resolve();
-      };
-      tx.onerror = () => reject(tx.error);
+    const tx = db.transaction([collection, "_outbox"], "readwrite");
+    tx.objectStore("_outbox").clear();
+    const store = tx.objectStore(collection);
+    store.getAll().onsuccess = (e) => {
+      for (const r of e.target.result) {
+        r._sync = { ...r._sync, status: "synced", serverVersion: 1 };
+        store.put(r);
+      }
     };
+    tx.oncomplete = () => {
+      db.close();
+      resolve();
+    };
+    tx.onerror = () => reject(tx.error);
   });
 }

@@ -1,5 +1,5 @@
 // Schema versions, migrations, tenants, and the multi-tab version protocol.
-import { assert, eq, rejects, uniqueApp, rawGetAll } from "./assert.js";
+import { assert, eq, rejects, uniqueApp, rawGetAll, rawOpen } from "./assert.js";
 
 export async function upgradeKeepsRecordsAndQueue(api) {
   const app = uniqueApp("upgrade");
@@ -117,11 +117,7 @@ export async function blockedUpgradeIsReported(api) {
   const name = first.name;
   first.close();
   // A connection that ignores versionchange, like a tab running old code.
-  const stubborn = await new Promise((resolve, reject) => {
-    const req = indexedDB.open(name);
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
+  const stubborn = await rawOpen(name);
   const started = Date.now();
   const e = await rejects(api.open({ app, version: 2, collections: { tasks: {} }, blockedTimeoutMs: 300 }), "UpgradeBlockedError", "an upgrade blocked by another tab");
   assert(Date.now() - started < 5000, "it reports instead of hanging");
