@@ -14,14 +14,17 @@ cargo test --workspace
 
 suite "browser: wasm-pack test --headless --chrome"
 # webdriver.json (repo root) gives Chromium the flags this closed network needs.
-CHROMEDRIVER="$(command -v chromedriver)" wasm-pack test --headless --chrome
+# A run that hangs fails after WASM_BINDGEN_TEST_TIMEOUT seconds instead of stalling CI.
+CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-180}" \
+  wasm-pack test --headless --chrome
 
 suite "package: release build, types, demo bundle"
 bash scripts/build-wasm.sh
 npx tsc --noEmit
 npx webpack --mode production
 
-suite "demo page: end to end in headless Chromium"
+suite "demo page: end to end in headless Chromium, served by the sync server"
+cargo build -p ferrysync-server
 node --test tests/e2e/
 
 if [ -d tests/bench-smoke ]; then

@@ -1,8 +1,7 @@
 //! Browser tests, run in headless Chromium by `wasm-pack test --headless --chrome`.
 //!
-//! Each test drives the public JS API the way an app does: the scenarios are JS modules in
-//! tests/js/ that receive `{ open, deleteDatabase }` (the package's own exports) and throw on any
-//! failed check.
+//! Each test drives the public JS API the way an app does: the scenarios in tests/js/scenarios.js
+//! receive `{ open, deleteDatabase }` (the package's own exports) and throw on any failed check.
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Object, Promise, Reflect};
@@ -33,55 +32,16 @@ async fn run(scenario: Promise) {
     }
 }
 
+/// Binds each scenario of tests/js/scenarios.js and makes it a browser test.
 macro_rules! scenarios {
-    ($module:literal: $($name:ident => $js:literal),* $(,)?) => {
-        #[wasm_bindgen(module = $module)]
+    ($($name:ident => $js:literal),* $(,)?) => {
+        #[wasm_bindgen(module = "/tests/js/scenarios.js")]
         extern "C" {
             $(#[wasm_bindgen(js_name = $js)] fn $name(api: JsValue) -> Promise;)*
+            #[wasm_bindgen(js_name = uniqueApp)]
+            fn unique_app(prefix: &str) -> String;
         }
-    };
-}
 
-scenarios!("/tests/js/crud.js":
-    crud_round_trip => "crudRoundTrip",
-    bulk_put_ten_thousand => "bulkPutTenThousand",
-    queries_by_index_and_range => "queriesByIndexAndRange",
-);
-scenarios!("/tests/js/outbox.js":
-    aborted_transaction_leaves_neither => "abortedTransactionLeavesNeither",
-    coalescing_as_stored => "coalescingAsStored",
-);
-scenarios!("/tests/js/bad_input.js":
-    bad_input_changes_nothing => "badInputChangesNothing",
-    errors_carry_dom_exception => "errorsCarryDomException",
-);
-scenarios!("/tests/js/schema.js":
-    upgrade_keeps_records_and_queue => "upgradeKeepsRecordsAndQueue",
-    migration_runs_exactly_once => "migrationRunsExactlyOnce",
-    tenants_never_meet => "tenantsNeverMeet",
-    newer_tab_closes_older_connection => "newerTabClosesOlderConnection",
-    blocked_upgrade_is_reported => "blockedUpgradeIsReported",
-);
-scenarios!("/tests/js/events.js":
-    subscriptions_fire_after_commit => "subscriptionsFireAfterCommit",
-    status_store_keeps_identity => "statusStoreKeepsIdentity",
-    live_query_follows_writes => "liveQueryFollowsWrites",
-);
-
-// The scenario modules import ./assert.js; binding it here makes wasm-bindgen ship it with them.
-#[wasm_bindgen(module = "/tests/js/assert.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = uniqueApp)]
-    fn unique_app(prefix: &str) -> String;
-}
-
-#[wasm_bindgen_test]
-fn every_test_database_has_its_own_name() {
-    assert_ne!(unique_app("x"), unique_app("x"));
-}
-
-macro_rules! browser_tests {
-    ($($name:ident),* $(,)?) => {
         mod scenarios {
             use super::*;
             $(#[wasm_bindgen_test]
@@ -92,20 +52,25 @@ macro_rules! browser_tests {
     };
 }
 
-browser_tests!(
-    crud_round_trip,
-    bulk_put_ten_thousand,
-    queries_by_index_and_range,
-    aborted_transaction_leaves_neither,
-    coalescing_as_stored,
-    bad_input_changes_nothing,
-    errors_carry_dom_exception,
-    upgrade_keeps_records_and_queue,
-    migration_runs_exactly_once,
-    tenants_never_meet,
-    newer_tab_closes_older_connection,
-    blocked_upgrade_is_reported,
-    subscriptions_fire_after_commit,
-    status_store_keeps_identity,
-    live_query_follows_writes,
+scenarios!(
+    crud_round_trip => "crudRoundTrip",
+    bulk_put_ten_thousand => "bulkPutTenThousand",
+    queries_by_index_and_range => "queriesByIndexAndRange",
+    aborted_transaction_leaves_neither => "abortedTransactionLeavesNeither",
+    coalescing_as_stored => "coalescingAsStored",
+    bad_input_changes_nothing => "badInputChangesNothing",
+    errors_carry_dom_exception => "errorsCarryDomException",
+    upgrade_keeps_records_and_queue => "upgradeKeepsRecordsAndQueue",
+    migration_runs_exactly_once => "migrationRunsExactlyOnce",
+    tenants_never_meet => "tenantsNeverMeet",
+    newer_tab_closes_older_connection => "newerTabClosesOlderConnection",
+    blocked_upgrade_is_reported => "blockedUpgradeIsReported",
+    subscriptions_fire_after_commit => "subscriptionsFireAfterCommit",
+    status_store_keeps_identity => "statusStoreKeepsIdentity",
+    live_query_follows_writes => "liveQueryFollowsWrites",
 );
+
+#[wasm_bindgen_test]
+fn every_test_database_has_its_own_name() {
+    assert_ne!(unique_app("x"), unique_app("x"));
+}

@@ -27,7 +27,10 @@ export async function startServer() {
   if (!existsSync(join(DIST, "index.html"))) {
     throw new Error("www/dist/index.html is missing: run scripts/build-wasm.sh and `npx webpack --mode production` first");
   }
-  const child = spawn(process.execPath, [join(REPO, "scripts", "serve.mjs"), "--port", "0", "--dir", DIST], {
+  // The reference sync server serves the page, as the demo command does.
+  const bin = process.env.FERRYSYNC_SERVER_BIN ?? join(REPO, "target", "debug", "ferrysync-server");
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`cargo build -p ferrysync-server\` first`);
+  const child = spawn(bin, ["--listen", "127.0.0.1:0", "--static", DIST], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -35,10 +38,10 @@ export async function startServer() {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 15_000);
     const onData = (chunk) => {
       output += chunk;
-      const match = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
       if (match) {
         clearTimeout(timer);
-        resolveUrl(match[1]);
+        resolveUrl(`${match[1]}/`);
       }
     };
     child.stdout.setEncoding("utf8").on("data", onData);

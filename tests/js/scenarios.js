@@ -1,0 +1,612 @@
+// Browser test scenarios. Each exported function takes the package's exports
+// ({ open, deleteDatabase }) and throws on any failed check.
+//
+// They live in one module on purpose: wasm-bindgen-test-runner's page server stalls now and
+// then when the browser fetches many snippet modules at once, which hangs the whole run.
+
+// ---- Assertions and raw IndexedDB helpers ----
+
+export function assert(condition, message) {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+
+export function eq(actual, expected, message) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${message}: expected ${e}, got ${a}`);
+}
+
+/** Awaits `promise` and checks that it rejects with an Error of `name`; returns that error. */
+export async function rejects(promise, name, message) {
+  try {
+    await promise;
+  } catch (error) {
+    if (!(error instanceof Error)) throw new Error(`${message}: rejected with a non-Error ${String(error)}`);
+    if (error.name !== name) throw new Error(`${message}: expected ${name}, got ${error.name}: ${error.message}`);
+    if (!error.message) throw new Error(`${message}: ${name} has no message`);
+    return error;
+  }
+  throw new Error(`${message}: expected ${name}, but it succeeded`);
+}
+
+export function throws(fn, name, message) {
+  try {
+    fn();
+  } catch (error) {
+    if (error.name !== name) throw new Error(`${message}: expected ${name}, got ${error.name}: ${error.message}`);
+    return error;
+  }
+  throw new Error(`${message}: expected ${name}, but it succeeded`);
+}
+
+let counter = 0;
+/** A database name no other test uses. */
+export function uniqueApp(prefix) {
+  counter += 1;
+  return `${prefix}-${Date.now()}-${counter}-${Math.random().toString(36).slice(2)}`;
+}
+
+export const TASKS = { tasks: { indexes: ["done", "priority", { keyPath: ["done", "priority"] }] } };
+
+/** Opens a fresh database, runs `body(db)`, then closes and deletes it. */
+export async function withDb(api, prefix, body, collections = TASKS) {
+  const app = uniqueApp(prefix);
+  const db = await api.open({ app, version: 1, collections });
+  try {
+    await body(db, app);
+  } finally {
+    db.close();
+    await api.deleteDatabase(app);
+  }
+}
+
+/** Reads a whole store with the raw IndexedDB API, bypassing ferrysync. */
+export async function rawGetAll(dbName, storeName) {
+  const db = await rawOpen(dbName);
+  return new Promise((resolve, reject) => {
+    const req = db.transaction(storeName).objectStore(storeName).getAll();
+    req.onsuccess = () => {
+      db.close();
+      resolve(req.result);
+    };
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** Opens a database at its current version with the raw IndexedDB API. */
+export function rawOpen(dbName) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open(dbName);
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => resolve(open.result);
+  });
+}
+
+/** Clears the outbox and marks every record of `collection` as synced at server version 1, as
+ * an acknowledged push would: the state of records the server already has. */
+export async function rawMarkSynced(dbName, collection) {
+  const db = await rawOpen(dbName);
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction([collection, "_outbox"], "readwrite");
+    tx.objectStore("_outbox").clear();
+    const store = tx.objectStore(collection);
+    store.getAll().onsuccess = (e) => {
+      for (const r of e.target.result) {
+        r._sync = { ...r._sync, status: "synced", serverVersion: 1 };
+        store.put(r);
+      }
+    };
+    tx.oncomplete = () => {
+      db.close();
+      resolve();
+    };
+    tx.onerror = () => reject(tx.error);
+  });
+}
+
+// ---- CRUD round trips, bulk writes and queries ----
+
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+export async function crudRoundTrip(api) {
+  await withDb(api, "crud", async (db) => {
+    const tasks = db.collection("tasks");
+    const before = Date.now();
+    const a = await tasks.create({ title: "write tests", done: 0, priority: 2 });
+    assert(UUID_V7.test(a.id), `generated id is a UUID v7: ${a.id}`);
+    eq(a._sync, { version: 1, serverVersion: null, status: "pending", updatedAt: a._sync.updatedAt, deleted: false }, "metadata of a new record");
+    assert(a._sync.updatedAt >= before, "updatedAt is the write time");
+
+    const b = await tasks.create({ id: "given-id", title: "second" });
+    eq(b.id, "given-id", "a caller's id is kept");
+    const got = await tasks.get(a.id);
+    eq(got, a, "get returns what create stored");
+    eq(await tasks.get("missing"), undefined, "get of a missing id");
+
+    const updated = await tasks.update(a.id, { done: 1 });
+    eq([updated.title, updated.done, updated.priority], ["write tests", 1, 2], "update merges a patch");
+    eq(updated._sync.version, 2, "update bumps the local version");
+
+    const replaced = await tasks.replace(a.id, { title: "replaced" });
+    eq(Object.keys(replaced).sort(), ["_sync", "id", "title"], "replace drops fields not given");
+    eq(replaced._sync.version, 3, "replace bumps the version");
+
+    const put = await tasks.put({ id: "given-id", title: "put over" });
+    eq([put.title, put._sync.version], ["put over", 2], "put replaces an existing record");
+    const fresh = await tasks.put({ title: "put new" });
+    eq(fresh._sync.version, 1, "put creates when absent");
+
+    // The server has these records now (as after an acknowledged push): a delete leaves a tombstone.
+    await rawMarkSynced(db.name, "tasks");
+    eq(await tasks.delete(a.id), true, "delete of an existing record");
+    eq(await tasks.get(a.id), undefined, "a deleted record is gone from get");
+    const tomb = await tasks.get(a.id, { includeDeleted: true });
+    eq([tomb.id, tomb._sync.deleted, tomb._sync.status, tomb.title], [a.id, true, "pending", undefined], "the tombstone keeps only id and metadata");
+    eq(await tasks.delete(a.id), false, "a second delete changes nothing");
+    eq(await tasks.delete("never-existed"), false, "delete of a missing id");
+    await rejects(tasks.update(a.id, { done: 0 }), "RecordNotFoundError", "update of a deleted record");
+    await rejects(tasks.replace("nope", { title: "x" }), "RecordNotFoundError", "replace of a missing record");
+    await rejects(tasks.create({ id: "given-id", title: "again" }), "RecordExistsError", "create of an existing id");
+
+    const recreated = await tasks.create({ id: a.id, title: "back again" });
+    eq([recreated._sync.deleted, recreated._sync.version, recreated._sync.serverVersion], [false, 5, 1], "create over a tombstone revives it");
+    eq((await db.outbox()).map((e) => e.op), ["update"], "and queues an update of the server's record");
+
+    eq(await tasks.count(), 3, "count of live records");
+    eq((await tasks.query()).map((r) => r.title).sort(), ["back again", "put new", "put over"], "list");
+    const stored = await rawGetAll(db.name, "tasks");
+    eq(stored.length, 3, "records as stored in IndexedDB");
+  });
+}
+
+export async function bulkPutTenThousand(api) {
+  await withDb(api, "bulk", async (db) => {
+    const tasks = db.collection("tasks");
+    const records = Array.from({ length: 10000 }, (_, i) => ({
+      title: `task ${i}`,
+      done: i % 2,
+      priority: i % 10,
+      body: "x".repeat(100),
+    }));
+    const ids = await tasks.bulkPut(records);
+    eq(ids.length, 10000, "one id per record");
+    eq(new Set(ids).size, 10000, "ids are distinct");
+    eq([...ids].sort(), ids, "generated ids sort in creation order");
+    eq(await tasks.count(), 10000, "all records stored");
+    eq(db.status().pending, 10000, "one queued change per record");
+    const outbox = await db.outbox();
+    eq(outbox.length, 10000, "one outbox entry per record");
+    eq(outbox.map((e) => e.recordId), ids, "outbox entries in write order");
+    eq(outbox[0].op, "create", "entries are creates");
+    eq(await tasks.count({ index: "priority", equals: 3 }), 1000, "indexed after bulk put");
+
+    // A second bulk put over the same ids updates in place and coalesces into the creates.
+    const again = await tasks.bulkPut(ids.slice(0, 100).map((id) => ({ id, title: "renamed", done: 1, priority: 0 })));
+    eq(again, ids.slice(0, 100), "bulkPut keeps given ids");
+    eq((await db.outbox()).length, 10000, "updates coalesce into queued creates");
+    eq((await tasks.get(ids[0]))._sync.version, 2, "bulk put bumps the version");
+    const created = await tasks.bulkCreate([{ title: "one" }, { title: "two" }]);
+    eq(created.length, 2, "bulkCreate returns ids");
+    eq(await tasks.count(), 10002, "bulkCreate added");
+  });
+}
+
+export async function queriesByIndexAndRange(api) {
+  await withDb(api, "query", async (db) => {
+    const tasks = db.collection("tasks");
+    const ids = await tasks.bulkCreate(
+      Array.from({ length: 50 }, (_, i) => ({ id: `t${String(i).padStart(2, "0")}`, done: i % 2, priority: i % 5, n: i })),
+    );
+    eq(ids[0], "t00", "ids as given");
+    const p3 = await tasks.query({ index: "priority", equals: 3 });
+    eq(p3.map((r) => r.n), [3, 8, 13, 18, 23, 28, 33, 38, 43, 48], "equality on an index, in key then id order");
+    const range = await tasks.query({ index: "priority", range: { lower: 1, upper: 2 } });
+    eq(range.length, 20, "closed range");
+    const open = await tasks.query({ index: "priority", range: { lower: 1, upper: 2, lowerOpen: true } });
+    eq(open.every((r) => r.priority === 2), true, "open lower bound");
+    const above = await tasks.query({ index: "priority", range: { lower: 4 } });
+    eq(above.length, 10, "lower bound only");
+    const below = await tasks.query({ index: "priority", range: { upper: 0 } });
+    eq(below.length, 10, "upper bound only");
+    const compound = await tasks.query({ index: "done+priority", equals: [1, 3] });
+    eq(compound.map((r) => r.n), [3, 13, 23, 33, 43], "compound index");
+
+    const page = await tasks.query({ limit: 5, offset: 10 });
+    eq(page.map((r) => r.id), ["t10", "t11", "t12", "t13", "t14"], "limit and offset over ids");
+    const desc = await tasks.query({ order: "desc", limit: 3 });
+    eq(desc.map((r) => r.id), ["t49", "t48", "t47"], "descending order");
+    const descIndex = await tasks.query({ index: "priority", order: "desc", limit: 2, offset: 1 });
+    eq(descIndex.map((r) => r.n), [44, 39], "descending on an index with offset");
+    const idRange = await tasks.query({ range: { lower: "t20", upper: "t25", upperOpen: true } });
+    eq(idRange.map((r) => r.id), ["t20", "t21", "t22", "t23", "t24"], "a range over ids");
+
+    // Deleted records the server has leave tombstones, which stay out of every query and count
+    // unless asked for.
+    await rawMarkSynced(db.name, "tasks");
+    await tasks.delete("t10");
+    await tasks.delete("t11");
+    eq((await tasks.query({ limit: 3, offset: 9 })).map((r) => r.id), ["t09", "t12", "t13"], "tombstones skipped when paging");
+    eq(await tasks.count(), 48, "count leaves tombstones out");
+    eq(await tasks.count({ includeDeleted: true }), 50, "count with tombstones");
+    eq(await tasks.count({ range: { lower: "t10", upper: "t19" } }), 8, "count over an id range");
+    eq((await tasks.query({ includeDeleted: true })).length, 50, "list with tombstones");
+    eq((await tasks.query({ order: "desc", range: { upper: "t12" }, limit: 2 })).map((r) => r.id), ["t12", "t09"], "desc skips tombstones");
+    eq(await tasks.count({ index: "priority", equals: 0 }), 9, "an index never holds tombstones: t10 had priority 0");
+    eq(await tasks.count({ index: "priority", equals: 0, limit: 4 }), 4, "count honours limit");
+
+    await rejects(tasks.query({ index: "nope" }), "UnknownIndexError", "query on an undeclared index");
+    await rejects(tasks.query({ index: "_tombstones" }), "UnknownIndexError", "internal indexes are not queryable");
+    await rejects(tasks.query({ limit: -1 }), "InvalidQueryError", "negative limit");
+    await rejects(tasks.query({ order: "sideways" }), "InvalidQueryError", "bad order");
+    await rejects(tasks.query({ index: "priority", range: { lower: 3, upper: 1 } }), "InvalidQueryError", "inverted range");
+    await rejects(tasks.query({ index: "priority", equals: {} }), "InvalidQueryError", "a key that is not a valid key");
+  });
+}
+
+// ---- Atomicity and outbox coalescing ----
+
+export async function abortedTransactionLeavesNeither(api) {
+  await withDb(api, "atomic", async (db) => {
+    const tasks = db.collection("tasks");
+    await tasks.create({ id: "keep", title: "already here" });
+
+    // A function deep inside the 5,000th record fails its structured clone after 4,999 records
+    // and entries were already issued in the same transaction.
+    const batch = Array.from({ length: 6000 }, (_, i) => ({ title: `t${i}`, meta: { nested: i === 4999 ? () => 1 : i } }));
+    const error = await rejects(tasks.bulkPut(batch), "InvalidRecordError", "a function inside a record");
+    assert(error.message.includes("#4999"), `the message names the record: ${error.message}`);
+    eq(error.domName, "DataCloneError", "the DOMException name is kept");
+
+    // A duplicate id at the end fails only when IndexedDB reaches it.
+    const dup = Array.from({ length: 100 }, (_, i) => ({ id: `d${i}`, title: "x" }));
+    dup.push({ id: "keep", title: "clash" });
+    await rejects(tasks.bulkCreate(dup), "RecordExistsError", "bulkCreate over an existing id");
+
+    eq(await tasks.count({ includeDeleted: true }), 1, "no record of the failed batches");
+    eq((await db.outbox()).length, 1, "no outbox entry of the failed batches");
+    eq((await rawGetAll(db.name, "_outbox")).map((e) => e.recordId), ["keep"], "the outbox as stored");
+    eq(db.status().pending, 1, "the pending count did not move");
+    eq((await tasks.get("keep")).title, "already here", "the existing record is untouched");
+  });
+}
+
+const ops = async (db) => (await rawGetAll(db.name, "_outbox")).map((e) => `${e.op}:${e.recordId}`);
+
+export async function coalescingAsStored(api) {
+  await withDb(api, "coalesce", async (db) => {
+    const tasks = db.collection("tasks");
+    // Records the server never saw.
+    await tasks.create({ id: "a", v: 1 });
+    await tasks.create({ id: "b", v: 1 });
+    await tasks.create({ id: "c", v: 1 });
+    await tasks.update("a", { v: 2 });
+    eq(await ops(db), ["create:a", "create:b", "create:c"], "create+update stays a create, in place");
+    eq((await tasks.get("a")).v, 2, "the record holds the latest data");
+    await tasks.delete("b");
+    eq(await ops(db), ["create:a", "create:c"], "create+delete removes the entry");
+    eq(await tasks.get("b", { includeDeleted: true }), undefined, "create+delete removes the record too");
+    eq(db.status().pending, 2, "pending count follows");
+
+    // Records the server has: their entries were acknowledged and cleared.
+    await rawMarkSynced(db.name, "tasks");
+    await tasks.update("c", { v: 2 });
+    await tasks.update("a", { v: 3 });
+    await tasks.update("c", { v: 3 });
+    eq(await ops(db), ["update:c", "update:a"], "update+update keeps one entry, in its place");
+    const [entry] = await rawGetAll(db.name, "_outbox");
+    eq(entry.baseVersion, 1, "the entry carries the server version it was made on");
+    await tasks.delete("c");
+    eq(await ops(db), ["delete:c", "update:a"], "update+delete becomes a delete in place");
+    const tomb = await tasks.get("c", { includeDeleted: true });
+    eq([tomb._sync.deleted, tomb._sync.serverVersion], [true, 1], "a tombstone is kept until the server has it");
+    await tasks.create({ id: "c", v: 4 });
+    eq(await ops(db), ["update:c", "update:a"], "delete+create is an update of the server's record");
+    await rawMarkSynced(db.name, "tasks");
+    await tasks.delete("a");
+    eq(await ops(db), ["delete:a"], "a delete of a synced record is queued");
+    const mutationIds = (await rawGetAll(db.name, "_outbox")).map((e) => e.mutationId);
+    assert(mutationIds.every((id) => /^[0-9a-f-]{36}$/.test(id)), "every entry has a mutation id");
+  });
+}
+
+// ---- Bad input ----
+
+async function nothingWritten(db) {
+  eq(await db.collection("tasks").count({ includeDeleted: true }), 0, "no record written");
+  eq((await db.outbox()).length, 0, "no outbox entry written");
+  eq(db.status().pending, 0, "pending count unchanged");
+}
+
+export async function badInputChangesNothing(api) {
+  await withDb(api, "bad", async (db) => {
+    const tasks = db.collection("tasks");
+    for (const [value, label] of [[42, "a number"], ["text", "a string"], [null, "null"], [[1, 2], "an array"], [undefined, "undefined"], [() => 1, "a function"]]) {
+      const e = await rejects(tasks.create(value), "InvalidRecordError", `create(${label})`);
+      assert(e.message.includes("must be an object"), `the message says why: ${e.message}`);
+    }
+    let e = await rejects(tasks.create({ id: 7, title: "x" }), "InvalidRecordError", "a number id");
+    assert(e.message.includes("id must be a string"), e.message);
+    await rejects(tasks.create({ id: "", title: "x" }), "InvalidRecordError", "an empty id");
+    await rejects(tasks.get(5), "InvalidRecordError", "get with a number id");
+    e = await rejects(tasks.create({ title: "x", run() {} }), "InvalidRecordError", "a function inside");
+    eq(e.domName, "DataCloneError", "the browser's reason is attached");
+    assert(e.message.includes("DataCloneError"), `the message includes the DOMException: ${e.message}`);
+    await rejects(tasks.create({ title: "x", deep: { list: [1, Symbol("s")] } }), "InvalidRecordError", "a symbol inside");
+    e = await rejects(tasks.create({ title: "x", _sync: { status: "synced" } }), "ReservedFieldError", "the metadata field");
+    assert(e.message.includes("_sync"), e.message);
+    await rejects(tasks.bulkPut([{ title: "ok" }, { title: "bad", _sync: 1 }]), "ReservedFieldError", "a reserved field in a batch");
+    await rejects(tasks.bulkPut([{ title: "ok" }, 5]), "InvalidRecordError", "a non-object in a batch");
+    await rejects(tasks.bulkPut({ title: "not an array" }), "InvalidRecordError", "bulkPut of a non-array");
+    await rejects(tasks.bulkCreate([{ id: "x" }, { id: "x" }]), "RecordExistsError", "the same id twice in bulkCreate");
+    await rejects(tasks.query({ index: "missingField" }), "UnknownIndexError", "an index on a missing field");
+    e = throws(() => db.collection("nope"), "UnknownCollectionError", "an unknown collection");
+    assert(e.message.includes("nope") && e.message.includes("tasks"), `names the collection and the known ones: ${e.message}`);
+    await nothingWritten(db);
+
+    // Patches are checked the same way, and leave the record as it was.
+    const t = await tasks.create({ id: "t", title: "kept" });
+    await rejects(tasks.update("t", { _sync: {} }), "ReservedFieldError", "a patch with the metadata field");
+    await rejects(tasks.update("t", { id: "other" }), "InvalidRecordError", "a patch that changes the id");
+    await rejects(tasks.update("t", { f: () => 0 }), "InvalidRecordError", "a patch with a function");
+    await rejects(tasks.update("t", "nope"), "InvalidRecordError", "a non-object patch");
+    eq(await tasks.get("t"), t, "the record is unchanged");
+    eq((await db.outbox()).length, 1, "only the create is queued");
+  });
+}
+
+export async function errorsCarryDomException(api) {
+  // Bad options are refused before anything is opened.
+  await rejects(api.open({ app: "", version: 1, collections: { t: {} } }), "InvalidOptionsError", "empty app");
+  await rejects(api.open({ app: "x", version: 0, collections: { t: {} } }), "InvalidOptionsError", "version 0");
+  await rejects(api.open({ app: "x", version: 1, collections: {} }), "InvalidOptionsError", "no collections");
+  await rejects(api.open({ app: "x", version: 1, collections: { _outbox: {} } }), "InvalidOptionsError", "a reserved collection name");
+  await rejects(api.open({ app: "x", version: 1, collections: { t: { indexes: ["a..b"] } } }), "InvalidOptionsError", "a bad key path");
+  await rejects(api.open(null), "InvalidOptionsError", "no options");
+  // A database newer than the page: the browser's VersionError is reported with its text.
+  await withDb(api, "newer", async (db, app) => {
+    db.close();
+    const newer = await api.open({ app, version: 3, collections: { tasks: {} } });
+    newer.close();
+    const e = await rejects(api.open({ app, version: 2, collections: { tasks: {} } }), "InvalidOptionsError", "opening an older version");
+    eq(e.domName, "VersionError", "the DOMException name");
+    assert(e.message.includes("VersionError"), e.message);
+    await rejects(db.collection("tasks").count(), "DatabaseClosedError", "a closed handle");
+  });
+}
+
+// ---- Schema versions, migrations, tenants, multi-tab ----
+
+export async function upgradeKeepsRecordsAndQueue(api) {
+  const app = uniqueApp("upgrade");
+  const v1 = await api.open({ app, version: 1, collections: { tasks: { indexes: ["done"] } } });
+  await v1.collection("tasks").bulkCreate([{ id: "a", done: 0, priority: 1 }, { id: "b", done: 1, priority: 2 }, { id: "c", done: 0, priority: 2 }]);
+  await v1.collection("tasks").update("a", { priority: 3 });
+  v1.close();
+
+  const v2 = await api.open({
+    app,
+    version: 2,
+    collections: { tasks: { indexes: ["done", "priority"] }, notes: { indexes: ["tag"] } },
+  });
+  eq(v2.version, 2, "opened at the new version");
+  eq(v2.collectionNames, ["tasks", "notes"], "the new collection is there");
+  const tasks = v2.collection("tasks");
+  eq((await tasks.query()).map((r) => r.id), ["a", "b", "c"], "every record kept");
+  eq((await tasks.get("a")).priority, 3, "with its latest data");
+  eq((await tasks.query({ index: "priority", equals: 2 })).map((r) => r.id), ["b", "c"], "the new index covers old records");
+  eq((await v2.outbox()).map((e) => `${e.op}:${e.recordId}`), ["create:a", "create:b", "create:c"], "every queued change kept");
+  eq(v2.status().pending, 3, "pending count read back");
+  await v2.collection("notes").create({ tag: "x" });
+  eq((await v2.outbox()).length, 4, "the new collection queues too");
+  v2.close();
+
+  // A schema that leaves a collection out keeps its store and records.
+  const v3 = await api.open({ app, version: 3, collections: { notes: {} } });
+  v3.close();
+  const v4 = await api.open({ app, version: 4, collections: { tasks: {}, notes: {} } });
+  eq(await v4.collection("tasks").count(), 3, "records survive a schema that omitted their collection");
+  v4.close();
+  await api.deleteDatabase(app);
+}
+
+export async function migrationRunsExactlyOnce(api) {
+  const app = uniqueApp("migrate");
+  const v1 = await api.open({ app, version: 1, collections: { tasks: {} }, migrations: { 1: () => { throw new Error("never on a new database"); } } });
+  await v1.collection("tasks").bulkCreate([{ id: "a", title: "one" }, { id: "b", title: "two" }]);
+  v1.close();
+
+  let runs = 0;
+  const migrations = {
+    2: async (db) => {
+      runs += 1;
+      const tasks = db.collection("tasks");
+      for (const t of await tasks.query()) await tasks.update(t.id, { priority: 0 });
+    },
+  };
+  const v2 = await api.open({ app, version: 2, collections: { tasks: { indexes: ["priority"] } }, migrations });
+  eq(runs, 1, "the migration ran on upgrade");
+  eq(await v2.collection("tasks").count({ index: "priority", equals: 0 }), 2, "it changed the data");
+  v2.close();
+  const again = await api.open({ app, version: 2, collections: { tasks: { indexes: ["priority"] } }, migrations });
+  eq(runs, 1, "it never runs twice");
+  again.close();
+
+  // A failing migration is reported, not recorded, and runs again on the next open.
+  let attempts = 0;
+  const flaky = {
+    2: migrations[2],
+    3: () => {
+      attempts += 1;
+      if (attempts === 1) throw new TypeError("bad data");
+    },
+  };
+  const e = await rejects(api.open({ app, version: 3, collections: { tasks: {} }, migrations: flaky }), "MigrationError", "a throwing migration");
+  assert(e.message.includes("version 3") && e.message.includes("bad data"), e.message);
+  const v3 = await api.open({ app, version: 3, collections: { tasks: {} }, migrations: flaky });
+  eq([attempts, runs], [2, 1], "the failed one ran again, the done one did not");
+  eq(await rawGetAll(v3.name, "_meta"), [[1, 2, 3]], "applied migrations are recorded");
+  v3.close();
+  await api.deleteDatabase(app);
+}
+
+export async function tenantsNeverMeet(api) {
+  const app = uniqueApp("tenants");
+  const collections = { tasks: { indexes: ["owner"] } };
+  const acme = await api.open({ app, tenant: "acme", version: 1, collections });
+  const globex = await api.open({ app, tenant: "globex", version: 1, collections });
+  assert(acme.name !== globex.name, "each tenant is its own database");
+  eq([acme.tenant, globex.tenant], ["acme", "globex"], "tenant names");
+  await acme.collection("tasks").create({ id: "same-id", owner: "acme" });
+  await globex.collection("tasks").create({ id: "same-id", owner: "globex" });
+  await acme.collection("tasks").bulkCreate([{ owner: "acme" }, { owner: "acme" }]);
+  eq(await acme.collection("tasks").count(), 3, "acme's records");
+  eq(await globex.collection("tasks").count(), 1, "globex's records");
+  eq((await globex.collection("tasks").get("same-id")).owner, "globex", "the same id holds each tenant's own record");
+  eq(await globex.collection("tasks").count({ index: "owner", equals: "acme" }), 0, "no acme record in globex");
+  eq([(await acme.outbox()).length, (await globex.outbox()).length], [3, 1], "separate outboxes");
+  eq([acme.status().pending, globex.status().pending], [3, 1], "separate status");
+  acme.close();
+  globex.close();
+  await api.deleteDatabase(app, "acme");
+  await api.deleteDatabase(app, "globex");
+}
+
+export async function newerTabClosesOlderConnection(api) {
+  const app = uniqueApp("versionchange");
+  const seen = [];
+  const old = await api.open({ app, version: 1, collections: { tasks: {} }, onVersionChange: (info) => seen.push(info.newVersion) });
+  await old.collection("tasks").create({ id: "x" });
+  // A second connection (as another tab would open) at a newer version is not blocked.
+  const newer = await api.open({ app, version: 2, collections: { tasks: {}, notes: {} }, blockedTimeoutMs: 2000 });
+  eq(seen, [2], "the old connection was told the new version");
+  eq(old.isOpen, false, "and closed itself");
+  await rejects(old.collection("tasks").get("x"), "DatabaseClosedError", "a closed connection refuses work");
+  eq((await newer.collection("tasks").get("x")).id, "x", "the new connection has the data");
+  newer.close();
+  await api.deleteDatabase(app);
+}
+
+export async function blockedUpgradeIsReported(api) {
+  const app = uniqueApp("blocked");
+  const first = await api.open({ app, version: 1, collections: { tasks: {} } });
+  const name = first.name;
+  first.close();
+  // A connection that ignores versionchange, like a tab running old code.
+  const stubborn = await rawOpen(name);
+  const started = Date.now();
+  const e = await rejects(api.open({ app, version: 2, collections: { tasks: {} }, blockedTimeoutMs: 300 }), "UpgradeBlockedError", "an upgrade blocked by another tab");
+  assert(Date.now() - started < 5000, "it reports instead of hanging");
+  assert(e.message.includes("another tab"), e.message);
+  stubborn.close();
+  // Once the other tab is gone, the upgrade goes through.
+  const v2 = await api.open({ app, version: 2, collections: { tasks: {} } });
+  eq(v2.version, 2, "the upgrade succeeds after the blocker closed");
+  v2.close();
+  await api.deleteDatabase(app);
+}
+
+// ---- Subscriptions, status store, live queries ----
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+async function until(check, what) {
+  for (let i = 0; i < 200; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export async function subscriptionsFireAfterCommit(api) {
+  const collections = { tasks: {}, notes: {} };
+  await withDb(api, "subscribe", async (db) => {
+    const tasks = db.collection("tasks");
+    const all = [];
+    const onlyTasks = [];
+    const readsInListener = [];
+    const offAll = db.subscribe((e) => all.push(e));
+    const offTasks = tasks.subscribe((e) => {
+      onlyTasks.push(e);
+      // The write has committed: a new transaction already sees it.
+      readsInListener.push(tasks.get(e.changes[0].id));
+    });
+    const throwing = db.subscribe(() => {
+      throw new Error("a broken listener");
+    });
+
+    const a = await tasks.create({ title: "a" });
+    eq(all, [{ collection: "tasks", changes: [{ id: a.id, op: "create" }] }], "the event after a create");
+    eq((await readsInListener[0]).id, a.id, "a listener reads the committed record");
+    await tasks.update(a.id, { title: "b" });
+    await tasks.delete(a.id);
+    eq(all.slice(1).map((e) => e.changes[0].op), ["update", "delete"], "update and delete events");
+    await db.collection("notes").bulkPut([{ id: "n1" }, { id: "n2" }]);
+    eq(all[3], { collection: "notes", changes: [{ id: "n1", op: "create" }, { id: "n2", op: "create" }] }, "one event per transaction");
+    eq(onlyTasks.length, 3, "a collection listener hears only its collection");
+
+    // Nothing is announced for a write that fails or changes nothing.
+    await tasks.create({ _sync: 1 }).catch(() => {});
+    await tasks.delete("missing");
+    eq(all.length, 4, "no event for a failed write or a no-op delete");
+
+    offAll();
+    offTasks();
+    offAll();
+    throwing();
+    await tasks.create({ title: "after" });
+    eq([all.length, onlyTasks.length], [4, 3], "unsubscribed listeners are not called");
+  }, collections);
+}
+
+export async function statusStoreKeepsIdentity(api) {
+  await withDb(api, "status", async (db) => {
+    const store = db.statusStore();
+    assert(store === db.statusStore(), "the same store object on every call");
+    const { subscribe, getSnapshot } = store; // unbound, as React calls them
+    const first = getSnapshot();
+    eq(first, { online: false, syncing: false, pending: 0, failed: 0, conflicts: 0, lastSyncAt: null, lastError: null, progress: null }, "initial status");
+    assert(getSnapshot() === first, "the snapshot keeps its identity while nothing changes");
+    let notified = 0;
+    const off = subscribe(() => notified++);
+    await db.collection("tasks").create({ id: "a" });
+    const second = getSnapshot();
+    assert(second !== first, "a new snapshot after a change");
+    eq([second.pending, notified], [1, 1], "pending count and one notification");
+    await db.collection("tasks").update("a", { x: 1 });
+    assert(getSnapshot() === second, "a coalesced write changes nothing in the status");
+    eq(notified, 1, "so no notification");
+    assert(db.status() === second, "status() is the same snapshot");
+    off();
+    await db.collection("tasks").create({ id: "b" });
+    eq(notified, 1, "no notification after unsubscribe");
+    eq(getSnapshot().pending, 2, "but the snapshot is current");
+  });
+}
+
+export async function liveQueryFollowsWrites(api) {
+  await withDb(api, "live", async (db) => {
+    const tasks = db.collection("tasks");
+    await tasks.create({ id: "a", priority: 1 });
+    const live = tasks.live({ index: "priority", range: { lower: 1 } });
+    const { subscribe, getSnapshot } = live;
+    eq(getSnapshot(), undefined, "no answer before anyone subscribes");
+    let calls = 0;
+    const off = subscribe(() => calls++);
+    await until(() => getSnapshot() !== undefined, "the first answer");
+    const first = getSnapshot();
+    eq(first.map((r) => r.id), ["a"], "the first answer");
+    assert(getSnapshot() === first, "the snapshot keeps its identity");
+    await tasks.create({ id: "b", priority: 2 });
+    await until(() => getSnapshot() !== first, "the re-run after a write");
+    eq(getSnapshot().map((r) => r.id), ["a", "b"], "the live result follows writes");
+    const countBefore = calls;
+    off();
+    await tasks.create({ id: "c", priority: 3 });
+    await tick();
+    await tick();
+    eq(calls, countBefore, "no re-run after the last unsubscribe");
+    const again = subscribe(() => {});
+    await until(() => getSnapshot().length === 3, "a fresh answer on resubscribe");
+    again();
+  });
+}
