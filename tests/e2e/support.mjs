@@ -22,7 +22,7 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-/** Starts scripts/serve.mjs on a free loopback port; resolves once it prints its URL. */
+/** Starts the reference sync server (which serves www/dist) on a free loopback port; resolves once it prints its URL. */
 export async function startServer() {
   if (!existsSync(join(DIST, "index.html"))) {
     throw new Error("www/dist/index.html is missing: run scripts/build-wasm.sh and `npx webpack --mode production` first");
