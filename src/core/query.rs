@@ -19,6 +19,28 @@ pub struct QuerySpec {
     pub include_deleted: bool,
 }
 
+/// A JS number as text for an error message, without pulling Rust's float formatting (about
+/// 15 KB of wasm) into the build: integers exactly, other values to three decimals.
+pub fn number_text(value: f64) -> String {
+    if value.is_nan() {
+        return "NaN".into();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    if value.fract() == 0.0 && value.abs() < 9.0e15 {
+        return (value as i64).to_string();
+    }
+    let sign = if value < 0.0 { "-" } else { "" };
+    let v = value.abs();
+    if v >= 9.0e15 {
+        return format!("{sign}a number beyond 2^53");
+    }
+    let thousandths = (v * 1000.0).round() as i64;
+    let text = format!("{sign}{}.{:03}", thousandths / 1000, thousandths % 1000);
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// A count or position from JS: a non-negative integer that fits in 32 bits.
 pub fn non_negative_int(field: &str, value: f64) -> Result<u32> {
     if value.fract() == 0.0 && value >= 0.0 && value <= u32::MAX as f64 {
@@ -26,7 +48,7 @@ pub fn non_negative_int(field: &str, value: f64) -> Result<u32> {
     } else {
         Err(Error::new(
             ErrorKind::InvalidQuery,
-            format!("`{field}` must be a non-negative integer, got {value}"),
+            format!("`{field}` must be a non-negative integer, got {}", number_text(value)),
         ))
     }
 }
@@ -65,6 +87,18 @@ mod tests {
         for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY, 5e10] {
             assert_eq!(non_negative_int("limit", bad).unwrap_err().kind, ErrorKind::InvalidQuery);
         }
+    }
+
+    #[test]
+    fn numbers_as_text() {
+        assert_eq!(number_text(42.0), "42");
+        assert_eq!(number_text(-1.0), "-1");
+        assert_eq!(number_text(1.5), "1.5");
+        assert_eq!(number_text(0.1234), "0.123");
+        assert_eq!(number_text(f64::NAN), "NaN");
+        assert_eq!(number_text(f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(number_text(5e10), "50000000000");
+        assert_eq!(number_text(-1e300), "-a number beyond 2^53");
     }
 
     #[test]

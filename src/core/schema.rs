@@ -8,6 +8,7 @@
 
 use super::error::{Error, ErrorKind, Result};
 use super::meta::{META_FIELD, TOMBSTONE_FIELD, TOMBSTONE_INDEX};
+use super::query::number_text;
 
 /// The outbox: auto-increment `seq` key, so entries keep the order they were queued in.
 pub const OUTBOX_STORE: &str = "_outbox";
@@ -118,7 +119,8 @@ impl Schema {
         }
         if !(version.fract() == 0.0 && version >= 1.0 && version <= MAX_APP_VERSION as f64) {
             return Err(invalid(format!(
-                "`version` must be an integer from 1 to {MAX_APP_VERSION}, got {version}"
+                "`version` must be an integer from 1 to {MAX_APP_VERSION}, got {}",
+                number_text(version)
             )));
         }
         if collections.is_empty() {

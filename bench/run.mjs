@@ -1,0 +1,277 @@
+// Runs the benchmark page (bench/dist) in headless Chromium and prints one table of medians, the
+// package sizes and the machine; writes the whole result to bench/results/latest.json.
+//
+//   node bench/run.mjs [--records N] [--reps N] [--warmup N]
+//
+// bench/dist must be built first (scripts/bench.sh does it all).
+import { createReadStream, existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import os from "node:os";
+import { extname, join, normalize, relative, resolve, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
+import { chromium } from "playwright-core";
+
+export const REPO = resolve(fileURLToPath(new URL("..", import.meta.url)));
+export const DIST = join(REPO, "bench", "dist");
+const RESULTS = join(REPO, "bench", "results");
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--headless",
+  "--disable-gpu",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--enable-precise-memory-info",
+  // Lets the page collect garbage between operations (never inside a timed one).
+  "--js-flags=--expose-gc",
+];
+
+const CONTENDERS = [
+  { key: "ferrysync", title: "ferrysync" },
+  { key: "dexie", title: "Dexie" },
+  { key: "raw", title: "raw" },
+];
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+  ".map": "application/json",
+};
+
+/** Serves `root` on a free loopback port. Resolves to { url, close() }. */
+export async function serve(root) {
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    const file = normalize(join(root, path.endsWith("/") ? `${path}index.html` : path));
+    if (file !== root && !file.startsWith(root + sep)) {
+      res.writeHead(403).end();
+      return;
+    }
+    try {
+      const info = await stat(file);
+      if (!info.isFile()) throw new Error("not a file");
+      res.writeHead(200, {
+        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+        "content-length": info.size,
+        "cache-control": "no-store",
+      });
+      createReadStream(file).pipe(res);
+    } catch {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    }
+  });
+  await new Promise((done, fail) => {
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", done);
+  });
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () => new Promise((done) => server.close(done)),
+  };
+}
+
+/**
+ * Opens bench/dist in a fresh headless Chromium profile and calls
+ * `runBenchmarks({ records, reps, warmup })` in the page. Resolves to { result, chromium }.
+ */
+export async function runInChromium({ records = 10_000, reps = 5, warmup = 1, log = () => {} } = {}) {
+  if (!existsSync(join(DIST, "index.html"))) {
+    throw new Error("bench/dist is missing: run `npx webpack --config webpack.bench.config.js --mode production`");
+  }
+  const server = await serve(DIST);
+  const profile = await mkdtemp(join(os.tmpdir(), "ferrysync-bench-"));
+  let context;
+  try {
+    // A persistent profile keeps IndexedDB on disk, as in a real browser (a fresh incognito-like
+    // context would keep it in memory).
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    const problems = [];
+    page.on("console", (msg) => {
+      if (msg.type() === "error") problems.push(msg.text());
+      log(`[page] ${msg.text()}`);
+    });
+    page.on("pageerror", (error) => problems.push(String(error)));
+    const cdp = await context.newCDPSession(page);
+    const { product } = await cdp.send("Browser.getVersion");
+    await page.goto(server.url);
+    await page.waitForFunction(() => typeof window.runBenchmarks === "function", null, { timeout: 30_000 });
+    const result = await page.evaluate((options) => window.runBenchmarks(options), { records, reps, warmup });
+    if (problems.length) log(`page reported: ${problems.join("\n")}`);
+    return { result, chromium: product };
+  } finally {
+    if (context) await context.close();
+    await server.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
+function compressed(bytes) {
+  return {
+    raw: bytes.length,
+    gzip: gzipSync(bytes, { level: 9 }).length,
+    brotli: brotliCompressSync(bytes, {
+      params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+    }).length,
+  };
+}
+
+async function filesUnder(dir, suffix) {
+  if (!existsSync(dir)) return [];
+  const out = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await filesUnder(path, suffix)));
+    else if (entry.name.endsWith(suffix)) out.push(path);
+  }
+  return out.sort();
+}
+
+/** Raw, gzip (-9) and brotli (q 11) sizes of what each library ships. */
+export async function sizes() {
+  const pkg = join(REPO, "pkg");
+  const glueFiles = [join(pkg, "ferrysync_bg.js"), ...(await filesUnder(join(pkg, "snippets"), ".js"))];
+  const glue = Buffer.concat(await Promise.all(glueFiles.map((f) => readFile(f))));
+  const list = [
+    { name: "ferrysync wasm (pkg/ferrysync_bg.wasm)", ...compressed(await readFile(join(pkg, "ferrysync_bg.wasm"))) },
+    {
+      name: `ferrysync JS glue (${glueFiles.map((f) => relative(REPO, f)).join(" + ")}), as built`,
+      ...compressed(glue),
+    },
+  ];
+  // The glue ships unminified; a bundler minifies it. terser comes with webpack.
+  try {
+    const { minify } = await import("terser");
+    const min = await minify(glue.toString("utf8"), { module: true, compress: true, mangle: true });
+    list.push({ name: "ferrysync JS glue, minified (terser)", ...compressed(Buffer.from(min.code)) });
+  } catch {
+    // terser is missing: the unminified line stands alone.
+  }
+  list.push({
+    name: "Dexie (node_modules/dexie/dist/dexie.min.js)",
+    ...compressed(await readFile(join(REPO, "node_modules", "dexie", "dist", "dexie.min.js"))),
+  });
+  return list;
+}
+
+export function machine(chromiumVersion) {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model?.trim() ?? "unknown",
+    cores: cpus.length,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    chromium: chromiumVersion,
+  };
+}
+
+async function dexieVersion() {
+  const pkg = JSON.parse(await readFile(join(REPO, "node_modules", "dexie", "package.json"), "utf8"));
+  return pkg.version;
+}
+
+function ms(value) {
+  if (!Number.isFinite(value)) return "n/a";
+  return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+}
+
+function ratio(a, b) {
+  return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : "n/a";
+}
+
+/** The table as Markdown, padded so it also reads well in a terminal. */
+export function formatTable(result) {
+  const head = ["operation", ...CONTENDERS.map((c) => `${c.title} ms`), "ferrysync/Dexie", "ferrysync/raw"];
+  const rows = result.operations.map((op) => {
+    const m = CONTENDERS.map((c) => result.results[op.key][c.key].median);
+    return [op.label, ...m.map(ms), ratio(m[0], m[1]), ratio(m[0], m[2])];
+  });
+  const heap = CONTENDERS.map((c) => result.bulkCreateHeapBytes[c.key]?.median ?? NaN);
+  if (heap.some(Number.isFinite)) {
+    const mb = heap.map((b) => (Number.isFinite(b) ? (b / 2 ** 20).toFixed(1) : "n/a"));
+    rows.push(["bulk create: peak JS heap, MB (not ms)", ...mb, ratio(heap[0], heap[1]), ratio(heap[0], heap[2])]);
+  }
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`;
+  return [line(head), rule, ...rows.map(line)].join("\n");
+}
+
+function formatSizes(list) {
+  const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
+  return list.map((s) => `${s.name}: ${kb(s.raw)} raw, ${kb(s.gzip)} gzip, ${kb(s.brotli)} brotli`).join("\n");
+}
+
+function formatMachine(m) {
+  const load = m.loadAverage1m ? `; 1-min load average ${m.loadAverage1m.before.toFixed(2)} before, ${m.loadAverage1m.after.toFixed(2)} after` : "";
+  return `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; ${m.chromium}; node ${m.node}${load}`;
+}
+
+/** Everything the command does except printing and writing the file. */
+export async function benchmark(options) {
+  const loadBefore = os.loadavg()[0];
+  const { result, chromium: chromiumVersion } = await runInChromium(options);
+  return {
+    date: new Date().toISOString(),
+    dexie: await dexieVersion(),
+    // Other work on the machine skews the timings; the 1-minute load average shows how much.
+    machine: { ...machine(chromiumVersion), loadAverage1m: { before: loadBefore, after: os.loadavg()[0] } },
+    sizes: await sizes(),
+    ...result,
+  };
+}
+
+function parseArgs(argv) {
+  const options = { records: 10_000, reps: 5, warmup: 1 };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split("=", 2);
+    const name = flag.replace(/^--/, "");
+    if (!(name in options) || !flag.startsWith("--")) {
+      throw new Error(`unknown option ${argv[i]} (use --records N, --reps N, --warmup N)`);
+    }
+    const value = Number(inline ?? argv[++i]);
+    if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} needs a non-negative integer`);
+    options[name] = value;
+  }
+  return options;
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const log = (line) => process.stderr.write(`${line}\n`);
+  log(`benchmark: ${options.records} records, ${options.reps} repetitions after ${options.warmup} warm-up`);
+  const report = await benchmark({ ...options, log });
+  console.log(
+    `\n${report.options.records.toLocaleString("en-US")} records, median of ${report.options.reps} ` +
+      `(after ${report.options.warmup} warm-up), Dexie ${report.dexie}\n`,
+  );
+  console.log(formatTable(report));
+  console.log(`\n${formatSizes(report.sizes)}`);
+  console.log(`\n${formatMachine(report.machine)}`);
+  await mkdir(RESULTS, { recursive: true });
+  const out = join(RESULTS, "latest.json");
+  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote ${relative(REPO, out)} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().catch((error) => {
+    console.error(error && error.stack ? error.stack : error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,74 @@
+// A small run of the benchmark (200 records, one warm-up pass, one counted pass): every operation
+// must give a positive finite median for every contender, and every size must be positive.
+// It uses pkg/ as built (scripts/test.sh builds it before this step) and bundles bench/dist
+// itself when the bundle is missing or older than its inputs.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { benchmark, DIST, formatTable, REPO } from "../../bench/run.mjs";
+
+const CONTENDERS = ["ferrysync", "dexie", "raw"];
+const WASM = join(REPO, "pkg", "ferrysync_bg.wasm");
+
+function filesUnder(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)],
+  );
+}
+
+/** The bundle is stale when any input changed after bench/dist/index.html was written. */
+function bundleIsStale() {
+  const index = join(DIST, "index.html");
+  if (!existsSync(index)) return true;
+  const built = statSync(index).mtimeMs;
+  const inputs = [
+    WASM,
+    join(REPO, "pkg", "ferrysync_bg.js"),
+    join(REPO, "webpack.bench.config.js"),
+    join(REPO, "bench", "index.html"),
+    ...filesUnder(join(REPO, "bench", "src")),
+  ];
+  return inputs.some((file) => existsSync(file) && statSync(file).mtimeMs > built);
+}
+
+test("a small benchmark run measures every operation of every contender", { timeout: 300_000 }, async () => {
+  assert.ok(existsSync(WASM), "pkg/ferrysync_bg.wasm is missing: run scripts/build-wasm.sh first");
+  if (bundleIsStale()) {
+    try {
+      execFileSync(
+        join(REPO, "node_modules", ".bin", "webpack"),
+        ["--config", "webpack.bench.config.js", "--mode", "production"],
+        { cwd: REPO, stdio: "pipe", encoding: "utf8" },
+      );
+    } catch (error) {
+      assert.fail(`bundling bench/ failed:\n${error.stdout ?? ""}${error.stderr ?? ""}`);
+    }
+  }
+
+  const report = await benchmark({ records: 200, reps: 1, warmup: 1 });
+
+  assert.deepEqual(report.contenders, CONTENDERS);
+  assert.equal(report.operations.length, 8);
+  for (const op of report.operations) {
+    for (const contender of CONTENDERS) {
+      const { median, samples } = report.results[op.key][contender];
+      assert.equal(samples.length, 1, `${op.key} / ${contender}: one sample`);
+      assert.ok(Number.isFinite(median) && median > 0, `${op.key} / ${contender}: median ${median}`);
+    }
+  }
+  for (const contender of CONTENDERS) {
+    const heap = report.bulkCreateHeapBytes[contender];
+    assert.ok(heap && Number.isFinite(heap.median), `${contender}: the bulk create heap peak was measured`);
+  }
+  assert.ok(report.sizes.length >= 3);
+  for (const size of report.sizes) {
+    for (const kind of ["raw", "gzip", "brotli"]) {
+      assert.ok(Number.isInteger(size[kind]) && size[kind] > 0, `${size.name}: ${kind} size ${size[kind]}`);
+    }
+  }
+  assert.match(report.machine.chromium, /\d+\.\d+/);
+  const table = formatTable(report);
+  for (const op of report.operations) assert.ok(table.includes(op.label), `the table has "${op.label}"`);
+});
