@@ -23,8 +23,9 @@ impl IdGenerator {
     }
 }
 
-/// The longest id accepted; ids are IndexedDB keys and travel in every sync message.
-pub const MAX_ID_LEN: usize = 512;
+/// The longest id accepted, in UTF-8 bytes: the protocol's limit, so that every id stored here
+/// can also be pushed.
+pub const MAX_ID_LEN: usize = crate::protocol::limits::MAX_ID_BYTES;
 
 /// Whether `id` may name a record: a non-empty string of at most [`MAX_ID_LEN`] bytes.
 pub fn check_id(id: &str) -> Result<(), String> {

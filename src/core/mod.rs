@@ -1,11 +1,16 @@
 //! The pure core: rules with no web dependencies, tested natively with `cargo test`.
 //!
 //! The browser edge (`crate::web`) asks these modules what to do and only carries it out.
+//! `backoff`, `batch` and `reconcile` are the sync engine's rules; the engine that drives them
+//! over the network is not written yet.
 
+pub mod backoff;
+pub mod batch;
 pub mod error;
 pub mod ids;
 pub mod meta;
 pub mod outbox;
 pub mod query;
+pub mod reconcile;
 pub mod schema;
 pub mod status;
