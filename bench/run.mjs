@@ -217,19 +217,16 @@ function formatSizes(list) {
 }
 
 function formatMachine(m) {
-  const load = m.loadAverage1m ? `; 1-min load average ${m.loadAverage1m.before.toFixed(2)} before, ${m.loadAverage1m.after.toFixed(2)} after` : "";
-  return `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; ${m.chromium}; node ${m.node}${load}`;
+  return `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; ${m.chromium}; node ${m.node}`;
 }
 
 /** Everything the command does except printing and writing the file. */
 export async function benchmark(options) {
-  const loadBefore = os.loadavg()[0];
   const { result, chromium: chromiumVersion } = await runInChromium(options);
   return {
     date: new Date().toISOString(),
     dexie: await dexieVersion(),
-    // Other work on the machine skews the timings; the 1-minute load average shows how much.
-    machine: { ...machine(chromiumVersion), loadAverage1m: { before: loadBefore, after: os.loadavg()[0] } },
+    machine: machine(chromiumVersion),
     sizes: await sizes(),
     ...result,
   };

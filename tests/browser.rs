@@ -68,6 +68,8 @@ scenarios!(
     subscriptions_fire_after_commit => "subscriptionsFireAfterCommit",
     status_store_keeps_identity => "statusStoreKeepsIdentity",
     live_query_follows_writes => "liveQueryFollowsWrites",
+    schema_mistakes_are_reported => "schemaMistakesAreReported",
+    migrations_run_once_across_concurrent_opens => "migrationsRunOnceAcrossConcurrentOpens",
 );
 
 #[wasm_bindgen_test]

@@ -1,4 +1,5 @@
 // The page's entry: exposes `window.runBenchmarks(options)`, which resolves to the JSON result.
+import { makeRecords } from "./records.js";
 import { runBenchmarks } from "./workload.js";
 import ferrysync from "./contenders/ferrysync.js";
 import dexie from "./contenders/dexie.js";
@@ -7,6 +8,8 @@ import raw from "./contenders/raw.js";
 const CONTENDERS = [ferrysync, dexie, raw];
 
 window.runBenchmarks = (options = {}) => runBenchmarks(CONTENDERS, options);
+// The pieces, for timing or profiling one operation by hand (DevTools, a script).
+window.benchmarkParts = { contenders: CONTENDERS, makeRecords };
 
 const status = document.getElementById("status");
 if (status) status.textContent = "ready: call runBenchmarks({ records, reps })";

@@ -70,6 +70,14 @@ fn check_key_path(collection: &str, path: &str) -> Result<()> {
             "collection \"{collection}\": index key path \"{path}\" is not a dotted list of identifiers"
         )));
     }
+    // Tombstones keep exactly `id` and the metadata, so an index over them would list deleted
+    // records; `id` is the primary key already.
+    let first = path.split('.').next().unwrap_or_default();
+    if first == "id" || first == META_FIELD {
+        return Err(invalid(format!(
+            "collection \"{collection}\": index key path \"{path}\" is reserved (`id` is the primary key, `{META_FIELD}` is ferrysync's metadata)"
+        )));
+    }
     Ok(())
 }
 
@@ -179,6 +187,8 @@ pub fn app_version_of(idb_version: u32) -> u32 {
 pub struct ExistingIndex {
     pub name: String,
     pub key_path: Vec<String>,
+    /// An array key path (even of one element), as opposed to a single string.
+    pub compound: bool,
     pub unique: bool,
     pub multi_entry: bool,
 }
@@ -235,6 +245,7 @@ fn outbox_indexes() -> Vec<IndexDef> {
 fn same_index(have: &ExistingIndex, want: &IndexDef) -> bool {
     have.name == want.name
         && have.key_path == want.key_path
+        && have.compound == want.compound
         && have.unique == want.unique
         && have.multi_entry == want.multi_entry
 }
@@ -314,6 +325,9 @@ mod tests {
         assert!(IndexDef::new("t", None, vec!["1x".into()], false, false, false).is_err());
         assert!(IndexDef::new("t", None, vec!["a".into(), "b".into()], true, false, true).is_err());
         assert!(IndexDef::new("t", Some("_x".into()), vec!["a".into()], false, false, false).is_err());
+        assert!(IndexDef::new("t", None, vec!["_sync.status".into()], false, false, false).is_err());
+        assert!(IndexDef::new("t", None, vec!["id".into()], false, false, false).is_err());
+        assert!(IndexDef::new("t", None, vec!["idea".into()], false, false, false).is_ok());
     }
 
     #[test]
@@ -354,6 +368,7 @@ mod tests {
                     stores.iter_mut().find(|s| s.name == store).unwrap().indexes.push(ExistingIndex {
                         name: index.name,
                         key_path: index.key_path,
+                        compound: index.compound,
                         unique: index.unique,
                         multi_entry: index.multi_entry,
                     })
@@ -390,6 +405,14 @@ mod tests {
         let v3 = schema(3.0, vec![CollectionDef { name: "notes".into(), indexes: vec![] }]).unwrap();
         let steps = plan_upgrade(&existing_after(&v1), &v3);
         assert!(steps.iter().all(|s| !matches!(s, UpgradeStep::DeleteIndex { store, .. } if store == "tasks")));
+    }
+
+    #[test]
+    fn switching_between_single_and_compound_rebuilds() {
+        let v1 = schema(1.0, vec![tasks(vec![index("a")])]).unwrap();
+        let compound = IndexDef::new("t", Some("a".into()), vec!["a".into()], true, false, false).unwrap();
+        let v2 = schema(2.0, vec![tasks(vec![compound])]).unwrap();
+        assert_eq!(plan_upgrade(&existing_after(&v1), &v2).len(), 2);
     }
 
     #[test]

@@ -90,6 +90,13 @@ impl SyncStatus {
         changed
     }
 
+    /// Sets the number of queued changes (counted in the outbox); returns whether it changed.
+    pub fn set_pending(&mut self, pending: u64) -> bool {
+        let changed = pending != self.pending;
+        self.pending = pending;
+        changed
+    }
+
     /// Replaces the whole status; returns whether anything changed.
     pub fn replace(&mut self, next: SyncStatus) -> bool {
         let changed = *self != next;
@@ -136,5 +143,7 @@ mod tests {
         assert!(s.add_pending(-5));
         assert_eq!(s.pending, 0);
         assert!(!s.replace(s.clone()));
+        assert!(s.set_pending(7));
+        assert!(!s.set_pending(7));
     }
 }

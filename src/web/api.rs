@@ -14,7 +14,7 @@ use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::ids::IdGenerator;
 use crate::core::schema::{database_name, Schema};
 
-use super::connection::{self, Connection};
+use super::connection::{self, Connection, ForcedClose};
 use super::error::to_js;
 use super::events::{external_store, live_store, notify, once_fn, Listeners, StatusState};
 use super::interop::{change_event, check_record, get as field, read_id, read_open_options, read_query};
@@ -101,6 +101,16 @@ where
     future_to_promise(async move { work.await.map_err(to_js) })
 }
 
+/// A listener argument, or the typed error for anything that is not a function.
+fn listener_fn(listener: JsValue) -> std::result::Result<Function, JsValue> {
+    listener.dyn_into::<Function>().map_err(|v| {
+        to_js(Error::new(
+            ErrorKind::InvalidOptions,
+            format!("subscribe() takes a listener function, got {}", super::interop::type_name(&v)),
+        ))
+    })
+}
+
 fn now() -> f64 {
     Date::now()
 }
@@ -124,8 +134,8 @@ impl Database {
     }
 
     #[wasm_bindgen(getter)]
-    pub fn tenant(&self) -> Option<String> {
-        self.inner.schema.tenant.clone()
+    pub fn tenant(&self) -> JsValue {
+        self.inner.schema.tenant.as_deref().map(JsValue::from_str).unwrap_or(JsValue::NULL)
     }
 
     #[wasm_bindgen(getter)]
@@ -148,8 +158,8 @@ impl Database {
         Ok(Collection { inner: self.inner.clone(), name: name.to_string() })
     }
 
-    pub fn subscribe(&self, listener: Function) -> JsValue {
-        self.inner.subscribe(None, listener)
+    pub fn subscribe(&self, listener: JsValue) -> std::result::Result<JsValue, JsValue> {
+        Ok(self.inner.subscribe(None, listener_fn(listener)?))
     }
 
     pub fn status(&self) -> JsValue {
@@ -340,8 +350,8 @@ impl Collection {
         })
     }
 
-    pub fn subscribe(&self, listener: Function) -> JsValue {
-        self.inner.subscribe(Some(self.name.clone()), listener)
+    pub fn subscribe(&self, listener: JsValue) -> std::result::Result<JsValue, JsValue> {
+        Ok(self.inner.subscribe(Some(self.name.clone()), listener_fn(listener)?))
     }
 
     pub fn live(&self, query: JsValue) -> std::result::Result<JsValue, JsValue> {
@@ -361,8 +371,11 @@ impl Collection {
             }
         };
         let run = move || match weak.upgrade() {
-            Some(inner) => Collection { inner, name: collection.clone() }.query(query.clone()),
-            None => Promise::resolve(&JsValue::UNDEFINED),
+            Some(inner) if inner.connection.borrow().is_some() => {
+                Collection { inner, name: collection.clone() }.query(query.clone())
+            }
+            // Closed: keep the last answer rather than fail on every change.
+            _ => Promise::reject(&JsValue::UNDEFINED),
         };
         Ok(live_store(attach, run))
     }
@@ -385,11 +398,12 @@ pub fn open(options: JsValue) -> Promise {
         let weak = Rc::downgrade(&inner);
         let on_version_change = options.on_version_change.clone();
         let versions: Vec<u32> = options.migrations.iter().map(|(v, _)| *v).collect();
-        let connection = connection::open(&options.schema, versions, options.blocked_timeout_ms, move |next| {
+        let connection = connection::open(&options.schema, versions, options.blocked_timeout_ms, move |why| {
             if let Some(inner) = weak.upgrade() {
                 inner.connection.borrow_mut().take();
             }
-            if let Some(callback) = on_version_change {
+            let ForcedClose::VersionChange(next) = why else { return };
+            if let Some(callback) = &on_version_change {
                 let info = js_sys::Object::new();
                 let next = next.map(|v| JsValue::from_f64(v as f64)).unwrap_or(JsValue::NULL);
                 let _ = js_sys::Reflect::set(&info, &"newVersion".into(), &next);
@@ -403,9 +417,12 @@ pub fn open(options: JsValue) -> Promise {
         *inner.connection.borrow_mut() = Some(connection);
         let handle: JsValue = Database { inner: inner.clone() }.into();
         let ready = async {
-            migrations::run(&db, &options.migrations, &handle).await?;
+            if !options.migrations.is_empty() {
+                migrations::run_exclusively(&options.schema.database_name(), &db, &options.migrations, &handle).await?;
+            }
+            // Set, not added: writes made by migrations were already counted as they happened.
             let pending = reads::outbox_count(&db).await?;
-            inner.update_status(|s| s.add_pending(pending as i64));
+            inner.update_status(|s| s.set_pending(pending));
             Ok::<_, Error>(())
         };
         if let Err(e) = ready.await {
@@ -416,11 +433,14 @@ pub fn open(options: JsValue) -> Promise {
     })
 }
 
+/// How long a delete waits for other connections to close before it reports UpgradeBlockedError.
+const DELETE_BLOCKED_TIMEOUT_MS: u32 = 5000;
+
 /// Deletes the database of `app` and `tenant`.
 #[wasm_bindgen(js_name = deleteDatabase, skip_typescript)]
 pub fn delete_database(app: String, tenant: Option<String>) -> Promise {
     promise(async move {
-        connection::delete(&database_name(&app, tenant.as_deref())).await?;
+        connection::delete(&database_name(&app, tenant.as_deref()), DELETE_BLOCKED_TIMEOUT_MS).await?;
         Ok(JsValue::UNDEFINED)
     })
 }

@@ -5,9 +5,9 @@
 //! the raw web-sys handle, so that results such as `getAll` arrays stay JS values instead of
 //! being copied element by element into Rust vectors.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future, IntoFuture};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::Poll;
 
@@ -22,6 +22,7 @@ use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::schema::{
     app_version_of, plan_upgrade, ExistingIndex, ExistingStore, Schema, StoreKind, UpgradeStep, META_STORE,
 };
+use wasm_bindgen::closure::Closure;
 
 use super::error::from_js;
 use super::glue;
@@ -29,10 +30,21 @@ use super::glue;
 /// `_meta` key of the list of applied migration versions.
 pub const APPLIED_MIGRATIONS_KEY: &str = "appliedMigrations";
 
-/// An open connection. `events` keeps the versionchange handler alive; `raw` serves the data.
+/// An open connection. `events` keeps the versionchange and close handlers alive; `raw` serves
+/// the data.
 pub struct Connection {
     pub raw: IdbDatabase,
     _events: idb::Database,
+}
+
+impl Drop for Connection {
+    /// A handle that is dropped (closed, or collected without `close()`) must not keep the
+    /// database open: that would block every other tab's upgrade and any delete.
+    fn drop(&mut self) {
+        self.raw.set_onversionchange(None);
+        self.raw.set_onclose(None);
+        self.raw.close();
+    }
 }
 
 fn idb_error(context: &str, error: idb::Error, fallback: ErrorKind) -> Error {
@@ -72,94 +84,93 @@ pub fn transaction(db: &IdbDatabase, stores: &[&str], write: bool) -> Result<Idb
 }
 
 
-/// Opens (creating or upgrading) the tenant's database. `on_forced_close` runs after this
-/// connection closed itself because another tab asked for a newer version (argument: that app
-/// version, or None for a delete).
+/// Why a connection closed without being asked to.
+pub enum ForcedClose {
+    /// Another connection asked for this app version (None: the database is being deleted).
+    VersionChange(Option<u32>),
+    /// The browser closed it (storage cleared, connection lost).
+    Lost,
+}
+
+/// Opens (creating or upgrading) the tenant's database, then checks that the database really has
+/// the declared layout. `on_forced_close` runs when the connection later closes without being
+/// asked to.
 pub async fn open(
     schema: &Schema,
     migration_versions: Vec<u32>,
     blocked_timeout_ms: u32,
-    on_forced_close: impl FnOnce(Option<u32>) + 'static,
+    on_forced_close: impl Fn(ForcedClose) + 'static,
 ) -> Result<Connection> {
     let name = schema.database_name();
+    let context = format!("opening database \"{name}\"");
     let factory = Factory::new().map_err(|e| {
         idb_error("IndexedDB is not available in this context", e, ErrorKind::StorageUnavailable)
     })?;
     let mut open_request = factory
         .open(&name, Some(schema.idb_version()))
-        .map_err(|e| idb_error(&format!("opening database \"{name}\""), e, ErrorKind::StorageUnavailable))?;
+        .map_err(|e| idb_error(&context, e, ErrorKind::StorageUnavailable))?;
 
     let upgrade_error: Rc<RefCell<Option<Error>>> = Rc::default();
+    let upgrading = Rc::new(Cell::new(false));
     {
         let schema = schema.clone();
         let upgrade_error = upgrade_error.clone();
+        let upgrading = upgrading.clone();
         open_request.on_upgrade_needed(move |event| {
+            upgrading.set(true);
             let old = event.old_version().unwrap_or(0);
-            if let Err(e) = upgrade(&event, &schema, old == 0, &migration_versions) {
+            if let Err(e) = upgrade(&event, &schema, old == 0, &migration_versions, &upgrade_error) {
+                *upgrade_error.borrow_mut() = Some(e);
                 if let Ok(Some(tx)) = event.target().map(|r| r.transaction()) {
                     let _ = tx.abort();
                 }
-                *upgrade_error.borrow_mut() = Some(e);
             }
         });
     }
     let (blocked_promise, blocked_signal) = signal();
     open_request.on_blocked(move |_| blocked_signal());
 
-    let mut opening = Box::pin(open_request.into_future());
-    let blocked_timeout = async move {
-        let _ = JsFuture::from(blocked_promise).await;
-        gloo_timers::future::TimeoutFuture::new(blocked_timeout_ms).await;
-    };
-    let mut blocked_timeout = pin!(blocked_timeout);
-    let outcome = poll_fn(|cx| {
-        if let Poll::Ready(r) = opening.as_mut().poll(cx) {
-            return Poll::Ready(Some(r));
-        }
-        if blocked_timeout.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        Poll::Pending
-    })
-    .await;
-
-    let database = match outcome {
-        None => {
+    let opening = Box::pin(open_request.into_future());
+    let database = match race_blocked(opening, blocked_promise, blocked_timeout_ms, upgrading).await {
+        Err(opening) => {
             // Gave up waiting; if the upgrade goes through later, close that connection at once.
             wasm_bindgen_futures::spawn_local(async move {
                 if let Ok(db) = opening.await {
                     db.close();
                 }
             });
-            return Err(Error::new(
-                ErrorKind::UpgradeBlocked,
-                format!(
-                    "upgrading \"{name}\" to version {} is blocked: another tab holds an older version open \
-                     and did not close it within {blocked_timeout_ms} ms; close or reload the other tabs",
-                    schema.version
-                ),
-            ));
+            return Err(blocked_error(&format!(
+                "upgrading \"{name}\" to version {} is blocked: another tab holds an older version open",
+                schema.version
+            ), blocked_timeout_ms));
         }
-        Some(Err(e)) => {
+        Ok(Err(e)) => {
             if let Some(e) = upgrade_error.borrow_mut().take() {
                 return Err(e);
             }
-            let mut error = idb_error(&format!("opening database \"{name}\""), e, ErrorKind::StorageUnavailable);
-            if error.dom.as_ref().is_some_and(|d| d.name == "VersionError") {
-                error.kind = ErrorKind::InvalidOptions;
-                error.message = format!(
-                    "database \"{name}\" is at a newer schema than version {} (this page is older than the data): {}",
-                    schema.version, error.message
-                );
+            let mut error = idb_error(&context, e, ErrorKind::StorageUnavailable);
+            match error.dom.as_ref().map(|d| d.name.as_str()) {
+                Some("VersionError") => {
+                    error.kind = ErrorKind::InvalidOptions;
+                    error.message = format!(
+                        "database \"{name}\" is at a newer schema than version {} (this page is older than the data): {}",
+                        schema.version, error.message
+                    );
+                }
+                // On the open path these mean the storage itself refused (e.g. private mode).
+                Some("InvalidStateError") | Some("AbortError") => error.kind = ErrorKind::StorageUnavailable,
+                _ => {}
             }
             return Err(error);
         }
-        Some(Ok(db)) => db,
+        Ok(Ok(db)) => db,
     };
 
     let raw: IdbDatabase = database.into();
     let mut events = idb::Database::from(raw.clone());
+    let on_forced_close = Rc::new(on_forced_close);
     let for_close = raw.clone();
+    let notify = on_forced_close.clone();
     events.on_version_change(move |event| {
         // Another connection wants a newer version (or a delete): step aside instead of blocking it.
         for_close.close();
@@ -167,9 +178,76 @@ pub async fn open(
             .dyn_ref::<IdbVersionChangeEvent>()
             .and_then(|e| e.new_version())
             .map(|v| app_version_of(v as u32));
-        on_forced_close(next);
+        notify(ForcedClose::VersionChange(next));
     });
-    Ok(Connection { raw, _events: events })
+    events.on_close(move |_| on_forced_close(ForcedClose::Lost));
+    let connection = Connection { raw, _events: events };
+
+    // The version matched, so no upgrade ran: a schema changed without raising `version` would
+    // otherwise fail later with confusing errors.
+    let existing = layout(&connection.raw)?;
+    let missing = plan_upgrade(&existing, schema);
+    if !missing.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidOptions,
+            format!(
+                "the schema differs from database \"{name}\" at version {} ({}); raise `version` to apply it",
+                schema.version,
+                describe_steps(&missing)
+            ),
+        ));
+    }
+    Ok(connection)
+}
+
+fn blocked_error(what: &str, timeout_ms: u32) -> Error {
+    Error::new(
+        ErrorKind::UpgradeBlocked,
+        format!("{what} and did not close it within {timeout_ms} ms; close or reload the other tabs"),
+    )
+}
+
+fn describe_steps(steps: &[UpgradeStep]) -> String {
+    let texts: Vec<String> = steps
+        .iter()
+        .map(|s| match s {
+            UpgradeStep::CreateStore { name, .. } => format!("missing collection \"{name}\""),
+            UpgradeStep::CreateIndex { store, index } => format!("missing index \"{}\" on \"{store}\"", index.name),
+            UpgradeStep::DeleteIndex { store, name } => format!("undeclared index \"{name}\" on \"{store}\""),
+        })
+        .collect();
+    texts.join(", ")
+}
+
+/// Waits for `work`, unless a `blocked` event fires and `timeout_ms` pass before the upgrade
+/// starts (`started`); then gives the unfinished work back.
+async fn race_blocked<F: Future + Unpin>(
+    mut work: F,
+    blocked: Promise,
+    timeout_ms: u32,
+    started: Rc<Cell<bool>>,
+) -> std::result::Result<F::Output, F> {
+    let timeout = async move {
+        let _ = JsFuture::from(blocked).await;
+        gloo_timers::future::TimeoutFuture::new(timeout_ms).await;
+    };
+    let mut timeout = pin!(timeout);
+    let mut timed_out = false;
+    let outcome = poll_fn(|cx| {
+        if let Poll::Ready(r) = Pin::new(&mut work).poll(cx) {
+            return Poll::Ready(Some(r));
+        }
+        if !timed_out && timeout.as_mut().poll(cx).is_ready() {
+            timed_out = true;
+        }
+        // Once the upgrade runs, nothing blocks it any more: let it finish, however long.
+        if timed_out && !started.get() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await;
+    outcome.ok_or(work)
 }
 
 /// A promise and the function that resolves it, for turning a callback into something to await.
@@ -185,35 +263,86 @@ fn signal() -> (Promise, impl FnOnce()) {
     (promise, fire)
 }
 
+/// The stores and indexes of an open database, read in one readonly transaction.
+fn layout(db: &IdbDatabase) -> Result<Vec<ExistingStore>> {
+    let names: Vec<String> = (0..db.object_store_names().length())
+        .filter_map(|i| db.object_store_names().get(i))
+        .collect();
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    read_layout(&transaction(db, &refs, false)?, &names)
+}
+
+/// The stores `names` as `tx` sees them, with their indexes.
+fn read_layout(tx: &IdbTransaction, names: &[String]) -> Result<Vec<ExistingStore>> {
+    let fail = |e: JsValue| from_js("reading the database layout", &e, ErrorKind::Storage);
+    let mut stores = Vec::new();
+    for name in names {
+        let store = tx.object_store(name).map_err(fail)?;
+        let index_names = store.index_names();
+        let mut indexes = Vec::new();
+        for i in 0..index_names.length() {
+            let Some(index_name) = index_names.get(i) else { continue };
+            let index = store.index(&index_name).map_err(fail)?;
+            let key_path = index.key_path().map_err(fail)?;
+            let (paths, compound) = match key_path.as_string() {
+                Some(p) => (vec![p], false),
+                None => (js_sys::Array::from(&key_path).iter().filter_map(|p| p.as_string()).collect(), true),
+            };
+            indexes.push(ExistingIndex {
+                name: index_name,
+                key_path: paths,
+                compound,
+                unique: index.unique(),
+                multi_entry: index.multi_entry(),
+            });
+        }
+        stores.push(ExistingStore { name: name.clone(), indexes });
+    }
+    Ok(stores)
+}
+
 /// Runs inside the versionchange transaction: brings stores and indexes to the schema. A brand
 /// new database also records every declared migration as applied: its data is born in the
-/// newest shape, so there is nothing to migrate.
-fn upgrade(event: &VersionChangeEvent, schema: &Schema, created: bool, migrations: &[u32]) -> Result<()> {
+/// newest shape, so there is nothing to migrate. An index that fails while it is built (a unique
+/// index over duplicate values) aborts the transaction later; `failure` receives that error.
+fn upgrade(
+    event: &VersionChangeEvent,
+    schema: &Schema,
+    created: bool,
+    migrations: &[u32],
+    failure: &Rc<RefCell<Option<Error>>>,
+) -> Result<()> {
     let context = format!("upgrading \"{}\" to version {}", schema.database_name(), schema.version);
     let fail = |e: idb::Error| idb_error(&context, e, ErrorKind::InvalidOptions);
     let database = event.database().map_err(fail)?;
-    let tx = event
-        .target()
-        .map_err(fail)?
-        .transaction()
-        .ok_or_else(|| Error::new(ErrorKind::Storage, format!("{context}: no upgrade transaction")))?;
+    let request = event.target().map_err(fail)?;
+    let no_tx = || Error::new(ErrorKind::Storage, format!("{context}: no upgrade transaction"));
+    let tx = request.transaction().ok_or_else(no_tx)?;
+    let raw_tx: IdbTransaction = request.transaction().ok_or_else(no_tx)?.into();
 
-    let mut existing = Vec::new();
-    for name in database.store_names() {
-        let store = tx.object_store(&name).map_err(fail)?;
-        let mut indexes = Vec::new();
-        for index_name in store.index_names() {
-            let index = store.index(&index_name).map_err(fail)?;
-            let key_path = match index.key_path().map_err(fail)? {
-                Some(KeyPath::Single(p)) => vec![p],
-                Some(KeyPath::Array(ps)) => ps,
-                None => vec![],
-            };
-            indexes.push(ExistingIndex { name: index_name, key_path, unique: index.unique(), multi_entry: index.multi_entry() });
+    let failure = failure.clone();
+    let abort_context = context.clone();
+    let tx_for_error = raw_tx.clone();
+    let on_abort = Closure::once_into_js(move || {
+        let mut slot = failure.borrow_mut();
+        if slot.is_none() {
+            if let Some(dom) = tx_for_error.error() {
+                *slot = Some(Error::from_dom(
+                    &format!("{abort_context} failed (a unique index over duplicate values?)"),
+                    &dom.name(),
+                    &dom.message(),
+                    ErrorKind::InvalidOptions,
+                ));
+                slot.as_mut().unwrap().kind = ErrorKind::InvalidOptions;
+            }
         }
-        existing.push(ExistingStore { name, indexes });
-    }
+    });
+    let _ = raw_tx.add_event_listener_with_callback("abort", on_abort.unchecked_ref());
 
+    let existing = read_layout(&raw_tx, &database.store_names())?;
     for step in plan_upgrade(&existing, schema) {
         match step {
             UpgradeStep::CreateStore { name, kind } => {
@@ -258,12 +387,23 @@ fn upgrade(event: &VersionChangeEvent, schema: &Schema, created: bool, migration
     Ok(())
 }
 
-/// Deletes a tenant's database; waits until every connection to it has closed.
-pub async fn delete(name: &str) -> Result<()> {
+/// Deletes a tenant's database. Every connection to it must close; one that does not within
+/// `blocked_timeout_ms` of the `blocked` event fails the delete with UpgradeBlockedError.
+pub async fn delete(name: &str, blocked_timeout_ms: u32) -> Result<()> {
+    let context = format!("deleting \"{name}\"");
     let factory = Factory::new().map_err(|e| idb_error("IndexedDB is not available", e, ErrorKind::StorageUnavailable))?;
-    factory
-        .delete(name)
-        .map_err(|e| idb_error(&format!("deleting \"{name}\""), e, ErrorKind::Storage))?
-        .await
-        .map_err(|e| idb_error(&format!("deleting \"{name}\""), e, ErrorKind::Storage))
+    let mut request = factory.delete(name).map_err(|e| idb_error(&context, e, ErrorKind::Storage))?;
+    let (blocked_promise, blocked_signal) = signal();
+    request.on_blocked(move |_| blocked_signal());
+    let deleting = Box::pin(request.into_future());
+    match race_blocked(deleting, blocked_promise, blocked_timeout_ms, Rc::new(Cell::new(false))).await {
+        Ok(done) => done.map_err(|e| idb_error(&context, e, ErrorKind::Storage)),
+        Err(pending) => {
+            // The delete still happens once the other connections close; nobody waits for it.
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = pending.await;
+            });
+            Err(blocked_error(&format!("{context} is blocked: another tab holds it open"), blocked_timeout_ms))
+        }
+    }
 }

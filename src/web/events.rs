@@ -9,8 +9,11 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::status::SyncStatus;
 
+use crate::core::error::{Error, ErrorKind};
+
+use super::error::to_js;
 use super::glue;
-use super::interop::{set_field, status_to_js};
+use super::interop::{set_field, status_to_js, type_name};
 
 /// Listeners by id, each for one collection or (None) for all.
 #[derive(Default)]
@@ -107,7 +110,10 @@ pub fn external_store(
     let o = Object::new();
     let subscribe = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |listener: JsValue| match listener.dyn_into::<Function>() {
         Ok(f) => subscribe(f),
-        Err(_) => wasm_bindgen::throw_str("subscribe() takes a function"),
+        Err(v) => wasm_bindgen::throw_val(to_js(Error::new(
+            ErrorKind::InvalidOptions,
+            format!("subscribe() takes a function, got {}", type_name(&v)),
+        ))),
     });
     set_field(&o, "subscribe", &subscribe.into_js_value());
     let get_snapshot = Closure::<dyn Fn() -> JsValue>::new(get_snapshot);
@@ -201,6 +207,8 @@ fn make_refresh(state: Weak<RefCell<LiveState>>, run: Rc<dyn Fn() -> js_sys::Pro
                 }
                 match result {
                     Ok(rows) => st.snapshot = rows,
+                    // `undefined`: the database is closed; the last answer stands.
+                    Err(e) if e.is_undefined() => return,
                     Err(e) => {
                         web_sys::console::error_2(&"ferrysync: a live query failed".into(), &e);
                         return;

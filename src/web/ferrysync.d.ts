@@ -144,12 +144,19 @@ export interface OutboxEntry {
   readonly attempts: number;
 }
 
+/** A deleted record the server has not acknowledged yet: only its id and metadata remain. */
+export interface Tombstone {
+  readonly id: string;
+  readonly _sync: RecordMeta & { readonly deleted: true };
+}
+
 export class Collection<T extends Fields = Fields> {
   private constructor();
   readonly name: string;
   /** Adds a record; fails with RecordExistsError if the id is taken. */
   create(data: NewRecord<T>): Promise<StoredRecord<T>>;
-  get(id: string, options?: GetOptions): Promise<StoredRecord<T> | undefined>;
+  get(id: string, options?: GetOptions & { includeDeleted?: false }): Promise<StoredRecord<T> | undefined>;
+  get(id: string, options: GetOptions): Promise<StoredRecord<T> | Tombstone | undefined>;
   /** Merges a partial patch into the record (shallow); fails with RecordNotFoundError. */
   update(id: string, patch: Partial<Omit<T, "id" | "_sync">>): Promise<StoredRecord<T>>;
   /** Replaces all user fields of an existing record; fails with RecordNotFoundError. */
@@ -162,12 +169,17 @@ export class Collection<T extends Fields = Fields> {
   bulkCreate(records: Array<NewRecord<T>>): Promise<string[]>;
   /** Creates or replaces many records in one transaction: all or nothing. Returns their ids. */
   bulkPut(records: Array<NewRecord<T>>): Promise<string[]>;
-  query(query?: Query): Promise<Array<StoredRecord<T>>>;
+  query(query?: Query & { includeDeleted?: false }): Promise<Array<StoredRecord<T>>>;
+  query(query: Query): Promise<Array<StoredRecord<T> | Tombstone>>;
   count(query?: Query): Promise<number>;
-  /** Fires after each committed transaction that touched this collection. */
+  /** Fires after each committed transaction that touched this collection. Throws
+   * InvalidOptionsError if `listener` is not a function. */
   subscribe(listener: ChangeListener): Unsubscribe;
-  /** A live query: re-runs after each commit to this collection; snapshot is undefined until the first answer. */
-  live(query?: Query): ExternalStore<Array<StoredRecord<T>> | undefined>;
+  /** A live query: re-runs after each commit to this collection; snapshot is undefined until the
+   * first answer. Throws InvalidQueryError at once for a malformed query. */
+  live(query?: Query & { includeDeleted?: false }): ExternalStore<Array<StoredRecord<T>> | undefined>;
+  /** Frees this handle's wasm memory (the database stays open). */
+  free(): void;
 }
 
 export class Database {
@@ -180,19 +192,25 @@ export class Database {
   readonly collectionNames: string[];
   /** False once closed, by `close()` or because another tab upgraded the database. */
   readonly isOpen: boolean;
+  /** Throws UnknownCollectionError for a collection not in the schema. */
   collection<T extends Fields = Fields>(name: string): Collection<T>;
-  /** Fires after each committed transaction in any collection. */
+  /** Fires after each committed transaction in any collection. Throws InvalidOptionsError if
+   * `listener` is not a function. */
   subscribe(listener: ChangeListener): Unsubscribe;
   /** The status snapshot; the same object until something changes. */
   status(): SyncStatus;
   statusStore(): ExternalStore<SyncStatus>;
   /** The queued local changes, oldest first. */
   outbox(): Promise<OutboxEntry[]>;
+  /** Closes the connection. Queued changes stay in the outbox for the next open. */
   close(): void;
+  /** Frees this handle's wasm memory; the connection closes once no handle of it remains. */
+  free(): void;
 }
 
 export function open(options: OpenOptions): Promise<Database>;
-/** Deletes a tenant's database (every open connection to it must be closed first). */
+/** Deletes a tenant's database. Connections of this library close themselves; one that does
+ * not close within 5 s fails the delete with UpgradeBlockedError. */
 export function deleteDatabase(app: string, tenant?: string): Promise<void>;
 
 export type FerrysyncErrorName =

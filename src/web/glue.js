@@ -83,3 +83,10 @@ export function withOp(entry, op) {
   entry.op = op;
   return entry;
 }
+
+/** Runs `callback` (which returns a promise) holding the Web Lock `name`, so that only one
+ * connection in this browser profile runs it at a time. Without Web Locks it just runs. */
+export function withLock(name, callback) {
+  if (globalThis.navigator && navigator.locks) return navigator.locks.request(name, callback);
+  return callback();
+}

@@ -10,8 +10,9 @@ extern "C" {
     pub fn request_done(request: &IdbRequest) -> Promise;
     #[wasm_bindgen(js_name = transactionDone)]
     pub fn transaction_done(tx: &IdbTransaction) -> Promise;
-    #[wasm_bindgen(js_name = stampRecord)]
-    pub fn stamp_record(data: &JsValue, id: &str, meta: &JsValue) -> JsValue;
+    /// Throws when a getter of the caller's object throws.
+    #[wasm_bindgen(js_name = stampRecord, catch)]
+    pub fn stamp_record(data: &JsValue, id: &str, meta: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = makeMeta)]
     pub fn make_meta(
         version: f64,
@@ -36,8 +37,11 @@ extern "C" {
     pub fn without_tombstones(records: &JsValue) -> Array;
     #[wasm_bindgen(js_name = makeError)]
     pub fn make_error(name: &str, message: &str, dom_name: Option<String>, dom_message: Option<String>) -> JsValue;
-    #[wasm_bindgen(js_name = mergeFields)]
-    pub fn merge_fields(record: &JsValue, patch: &JsValue) -> JsValue;
+    /// Throws when a getter of the patch throws.
+    #[wasm_bindgen(js_name = mergeFields, catch)]
+    pub fn merge_fields(record: &JsValue, patch: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = withLock)]
+    pub fn with_lock(name: &str, callback: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = withOp)]
     pub fn with_op(entry: &JsValue, op: &str) -> JsValue;
     #[wasm_bindgen(js_name = notifyAll)]

@@ -23,7 +23,7 @@ fn set(target: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
 }
 
-fn type_name(value: &JsValue) -> String {
+pub fn type_name(value: &JsValue) -> String {
     if value.is_null() {
         "null".into()
     } else if Array::is_array(value) {

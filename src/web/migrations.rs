@@ -2,7 +2,12 @@
 //! schema is in place, each recorded in `_meta` as soon as it succeeds, so a failed or
 //! interrupted one runs again on the next open and a finished one never does.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use js_sys::{Array, Function, Promise};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen_futures::future_to_promise;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::IdbDatabase;
@@ -37,6 +42,33 @@ async fn record(db: &IdbDatabase, versions: &[u32]) -> Result<()> {
         .map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
     done.await.map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
     Ok(())
+}
+
+/// Runs [`run`] holding a Web Lock named after the database, so that two tabs (or two `open()`
+/// calls in one tab) never run the same migration at once: the second reads the applied list
+/// only after the first has recorded its work.
+pub async fn run_exclusively(
+    database_name: &str,
+    db: &IdbDatabase,
+    migrations: &[(u32, Function)],
+    handle: &JsValue,
+) -> Result<()> {
+    let outcome: Rc<RefCell<Option<Result<()>>>> = Rc::default();
+    let slot = outcome.clone();
+    let (db, migrations, handle) = (db.clone(), migrations.to_vec(), handle.clone());
+    let critical = Closure::once_into_js(move |_lock: JsValue| {
+        future_to_promise(async move {
+            let result = run(&db, &migrations, &handle).await.map(|_| ());
+            *slot.borrow_mut() = Some(result);
+            Ok(JsValue::UNDEFINED)
+        })
+    });
+    let lock_name = format!("ferrysync:{database_name}:migrations");
+    JsFuture::from(glue::with_lock(&lock_name, &critical))
+        .await
+        .map_err(|e| from_js("waiting for the migration lock", &e, ErrorKind::Migration))?;
+    let result = outcome.borrow_mut().take();
+    result.unwrap_or_else(|| Err(Error::new(ErrorKind::Migration, "the migrations did not run")))
 }
 
 /// Runs the migrations not yet recorded. `handle` is the Database object passed to each one.

@@ -163,6 +163,11 @@ async fn issue(tx: &IdbTransaction, collection: &str, ids: &IdGenerator, now: f6
         error
     };
 
+    // A getter of the caller's object that throws while it is copied.
+    let unreadable = |i: usize, e: JsValue| {
+        let cause = from_js("reading its fields", &e, ErrorKind::InvalidRecord);
+        Error { kind: ErrorKind::InvalidRecord, message: format!("record #{i} cannot be read: {}", cause.message), ..cause }
+    };
     for (i, w) in writes.into_iter().enumerate() {
         let cur = current.get(&w.id).cloned().unwrap_or_default();
         let (live, tomb) = (cur.live(), cur.tombstone());
@@ -182,7 +187,7 @@ async fn issue(tx: &IdbTransaction, collection: &str, ids: &IdGenerator, now: f6
                 continue;
             }
             Intent::Create(d) | Intent::Put(d) | Intent::Replace(d) => Some(d.clone()),
-            Intent::Update(patch) => Some(glue::merge_fields(cur.record.as_ref().unwrap(), patch)),
+            Intent::Update(patch) => Some(glue::merge_fields(cur.record.as_ref().unwrap(), patch).map_err(|e| unreadable(i, e))?),
             Intent::Delete => None,
         };
         let is_delete = data.is_none();
@@ -205,7 +210,8 @@ async fn issue(tx: &IdbTransaction, collection: &str, ids: &IdGenerator, now: f6
             (prev, _) => RecordMeta::after_write(prev.as_ref(), now),
         };
         let meta_js = meta_to_js(&meta, &w.id);
-        let stored = glue::stamp_record(&data.unwrap_or_else(|| js_sys::Object::new().into()), &w.id, &meta_js);
+        let stored = glue::stamp_record(&data.unwrap_or_else(|| js_sys::Object::new().into()), &w.id, &meta_js)
+            .map_err(|e| unreadable(i, e))?;
         records.put(&stored).map_err(|e| fail(i, e))?;
 
         let newest = match step {

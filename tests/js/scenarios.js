@@ -339,6 +339,12 @@ export async function badInputChangesNothing(api) {
     await rejects(tasks.bulkPut({ title: "not an array" }), "InvalidRecordError", "bulkPut of a non-array");
     await rejects(tasks.bulkCreate([{ id: "x" }, { id: "x" }]), "RecordExistsError", "the same id twice in bulkCreate");
     await rejects(tasks.query({ index: "missingField" }), "UnknownIndexError", "an index on a missing field");
+    const trap = { title: "ok" };
+    Object.defineProperty(trap, "secret", { enumerable: true, get() { throw new TypeError("no access"); } });
+    e = await rejects(tasks.bulkPut([{ title: "first" }, trap]), "InvalidRecordError", "a getter that throws");
+    assert(e.message.includes("#1") && e.message.includes("no access"), e.message);
+    throws(() => db.subscribe(123), "InvalidOptionsError", "subscribe with a non-function");
+    throws(() => tasks.live({ limit: -1 }), "InvalidQueryError", "a live query with a bad limit");
     e = throws(() => db.collection("nope"), "UnknownCollectionError", "an unknown collection");
     assert(e.message.includes("nope") && e.message.includes("tasks"), `names the collection and the known ones: ${e.message}`);
     await nothingWritten(db);
@@ -349,6 +355,7 @@ export async function badInputChangesNothing(api) {
     await rejects(tasks.update("t", { id: "other" }), "InvalidRecordError", "a patch that changes the id");
     await rejects(tasks.update("t", { f: () => 0 }), "InvalidRecordError", "a patch with a function");
     await rejects(tasks.update("t", "nope"), "InvalidRecordError", "a non-object patch");
+    await rejects(tasks.update("t", trap), "InvalidRecordError", "a patch whose getter throws");
     eq(await tasks.get("t"), t, "the record is unchanged");
     eq((await db.outbox()).length, 1, "only the create is queued");
   });
@@ -362,6 +369,8 @@ export async function errorsCarryDomException(api) {
   await rejects(api.open({ app: "x", version: 1, collections: { _outbox: {} } }), "InvalidOptionsError", "a reserved collection name");
   await rejects(api.open({ app: "x", version: 1, collections: { t: { indexes: ["a..b"] } } }), "InvalidOptionsError", "a bad key path");
   await rejects(api.open(null), "InvalidOptionsError", "no options");
+  await rejects(api.open({ app: "x", version: 1, collections: { t: { indexes: ["_sync.status"] } } }), "InvalidOptionsError", "an index over the metadata");
+  await rejects(api.open({ app: "x", version: 1, collections: { t: { indexes: ["id"] } } }), "InvalidOptionsError", "an index over the id");
   // A database newer than the page: the browser's VersionError is reported with its text.
   await withDb(api, "newer", async (db, app) => {
     db.close();
@@ -609,4 +618,57 @@ export async function liveQueryFollowsWrites(api) {
     await until(() => getSnapshot().length === 3, "a fresh answer on resubscribe");
     again();
   });
+}
+
+export async function schemaMistakesAreReported(api) {
+  const app = uniqueApp("mistakes");
+  const v1 = await api.open({ app, version: 1, collections: { tasks: { indexes: ["priority"] } } });
+  eq(v1.tenant, null, "no tenant");
+  await v1.collection("tasks").bulkCreate([{ id: "a", code: "x" }, { id: "b", code: "x" }]);
+  v1.close();
+
+  // A schema changed without raising the version is refused with what differs.
+  let e = await rejects(api.open({ app, version: 1, collections: { tasks: { indexes: ["priority", "due"] }, notes: {} } }), "InvalidOptionsError", "a changed schema at the same version");
+  assert(e.message.includes("raise `version`") && e.message.includes("notes") && e.message.includes("due"), e.message);
+
+  // A unique index over duplicate values fails the upgrade and names the cause.
+  e = await rejects(api.open({ app, version: 2, collections: { tasks: { indexes: ["priority", { keyPath: "code", unique: true }] } } }), "InvalidOptionsError", "a unique index over duplicates");
+  eq(e.domName, "ConstraintError", "the browser's reason");
+
+  // Nothing was lost: the old schema still opens with its records and queue.
+  const again = await api.open({ app, version: 1, collections: { tasks: { indexes: ["priority"] } } });
+  eq(await again.collection("tasks").count(), 2, "records kept after the failed upgrade");
+  eq((await again.outbox()).length, 2, "queue kept after the failed upgrade");
+  again.close();
+  await api.deleteDatabase(app);
+}
+
+export async function migrationsRunOnceAcrossConcurrentOpens(api) {
+  const app = uniqueApp("concurrent");
+  const v1 = await api.open({ app, version: 1, collections: { tasks: {} } });
+  await v1.collection("tasks").bulkCreate([{ id: "a" }, { id: "b" }, { id: "c" }]);
+  v1.close();
+  await rawMarkSynced(v1.name, "tasks");
+
+  let runs = 0;
+  const options = {
+    app,
+    version: 2,
+    collections: { tasks: {} },
+    migrations: {
+      2: async (db) => {
+        runs += 1;
+        const tasks = db.collection("tasks");
+        for (const t of await tasks.query()) await tasks.update(t.id, { migrated: true });
+      },
+    },
+  };
+  // Two opens at once, as two tabs reloading together (or React StrictMode) would do.
+  const [first, second] = await Promise.all([api.open(options), api.open(options)]);
+  eq(runs, 1, "the migration ran once");
+  eq((await first.outbox()).length, 3, "one queued update per migrated record");
+  eq([first.status().pending, second.status().pending], [3, 3], "the pending count is the outbox, not twice it");
+  first.close();
+  second.close();
+  await api.deleteDatabase(app);
 }
