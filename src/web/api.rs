@@ -155,6 +155,8 @@ impl Database {
 
     pub fn collection(&self, name: &str) -> std::result::Result<Collection, JsValue> {
         self.inner.check_collection(name).map_err(to_js)?;
+        // Every write passes the collection name to JS; interned, it crosses as a cached handle.
+        wasm_bindgen::intern(name);
         Ok(Collection { inner: self.inner.clone(), name: name.to_string() })
     }
 
@@ -238,7 +240,7 @@ impl Collection {
                 (None, Some(own)) => (own, false),
                 (None, None) => (inner.ids.next_at(now()), true),
             };
-            Ok(Write { id, generated, intent: intent(data.clone()) })
+            Ok(Write { key: JsValue::from_str(&id), id, generated, intent: intent(data.clone()) })
         })();
         promise(async move {
             let written = Self::write(inner, collection, vec![prepared?]).await?;
@@ -265,13 +267,13 @@ impl Collection {
                 if refuse_duplicates && !generated && !seen.insert(id.clone()) {
                     return Err(Error::new(ErrorKind::RecordExists, format!("record #{i}: id \"{id}\" appears twice in the batch")));
                 }
-                writes.push(Write { id, generated, intent: intent(record) });
+                writes.push(Write { key: JsValue::from_str(&id), id, generated, intent: intent(record) });
             }
             Ok(writes)
         })();
         promise(async move {
             let writes = prepared?;
-            let ids: Array = writes.iter().map(|w| JsValue::from_str(&w.id)).collect();
+            let ids: Array = writes.iter().map(|w| w.key.clone()).collect();
             Self::write(inner, collection, writes).await?;
             Ok(ids.into())
         })
@@ -306,7 +308,8 @@ impl Collection {
         let collection = self.name.clone();
         let id = read_id(&collection, &id);
         promise(async move {
-            let write = Write { id: id?, generated: false, intent: Intent::Delete };
+            let id = id?;
+            let write = Write { key: JsValue::from_str(&id), id, generated: false, intent: Intent::Delete };
             let written = Self::write(inner, collection, vec![write]).await?;
             Ok(JsValue::from_bool(written.outcomes.iter().any(|o| o.change.is_some())))
         })
@@ -387,6 +390,7 @@ pub fn open(options: JsValue) -> Promise {
     let parsed = read_open_options(&options);
     promise(async move {
         let options = parsed?;
+        intern_constants();
         let inner = Rc::new(Inner {
             schema: options.schema.clone(),
             connection: RefCell::new(None),
@@ -414,14 +418,17 @@ pub fn open(options: JsValue) -> Promise {
         })
         .await?;
         let db = connection.raw.clone();
+        let pending_at_open = connection.pending_at_open;
         *inner.connection.borrow_mut() = Some(connection);
         let handle: JsValue = Database { inner: inner.clone() }.into();
         let ready = async {
+            let mut pending = pending_at_open;
             if !options.migrations.is_empty() {
                 migrations::run_exclusively(&options.schema.database_name(), &db, &options.migrations, &handle).await?;
+                // Migrations (here or in another tab that held the lock) write through the API,
+                // so count again; set, never add, since this tab's were announced one by one.
+                pending = reads::outbox_count(&db).await?;
             }
-            // Set, not added: writes made by migrations were already counted as they happened.
-            let pending = reads::outbox_count(&db).await?;
             inner.update_status(|s| s.set_pending(pending));
             Ok::<_, Error>(())
         };
@@ -431,6 +438,19 @@ pub fn open(options: JsValue) -> Promise {
         }
         Ok(handle)
     })
+}
+
+/// Caches the JS strings every write passes (op and status names), so they are not decoded
+/// from wasm memory once per record.
+fn intern_constants() {
+    use crate::core::outbox::Op;
+    use crate::core::status::RecordStatus;
+    for op in [Op::Create, Op::Update, Op::Delete] {
+        wasm_bindgen::intern(op.as_str());
+    }
+    for status in [RecordStatus::Pending, RecordStatus::Synced, RecordStatus::Conflict, RecordStatus::Failed] {
+        wasm_bindgen::intern(status.as_str());
+    }
 }
 
 /// How long a delete waits for other connections to close before it reports UpgradeBlockedError.

@@ -12,7 +12,7 @@ extern "C" {
     pub fn transaction_done(tx: &IdbTransaction) -> Promise;
     /// Throws when a getter of the caller's object throws.
     #[wasm_bindgen(js_name = stampRecord, catch)]
-    pub fn stamp_record(data: &JsValue, id: &str, meta: &JsValue) -> Result<JsValue, JsValue>;
+    pub fn stamp_record(data: &JsValue, id: &JsValue, meta: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = makeMeta)]
     pub fn make_meta(
         version: f64,
@@ -20,13 +20,13 @@ extern "C" {
         status: &str,
         updated_at: f64,
         deleted: bool,
-        tombstone_id: Option<String>,
+        tombstone_id: &JsValue,
     ) -> JsValue;
     #[wasm_bindgen(js_name = makeOutboxEntry)]
     pub fn make_outbox_entry(
         mutation_id: &str,
         collection: &str,
-        record_id: &str,
+        record_id: &JsValue,
         op: &str,
         base_version: JsValue,
         queued_at: f64,

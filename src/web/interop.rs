@@ -292,14 +292,16 @@ pub fn read_meta(record: &JsValue) -> Option<RecordMeta> {
     })
 }
 
-pub fn meta_to_js(meta: &RecordMeta, id: &str) -> JsValue {
+/// The `_sync` object of a record whose id is `key` (kept on tombstones, for their index).
+pub fn meta_to_js(meta: &RecordMeta, key: &JsValue) -> JsValue {
+    let none = JsValue::UNDEFINED;
     glue::make_meta(
         meta.version as f64,
         opt_num(meta.server_version),
         meta.status.as_str(),
         meta.updated_at,
         meta.deleted,
-        meta.deleted.then(|| id.to_string()),
+        if meta.deleted { key } else { &none },
     )
 }
 

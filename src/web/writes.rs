@@ -36,6 +36,8 @@ pub enum Intent {
 
 pub struct Write {
     pub id: String,
+    /// The id as a JS string, converted once and shared by every object that holds it.
+    pub key: JsValue,
     /// A freshly generated UUID v7 cannot exist yet, so nothing needs reading for it.
     pub generated: bool,
     pub intent: Intent,
@@ -101,9 +103,9 @@ async fn read_current(
         if !seen.insert(w.id.as_str()) {
             continue;
         }
-        let key = JsValue::from_str(&w.id);
-        let record_req = records.get(&key).map_err(|e| from_js(&context, &e, ErrorKind::Storage))?;
-        let outbox_key = Array::of2(&JsValue::from_str(collection), &key);
+        let key = &w.key;
+        let record_req = records.get(key).map_err(|e| from_js(&context, &e, ErrorKind::Storage))?;
+        let outbox_key = Array::of2(&JsValue::from_str(collection), key);
         let entries_req = by_record
             .get_all_with_key(&outbox_key)
             .map_err(|e| from_js(&context, &e, ErrorKind::Storage))?;
@@ -194,10 +196,10 @@ async fn issue(tx: &IdbTransaction, collection: &str, ids: &IdGenerator, now: f6
         let op = write_op(live, tomb, is_delete);
         let step = plan(cur.newest.as_ref().map(|(q, _)| *q), op);
         delta += pending_delta(step);
-        let key = JsValue::from_str(&w.id);
+        let key = &w.key;
 
         if step == Plan::Cancel {
-            records.delete(&key).map_err(|e| fail(i, e))?;
+            records.delete(key).map_err(|e| fail(i, e))?;
             let seq = get(&cur.newest.as_ref().unwrap().1, "seq");
             outbox.delete(&seq).map_err(|e| fail(i, e))?;
             current.insert(w.id.clone(), Current::default());
@@ -209,8 +211,8 @@ async fn issue(tx: &IdbTransaction, collection: &str, ids: &IdGenerator, now: f6
             (Some(prev), true) => RecordMeta::after_delete(prev, now),
             (prev, _) => RecordMeta::after_write(prev.as_ref(), now),
         };
-        let meta_js = meta_to_js(&meta, &w.id);
-        let stored = glue::stamp_record(&data.unwrap_or_else(|| js_sys::Object::new().into()), &w.id, &meta_js)
+        let meta_js = meta_to_js(&meta, key);
+        let stored = glue::stamp_record(&data.unwrap_or_else(|| js_sys::Object::new().into()), key, &meta_js)
             .map_err(|e| unreadable(i, e))?;
         records.put(&stored).map_err(|e| fail(i, e))?;
 
@@ -218,7 +220,7 @@ async fn issue(tx: &IdbTransaction, collection: &str, ids: &IdGenerator, now: f6
             Plan::Append(op) => {
                 let mutation_id = ids.next_at(now);
                 let base = cur.meta.as_ref().and_then(|m| m.server_version);
-                let entry = glue::make_outbox_entry(&mutation_id, collection, &w.id, op.as_str(), opt_num(base), now);
+                let entry = glue::make_outbox_entry(&mutation_id, collection, key, op.as_str(), opt_num(base), now);
                 outbox.add(&entry).map_err(|e| fail(i, e))?;
                 Some((Queued { op, attempts: 0 }, entry))
             }
