@@ -328,9 +328,12 @@ impl Collection {
     pub fn get(&self, id: JsValue, options: JsValue) -> Promise {
         let inner = self.inner.clone();
         let collection = self.name.clone();
-        let id = read_id(&collection, &id);
-        let include_deleted = field(&options, "includeDeleted").as_bool().unwrap_or(false);
-        promise(async move { reads::get(&inner.db()?, &collection, &id?, include_deleted).await })
+        let checked = read_id(&collection, &id);
+        let include_deleted = !options.is_undefined() && field(&options, "includeDeleted").as_bool().unwrap_or(false);
+        promise(async move {
+            checked?;
+            reads::get(&inner.db()?, &collection, &id, include_deleted).await
+        })
     }
 
     pub fn query(&self, query: JsValue) -> Promise {
@@ -418,17 +421,17 @@ pub fn open(options: JsValue) -> Promise {
         })
         .await?;
         let db = connection.raw.clone();
-        let pending_at_open = connection.pending_at_open;
         *inner.connection.borrow_mut() = Some(connection);
         let handle: JsValue = Database { inner: inner.clone() }.into();
+        if options.migrations.is_empty() {
+            count_pending_soon(&inner, db);
+            return Ok(handle);
+        }
         let ready = async {
-            let mut pending = pending_at_open;
-            if !options.migrations.is_empty() {
-                migrations::run_exclusively(&options.schema.database_name(), &db, &options.migrations, &handle).await?;
-                // Migrations (here or in another tab that held the lock) write through the API,
-                // so count again; set, never add, since this tab's were announced one by one.
-                pending = reads::outbox_count(&db).await?;
-            }
+            migrations::run_exclusively(&options.schema.database_name(), &db, &options.migrations, &handle).await?;
+            // Migrations (here or in another tab that held the lock) write through the API, so
+            // count after them; set, never add, since this tab's writes were announced one by one.
+            let pending = reads::outbox_count(&db).await?;
             inner.update_status(|s| s.set_pending(pending));
             Ok::<_, Error>(())
         };
@@ -438,6 +441,22 @@ pub fn open(options: JsValue) -> Promise {
         }
         Ok(handle)
     })
+}
+
+/// Counts the outbox once the page's first transactions are on their way: a count takes time
+/// proportional to the queue, and the browser runs a database's transactions one after another,
+/// so counting first would hold up the first query. Setting the count is exact whenever it
+/// lands: writes created before the count's transaction are in it and have already added their
+/// deltas; writes created after it commit after it, and add theirs on top.
+fn count_pending_soon(inner: &Rc<Inner>, db: IdbDatabase) {
+    let weak = Rc::downgrade(inner);
+    wasm_bindgen_futures::spawn_local(async move {
+        gloo_timers::future::TimeoutFuture::new(0).await;
+        let counted = reads::outbox_count(&db).await;
+        if let (Some(inner), Ok(pending)) = (weak.upgrade(), counted) {
+            inner.update_status(|s| s.set_pending(pending));
+        }
+    });
 }
 
 /// Caches the JS strings every write passes (op and status names), so they are not decoded

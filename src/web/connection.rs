@@ -21,7 +21,6 @@ use web_sys::{IdbDatabase, IdbRequest, IdbTransaction, IdbTransactionMode, IdbVe
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::schema::{
     app_version_of, plan_upgrade, ExistingIndex, ExistingStore, Schema, StoreKind, UpgradeStep, META_STORE,
-    OUTBOX_STORE,
 };
 use wasm_bindgen::closure::Closure;
 
@@ -36,8 +35,6 @@ pub const APPLIED_MIGRATIONS_KEY: &str = "appliedMigrations";
 pub struct Connection {
     pub raw: IdbDatabase,
     _events: idb::Database,
-    /// Queued outbox entries when the connection opened.
-    pub pending_at_open: u64,
 }
 
 impl Drop for Connection {
@@ -77,13 +74,18 @@ pub fn committed(tx: &IdbTransaction) -> JsFuture {
 }
 
 pub fn transaction(db: &IdbDatabase, stores: &[&str], write: bool) -> Result<IdbTransaction> {
-    let names = js_sys::Array::new();
-    for s in stores {
-        names.push(&JsValue::from_str(s));
-    }
     let mode = if write { IdbTransactionMode::Readwrite } else { IdbTransactionMode::Readonly };
-    db.transaction_with_str_sequence_and_mode(&names, mode)
-        .map_err(|e| from_js(&format!("starting a transaction on {stores:?}"), &e, ErrorKind::Storage))
+    let started = if let [one] = stores {
+        // The common case (every read) needs no array of names.
+        db.transaction_with_str_and_mode(one, mode)
+    } else {
+        let names = js_sys::Array::new();
+        for s in stores {
+            names.push(&JsValue::from_str(s));
+        }
+        db.transaction_with_str_sequence_and_mode(&names, mode)
+    };
+    started.map_err(|e| from_js(&format!("starting a transaction on {stores:?}"), &e, ErrorKind::Storage))
 }
 
 
@@ -184,12 +186,11 @@ pub async fn open(
         notify(ForcedClose::VersionChange(next));
     });
     events.on_close(move |_| on_forced_close(ForcedClose::Lost));
-    let mut connection = Connection { raw, _events: events, pending_at_open: 0 };
+    let connection = Connection { raw, _events: events };
 
     // A schema changed without raising `version` runs no upgrade; it would otherwise fail later
     // with confusing errors.
-    let (existing, pending) = layout_and_pending(&connection.raw).await?;
-    connection.pending_at_open = pending;
+    let existing = layout(&connection.raw)?;
     let missing = plan_upgrade(&existing, schema);
     if !missing.is_empty() {
         return Err(Error::new(
@@ -267,26 +268,17 @@ fn signal() -> (Promise, impl FnOnce()) {
     (promise, fire)
 }
 
-/// The stores and indexes of an open database, and the number of queued outbox entries, read in
-/// one readonly transaction (opening is on the path to a page's first render).
-async fn layout_and_pending(db: &IdbDatabase) -> Result<(Vec<ExistingStore>, u64)> {
+/// The stores and indexes of an open database, read in one readonly transaction (metadata only,
+/// no requests).
+fn layout(db: &IdbDatabase) -> Result<Vec<ExistingStore>> {
     let names: Vec<String> = (0..db.object_store_names().length())
         .filter_map(|i| db.object_store_names().get(i))
         .collect();
     if names.is_empty() {
-        return Ok((Vec::new(), 0));
+        return Ok(Vec::new());
     }
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let tx = transaction(db, &refs, false)?;
-    let stores = read_layout(&tx, &names)?;
-    if !names.iter().any(|n| n == OUTBOX_STORE) {
-        return Ok((stores, 0));
-    }
-    let context = "counting the outbox";
-    let outbox = tx.object_store(OUTBOX_STORE).map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
-    let count = outbox.count().map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
-    let pending = request(&count, context).await?.as_f64().unwrap_or(0.0) as u64;
-    Ok((stores, pending))
+    read_layout(&transaction(db, &refs, false)?, &names)
 }
 
 /// The stores `names` as `tx` sees them, with their indexes.

@@ -85,7 +85,9 @@ export interface SyncStatus {
   /** The server answered the last probe (false until a sync engine is configured). */
   readonly online: boolean;
   readonly syncing: boolean;
-  /** Queued local changes not yet acknowledged by the server. */
+  /** Queued local changes not yet acknowledged by the server. Counted just after open, once the
+   * page's first queries are under way (subscribers are notified when it lands), then kept
+   * current by every write. */
   readonly pending: number;
   /** Changes the server rejected (kept as dead letters). */
   readonly failed: number;

@@ -45,6 +45,11 @@ export function userFields(record) {
   return fields;
 }
 
+/** Whether a stored value is a tombstone (undefined is not). */
+export function isTombstone(record) {
+  return record !== undefined && !!(record._sync && record._sync.deleted);
+}
+
 /** Drops tombstones from a getAll() result, in place order. */
 export function withoutTombstones(records) {
   return records.filter((r) => !(r._sync && r._sync.deleted));

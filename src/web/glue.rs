@@ -33,6 +33,8 @@ extern "C" {
     ) -> JsValue;
     #[wasm_bindgen(js_name = userFields)]
     pub fn user_fields(record: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = isTombstone)]
+    pub fn is_tombstone(record: &JsValue) -> bool;
     #[wasm_bindgen(js_name = withoutTombstones)]
     pub fn without_tombstones(records: &JsValue) -> Array;
     #[wasm_bindgen(js_name = makeError)]

@@ -17,7 +17,7 @@ use crate::core::schema::OUTBOX_STORE;
 use super::connection::{request, transaction};
 use super::error::from_js;
 use super::glue;
-use super::interop::{get as field, read_meta};
+use super::interop::get as field;
 
 /// Where a query reads from: the records by id, or a declared index.
 enum Source {
@@ -76,13 +76,17 @@ fn key_or_all(range: &Option<IdbKeyRange>) -> JsValue {
     range.as_ref().map(|r| r.clone().into()).unwrap_or(JsValue::NULL)
 }
 
-pub async fn get(db: &IdbDatabase, collection: &str, id: &str, include_deleted: bool) -> Result<JsValue> {
+/// The record under `key` (a checked id string), or undefined. The hot read path: one request,
+/// one JS call to check for a tombstone, and text for errors only when one happens.
+pub async fn get(db: &IdbDatabase, collection: &str, key: &JsValue, include_deleted: bool) -> Result<JsValue> {
     let store = open_store(db, collection)?;
-    let context = format!("reading \"{id}\" from \"{collection}\"");
-    let req = store.get(&JsValue::from_str(id)).map_err(js_err(&context))?;
-    let record = request(&req, &context).await?;
-    let deleted = !record.is_undefined() && read_meta(&record).is_some_and(|m| m.deleted);
-    Ok(if deleted && !include_deleted { JsValue::UNDEFINED } else { record })
+    let with_context = |mut e: Error| {
+        e.message = format!("reading from \"{collection}\": {}", e.message);
+        e
+    };
+    let req = store.get(key).map_err(|e| from_js("get", &e, ErrorKind::Storage)).map_err(with_context)?;
+    let record = request(&req, "get").await.map_err(with_context)?;
+    Ok(if !include_deleted && glue::is_tombstone(&record) { JsValue::UNDEFINED } else { record })
 }
 
 /// Tombstones whose id falls in `range`.

@@ -39,6 +39,14 @@ export function throws(fn, name, message) {
   throw new Error(`${message}: expected ${name}, but it succeeded`);
 }
 
+async function until(check, what) {
+  for (let i = 0; i < 200; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 let counter = 0;
 /** A database name no other test uses. */
 export function uniqueApp(prefix) {
@@ -404,7 +412,7 @@ export async function upgradeKeepsRecordsAndQueue(api) {
   eq((await tasks.get("a")).priority, 3, "with its latest data");
   eq((await tasks.query({ index: "priority", equals: 2 })).map((r) => r.id), ["b", "c"], "the new index covers old records");
   eq((await v2.outbox()).map((e) => `${e.op}:${e.recordId}`), ["create:a", "create:b", "create:c"], "every queued change kept");
-  eq(v2.status().pending, 3, "pending count read back");
+  await until(() => v2.status().pending === 3, "the pending count read back after open");
   await v2.collection("notes").create({ tag: "x" });
   eq((await v2.outbox()).length, 4, "the new collection queues too");
   v2.close();
@@ -518,13 +526,6 @@ export async function blockedUpgradeIsReported(api) {
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
-async function until(check, what) {
-  for (let i = 0; i < 200; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 export async function subscriptionsFireAfterCommit(api) {
   const collections = { tasks: {}, notes: {} };
