@@ -12,20 +12,14 @@ import { extname, join, normalize, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "../scripts/chromium.mjs";
 
 export const REPO = resolve(fileURLToPath(new URL("..", import.meta.url)));
 export const DIST = join(REPO, "bench", "dist");
 const RESULTS = join(REPO, "bench", "results");
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--headless",
-  "--disable-gpu",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
+const BENCH_CHROMIUM_ARGS = [
+  ...CHROMIUM_ARGS,
   "--enable-precise-memory-info",
   // Lets the page collect garbage between operations (never inside a timed one).
   "--js-flags=--expose-gc",
@@ -95,7 +89,7 @@ export async function runInChromium({ records = 10_000, reps = 5, warmup = 1, lo
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: BENCH_CHROMIUM_ARGS,
     });
     const page = context.pages()[0] ?? (await context.newPage());
     const problems = [];

@@ -6,21 +6,12 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "../../scripts/chromium.mjs";
 
 export const REPO = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const DIST = join(REPO, "www", "dist");
 const RESULTS = join(REPO, "test-results");
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--headless",
-  "--disable-gpu",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /** Starts the reference sync server (which serves www/dist) on a free loopback port; resolves once it prints its URL. */
 export async function startServer() {
