@@ -217,10 +217,14 @@ fn key_range(query: &JsValue) -> Result<Option<IdbKeyRange>> {
     if range.is_undefined() {
         return Ok(None);
     }
+    let bad = |m: String| Error::new(ErrorKind::InvalidQuery, m);
+    if !range.is_object() || Array::is_array(&range) {
+        return Err(bad(format!("`range` must be an object {{ lower, upper, lowerOpen, upperOpen }}, got {}", type_name(&range))));
+    }
     let lower = get(&range, "lower");
     let upper = get(&range, "upper");
-    let lower_open = get(&range, "lowerOpen").as_bool().unwrap_or(false);
-    let upper_open = get(&range, "upperOpen").as_bool().unwrap_or(false);
+    let lower_open = optional_bool(&range, "lowerOpen").map_err(|e| bad(e.message))?;
+    let upper_open = optional_bool(&range, "upperOpen").map_err(|e| bad(e.message))?;
     let built = match (lower.is_undefined(), upper.is_undefined()) {
         (true, true) => return Ok(None),
         (false, true) => IdbKeyRange::lower_bound_with_open(&lower, lower_open),

@@ -248,6 +248,9 @@ export async function queriesByIndexAndRange(api) {
     await rejects(tasks.query({ order: "sideways" }), "InvalidQueryError", "bad order");
     await rejects(tasks.query({ index: "priority", range: { lower: 3, upper: 1 } }), "InvalidQueryError", "inverted range");
     await rejects(tasks.query({ index: "priority", equals: {} }), "InvalidQueryError", "a key that is not a valid key");
+    await rejects(tasks.query({ index: "priority", range: 5 }), "InvalidQueryError", "a range that is not an object");
+    await rejects(tasks.query({ index: "priority", range: { lower: 1, lowerOpen: "yes" } }), "InvalidQueryError", "a non-boolean bound flag");
+    await rejects(tasks.count({ includeDeleted: 1 }), "InvalidQueryError", "a non-boolean includeDeleted");
   });
 }
 
@@ -642,6 +645,15 @@ export async function schemaMistakesAreReported(api) {
   eq((await again.outbox()).length, 2, "queue kept after the failed upgrade");
   again.close();
   await api.deleteDatabase(app);
+
+  // A value that breaks a unique index is refused, names the index, and writes nothing.
+  await withDb(api, "unique", async (db) => {
+    const users = db.collection("users");
+    await users.create({ id: "u1", email: "a@example.org" });
+    e = await rejects(users.create({ id: "u2", email: "a@example.org" }), "RecordExistsError", "a duplicate in a unique index");
+    assert(e.message.includes("email"), `the message names the index: ${e.message}`);
+    eq([await users.count(), (await db.outbox()).length], [1, 1], "nothing of the refused write");
+  }, { users: { indexes: [{ keyPath: "email", unique: true }] } });
 }
 
 export async function migrationsRunOnceAcrossConcurrentOpens(api) {
