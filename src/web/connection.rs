@@ -336,13 +336,11 @@ fn upgrade(
         let mut slot = failure.borrow_mut();
         if slot.is_none() {
             if let Some(dom) = tx_for_error.error() {
-                *slot = Some(Error::from_dom(
-                    &format!("{abort_context} failed (a unique index over duplicate values?)"),
-                    &dom.name(),
-                    &dom.message(),
-                    ErrorKind::InvalidOptions,
-                ));
-                slot.as_mut().unwrap().kind = ErrorKind::InvalidOptions;
+                let context = format!("{abort_context} failed (a unique index over duplicate values?)");
+                let error = Error::from_dom(&context, &dom.name(), &dom.message(), ErrorKind::InvalidOptions);
+                // A failed upgrade is a schema problem, whatever the DOMException (ConstraintError
+                // would otherwise read as RecordExists).
+                *slot = Some(Error { kind: ErrorKind::InvalidOptions, ..error });
             }
         }
     });

@@ -39,12 +39,6 @@ export function makeOutboxEntry(mutationId, collection, recordId, op, baseVersio
   return { mutationId, collection, recordId, op, baseVersion, queuedAt, attempts: 0 };
 }
 
-/** The user's fields of a stored record: everything but `_sync`. */
-export function userFields(record) {
-  const { _sync, ...fields } = record;
-  return fields;
-}
-
 /** Whether a stored value is a tombstone (undefined is not). */
 export function isTombstone(record) {
   return record !== undefined && !!(record._sync && record._sync.deleted);
@@ -52,7 +46,7 @@ export function isTombstone(record) {
 
 /** Drops tombstones from a getAll() result, in place order. */
 export function withoutTombstones(records) {
-  return records.filter((r) => !(r._sync && r._sync.deleted));
+  return records.filter((r) => !isTombstone(r));
 }
 
 /** An Error whose `name` callers switch on, with the DOMException that caused it, if any. */

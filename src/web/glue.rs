@@ -31,8 +31,6 @@ extern "C" {
         base_version: JsValue,
         queued_at: f64,
     ) -> JsValue;
-    #[wasm_bindgen(js_name = userFields)]
-    pub fn user_fields(record: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = isTombstone)]
     pub fn is_tombstone(record: &JsValue) -> bool;
     #[wasm_bindgen(js_name = withoutTombstones)]

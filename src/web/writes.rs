@@ -97,6 +97,7 @@ async fn read_current(
         .index(OUTBOX_BY_RECORD)
         .map_err(|e| from_js("opening the outbox index", &e, ErrorKind::Storage))?;
     let context = format!("reading \"{collection}\"");
+    let collection_key = JsValue::from_str(collection);
     let mut pending = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for w in writes.iter().filter(|w| !w.generated) {
@@ -105,7 +106,7 @@ async fn read_current(
         }
         let key = &w.key;
         let record_req = records.get(key).map_err(|e| from_js(&context, &e, ErrorKind::Storage))?;
-        let outbox_key = Array::of2(&JsValue::from_str(collection), key);
+        let outbox_key = Array::of2(&collection_key, key);
         let entries_req = by_record
             .get_all_with_key(&outbox_key)
             .map_err(|e| from_js(&context, &e, ErrorKind::Storage))?;
