@@ -27,6 +27,7 @@ function bundleIsStale() {
     WASM,
     join(REPO, "pkg", "ferrysync_bg.js"),
     join(REPO, "webpack.bench.config.js"),
+    join(REPO, "webpack.page.js"),
     join(REPO, "bench", "index.html"),
     ...filesUnder(join(REPO, "bench", "src")),
   ];
