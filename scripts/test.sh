@@ -12,11 +12,13 @@ bash scripts/setup.sh
 suite "native: cargo test (core, protocol, reference server)"
 cargo test --workspace
 
-suite "browser: wasm-pack test --headless --chrome"
+suite "browser: wasm-pack test --headless --chrome, against reference servers on 127.0.0.1"
 # webdriver.json (repo root) gives Chromium the flags this closed network needs.
 # A run that hangs fails after WASM_BINDGEN_TEST_TIMEOUT seconds instead of stalling CI.
-CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-180}" \
-  wasm-pack test --headless --chrome
+# with-servers.sh starts a reliable and a fault-injecting sync server for the sync scenarios,
+# and stops them afterwards.
+CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}" \
+  bash scripts/with-servers.sh wasm-pack test --headless --chrome
 
 suite "package: release build, types, demo bundle"
 bash scripts/build-wasm.sh

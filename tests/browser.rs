@@ -2,6 +2,9 @@
 //!
 //! Each test drives the public JS API the way an app does: the scenarios in tests/js/scenarios.js
 //! receive `{ open, deleteDatabase }` (the package's own exports) and throw on any failed check.
+//! The sync scenarios also get `servers`: the reference servers scripts/with-servers.sh starts,
+//! whose URLs are read when these tests are compiled (FERRYSYNC_TEST_SERVER,
+//! FERRYSYNC_FLAKY_SERVER).
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Object, Promise, Reflect};
@@ -19,6 +22,11 @@ fn api() -> JsValue {
         .into_js_value();
     Reflect::set(&o, &"open".into(), &open).unwrap();
     Reflect::set(&o, &"deleteDatabase".into(), &delete).unwrap();
+    let servers = Object::new();
+    for (name, url) in [("main", option_env!("FERRYSYNC_TEST_SERVER")), ("flaky", option_env!("FERRYSYNC_FLAKY_SERVER"))] {
+        Reflect::set(&servers, &name.into(), &url.map(JsValue::from_str).unwrap_or(JsValue::NULL)).unwrap();
+    }
+    Reflect::set(&o, &"servers".into(), &servers).unwrap();
     o.into()
 }
 
@@ -70,6 +78,18 @@ scenarios!(
     live_query_follows_writes => "liveQueryFollowsWrites",
     schema_mistakes_are_reported => "schemaMistakesAreReported",
     migrations_run_once_across_concurrent_opens => "migrationsRunOnceAcrossConcurrentOpens",
+    offline_creates_reach_the_server_when_online => "offlineCreatesReachTheServerWhenOnline",
+    two_clients_converge => "twoClientsConverge",
+    same_record_edited_twice_is_a_conflict => "sameRecordEditedTwiceIsAConflict",
+    closed_tab_mid_sync_resumes_without_loss_or_duplicates => "closedTabMidSyncResumesWithoutLossOrDuplicates",
+    flaky_server_still_converges => "flakyServerStillConverges",
+    ten_thousand_queued_sync_in_batches => "tenThousandQueuedSyncInBatches",
+    tenants_never_see_each_others_data => "tenantsNeverSeeEachOthersData",
+    rejected_changes_are_kept_as_dead_letters => "rejectedChangesAreKeptAsDeadLetters",
+    a_write_during_the_push_stays_queued => "aWriteDuringThePushStaysQueued",
+    one_tab_syncs_at_a_time_and_tabs_see_each_other => "oneTabSyncsAtATimeAndTabsSeeEachOther",
+    sync_starts_shortly_after_a_write => "syncStartsShortlyAfterAWrite",
+    sync_options_are_checked => "syncOptionsAreChecked",
 );
 
 #[wasm_bindgen_test]

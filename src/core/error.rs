@@ -18,12 +18,18 @@ pub enum ErrorKind {
     UpgradeBlocked,
     DatabaseClosed,
     Migration,
+    /// The sync server could not be reached, or failed in a way worth retrying (offline, a
+    /// dropped connection, a timeout, 5xx, 429).
+    Network,
+    /// The sync server refused the request (a bad token, a malformed request) or answered
+    /// something that is not the protocol.
+    Sync,
     /// Any other storage failure; the message carries the browser's own error.
     Storage,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 14] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::UnknownCollection,
         ErrorKind::UnknownIndex,
         ErrorKind::RecordNotFound,
@@ -37,6 +43,8 @@ impl ErrorKind {
         ErrorKind::UpgradeBlocked,
         ErrorKind::DatabaseClosed,
         ErrorKind::Migration,
+        ErrorKind::Network,
+        ErrorKind::Sync,
         ErrorKind::Storage,
     ];
 
@@ -56,6 +64,8 @@ impl ErrorKind {
             ErrorKind::UpgradeBlocked => "UpgradeBlockedError",
             ErrorKind::DatabaseClosed => "DatabaseClosedError",
             ErrorKind::Migration => "MigrationError",
+            ErrorKind::Network => "NetworkError",
+            ErrorKind::Sync => "SyncError",
             ErrorKind::Storage => "StorageError",
         }
     }

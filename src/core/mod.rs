@@ -1,8 +1,8 @@
 //! The pure core: rules with no web dependencies, tested natively with `cargo test`.
 //!
 //! The browser edge (`crate::web`) asks these modules what to do and only carries it out.
-//! `backoff`, `batch` and `reconcile` are the sync engine's rules; the engine that drives them
-//! over the network is not written yet.
+//! `backoff`, `batch`, `reconcile` and `sync` are the sync engine's rules; `crate::web::sync`
+//! drives them over the network.
 
 pub mod backoff;
 pub mod batch;
@@ -14,3 +14,4 @@ pub mod query;
 pub mod reconcile;
 pub mod schema;
 pub mod status;
+pub mod sync;

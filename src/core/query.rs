@@ -77,9 +77,34 @@ impl QuerySpec {
     }
 }
 
+/// The fields a query object may have.
+pub const QUERY_FIELDS: [&str; 7] = ["index", "equals", "range", "order", "limit", "offset", "includeDeleted"];
+
+/// Refuses a field a query does not have (a misspelt `limt`, or a `where` from another
+/// library): ignoring it would silently answer a different question.
+pub fn check_query_fields<'a>(fields: impl IntoIterator<Item = &'a str>) -> Result<()> {
+    for field in fields {
+        if !QUERY_FIELDS.contains(&field) {
+            return Err(Error::new(
+                ErrorKind::InvalidQuery,
+                format!("a query has no field \"{field}\" (known: {})", QUERY_FIELDS.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_query_fields_are_refused() {
+        assert!(check_query_fields(["index", "equals", "limit"]).is_ok());
+        let e = check_query_fields(["index", "where"]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidQuery);
+        assert!(e.message.contains("\"where\""), "{}", e.message);
+    }
 
     #[test]
     fn numbers() {

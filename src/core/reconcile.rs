@@ -13,8 +13,6 @@ pub enum PushOutcome {
 /// The record, as it is when the answer arrives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocalRecord {
-    /// The local version now.
-    pub version: u64,
     pub status: RecordStatus,
     pub deleted: bool,
 }
@@ -23,27 +21,29 @@ pub struct LocalRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushEffect {
     /// The entry leaves the outbox; the record takes this server version and status. With
-    /// `purge`, the record is a tombstone the server now has, and it goes too.
-    Acknowledge { server_version: u64, status: RecordStatus, purge: bool },
+    /// `purge`, the record is a tombstone the server now has, and it goes too. With
+    /// `rebase_next`, the record's next queued entry was made on top of the version just
+    /// acknowledged, so its base version becomes `server_version`.
+    Acknowledge { server_version: u64, status: RecordStatus, purge: bool, rebase_next: bool },
     /// The entry stays, held, and both versions go to the conflicts store.
     Conflict { server_version: u64 },
     /// The entry stays as a dead letter with the server's message; the record shows failed.
     DeadLetter,
 }
 
-/// `sent_version` is the record's local version when its data was read for the push. A newer
-/// local version means it was written while the push was in flight: that write is queued in a
-/// later entry, so the record stays pending, now based on the version just acknowledged.
-pub fn apply_push(outcome: PushOutcome, sent_version: u64, now: LocalRecord) -> PushEffect {
+/// `later_queued`: another outbox entry of the same record follows the pushed one. A sent entry
+/// is never rewritten, so every local write made after the send (while it was in flight, or
+/// before a retry) is in such a later entry: the record stays pending, and that entry is
+/// rebased on the version just acknowledged. Counting entries rather than comparing versions
+/// stays right when a page died after sending and the entry is re-sent after more writes.
+pub fn apply_push(outcome: PushOutcome, later_queued: bool, now: LocalRecord) -> PushEffect {
     match outcome {
-        PushOutcome::Applied { version } => {
-            let newer_local = now.version > sent_version;
-            PushEffect::Acknowledge {
-                server_version: version,
-                status: now.status.next(StatusEvent::PushApplied { newer_local }),
-                purge: now.deleted && !newer_local,
-            }
-        }
+        PushOutcome::Applied { version } => PushEffect::Acknowledge {
+            server_version: version,
+            status: now.status.next(StatusEvent::PushApplied { newer_local: later_queued }),
+            purge: now.deleted && !later_queued,
+            rebase_next: later_queued,
+        },
         PushOutcome::Conflict { server_version } => PushEffect::Conflict { server_version },
         PushOutcome::Rejected => PushEffect::DeadLetter,
     }
@@ -82,38 +82,47 @@ mod tests {
     use super::*;
     use RecordStatus::*;
 
-    fn rec(version: u64, status: RecordStatus, deleted: bool) -> LocalRecord {
-        LocalRecord { version, status, deleted }
+    fn rec(status: RecordStatus, deleted: bool) -> LocalRecord {
+        LocalRecord { status, deleted }
     }
 
     #[test]
     fn an_acknowledged_push_syncs_the_record() {
-        let e = apply_push(PushOutcome::Applied { version: 4 }, 2, rec(2, Pending, false));
-        assert_eq!(e, PushEffect::Acknowledge { server_version: 4, status: Synced, purge: false });
+        let e = apply_push(PushOutcome::Applied { version: 4 }, false, rec(Pending, false));
+        assert_eq!(e, PushEffect::Acknowledge { server_version: 4, status: Synced, purge: false, rebase_next: false });
     }
 
     #[test]
-    fn a_write_during_the_push_stays_pending() {
-        let e = apply_push(PushOutcome::Applied { version: 4 }, 2, rec(3, Pending, false));
-        assert_eq!(e, PushEffect::Acknowledge { server_version: 4, status: Pending, purge: false });
+    fn a_write_during_the_push_stays_pending_and_is_rebased() {
+        let e = apply_push(PushOutcome::Applied { version: 4 }, true, rec(Pending, false));
+        assert_eq!(e, PushEffect::Acknowledge { server_version: 4, status: Pending, purge: false, rebase_next: true });
     }
 
     #[test]
     fn an_acknowledged_delete_purges_the_tombstone_unless_rewritten() {
-        let e = apply_push(PushOutcome::Applied { version: 5 }, 3, rec(3, Pending, true));
-        assert_eq!(e, PushEffect::Acknowledge { server_version: 5, status: Synced, purge: true });
+        let e = apply_push(PushOutcome::Applied { version: 5 }, false, rec(Pending, true));
+        assert_eq!(e, PushEffect::Acknowledge { server_version: 5, status: Synced, purge: true, rebase_next: false });
         // Deleted, pushed, then recreated while in flight: keep it.
-        let e = apply_push(PushOutcome::Applied { version: 5 }, 3, rec(4, Pending, false));
+        let e = apply_push(PushOutcome::Applied { version: 5 }, true, rec(Pending, false));
         assert!(matches!(e, PushEffect::Acknowledge { purge: false, .. }));
+        // Deleted again after the first delete was sent: the tombstone waits for its own entry.
+        let e = apply_push(PushOutcome::Applied { version: 5 }, true, rec(Pending, true));
+        assert!(matches!(e, PushEffect::Acknowledge { purge: false, .. }));
+    }
+
+    #[test]
+    fn a_conflicted_record_stays_in_conflict_when_an_earlier_push_lands() {
+        let e = apply_push(PushOutcome::Applied { version: 2 }, true, rec(Conflict, false));
+        assert!(matches!(e, PushEffect::Acknowledge { status: Conflict, .. }));
     }
 
     #[test]
     fn conflicts_and_rejections_keep_the_entry() {
         assert_eq!(
-            apply_push(PushOutcome::Conflict { server_version: 9 }, 1, rec(1, Pending, false)),
+            apply_push(PushOutcome::Conflict { server_version: 9 }, false, rec(Pending, false)),
             PushEffect::Conflict { server_version: 9 }
         );
-        assert_eq!(apply_push(PushOutcome::Rejected, 1, rec(1, Pending, false)), PushEffect::DeadLetter);
+        assert_eq!(apply_push(PushOutcome::Rejected, false, rec(Pending, false)), PushEffect::DeadLetter);
     }
 
     #[test]

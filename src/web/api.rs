@@ -17,28 +17,113 @@ use crate::core::schema::{database_name, Schema};
 use super::connection::{self, Connection, ForcedClose};
 use super::error::to_js;
 use super::events::{external_store, live_store, notify, once_fn, Listeners, StatusState};
+use super::sync;
+use super::tabs::Tabs;
 use super::interop::{change_event, check_record, get as field, read_id, read_open_options, read_query};
 use super::writes::{self, Intent, Write};
 use super::{migrations, reads};
 
 /// One open database handle, shared by its `Database` and every `Collection` of it.
 pub struct Inner {
-    schema: Schema,
+    pub schema: Schema,
     connection: RefCell<Option<Connection>>,
-    ids: IdGenerator,
+    pub ids: IdGenerator,
     listeners: RefCell<Listeners>,
     status: RefCell<StatusState>,
     status_store: RefCell<Option<JsValue>>,
+    /// None without a `sync` option.
+    pub sync: Option<sync::Engine>,
+    tabs: RefCell<Option<Tabs>>,
+    /// Coalesces the recounts other tabs' changes ask for.
+    recount_timer: RefCell<Option<gloo_timers::callback::Timeout>>,
 }
 
 impl Inner {
-    fn db(&self) -> Result<IdbDatabase> {
-        self.connection.borrow().as_ref().map(|c| c.raw.clone()).ok_or_else(|| {
-            Error::new(
-                ErrorKind::DatabaseClosed,
-                format!("database \"{}\" is closed", self.schema.database_name()),
-            )
-        })
+    pub fn db(&self) -> Result<IdbDatabase> {
+        self.connection.borrow().as_ref().map(|c| c.raw.clone()).ok_or_else(|| self.closed_error())
+    }
+
+    pub fn closed_error(&self) -> Error {
+        Error::new(ErrorKind::DatabaseClosed, format!("database \"{}\" is closed", self.schema.database_name()))
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.connection.borrow().is_some()
+    }
+
+    pub fn status_now(&self) -> crate::core::status::SyncStatus {
+        self.status.borrow().status.clone()
+    }
+
+    /// Tells other tabs this tab's sync status.
+    pub fn post_status(&self) {
+        if let Some(tabs) = self.tabs.borrow().as_ref() {
+            tabs.post_status(&self.status.borrow().status);
+        }
+    }
+
+    /// Counts the queue, the dead letters and the conflicts again, and sets them.
+    pub async fn recount(&self) {
+        let Ok(db) = self.db() else { return };
+        if let Ok((pending, failed, conflicts)) = reads::sync_counts(&db).await {
+            self.update_status(|s| {
+                let changed = (s.pending, s.failed, s.conflicts) != (pending, failed, conflicts);
+                (s.pending, s.failed, s.conflicts) = (pending, failed, conflicts);
+                changed
+            });
+        }
+    }
+
+    /// Recounts shortly, once for a burst of calls.
+    fn recount_soon(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        *self.recount_timer.borrow_mut() = Some(gloo_timers::callback::Timeout::new(20, move || {
+            if let Some(inner) = weak.upgrade() {
+                wasm_bindgen_futures::spawn_local(async move { inner.recount().await });
+            }
+        }));
+    }
+
+    /// A change another tab committed: this tab's listeners hear it, and the counts follow.
+    pub fn remote_change(self: &Rc<Self>, event: &JsValue) {
+        if let Some(collection) = field(event, "collection").as_string() {
+            notify(&self.listeners.borrow().for_collection(&collection), event);
+        }
+        self.recount_soon();
+    }
+
+    /// Another tab's sync status (only one tab syncs at a time).
+    pub fn remote_status(&self, status: &JsValue) {
+        self.update_status(|s| {
+            let next = super::tabs::adopt_remote(s, status);
+            s.replace(next)
+        });
+    }
+
+    /// After a sync step or a decision committed: the pending count, the listeners here and in
+    /// other tabs.
+    pub fn announce_sync(&self, changes: &sync::Changes, pending_delta: i64) {
+        self.update_status(|s| s.add_pending(pending_delta));
+        for (collection, list) in &changes.0 {
+            self.broadcast(collection, list);
+        }
+    }
+
+    /// Tells this tab's listeners of `collection` and the other tabs.
+    fn broadcast(&self, collection: &str, changes: &[(String, &'static str)]) {
+        if changes.is_empty() {
+            return;
+        }
+        let listeners = self.listeners.borrow().for_collection(collection);
+        let tabs = self.tabs.borrow();
+        if listeners.length() == 0 && tabs.is_none() {
+            return;
+        }
+        let event = change_event(collection, changes);
+        notify(&listeners, &event);
+        if let Some(tabs) = tabs.as_ref() {
+            tabs.post_change(&event);
+        }
     }
 
     fn check_collection(&self, name: &str) -> Result<()> {
@@ -53,34 +138,36 @@ impl Inner {
     }
 
     fn close(&self) {
+        sync::stop(self);
+        if let Some(tabs) = self.tabs.borrow_mut().take() {
+            tabs.close();
+        }
         if let Some(c) = self.connection.borrow_mut().take() {
             c.raw.close();
         }
     }
 
-    fn update_status(&self, change: impl FnOnce(&mut crate::core::status::SyncStatus) -> bool) {
+    pub fn update_status(&self, change: impl FnOnce(&mut crate::core::status::SyncStatus) -> bool) {
         let listeners = self.status.borrow_mut().update(change);
         if let Some(listeners) = listeners {
             notify(&listeners, &JsValue::UNDEFINED);
         }
     }
 
-    /// After a commit: the pending count, then the change listeners.
-    fn announce(&self, collection: &str, written: &writes::Written, ids: &[String]) {
+    /// After a local write committed: the pending count, the change listeners here and in
+    /// other tabs, and a sync soon.
+    fn announce(self: &Rc<Self>, collection: &str, written: &writes::Written, ids: &[String]) {
         self.update_status(|s| s.add_pending(written.pending_delta));
-        let listeners = self.listeners.borrow().for_collection(collection);
-        if listeners.length() == 0 {
-            return;
+        if self.listeners.borrow().any_for(collection) || self.tabs.borrow().is_some() {
+            let changes: Vec<(String, &'static str)> = written
+                .outcomes
+                .iter()
+                .zip(ids)
+                .filter_map(|(o, id)| o.change.map(|op| (id.clone(), op.as_str())))
+                .collect();
+            self.broadcast(collection, &changes);
         }
-        let changes: Vec<(String, &'static str)> = written
-            .outcomes
-            .iter()
-            .zip(ids)
-            .filter_map(|(o, id)| o.change.map(|op| (id.clone(), op.as_str())))
-            .collect();
-        if !changes.is_empty() {
-            notify(&listeners, &change_event(collection, &changes));
-        }
+        sync::after_write(self);
     }
 
     fn subscribe(self: &Rc<Self>, collection: Option<String>, listener: Function) -> JsValue {
@@ -111,7 +198,7 @@ fn listener_fn(listener: JsValue) -> std::result::Result<Function, JsValue> {
     })
 }
 
-fn now() -> f64 {
+pub fn now() -> f64 {
     Date::now()
 }
 
@@ -193,6 +280,64 @@ impl Database {
         store
     }
 
+    /// Pushes the queue and pulls the server's changes now; resolves with what the sync did.
+    #[wasm_bindgen(js_name = syncNow)]
+    pub fn sync_now(&self) -> Promise {
+        sync::sync_now(&self.inner)
+    }
+
+    /// Every unresolved conflict.
+    pub fn conflicts(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move { sync::conflicts(&inner.db()?).await })
+    }
+
+    /// Settles a conflict by keeping `"local"` or `"server"`.
+    #[wasm_bindgen(js_name = resolveConflict)]
+    pub fn resolve_conflict(&self, collection: String, id: JsValue, keep: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        let checked = self.decision_target(&collection, &id).and_then(|id| Ok((id, sync::Choice::parse(&keep)?)));
+        promise(async move {
+            let (id, choice) = checked?;
+            let decided = sync::resolve_conflict(&inner.db()?, &inner.ids, &collection, &id, choice, now()).await?;
+            inner.decided(decided).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Every change the server rejected (dead letters), with its error.
+    pub fn failed(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move { sync::dead_letters(&inner.db()?).await })
+    }
+
+    /// Sends a rejected change again (as a new mutation).
+    #[wasm_bindgen(js_name = retryFailed)]
+    pub fn retry_failed(&self, collection: String, id: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        let checked = self.decision_target(&collection, &id);
+        promise(async move {
+            let id = checked?;
+            let decided = sync::retry_failed(&inner.db()?, &inner.ids, &collection, &id, now()).await?;
+            inner.decided(decided).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Drops a rejected change (and the record's later ones); the server's version comes back
+    /// on the next sync.
+    #[wasm_bindgen(js_name = discardFailed)]
+    pub fn discard_failed(&self, collection: String, id: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        let checked = self.decision_target(&collection, &id);
+        promise(async move {
+            let id = checked?;
+            let decided = sync::discard_failed(&inner.db()?, &collection, &id, now()).await?;
+            inner.decided(decided).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
     pub fn outbox(&self) -> Promise {
         let inner = self.inner.clone();
         promise(async move { reads::outbox(&inner.db()?).await })
@@ -200,6 +345,22 @@ impl Database {
 
     pub fn close(&self) {
         self.inner.close();
+    }
+}
+
+impl Database {
+    fn decision_target(&self, collection: &str, id: &JsValue) -> Result<String> {
+        self.inner.check_collection(collection)?;
+        super::interop::read_id(collection, id)
+    }
+}
+
+impl Inner {
+    /// After a decision committed: counts, listeners, and a sync for what it queued.
+    async fn decided(self: &Rc<Self>, decided: sync::Decided) {
+        self.announce_sync(&decided.changes, decided.pending_delta);
+        self.recount().await;
+        sync::after_write(self);
     }
 }
 
@@ -401,13 +562,16 @@ pub fn open(options: JsValue) -> Promise {
             listeners: RefCell::default(),
             status: RefCell::default(),
             status_store: RefCell::default(),
+            sync: options.sync.map(|(settings, transport)| sync::Engine::new(settings, transport)),
+            tabs: RefCell::default(),
+            recount_timer: RefCell::default(),
         });
         let weak = Rc::downgrade(&inner);
         let on_version_change = options.on_version_change.clone();
         let versions: Vec<u32> = options.migrations.iter().map(|(v, _)| *v).collect();
         let connection = connection::open(&options.schema, versions, options.blocked_timeout_ms, move |why| {
             if let Some(inner) = weak.upgrade() {
-                inner.connection.borrow_mut().take();
+                inner.close();
             }
             let ForcedClose::VersionChange(next) = why else { return };
             if let Some(callback) = &on_version_change {
@@ -423,22 +587,24 @@ pub fn open(options: JsValue) -> Promise {
         let db = connection.raw.clone();
         *inner.connection.borrow_mut() = Some(connection);
         let handle: JsValue = Database { inner: inner.clone() }.into();
+        *inner.tabs.borrow_mut() = Tabs::open(&inner);
         if options.migrations.is_empty() {
             count_pending_soon(&inner, db);
+            sync::start(&inner);
             return Ok(handle);
         }
         let ready = async {
             migrations::run_exclusively(&options.schema.database_name(), &db, &options.migrations, &handle).await?;
             // Migrations (here or in another tab that held the lock) write through the API, so
             // count after them; set, never add, since this tab's writes were announced one by one.
-            let pending = reads::outbox_count(&db).await?;
-            inner.update_status(|s| s.set_pending(pending));
+            inner.recount().await;
             Ok::<_, Error>(())
         };
         if let Err(e) = ready.await {
             inner.close();
             return Err(e);
         }
+        sync::start(&inner);
         Ok(handle)
     })
 }
@@ -452,9 +618,13 @@ fn count_pending_soon(inner: &Rc<Inner>, db: IdbDatabase) {
     let weak = Rc::downgrade(inner);
     wasm_bindgen_futures::spawn_local(async move {
         gloo_timers::future::TimeoutFuture::new(0).await;
-        let counted = reads::outbox_count(&db).await;
-        if let (Some(inner), Ok(pending)) = (weak.upgrade(), counted) {
-            inner.update_status(|s| s.set_pending(pending));
+        let counted = reads::sync_counts(&db).await;
+        if let (Some(inner), Ok((pending, failed, conflicts))) = (weak.upgrade(), counted) {
+            inner.update_status(|s| {
+                let changed = (s.pending, s.failed, s.conflicts) != (pending, failed, conflicts);
+                (s.pending, s.failed, s.conflicts) = (pending, failed, conflicts);
+                changed
+            });
         }
     });
 }

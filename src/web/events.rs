@@ -33,6 +33,10 @@ impl Listeners {
         self.entries.retain(|(i, _, _)| *i != id);
     }
 
+    pub fn any_for(&self, collection: &str) -> bool {
+        self.entries.iter().any(|(_, c, _)| c.as_deref().is_none_or(|c| c == collection))
+    }
+
     /// The listeners a change to `collection` must reach (copied, so a listener may subscribe
     /// or unsubscribe while being called).
     pub fn for_collection(&self, collection: &str) -> Array {

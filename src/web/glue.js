@@ -89,3 +89,58 @@ export function withLock(name, callback) {
   if (globalThis.navigator && navigator.locks) return navigator.locks.request(name, callback);
   return callback();
 }
+
+// ---- sync ----
+
+/** The user's fields of a stored record, as pushed to the server (no id, no `_sync`). */
+export function wireData(record) {
+  const { id, _sync, ...fields } = record;
+  return fields;
+}
+
+/** Sets a stored record's `_sync` (the record is this transaction's own copy). */
+export function withMeta(record, meta) {
+  record._sync = meta;
+  return record;
+}
+
+/** Counts a send on an outbox entry; from now on it is never coalesced into. */
+export function markSent(entry, now) {
+  entry.attempts = (entry.attempts || 0) + 1;
+  entry.lastSentAt = now;
+  return entry;
+}
+
+export function withBaseVersion(entry, version) {
+  entry.baseVersion = version;
+  return entry;
+}
+
+/** Holds an entry back from pushing: "conflict" or "failed" (with the server's error). */
+export function holdEntry(entry, hold, error) {
+  entry.hold = hold;
+  if (error !== undefined) entry.error = error;
+  return entry;
+}
+
+/** A dead letter sent again as a new mutation. */
+export function retryEntry(entry, mutationId) {
+  delete entry.hold;
+  delete entry.error;
+  entry.mutationId = mutationId;
+  entry.attempts = 0;
+  return entry;
+}
+
+export function makeRejection(code, message) {
+  return { code, message };
+}
+
+export function makeConflict(collection, id, local, server, detectedAt) {
+  return { collection, id, local, server, detectedAt };
+}
+
+/** `transport[method](...args)` as a promise; a synchronous throw becomes a rejection. */
+export function callTransport(transport, method, args) {
+  return new Promise((resolve) => resolve(method.apply(transport, args)));
+}

@@ -44,6 +44,24 @@ extern "C" {
     pub fn with_lock(name: &str, callback: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = withOp)]
     pub fn with_op(entry: &JsValue, op: &str) -> JsValue;
+    #[wasm_bindgen(js_name = wireData)]
+    pub fn wire_data(record: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = withMeta)]
+    pub fn with_meta(record: &JsValue, meta: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = markSent)]
+    pub fn mark_sent(entry: &JsValue, now: f64) -> JsValue;
+    #[wasm_bindgen(js_name = withBaseVersion)]
+    pub fn with_base_version(entry: &JsValue, version: f64) -> JsValue;
+    #[wasm_bindgen(js_name = holdEntry)]
+    pub fn hold_entry(entry: &JsValue, hold: &str, error: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = retryEntry)]
+    pub fn retry_entry(entry: &JsValue, mutation_id: &str) -> JsValue;
+    #[wasm_bindgen(js_name = makeRejection)]
+    pub fn make_rejection(code: &str, message: &str) -> JsValue;
+    #[wasm_bindgen(js_name = makeConflict)]
+    pub fn make_conflict(collection: &str, id: &JsValue, local: &JsValue, server: &JsValue, detected_at: f64) -> JsValue;
+    #[wasm_bindgen(js_name = callTransport)]
+    pub fn call_transport(transport: &JsValue, method: &Function, args: &Array) -> Promise;
     #[wasm_bindgen(js_name = notifyAll)]
     pub fn notify_all(listeners: &Array, event: &JsValue);
 }

@@ -8,11 +8,13 @@ use web_sys::IdbKeyRange;
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::ids::check_id;
 use crate::core::meta::{RecordMeta, META_FIELD};
-use crate::core::query::{non_negative_int, parse_order, QuerySpec};
+use crate::core::query::{check_query_fields, non_negative_int, parse_order, QuerySpec};
 use crate::core::schema::{CollectionDef, IndexDef, Schema};
 use crate::core::status::{RecordStatus, SyncStatus};
 
-use super::error::from_js;
+use super::error::{describe, from_js};
+use super::sync::Transport;
+use crate::core::sync::{whole, Settings};
 use super::glue;
 
 pub fn get(target: &JsValue, key: &str) -> JsValue {
@@ -63,6 +65,7 @@ pub struct OpenOptions {
     pub migrations: Vec<(u32, Function)>,
     pub on_version_change: Option<Function>,
     pub blocked_timeout_ms: u32,
+    pub sync: Option<(Settings, Transport)>,
 }
 
 pub fn read_open_options(options: &JsValue) -> Result<OpenOptions> {
@@ -121,7 +124,73 @@ pub fn read_open_options(options: &JsValue) -> Result<OpenOptions> {
         None => 5000,
         Some(ms) => non_negative_int("blockedTimeoutMs", ms).map_err(|e| options_error(e.message))?,
     };
-    Ok(OpenOptions { schema, migrations, on_version_change, blocked_timeout_ms })
+    let sync = read_sync_options(&get(options, "sync"))?;
+    Ok(OpenOptions { schema, migrations, on_version_change, blocked_timeout_ms, sync })
+}
+
+/// `sync: { url, token } | { transport }`, plus the optional tuning numbers. Absent: no sync.
+fn read_sync_options(sync: &JsValue) -> Result<Option<(Settings, Transport)>> {
+    if sync.is_undefined() || sync.is_null() {
+        return Ok(None);
+    }
+    if !sync.is_object() {
+        return Err(options_error(format!("`sync` must be an object, got {}", type_name(sync))));
+    }
+    let mut settings = Settings::default();
+    let number = |key: &str, min: u32, max: u32| -> Result<Option<u32>> {
+        let v = get(sync, key);
+        if v.is_undefined() {
+            return Ok(None);
+        }
+        let n = v.as_f64().ok_or_else(|| options_error(format!("`sync.{key}` must be a number, got {}", type_name(&v))))?;
+        whole(key, n, min, max).map(Some)
+    };
+    // A timer option is a number of milliseconds, or false to turn that trigger off.
+    let timer = |key: &str, min: u32, default: Option<u32>| -> Result<Option<u32>> {
+        if get(sync, key).as_bool() == Some(false) {
+            return Ok(None);
+        }
+        Ok(number(key, min, u32::MAX / 2)?.or(default))
+    };
+    settings.batch_size = number("batchSize", 1, 10_000)?.unwrap_or(settings.batch_size);
+    settings.pull_limit = number("pullLimit", 1, 10_000)?.unwrap_or(settings.pull_limit);
+    settings.request_timeout_ms = number("requestTimeoutMs", 1, u32::MAX / 2)?.unwrap_or(settings.request_timeout_ms);
+    settings.interval_ms = timer("intervalMs", 1, settings.interval_ms)?;
+    settings.debounce_ms = timer("debounceMs", 0, settings.debounce_ms)?;
+    settings.sync_on_open = match get(sync, "syncOnOpen") {
+        v if v.is_undefined() => true,
+        v => v.as_bool().ok_or_else(|| options_error("`sync.syncOnOpen` must be a boolean".into()))?,
+    };
+
+    let transport = get(sync, "transport");
+    let url = get(sync, "url");
+    let transport = match (transport.is_undefined(), url.is_undefined()) {
+        (false, true) => {
+            for method in ["push", "pull"] {
+                if !get(&transport, method).is_function() {
+                    return Err(options_error(format!("`sync.transport` needs a {method}() function")));
+                }
+            }
+            Transport::Js(transport)
+        }
+        (true, false) => {
+            let url = url
+                .as_string()
+                .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+                .ok_or_else(|| options_error(format!("`sync.url` must be an http(s) URL string, got {}", describe(&url))))?;
+            let token = get(sync, "token")
+                .as_string()
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| options_error("`sync.token` (the bearer token) is required with `sync.url`".into()))?;
+            Transport::Http {
+                base: url.trim_end_matches('/').to_string(),
+                authorization: format!("Bearer {token}"),
+                timeout_ms: settings.request_timeout_ms,
+            }
+        }
+        _ => return Err(options_error("`sync` needs either `url` (with `token`) or `transport`, not both".into())),
+    };
+    Ok(Some((settings, transport)))
 }
 
 fn read_collection(name: &str, spec: &JsValue) -> Result<CollectionDef> {
@@ -180,6 +249,8 @@ pub fn read_query(query: &JsValue) -> Result<(QuerySpec, Option<IdbKeyRange>)> {
     if !query.is_object() {
         return Err(bad(format!("a query is an object, got {}", type_name(query))));
     }
+    let fields: Vec<String> = Object::keys(query.unchecked_ref::<Object>()).iter().filter_map(|k| k.as_string()).collect();
+    check_query_fields(fields.iter().map(String::as_str))?;
     spec.index = optional_string(query, "index").map_err(|e| bad(e.message))?;
     if let Some(order) = optional_string(query, "order").map_err(|e| bad(e.message))? {
         spec.order = parse_order(&order)?;

@@ -10,6 +10,8 @@ mod glue;
 mod interop;
 mod migrations;
 mod reads;
+mod sync;
+mod tabs;
 mod types;
 mod writes;
 

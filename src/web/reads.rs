@@ -12,7 +12,7 @@ use web_sys::{IdbCursorDirection, IdbCursorWithValue, IdbDatabase, IdbIndex, Idb
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::meta::TOMBSTONE_INDEX;
 use crate::core::query::{Order, QuerySpec};
-use crate::core::schema::OUTBOX_STORE;
+use crate::core::schema::{CONFLICTS_STORE, META_STORE, OUTBOX_STORE};
 
 use super::connection::{request, transaction};
 use super::error::from_js;
@@ -170,9 +170,20 @@ pub async fn outbox(db: &IdbDatabase) -> Result<JsValue> {
     request(&store.get_all().map_err(js_err(context))?, context).await
 }
 
-pub async fn outbox_count(db: &IdbDatabase) -> Result<u64> {
-    let store = open_store(db, OUTBOX_STORE)?;
-    let context = "counting the outbox";
-    let n = request(&store.count().map_err(js_err(context))?, context).await?;
-    Ok(n.as_f64().unwrap_or(0.0) as u64)
+
+/// `_meta` key of the number of dead letters in the outbox, kept by every step that adds or
+/// removes one, so that the status never has to scan the queue.
+pub const DEAD_LETTERS_KEY: &str = "deadLetters";
+
+/// `(pending, failed, conflicts)`: every queued entry, the dead letters among them, and the
+/// unresolved conflicts.
+pub async fn sync_counts(db: &IdbDatabase) -> Result<(u64, u64, u64)> {
+    let context = "counting queued changes";
+    let tx = transaction(db, &[OUTBOX_STORE, CONFLICTS_STORE, META_STORE], false)?;
+    let store = |name: &str| tx.object_store(name).map_err(js_err(context));
+    let pending = request(&store(OUTBOX_STORE)?.count().map_err(js_err(context))?, context);
+    let conflicted = request(&store(CONFLICTS_STORE)?.count().map_err(js_err(context))?, context);
+    let failed = request(&store(META_STORE)?.get(&JsValue::from_str(DEAD_LETTERS_KEY)).map_err(js_err(context))?, context);
+    let n = |v: JsValue| v.as_f64().unwrap_or(0.0).max(0.0) as u64;
+    Ok((n(pending.await?), n(failed.await?), n(conflicted.await?)))
 }

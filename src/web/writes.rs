@@ -81,7 +81,7 @@ fn queued_of(entry: &JsValue) -> Option<Queued> {
     Some(Queued { op, attempts })
 }
 
-fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore> {
+pub fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore> {
     tx.object_store(name)
         .map_err(|e| from_js(&format!("opening store \"{name}\""), &e, ErrorKind::Storage))
 }

@@ -249,6 +249,7 @@ export async function queriesByIndexAndRange(api) {
     await rejects(tasks.query({ index: "priority", range: { lower: 3, upper: 1 } }), "InvalidQueryError", "inverted range");
     await rejects(tasks.query({ index: "priority", equals: {} }), "InvalidQueryError", "a key that is not a valid key");
     await rejects(tasks.query({ index: "priority", range: 5 }), "InvalidQueryError", "a range that is not an object");
+    await rejects(tasks.query({ where: { done: 1 } }), "InvalidQueryError", "a field queries do not have");
     await rejects(tasks.query({ index: "priority", range: { lower: 1, lowerOpen: "yes" } }), "InvalidQueryError", "a non-boolean bound flag");
     await rejects(tasks.count({ includeDeleted: 1 }), "InvalidQueryError", "a non-boolean includeDeleted");
   });
@@ -684,4 +685,539 @@ export async function migrationsRunOnceAcrossConcurrentOpens(api) {
   first.close();
   second.close();
   await api.deleteDatabase(app);
+}
+
+// ---- Sync against the reference server ----
+//
+// scripts/test.sh starts two reference servers on 127.0.0.1 (one reliable, one with fault
+// injection) and passes their URLs in `api.servers`. Every scenario uses tenants of its own
+// (token `tokN` is tenant `tenantN`), so they never see each other's data.
+
+const COLLECTIONS = { tasks: { indexes: ["done"] } };
+
+/** Sync options for manual control: no sync on open, no timers, unless `extra` says so. */
+function manual(url, token, extra = {}) {
+  return { url, token, syncOnOpen: false, intervalMs: false, debounceMs: false, ...extra };
+}
+
+/** Opens a database of its own (fresh app name) with sync; returns it with a cleanup. */
+async function openSynced(api, prefix, sync, app = uniqueApp(prefix)) {
+  const db = await api.open({ app, version: 1, collections: COLLECTIONS, sync });
+  return { db, app, tasks: db.collection("tasks") };
+}
+
+async function cleanup(api, ...handles) {
+  for (const { db, app } of handles) {
+    db.close();
+    await api.deleteDatabase(app);
+  }
+}
+
+/** Every record the server holds for `token` (pulled page by page, retried on failure: the
+ * fault-injecting server fails reads too), and the final cursor. */
+export async function serverState(url, token) {
+  const records = new Map();
+  let cursor = null;
+  for (let tries = 0; tries < 500; tries++) {
+    const query = `limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+    let page;
+    try {
+      const response = await fetch(`${url}/v1/pull?${query}`, { headers: { Authorization: `Bearer ${token}` } });
+      if (!response.ok) continue;
+      page = await response.json();
+    } catch {
+      continue;
+    }
+    for (const r of page.changes) records.set(`${r.collection}/${r.id}`, r);
+    cursor = page.cursor;
+    if (!page.hasMore) return { records, cursor, live: [...records.values()].filter((r) => !r.deleted) };
+  }
+  throw new Error("the server never answered a whole pull");
+}
+
+/** Calls syncNow until the queue is empty, tolerating failures (for the flaky server). */
+async function syncUntilEmpty(db, maxTries = 200) {
+  for (let i = 0; i < maxTries; i++) {
+    try {
+      await db.syncNow();
+      if (db.status().pending === 0) return i + 1;
+    } catch (error) {
+      if (error.name !== "NetworkError") throw error;
+    }
+  }
+  throw new Error(`still ${db.status().pending} queued after ${maxTries} syncs`);
+}
+
+function waitFor(check, what, ms = 20000) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = async () => {
+      try {
+        if (await check()) return resolve();
+      } catch (error) {
+        return reject(error);
+      }
+      if (Date.now() - started > ms) return reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+      setTimeout(poll, 10);
+    };
+    poll();
+  });
+}
+
+/** A record's user fields with the keys sorted (the server keeps JSON objects key-sorted), so
+ * that records compare by content. */
+function userFields(record) {
+  const { _sync, ...fields } = record;
+  return Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+function byId(a, b) {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+export async function offlineCreatesReachTheServerWhenOnline(api) {
+  const { main } = api.servers;
+  const client = await openSynced(api, "offline", manual(main, "tok1"));
+  try {
+    const { db, tasks } = client;
+    window.dispatchEvent(new Event("offline"));
+    for (let i = 0; i < 10; i++) await tasks.create({ title: `offline ${i}`, done: false });
+    eq(db.status().pending, 10, "queued while offline");
+    const offline = await rejects(db.syncNow(), "NetworkError", "syncNow while offline");
+    assert(/offline/.test(offline.message), offline.message);
+    eq(db.status().online, false, "status while offline");
+    eq((await serverState(main, "tok1")).records.size, 0, "nothing sent while offline");
+
+    window.dispatchEvent(new Event("online"));
+    await waitFor(() => db.status().pending === 0 && db.status().lastSyncAt !== null, "the sync the online event starts");
+    const status = db.status();
+    eq([status.online, status.syncing, status.failed, status.conflicts, status.lastError], [true, false, 0, 0, null], "status after the sync");
+    const server = await serverState(main, "tok1");
+    eq(server.records.size, 10, "the server holds exactly 10");
+    eq(server.cursor, "c1.10", "exactly 10 writes on the server");
+    const local = await tasks.query();
+    eq(local.map((r) => r._sync.status), Array(10).fill("synced"), "every record synced");
+    eq(local.map((r) => r._sync.serverVersion), Array(10).fill(1), "at server version 1");
+    eq(
+      local.map(userFields).sort(byId),
+      [...server.records.values()].map((r) => userFields({ ...r.data, id: r.id })).sort(byId),
+      "the server has what the client has",
+    );
+    eq((await db.outbox()).length, 0, "outbox empty");
+  } finally {
+    await cleanup(api, client);
+  }
+}
+
+export async function twoClientsConverge(api) {
+  const { main } = api.servers;
+  const a = await openSynced(api, "conv-a", manual(main, "tok2"));
+  const b = await openSynced(api, "conv-b", manual(main, "tok2"));
+  try {
+    const a1 = await a.tasks.create({ title: "a1", done: false });
+    await a.tasks.create({ title: "a2", done: false });
+    const b1 = await b.tasks.create({ title: "b1", done: true });
+    await a.db.syncNow();
+    await b.db.syncNow();
+    await a.db.syncNow();
+    const state = async (c) => (await c.tasks.query()).map(userFields).sort(byId);
+    eq((await state(a)).length, 3, "a has all three");
+    eq(await state(a), await state(b), "both hold the same records");
+
+    await a.tasks.update(a1.id, { done: true });
+    await b.tasks.update(b1.id, { title: "b1 edited" });
+    await b.tasks.delete((await b.tasks.query()).find((r) => r.title === "a2").id);
+    await a.db.syncNow();
+    const summary = await b.db.syncNow();
+    eq([summary.pushed, summary.conflicts, summary.rejected], [2, 0, 0], "b pushed its edit and delete");
+    await a.db.syncNow();
+    eq(await state(a), await state(b), "converged after edits on both sides");
+    eq((await state(a)).map((r) => r.title).sort(), ["a1", "b1 edited"], "the edits and the delete");
+    const server = await serverState(main, "tok2");
+    eq(server.live.map((r) => userFields({ ...r.data, id: r.id })).sort(byId), await state(a), "and so does the server");
+    for (const c of [a, b]) {
+      eq([c.db.status().pending, c.db.status().conflicts], [0, 0], "nothing left");
+      assert((await c.tasks.query()).every((r) => r._sync.status === "synced"), "all synced");
+    }
+  } finally {
+    await cleanup(api, a, b);
+  }
+}
+
+export async function sameRecordEditedTwiceIsAConflict(api) {
+  const { main } = api.servers;
+  const a = await openSynced(api, "conf-a", manual(main, "tok3"));
+  const b = await openSynced(api, "conf-b", manual(main, "tok3"));
+  try {
+    const x = await a.tasks.create({ title: "original", done: false });
+    await a.db.syncNow();
+    await b.db.syncNow();
+    await a.tasks.update(x.id, { title: "from a" });
+    await b.tasks.update(x.id, { title: "from b" });
+    await a.db.syncNow();
+    const summary = await b.db.syncNow();
+    eq(summary.conflicts, 1, "b's push conflicts");
+    const record = await b.tasks.get(x.id);
+    eq([record.title, record._sync.status], ["from b", "conflict"], "b keeps its version, marked");
+    eq([b.db.status().conflicts, b.db.status().pending], [1, 1], "status counts the conflict; the change stays queued");
+    const [conflict] = await b.db.conflicts();
+    eq([conflict.collection, conflict.id], ["tasks", x.id], "conflict names the record");
+    eq(conflict.local.title, "from b", "local version kept");
+    eq([conflict.server.data.title, conflict.server.version], ["from a", 2], "server version kept");
+    await b.db.syncNow();
+    eq((await b.db.conflicts()).length, 1, "a later sync does not drop it");
+    eq((await serverState(main, "tok3")).live[0].data.title, "from a", "nor does it overwrite the server");
+
+    // Keep the local version: it is pushed on top of the server's.
+    await b.db.resolveConflict("tasks", x.id, "local");
+    eq([b.db.status().conflicts, (await b.tasks.get(x.id))._sync.status], [0, "pending"], "resolved, queued");
+    await b.db.syncNow();
+    await a.db.syncNow();
+    eq((await a.tasks.get(x.id)).title, "from b", "a has b's version");
+    eq((await serverState(main, "tok3")).live[0].version, 3, "server at version 3");
+
+    // Another conflict, this time settled with the server's version.
+    await a.tasks.update(x.id, { title: "a again" });
+    await b.tasks.update(x.id, { title: "b again", done: true });
+    await a.db.syncNow();
+    await b.db.syncNow();
+    await b.db.resolveConflict("tasks", x.id, "server");
+    const settled = await b.tasks.get(x.id);
+    eq([settled.title, settled.done, settled._sync.status, settled._sync.serverVersion], ["a again", false, "synced", 4], "server version taken");
+    eq([b.db.status().pending, b.db.status().conflicts], [0, 0], "nothing queued");
+
+    await rejects(b.db.resolveConflict("tasks", x.id, "local"), "RecordNotFoundError", "no conflict left");
+    await rejects(b.db.resolveConflict("tasks", x.id, "mine"), "InvalidOptionsError", "a bad choice");
+    await rejects(b.db.resolveConflict("nope", x.id, "local"), "UnknownCollectionError", "a bad collection");
+  } finally {
+    await cleanup(api, a, b);
+  }
+}
+
+/** A transport over the real server whose hooks run after the server answered, before the
+ * client applies the answer: where a closed tab loses the answer. */
+function hookedTransport(url, token, hooks) {
+  const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
+  return {
+    async push(batch) {
+      const response = await fetch(`${url}/v1/push`, { method: "POST", headers, body: JSON.stringify(batch) });
+      const answer = await response.json();
+      if (hooks.push) await hooks.push(batch, answer);
+      return answer;
+    },
+    async pull(cursor, limit) {
+      const query = `limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+      const answer = await (await fetch(`${url}/v1/pull?${query}`, { headers })).json();
+      if (hooks.pull) await hooks.pull(cursor, answer);
+      return answer;
+    },
+  };
+}
+
+export async function closedTabMidSyncResumesWithoutLossOrDuplicates(api) {
+  const { main } = api.servers;
+  const app = uniqueApp("resume");
+  let pushes = 0;
+  // The tab dies after the server applied the second batch, before the answer is stored.
+  const dying = hookedTransport(main, "tok4", {
+    push: async (batch) => {
+      pushes += 1;
+      if (pushes === 2) {
+        first.db.close();
+      }
+    },
+  });
+  const first = await openSynced(api, "resume", { transport: dying, batchSize: 50, syncOnOpen: false, intervalMs: false, debounceMs: false }, app);
+  await first.tasks.bulkCreate(Array.from({ length: 150 }, (_, i) => ({ title: `t${i}`, done: false })));
+  await rejects(first.db.syncNow(), "DatabaseClosedError", "the sync dies with its tab");
+  eq((await serverState(main, "tok4")).records.size, 100, "two batches reached the server");
+
+  const second = await openSynced(api, "resume", manual(main, "tok4", { batchSize: 50 }), app);
+  try {
+    // The first batch's answer was applied; the second batch's answer died with the tab.
+    await waitFor(() => second.db.status().pending === 100, "the queue count");
+    const outbox = await second.db.outbox();
+    eq(outbox.length, 100, "nothing unacknowledged was lost from the queue");
+    eq(outbox.filter((e) => e.attempts === 1).length, 50, "the sent entries know they were sent");
+    eq(await second.tasks.count(), 150, "every record is still here");
+    await second.db.syncNow();
+    const server = await serverState(main, "tok4");
+    eq(server.records.size, 150, "every record once");
+    eq(server.cursor, "c1.150", "no write applied twice");
+    const local = await second.tasks.query();
+    eq(local.length, 150, "all local records kept");
+    assert(local.every((r) => r._sync.status === "synced" && r._sync.serverVersion === 1), "all synced at version 1");
+    eq(second.db.status().pending, 0, "queue empty");
+  } finally {
+    await cleanup(api, second);
+  }
+
+  // A pull that dies mid-way resumes from the last applied page.
+  const pullApp = uniqueApp("resume-pull");
+  const cursors = [];
+  let pages = 0;
+  const dyingPull = hookedTransport(main, "tok4", {
+    pull: async (cursor) => {
+      cursors.push(cursor);
+      pages += 1;
+      if (pages === 2) puller.db.close();
+    },
+  });
+  const puller = await openSynced(api, "resume-pull", { transport: dyingPull, pullLimit: 40, syncOnOpen: false, intervalMs: false, debounceMs: false }, pullApp);
+  await rejects(puller.db.syncNow(), "DatabaseClosedError", "the pull dies with its tab");
+  const resumed = [];
+  const again = await openSynced(
+    api,
+    "resume-pull",
+    { transport: hookedTransport(main, "tok4", { pull: async (cursor) => resumed.push(cursor) }), pullLimit: 40, syncOnOpen: false, intervalMs: false, debounceMs: false },
+    pullApp,
+  );
+  try {
+    eq(await again.tasks.count(), 40, "the first page was applied with its cursor");
+    await again.db.syncNow();
+    eq(resumed[0], "c1.40", "the pull resumed after the applied page");
+    eq(await again.tasks.count(), 150, "and got the rest");
+  } finally {
+    await cleanup(api, again);
+  }
+}
+
+export async function flakyServerStillConverges(api) {
+  const { flaky } = api.servers;
+  const a = await openSynced(api, "flaky-a", manual(flaky, "tok5", { batchSize: 10 }));
+  const b = await openSynced(api, "flaky-b", manual(flaky, "tok5", { batchSize: 10 }));
+  try {
+    const ids = await a.tasks.bulkCreate(Array.from({ length: 60 }, (_, i) => ({ title: `f${i}`, done: false })));
+    const aTries = await syncUntilEmpty(a.db);
+    for (const id of ids.slice(0, 20)) await a.tasks.update(id, { done: true });
+    await syncUntilEmpty(a.db);
+    let bTries = 0;
+    for (;;) {
+      bTries += 1;
+      try {
+        await b.db.syncNow();
+        if ((await b.tasks.count()) === 60) break;
+      } catch (error) {
+        if (error.name !== "NetworkError" || bTries > 200) throw error;
+      }
+    }
+    const server = await serverState(flaky, "tok5");
+    eq(server.records.size, 60, "exactly 60 records, none doubled");
+    eq(server.cursor, "c1.80", "60 creates and 20 updates, each applied once");
+    eq(server.live.filter((r) => r.data.done).length, 20, "the updates landed");
+    eq(
+      (await b.tasks.query()).map(userFields).sort(byId),
+      (await a.tasks.query()).map(userFields).sort(byId),
+      `both clients agree (after ${aTries} and ${bTries} syncs)`,
+    );
+  } finally {
+    await cleanup(api, a, b);
+  }
+}
+
+export async function tenThousandQueuedSyncInBatches(api) {
+  const { main } = api.servers;
+  const a = await openSynced(api, "ten-k", manual(main, "tok6"));
+  try {
+    await a.tasks.bulkPut(Array.from({ length: 10000 }, (_, i) => ({ id: `r${String(i).padStart(5, "0")}`, title: `record ${i}`, done: i % 2 })));
+    eq(a.db.status().pending, 10000, "all queued");
+    const progress = [];
+    const store = a.db.statusStore();
+    const unsubscribe = store.subscribe(() => {
+      const p = store.getSnapshot().progress;
+      if (p) progress.push(p.done);
+    });
+    const summary = await a.db.syncNow();
+    unsubscribe();
+    eq(summary.pushed, 10000, "all acknowledged");
+    eq(a.db.status().pending, 0, "queue empty");
+    const steps = [...new Set(progress)];
+    assert(steps.length >= 100, `progress moved batch by batch (${steps.length} steps)`);
+    assert(steps.every((d) => d % 100 === 0), `in batches of 100: ${steps.slice(0, 5)}`);
+    const server = await serverState(main, "tok6");
+    eq([server.records.size, server.cursor], [10000, "c1.10000"], "the server has each once");
+    eq(await a.tasks.count({ index: "done", equals: 1 }), 5000, "records intact");
+  } finally {
+    await cleanup(api, a);
+  }
+}
+
+export async function tenantsNeverSeeEachOthersData(api) {
+  const { main } = api.servers;
+  const a = await openSynced(api, "tenant-a", manual(main, "tok7"));
+  const b = await openSynced(api, "tenant-b", manual(main, "tok8"));
+  try {
+    const secret = await a.tasks.create({ title: "tenant 7 only", done: false });
+    await b.tasks.create({ title: "tenant 8 only", done: false });
+    await a.db.syncNow();
+    await b.db.syncNow();
+    eq((await b.tasks.query()).map((r) => r.title), ["tenant 8 only"], "b pulls only its own");
+    eq((await a.tasks.query()).map((r) => r.title), ["tenant 7 only"], "a pulls only its own");
+    // The same id in another tenant is another record.
+    await b.tasks.put({ id: secret.id, title: "b's own", done: true });
+    await b.db.syncNow();
+    await a.db.syncNow();
+    eq((await a.tasks.get(secret.id)).title, "tenant 7 only", "a's record untouched");
+    eq([...(await serverState(main, "tok7")).records.keys()], [`tasks/${secret.id}`], "server side, tenant 7");
+    eq((await serverState(main, "tok8")).records.size, 2, "server side, tenant 8");
+    const bad = await openSynced(api, "tenant-bad", manual(main, "not-a-token"));
+    try {
+      await bad.tasks.create({ title: "x", done: false });
+      const e = await rejects(bad.db.syncNow(), "SyncError", "a bad token");
+      assert(/401/.test(e.message) && /invalid_token/.test(e.message), e.message);
+      eq([bad.db.status().pending, bad.db.status().lastError], [1, e.message], "kept queued, error shown");
+    } finally {
+      await cleanup(api, bad);
+    }
+  } finally {
+    await cleanup(api, a, b);
+  }
+}
+
+export async function rejectedChangesAreKeptAsDeadLetters(api) {
+  const { main } = api.servers;
+  const a = await openSynced(api, "dead", manual(main, "tok9"));
+  try {
+    const big = await a.tasks.create({ title: "x".repeat(300 * 1024), done: false });
+    const fine = await a.tasks.create({ title: "fine", done: false });
+    const summary = await a.db.syncNow();
+    eq([summary.pushed, summary.rejected], [1, 1], "one applied, one rejected");
+    eq([a.db.status().failed, a.db.status().pending], [1, 1], "status counts the dead letter");
+    eq((await a.tasks.get(big.id))._sync.status, "failed", "the record shows failed");
+    eq((await a.tasks.get(fine.id))._sync.status, "synced", "the other is synced");
+    const [dead] = await a.db.failed();
+    eq([dead.recordId, dead.error.code], [big.id, "data_too_large"], "the dead letter keeps the server's answer");
+    assert(dead.error.message.length > 0, "with its message");
+
+    // An edit of the failed record waits behind the dead letter.
+    await a.tasks.update(big.id, { title: "small now" });
+    await a.db.syncNow();
+    eq((await serverState(main, "tok9")).records.size, 1, "nothing of it reached the server");
+
+    await a.db.retryFailed("tasks", big.id);
+    eq([a.db.status().failed, (await a.tasks.get(big.id))._sync.status], [0, "pending"], "retried");
+    await a.db.syncNow();
+    eq((await serverState(main, "tok9")).live.find((r) => r.id === big.id).data.title, "small now", "sent as it is now");
+    eq([a.db.status().failed, a.db.status().pending], [0, 0], "nothing left");
+
+    // Discarding drops the change; a record the server never had goes.
+    const huge = await a.tasks.create({ title: "y".repeat(300 * 1024), done: false });
+    await a.db.syncNow();
+    eq(a.db.status().failed, 1, "rejected again");
+    await a.db.discardFailed("tasks", huge.id);
+    eq(await a.tasks.get(huge.id), undefined, "discarded with its record");
+    eq([a.db.status().failed, a.db.status().pending], [0, 0], "counts follow");
+    await rejects(a.db.discardFailed("tasks", huge.id), "RecordNotFoundError", "nothing to discard");
+  } finally {
+    await cleanup(api, a);
+  }
+}
+
+export async function aWriteDuringThePushStaysQueued(api) {
+  const { main } = api.servers;
+  const app = uniqueApp("inflight");
+  let x;
+  let edited = false;
+  const transport = hookedTransport(main, "tok10", {
+    push: async () => {
+      if (!edited) {
+        edited = true;
+        await client.tasks.update(x.id, { title: "edited in flight" });
+      }
+    },
+  });
+  const client = await openSynced(api, "inflight", { transport, syncOnOpen: false, intervalMs: false, debounceMs: false }, app);
+  try {
+    x = await client.tasks.create({ title: "first", done: false });
+    const summary = await client.db.syncNow();
+    // The edit is pushed in the same sync, after the create was acknowledged.
+    eq(summary.pushed, 2, "both changes pushed");
+    const server = await serverState(main, "tok10");
+    eq([server.live[0].data.title, server.live[0].version], ["edited in flight", 2], "the server has the edit on top");
+    const record = await client.tasks.get(x.id);
+    eq([record._sync.status, record._sync.serverVersion], ["synced", 2], "synced at the edit's version");
+  } finally {
+    await cleanup(api, client);
+  }
+}
+
+export async function oneTabSyncsAtATimeAndTabsSeeEachOther(api) {
+  const { main } = api.servers;
+  const app = uniqueApp("tabs");
+  let inFlight = 0;
+  let most = 0;
+  const counting = () => {
+    const t = hookedTransport(main, "tok11", {});
+    return {
+      async push(batch) {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        try {
+          await new Promise((r) => setTimeout(r, 20));
+          return await t.push(batch);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+      pull: t.pull,
+    };
+  };
+  const options = { syncOnOpen: false, intervalMs: false, debounceMs: false, batchSize: 10 };
+  const one = await openSynced(api, "tabs", { transport: counting(), ...options }, app);
+  const two = await openSynced(api, "tabs", { transport: counting(), ...options }, app);
+  try {
+    const heard = [];
+    two.tasks.subscribe((event) => heard.push(event));
+    await one.tasks.bulkCreate(Array.from({ length: 50 }, (_, i) => ({ title: `tab ${i}`, done: false })));
+    await waitFor(() => heard.length === 1 && two.db.status().pending === 50, "the other tab to hear the write");
+    eq([heard[0].collection, heard[0].changes.length, heard[0].changes[0].op], ["tasks", 50, "create"], "the change event crossed tabs");
+
+    await Promise.all([one.db.syncNow(), two.db.syncNow()]);
+    eq(most, 1, "never two pushes at once");
+    const server = await serverState(main, "tok11");
+    eq([server.records.size, server.cursor], [50, "c1.50"], "each record pushed once");
+    await waitFor(() => one.db.status().pending === 0 && two.db.status().pending === 0, "both tabs to count the empty queue");
+    assert(two.db.status().lastSyncAt !== null && one.db.status().lastSyncAt !== null, "both know of the sync");
+  } finally {
+    one.db.close();
+    two.db.close();
+    await api.deleteDatabase(app);
+  }
+}
+
+export async function syncStartsShortlyAfterAWrite(api) {
+  const { main } = api.servers;
+  const a = await openSynced(api, "debounce", manual(main, "tok12", { debounceMs: 30 }));
+  const b = await openSynced(api, "debounce-b", manual(main, "tok12", { syncOnOpen: true, intervalMs: 100 }));
+  try {
+    await a.tasks.create({ title: "soon", done: false });
+    await waitFor(() => a.db.status().pending === 0, "the debounced sync");
+    await waitFor(async () => (await b.tasks.count()) === 1, "the other client's periodic sync");
+  } finally {
+    await cleanup(api, a, b);
+  }
+}
+
+export async function syncOptionsAreChecked(api) {
+  const { main } = api.servers;
+  const open = (sync) => api.open({ app: uniqueApp("opts"), version: 1, collections: COLLECTIONS, sync });
+  await rejects(open({ url: main }), "InvalidOptionsError", "url without a token");
+  await rejects(open({ url: "ftp://x", token: "t" }), "InvalidOptionsError", "not http");
+  await rejects(open({ url: main, token: "t", transport: { push() {}, pull() {} } }), "InvalidOptionsError", "both");
+  await rejects(open({ transport: { push() {} } }), "InvalidOptionsError", "no pull");
+  await rejects(open({ url: main, token: "t", batchSize: 0 }), "InvalidOptionsError", "batch 0");
+  await rejects(open({ url: main, token: "t", intervalMs: "soon" }), "InvalidOptionsError", "interval not a number");
+  await rejects(open(42), "InvalidOptionsError", "not an object");
+  await withDb(api, "nosync", async (db) => {
+    await rejects(db.syncNow(), "InvalidOptionsError", "syncNow without sync");
+  });
+  // A server that is not running: a NetworkError, the queue kept, online false.
+  const down = await openSynced(api, "down", manual("http://127.0.0.1:9", "t"));
+  try {
+    await down.tasks.create({ title: "kept", done: false });
+    await rejects(down.db.syncNow(), "NetworkError", "no server");
+    eq([down.db.status().online, down.db.status().pending], [false, 1], "offline, kept");
+  } finally {
+    await cleanup(api, down);
+  }
 }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs a command with two reference sync servers on 127.0.0.1 (free ports), stopped afterwards:
+#   FERRYSYNC_TEST_SERVER   reliable, in memory
+#   FERRYSYNC_FLAKY_SERVER  with fault injection: 500s, 429s with Retry-After, dropped connections
+# Tokens tok1..tok24 map to tenants tenant1..tenant24, one per test scenario.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build -q -p ferrysync-server
+server=target/debug/ferrysync-server
+tokens=$(for i in $(seq 1 24); do printf 'tok%d=tenant%d,' "$i" "$i"; done)
+tokens=${tokens%,}
+logs=$(mktemp -d)
+pids=()
+stop() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap stop EXIT
+
+# Starts a server with the given options; prints its URL once it listens.
+start() {
+  local name=$1; shift
+  FERRYSYNC_LOG=warn "$server" --listen 127.0.0.1:0 --memory --tokens "$tokens" "$@" >"$logs/$name.out" 2>"$logs/$name.err" &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    if grep -q '^listening on ' "$logs/$name.out"; then
+      sed -n 's/^listening on //p' "$logs/$name.out" | head -n1
+      return
+    fi
+    sleep 0.1
+  done
+  echo "the $name server did not start:" >&2
+  cat "$logs/$name.err" >&2
+  exit 1
+}
+
+FERRYSYNC_TEST_SERVER=$(start main)
+FERRYSYNC_FLAKY_SERVER=$(start flaky --fail-rate 0.2 --throttle-rate 0.1 --retry-after-secs 1 --drop-rate 0.15)
+export FERRYSYNC_TEST_SERVER FERRYSYNC_FLAKY_SERVER
+echo "sync servers: $FERRYSYNC_TEST_SERVER (reliable), $FERRYSYNC_FLAKY_SERVER (faults)"
+"$@"

@@ -1,0 +1,144 @@
+//! Outbox entries as the sync engine reads them, and the transaction shape every sync step
+//! uses: all stores, readwrite, committed or aborted as a whole.
+
+use std::future::Future;
+
+use js_sys::Array;
+use wasm_bindgen::JsValue;
+use web_sys::{IdbDatabase, IdbIndex, IdbObjectStore, IdbTransaction};
+
+use crate::core::error::{ErrorKind, Result};
+use crate::core::outbox::Op;
+use crate::core::schema::{META_STORE, OUTBOX_BY_RECORD, OUTBOX_STORE};
+use super::super::reads::DEAD_LETTERS_KEY;
+
+use super::super::connection::{committed, request, transaction};
+use super::super::error::from_js;
+use super::super::interop::get;
+pub use super::super::writes::store;
+
+/// Why an entry is held back from pushing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// The server or a pull disagreed; waits for `resolveConflict`.
+    Conflict,
+    /// A dead letter: the server rejected it; waits for `retryFailed` or `discardFailed`.
+    Failed,
+}
+
+impl Hold {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hold::Conflict => "conflict",
+            Hold::Failed => "failed",
+        }
+    }
+}
+
+/// One stored outbox entry.
+pub struct Entry {
+    pub seq: f64,
+    pub mutation_id: String,
+    pub collection: String,
+    pub record_id: String,
+    pub op: Op,
+    pub base_version: Option<u64>,
+    pub hold: Option<Hold>,
+    /// The entry as stored, to write back changed.
+    pub raw: JsValue,
+}
+
+impl Entry {
+    pub fn read(raw: JsValue) -> Option<Entry> {
+        let hold = match get(&raw, "hold").as_string().as_deref() {
+            Some("conflict") => Some(Hold::Conflict),
+            Some("failed") => Some(Hold::Failed),
+            _ => None,
+        };
+        Some(Entry {
+            seq: get(&raw, "seq").as_f64()?,
+            mutation_id: get(&raw, "mutationId").as_string()?,
+            collection: get(&raw, "collection").as_string()?,
+            record_id: get(&raw, "recordId").as_string()?,
+            op: Op::parse(&get(&raw, "op").as_string()?)?,
+            base_version: get(&raw, "baseVersion").as_f64().map(|v| v as u64),
+            hold,
+            raw,
+        })
+    }
+
+    pub fn seq_key(&self) -> JsValue {
+        JsValue::from_f64(self.seq)
+    }
+}
+
+/// The entries of every record in a getAll() answer, in queue order.
+pub fn entries(list: &JsValue) -> Vec<Entry> {
+    Array::from(list).iter().filter_map(Entry::read).collect()
+}
+
+/// A readwrite transaction over every store of the database (records of any collection, the
+/// outbox, conflicts and meta), so that a sync step commits as one.
+pub fn all_stores(db: &IdbDatabase) -> Result<IdbTransaction> {
+    let names = db.object_store_names();
+    let names: Vec<String> = (0..names.length()).filter_map(|i| names.get(i)).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    transaction(db, &refs, true)
+}
+
+/// The byRecord index of the outbox.
+pub fn by_record(outbox: &IdbObjectStore) -> Result<IdbIndex> {
+    outbox.index(OUTBOX_BY_RECORD).map_err(|e| from_js("opening the outbox index", &e, ErrorKind::Storage))
+}
+
+pub fn outbox(tx: &IdbTransaction) -> Result<IdbObjectStore> {
+    store(tx, OUTBOX_STORE)
+}
+
+/// Issues a request for every entry of one record; awaited later.
+pub fn entries_of(
+    index: &IdbIndex,
+    collection: &str,
+    key: &JsValue,
+    context: &str,
+) -> Result<impl Future<Output = Result<JsValue>>> {
+    let range = Array::of2(&JsValue::from_str(collection), key);
+    let req = index.get_all_with_key(&range).map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
+    Ok(request(&req, context))
+}
+
+/// Runs `work` in `tx` and waits for the commit; on any error the transaction is aborted, so a
+/// sync step never half-applies.
+pub async fn commit_or_abort<T>(tx: &IdbTransaction, context: &str, work: impl Future<Output = Result<T>>) -> Result<T> {
+    let done = committed(tx);
+    match work.await {
+        Ok(value) => {
+            done.await.map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = tx.abort();
+            let _ = done.await;
+            Err(e)
+        }
+    }
+}
+
+/// A store request that failed to be issued, as an error of `context`.
+pub fn issue_err(context: &str) -> impl Fn(JsValue) -> crate::core::error::Error + '_ {
+    move |e| from_js(context, &e, ErrorKind::Storage)
+}
+
+/// Adds `delta` to the stored number of dead letters, in the step's own transaction.
+pub async fn count_dead_letters(tx: &IdbTransaction, delta: i64) -> Result<()> {
+    if delta == 0 {
+        return Ok(());
+    }
+    let context = "counting dead letters";
+    let meta = store(tx, META_STORE)?;
+    let key = JsValue::from_str(DEAD_LETTERS_KEY);
+    let now = request(&meta.get(&key).map_err(issue_err(context))?, context).await?.as_f64().unwrap_or(0.0);
+    let next = (now + delta as f64).max(0.0);
+    meta.put_with_key(&JsValue::from_f64(next), &key).map_err(issue_err(context))?;
+    Ok(())
+}

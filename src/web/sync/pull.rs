@@ -1,0 +1,110 @@
+//! The pull phase: each page of changes is applied in one transaction together with the cursor
+//! that follows it, so a reload mid-pull resumes after the last applied page.
+
+use wasm_bindgen::JsValue;
+use web_sys::IdbDatabase;
+
+use crate::core::error::Result;
+use crate::core::meta::RecordMeta;
+use crate::core::reconcile::{apply_pull, PullEffect};
+use crate::core::schema::{Schema, CONFLICTS_STORE, META_STORE};
+use crate::core::status::RecordStatus;
+
+use super::super::connection::request;
+use super::super::glue;
+use super::super::interop::{meta_to_js, read_meta};
+use super::entries::{all_stores, by_record, commit_or_abort, entries, entries_of, issue_err, outbox, store, Hold};
+use super::wire::{self, PullResponse};
+use super::Changes;
+
+/// `_meta` key of the pull cursor (absent: pull from the start).
+pub const CURSOR_KEY: &str = "pullCursor";
+
+/// The stored cursor.
+pub async fn cursor(db: &IdbDatabase) -> Result<Option<String>> {
+    let context = "reading the pull cursor";
+    let tx = super::super::connection::transaction(db, &[META_STORE], false)?;
+    let meta = store(&tx, META_STORE)?;
+    let value = request(&meta.get(&JsValue::from_str(CURSOR_KEY)).map_err(issue_err(context))?, context).await?;
+    Ok(value.as_string())
+}
+
+/// What one page did.
+#[derive(Default)]
+pub struct PageApplied {
+    pub received: u64,
+    pub conflicts: u64,
+    pub changes: Changes,
+}
+
+/// Applies one page and stores its cursor, all in one transaction.
+pub async fn apply_page(db: &IdbDatabase, schema: &Schema, page: &PullResponse, now: f64) -> Result<PageApplied> {
+    let context = "applying pulled changes";
+    let tx = all_stores(db)?;
+    let work = async {
+        let outbox = outbox(&tx)?;
+        let index = by_record(&outbox)?;
+        let conflicts = store(&tx, CONFLICTS_STORE)?;
+        let fail = issue_err(context);
+        let mut reads = Vec::new();
+        // Changes to collections this app does not declare are passed over (the cursor still
+        // moves past them): the schema decides what this client keeps.
+        for change in page.changes.iter().filter(|c| schema.collection(&c.collection).is_some()) {
+            let key = JsValue::from_str(&change.id);
+            let records = store(&tx, &change.collection)?;
+            let record = request(&records.get(&key).map_err(&fail)?, context);
+            let queued = entries_of(&index, &change.collection, &key, context)?;
+            reads.push((change, key, records, record, queued));
+        }
+        let mut applied = PageApplied { received: page.changes.len() as u64, ..Default::default() };
+        for (change, key, records, record, queued) in reads {
+            let record = record.await?;
+            let queued = entries(&queued.await?);
+            let meta = read_meta(&record);
+            let local = meta.as_ref().map(|m| (m.server_version, !queued.is_empty()));
+            match apply_pull(change.version, local) {
+                PullEffect::Ignore => {}
+                PullEffect::Overwrite if change.deleted => {
+                    if meta.is_some() {
+                        records.delete(&key).map_err(&fail)?;
+                        applied.changes.add(&change.collection, &change.id, "delete");
+                    }
+                }
+                PullEffect::Overwrite => {
+                    let next = RecordMeta {
+                        version: meta.as_ref().map_or(1, |m| m.version + 1),
+                        server_version: Some(change.version),
+                        status: RecordStatus::Synced,
+                        updated_at: now,
+                        deleted: false,
+                    };
+                    let data = change.data.as_ref().map(|d| d.0.clone()).unwrap_or_else(|| js_sys::Object::new().into());
+                    let stored = glue::stamp_record(&data, &key, &meta_to_js(&next, &key))
+                        .map_err(|e| super::super::error::from_js(context, &e, crate::core::error::ErrorKind::Storage))?;
+                    records.put(&stored).map_err(&fail)?;
+                    applied.changes.add(&change.collection, &change.id, if meta.is_some() { "update" } else { "create" });
+                }
+                PullEffect::Conflict => {
+                    // Never overwrite a queued change: keep both, hold the queue of this record.
+                    let conflict = glue::make_conflict(&change.collection, &key, &record, &wire::to_js(change), now);
+                    conflicts.put(&conflict).map_err(&fail)?;
+                    if let Some(first) = queued.first().filter(|e| e.hold != Some(Hold::Failed)) {
+                        outbox.put(&glue::hold_entry(&first.raw, Hold::Conflict.as_str(), &JsValue::UNDEFINED)).map_err(&fail)?;
+                    }
+                    let m = meta.unwrap();
+                    // A record already in conflict only gets the newer server version.
+                    if m.status != RecordStatus::Conflict {
+                        applied.conflicts += 1;
+                    }
+                    let m = RecordMeta { status: RecordStatus::Conflict, ..m };
+                    records.put(&glue::with_meta(&record, &meta_to_js(&m, &key))).map_err(&fail)?;
+                    applied.changes.add(&change.collection, &change.id, "update");
+                }
+            }
+        }
+        let meta_store = store(&tx, META_STORE)?;
+        meta_store.put_with_key(&JsValue::from_str(&page.cursor), &JsValue::from_str(CURSOR_KEY)).map_err(&fail)?;
+        Ok(applied)
+    };
+    commit_or_abort(&tx, context, work).await
+}

@@ -1,0 +1,196 @@
+//! The push phases: read a batch (one transaction, which also counts the send), then, after the
+//! network, apply the server's answers (a new transaction). No transaction is open while the
+//! request is in flight.
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+use wasm_bindgen::JsValue;
+use web_sys::IdbDatabase;
+
+use crate::core::batch::{next_batch, Queued};
+use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::outbox::Op;
+use crate::core::reconcile::{apply_push, LocalRecord, PushEffect, PushOutcome};
+use crate::core::schema::CONFLICTS_STORE;
+use crate::core::status::RecordStatus;
+use crate::protocol::{self, MutationResult, PushRequest};
+
+use super::super::connection::request;
+use super::super::glue;
+use super::super::interop::{meta_to_js, read_meta};
+use super::entries::{all_stores, by_record, commit_or_abort, entries, entries_of, issue_err, outbox, store, Entry, Hold};
+use super::wire::{self, JsData, PushResponse};
+use super::Changes;
+
+/// Entries read per request while planning a batch; more are read only when held entries fill
+/// a page.
+const PLAN_PAGE: u32 = 1000;
+
+/// A batch on its way: the request, and which entry each mutation came from.
+pub struct Batch {
+    pub request: JsValue,
+    pub sent: Vec<Entry>,
+}
+
+/// Reads the next batch (at most `max` entries) and counts the attempt on each, in one
+/// transaction. None when nothing is ready to push.
+pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<Batch>> {
+    let context = "reading a batch to push";
+    let tx = all_stores(db)?;
+    let work = async {
+        let outbox = outbox(&tx)?;
+        let fail = issue_err(context);
+        // Queue order; held entries are skipped by planning, so read past them when needed.
+        let mut queued: Vec<Entry> = Vec::new();
+        let mut after: Option<f64> = None;
+        loop {
+            let range = match after {
+                Some(seq) => web_sys::IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(seq), true).map_err(&fail)?.into(),
+                None => JsValue::UNDEFINED,
+            };
+            let page = request(&outbox.get_all_with_key_and_limit(&range, PLAN_PAGE).map_err(&fail)?, context).await?;
+            let page = entries(&page);
+            let full = page.len() as u32 == PLAN_PAGE;
+            after = page.last().map(|e| e.seq);
+            queued.extend(page);
+            let ready = queued.iter().filter(|e| e.hold.is_none()).count();
+            if !full || ready > max as usize {
+                break;
+            }
+        }
+        let plan: Vec<Queued<'_>> = queued
+            .iter()
+            .map(|e| Queued { seq: e.seq as u64, collection: &e.collection, record_id: &e.record_id, held: e.hold.is_some() })
+            .collect();
+        let chosen = next_batch(&plan, max as usize);
+        if chosen.is_empty() {
+            return Ok(None);
+        }
+        let mut picked: Vec<Entry> = queued.into_iter().filter(|e| chosen.contains(&(e.seq as u64))).collect();
+
+        let mut reads = Vec::with_capacity(picked.len());
+        for e in &picked {
+            let records = store(&tx, &e.collection)?;
+            reads.push(request(&records.get(&JsValue::from_str(&e.record_id)).map_err(&fail)?, context));
+        }
+        let mut mutations = Vec::with_capacity(picked.len());
+        for (e, read) in picked.iter_mut().zip(reads) {
+            let record = read.await?;
+            let mutation_id = Uuid::try_parse(&e.mutation_id)
+                .map_err(|_| Error::new(ErrorKind::Storage, format!("outbox entry {} has a malformed mutation id", e.seq)))?;
+            // An entry sent before, whose record was deleted since, can only be pushed as a
+            // delete: the data it carried is gone. The delete queued after it then applies
+            // unchanged, so the server ends where the client is.
+            let live = !record.is_undefined() && !glue::is_tombstone(&record);
+            let (op, data) = match e.op {
+                Op::Create | Op::Update if live => (protocol::Op::Upsert, Some(JsData(glue::wire_data(&record)))),
+                _ => (protocol::Op::Delete, None),
+            };
+            mutations.push(protocol::Mutation {
+                mutation_id,
+                collection: e.collection.clone(),
+                id: e.record_id.clone(),
+                op,
+                data,
+                base_version: e.base_version,
+            });
+            e.raw = glue::mark_sent(&e.raw, now);
+            outbox.put(&e.raw).map_err(&fail)?;
+        }
+        Ok(Some(Batch { request: wire::to_js(&PushRequest { mutations }), sent: picked }))
+    };
+    commit_or_abort(&tx, context, work).await
+}
+
+/// What applying one batch's answers did.
+#[derive(Default)]
+pub struct Applied {
+    /// Entries that left the outbox.
+    pub acknowledged: u64,
+    pub conflicts: u64,
+    pub rejected: u64,
+    pub changes: Changes,
+}
+
+/// Applies the server's answers to `batch`, in one transaction. An entry without an answer is
+/// left as it is and sent again (under the same mutation id, so the server answers it once).
+pub async fn apply_results(db: &IdbDatabase, batch: Batch, answer: JsValue, now: f64) -> Result<Applied> {
+    let response: PushResponse = wire::from_js(answer, "push answer").map_err(|f| f.to_error())?;
+    let mut by_id: HashMap<String, MutationResult<JsData>> =
+        response.results.into_iter().map(|r| (r.mutation_id().hyphenated().to_string(), r)).collect();
+    let context = "applying push results";
+    let tx = all_stores(db)?;
+    let work = async {
+        let outbox = outbox(&tx)?;
+        let index = by_record(&outbox)?;
+        let conflicts = store(&tx, CONFLICTS_STORE)?;
+        let fail = issue_err(context);
+        let mut pending = Vec::new();
+        for e in batch.sent {
+            let Some(result) = by_id.remove(&e.mutation_id) else { continue };
+            let key = JsValue::from_str(&e.record_id);
+            let records = store(&tx, &e.collection)?;
+            let record = request(&records.get(&key).map_err(&fail)?, context);
+            let siblings = entries_of(&index, &e.collection, &key, context)?;
+            pending.push((e, key, records, result, record, siblings));
+        }
+        let mut applied = Applied::default();
+        for (e, key, records, result, record, siblings) in pending {
+            let record = record.await?;
+            let siblings = entries(&siblings.await?);
+            // The entry may have gone meanwhile (the user discarded it); nothing to apply then.
+            if !siblings.iter().any(|s| s.seq == e.seq) {
+                continue;
+            }
+            let later: Vec<&Entry> = siblings.iter().filter(|s| s.seq > e.seq).collect();
+            let meta = read_meta(&record);
+            let local = LocalRecord {
+                status: meta.as_ref().map(|m| m.status).unwrap_or(RecordStatus::Pending),
+                deleted: meta.as_ref().is_none_or(|m| m.deleted),
+            };
+            let outcome = match &result {
+                MutationResult::Applied { version, .. } => PushOutcome::Applied { version: *version },
+                MutationResult::Conflict { current, .. } => PushOutcome::Conflict { server_version: current.version },
+                MutationResult::Rejected { .. } => PushOutcome::Rejected,
+            };
+            let new_status = match apply_push(outcome, !later.is_empty(), local) {
+                PushEffect::Acknowledge { server_version, status, purge, rebase_next } => {
+                    outbox.delete(&e.seq_key()).map_err(&fail)?;
+                    applied.acknowledged += 1;
+                    if rebase_next {
+                        outbox.put(&glue::with_base_version(&later[0].raw, server_version as f64)).map_err(&fail)?;
+                    }
+                    if purge {
+                        records.delete(&key).map_err(&fail)?;
+                        continue;
+                    }
+                    meta.map(|m| crate::core::meta::RecordMeta { server_version: Some(server_version), status, ..m })
+                }
+                PushEffect::Conflict { .. } => {
+                    let MutationResult::Conflict { current, .. } = &result else { unreachable!() };
+                    outbox.put(&glue::hold_entry(&e.raw, Hold::Conflict.as_str(), &JsValue::UNDEFINED)).map_err(&fail)?;
+                    let local = if record.is_undefined() { JsValue::NULL } else { record.clone() };
+                    let conflict = glue::make_conflict(&e.collection, &key, &local, &wire::to_js(current), now);
+                    conflicts.put(&conflict).map_err(&fail)?;
+                    applied.conflicts += 1;
+                    meta.map(|m| crate::core::meta::RecordMeta { status: RecordStatus::Conflict, ..m })
+                }
+                PushEffect::DeadLetter => {
+                    let MutationResult::Rejected { code, message, .. } = &result else { unreachable!() };
+                    let error = glue::make_rejection(code, message);
+                    outbox.put(&glue::hold_entry(&e.raw, Hold::Failed.as_str(), &error)).map_err(&fail)?;
+                    applied.rejected += 1;
+                    meta.map(|m| crate::core::meta::RecordMeta { status: RecordStatus::Failed, ..m })
+                }
+            };
+            if let Some(m) = new_status {
+                records.put(&glue::with_meta(&record, &meta_to_js(&m, &key))).map_err(&fail)?;
+                applied.changes.add(&e.collection, &e.record_id, "update");
+            }
+        }
+        super::entries::count_dead_letters(&tx, applied.rejected as i64).await?;
+        Ok(applied)
+    };
+    commit_or_abort(&tx, context, work).await
+}

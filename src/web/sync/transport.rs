@@ -1,0 +1,122 @@
+//! How pushes, pulls and probes reach a server: HTTP to a ferrysync protocol server, or a JS
+//! object with `push(batch)` and `pull(cursor, limit)` for any other backend.
+
+use gloo_net::http::{Method, RequestBuilder};
+use js_sys::{Function, Promise};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::AbortController;
+
+use crate::core::sync::{retry_after_ms, Failure};
+use crate::protocol::{pull_query, HEALTH_PATH, PULL_PATH, PUSH_PATH};
+
+use super::super::error::describe;
+use super::super::glue;
+use super::super::interop::get;
+
+pub enum Transport {
+    Http { base: String, authorization: String, timeout_ms: u32 },
+    Js(JsValue),
+}
+
+impl Transport {
+    /// `{ mutations }` → `{ results }`, both as JS objects in the protocol's shape.
+    pub async fn push(&self, request: &JsValue) -> Result<JsValue, Failure> {
+        match self {
+            Transport::Http { base, authorization, timeout_ms } => {
+                let body = js_sys::JSON::stringify(request).map_err(|e| Failure::BadAnswer(describe(&e)))?;
+                http(Method::POST, &format!("{base}{PUSH_PATH}"), Some(authorization), Some(body.into()), *timeout_ms).await
+            }
+            Transport::Js(t) => call_js(t, "push", &[request.clone()]).await,
+        }
+    }
+
+    /// The page of changes after `cursor` (None: from the start).
+    pub async fn pull(&self, cursor: Option<&str>, limit: u32) -> Result<JsValue, Failure> {
+        match self {
+            Transport::Http { base, authorization, timeout_ms } => {
+                let url = format!("{base}{PULL_PATH}{}", pull_query(cursor, Some(limit)));
+                http(Method::GET, &url, Some(authorization), None, *timeout_ms).await
+            }
+            Transport::Js(t) => {
+                let cursor = cursor.map(JsValue::from_str).unwrap_or(JsValue::NULL);
+                call_js(t, "pull", &[cursor, JsValue::from_f64(limit as f64)]).await
+            }
+        }
+    }
+
+    /// Whether the server answers. A JS transport without `probe()` counts as reachable; its
+    /// first push or pull tells.
+    pub async fn probe(&self) -> Result<(), Failure> {
+        match self {
+            Transport::Http { base, timeout_ms, .. } => {
+                let answer = http(Method::GET, &format!("{base}{HEALTH_PATH}"), None, None, *timeout_ms).await?;
+                match get(&answer, "status").as_string().as_deref() {
+                    Some("ok") => Ok(()),
+                    _ => Err(Failure::BadAnswer("the health endpoint did not answer {\"status\": \"ok\"}".into())),
+                }
+            }
+            Transport::Js(t) if get(t, "probe").is_function() => call_js(t, "probe", &[]).await.map(|_| ()),
+            Transport::Js(_) => Ok(()),
+        }
+    }
+}
+
+/// One request; a 2xx JSON body, or the failure. Aborted after `timeout_ms`, so a connection
+/// that never answers cannot stall the sync.
+async fn http(
+    method: Method,
+    url: &str,
+    authorization: Option<&str>,
+    body: Option<JsValue>,
+    timeout_ms: u32,
+) -> Result<JsValue, Failure> {
+    let network = |e: String| Failure::Network { message: e, retry_after_ms: None };
+    let controller = AbortController::new().map_err(|e| network(describe(&e)))?;
+    let abort = controller.clone();
+    let _timeout = gloo_timers::callback::Timeout::new(timeout_ms, move || abort.abort());
+    let mut builder = RequestBuilder::new(url).method(method).abort_signal(Some(&controller.signal()));
+    if let Some(authorization) = authorization {
+        builder = builder.header("Authorization", authorization);
+    }
+    let request = match body {
+        Some(body) => builder.header("Content-Type", "application/json").body(body),
+        None => builder.build(),
+    }
+    .map_err(|e| network(e.to_string()))?;
+    let response = request.send().await.map_err(|e| network(e.to_string()))?;
+    let status = response.status();
+    let raw: web_sys::Response = response.into();
+    let retry_after = raw.headers().get("Retry-After").ok().flatten().as_deref().and_then(retry_after_ms);
+    let json = match raw.json() {
+        Ok(p) => JsFuture::from(p).await.ok(),
+        Err(_) => None,
+    };
+    if (200..300).contains(&status) {
+        return json.ok_or_else(|| Failure::BadAnswer(format!("{url} answered {status} without a JSON body")));
+    }
+    let error = json.as_ref().map(|j| get(j, "error")).unwrap_or(JsValue::UNDEFINED);
+    Err(Failure::Http {
+        status,
+        code: get(&error, "code").as_string().unwrap_or_else(|| "unknown".into()),
+        message: get(&error, "message").as_string().unwrap_or_else(|| "no error body".into()),
+        retry_after_ms: retry_after,
+    })
+}
+
+/// Calls `transport[method](...args)`; a throw or a rejection is a network failure, with the
+/// error's `retryAfterMs` (if it has one) as the server's hint.
+async fn call_js(transport: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, Failure> {
+    let f: Function = get(transport, method)
+        .dyn_into()
+        .map_err(|_| Failure::BadAnswer(format!("the transport has no {method}() function")))?;
+    let promise: Promise = glue::call_transport(transport, &f, &args.iter().collect::<js_sys::Array>());
+    JsFuture::from(promise).await.map_err(|e| {
+        let message = e
+            .dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .unwrap_or_else(|| describe(&e));
+        let retry_after_ms = get(&e, "retryAfterMs").as_f64().filter(|ms| *ms >= 0.0).map(|ms| ms as u64);
+        Failure::Network { message: format!("{method}() failed: {message}"), retry_after_ms }
+    })
+}
