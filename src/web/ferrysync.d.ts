@@ -65,6 +65,108 @@ export interface OpenOptions {
   onVersionChange?: (info: VersionChangeInfo) => void;
   /** How long to wait for older tabs to close before failing with UpgradeBlockedError (default 5000 ms). */
   blockedTimeoutMs?: number;
+  /** Sync with a server. Without it the database is local only. */
+  sync?: SyncOptions;
+}
+
+/** A mutation as pushed (docs/protocol.md). `data` is the record's fields without `id` and
+ * `_sync`; absent for a delete. */
+export interface Mutation {
+  mutationId: string;
+  collection: string;
+  id: string;
+  op: "upsert" | "delete";
+  data?: Fields;
+  /** The server version the change was made on; null if the client believes the record does
+   * not exist on the server. */
+  baseVersion: number | null;
+}
+
+/** A record as the server holds it. `version` 0 with `deleted` means it never existed there. */
+export interface ServerRecord {
+  collection: string;
+  id: string;
+  version: number;
+  deleted: boolean;
+  data: Fields | null;
+  updatedAt?: number;
+}
+
+export type MutationResult =
+  | { mutationId: string; status: "applied"; version: number }
+  | { mutationId: string; status: "conflict"; current: ServerRecord }
+  | { mutationId: string; status: "rejected"; code: string; message: string };
+
+export interface PullPage {
+  changes: ServerRecord[];
+  cursor: string;
+  hasMore: boolean;
+}
+
+/** Any backend: answer in the protocol's shapes. A thrown error (or a rejection) counts as a
+ * network failure and is retried with backoff; an error with `retryAfterMs` sets the least
+ * wait. Each mutation id must be applied at most once, a repeat answered like the first. */
+export interface SyncTransport {
+  push(batch: { mutations: Mutation[] }): Promise<{ results: MutationResult[] }>;
+  /** `cursor` is null for the first pull. */
+  pull(cursor: string | null, limit: number): Promise<PullPage>;
+  /** Optional reachability check; without it the transport counts as reachable. */
+  probe?(): Promise<unknown>;
+}
+
+export interface SyncTuning {
+  /** Mutations per push (default 100). Halved for the session when the server answers 413. */
+  batchSize?: number;
+  /** Changes per pull page (default 500). */
+  pullLimit?: number;
+  /** Periodic sync, in ms (default 300000 = 5 minutes); false turns it off. */
+  intervalMs?: number | false;
+  /** A sync starts this long after the last local write of a burst (default 1000 ms); false
+   * turns it off. */
+  debounceMs?: number | false;
+  /** Sync right after open (default true). */
+  syncOnOpen?: boolean;
+  /** A request without an answer by then is abandoned as a network failure (default 30000 ms). */
+  requestTimeoutMs?: number;
+}
+
+export type SyncOptions =
+  | (SyncTuning & {
+      /** Base URL of a server speaking the ferrysync protocol, e.g. "https://api.example.com". */
+      url: string;
+      /** Bearer token; the server maps it to a tenant. */
+      token: string;
+      transport?: never;
+    })
+  | (SyncTuning & { transport: SyncTransport; url?: never; token?: never });
+
+/** What one completed sync did. */
+export interface SyncSummary {
+  /** Queued changes the server acknowledged. */
+  readonly pushed: number;
+  /** Changes received from the server (echoes of this client's own pushes included). */
+  readonly pulled: number;
+  /** New conflicts found. */
+  readonly conflicts: number;
+  /** Changes the server rejected (now dead letters). */
+  readonly rejected: number;
+}
+
+/** A record changed both here and on the server. Both versions are kept until resolved. */
+export interface Conflict {
+  readonly collection: string;
+  readonly id: string;
+  /** The local record as it was when the conflict was found (null if it no longer existed). */
+  readonly local: StoredRecord | Tombstone | null;
+  /** The server's record. */
+  readonly server: ServerRecord;
+  readonly detectedAt: number;
+}
+
+/** A change the server rejected: it stays in the outbox, held, with the server's answer. */
+export interface DeadLetter extends OutboxEntry {
+  readonly hold: "failed";
+  readonly error: { readonly code: string; readonly message: string };
 }
 
 export type ChangeOp = "create" | "update" | "delete";
@@ -82,19 +184,25 @@ export type Unsubscribe = () => void;
 
 /** The sync status snapshot. It keeps its identity until one of its values changes. */
 export interface SyncStatus {
-  /** The server answered the last probe (false until a sync engine is configured). */
+  /** The sync server answered this tab's last request or probe. False before the first sync,
+   * after an `offline` event and after a network failure; always false without `sync`. */
   readonly online: boolean;
+  /** A sync is running, in this tab or another tab of the same database. */
   readonly syncing: boolean;
-  /** Queued local changes not yet acknowledged by the server. Counted just after open, once the
-   * page's first queries are under way (subscribers are notified when it lands), then kept
-   * current by every write. */
+  /** Queued local changes not yet acknowledged by the server, including those held by a
+   * conflict or a rejection. Counted just after open, once the page's first queries are under
+   * way (subscribers are notified when it lands), then kept current by every write, every sync
+   * step and other tabs' changes. */
   readonly pending: number;
-  /** Changes the server rejected (kept as dead letters). */
+  /** Changes the server rejected (dead letters); see `failed()`. */
   readonly failed: number;
-  /** Records waiting for a conflict to be resolved. */
+  /** Records waiting for a conflict to be resolved; see `conflicts()`. */
   readonly conflicts: number;
+  /** When the last sync completed (ms since the epoch). */
   readonly lastSyncAt: number | null;
+  /** Why the last sync failed; null once one succeeds. */
   readonly lastError: string | null;
+  /** During a push: entries sent and the total of this sync (it grows if writes arrive). */
   readonly progress: { readonly done: number; readonly total: number } | null;
 }
 
@@ -143,7 +251,10 @@ export interface OutboxEntry {
   /** The server version this change was made on (null for a record the server never had). */
   readonly baseVersion: number | null;
   readonly queuedAt: number;
+  /** How many times it was sent. A sent entry never absorbs later writes. */
   readonly attempts: number;
+  /** Held back from pushing until a conflict is resolved or a rejection retried/discarded. */
+  readonly hold?: "conflict" | "failed";
 }
 
 /** A deleted record the server has not acknowledged yet: only its id and metadata remain. */
@@ -204,6 +315,24 @@ export class Database {
   statusStore(): ExternalStore<SyncStatus>;
   /** The queued local changes, oldest first. */
   outbox(): Promise<OutboxEntry[]>;
+  /** Pushes the queue and pulls the server's changes now. Resolves when a sync that started
+   * after this call completes; rejects with NetworkError (offline, unreachable, 5xx, 429) or
+   * SyncError (refused, e.g. a bad token), and a retry is scheduled with backoff. Rejects with
+   * InvalidOptionsError without a `sync` option. */
+  syncNow(): Promise<SyncSummary>;
+  /** Every unresolved conflict. */
+  conflicts(): Promise<Conflict[]>;
+  /** Keeps the local version (pushed again on top of the server's) or the server's version
+   * (replacing the local one, its queued changes dropped). RecordNotFoundError if there is no
+   * such conflict. */
+  resolveConflict(collection: string, id: string, keep: "local" | "server"): Promise<void>;
+  /** The changes the server rejected. */
+  failed(): Promise<DeadLetter[]>;
+  /** Sends a rejected change again, as the record is now, under a new mutation id. */
+  retryFailed(collection: string, id: string): Promise<void>;
+  /** Drops a rejected change and the record's later queued changes. A record the server never
+   * had is removed; any other gets the server's version back on the next sync. */
+  discardFailed(collection: string, id: string): Promise<void>;
   /** Closes the connection. Queued changes stay in the outbox for the next open. */
   close(): void;
   /** Frees this handle's wasm memory; the connection closes once no handle of it remains. */
@@ -229,6 +358,8 @@ export type FerrysyncErrorName =
   | "UpgradeBlockedError"
   | "DatabaseClosedError"
   | "MigrationError"
+  | "NetworkError"
+  | "SyncError"
   | "StorageError";
 
 /** Every rejection from ferrysync is an Error whose `name` is one of FerrysyncErrorName. */

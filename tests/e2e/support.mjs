@@ -13,15 +13,16 @@ const DIST = join(REPO, "www", "dist");
 const RESULTS = join(REPO, "test-results");
 
 
-/** Starts the reference sync server (which serves www/dist) on a free loopback port; resolves once it prints its URL. */
-export async function startServer() {
+/** Starts the reference sync server (which serves www/dist) on a free loopback port, in memory,
+ * with `extraArgs` (fault injection, say); resolves once it prints its URL. */
+export async function startServer(extraArgs = []) {
   if (!existsSync(join(DIST, "index.html"))) {
     throw new Error("www/dist/index.html is missing: run scripts/build-wasm.sh and `npx webpack --mode production` first");
   }
   // The reference sync server serves the page, as the demo command does.
   const bin = process.env.FERRYSYNC_SERVER_BIN ?? join(REPO, "target", "debug", "ferrysync-server");
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`cargo build -p ferrysync-server\` first`);
-  const child = spawn(bin, ["--listen", "127.0.0.1:0", "--static", DIST], {
+  const child = spawn(bin, ["--listen", "127.0.0.1:0", "--memory", "--static", DIST, ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -44,6 +45,23 @@ export async function startServer() {
   });
   return {
     url,
+    /** Every live record of the demo's tenant on the server, and the final cursor. */
+    async records() {
+      const live = new Map();
+      let cursor = null;
+      for (;;) {
+        const query = `limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+        const response = await fetch(`${url}v1/pull?${query}`, { headers: { Authorization: "Bearer dev-token" } });
+        if (!response.ok) throw new Error(`pull answered ${response.status}`);
+        const page = await response.json();
+        for (const r of page.changes) {
+          if (r.deleted) live.delete(r.id);
+          else live.set(r.id, r);
+        }
+        cursor = page.cursor;
+        if (!page.hasMore) return { records: [...live.values()], cursor };
+      }
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((done) => child.once("exit", done));
@@ -80,6 +98,7 @@ export async function openBrowser() {
     if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
   });
   return {
+    context,
     page,
     problems,
     /** Saves a screenshot under test-results/ (gitignored). */

@@ -5,6 +5,7 @@ import { TASKS, type Task } from "./database";
 import { ErrorBanner } from "./ErrorBanner";
 import { toShownError, type ShownError } from "./errors";
 import { NewTaskForm } from "./NewTaskForm";
+import { Problems } from "./Problems";
 import { StatusBar } from "./StatusBar";
 import { TaskList } from "./TaskList";
 import { useDatabase } from "./useDatabase";
@@ -20,12 +21,13 @@ export function App() {
       <header>
         <div>
           <h1>ferrysync demo</h1>
-          <p className="subtitle">Tasks stored offline in IndexedDB, queued for sync.</p>
+          <p className="subtitle">Tasks stored offline in IndexedDB, synced with the server when it can.</p>
         </div>
-        {opened.state === "open" && <StatusBar db={opened.db} />}
+        {opened.state === "open" && <StatusBar db={opened.db} onError={report} />}
       </header>
       {shown && <ErrorBanner error={shown} onDismiss={() => setError(null)} />}
       {opened.state === "opening" && <p className="loading">Opening the database…</p>}
+      {opened.state === "open" && <Problems db={opened.db} onError={report} />}
       {opened.state === "open" && <Tasks db={opened.db} onError={report} />}
     </main>
   );

@@ -1,13 +1,27 @@
-// The database's sync status: queued changes and the rest of the snapshot.
-import { useMemo } from "react";
+// The database's sync status: connection, queued changes, problems, the last sync, and a button
+// to sync now.
+import { useMemo, useState } from "react";
 import type { Database } from "ferrysync";
 import { useExternalStore } from "./useExternalStore";
 
-export function StatusBar({ db }: { db: Database }) {
+export function StatusBar({ db, onError }: { db: Database; onError: (error: unknown) => void }) {
   const store = useMemo(() => db.statusStore(), [db]);
   const status = useExternalStore(store);
+  const [asked, setAsked] = useState(false);
+
+  function syncNow() {
+    setAsked(true);
+    db.syncNow()
+      .catch(onError)
+      .finally(() => setAsked(false));
+  }
+
+  const last = status.lastSyncAt === null ? "never" : new Date(status.lastSyncAt).toLocaleTimeString();
   return (
     <div className="status-bar" data-testid="status-bar">
+      <span data-testid="online" className={status.online ? "online" : "offline"}>
+        {status.online ? "online" : "offline"}
+      </span>
       <span>
         pending <strong data-testid="pending-count">{status.pending}</strong>
       </span>
@@ -17,7 +31,16 @@ export function StatusBar({ db }: { db: Database }) {
       <span>
         conflicts <strong data-testid="conflict-count">{status.conflicts}</strong>
       </span>
-      <span data-testid="online">{status.online ? "online" : "offline"}</span>
+      <span data-testid="sync-state" title={status.lastError ?? undefined}>
+        {status.syncing
+          ? `syncing${status.progress ? ` ${status.progress.done}/${status.progress.total}` : ""}`
+          : status.lastError
+            ? "sync failed"
+            : `synced ${last}`}
+      </span>
+      <button type="button" data-testid="sync-now" onClick={syncNow} disabled={asked}>
+        Sync now
+      </button>
     </div>
   );
 }

@@ -11,18 +11,25 @@ export type Task = {
 
 export const TASKS = "tasks";
 
+/** The page is served by the reference sync server (scripts/demo.sh), so it syncs with its
+ * own origin, as the development tenant. */
 export const openOptions: OpenOptions = {
   app: "ferrysync-demo",
   version: 1,
   collections: {
     [TASKS]: { indexes: ["createdAt"] },
   },
+  sync: { url: window.location.origin, token: "dev-token", debounceMs: 300 },
 };
 
 let opening: Promise<Database> | null = null;
 
 /** Opens the database on first call; later calls share the same connection. */
 export function getDatabase(): Promise<Database> {
-  opening ??= open(openOptions);
+  opening ??= open(openOptions).then((db) => {
+    // For poking at from the browser console (and for the end-to-end tests).
+    (window as unknown as { ferrysyncDemo: Database }).ferrysyncDemo = db;
+    return db;
+  });
   return opening;
 }

@@ -21,6 +21,8 @@ const hints: Record<FerrysyncErrorName, string> = {
   UpgradeBlockedError: "Another tab keeps an older version open; close it and reload.",
   DatabaseClosedError: "The database was closed; reload the page.",
   MigrationError: "A data migration failed.",
+  NetworkError: "The sync server is out of reach; changes stay queued and sync later.",
+  SyncError: "The sync server refused the request.",
   StorageError: "The browser's storage reported an error.",
 };
 
