@@ -226,8 +226,8 @@ export async function benchmark(options) {
   };
 }
 
-function parseArgs(argv) {
-  const options = { records: 10_000, reps: 5, warmup: 1 };
+export function parseArgs(argv, defaults = { records: 10_000, reps: 5, warmup: 1 }) {
+  const options = { ...defaults };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
     const name = flag.replace(/^--/, "");

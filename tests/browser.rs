@@ -90,6 +90,7 @@ scenarios!(
     one_tab_syncs_at_a_time_and_tabs_see_each_other => "oneTabSyncsAtATimeAndTabsSeeEachOther",
     sync_starts_shortly_after_a_write => "syncStartsShortlyAfterAWrite",
     sync_options_are_checked => "syncOptionsAreChecked",
+    nothing_wedges_the_queue => "nothingWedgesTheQueue",
 );
 
 #[wasm_bindgen_test]

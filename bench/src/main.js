@@ -1,6 +1,7 @@
 // The page's entry: exposes `window.runBenchmarks(options)`, which resolves to the JSON result.
 import { makeRecords } from "./records.js";
 import { runBenchmarks } from "./workload.js";
+import { runSyncBenchmark } from "./sync.js";
 import ferrysync from "./contenders/ferrysync.js";
 import dexie from "./contenders/dexie.js";
 import raw from "./contenders/raw.js";
@@ -8,6 +9,8 @@ import raw from "./contenders/raw.js";
 const CONTENDERS = [ferrysync, dexie, raw];
 
 window.runBenchmarks = (options = {}) => runBenchmarks(CONTENDERS, options);
+// Needs the page to be served by a reference sync server (bench/sync.mjs does that).
+window.runSyncBenchmark = runSyncBenchmark;
 // The pieces, for timing or profiling one operation by hand (DevTools, a script).
 window.benchmarkParts = { contenders: CONTENDERS, makeRecords };
 

@@ -45,12 +45,14 @@ impl RecordStatus {
         })
     }
 
-    /// The status after `event`. A conflict only ends by being resolved: a local edit of a
-    /// conflicted record is queued, but the record still needs a decision.
+    /// The status after `event`. A conflict or a rejection only ends by a decision: a local edit
+    /// of such a record is queued, but it waits behind the held change, so the record still
+    /// needs the user.
     pub fn next(self, event: StatusEvent) -> RecordStatus {
         use RecordStatus::*;
         match (self, event) {
             (Conflict, StatusEvent::LocalWrite) => Conflict,
+            (Failed, StatusEvent::LocalWrite) => Failed,
             (_, StatusEvent::LocalWrite) => Pending,
             (Conflict, StatusEvent::PushApplied { .. }) => Conflict,
             (_, StatusEvent::PushApplied { newer_local: true }) => Pending,
@@ -122,8 +124,11 @@ mod tests {
 
     #[test]
     fn transitions() {
+        assert_eq!(Failed.next(StatusEvent::LocalWrite), Failed, "the edit waits behind the dead letter");
         for s in [Pending, Synced, Failed] {
-            assert_eq!(s.next(StatusEvent::LocalWrite), Pending);
+            if s != Failed {
+                assert_eq!(s.next(StatusEvent::LocalWrite), Pending);
+            }
             assert_eq!(s.next(StatusEvent::PushConflict), Conflict);
             assert_eq!(s.next(StatusEvent::PushRejected), Failed);
         }

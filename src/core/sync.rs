@@ -1,6 +1,7 @@
 //! Sync settings and what the engine does after a failed request.
 
 use super::error::{Error, ErrorKind, Result};
+use super::query::number_text;
 use crate::protocol::limits;
 
 /// Pushed mutations per request; the reference server's default maximum.
@@ -43,7 +44,7 @@ pub fn whole(name: &str, value: f64, min: u32, max: u32) -> Result<u32> {
     if value.fract() != 0.0 || value < min as f64 || value > max as f64 {
         return Err(Error::new(
             ErrorKind::InvalidOptions,
-            format!("`sync.{name}` must be a whole number from {min} to {max}, got {value}"),
+            format!("`sync.{name}` must be a whole number from {min} to {max}, got {}", number_text(value)),
         ));
     }
     Ok(value as u32)

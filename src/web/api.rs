@@ -87,7 +87,9 @@ impl Inner {
     /// A change another tab committed: this tab's listeners hear it, and the counts follow.
     pub fn remote_change(self: &Rc<Self>, event: &JsValue) {
         if let Some(collection) = field(event, "collection").as_string() {
-            notify(&self.listeners.borrow().for_collection(&collection), event);
+            // Copied out first: a listener may subscribe, unsubscribe or close.
+            let listeners = self.listeners.borrow().for_collection(&collection);
+            notify(&listeners, event);
         }
         self.recount_soon();
     }
@@ -115,15 +117,16 @@ impl Inner {
             return;
         }
         let listeners = self.listeners.borrow().for_collection(collection);
-        let tabs = self.tabs.borrow();
-        if listeners.length() == 0 && tabs.is_none() {
+        let has_tabs = self.tabs.borrow().is_some();
+        if listeners.length() == 0 && !has_tabs {
             return;
         }
         let event = change_event(collection, changes);
-        notify(&listeners, &event);
-        if let Some(tabs) = tabs.as_ref() {
+        // Other tabs first: a listener here may close the database (and its channel).
+        if let Some(tabs) = self.tabs.borrow().as_ref() {
             tabs.post_change(&event);
         }
+        notify(&listeners, &event);
     }
 
     fn check_collection(&self, name: &str) -> Result<()> {

@@ -140,7 +140,38 @@ export function makeConflict(collection, id, local, server, detectedAt) {
   return { collection, id, local, server, detectedAt };
 }
 
-/** `transport[method](...args)` as a promise; a synchronous throw becomes a rejection. */
-export function callTransport(transport, method, args) {
-  return new Promise((resolve) => resolve(method.apply(transport, args)));
+/** `transport[method](...args)` as a promise; a synchronous throw becomes a rejection, and so
+ * does no answer within `timeoutMs`. */
+export function callTransport(transport, method, args, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    new Promise((inner) => inner(method.apply(transport, args))).then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Puts a pulled record. A unique-index clash with another local record is caught, so that it
+ * does not abort the page: resolves true when stored, false on the clash (kept as a conflict). */
+export function putUnlessClash(store, value) {
+  const request = store.put(value);
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(true);
+    request.onerror = (event) => {
+      if (request.error && request.error.name === "ConstraintError") {
+        event.preventDefault();
+        event.stopPropagation();
+        resolve(false);
+      } else {
+        reject(request.error);
+      }
+    };
+  });
 }

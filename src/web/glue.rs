@@ -2,7 +2,7 @@
 
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
-use web_sys::{IdbRequest, IdbTransaction};
+use web_sys::{IdbObjectStore, IdbRequest, IdbTransaction};
 
 #[wasm_bindgen(module = "/src/web/glue.js")]
 extern "C" {
@@ -61,7 +61,10 @@ extern "C" {
     #[wasm_bindgen(js_name = makeConflict)]
     pub fn make_conflict(collection: &str, id: &JsValue, local: &JsValue, server: &JsValue, detected_at: f64) -> JsValue;
     #[wasm_bindgen(js_name = callTransport)]
-    pub fn call_transport(transport: &JsValue, method: &Function, args: &Array) -> Promise;
+    pub fn call_transport(transport: &JsValue, method: &Function, args: &Array, timeout_ms: u32) -> Promise;
+    /// Throws what `put` throws synchronously (a DataError, say).
+    #[wasm_bindgen(js_name = putUnlessClash, catch)]
+    pub fn put_unless_clash(store: &IdbObjectStore, value: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = notifyAll)]
     pub fn notify_all(listeners: &Array, event: &JsValue);
 }

@@ -171,7 +171,7 @@ fn read_sync_options(sync: &JsValue) -> Result<Option<(Settings, Transport)>> {
                     return Err(options_error(format!("`sync.transport` needs a {method}() function")));
                 }
             }
-            Transport::Js(transport)
+            Transport::Js { transport, timeout_ms: settings.request_timeout_ms }
         }
         (true, false) => {
             let url = url

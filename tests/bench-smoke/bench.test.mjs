@@ -8,6 +8,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { benchmark, DIST, formatTable, REPO } from "../../bench/run.mjs";
+import { formatSyncTable, syncBenchmark } from "../../bench/sync.mjs";
 
 const CONTENDERS = ["ferrysync", "dexie", "raw"];
 const WASM = join(REPO, "pkg", "ferrysync_bg.wasm");
@@ -72,4 +73,20 @@ test("a small benchmark run measures every operation of every contender", { time
   assert.match(report.machine.chromium, /\d+\.\d+/);
   const table = formatTable(report);
   for (const op of report.operations) assert.ok(table.includes(op.label), `the table has "${op.label}"`);
+});
+
+test("a small sync benchmark run times the push and the pull of ferrysync and of plain fetch", { timeout: 300_000 }, async () => {
+  // Runs after the test above, which brought bench/dist up to date; uses the debug server that
+  // scripts/test.sh built for the end-to-end tests.
+  const report = await syncBenchmark({ records: 200, reps: 1, warmup: 0, profile: "debug" });
+  for (const who of ["ferrysync", "fetch"]) {
+    for (const phase of ["push", "pull"]) {
+      const { median, samples } = report[who][phase];
+      assert.equal(samples.length, 1, `${who} ${phase}: one sample`);
+      assert.ok(Number.isFinite(median) && median > 0, `${who} ${phase}: median ${median}`);
+    }
+  }
+  const table = formatSyncTable(report);
+  assert.match(table, /200 offline creates → all acknowledged/);
+  assert.match(table, /fresh client pulls 200 records/);
 });

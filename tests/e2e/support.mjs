@@ -1,5 +1,4 @@
 // Shared pieces of the browser tests: the static server and a headless Chromium with a fresh profile.
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -7,6 +6,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { CHROMIUM, CHROMIUM_ARGS } from "../../scripts/chromium.mjs";
+import { startSyncServer } from "../../scripts/sync-server.mjs";
 
 export const REPO = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const DIST = join(REPO, "www", "dist");
@@ -14,35 +14,13 @@ const RESULTS = join(REPO, "test-results");
 
 
 /** Starts the reference sync server (which serves www/dist) on a free loopback port, in memory,
- * with `extraArgs` (fault injection, say); resolves once it prints its URL. */
+ * with `extraArgs` (fault injection, say). */
 export async function startServer(extraArgs = []) {
   if (!existsSync(join(DIST, "index.html"))) {
     throw new Error("www/dist/index.html is missing: run scripts/build-wasm.sh and `npx webpack --mode production` first");
   }
-  // The reference sync server serves the page, as the demo command does.
-  const bin = process.env.FERRYSYNC_SERVER_BIN ?? join(REPO, "target", "debug", "ferrysync-server");
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`cargo build -p ferrysync-server\` first`);
-  const child = spawn(bin, ["--listen", "127.0.0.1:0", "--memory", "--static", DIST, ...extraArgs], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  const url = await new Promise((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 15_000);
-    const onData = (chunk) => {
-      output += chunk;
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolveUrl(`${match[1]}/`);
-      }
-    };
-    child.stdout.setEncoding("utf8").on("data", onData);
-    child.stderr.setEncoding("utf8").on("data", (chunk) => (output += chunk));
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${output}`));
-    });
-  });
+  const server = await startSyncServer({ args: ["--static", DIST, ...extraArgs] });
+  const url = `${server.url}/`;
   return {
     url,
     /** Every live record of the demo's tenant on the server, and the final cursor. */
@@ -62,12 +40,7 @@ export async function startServer(extraArgs = []) {
         if (!page.hasMore) return { records: [...live.values()], cursor };
       }
     },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((done) => child.once("exit", done));
-      child.kill("SIGTERM");
-      await exited;
-    },
+    stop: server.stop,
   };
 }
 

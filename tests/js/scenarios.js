@@ -1221,3 +1221,83 @@ export async function syncOptionsAreChecked(api) {
     await cleanup(api, down);
   }
 }
+
+/** Writes a value into the `_meta` store with the raw IndexedDB API. */
+async function rawPutMeta(dbName, key, value) {
+  const db = await rawOpen(dbName);
+  await new Promise((resolve, reject) => {
+    const tx = db.transaction("_meta", "readwrite");
+    tx.objectStore("_meta").put(value, key);
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+  });
+  db.close();
+}
+
+export async function nothingWedgesTheQueue(api) {
+  const { main } = api.servers;
+  // A change too large for any request becomes a dead letter; the rest still sync.
+  const a = await openSynced(api, "wedge", manual(main, "tok13"));
+  try {
+    const huge = await a.tasks.create({ title: "z".repeat(1200 * 1024), done: 0 });
+    await a.tasks.bulkCreate(Array.from({ length: 5 }, (_, i) => ({ title: `small ${i}`, done: 0 })));
+    const summary = await a.db.syncNow();
+    eq([summary.pushed, summary.rejected], [5, 1], "the others went through");
+    const [dead] = await a.db.failed();
+    eq([dead.recordId, dead.error.code], [huge.id, "payload_too_large"], "the huge one is a dead letter");
+
+    // A cursor the server does not know: the pull starts over instead of failing for good.
+    await rawPutMeta(a.db.name, "pullCursor", "not-a-cursor");
+    const again = await a.db.syncNow();
+    eq(again.pulled, 5, "pulled everything again");
+    eq(await a.tasks.count(), 6, "nothing doubled locally");
+  } finally {
+    await cleanup(api, a);
+  }
+
+  // A pulled record that clashes with a local one on a unique index is a conflict, and the
+  // pull goes on past it.
+  const people = { people: { indexes: [{ keyPath: "email", unique: true }] } };
+  const openPeople = (prefix) =>
+    api.open({ app: uniqueApp(prefix), version: 1, collections: people, sync: manual(main, "tok14") });
+  const p1 = await openPeople("unique-a");
+  const p2 = await openPeople("unique-b");
+  try {
+    const first = await p1.collection("people").create({ email: "ada@example.com" });
+    await p1.syncNow();
+    await p2.collection("people").create({ email: "ada@example.com" });
+    const summary = await p2.syncNow();
+    eq(summary.conflicts, 1, "the clash is a conflict");
+    const [conflict] = await p2.conflicts();
+    eq([conflict.id, conflict.local, conflict.server.data.email], [first.id, null, "ada@example.com"], "kept with the server's record");
+    await p1.collection("people").create({ email: "grace@example.com" });
+    await p1.syncNow();
+    await p2.syncNow();
+    eq(await p2.collection("people").count(), 2, "later changes still arrive");
+  } finally {
+    for (const db of [p1, p2]) {
+      db.close();
+      await api.deleteDatabase(db.app);
+    }
+  }
+
+  // A transport that never answers times out instead of holding the sync lock for good.
+  const silent = await openSynced(api, "silent", {
+    transport: { push: () => new Promise(() => {}), pull: () => new Promise(() => {}) },
+    requestTimeoutMs: 100,
+    syncOnOpen: false,
+    intervalMs: false,
+    debounceMs: false,
+  });
+  try {
+    await silent.tasks.create({ title: "waits", done: 0 });
+    const e = await rejects(silent.db.syncNow(), "NetworkError", "a transport that never answers");
+    assert(/no answer within 100 ms/.test(e.message), e.message);
+  } finally {
+    await cleanup(api, silent);
+  }
+  const closed = await openSynced(api, "closed", manual(main, "tok13"));
+  closed.db.close();
+  await rejects(closed.db.syncNow(), "DatabaseClosedError", "syncNow after close");
+  await api.deleteDatabase(closed.app);
+}

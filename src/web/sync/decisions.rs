@@ -155,6 +155,9 @@ pub async fn discard_failed(db: &IdbDatabase, collection: &str, id: &str, now: f
         for e in queued {
             outbox.delete(&e.seq_key()).map_err(&fail)?;
         }
+        // A conflict found on the record meanwhile goes with the changes it was about.
+        let conflict_key: JsValue = Array::of2(&JsValue::from_str(collection), key).into();
+        store(tx, CONFLICTS_STORE)?.delete(&conflict_key).map_err(&fail)?;
         let records = store(tx, collection)?;
         let op = match read_meta(record) {
             Some(m) if m.server_version.is_some() => {

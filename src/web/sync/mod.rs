@@ -138,6 +138,9 @@ pub fn sync_now(inner: &Rc<Inner>) -> Promise {
             "syncNow() needs a `sync` option in open()",
         )));
     };
+    if !inner.is_open() {
+        return Promise::reject(&to_js(inner.closed_error()));
+    }
     let mut waiter = None;
     let promise = Promise::new(&mut |resolve, reject| waiter = Some((resolve, reject)));
     {
@@ -215,6 +218,9 @@ fn after_failure(inner: &Rc<Inner>, stop: &Stop) -> JsValue {
         s.replace(next)
     });
     inner.post_status();
+    // A failed sync may have committed rejections or conflicts before it stopped.
+    let counted = inner.clone();
+    wasm_bindgen_futures::spawn_local(async move { counted.recount().await });
     let step = match stop {
         Stop::Failure(f) => f.next_step(1),
         Stop::Local(_) => NextStep::RetryLater { floor_ms: None },
@@ -256,6 +262,9 @@ async fn locked_sync(inner: &Rc<Inner>) -> Result<Summary, Stop> {
 
 async fn sync_once(inner: &Rc<Inner>) -> Result<Summary, Stop> {
     let engine = engine(inner).ok_or_else(|| Stop::Local(inner.closed_error()))?;
+    if !inner.is_open() {
+        return Err(Stop::Local(inner.closed_error()));
+    }
     if engine.state.borrow().offline {
         return Err(Stop::Failure(Failure::Offline));
     }
@@ -279,15 +288,27 @@ async fn sync_once(inner: &Rc<Inner>) -> Result<Summary, Stop> {
         let sent = batch.sent.len() as u64;
         let answer = match engine.transport.push(&batch.request).await {
             Ok(answer) => answer,
-            Err(failure) => {
-                if let NextStep::ShrinkBatch(smaller) = failure.next_step(size) {
+            Err(failure) => match failure.next_step(sent as u32) {
+                NextStep::ShrinkBatch(smaller) => {
                     engine.state.borrow_mut().batch_size = Some(smaller);
                     continue;
                 }
-                return Err(Stop::Failure(failure));
-            }
+                // One mutation alone is too large for the server: it can never be sent, so it
+                // becomes a dead letter instead of blocking everything queued behind it.
+                _ if matches!(&failure, Failure::Http { status: 413, .. }) => {
+                    let Failure::Http { message, .. } = &failure else { unreachable!() };
+                    // The batches were small because of this one change, not the server.
+                    engine.state.borrow_mut().batch_size = None;
+                    push::too_large_answer(&batch.sent[0], message)
+                }
+                _ => return Err(Stop::Failure(failure)),
+            },
         };
         let applied = push::apply_results(&inner.db()?, batch, answer, super::api::now()).await?;
+        if applied.answered == 0 {
+            // Sending the same batch again would get the same answer: back off instead.
+            return Err(Stop::Failure(Failure::BadAnswer("no result matches a mutation of the batch".into())));
+        }
         summary.pushed += applied.acknowledged;
         summary.conflicts += applied.conflicts;
         summary.rejected += applied.rejected;
@@ -306,16 +327,27 @@ async fn sync_once(inner: &Rc<Inner>) -> Result<Summary, Stop> {
     // Pull until the server has no more.
     let mut cursor = pull::cursor(&inner.db()?).await?;
     loop {
-        let answer = engine
-            .transport
-            .pull(cursor.as_deref(), engine.settings.pull_limit)
-            .await
-            .map_err(Stop::Failure)?;
+        let answer = match engine.transport.pull(cursor.as_deref(), engine.settings.pull_limit).await {
+            Ok(answer) => answer,
+            // The server no longer knows the cursor (its data was reset or moved): start over.
+            // Records already here are matched by version, so nothing is applied twice.
+            Err(Failure::Http { status: 400, code, .. }) if code == crate::protocol::codes::INVALID_CURSOR && cursor.is_some() => {
+                pull::reset_cursor(&inner.db()?).await?;
+                cursor = None;
+                continue;
+            }
+            Err(failure) => return Err(Stop::Failure(failure)),
+        };
         let page: wire::PullResponse = wire::from_js(answer, "pull answer").map_err(Stop::Failure)?;
-        let applied = pull::apply_page(&inner.db()?, &inner.schema, &page, super::api::now()).await?;
+        let applied = pull::apply_page(&inner.db()?, &inner.schema, cursor.as_deref(), &page, super::api::now()).await?;
         summary.pulled += applied.received;
         summary.conflicts += applied.conflicts;
         inner.announce_sync(&applied.changes, 0);
+        if applied.restart {
+            // A decision reset the cursor while this page was in flight; honour it.
+            cursor = None;
+            continue;
+        }
         cursor = Some(page.cursor.clone());
         if !page.has_more {
             break;

@@ -4,7 +4,9 @@
 use wasm_bindgen::JsValue;
 use web_sys::IdbDatabase;
 
-use crate::core::error::Result;
+use crate::core::error::{ErrorKind, Result};
+use wasm_bindgen_futures::JsFuture;
+use super::super::error::from_js;
 use crate::core::meta::RecordMeta;
 use crate::core::reconcile::{apply_pull, PullEffect};
 use crate::core::schema::{Schema, CONFLICTS_STORE, META_STORE};
@@ -29,19 +31,33 @@ pub async fn cursor(db: &IdbDatabase) -> Result<Option<String>> {
     Ok(value.as_string())
 }
 
+/// Forgets the cursor: the next pull starts from the beginning.
+pub async fn reset_cursor(db: &IdbDatabase) -> Result<()> {
+    let context = "resetting the pull cursor";
+    let tx = super::super::connection::transaction(db, &[META_STORE], true)?;
+    let meta = store(&tx, META_STORE)?;
+    commit_or_abort(&tx, context, async { meta.delete(&JsValue::from_str(CURSOR_KEY)).map(|_| ()).map_err(issue_err(context)) }).await
+}
+
 /// What one page did.
 #[derive(Default)]
 pub struct PageApplied {
     pub received: u64,
+    /// The stored cursor was no longer the one this page was asked from (a discarded change
+    /// reset it meanwhile): the page is applied, but the pull starts over from the beginning.
+    pub restart: bool,
     pub conflicts: u64,
     pub changes: Changes,
 }
 
-/// Applies one page and stores its cursor, all in one transaction.
-pub async fn apply_page(db: &IdbDatabase, schema: &Schema, page: &PullResponse, now: f64) -> Result<PageApplied> {
+/// Applies one page and stores its cursor, all in one transaction. `asked_from`: the cursor the
+/// page was asked from.
+pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&str>, page: &PullResponse, now: f64) -> Result<PageApplied> {
     let context = "applying pulled changes";
     let tx = all_stores(db)?;
     let work = async {
+        let meta_store = store(&tx, META_STORE)?;
+        let stored = request(&meta_store.get(&JsValue::from_str(CURSOR_KEY)).map_err(issue_err(context))?, context);
         let outbox = outbox(&tx)?;
         let index = by_record(&outbox)?;
         let conflicts = store(&tx, CONFLICTS_STORE)?;
@@ -57,6 +73,7 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, page: &PullResponse, 
             reads.push((change, key, records, record, queued));
         }
         let mut applied = PageApplied { received: page.changes.len() as u64, ..Default::default() };
+        let mut puts = Vec::new();
         for (change, key, records, record, queued) in reads {
             let record = record.await?;
             let queued = entries(&queued.await?);
@@ -80,9 +97,9 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, page: &PullResponse, 
                     };
                     let data = change.data.as_ref().map(|d| d.0.clone()).unwrap_or_else(|| js_sys::Object::new().into());
                     let stored = glue::stamp_record(&data, &key, &meta_to_js(&next, &key))
-                        .map_err(|e| super::super::error::from_js(context, &e, crate::core::error::ErrorKind::Storage))?;
-                    records.put(&stored).map_err(&fail)?;
-                    applied.changes.add(&change.collection, &change.id, if meta.is_some() { "update" } else { "create" });
+                        .map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
+                    let stored = JsFuture::from(glue::put_unless_clash(&records, &stored).map_err(&fail)?);
+                    puts.push((change, key, records, record, meta.is_some(), stored));
                 }
                 PullEffect::Conflict => {
                     // Never overwrite a queued change: keep both, hold the queue of this record.
@@ -102,8 +119,28 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, page: &PullResponse, 
                 }
             }
         }
-        let meta_store = store(&tx, META_STORE)?;
-        meta_store.put_with_key(&JsValue::from_str(&page.cursor), &JsValue::from_str(CURSOR_KEY)).map_err(&fail)?;
+        // A pulled record that clashes with another local record on a unique index cannot be
+        // stored; it is kept as a conflict rather than stopping the pull for good.
+        for (change, key, records, record, existed, stored) in puts {
+            let stored = stored.await.map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
+            if stored.as_bool() == Some(true) {
+                applied.changes.add(&change.collection, &change.id, if existed { "update" } else { "create" });
+                continue;
+            }
+            let local = if record.is_undefined() { JsValue::NULL } else { record.clone() };
+            conflicts.put(&glue::make_conflict(&change.collection, &key, &local, &wire::to_js(change), now)).map_err(&fail)?;
+            if let Some(m) = read_meta(&record) {
+                let m = RecordMeta { status: RecordStatus::Conflict, ..m };
+                records.put(&glue::with_meta(&record, &meta_to_js(&m, &key))).map_err(&fail)?;
+                applied.changes.add(&change.collection, &change.id, "update");
+            }
+            applied.conflicts += 1;
+        }
+        if stored.await?.as_string().as_deref() == asked_from {
+            meta_store.put_with_key(&JsValue::from_str(&page.cursor), &JsValue::from_str(CURSOR_KEY)).map_err(&fail)?;
+        } else {
+            applied.restart = true;
+        }
         Ok(applied)
     };
     commit_or_abort(&tx, context, work).await

@@ -41,10 +41,11 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
     let work = async {
         let outbox = outbox(&tx)?;
         let fail = issue_err(context);
-        // Queue order; held entries are skipped by planning, so read past them when needed.
+        // Queue order. Planning skips held entries and what waits behind them, so when a full
+        // page plans a short batch, the next page is read too.
         let mut queued: Vec<Entry> = Vec::new();
         let mut after: Option<f64> = None;
-        loop {
+        let chosen = loop {
             let range = match after {
                 Some(seq) => web_sys::IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(seq), true).map_err(&fail)?.into(),
                 None => JsValue::UNDEFINED,
@@ -54,16 +55,15 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
             let full = page.len() as u32 == PLAN_PAGE;
             after = page.last().map(|e| e.seq);
             queued.extend(page);
-            let ready = queued.iter().filter(|e| e.hold.is_none()).count();
-            if !full || ready > max as usize {
-                break;
+            let plan: Vec<Queued<'_>> = queued
+                .iter()
+                .map(|e| Queued { seq: e.seq as u64, collection: &e.collection, record_id: &e.record_id, held: e.hold.is_some() })
+                .collect();
+            let chosen = next_batch(&plan, max as usize);
+            if !full || chosen.len() >= max as usize {
+                break chosen;
             }
-        }
-        let plan: Vec<Queued<'_>> = queued
-            .iter()
-            .map(|e| Queued { seq: e.seq as u64, collection: &e.collection, record_id: &e.record_id, held: e.hold.is_some() })
-            .collect();
-        let chosen = next_batch(&plan, max as usize);
+        };
         if chosen.is_empty() {
             return Ok(None);
         }
@@ -106,11 +106,24 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
 /// What applying one batch's answers did.
 #[derive(Default)]
 pub struct Applied {
+    /// Entries of the batch the answer covered.
+    pub answered: u64,
     /// Entries that left the outbox.
     pub acknowledged: u64,
     pub conflicts: u64,
     pub rejected: u64,
     pub changes: Changes,
+}
+
+/// The answer a server gives a mutation it refuses as a whole: a request of that one mutation was
+/// too large. It becomes a dead letter like any rejection.
+pub fn too_large_answer(entry: &Entry, message: &str) -> JsValue {
+    let result = MutationResult::<JsData>::Rejected {
+        mutation_id: Uuid::try_parse(&entry.mutation_id).unwrap_or_default(),
+        code: crate::protocol::codes::PAYLOAD_TOO_LARGE.to_string(),
+        message: message.to_string(),
+    };
+    wire::to_js(&PushResponse { results: vec![result] })
 }
 
 /// Applies the server's answers to `batch`, in one transaction. An entry without an answer is
@@ -127,15 +140,17 @@ pub async fn apply_results(db: &IdbDatabase, batch: Batch, answer: JsValue, now:
         let conflicts = store(&tx, CONFLICTS_STORE)?;
         let fail = issue_err(context);
         let mut pending = Vec::new();
+        let mut answered = 0;
         for e in batch.sent {
             let Some(result) = by_id.remove(&e.mutation_id) else { continue };
+            answered += 1;
             let key = JsValue::from_str(&e.record_id);
             let records = store(&tx, &e.collection)?;
             let record = request(&records.get(&key).map_err(&fail)?, context);
             let siblings = entries_of(&index, &e.collection, &key, context)?;
             pending.push((e, key, records, result, record, siblings));
         }
-        let mut applied = Applied::default();
+        let mut applied = Applied { answered, ..Applied::default() };
         for (e, key, records, result, record, siblings) in pending {
             let record = record.await?;
             let siblings = entries(&siblings.await?);

@@ -16,7 +16,7 @@ use super::super::interop::get;
 
 pub enum Transport {
     Http { base: String, authorization: String, timeout_ms: u32 },
-    Js(JsValue),
+    Js { transport: JsValue, timeout_ms: u32 },
 }
 
 impl Transport {
@@ -27,7 +27,7 @@ impl Transport {
                 let body = js_sys::JSON::stringify(request).map_err(|e| Failure::BadAnswer(describe(&e)))?;
                 http(Method::POST, &format!("{base}{PUSH_PATH}"), Some(authorization), Some(body.into()), *timeout_ms).await
             }
-            Transport::Js(t) => call_js(t, "push", &[request.clone()]).await,
+            Transport::Js { transport, timeout_ms } => call_js(transport, "push", &[request.clone()], *timeout_ms).await,
         }
     }
 
@@ -38,9 +38,9 @@ impl Transport {
                 let url = format!("{base}{PULL_PATH}{}", pull_query(cursor, Some(limit)));
                 http(Method::GET, &url, Some(authorization), None, *timeout_ms).await
             }
-            Transport::Js(t) => {
+            Transport::Js { transport, timeout_ms } => {
                 let cursor = cursor.map(JsValue::from_str).unwrap_or(JsValue::NULL);
-                call_js(t, "pull", &[cursor, JsValue::from_f64(limit as f64)]).await
+                call_js(transport, "pull", &[cursor, JsValue::from_f64(limit as f64)], *timeout_ms).await
             }
         }
     }
@@ -56,8 +56,10 @@ impl Transport {
                     _ => Err(Failure::BadAnswer("the health endpoint did not answer {\"status\": \"ok\"}".into())),
                 }
             }
-            Transport::Js(t) if get(t, "probe").is_function() => call_js(t, "probe", &[]).await.map(|_| ()),
-            Transport::Js(_) => Ok(()),
+            Transport::Js { transport, timeout_ms } if get(transport, "probe").is_function() => {
+                call_js(transport, "probe", &[], *timeout_ms).await.map(|_| ())
+            }
+            Transport::Js { .. } => Ok(()),
         }
     }
 }
@@ -104,13 +106,13 @@ async fn http(
     })
 }
 
-/// Calls `transport[method](...args)`; a throw or a rejection is a network failure, with the
-/// error's `retryAfterMs` (if it has one) as the server's hint.
-async fn call_js(transport: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, Failure> {
+/// Calls `transport[method](...args)`; a throw, a rejection or no answer within `timeout_ms` is a
+/// network failure, with the error's `retryAfterMs` (if it has one) as the server's hint.
+async fn call_js(transport: &JsValue, method: &str, args: &[JsValue], timeout_ms: u32) -> Result<JsValue, Failure> {
     let f: Function = get(transport, method)
         .dyn_into()
         .map_err(|_| Failure::BadAnswer(format!("the transport has no {method}() function")))?;
-    let promise: Promise = glue::call_transport(transport, &f, &args.iter().collect::<js_sys::Array>());
+    let promise: Promise = glue::call_transport(transport, &f, &args.iter().collect::<js_sys::Array>(), timeout_ms);
     JsFuture::from(promise).await.map_err(|e| {
         let message = e
             .dyn_ref::<js_sys::Error>()

@@ -1,0 +1,83 @@
+// The sync benchmark: a reference sync server (release build, in memory) serves bench/dist on
+// loopback; headless Chromium times N offline-created records until the server acknowledged
+// them all, and a fresh client pulling them, beside plain fetch making the same requests.
+//
+//   node bench/sync.mjs [--records N] [--reps N] [--warmup N]
+//
+// bench/dist and target/release/ferrysync-server must be built first (scripts/bench.sh does it).
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import { join, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "../scripts/chromium.mjs";
+import { startSyncServer } from "../scripts/sync-server.mjs";
+import { DIST, machine, parseArgs, REPO } from "./run.mjs";
+
+/** Runs the sync benchmark page. `profile`: which server build to use. */
+export async function syncBenchmark({ records = 10_000, reps = 3, warmup = 1, profile = "release", log = () => {} } = {}) {
+  const rounds = reps + warmup;
+  const tokens = Array.from({ length: rounds * 2 }, (_, i) => `bench-${i}`);
+  const server = await startSyncServer({
+    profile,
+    args: ["--static", DIST, "--tokens", tokens.map((t) => `${t}=${t}`).join(",")],
+  });
+  const dir = await mkdtemp(join(os.tmpdir(), "ferrysync-sync-bench-"));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on("console", (msg) => log(`[page] ${msg.text()}`));
+    const cdp = await context.newCDPSession(page);
+    const { product } = await cdp.send("Browser.getVersion");
+    await page.goto(`${server.url}/`);
+    await page.waitForFunction(() => typeof window.runSyncBenchmark === "function", null, { timeout: 30_000 });
+    const result = await page.evaluate((options) => window.runSyncBenchmark(options), { records, reps, warmup, tokens });
+    return { date: new Date().toISOString(), machine: machine(product), server: profile, ...result };
+  } finally {
+    if (context) await context.close();
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const ms = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+
+export function formatSyncTable(report) {
+  const n = report.options.records.toLocaleString("en-US");
+  const rows = [
+    [`${n} offline creates → all acknowledged`, report.ferrysync.push.median, report.fetch.push.median],
+    [`fresh client pulls ${n} records`, report.ferrysync.pull.median, report.fetch.pull.median],
+  ].map(([label, f, raw]) => [label, ms(f), ms(raw), `${(f / raw).toFixed(2)}×`, `${Math.round((report.options.records / f) * 1000)}`]);
+  const head = ["operation", "ferrysync ms", "fetch only ms", "ferrysync/fetch", "records/s"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`;
+  return [line(head), rule, ...rows.map(line)].join("\n");
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2), { records: 10_000, reps: 3, warmup: 1 });
+  const log = (line) => process.stderr.write(`${line}\n`);
+  log(`sync benchmark: ${options.records} records, ${options.reps} repetitions after ${options.warmup} warm-up`);
+  const report = await syncBenchmark({ ...options, log });
+  const o = report.options;
+  console.log(
+    `\nsync against the reference server (release, in memory) on loopback: ${o.records.toLocaleString("en-US")} records of ~1 KB, ` +
+      `batches of ${o.batch}, pull pages of ${o.pullLimit}, median of ${o.reps} (after ${o.warmup} warm-up)\n`,
+  );
+  console.log(formatSyncTable(report));
+  const m = report.machine;
+  console.log(`\nmachine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; ${m.chromium}; node ${m.node}`);
+  await mkdir(join(REPO, "bench", "results"), { recursive: true });
+  const out = join(REPO, "bench", "results", "sync-latest.json");
+  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote ${relative(REPO, out)}`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().catch((error) => {
+    console.error(error && error.stack ? error.stack : error);
+    process.exit(1);
+  });
+}
