@@ -92,6 +92,12 @@ export function withLock(name, callback) {
 
 // ---- sync ----
 
+/** A readwrite transaction over `names` that reports its commit only once it is on disk
+ * (web-sys has the options dictionary only behind its unstable-API flag). */
+export function strictTransaction(db, names) {
+  return db.transaction(names, "readwrite", { durability: "strict" });
+}
+
 /** The user's fields of a stored record, as pushed to the server (no id, no `_sync`). */
 export function wireData(record) {
   const { id, _sync, ...fields } = record;
@@ -158,20 +164,30 @@ export function callTransport(transport, method, args, timeoutMs) {
   });
 }
 
-/** Puts a pulled record. A unique-index clash with another local record is caught, so that it
- * does not abort the page: resolves true when stored, false on the clash (kept as a conflict). */
-export function putUnlessClash(store, value) {
-  const request = store.put(value);
+/** Puts pulled records (`values[i]` into `stores[i]`). A unique-index clash with another local
+ * record is caught, so that it does not abort the page. Resolves to one boolean per record: true
+ * when stored, false on a clash (kept as a conflict). */
+export function putEachUnlessClash(stores, values) {
   return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(true);
-    request.onerror = (event) => {
-      if (request.error && request.error.name === "ConstraintError") {
-        event.preventDefault();
-        event.stopPropagation();
-        resolve(false);
-      } else {
-        reject(request.error);
-      }
+    const stored = new Array(values.length);
+    let left = values.length;
+    if (left === 0) resolve(stored);
+    const settle = (i, ok) => {
+      stored[i] = ok;
+      if (--left === 0) resolve(stored);
     };
+    for (let i = 0; i < values.length; i++) {
+      const request = stores[i].put(values[i]);
+      request.onsuccess = () => settle(i, true);
+      request.onerror = (event) => {
+        if (request.error && request.error.name === "ConstraintError") {
+          event.preventDefault();
+          event.stopPropagation();
+          settle(i, false);
+        } else {
+          reject(request.error);
+        }
+      };
+    }
   });
 }

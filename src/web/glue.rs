@@ -2,7 +2,7 @@
 
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
-use web_sys::{IdbObjectStore, IdbRequest, IdbTransaction};
+use web_sys::{IdbDatabase, IdbRequest, IdbTransaction};
 
 #[wasm_bindgen(module = "/src/web/glue.js")]
 extern "C" {
@@ -44,6 +44,8 @@ extern "C" {
     pub fn with_lock(name: &str, callback: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = withOp)]
     pub fn with_op(entry: &JsValue, op: &str) -> JsValue;
+    #[wasm_bindgen(js_name = strictTransaction, catch)]
+    pub fn strict_transaction(db: &IdbDatabase, names: &Array) -> Result<IdbTransaction, JsValue>;
     #[wasm_bindgen(js_name = wireData)]
     pub fn wire_data(record: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = withMeta)]
@@ -63,8 +65,8 @@ extern "C" {
     #[wasm_bindgen(js_name = callTransport)]
     pub fn call_transport(transport: &JsValue, method: &Function, args: &Array, timeout_ms: u32) -> Promise;
     /// Throws what `put` throws synchronously (a DataError, say).
-    #[wasm_bindgen(js_name = putUnlessClash, catch)]
-    pub fn put_unless_clash(store: &IdbObjectStore, value: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = putEachUnlessClash, catch)]
+    pub fn put_each_unless_clash(stores: &Array, values: &Array) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = notifyAll)]
     pub fn notify_all(listeners: &Array, event: &JsValue);
 }

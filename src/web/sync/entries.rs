@@ -80,10 +80,23 @@ pub fn entries(list: &JsValue) -> Vec<Entry> {
 /// A readwrite transaction over every store of the database (records of any collection, the
 /// outbox, conflicts and meta), so that a sync step commits as one.
 pub fn all_stores(db: &IdbDatabase) -> Result<IdbTransaction> {
+    transaction(db, &store_names(db).iter().map(String::as_str).collect::<Vec<_>>(), true)
+}
+
+/// [`all_stores`], flushed to disk before it reports the commit. The step that counts a send
+/// must be on disk before the request leaves: if a crash lost it, a later write could coalesce
+/// into a change the server already applied under its mutation id, and be lost. One such commit
+/// per batch costs little; every other step may be redone safely, so it keeps the browser's
+/// default (relaxed) durability.
+pub fn all_stores_strict(db: &IdbDatabase) -> Result<IdbTransaction> {
+    let names: js_sys::Array = store_names(db).iter().map(|n| JsValue::from_str(n)).collect();
+    super::super::glue::strict_transaction(db, &names)
+        .map_err(|e| from_js("starting a transaction on every store", &e, ErrorKind::Storage))
+}
+
+fn store_names(db: &IdbDatabase) -> Vec<String> {
     let names = db.object_store_names();
-    let names: Vec<String> = (0..names.length()).filter_map(|i| names.get(i)).collect();
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    transaction(db, &refs, true)
+    (0..names.length()).filter_map(|i| names.get(i)).collect()
 }
 
 /// The byRecord index of the outbox.

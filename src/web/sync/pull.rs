@@ -57,11 +57,14 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
     let tx = all_stores(db)?;
     let work = async {
         let meta_store = store(&tx, META_STORE)?;
-        let stored = request(&meta_store.get(&JsValue::from_str(CURSOR_KEY)).map_err(issue_err(context))?, context);
+        let stored_cursor = request(&meta_store.get(&JsValue::from_str(CURSOR_KEY)).map_err(issue_err(context))?, context);
         let outbox = outbox(&tx)?;
         let index = by_record(&outbox)?;
         let conflicts = store(&tx, CONFLICTS_STORE)?;
         let fail = issue_err(context);
+        // A client with nothing queued (a fresh one, say) has no local change to protect: the
+        // per-record lookups of queued entries are skipped.
+        let queue_empty = request(&outbox.count().map_err(&fail)?, context).await?.as_f64() == Some(0.0);
         let mut reads = Vec::new();
         // Changes to collections this app does not declare are passed over (the cursor still
         // moves past them): the schema decides what this client keeps.
@@ -69,14 +72,18 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
             let key = JsValue::from_str(&change.id);
             let records = store(&tx, &change.collection)?;
             let record = request(&records.get(&key).map_err(&fail)?, context);
-            let queued = entries_of(&index, &change.collection, &key, context)?;
+            let queued = if queue_empty { None } else { Some(entries_of(&index, &change.collection, &key, context)?) };
             reads.push((change, key, records, record, queued));
         }
         let mut applied = PageApplied { received: page.changes.len() as u64, ..Default::default() };
         let mut puts = Vec::new();
+        let (put_stores, put_values) = (js_sys::Array::new(), js_sys::Array::new());
         for (change, key, records, record, queued) in reads {
             let record = record.await?;
-            let queued = entries(&queued.await?);
+            let queued = match queued {
+                Some(q) => entries(&q.await?),
+                None => Vec::new(),
+            };
             let meta = read_meta(&record);
             let local = meta.as_ref().map(|m| (m.server_version, !queued.is_empty()));
             match apply_pull(change.version, local) {
@@ -98,8 +105,9 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
                     let data = change.data.as_ref().map(|d| d.0.clone()).unwrap_or_else(|| js_sys::Object::new().into());
                     let stored = glue::stamp_record(&data, &key, &meta_to_js(&next, &key))
                         .map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
-                    let stored = JsFuture::from(glue::put_unless_clash(&records, &stored).map_err(&fail)?);
-                    puts.push((change, key, records, record, meta.is_some(), stored));
+                    put_stores.push(&records);
+                    put_values.push(&stored);
+                    puts.push((change, key, records, record, meta.is_some()));
                 }
                 PullEffect::Conflict => {
                     // Never overwrite a queued change: keep both, hold the queue of this record.
@@ -121,9 +129,10 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
         }
         // A pulled record that clashes with another local record on a unique index cannot be
         // stored; it is kept as a conflict rather than stopping the pull for good.
-        for (change, key, records, record, existed, stored) in puts {
-            let stored = stored.await.map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
-            if stored.as_bool() == Some(true) {
+        let stored = glue::put_each_unless_clash(&put_stores, &put_values).map_err(&fail)?;
+        let stored = js_sys::Array::from(&JsFuture::from(stored).await.map_err(|e| from_js(context, &e, ErrorKind::Storage))?);
+        for (i, (change, key, records, record, existed)) in puts.into_iter().enumerate() {
+            if stored.get(i as u32).as_bool() == Some(true) {
                 applied.changes.add(&change.collection, &change.id, if existed { "update" } else { "create" });
                 continue;
             }
@@ -136,7 +145,7 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
             }
             applied.conflicts += 1;
         }
-        if stored.await?.as_string().as_deref() == asked_from {
+        if stored_cursor.await?.as_string().as_deref() == asked_from {
             meta_store.put_with_key(&JsValue::from_str(&page.cursor), &JsValue::from_str(CURSOR_KEY)).map_err(&fail)?;
         } else {
             applied.restart = true;

@@ -23,9 +23,11 @@ use super::entries::{all_stores, by_record, commit_or_abort, entries, entries_of
 use super::wire::{self, JsData, PushResponse};
 use super::Changes;
 
-/// Entries read per request while planning a batch; more are read only when held entries fill
-/// a page.
-const PLAN_PAGE: u32 = 1000;
+/// Entries read per request while planning a batch of `max`: twice the batch, so that a few held
+/// entries do not cost a second read; more pages are read only when held entries fill one.
+fn plan_page(max: u32) -> u32 {
+    max.saturating_mul(2).max(64)
+}
 
 /// A batch on its way: the request, and which entry each mutation came from.
 pub struct Batch {
@@ -37,7 +39,7 @@ pub struct Batch {
 /// transaction. None when nothing is ready to push.
 pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<Batch>> {
     let context = "reading a batch to push";
-    let tx = all_stores(db)?;
+    let tx = super::entries::all_stores_strict(db)?;
     let work = async {
         let outbox = outbox(&tx)?;
         let fail = issue_err(context);
@@ -50,9 +52,9 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
                 Some(seq) => web_sys::IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(seq), true).map_err(&fail)?.into(),
                 None => JsValue::UNDEFINED,
             };
-            let page = request(&outbox.get_all_with_key_and_limit(&range, PLAN_PAGE).map_err(&fail)?, context).await?;
+            let page = request(&outbox.get_all_with_key_and_limit(&range, plan_page(max)).map_err(&fail)?, context).await?;
             let page = entries(&page);
-            let full = page.len() as u32 == PLAN_PAGE;
+            let full = page.len() as u32 == plan_page(max);
             after = page.last().map(|e| e.seq);
             queued.extend(page);
             let plan: Vec<Queued<'_>> = queued
