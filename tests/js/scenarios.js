@@ -695,9 +695,14 @@ export async function migrationsRunOnceAcrossConcurrentOpens(api) {
 
 const COLLECTIONS = { tasks: { indexes: ["done"] } };
 
-/** Sync options for manual control: no sync on open, no timers, unless `extra` says so. */
+/** Sync options for manual control: no sync on open, no timers, unless `options` says so. */
+function quiet(options) {
+  return { syncOnOpen: false, intervalMs: false, debounceMs: false, ...options };
+}
+
+/** `quiet` sync options with the reference server at `url`. */
 function manual(url, token, extra = {}) {
-  return { url, token, syncOnOpen: false, intervalMs: false, debounceMs: false, ...extra };
+  return quiet({ url, token, ...extra });
 }
 
 /** Opens a database of its own (fresh app name) with sync; returns it with a cleanup. */
@@ -927,7 +932,7 @@ export async function closedTabMidSyncResumesWithoutLossOrDuplicates(api) {
       }
     },
   });
-  const first = await openSynced(api, "resume", { transport: dying, batchSize: 50, syncOnOpen: false, intervalMs: false, debounceMs: false }, app);
+  const first = await openSynced(api, "resume", quiet({ transport: dying, batchSize: 50 }), app);
   await first.tasks.bulkCreate(Array.from({ length: 150 }, (_, i) => ({ title: `t${i}`, done: false })));
   await rejects(first.db.syncNow(), "DatabaseClosedError", "the sync dies with its tab");
   eq((await serverState(main, "tok4")).records.size, 100, "two batches reached the server");
@@ -963,13 +968,13 @@ export async function closedTabMidSyncResumesWithoutLossOrDuplicates(api) {
       if (pages === 2) puller.db.close();
     },
   });
-  const puller = await openSynced(api, "resume-pull", { transport: dyingPull, pullLimit: 40, syncOnOpen: false, intervalMs: false, debounceMs: false }, pullApp);
+  const puller = await openSynced(api, "resume-pull", quiet({ transport: dyingPull, pullLimit: 40 }), pullApp);
   await rejects(puller.db.syncNow(), "DatabaseClosedError", "the pull dies with its tab");
   const resumed = [];
   const again = await openSynced(
     api,
     "resume-pull",
-    { transport: hookedTransport(main, "tok4", { pull: async (cursor) => resumed.push(cursor) }), pullLimit: 40, syncOnOpen: false, intervalMs: false, debounceMs: false },
+    quiet({ transport: hookedTransport(main, "tok4", { pull: async (cursor) => resumed.push(cursor) }), pullLimit: 40 }),
     pullApp,
   );
   try {
@@ -1126,7 +1131,7 @@ export async function aWriteDuringThePushStaysQueued(api) {
       }
     },
   });
-  const client = await openSynced(api, "inflight", { transport, syncOnOpen: false, intervalMs: false, debounceMs: false }, app);
+  const client = await openSynced(api, "inflight", quiet({ transport }), app);
   try {
     x = await client.tasks.create({ title: "first", done: false });
     const summary = await client.db.syncNow();
@@ -1162,9 +1167,8 @@ export async function oneTabSyncsAtATimeAndTabsSeeEachOther(api) {
       pull: t.pull,
     };
   };
-  const options = { syncOnOpen: false, intervalMs: false, debounceMs: false, batchSize: 10 };
-  const one = await openSynced(api, "tabs", { transport: counting(), ...options }, app);
-  const two = await openSynced(api, "tabs", { transport: counting(), ...options }, app);
+  const one = await openSynced(api, "tabs", quiet({ transport: counting(), batchSize: 10 }), app);
+  const two = await openSynced(api, "tabs", quiet({ transport: counting(), batchSize: 10 }), app);
   try {
     const heard = [];
     two.tasks.subscribe((event) => heard.push(event));
@@ -1282,13 +1286,11 @@ export async function nothingWedgesTheQueue(api) {
   }
 
   // A transport that never answers times out instead of holding the sync lock for good.
-  const silent = await openSynced(api, "silent", {
-    transport: { push: () => new Promise(() => {}), pull: () => new Promise(() => {}) },
-    requestTimeoutMs: 100,
-    syncOnOpen: false,
-    intervalMs: false,
-    debounceMs: false,
-  });
+  const silent = await openSynced(
+    api,
+    "silent",
+    quiet({ transport: { push: () => new Promise(() => {}), pull: () => new Promise(() => {}) }, requestTimeoutMs: 100 }),
+  );
   try {
     await silent.tasks.create({ title: "waits", done: 0 });
     const e = await rejects(silent.db.syncNow(), "NetworkError", "a transport that never answers");
