@@ -95,11 +95,14 @@ impl Inner {
     }
 
     /// Another tab's sync status (only one tab syncs at a time).
-    pub fn remote_status(&self, status: &JsValue) {
+    pub fn remote_status(self: &Rc<Self>, status: &JsValue) {
         self.update_status(|s| {
             let next = super::tabs::adopt_remote(s, status);
             s.replace(next)
         });
+        if self.status_now().syncing {
+            sync::watch_remote_sync(self);
+        }
     }
 
     /// After a sync step or a decision committed: the pending count, the listeners here and in

@@ -1182,6 +1182,23 @@ export async function oneTabSyncsAtATimeAndTabsSeeEachOther(api) {
     eq([server.records.size, server.cursor], [50, "c1.50"], "each record pushed once");
     await waitFor(() => one.db.status().pending === 0 && two.db.status().pending === 0, "both tabs to count the empty queue");
     assert(two.db.status().lastSyncAt !== null && one.db.status().lastSyncAt !== null, "both know of the sync");
+
+    // A tab that dies mid-sync says nothing more; the others see its sync end anyway.
+    let release;
+    const stuck = new Promise((r) => (release = r));
+    const dying = await openSynced(
+      api,
+      "tabs",
+      quiet({ transport: { push: () => stuck, pull: () => stuck } }),
+      app,
+    );
+    await dying.tasks.create({ title: "in flight", done: 0 });
+    const dyingSync = dying.db.syncNow().catch((e) => e);
+    await waitFor(() => two.db.status().syncing, "the other tab to show the sync");
+    dying.db.close();
+    release({ results: [] });
+    eq((await dyingSync).name, "DatabaseClosedError", "the dead tab's sync ends");
+    await waitFor(() => !two.db.status().syncing, "the other tab to see the sync gone");
   } finally {
     one.db.close();
     two.db.close();

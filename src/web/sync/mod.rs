@@ -64,6 +64,8 @@ pub struct State {
     batch_size: Option<u32>,
     /// From the `offline`/`online` events: while offline no sync is attempted.
     pub offline: bool,
+    /// Waiting for another tab's sync lock, to see its sync end.
+    watching: bool,
     pub retry: Option<gloo_timers::callback::Timeout>,
     pub debounce: Option<gloo_timers::callback::Timeout>,
     pub interval: Option<gloo_timers::callback::Interval>,
@@ -241,6 +243,41 @@ fn after_failure(inner: &Rc<Inner>, stop: &Stop) -> JsValue {
     to_js(error)
 }
 
+/// Another tab said it is syncing. It says so again when it is done, unless it dies first (a
+/// reload, a closed tab): then its lock is released without a word. Waiting for the lock
+/// catches both, so this tab never shows "syncing" for a sync that is gone.
+pub fn watch_remote_sync(inner: &Rc<Inner>) {
+    let Some(here) = engine(inner) else { return };
+    if std::mem::replace(&mut here.state.borrow_mut().watching, true) {
+        return;
+    }
+    let weak = Rc::downgrade(inner);
+    let name = lock_name(inner);
+    wasm_bindgen_futures::spawn_local(async move {
+        let released = Closure::once_into_js(|_lock: JsValue| Promise::resolve(&JsValue::UNDEFINED));
+        let _ = JsFuture::from(glue::with_lock(&name, &released)).await;
+        let Some(inner) = weak.upgrade() else { return };
+        let Some(engine) = engine(&inner) else { return };
+        let running_here = {
+            let mut state = engine.state.borrow_mut();
+            state.watching = false;
+            state.running
+        };
+        if !running_here {
+            inner.update_status(|s| {
+                let changed = s.syncing || s.progress.is_some();
+                s.syncing = false;
+                s.progress = None;
+                changed
+            });
+        }
+    });
+}
+
+fn lock_name(inner: &Inner) -> String {
+    format!("ferrysync:{}:sync", inner.schema.database_name())
+}
+
 /// One sync, holding the database's sync lock (one tab at a time).
 async fn locked_sync(inner: &Rc<Inner>) -> Result<Summary, Stop> {
     let outcome: Rc<RefCell<Option<Result<Summary, Stop>>>> = Rc::default();
@@ -252,8 +289,7 @@ async fn locked_sync(inner: &Rc<Inner>) -> Result<Summary, Stop> {
             Ok(JsValue::UNDEFINED)
         })
     });
-    let name = format!("ferrysync:{}:sync", inner.schema.database_name());
-    if let Err(e) = JsFuture::from(glue::with_lock(&name, &callback)).await {
+    if let Err(e) = JsFuture::from(glue::with_lock(&lock_name(inner), &callback)).await {
         return Err(Stop::Local(super::error::from_js("taking the sync lock", &e, crate::core::error::ErrorKind::Storage)));
     }
     let result = outcome.borrow_mut().take();
