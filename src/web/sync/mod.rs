@@ -51,6 +51,9 @@ pub struct Engine {
     pub state: RefCell<State>,
 }
 
+/// An `online`/`offline` listener, kept to be removed on close.
+pub type WindowListener = (&'static str, Closure<dyn FnMut()>);
+
 #[derive(Default)]
 pub struct State {
     running: bool,
@@ -69,7 +72,7 @@ pub struct State {
     pub retry: Option<gloo_timers::callback::Timeout>,
     pub debounce: Option<gloo_timers::callback::Timeout>,
     pub interval: Option<gloo_timers::callback::Interval>,
-    pub window_listeners: Vec<(&'static str, Closure<dyn FnMut()>)>,
+    pub window_listeners: Vec<WindowListener>,
 }
 
 impl Engine {
@@ -324,15 +327,14 @@ async fn sync_once(inner: &Rc<Inner>) -> Result<Summary, Stop> {
         let sent = batch.sent.len() as u64;
         let answer = match engine.transport.push(&batch.request).await {
             Ok(answer) => answer,
-            Err(failure) => match failure.next_step(sent as u32) {
-                NextStep::ShrinkBatch(smaller) => {
+            Err(failure) => match (failure.next_step(sent as u32), &failure) {
+                (NextStep::ShrinkBatch(smaller), _) => {
                     engine.state.borrow_mut().batch_size = Some(smaller);
                     continue;
                 }
                 // One mutation alone is too large for the server: it can never be sent, so it
                 // becomes a dead letter instead of blocking everything queued behind it.
-                _ if matches!(&failure, Failure::Http { status: 413, .. }) => {
-                    let Failure::Http { message, .. } = &failure else { unreachable!() };
+                (_, Failure::Http { status: 413, message, .. }) => {
                     // The batches were small because of this one change, not the server.
                     engine.state.borrow_mut().batch_size = None;
                     push::too_large_answer(&batch.sent[0], message)

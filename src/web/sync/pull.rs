@@ -116,7 +116,8 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
                     if let Some(first) = queued.first().filter(|e| e.hold != Some(Hold::Failed)) {
                         outbox.put(&glue::hold_entry(&first.raw, Hold::Conflict.as_str(), &JsValue::UNDEFINED)).map_err(&fail)?;
                     }
-                    let m = meta.unwrap();
+                    // A queued change implies a local record (and so its metadata).
+                    let Some(m) = meta else { continue };
                     // A record already in conflict only gets the newer server version.
                     if m.status != RecordStatus::Conflict {
                         applied.conflicts += 1;

@@ -171,8 +171,8 @@ pub async fn apply_results(db: &IdbDatabase, batch: Batch, answer: JsValue, now:
                 MutationResult::Conflict { current, .. } => PushOutcome::Conflict { server_version: current.version },
                 MutationResult::Rejected { .. } => PushOutcome::Rejected,
             };
-            let new_status = match apply_push(outcome, !later.is_empty(), local) {
-                PushEffect::Acknowledge { server_version, status, purge, rebase_next } => {
+            let new_status = match (apply_push(outcome, !later.is_empty(), local), &result) {
+                (PushEffect::Acknowledge { server_version, status, purge, rebase_next }, _) => {
                     outbox.delete(&e.seq_key()).map_err(&fail)?;
                     applied.acknowledged += 1;
                     if rebase_next {
@@ -184,8 +184,7 @@ pub async fn apply_results(db: &IdbDatabase, batch: Batch, answer: JsValue, now:
                     }
                     meta.map(|m| crate::core::meta::RecordMeta { server_version: Some(server_version), status, ..m })
                 }
-                PushEffect::Conflict { .. } => {
-                    let MutationResult::Conflict { current, .. } = &result else { unreachable!() };
+                (PushEffect::Conflict { .. }, MutationResult::Conflict { current, .. }) => {
                     outbox.put(&glue::hold_entry(&e.raw, Hold::Conflict.as_str(), &JsValue::UNDEFINED)).map_err(&fail)?;
                     let local = if record.is_undefined() { JsValue::NULL } else { record.clone() };
                     let conflict = glue::make_conflict(&e.collection, &key, &local, &wire::to_js(current), now);
@@ -193,13 +192,14 @@ pub async fn apply_results(db: &IdbDatabase, batch: Batch, answer: JsValue, now:
                     applied.conflicts += 1;
                     meta.map(|m| crate::core::meta::RecordMeta { status: RecordStatus::Conflict, ..m })
                 }
-                PushEffect::DeadLetter => {
-                    let MutationResult::Rejected { code, message, .. } = &result else { unreachable!() };
+                (PushEffect::DeadLetter, MutationResult::Rejected { code, message, .. }) => {
                     let error = glue::make_rejection(code, message);
                     outbox.put(&glue::hold_entry(&e.raw, Hold::Failed.as_str(), &error)).map_err(&fail)?;
                     applied.rejected += 1;
                     meta.map(|m| crate::core::meta::RecordMeta { status: RecordStatus::Failed, ..m })
                 }
+                // The effect follows from the outcome, which follows from the result.
+                _ => continue,
             };
             if let Some(m) = new_status {
                 records.put(&glue::with_meta(&record, &meta_to_js(&m, &key))).map_err(&fail)?;

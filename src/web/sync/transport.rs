@@ -27,7 +27,7 @@ impl Transport {
                 let body = js_sys::JSON::stringify(request).map_err(|e| Failure::BadAnswer(describe(&e)))?;
                 http(Method::POST, &format!("{base}{PUSH_PATH}"), Some(authorization), Some(body.into()), *timeout_ms).await
             }
-            Transport::Js { transport, timeout_ms } => call_js(transport, "push", &[request.clone()], *timeout_ms).await,
+            Transport::Js { transport, timeout_ms } => call_js(transport, "push", std::slice::from_ref(request), *timeout_ms).await,
         }
     }
 
