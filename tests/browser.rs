@@ -91,6 +91,7 @@ scenarios!(
     sync_starts_shortly_after_a_write => "syncStartsShortlyAfterAWrite",
     sync_options_are_checked => "syncOptionsAreChecked",
     nothing_wedges_the_queue => "nothingWedgesTheQueue",
+    deletes_sync_and_conflict_with_edits => "deletesSyncAndConflictWithEdits",
 );
 
 #[wasm_bindgen_test]

@@ -1320,3 +1320,61 @@ export async function nothingWedgesTheQueue(api) {
   await rejects(closed.db.syncNow(), "DatabaseClosedError", "syncNow after close");
   await api.deleteDatabase(closed.app);
 }
+
+export async function deletesSyncAndConflictWithEdits(api) {
+  const { main } = api.servers;
+  const a = await openSynced(api, "del-a", manual(main, "tok15"));
+  const b = await openSynced(api, "del-b", manual(main, "tok15"));
+  try {
+    const x = await a.tasks.create({ title: "x", done: 0 });
+    const y = await a.tasks.create({ title: "y", done: 0 });
+    await a.db.syncNow();
+    await b.db.syncNow();
+    eq(await b.tasks.count(), 2, "b has both");
+
+    // A synced delete reaches the other client; the acknowledged tombstone is gone locally.
+    await a.tasks.delete(x.id);
+    eq((await a.tasks.get(x.id, { includeDeleted: true }))._sync.deleted, true, "a tombstone until acknowledged");
+    await a.db.syncNow();
+    eq(await a.tasks.get(x.id, { includeDeleted: true }), undefined, "purged once the server has it");
+    await b.db.syncNow();
+    eq(await b.tasks.get(x.id), undefined, "the delete reached b");
+    const serverX = (await serverState(main, "tok15")).records.get(`tasks/${x.id}`);
+    eq([serverX.deleted, serverX.version], [true, 2], "a tombstone on the server");
+
+    // Created and deleted before any sync: nothing is sent.
+    const z = await b.tasks.create({ title: "never sent", done: 0 });
+    await b.tasks.delete(z.id);
+    eq(b.db.status().pending, 0, "cancelled in the queue");
+    await b.db.syncNow();
+    assert(!(await serverState(main, "tok15")).records.has(`tasks/${z.id}`), "the server never heard of it");
+
+    // Deleted on a, edited on b: b's push conflicts with the server's tombstone.
+    await a.tasks.delete(y.id);
+    await b.tasks.update(y.id, { title: "y edited on b" });
+    await a.db.syncNow();
+    await b.db.syncNow();
+    const [conflict] = await b.db.conflicts();
+    eq([conflict.id, conflict.server.deleted, conflict.local.title], [y.id, true, "y edited on b"], "the edit meets the delete");
+    // Keeping the local version brings the record back on the server.
+    await b.db.resolveConflict("tasks", y.id, "local");
+    await b.db.syncNow();
+    await a.db.syncNow();
+    eq((await a.tasks.get(y.id)).title, "y edited on b", "recreated from b's version");
+
+    // Edited on a, deleted on b; b takes the server's version: the record comes back on b.
+    await a.tasks.update(y.id, { title: "y edited on a" });
+    await b.tasks.delete(y.id);
+    await a.db.syncNow();
+    await b.db.syncNow();
+    eq(b.db.status().conflicts, 1, "b's delete conflicts");
+    await b.db.resolveConflict("tasks", y.id, "server");
+    eq((await b.tasks.get(y.id)).title, "y edited on a", "the server's version restored on b");
+    eq([b.db.status().pending, b.db.status().conflicts], [0, 0], "nothing left");
+    const final = await serverState(main, "tok15");
+    eq(final.live.map((r) => r.data.title), ["y edited on a"], "server and clients agree");
+    eq((await a.tasks.query()).map((r) => r.title), ["y edited on a"], "a agrees");
+  } finally {
+    await cleanup(api, a, b);
+  }
+}
