@@ -138,6 +138,19 @@ export function retryEntry(entry, mutationId) {
   return entry;
 }
 
+/** A mutation as pushed; `data` is left out of a delete. */
+export function makeMutation(mutationId, collection, id, op, data, baseVersion) {
+  const mutation = { mutationId, collection, id, op, baseVersion };
+  if (data !== undefined) mutation.data = data;
+  return mutation;
+}
+
+export function makeServerRecord(collection, id, version, deleted, data, updatedAt) {
+  const record = { collection, id, version, deleted, data };
+  if (updatedAt !== undefined) record.updatedAt = updatedAt;
+  return record;
+}
+
 export function makeRejection(code, message) {
   return { code, message };
 }

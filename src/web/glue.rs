@@ -58,6 +58,10 @@ extern "C" {
     pub fn hold_entry(entry: &JsValue, hold: &str, error: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = retryEntry)]
     pub fn retry_entry(entry: &JsValue, mutation_id: &str) -> JsValue;
+    #[wasm_bindgen(js_name = makeMutation)]
+    pub fn make_mutation(mutation_id: &str, collection: &str, id: &str, op: &str, data: &JsValue, base_version: JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = makeServerRecord)]
+    pub fn make_server_record(collection: &str, id: &str, version: f64, deleted: bool, data: &JsValue, updated_at: Option<f64>) -> JsValue;
     #[wasm_bindgen(js_name = makeRejection)]
     pub fn make_rejection(code: &str, message: &str) -> JsValue;
     #[wasm_bindgen(js_name = makeConflict)]

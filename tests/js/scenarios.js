@@ -1315,6 +1315,20 @@ export async function nothingWedgesTheQueue(api) {
   } finally {
     await cleanup(api, silent);
   }
+  // An answer that is not the protocol is a SyncError naming what is wrong; nothing is applied.
+  const garbled = await openSynced(
+    api,
+    "garbled",
+    quiet({ transport: { push: async () => ({ results: [{ mutationId: "x", status: "applied" }] }), pull: async () => ({}) } }),
+  );
+  try {
+    await garbled.tasks.create({ title: "kept", done: 0 });
+    const e = await rejects(garbled.db.syncNow(), "SyncError", "a garbled push answer");
+    assert(/not the protocol: results\[0\]\.mutationId should be a UUID/.test(e.message), e.message);
+    eq([garbled.db.status().pending, (await garbled.db.outbox())[0].attempts], [1, 1], "kept, counted as sent");
+  } finally {
+    await cleanup(api, garbled);
+  }
   const closed = await openSynced(api, "closed", manual(main, "tok13"));
   closed.db.close();
   await rejects(closed.db.syncNow(), "DatabaseClosedError", "syncNow after close");

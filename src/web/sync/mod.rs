@@ -326,7 +326,7 @@ async fn sync_once(inner: &Rc<Inner>) -> Result<Summary, Stop> {
         let Some(batch) = push::read_batch(&db, size, super::api::now()).await? else { break };
         let sent = batch.sent.len() as u64;
         let answer = match engine.transport.push(&batch.request).await {
-            Ok(answer) => answer,
+            Ok(answer) => wire::read_push_response(&answer).map_err(Stop::Failure)?,
             Err(failure) => match (failure.next_step(sent as u32), &failure) {
                 (NextStep::ShrinkBatch(smaller), _) => {
                     engine.state.borrow_mut().batch_size = Some(smaller);
@@ -376,7 +376,7 @@ async fn sync_once(inner: &Rc<Inner>) -> Result<Summary, Stop> {
             }
             Err(failure) => return Err(Stop::Failure(failure)),
         };
-        let page: wire::PullResponse = wire::from_js(answer, "pull answer").map_err(Stop::Failure)?;
+        let page = wire::read_pull_response(&answer).map_err(Stop::Failure)?;
         let applied = pull::apply_page(&inner.db()?, &inner.schema, cursor.as_deref(), &page, super::api::now()).await?;
         summary.pulled += applied.received;
         summary.conflicts += applied.conflicts;

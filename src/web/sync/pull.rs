@@ -111,7 +111,7 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
                 }
                 PullEffect::Conflict => {
                     // Never overwrite a queued change: keep both, hold the queue of this record.
-                    let conflict = glue::make_conflict(&change.collection, &key, &record, &wire::to_js(change), now);
+                    let conflict = glue::make_conflict(&change.collection, &key, &record, &wire::server_record(change), now);
                     conflicts.put(&conflict).map_err(&fail)?;
                     if let Some(first) = queued.first().filter(|e| e.hold != Some(Hold::Failed)) {
                         outbox.put(&glue::hold_entry(&first.raw, Hold::Conflict.as_str(), &JsValue::UNDEFINED)).map_err(&fail)?;
@@ -138,7 +138,7 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
                 continue;
             }
             let local = if record.is_undefined() { JsValue::NULL } else { record.clone() };
-            conflicts.put(&glue::make_conflict(&change.collection, &key, &local, &wire::to_js(change), now)).map_err(&fail)?;
+            conflicts.put(&glue::make_conflict(&change.collection, &key, &local, &wire::server_record(change), now)).map_err(&fail)?;
             if let Some(m) = read_meta(&record) {
                 let m = RecordMeta { status: RecordStatus::Conflict, ..m };
                 records.put(&glue::with_meta(&record, &meta_to_js(&m, &key))).map_err(&fail)?;

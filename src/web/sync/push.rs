@@ -14,7 +14,7 @@ use crate::core::outbox::Op;
 use crate::core::reconcile::{apply_push, LocalRecord, PushEffect, PushOutcome};
 use crate::core::schema::CONFLICTS_STORE;
 use crate::core::status::RecordStatus;
-use crate::protocol::{self, MutationResult, PushRequest};
+use crate::protocol::{self, MutationResult};
 
 use super::super::connection::request;
 use super::super::glue;
@@ -80,7 +80,7 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
         for (e, read) in picked.iter_mut().zip(reads) {
             let record = read.await?;
             let mutation_id = Uuid::try_parse(&e.mutation_id)
-                .map_err(|_| Error::new(ErrorKind::Storage, format!("outbox entry {} has a malformed mutation id", e.seq)))?;
+                .map_err(|_| Error::new(ErrorKind::Storage, format!("outbox entry {} has a malformed mutation id", e.seq as u64)))?;
             // An entry sent before, whose record was deleted since, can only be pushed as a
             // delete: the data it carried is gone. The delete queued after it then applies
             // unchanged, so the server ends where the client is.
@@ -100,7 +100,7 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
             e.raw = glue::mark_sent(&e.raw, now);
             outbox.put(&e.raw).map_err(&fail)?;
         }
-        Ok(Some(Batch { request: wire::to_js(&PushRequest { mutations }), sent: picked }))
+        Ok(Some(Batch { request: wire::push_request(&mutations), sent: picked }))
     };
     commit_or_abort(&tx, context, work).await
 }
@@ -119,19 +119,18 @@ pub struct Applied {
 
 /// The answer a server gives a mutation it refuses as a whole: a request of that one mutation was
 /// too large. It becomes a dead letter like any rejection.
-pub fn too_large_answer(entry: &Entry, message: &str) -> JsValue {
+pub fn too_large_answer(entry: &Entry, message: &str) -> PushResponse {
     let result = MutationResult::<JsData>::Rejected {
         mutation_id: Uuid::try_parse(&entry.mutation_id).unwrap_or_default(),
         code: crate::protocol::codes::PAYLOAD_TOO_LARGE.to_string(),
         message: message.to_string(),
     };
-    wire::to_js(&PushResponse { results: vec![result] })
+    PushResponse { results: vec![result] }
 }
 
 /// Applies the server's answers to `batch`, in one transaction. An entry without an answer is
 /// left as it is and sent again (under the same mutation id, so the server answers it once).
-pub async fn apply_results(db: &IdbDatabase, batch: Batch, answer: JsValue, now: f64) -> Result<Applied> {
-    let response: PushResponse = wire::from_js(answer, "push answer").map_err(|f| f.to_error())?;
+pub async fn apply_results(db: &IdbDatabase, batch: Batch, response: PushResponse, now: f64) -> Result<Applied> {
     let mut by_id: HashMap<String, MutationResult<JsData>> =
         response.results.into_iter().map(|r| (r.mutation_id().hyphenated().to_string(), r)).collect();
     let context = "applying push results";
@@ -187,7 +186,7 @@ pub async fn apply_results(db: &IdbDatabase, batch: Batch, answer: JsValue, now:
                 (PushEffect::Conflict { .. }, MutationResult::Conflict { current, .. }) => {
                     outbox.put(&glue::hold_entry(&e.raw, Hold::Conflict.as_str(), &JsValue::UNDEFINED)).map_err(&fail)?;
                     let local = if record.is_undefined() { JsValue::NULL } else { record.clone() };
-                    let conflict = glue::make_conflict(&e.collection, &key, &local, &wire::to_js(current), now);
+                    let conflict = glue::make_conflict(&e.collection, &key, &local, &wire::server_record(current), now);
                     conflicts.put(&conflict).map_err(&fail)?;
                     applied.conflicts += 1;
                     meta.map(|m| crate::core::meta::RecordMeta { status: RecordStatus::Conflict, ..m })

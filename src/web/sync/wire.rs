@@ -1,40 +1,129 @@
-//! The protocol's wire types (`crate::protocol`) carried as JS values: record data stays a JS
-//! value end to end (`JsData`), and only the protocol's own fields cross into Rust.
+//! The protocol's wire types (`crate::protocol`) to and from JS values. Record data stays a JS
+//! value end to end (`JsData`); only the protocol's own fields are read or written here.
+//!
+//! The shapes are the ones serde gives the same types on the server (camelCase fields, `status`
+//! tagging a mutation result); `docs/protocol.md` is their description. They are read and written
+//! by hand rather than through serde-wasm-bindgen: that decoder, with the float formatting its
+//! error messages pull in, was a fifth of the sync engine's size in the wasm.
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use wasm_bindgen::JsValue;
+use js_sys::{Array, Object};
+use uuid::Uuid;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::sync::Failure;
+use crate::protocol::{Mutation, MutationResult, PullResponse as Pull, PushResponse as Push, ServerRecord as Record};
 
-/// Record data as the JS value it is; passes through serde-wasm-bindgen untouched.
+use super::super::glue;
+use super::super::interop::{get, opt_num, set_field, type_name};
+
+/// Record data as the JS value it is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsData(pub JsValue);
 
-impl Serialize for JsData {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde_wasm_bindgen::preserve::serialize(&self.0, serializer)
+pub type PushResponse = Push<JsData>;
+pub type PullResponse = Pull<JsData>;
+pub type ServerRecord = Record<JsData>;
+
+/// `{ mutations: [...] }`, as `POST /v1/push` takes it.
+pub fn push_request(mutations: &[Mutation<JsData>]) -> JsValue {
+    let list: Array = mutations
+        .iter()
+        .map(|m| {
+            glue::make_mutation(
+                &m.mutation_id.hyphenated().to_string(),
+                &m.collection,
+                &m.id,
+                m.op.as_str(),
+                m.data.as_ref().map(|d| &d.0).unwrap_or(&JsValue::UNDEFINED),
+                opt_num(m.base_version),
+            )
+        })
+        .collect();
+    let request = Object::new();
+    set_field(&request, "mutations", &list);
+    request.into()
+}
+
+/// A server record as the protocol writes it (kept in conflicts).
+pub fn server_record(r: &ServerRecord) -> JsValue {
+    glue::make_server_record(
+        &r.collection,
+        &r.id,
+        r.version as f64,
+        r.deleted,
+        r.data.as_ref().map(|d| &d.0).unwrap_or(&JsValue::NULL),
+        r.updated_at.map(|t| t as f64),
+    )
+}
+
+/// The answer of a push.
+pub fn read_push_response(answer: &JsValue) -> Result<PushResponse, Failure> {
+    let results = list(answer, "results", "push answer")?;
+    let results = results.iter().enumerate().map(|(i, r)| read_result(&r, i)).collect::<Result<_, _>>()?;
+    Ok(Push { results })
+}
+
+/// The answer of a pull.
+pub fn read_pull_response(answer: &JsValue) -> Result<PullResponse, Failure> {
+    let what = "pull answer";
+    let changes = list(answer, "changes", what)?;
+    let changes = changes.iter().enumerate().map(|(i, c)| read_record(&c, &format!("changes[{i}]"))).collect::<Result<_, _>>()?;
+    let cursor = string(answer, "cursor", what)?;
+    let has_more = get(answer, "hasMore").as_bool().ok_or_else(|| bad(what, "hasMore", "a boolean", &get(answer, "hasMore")))?;
+    Ok(Pull { changes, cursor, has_more })
+}
+
+fn read_result(r: &JsValue, i: usize) -> Result<MutationResult<JsData>, Failure> {
+    let what = format!("results[{i}]");
+    let mutation_id = string(r, "mutationId", &what)?;
+    let mutation_id = Uuid::try_parse(&mutation_id).map_err(|_| bad(&what, "mutationId", "a UUID", &get(r, "mutationId")))?;
+    Ok(match string(r, "status", &what)?.as_str() {
+        "applied" => MutationResult::Applied { mutation_id, version: whole(r, "version", &what)? },
+        "conflict" => MutationResult::Conflict { mutation_id, current: read_record(&get(r, "current"), &format!("{what}.current"))? },
+        "rejected" => MutationResult::Rejected {
+            mutation_id,
+            code: string(r, "code", &what)?,
+            message: get(r, "message").as_string().unwrap_or_default(),
+        },
+        other => return Err(Failure::BadAnswer(format!("{what}.status is \"{other}\", not applied, conflict or rejected"))),
+    })
+}
+
+fn read_record(r: &JsValue, what: &str) -> Result<ServerRecord, Failure> {
+    if !r.is_object() {
+        return Err(Failure::BadAnswer(format!("{what} is {}, not a record", type_name(r))));
     }
+    let data = get(r, "data");
+    let updated_at = get(r, "updatedAt");
+    Ok(Record {
+        collection: string(r, "collection", what)?,
+        id: string(r, "id", what)?,
+        version: whole(r, "version", what)?,
+        deleted: get(r, "deleted").as_bool().ok_or_else(|| bad(what, "deleted", "a boolean", &get(r, "deleted")))?,
+        data: (!data.is_null() && !data.is_undefined()).then_some(JsData(data)),
+        updated_at: if updated_at.is_undefined() || updated_at.is_null() { None } else { Some(whole(r, "updatedAt", what)?) },
+    })
 }
 
-impl<'de> Deserialize<'de> for JsData {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        serde_wasm_bindgen::preserve::deserialize(deserializer).map(JsData)
+fn bad(what: &str, field: &str, expected: &str, got: &JsValue) -> Failure {
+    Failure::BadAnswer(format!("{what}.{field} should be {expected}, got {}", type_name(got)))
+}
+
+fn list(v: &JsValue, field: &str, what: &str) -> Result<Array, Failure> {
+    let value = get(v, field);
+    value.dyn_into::<Array>().map_err(|got| bad(what, field, "an array", &got))
+}
+
+fn string(v: &JsValue, field: &str, what: &str) -> Result<String, Failure> {
+    let value = get(v, field);
+    value.as_string().ok_or_else(|| bad(what, field, "a string", &value))
+}
+
+/// A whole number from 0 to 2^53 (the integers a JS number holds exactly).
+fn whole(v: &JsValue, field: &str, what: &str) -> Result<u64, Failure> {
+    let value = get(v, field);
+    match value.as_f64() {
+        Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_992.0 => Ok(n as u64),
+        _ => Err(bad(what, field, "a whole number", &value)),
     }
-}
-
-pub type PushResponse = crate::protocol::PushResponse<JsData>;
-pub type PullResponse = crate::protocol::PullResponse<JsData>;
-
-/// A wire value as a JS object. `null` is written for absent optional fields the protocol
-/// requires (`baseVersion`), since `JSON.stringify` drops `undefined`.
-pub fn to_js<T: Serialize>(value: &T) -> JsValue {
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
-    // Only protocol types built here are serialized, and every one of them is representable.
-    value.serialize(&serializer).unwrap_or(JsValue::NULL)
-}
-
-/// A wire value from what the server (or a JS transport) answered.
-pub fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T, Failure> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| Failure::BadAnswer(format!("{what}: {e}")))
 }
