@@ -6,7 +6,8 @@
 //! browser and a `serde_json::Value` (or raw JSON text) on the server. JSON field names are
 //! camelCase. No type here uses `#[serde(flatten)]` or an internally tagged enum on the way in,
 //! so `D` is handed to its own `Deserialize` untouched (no buffering through serde's private
-//! content type), which keeps a JS value passing straight through `serde-wasm-bindgen`.
+//! content type). The server uses the serde derives; the browser edge builds and reads the same
+//! types from JS values by hand (`web::sync::wire`), which costs less wasm.
 //!
 //! The normative description of the protocol is `docs/protocol.md`; the machine-readable one is
 //! `docs/openapi.json`. The rules below ([`decide`], [`Mutation::check`], the cursor format) are

@@ -3,8 +3,9 @@
 //!
 //! The shapes are the ones serde gives the same types on the server (camelCase fields, `status`
 //! tagging a mutation result); `docs/protocol.md` is their description. They are read and written
-//! by hand rather than through serde-wasm-bindgen: that decoder, with the float formatting its
-//! error messages pull in, was a fifth of the sync engine's size in the wasm.
+//! by hand rather than through serde-wasm-bindgen, whose generic decoder cost more wasm than
+//! these few readers (BENCHMARKS.md, "Size"), and whose errors named serde's internals rather than
+//! the field that was wrong.
 
 use js_sys::{Array, Object};
 use uuid::Uuid;
