@@ -2,14 +2,15 @@
 # Runs a command with two reference sync servers on 127.0.0.1 (free ports), stopped afterwards:
 #   FERRYSYNC_TEST_SERVER   reliable, in memory
 #   FERRYSYNC_FLAKY_SERVER  with fault injection: 500s, 429s with Retry-After, dropped connections
-# Tokens tok1..tok24 map to tenants tenant1..tenant24, one per test scenario.
+# Tokens tok1..tok24 map to tenants tenant1..tenant24, one per test scenario; tok16-rotated is a
+# second token of tenant16 (a refreshed token of the same user).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build -q -p ferrysync-server
 server=target/debug/ferrysync-server
 tokens=$(for i in $(seq 1 24); do printf 'tok%d=tenant%d,' "$i" "$i"; done)
-tokens=${tokens%,}
+tokens="${tokens}tok16-rotated=tenant16"
 logs=$(mktemp -d)
 pids=()
 stop() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }

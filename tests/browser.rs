@@ -92,6 +92,7 @@ scenarios!(
     sync_options_are_checked => "syncOptionsAreChecked",
     nothing_wedges_the_queue => "nothingWedgesTheQueue",
     deletes_sync_and_conflict_with_edits => "deletesSyncAndConflictWithEdits",
+    token_function_is_asked_for_every_request => "tokenFunctionIsAskedForEveryRequest",
 );
 
 #[wasm_bindgen_test]

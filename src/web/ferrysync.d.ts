@@ -134,8 +134,10 @@ export type SyncOptions =
   | (SyncTuning & {
       /** Base URL of a server speaking the ferrysync protocol, e.g. "https://api.example.com". */
       url: string;
-      /** Bearer token; the server maps it to a tenant. */
-      token: string;
+      /** Bearer token; the server maps it to a tenant. A function is called before every
+       * request, so that an app whose tokens expire can hand over a fresh one. If it throws or
+       * rejects, the sync fails with NetworkError and is retried. */
+      token: string | (() => string | Promise<string>);
       transport?: never;
     })
   | (SyncTuning & { transport: SyncTransport; url?: never; token?: never });

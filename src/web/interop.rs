@@ -13,7 +13,7 @@ use crate::core::schema::{CollectionDef, IndexDef, Schema};
 use crate::core::status::{RecordStatus, SyncStatus};
 
 use super::error::{describe, from_js};
-use super::sync::Transport;
+use super::sync::{Token, Transport};
 use crate::core::sync::{whole, Settings};
 use super::glue;
 
@@ -178,13 +178,17 @@ fn read_sync_options(sync: &JsValue) -> Result<Option<(Settings, Transport)>> {
                 .as_string()
                 .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
                 .ok_or_else(|| options_error(format!("`sync.url` must be an http(s) URL string, got {}", describe(&url))))?;
-            let token = get(sync, "token")
-                .as_string()
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| options_error("`sync.token` (the bearer token) is required with `sync.url`".into()))?;
+            let token = get(sync, "token");
+            let token = if let Some(f) = token.dyn_ref::<Function>() {
+                Token::Provider(f.clone())
+            } else {
+                Token::Fixed(token.as_string().filter(|t| !t.is_empty()).ok_or_else(|| {
+                    options_error("`sync.token` (a bearer token, or a function giving one) is required with `sync.url`".into())
+                })?)
+            };
             Transport::Http {
                 base: url.trim_end_matches('/').to_string(),
-                authorization: format!("Bearer {token}"),
+                token,
                 timeout_ms: settings.request_timeout_ms,
             }
         }

@@ -1392,3 +1392,46 @@ export async function deletesSyncAndConflictWithEdits(api) {
     await cleanup(api, a, b);
   }
 }
+
+export async function tokenFunctionIsAskedForEveryRequest(api) {
+  const { main } = api.servers;
+  const asked = [];
+  let token = "tok16";
+  const client = await openSynced(
+    api,
+    "token-fn",
+    manual(main, async () => {
+      asked.push(token);
+      if (token instanceof Error) throw token;
+      return token;
+    }),
+  );
+  try {
+    await client.tasks.create({ title: "with a fresh token", done: 0 });
+    await client.db.syncNow();
+    assert(asked.length >= 2, `asked before the push and the pull (${asked.length} times)`);
+    eq((await serverState(main, "tok16")).records.size, 1, "pushed as tenant 16");
+
+    // The token is refreshed between syncs (same user, same tenant): the next requests use it.
+    token = "tok16-rotated";
+    await client.tasks.create({ title: "after the refresh", done: 0 });
+    await client.db.syncNow();
+    eq(asked.slice(-2), ["tok16-rotated", "tok16-rotated"], "the refreshed token was asked for");
+    eq((await serverState(main, "tok16")).records.size, 2, "and accepted for the same tenant");
+
+    token = new Error("signed out");
+    await client.tasks.create({ title: "waits", done: 0 });
+    const e = await rejects(client.db.syncNow(), "NetworkError", "a token function that throws");
+    assert(/the token function failed: signed out/.test(e.message), e.message);
+    eq(client.db.status().pending, 1, "kept queued");
+    token = "";
+    await rejects(client.db.syncNow(), "SyncError", "an empty token");
+  } finally {
+    await cleanup(api, client);
+  }
+  await rejects(
+    api.open({ app: uniqueApp("token-bad"), version: 1, collections: COLLECTIONS, sync: { url: main, token: 42 } }),
+    "InvalidOptionsError",
+    "a token that is neither a string nor a function",
+  );
+}

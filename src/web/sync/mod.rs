@@ -28,7 +28,7 @@ use super::glue;
 use super::interop::set_field;
 
 pub use decisions::{conflicts, dead_letters, discard_failed, resolve_conflict, retry_failed, Choice, Decided};
-pub use transport::Transport;
+pub use transport::{Token, Transport};
 pub use triggers::{after_write, start, stop};
 
 /// Records changed by one step, by collection, for the change listeners.

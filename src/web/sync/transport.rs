@@ -15,17 +15,47 @@ use super::super::glue;
 use super::super::interop::get;
 
 pub enum Transport {
-    Http { base: String, authorization: String, timeout_ms: u32 },
+    Http { base: String, token: Token, timeout_ms: u32 },
     Js { transport: JsValue, timeout_ms: u32 },
+}
+
+/// The bearer token: fixed, or a function asked before every request, so that an app whose
+/// tokens expire hands over a fresh one without reopening the database.
+pub enum Token {
+    Fixed(String),
+    Provider(Function),
+}
+
+impl Token {
+    /// The `Authorization` header value. A provider that throws (or rejects, or does not answer
+    /// in time) is a network failure, retried like one; one that answers something other than a
+    /// non-empty string is a refusal.
+    async fn authorization(&self, timeout_ms: u32) -> Result<String, Failure> {
+        let token = match self {
+            Token::Fixed(token) => return Ok(format!("Bearer {token}")),
+            Token::Provider(f) => {
+                let promise = glue::call_transport(&JsValue::UNDEFINED, f, &js_sys::Array::new(), timeout_ms);
+                JsFuture::from(promise).await.map_err(|e| Failure::Network {
+                    message: format!("the token function failed: {}", thrown_message(&e)),
+                    retry_after_ms: None,
+                })?
+            }
+        };
+        match token.as_string().filter(|t| !t.is_empty()) {
+            Some(token) => Ok(format!("Bearer {token}")),
+            None => Err(Failure::BadAnswer("the token function did not give a non-empty string".into())),
+        }
+    }
 }
 
 impl Transport {
     /// `{ mutations }` → `{ results }`, both as JS objects in the protocol's shape.
     pub async fn push(&self, request: &JsValue) -> Result<JsValue, Failure> {
         match self {
-            Transport::Http { base, authorization, timeout_ms } => {
+            Transport::Http { base, token, timeout_ms } => {
                 let body = js_sys::JSON::stringify(request).map_err(|e| Failure::BadAnswer(describe(&e)))?;
-                http(Method::POST, &format!("{base}{PUSH_PATH}"), Some(authorization), Some(body.into()), *timeout_ms).await
+                let authorization = token.authorization(*timeout_ms).await?;
+                http(Method::POST, &format!("{base}{PUSH_PATH}"), Some(&authorization), Some(body.into()), *timeout_ms).await
             }
             Transport::Js { transport, timeout_ms } => call_js(transport, "push", std::slice::from_ref(request), *timeout_ms).await,
         }
@@ -34,9 +64,10 @@ impl Transport {
     /// The page of changes after `cursor` (None: from the start).
     pub async fn pull(&self, cursor: Option<&str>, limit: u32) -> Result<JsValue, Failure> {
         match self {
-            Transport::Http { base, authorization, timeout_ms } => {
+            Transport::Http { base, token, timeout_ms } => {
                 let url = format!("{base}{PULL_PATH}{}", pull_query(cursor, Some(limit)));
-                http(Method::GET, &url, Some(authorization), None, *timeout_ms).await
+                let authorization = token.authorization(*timeout_ms).await?;
+                http(Method::GET, &url, Some(&authorization), None, *timeout_ms).await
             }
             Transport::Js { transport, timeout_ms } => {
                 let cursor = cursor.map(JsValue::from_str).unwrap_or(JsValue::NULL);
@@ -114,11 +145,12 @@ async fn call_js(transport: &JsValue, method: &str, args: &[JsValue], timeout_ms
         .map_err(|_| Failure::BadAnswer(format!("the transport has no {method}() function")))?;
     let promise: Promise = glue::call_transport(transport, &f, &args.iter().collect::<js_sys::Array>(), timeout_ms);
     JsFuture::from(promise).await.map_err(|e| {
-        let message = e
-            .dyn_ref::<js_sys::Error>()
-            .map(|e| String::from(e.message()))
-            .unwrap_or_else(|| describe(&e));
         let retry_after_ms = get(&e, "retryAfterMs").as_f64().filter(|ms| *ms >= 0.0).map(|ms| ms as u64);
-        Failure::Network { message: format!("{method}() failed: {message}"), retry_after_ms }
+        Failure::Network { message: format!("{method}() failed: {}", thrown_message(&e)), retry_after_ms }
     })
+}
+
+/// The message of what a JS call threw or rejected with.
+fn thrown_message(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_else(|| describe(e))
 }
