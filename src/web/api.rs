@@ -96,6 +96,11 @@ impl Inner {
 
     /// Another tab's sync status (only one tab syncs at a time).
     pub fn remote_status(self: &Rc<Self>, status: &JsValue) {
+        // While this tab syncs, its own status is the truth (a post from another tab may have
+        // been sent before it learned of this sync).
+        if self.sync.as_ref().is_some_and(|e| e.state.borrow().holding) {
+            return;
+        }
         self.update_status(|s| {
             let next = super::tabs::adopt_remote(s, status);
             s.replace(next)

@@ -83,6 +83,11 @@ export function withOp(entry, op) {
   return entry;
 }
 
+/** Whether this browser context has Web Locks (secure contexts only). */
+export function hasLocks() {
+  return !!(globalThis.navigator && navigator.locks);
+}
+
 /** Runs `callback` (which returns a promise) holding the Web Lock `name`, so that only one
  * connection in this browser profile runs it at a time. Without Web Locks it just runs. */
 export function withLock(name, callback) {
@@ -178,29 +183,36 @@ export function callTransport(transport, method, args, timeoutMs) {
 }
 
 /** Puts pulled records (`values[i]` into `stores[i]`). A unique-index clash with another local
- * record is caught, so that it does not abort the page. Resolves to one boolean per record: true
- * when stored, false on a clash (kept as a conflict). */
+ * record is caught, so that it does not abort the page. The clashing puts are tried once more
+ * after the rest of the page is in: a page may move a value from one record to another in either
+ * order. Resolves to one boolean per record: true when stored, false on a clash that remains
+ * (kept as a conflict). */
 export function putEachUnlessClash(stores, values) {
-  return new Promise((resolve, reject) => {
-    const stored = new Array(values.length);
-    let left = values.length;
-    if (left === 0) resolve(stored);
-    const settle = (i, ok) => {
-      stored[i] = ok;
-      if (--left === 0) resolve(stored);
-    };
-    for (let i = 0; i < values.length; i++) {
-      const request = stores[i].put(values[i]);
-      request.onsuccess = () => settle(i, true);
-      request.onerror = (event) => {
-        if (request.error && request.error.name === "ConstraintError") {
-          event.preventDefault();
-          event.stopPropagation();
-          settle(i, false);
-        } else {
-          reject(request.error);
-        }
-      };
-    }
-  });
+  const stored = new Array(values.length).fill(true);
+  const pass = (indexes) =>
+    new Promise((resolve, reject) => {
+      const clashed = [];
+      let left = indexes.length;
+      if (left === 0) resolve(clashed);
+      for (const i of indexes) {
+        const request = stores[i].put(values[i]);
+        request.onsuccess = () => --left === 0 && resolve(clashed);
+        request.onerror = (event) => {
+          if (request.error && request.error.name === "ConstraintError") {
+            event.preventDefault();
+            event.stopPropagation();
+            clashed.push(i);
+            if (--left === 0) resolve(clashed);
+          } else {
+            reject(request.error);
+          }
+        };
+      }
+    });
+  return pass(values.map((_, i) => i))
+    .then((clashed) => pass(clashed.sort((a, b) => a - b)))
+    .then((still) => {
+      for (const i of still) stored[i] = false;
+      return stored;
+    });
 }

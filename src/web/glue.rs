@@ -40,6 +40,8 @@ extern "C" {
     /// Throws when a getter of the patch throws.
     #[wasm_bindgen(js_name = mergeFields, catch)]
     pub fn merge_fields(record: &JsValue, patch: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = hasLocks)]
+    pub fn has_locks() -> bool;
     #[wasm_bindgen(js_name = withLock)]
     pub fn with_lock(name: &str, callback: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = withOp)]

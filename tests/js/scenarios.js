@@ -1295,6 +1295,39 @@ export async function nothingWedgesTheQueue(api) {
     await p1.syncNow();
     await p2.syncNow();
     eq(await p2.collection("people").count(), 2, "later changes still arrive");
+
+    // The clash goes away here, and the server's next version of the record lands: the
+    // conflict goes with it.
+    const mine = (await p2.collection("people").query()).find((r) => r.email === "ada@example.com");
+    await p2.collection("people").update(mine.id, { email: "ada.2@example.com" });
+    await p2.syncNow();
+    await p1.collection("people").update(first.id, { name: "Ada" });
+    await p1.syncNow();
+    await p2.syncNow();
+    eq([(await p2.collection("people").get(first.id)).name, p2.status().conflicts], ["Ada", 0], "stored, conflict gone");
+    eq((await p2.conflicts()).length, 0, "no stale conflict row");
+
+    // A page that moves a unique value between records in an order that clashes midway: B
+    // gives up x, A takes x, B changes again, so the page holds A(x) before B.
+    const people1 = p1.collection("people");
+    const b = await people1.create({ email: "x@example.com" });
+    await p1.syncNow();
+    await p2.syncNow();
+    // One sync per step, so that the server records three changes (queued together, they
+    // would coalesce into two).
+    await people1.update(b.id, { email: "y@example.com" });
+    await p1.syncNow();
+    const a = await people1.create({ email: "x@example.com" });
+    await p1.syncNow();
+    await people1.update(b.id, { email: "z@example.com" });
+    await p1.syncNow();
+    const moved = await p2.syncNow();
+    eq(moved.conflicts, 0, "no false clash");
+    eq(
+      [(await p2.collection("people").get(a.id)).email, (await p2.collection("people").get(b.id)).email],
+      ["x@example.com", "z@example.com"],
+      "both stored",
+    );
   } finally {
     for (const db of [p1, p2]) {
       db.close();

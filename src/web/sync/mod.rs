@@ -69,6 +69,8 @@ pub struct State {
     pub offline: bool,
     /// Waiting for another tab's sync lock, to see its sync end.
     watching: bool,
+    /// This tab holds the sync lock: its own status is the truth, whatever other tabs post.
+    pub holding: bool,
     pub retry: Option<gloo_timers::callback::Timeout>,
     pub debounce: Option<gloo_timers::callback::Timeout>,
     pub interval: Option<gloo_timers::callback::Interval>,
@@ -251,6 +253,10 @@ fn after_failure(inner: &Rc<Inner>, stop: &Stop) -> JsValue {
 /// catches both, so this tab never shows "syncing" for a sync that is gone.
 pub fn watch_remote_sync(inner: &Rc<Inner>) {
     let Some(here) = engine(inner) else { return };
+    // Without Web Locks there is no lock to wait for; the other tab's own "done" must do.
+    if !glue::has_locks() {
+        return;
+    }
     if std::mem::replace(&mut here.state.borrow_mut().watching, true) {
         return;
     }
@@ -288,7 +294,14 @@ async fn locked_sync(inner: &Rc<Inner>) -> Result<Summary, Stop> {
     let held = inner.clone();
     let callback = Closure::once_into_js(move |_lock: JsValue| -> Promise {
         future_to_promise(async move {
+            let holding = |on: bool| {
+                if let Some(engine) = engine(&held) {
+                    engine.state.borrow_mut().holding = on;
+                }
+            };
+            holding(true);
             *slot.borrow_mut() = Some(sync_once(&held).await);
+            holding(false);
             Ok(JsValue::UNDEFINED)
         })
     });

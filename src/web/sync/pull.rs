@@ -65,6 +65,11 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
         // A client with nothing queued (a fresh one, say) has no local change to protect: the
         // per-record lookups of queued entries are skipped.
         let queue_empty = request(&outbox.count().map_err(&fail)?, context).await?.as_f64() == Some(0.0);
+        // A record the server's version now lands on has no conflict left: a row kept from an
+        // earlier page (a unique-index clash since resolved) would otherwise outlive it, and
+        // resolving it later would bring back an older version.
+        let no_conflicts = request(&conflicts.count().map_err(&fail)?, context).await?.as_f64() == Some(0.0);
+        let conflict_key = |collection: &str, key: &JsValue| -> JsValue { js_sys::Array::of2(&JsValue::from_str(collection), key).into() };
         let mut reads = Vec::new();
         // Changes to collections this app does not declare are passed over (the cursor still
         // moves past them): the schema decides what this client keeps.
@@ -92,6 +97,9 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
                     if meta.is_some() {
                         records.delete(&key).map_err(&fail)?;
                         applied.changes.add(&change.collection, &change.id, "delete");
+                    }
+                    if !no_conflicts {
+                        conflicts.delete(&conflict_key(&change.collection, &key)).map_err(&fail)?;
                     }
                 }
                 PullEffect::Overwrite => {
@@ -135,16 +143,23 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
         for (i, (change, key, records, record, existed)) in puts.into_iter().enumerate() {
             if stored.get(i as u32).as_bool() == Some(true) {
                 applied.changes.add(&change.collection, &change.id, if existed { "update" } else { "create" });
+                if !no_conflicts {
+                    conflicts.delete(&conflict_key(&change.collection, &key)).map_err(&fail)?;
+                }
                 continue;
             }
             let local = if record.is_undefined() { JsValue::NULL } else { record.clone() };
             conflicts.put(&glue::make_conflict(&change.collection, &key, &local, &wire::server_record(change), now)).map_err(&fail)?;
-            if let Some(m) = read_meta(&record) {
+            let meta = read_meta(&record);
+            // A record already in conflict only gets the newer server version.
+            if meta.as_ref().is_none_or(|m| m.status != RecordStatus::Conflict) {
+                applied.conflicts += 1;
+            }
+            if let Some(m) = meta {
                 let m = RecordMeta { status: RecordStatus::Conflict, ..m };
                 records.put(&glue::with_meta(&record, &meta_to_js(&m, &key))).map_err(&fail)?;
                 applied.changes.add(&change.collection, &change.id, "update");
             }
-            applied.conflicts += 1;
         }
         if stored_cursor.await?.as_string().as_deref() == asked_from {
             meta_store.put_with_key(&JsValue::from_str(&page.cursor), &JsValue::from_str(CURSOR_KEY)).map_err(&fail)?;
