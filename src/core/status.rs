@@ -92,10 +92,12 @@ impl SyncStatus {
         changed
     }
 
-    /// Sets the number of queued changes (counted in the outbox); returns whether it changed.
-    pub fn set_pending(&mut self, pending: u64) -> bool {
-        let changed = pending != self.pending;
-        self.pending = pending;
+    /// Sets the counts read from the database: queued changes, dead letters, conflicts.
+    /// Returns whether any changed.
+    pub fn set_counts(&mut self, pending: u64, failed: u64, conflicts: u64) -> bool {
+        let next = (pending, failed, conflicts);
+        let changed = (self.pending, self.failed, self.conflicts) != next;
+        (self.pending, self.failed, self.conflicts) = next;
         changed
     }
 
@@ -148,7 +150,9 @@ mod tests {
         assert!(s.add_pending(-5));
         assert_eq!(s.pending, 0);
         assert!(!s.replace(s.clone()));
-        assert!(s.set_pending(7));
-        assert!(!s.set_pending(7));
+        assert!(s.set_counts(7, 1, 2));
+        assert!(!s.set_counts(7, 1, 2));
+        assert!(s.set_counts(7, 0, 2));
+        assert_eq!((s.pending, s.failed, s.conflicts), (7, 0, 2));
     }
 }

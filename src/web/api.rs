@@ -66,11 +66,7 @@ impl Inner {
     pub async fn recount(&self) {
         let Ok(db) = self.db() else { return };
         if let Ok((pending, failed, conflicts)) = reads::sync_counts(&db).await {
-            self.update_status(|s| {
-                let changed = (s.pending, s.failed, s.conflicts) != (pending, failed, conflicts);
-                (s.pending, s.failed, s.conflicts) = (pending, failed, conflicts);
-                changed
-            });
+            self.update_status(|s| s.set_counts(pending, failed, conflicts));
         }
     }
 
@@ -600,7 +596,7 @@ pub fn open(options: JsValue) -> Promise {
         let handle: JsValue = Database { inner: inner.clone() }.into();
         *inner.tabs.borrow_mut() = Tabs::open(&inner);
         if options.migrations.is_empty() {
-            count_pending_soon(&inner, db);
+            count_pending_soon(&inner);
             sync::start(&inner);
             return Ok(handle);
         }
@@ -625,17 +621,12 @@ pub fn open(options: JsValue) -> Promise {
 /// so counting first would hold up the first query. Setting the count is exact whenever it
 /// lands: writes created before the count's transaction are in it and have already added their
 /// deltas; writes created after it commit after it, and add theirs on top.
-fn count_pending_soon(inner: &Rc<Inner>, db: IdbDatabase) {
+fn count_pending_soon(inner: &Rc<Inner>) {
     let weak = Rc::downgrade(inner);
     wasm_bindgen_futures::spawn_local(async move {
         gloo_timers::future::TimeoutFuture::new(0).await;
-        let counted = reads::sync_counts(&db).await;
-        if let (Some(inner), Ok((pending, failed, conflicts))) = (weak.upgrade(), counted) {
-            inner.update_status(|s| {
-                let changed = (s.pending, s.failed, s.conflicts) != (pending, failed, conflicts);
-                (s.pending, s.failed, s.conflicts) = (pending, failed, conflicts);
-                changed
-            });
+        if let Some(inner) = weak.upgrade() {
+            inner.recount().await;
         }
     });
 }

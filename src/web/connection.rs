@@ -73,6 +73,28 @@ pub fn committed(tx: &IdbTransaction) -> JsFuture {
     JsFuture::from(glue::transaction_done(tx))
 }
 
+/// Maps a store call that threw (a request that could not be issued) to an error of `context`.
+pub fn js_err(context: &str) -> impl Fn(JsValue) -> Error + '_ {
+    move |e| from_js(context, &e, ErrorKind::Storage)
+}
+
+/// Runs `work` in `tx` and waits for the commit. On any error the transaction is aborted, so
+/// nothing of it is half-applied.
+pub async fn commit_or_abort<T>(tx: &IdbTransaction, context: &str, work: impl Future<Output = Result<T>>) -> Result<T> {
+    let done = committed(tx);
+    match work.await {
+        Ok(value) => {
+            done.await.map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = tx.abort();
+            let _ = done.await;
+            Err(e)
+        }
+    }
+}
+
 pub fn transaction(db: &IdbDatabase, stores: &[&str], write: bool) -> Result<IdbTransaction> {
     let mode = if write { IdbTransactionMode::Readwrite } else { IdbTransactionMode::Readonly };
     let started = if let [one] = stores {

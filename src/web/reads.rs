@@ -14,7 +14,7 @@ use crate::core::meta::TOMBSTONE_INDEX;
 use crate::core::query::{Order, QuerySpec};
 use crate::core::schema::{CONFLICTS_STORE, META_STORE, OUTBOX_STORE};
 
-use super::connection::{request, transaction};
+use super::connection::{js_err, request, transaction};
 use super::error::from_js;
 use super::glue;
 use super::interop::get as field;
@@ -23,10 +23,6 @@ use super::interop::get as field;
 enum Source {
     Store(IdbObjectStore),
     Index(IdbIndex),
-}
-
-fn js_err(context: &str) -> impl Fn(JsValue) -> Error + '_ {
-    move |e| from_js(context, &e, ErrorKind::Storage)
 }
 
 impl Source {

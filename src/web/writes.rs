@@ -17,7 +17,7 @@ use crate::core::meta::RecordMeta;
 use crate::core::outbox::{pending_delta, plan, write_op, Op, Plan, Queued};
 use crate::core::schema::{OUTBOX_BY_RECORD, OUTBOX_STORE};
 
-use super::connection::{committed, request, transaction};
+use super::connection::{commit_or_abort, request, transaction};
 use super::error::from_js;
 use super::glue;
 use super::interop::{get, meta_to_js, opt_num, read_meta};
@@ -137,18 +137,7 @@ pub async fn write(
     writes: Vec<Write>,
 ) -> Result<Written> {
     let tx = transaction(db, &[collection, OUTBOX_STORE], true)?;
-    let done = committed(&tx);
-    match issue(&tx, collection, ids, now, writes).await {
-        Ok(written) => {
-            done.await.map_err(|e| from_js(&format!("writing to \"{collection}\""), &e, ErrorKind::Storage))?;
-            Ok(written)
-        }
-        Err(e) => {
-            let _ = tx.abort();
-            let _ = done.await;
-            Err(e)
-        }
-    }
+    commit_or_abort(&tx, &format!("writing to \"{collection}\""), issue(&tx, collection, ids, now, writes)).await
 }
 
 async fn issue(tx: &IdbTransaction, collection: &str, ids: &IdGenerator, now: f64, writes: Vec<Write>) -> Result<Written> {

@@ -15,7 +15,8 @@ use crate::core::status::{RecordStatus, StatusEvent};
 use super::super::connection::{request, transaction};
 use super::super::glue;
 use super::super::interop::{get, meta_to_js, opt_num, read_meta};
-use super::entries::{all_stores, by_record, commit_or_abort, entries, entries_of, issue_err, outbox, store, Hold};
+use super::super::connection::{commit_or_abort, js_err};
+use super::entries::{all_stores, by_record, entries, entries_of, outbox, record_key, store, Hold};
 use super::pull::CURSOR_KEY;
 use super::Changes;
 
@@ -48,14 +49,14 @@ pub struct Decided {
 pub async fn conflicts(db: &IdbDatabase) -> Result<JsValue> {
     let context = "reading conflicts";
     let tx = transaction(db, &[CONFLICTS_STORE], false)?;
-    request(&store(&tx, CONFLICTS_STORE)?.get_all().map_err(issue_err(context))?, context).await
+    request(&store(&tx, CONFLICTS_STORE)?.get_all().map_err(js_err(context))?, context).await
 }
 
 /// Every dead letter: the outbox entries the server rejected, with its `error`.
 pub async fn dead_letters(db: &IdbDatabase) -> Result<JsValue> {
     let context = "reading failed changes";
     let tx = transaction(db, &[OUTBOX_STORE], false)?;
-    let all = request(&store(&tx, OUTBOX_STORE)?.get_all().map_err(issue_err(context))?, context).await?;
+    let all = request(&store(&tx, OUTBOX_STORE)?.get_all().map_err(js_err(context))?, context).await?;
     Ok(Array::from(&all).iter().filter(|e| get(e, "hold").as_string().as_deref() == Some(Hold::Failed.as_str())).collect::<Array>().into())
 }
 
@@ -66,12 +67,12 @@ pub async fn resolve_conflict(db: &IdbDatabase, ids: &IdGenerator, collection: &
     let context = "resolving a conflict";
     let tx = all_stores(db)?;
     let work = async {
-        let fail = issue_err(context);
+        let fail = js_err(context);
         let key = JsValue::from_str(id);
         let conflicts = store(&tx, CONFLICTS_STORE)?;
         let records = store(&tx, collection)?;
         let outbox = outbox(&tx)?;
-        let conflict_key: JsValue = Array::of2(&JsValue::from_str(collection), &key).into();
+        let conflict_key = record_key(collection, &key);
         let conflict = request(&conflicts.get(&conflict_key).map_err(&fail)?, context);
         let record = request(&records.get(&key).map_err(&fail)?, context);
         let queued = entries_of(&by_record(&outbox)?, collection, &key, context)?;
@@ -133,7 +134,7 @@ pub async fn resolve_conflict(db: &IdbDatabase, ids: &IdGenerator, collection: &
 /// first answer, the rejection).
 pub async fn retry_failed(db: &IdbDatabase, ids: &IdGenerator, collection: &str, id: &str, now: f64) -> Result<Decided> {
     decide_failed(db, collection, id, |tx, key, record, queued| {
-        let fail = issue_err("retrying a failed change");
+        let fail = js_err("retrying a failed change");
         let dead = &queued[0];
         store(tx, OUTBOX_STORE)?.put(&glue::retry_entry(&dead.raw, &ids.next_at(now))).map_err(&fail)?;
         if let Some(m) = read_meta(record) {
@@ -150,14 +151,13 @@ pub async fn retry_failed(db: &IdbDatabase, ids: &IdGenerator, collection: &str,
 /// beginning, so the server's version replaces the local one.
 pub async fn discard_failed(db: &IdbDatabase, collection: &str, id: &str, now: f64) -> Result<Decided> {
     decide_failed(db, collection, id, |tx, key, record, queued| {
-        let fail = issue_err("discarding a failed change");
+        let fail = js_err("discarding a failed change");
         let outbox = store(tx, OUTBOX_STORE)?;
         for e in queued {
             outbox.delete(&e.seq_key()).map_err(&fail)?;
         }
         // A conflict found on the record meanwhile goes with the changes it was about.
-        let conflict_key: JsValue = Array::of2(&JsValue::from_str(collection), key).into();
-        store(tx, CONFLICTS_STORE)?.delete(&conflict_key).map_err(&fail)?;
+        store(tx, CONFLICTS_STORE)?.delete(&record_key(collection, key)).map_err(&fail)?;
         let records = store(tx, collection)?;
         let op = match read_meta(record) {
             Some(m) if m.server_version.is_some() => {
@@ -189,7 +189,7 @@ async fn decide_failed(
     let tx = all_stores(db)?;
     let work = async {
         let key = JsValue::from_str(id);
-        let record = request(&store(&tx, collection)?.get(&key).map_err(issue_err(context))?, context);
+        let record = request(&store(&tx, collection)?.get(&key).map_err(js_err(context))?, context);
         let queued = entries_of(&by_record(&outbox(&tx)?)?, collection, &key, context)?;
         let record = record.await?;
         let queued = entries(&queued.await?);

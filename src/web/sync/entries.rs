@@ -12,7 +12,7 @@ use crate::core::outbox::Op;
 use crate::core::schema::{META_STORE, OUTBOX_BY_RECORD, OUTBOX_STORE};
 use super::super::reads::DEAD_LETTERS_KEY;
 
-use super::super::connection::{committed, request, transaction};
+use super::super::connection::{js_err, request, transaction};
 use super::super::error::from_js;
 use super::super::interop::get;
 pub use super::super::writes::store;
@@ -115,31 +115,14 @@ pub fn entries_of(
     key: &JsValue,
     context: &str,
 ) -> Result<impl Future<Output = Result<JsValue>>> {
-    let range = Array::of2(&JsValue::from_str(collection), key);
-    let req = index.get_all_with_key(&range).map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
+    let req = index.get_all_with_key(&record_key(collection, key)).map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
     Ok(request(&req, context))
 }
 
-/// Runs `work` in `tx` and waits for the commit; on any error the transaction is aborted, so a
-/// sync step never half-applies.
-pub async fn commit_or_abort<T>(tx: &IdbTransaction, context: &str, work: impl Future<Output = Result<T>>) -> Result<T> {
-    let done = committed(tx);
-    match work.await {
-        Ok(value) => {
-            done.await.map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
-            Ok(value)
-        }
-        Err(e) => {
-            let _ = tx.abort();
-            let _ = done.await;
-            Err(e)
-        }
-    }
-}
-
-/// A store request that failed to be issued, as an error of `context`.
-pub fn issue_err(context: &str) -> impl Fn(JsValue) -> crate::core::error::Error + '_ {
-    move |e| from_js(context, &e, ErrorKind::Storage)
+/// `[collection, id]`: the key of a record in the conflicts store, and of its entries in the
+/// outbox's byRecord index.
+pub fn record_key(collection: &str, key: &JsValue) -> JsValue {
+    Array::of2(&JsValue::from_str(collection), key).into()
 }
 
 /// Adds `delta` to the stored number of dead letters, in the step's own transaction.
@@ -150,8 +133,8 @@ pub async fn count_dead_letters(tx: &IdbTransaction, delta: i64) -> Result<()> {
     let context = "counting dead letters";
     let meta = store(tx, META_STORE)?;
     let key = JsValue::from_str(DEAD_LETTERS_KEY);
-    let now = request(&meta.get(&key).map_err(issue_err(context))?, context).await?.as_f64().unwrap_or(0.0);
+    let now = request(&meta.get(&key).map_err(js_err(context))?, context).await?.as_f64().unwrap_or(0.0);
     let next = (now + delta as f64).max(0.0);
-    meta.put_with_key(&JsValue::from_f64(next), &key).map_err(issue_err(context))?;
+    meta.put_with_key(&JsValue::from_f64(next), &key).map_err(js_err(context))?;
     Ok(())
 }

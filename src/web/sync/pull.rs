@@ -15,7 +15,8 @@ use crate::core::status::RecordStatus;
 use super::super::connection::request;
 use super::super::glue;
 use super::super::interop::{meta_to_js, read_meta};
-use super::entries::{all_stores, by_record, commit_or_abort, entries, entries_of, issue_err, outbox, store, Hold};
+use super::super::connection::{commit_or_abort, js_err};
+use super::entries::{all_stores, by_record, entries, entries_of, outbox, record_key, store, Hold};
 use super::wire::{self, PullResponse};
 use super::Changes;
 
@@ -27,7 +28,7 @@ pub async fn cursor(db: &IdbDatabase) -> Result<Option<String>> {
     let context = "reading the pull cursor";
     let tx = super::super::connection::transaction(db, &[META_STORE], false)?;
     let meta = store(&tx, META_STORE)?;
-    let value = request(&meta.get(&JsValue::from_str(CURSOR_KEY)).map_err(issue_err(context))?, context).await?;
+    let value = request(&meta.get(&JsValue::from_str(CURSOR_KEY)).map_err(js_err(context))?, context).await?;
     Ok(value.as_string())
 }
 
@@ -36,7 +37,7 @@ pub async fn reset_cursor(db: &IdbDatabase) -> Result<()> {
     let context = "resetting the pull cursor";
     let tx = super::super::connection::transaction(db, &[META_STORE], true)?;
     let meta = store(&tx, META_STORE)?;
-    commit_or_abort(&tx, context, async { meta.delete(&JsValue::from_str(CURSOR_KEY)).map(|_| ()).map_err(issue_err(context)) }).await
+    commit_or_abort(&tx, context, async { meta.delete(&JsValue::from_str(CURSOR_KEY)).map(|_| ()).map_err(js_err(context)) }).await
 }
 
 /// What one page did.
@@ -57,11 +58,11 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
     let tx = all_stores(db)?;
     let work = async {
         let meta_store = store(&tx, META_STORE)?;
-        let stored_cursor = request(&meta_store.get(&JsValue::from_str(CURSOR_KEY)).map_err(issue_err(context))?, context);
+        let stored_cursor = request(&meta_store.get(&JsValue::from_str(CURSOR_KEY)).map_err(js_err(context))?, context);
         let outbox = outbox(&tx)?;
         let index = by_record(&outbox)?;
         let conflicts = store(&tx, CONFLICTS_STORE)?;
-        let fail = issue_err(context);
+        let fail = js_err(context);
         // A client with nothing queued (a fresh one, say) has no local change to protect: the
         // per-record lookups of queued entries are skipped.
         let queue_empty = request(&outbox.count().map_err(&fail)?, context).await?.as_f64() == Some(0.0);
@@ -69,7 +70,6 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
         // earlier page (a unique-index clash since resolved) would otherwise outlive it, and
         // resolving it later would bring back an older version.
         let no_conflicts = request(&conflicts.count().map_err(&fail)?, context).await?.as_f64() == Some(0.0);
-        let conflict_key = |collection: &str, key: &JsValue| -> JsValue { js_sys::Array::of2(&JsValue::from_str(collection), key).into() };
         let mut reads = Vec::new();
         // Changes to collections this app does not declare are passed over (the cursor still
         // moves past them): the schema decides what this client keeps.
@@ -99,7 +99,7 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
                         applied.changes.add(&change.collection, &change.id, "delete");
                     }
                     if !no_conflicts {
-                        conflicts.delete(&conflict_key(&change.collection, &key)).map_err(&fail)?;
+                        conflicts.delete(&record_key(&change.collection, &key)).map_err(&fail)?;
                     }
                 }
                 PullEffect::Overwrite => {
@@ -144,7 +144,7 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
             if stored.get(i as u32).as_bool() == Some(true) {
                 applied.changes.add(&change.collection, &change.id, if existed { "update" } else { "create" });
                 if !no_conflicts {
-                    conflicts.delete(&conflict_key(&change.collection, &key)).map_err(&fail)?;
+                    conflicts.delete(&record_key(&change.collection, &key)).map_err(&fail)?;
                 }
                 continue;
             }

@@ -19,7 +19,8 @@ use crate::protocol::{self, MutationResult};
 use super::super::connection::request;
 use super::super::glue;
 use super::super::interop::{meta_to_js, read_meta};
-use super::entries::{all_stores, by_record, commit_or_abort, entries, entries_of, issue_err, outbox, store, Entry, Hold};
+use super::super::connection::{commit_or_abort, js_err};
+use super::entries::{all_stores, by_record, entries, entries_of, outbox, store, Entry, Hold};
 use super::wire::{self, JsData, PushResponse};
 use super::Changes;
 
@@ -42,7 +43,7 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
     let tx = super::entries::all_stores_strict(db)?;
     let work = async {
         let outbox = outbox(&tx)?;
-        let fail = issue_err(context);
+        let fail = js_err(context);
         // Queue order. Planning skips held entries and what waits behind them, so when a full
         // page plans a short batch, the next page is read too.
         let mut queued: Vec<Entry> = Vec::new();
@@ -139,7 +140,7 @@ pub async fn apply_results(db: &IdbDatabase, batch: Batch, response: PushRespons
         let outbox = outbox(&tx)?;
         let index = by_record(&outbox)?;
         let conflicts = store(&tx, CONFLICTS_STORE)?;
-        let fail = issue_err(context);
+        let fail = js_err(context);
         let mut pending = Vec::new();
         let mut answered = 0;
         for e in batch.sent {
