@@ -39,8 +39,21 @@ pub async fn pull(
     params: Result<Query<PullParams>, QueryRejection>,
 ) -> Result<Json<PullResponse<Box<RawValue>>>, Error> {
     let Query(params) = params.map_err(|e| Error::InvalidRequest(e.body_text()))?;
-    let limit = parse_limit(params.limit.as_deref())?;
-    let after = match params.cursor.as_deref() {
+    page(&state, tenant, params.cursor.as_deref(), params.limit.as_deref())
+        .await
+        .map(Json)
+}
+
+/// One page for `tenant` after `cursor` (the query parameters as given). The deterministic
+/// simulation (`sim/`) calls this too, without HTTP.
+pub async fn page(
+    state: &AppState,
+    tenant: String,
+    cursor: Option<&str>,
+    limit: Option<&str>,
+) -> Result<PullResponse<Box<RawValue>>, Error> {
+    let limit = parse_limit(limit)?;
+    let after = match cursor {
         None | Some("") => 0,
         Some(cursor) => decode_cursor(cursor).ok_or(Error::InvalidCursor)?,
     };
@@ -49,11 +62,11 @@ pub async fn pull(
         .pull(tenant, after, limit)
         .await?
         .ok_or(Error::InvalidCursor)?;
-    Ok(Json(PullResponse {
+    Ok(PullResponse {
         changes: page.changes,
         cursor: encode_cursor(page.last_seq),
         has_more: page.has_more,
-    }))
+    })
 }
 
 #[cfg(test)]

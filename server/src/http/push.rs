@@ -15,19 +15,29 @@ pub async fn push(
     Tenant(tenant): Tenant,
     JsonBody(request): JsonBody<PushRequest<Value>>,
 ) -> Result<Json<PushResponse<Value>>, Error> {
+    apply(&state, tenant, request).await.map(Json)
+}
+
+/// What a push does once its caller is known and its body is read: the batch limit, then the
+/// store. The deterministic simulation (`sim/`) calls this too, without HTTP.
+pub async fn apply(
+    state: &AppState,
+    tenant: String,
+    request: PushRequest<Value>,
+) -> Result<PushResponse<Value>, Error> {
     let max = state.config.max_batch;
     let got = request.mutations.len();
     if got > max {
         return Err(Error::BatchTooLarge { max, got });
     }
     if got == 0 {
-        return Ok(Json(PushResponse {
+        return Ok(PushResponse {
             results: Vec::new(),
-        }));
+        });
     }
     let limits = MutationLimits {
         max_record_bytes: state.config.max_record_bytes,
     };
     let results = state.store.push(tenant, request.mutations, limits).await?;
-    Ok(Json(PushResponse { results }))
+    Ok(PushResponse { results })
 }

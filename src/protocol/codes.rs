@@ -1,0 +1,43 @@
+//! Error codes: `error.code` of an error body, or `code` of a rejected mutation.
+
+// Whole-request errors (an error body with a 4xx or 5xx status).
+/// 400: the body is not JSON.
+pub const MALFORMED_JSON: &str = "malformed_json";
+/// 400: the body is JSON but not a valid request (missing field, wrong type, unknown op...).
+pub const INVALID_REQUEST: &str = "invalid_request";
+/// 400: the pull `cursor` is not one this server issued.
+pub const INVALID_CURSOR: &str = "invalid_cursor";
+/// 400: the pull `limit` is not a positive integer.
+pub const INVALID_LIMIT: &str = "invalid_limit";
+/// 401: no `Authorization: Bearer` header.
+pub const MISSING_TOKEN: &str = "missing_token";
+/// 401: the token is not known.
+pub const INVALID_TOKEN: &str = "invalid_token";
+/// 401: the token was valid but has expired. A client asks for a fresh token and retries once.
+pub const TOKEN_EXPIRED: &str = "token_expired";
+/// 404: no such endpoint.
+pub const NOT_FOUND: &str = "not_found";
+/// 405: the endpoint does not take this method.
+pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+/// 413: the body is larger than the server takes.
+pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+/// 413: more mutations than the server takes in one push.
+pub const BATCH_TOO_LARGE: &str = "batch_too_large";
+/// 415: a push body that is not `application/json`.
+pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
+/// 429: the server sheds load; retry after the `Retry-After` header's seconds.
+pub const RATE_LIMITED: &str = "rate_limited";
+/// 500: something failed on the server; nothing of the request was applied.
+pub const INTERNAL: &str = "internal";
+/// 503: the storage is busy or down; retry after the `Retry-After` header's seconds.
+pub const UNAVAILABLE: &str = "unavailable";
+
+// Per-mutation rejections (status "rejected" in a push result).
+/// The collection name is empty, too long, or has control characters.
+pub const INVALID_COLLECTION: &str = "invalid_collection";
+/// The record id is empty, too long, or has control characters.
+pub const INVALID_ID: &str = "invalid_id";
+/// An upsert without `data`, a delete with `data`, or `data` that is not a JSON object.
+pub const INVALID_DATA: &str = "invalid_data";
+/// The `data` is larger than the server's record limit.
+pub const DATA_TOO_LARGE: &str = "data_too_large";

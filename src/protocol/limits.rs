@@ -1,0 +1,18 @@
+//! Limits. The `DEFAULT_*` values are the reference server's defaults (each can be changed with a
+//! command-line option); the others are fixed by the protocol.
+
+/// Largest request body a push may have, in bytes (over it: 413 `payload_too_large`).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Most mutations in one push (over it: 413 `batch_too_large`).
+pub const DEFAULT_MAX_BATCH: usize = 100;
+/// Largest `data` of one mutation, measured as compact JSON text in bytes (over it: that
+/// mutation is rejected with `data_too_large`).
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 256 * 1024;
+/// Longest collection name, in UTF-8 bytes.
+pub const MAX_COLLECTION_BYTES: usize = 128;
+/// Longest record id, in UTF-8 bytes.
+pub const MAX_ID_BYTES: usize = 256;
+/// Page size of a pull without `limit`.
+pub const DEFAULT_PULL_LIMIT: u32 = 100;
+/// Largest page a pull returns; a larger `limit` is lowered to this.
+pub const MAX_PULL_LIMIT: u32 = 1000;

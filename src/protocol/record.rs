@@ -1,0 +1,22 @@
+//! A record as the server holds it: in pulled pages and in conflict answers.
+
+use serde::{Deserialize, Serialize};
+
+/// A record as the server holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerRecord<D> {
+    pub collection: String,
+    pub id: String,
+    /// Per-record counter: 1 after the first upsert, +1 on every change. A record the server
+    /// never held is reported (in a conflict) with version 0 and `deleted: true`.
+    pub version: u64,
+    /// True for a tombstone; its `data` is null.
+    pub deleted: bool,
+    /// Always serialized (null for a tombstone); may be absent on input.
+    pub data: Option<D>,
+    /// When the server last changed the record, in milliseconds since the epoch. Informational
+    /// only: ordering uses versions and the pull cursor, never clocks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<u64>,
+}
