@@ -18,12 +18,14 @@ wasm_bindgen_test_configure!(run_in_browser);
 fn api() -> JsValue {
     let o = Object::new();
     let open = Closure::<dyn Fn(JsValue) -> Promise>::new(ferrysync::web::open).into_js_value();
-    let delete = Closure::<dyn Fn(String, Option<String>) -> Promise>::new(ferrysync::web::delete_database)
-        .into_js_value();
+    let delete =
+        Closure::<dyn Fn(String, Option<String>) -> Promise>::new(ferrysync::web::delete_database).into_js_value();
     Reflect::set(&o, &"open".into(), &open).unwrap();
     Reflect::set(&o, &"deleteDatabase".into(), &delete).unwrap();
     let servers = Object::new();
-    for (name, url) in [("main", option_env!("FERRYSYNC_TEST_SERVER")), ("flaky", option_env!("FERRYSYNC_FLAKY_SERVER"))] {
+    for (name, url) in
+        [("main", option_env!("FERRYSYNC_TEST_SERVER")), ("flaky", option_env!("FERRYSYNC_FLAKY_SERVER"))]
+    {
         Reflect::set(&servers, &name.into(), &url.map(JsValue::from_str).unwrap_or(JsValue::NULL)).unwrap();
     }
     Reflect::set(&o, &"servers".into(), &servers).unwrap();

@@ -24,12 +24,7 @@ pub struct Config {
     pub listen: SocketAddr,
 
     /// SQLite database file, created if missing. Several servers may share one file.
-    #[arg(
-        long,
-        env = "FERRYSYNC_DB",
-        value_name = "PATH",
-        conflicts_with = "memory"
-    )]
+    #[arg(long, env = "FERRYSYNC_DB", value_name = "PATH", conflicts_with = "memory")]
     pub db: Option<PathBuf>,
 
     /// Keep the data in memory, lost at exit (the default when --db is not given).
@@ -99,10 +94,7 @@ pub struct Faults {
 
 impl Faults {
     pub fn any(&self) -> bool {
-        self.latency_ms > 0
-            || self.throttle_rate > 0.0
-            || self.fail_rate > 0.0
-            || self.drop_rate > 0.0
+        self.latency_ms > 0 || self.throttle_rate > 0.0 || self.fail_rate > 0.0 || self.drop_rate > 0.0
     }
 }
 
@@ -134,12 +126,7 @@ impl fmt::Debug for Tokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut tenants: Vec<&str> = self.0.values().map(String::as_str).collect();
         tenants.sort_unstable();
-        write!(
-            f,
-            "Tokens({} tokens for tenants {:?})",
-            self.0.len(),
-            tenants
-        )
+        write!(f, "Tokens({} tokens for tenants {:?})", self.0.len(), tenants)
     }
 }
 
@@ -147,9 +134,7 @@ impl fmt::Debug for Tokens {
 pub fn parse_tokens(s: &str) -> Result<Tokens, String> {
     let mut map = HashMap::new();
     for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (token, tenant) = pair
-            .split_once('=')
-            .ok_or_else(|| format!("{pair:?} is not token=tenant"))?;
+        let (token, tenant) = pair.split_once('=').ok_or_else(|| format!("{pair:?} is not token=tenant"))?;
         let (token, tenant) = (token.trim(), tenant.trim());
         if token.is_empty() || tenant.is_empty() {
             return Err(format!("{pair:?}: token and tenant must not be empty"));

@@ -80,25 +80,16 @@ impl Drop for RunningServer {
 /// Opens the storage, binds the listener, and serves in a background task.
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let location = config.location();
-    let store = SqliteStore::open(location.clone())
-        .await
-        .map_err(StartError::Storage)?;
+    let store = SqliteStore::open(location.clone()).await.map_err(StartError::Storage)?;
     start_with_store(config, Arc::new(store)).await
 }
 
 /// Like [`start`], over a given store.
-pub async fn start_with_store(
-    config: Config,
-    store: Arc<dyn Store>,
-) -> Result<RunningServer, StartError> {
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(StartError::Listen)?;
+pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<RunningServer, StartError> {
+    let listener = TcpListener::bind(config.listen).await.map_err(StartError::Listen)?;
     let addr = listener.local_addr().map_err(StartError::Listen)?;
     if config.tokens.is_dev_default() {
-        tracing::warn!(
-            "no --tokens given: the development token \"dev-token\" (tenant \"dev\") is accepted"
-        );
+        tracing::warn!("no --tokens given: the development token \"dev-token\" (tenant \"dev\") is accepted");
     }
     if let Location::Memory = config.location() {
         tracing::info!("no --db given: data is kept in memory and lost at exit");
@@ -109,11 +100,7 @@ pub async fn start_with_store(
     let app = http::router(http::AppState::new(config, store));
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, app, stopped));
-    Ok(RunningServer {
-        addr,
-        stop,
-        task: Some(task),
-    })
+    Ok(RunningServer { addr, stop, task: Some(task) })
 }
 
 async fn accept_loop(listener: TcpListener, app: Router, mut stopped: watch::Receiver<bool>) {
@@ -146,8 +133,7 @@ async fn serve_connection(stream: TcpStream, app: Router) {
         req.extensions_mut().insert(ConnectionKill(killer.clone()));
         app.clone().oneshot(req.map(Body::new))
     });
-    let connection =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     tokio::select! {
         result = connection => {
             if let Err(e) = result {

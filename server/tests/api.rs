@@ -22,39 +22,26 @@ async fn openapi_document_is_served_and_complete() {
     let server = start(&[]).await;
     let res = Client::new(&server, None).get("/v1/openapi.json").await;
     assert_eq!(res.status, 200);
-    assert_eq!(
-        res.header("content-type").as_deref(),
-        Some("application/json")
-    );
+    assert_eq!(res.header("content-type").as_deref(), Some("application/json"));
     let doc = res.json();
     let on_disk: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json"))
-            .unwrap(),
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(doc, on_disk, "the served document is docs/openapi.json");
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for (path, method) in [
-        ("/v1/push", "post"),
-        ("/v1/pull", "get"),
-        ("/v1/health", "get"),
-        ("/v1/openapi.json", "get"),
-    ] {
-        assert!(
-            doc["paths"][path][method].is_object(),
-            "{method} {path} missing"
-        );
+    for (path, method) in
+        [("/v1/push", "post"), ("/v1/pull", "get"), ("/v1/health", "get"), ("/v1/openapi.json", "get")]
+    {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path} missing");
     }
     let api = OpenApi(doc);
     for r in api.refs() {
-        assert!(
-            api.0.pointer(r.trim_start_matches('#')).is_some(),
-            "dangling $ref {r}"
-        );
+        assert!(api.0.pointer(r.trim_start_matches('#')).is_some(), "dangling $ref {r}");
     }
     // The documented error codes are exactly the protocol's request-level codes.
-    let documented: Vec<&str> = api.0["components"]["schemas"]["Error"]["properties"]["error"]
-        ["properties"]["code"]["enum"]
+    let documented: Vec<&str> = api.0["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]
+        ["enum"]
         .as_array()
         .unwrap()
         .iter()
@@ -88,18 +75,8 @@ async fn push_then_pull() {
     let client = Client::new(&server, Some(TOKEN));
     let results = client
         .push_ok(vec![
-            upsert(
-                "todos",
-                "a",
-                json!({ "title": "milk", "done": false }),
-                None,
-            ),
-            upsert(
-                "notes",
-                "n1",
-                json!({ "text": "hi", "tags": ["x"], "nested": { "k": 1.5 } }),
-                None,
-            ),
+            upsert("todos", "a", json!({ "title": "milk", "done": false }), None),
+            upsert("notes", "n1", json!({ "text": "hi", "tags": ["x"], "nested": { "k": 1.5 } }), None),
         ])
         .await;
     assert_eq!(results.len(), 2);
@@ -117,15 +94,9 @@ async fn push_then_pull() {
     assert_eq!(changes[0]["id"], "a");
     assert_eq!(changes[0]["version"], 1);
     assert_eq!(changes[0]["deleted"], false);
-    assert_eq!(
-        changes[0]["data"],
-        json!({ "title": "milk", "done": false })
-    );
+    assert_eq!(changes[0]["data"], json!({ "title": "milk", "done": false }));
     assert!(changes[0]["updatedAt"].as_u64().unwrap() > 0);
-    assert_eq!(
-        changes[1]["data"],
-        json!({ "text": "hi", "tags": ["x"], "nested": { "k": 1.5 } })
-    );
+    assert_eq!(changes[1]["data"], json!({ "text": "hi", "tags": ["x"], "nested": { "k": 1.5 } }));
     // Nothing after the last cursor; the cursor stays.
     let cursor = page["cursor"].as_str().unwrap();
     let again = client.pull(Some(cursor), None).await.json();
@@ -166,14 +137,8 @@ async fn replayed_mutation_ids_get_the_first_answer_and_apply_once() {
     let stale = upsert("todos", "a", json!({ "n": 9 }), Some(7));
     let conflict = client.push_ok(vec![stale.clone()]).await;
     assert_eq!(conflict[0]["status"], "conflict");
-    client
-        .push_ok(vec![upsert("todos", "a", json!({ "n": 3 }), Some(1))])
-        .await;
-    assert_eq!(
-        client.push_ok(vec![stale]).await,
-        conflict,
-        "a replayed conflict keeps its first answer"
-    );
+    client.push_ok(vec![upsert("todos", "a", json!({ "n": 3 }), Some(1))]).await;
+    assert_eq!(client.push_ok(vec![stale]).await, conflict, "a replayed conflict keeps its first answer");
     let bad = upsert("todos", "", json!({}), None);
     let rejected = client.push_ok(vec![bad.clone()]).await;
     assert_eq!(rejected[0]["status"], "rejected");
@@ -202,10 +167,7 @@ async fn version_and_conflict_rules() {
         json!({ "collection": "t", "id": "a", "version": 2, "deleted": false, "data": { "v": 2 } })
     );
     // null base on a live record: conflict. A stale delete: conflict.
-    assert_eq!(
-        one(upsert("t", "a", json!({ "v": 3 }), None)).await["status"],
-        "conflict"
-    );
+    assert_eq!(one(upsert("t", "a", json!({ "v": 3 }), None)).await["status"], "conflict");
     assert_eq!(one(delete("t", "a", Some(1))).await["status"], "conflict");
     // Identical data converges whatever the base, without a new version.
     applied(&one(upsert("t", "a", json!({ "v": 2 }), Some(1))).await, 2);
@@ -218,20 +180,14 @@ async fn version_and_conflict_rules() {
     // An update over a tombstone with a stale base is a conflict showing the tombstone.
     let r = one(upsert("t", "a", json!({ "v": 9 }), Some(3))).await;
     assert_eq!(r["status"], "conflict");
-    assert_eq!(
-        r["current"],
-        json!({ "collection": "t", "id": "a", "version": 4, "deleted": true, "data": null })
-    );
+    assert_eq!(r["current"], json!({ "collection": "t", "id": "a", "version": 4, "deleted": true, "data": null }));
     // Re-creating over a tombstone: null base (the client believes it does not exist) or its version.
     applied(&one(upsert("t", "a", json!({ "v": 5 }), None)).await, 5);
     applied(&one(delete("t", "a", Some(5))).await, 6);
     applied(&one(upsert("t", "a", json!({ "v": 7 }), Some(6))).await, 7);
     // A base on a record never held: conflict with a version-0 tombstone; base 0 then creates it.
     let r = one(upsert("t", "b", json!({}), Some(2))).await;
-    assert_eq!(
-        r["current"],
-        json!({ "collection": "t", "id": "b", "version": 0, "deleted": true, "data": null })
-    );
+    assert_eq!(r["current"], json!({ "collection": "t", "id": "b", "version": 0, "deleted": true, "data": null }));
     applied(&one(upsert("t", "b", json!({}), Some(0))).await, 1);
     // Records are per collection.
     applied(&one(upsert("u", "a", json!({}), None)).await, 1);
@@ -245,14 +201,8 @@ async fn pagination_over_1000_records() {
     let client = Client::new(&server, Some(TOKEN));
     let ids: Vec<String> = (0..1000).map(|i| format!("r{i:04}")).collect();
     for batch in ids.chunks(100) {
-        let results = client
-            .push_ok(
-                batch
-                    .iter()
-                    .map(|id| upsert("items", id, json!({ "id": id }), None))
-                    .collect(),
-            )
-            .await;
+        let results =
+            client.push_ok(batch.iter().map(|id| upsert("items", id, json!({ "id": id }), None)).collect()).await;
         assert!(results.iter().all(|r| r["status"] == "applied"));
     }
     let mut seen = Vec::new();
@@ -263,11 +213,7 @@ async fn pagination_over_1000_records() {
         pages += 1;
         let changes = page["changes"].as_array().unwrap();
         assert!(changes.len() <= 100);
-        seen.extend(
-            changes
-                .iter()
-                .map(|c| c["id"].as_str().unwrap().to_string()),
-        );
+        seen.extend(changes.iter().map(|c| c["id"].as_str().unwrap().to_string()));
         cursor = Some(page["cursor"].as_str().unwrap().to_string());
         if !page["hasMore"].as_bool().unwrap() {
             break;
@@ -282,14 +228,7 @@ async fn pagination_over_1000_records() {
     assert_eq!(tail["hasMore"], false);
     assert_eq!(tail["cursor"].as_str(), cursor.as_deref());
     // A later change to an old record comes after the cursor, once, in its new state.
-    client
-        .push_ok(vec![upsert(
-            "items",
-            "r0000",
-            json!({ "id": "r0000", "x": 1 }),
-            Some(1),
-        )])
-        .await;
+    client.push_ok(vec![upsert("items", "r0000", json!({ "id": "r0000", "x": 1 }), Some(1))]).await;
     let next = client.pull(cursor.as_deref(), Some(100)).await.json();
     assert_eq!(next["changes"].as_array().unwrap().len(), 1);
     assert_eq!(next["changes"][0]["version"], 2);
@@ -298,20 +237,8 @@ async fn pagination_over_1000_records() {
     assert_eq!(all.len(), 1000);
     assert_eq!(all[999]["id"], "r0000");
     // limit: default 100, lowered to 1000, 1 works.
-    assert_eq!(
-        client.pull(None, None).await.json()["changes"]
-            .as_array()
-            .unwrap()
-            .len(),
-        100
-    );
-    assert_eq!(
-        client.pull(None, Some(5000)).await.json()["changes"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1000
-    );
+    assert_eq!(client.pull(None, None).await.json()["changes"].as_array().unwrap().len(), 100);
+    assert_eq!(client.pull(None, Some(5000)).await.json()["changes"].as_array().unwrap().len(), 1000);
     let one = client.pull(None, Some(1)).await.json();
     assert_eq!(one["changes"].as_array().unwrap().len(), 1);
     assert_eq!(one["hasMore"], true);
@@ -321,12 +248,7 @@ async fn pagination_over_1000_records() {
 async fn tombstones_are_pulled() {
     let server = start(&[]).await;
     let client = Client::new(&server, Some(TOKEN));
-    client
-        .push_ok(vec![
-            upsert("t", "a", json!({ "x": 1 }), None),
-            upsert("t", "b", json!({ "x": 2 }), None),
-        ])
-        .await;
+    client.push_ok(vec![upsert("t", "a", json!({ "x": 1 }), None), upsert("t", "b", json!({ "x": 2 }), None)]).await;
     let (_, cursor) = client.pull_all().await;
     let r = client.push_ok(vec![delete("t", "a", Some(1))]).await;
     assert_eq!(r[0]["version"], 2);
@@ -340,10 +262,8 @@ async fn tombstones_are_pulled() {
     assert_eq!(changes[0]["version"], 2);
     // From the start: b, then a's tombstone (its latest change).
     let (all, _) = client.pull_all().await;
-    let order: Vec<(&str, bool)> = all
-        .iter()
-        .map(|c| (c["id"].as_str().unwrap(), c["deleted"].as_bool().unwrap()))
-        .collect();
+    let order: Vec<(&str, bool)> =
+        all.iter().map(|c| (c["id"].as_str().unwrap(), c["deleted"].as_bool().unwrap())).collect();
     assert_eq!(order, vec![("b", false), ("a", true)]);
 }
 
@@ -369,48 +289,25 @@ async fn tenants_never_see_each_other() {
     assert_eq!(b.len(), 1);
     assert_eq!(b[0]["data"], json!({ "owner": "beta" }));
     // Beta deleting "its" record leaves alpha's alone; a cursor is only a position in one's own sequence.
-    beta.push_ok(vec![delete("todos", "same-id", Some(1))])
-        .await;
+    beta.push_ok(vec![delete("todos", "same-id", Some(1))]).await;
     assert_eq!(alpha.snapshot().await, a);
     let after = beta.pull(Some(&beta_cursor), None).await.json();
-    assert!(after["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|c| c["data"] != json!({ "owner": "alpha" })));
+    assert!(after["changes"].as_array().unwrap().iter().all(|c| c["data"] != json!({ "owner": "alpha" })));
     // A cursor is a position in one tenant's own sequence: past it, it is refused.
     for _ in 0..3 {
-        alpha
-            .push_ok(vec![upsert("more", &new_id(), json!({}), None)])
-            .await;
+        alpha.push_ok(vec![upsert("more", &new_id(), json!({}), None)]).await;
     }
     let (_, alpha_cursor) = alpha.pull_all().await;
-    beta.pull(Some(&alpha_cursor), None)
-        .await
-        .assert_error(400, "invalid_cursor");
+    beta.pull(Some(&alpha_cursor), None).await.assert_error(400, "invalid_cursor");
     // The dev token is not accepted once --tokens is given.
-    alpha
-        .with_token(Some(TOKEN))
-        .pull(None, None)
-        .await
-        .assert_error(401, "invalid_token");
+    alpha.with_token(Some(TOKEN)).pull(None, None).await.assert_error(401, "invalid_token");
 }
 
 #[tokio::test]
 async fn bad_inputs_are_4xx_json_errors_and_change_nothing() {
-    let server = start(&[
-        "--max-body-bytes",
-        "4000",
-        "--max-batch",
-        "5",
-        "--tokens",
-        "dev-token=dev",
-    ])
-    .await;
+    let server = start(&["--max-body-bytes", "4000", "--max-batch", "5", "--tokens", "dev-token=dev"]).await;
     let client = Client::new(&server, Some(TOKEN));
-    client
-        .push_ok(vec![upsert("t", "seed", json!({ "n": 0 }), None)])
-        .await;
+    client.push_ok(vec![upsert("t", "seed", json!({ "n": 0 }), None)]).await;
     let before = client.snapshot().await;
     let api = OpenApi::load();
 
@@ -427,11 +324,46 @@ async fn bad_inputs_are_4xx_json_errors_and_change_nothing() {
         ("no mutations field", "{}".into(), 400, "invalid_request"),
         ("mutations not an array", r#"{"mutations": 5}"#.into(), 400, "invalid_request"),
         ("unknown op", with(&|m| m["op"] = json!("patch")), 400, "invalid_request"),
-        ("missing op", with(&|m| { m.as_object_mut().unwrap().remove("op"); }), 400, "invalid_request"),
-        ("missing baseVersion", with(&|m| { m.as_object_mut().unwrap().remove("baseVersion"); }), 400, "invalid_request"),
-        ("missing mutationId", with(&|m| { m.as_object_mut().unwrap().remove("mutationId"); }), 400, "invalid_request"),
-        ("missing collection", with(&|m| { m.as_object_mut().unwrap().remove("collection"); }), 400, "invalid_request"),
-        ("missing id", with(&|m| { m.as_object_mut().unwrap().remove("id"); }), 400, "invalid_request"),
+        (
+            "missing op",
+            with(&|m| {
+                m.as_object_mut().unwrap().remove("op");
+            }),
+            400,
+            "invalid_request",
+        ),
+        (
+            "missing baseVersion",
+            with(&|m| {
+                m.as_object_mut().unwrap().remove("baseVersion");
+            }),
+            400,
+            "invalid_request",
+        ),
+        (
+            "missing mutationId",
+            with(&|m| {
+                m.as_object_mut().unwrap().remove("mutationId");
+            }),
+            400,
+            "invalid_request",
+        ),
+        (
+            "missing collection",
+            with(&|m| {
+                m.as_object_mut().unwrap().remove("collection");
+            }),
+            400,
+            "invalid_request",
+        ),
+        (
+            "missing id",
+            with(&|m| {
+                m.as_object_mut().unwrap().remove("id");
+            }),
+            400,
+            "invalid_request",
+        ),
         ("mutationId not a UUID", with(&|m| m["mutationId"] = json!("abc")), 400, "invalid_request"),
         ("baseVersion negative", with(&|m| m["baseVersion"] = json!(-1)), 400, "invalid_request"),
         ("baseVersion a string", with(&|m| m["baseVersion"] = json!("1")), 400, "invalid_request"),
@@ -452,21 +384,13 @@ async fn bad_inputs_are_4xx_json_errors_and_change_nothing() {
     ];
     for (what, body, status, code) in &cases {
         let res = client.push_raw(body.clone()).await;
-        assert_eq!(
-            res.status,
-            *status,
-            "{what}: {}",
-            String::from_utf8_lossy(&res.body)
-        );
+        assert_eq!(res.status, *status, "{what}: {}", String::from_utf8_lossy(&res.body));
         res.assert_error(*status, code);
         api.check_response("/v1/push", "post", &res);
         // The document agrees that the body is not a valid push request.
         if let Ok(v) = serde_json::from_str::<Value>(body) {
             if *status == 400 {
-                assert!(
-                    api.validate_named("PushRequest", &v).is_err(),
-                    "{what}: the document accepts it"
-                );
+                assert!(api.validate_named("PushRequest", &v).is_err(), "{what}: the document accepts it");
             }
         }
         assert_eq!(client.snapshot().await, before, "{what} changed something");
@@ -474,19 +398,10 @@ async fn bad_inputs_are_4xx_json_errors_and_change_nothing() {
 
     // Content type, tokens.
     let body = json!({ "mutations": [good()] }).to_string().into_bytes();
-    let res = client
-        .send(
-            "POST",
-            "/v1/push",
-            &[("content-type", "text/plain")],
-            Some(body.clone()),
-        )
-        .await;
+    let res = client.send("POST", "/v1/push", &[("content-type", "text/plain")], Some(body.clone())).await;
     res.assert_error(415, "unsupported_media_type");
     api.check_response("/v1/push", "post", &res);
-    let res = client
-        .send("POST", "/v1/push", &[], Some(body.clone()))
-        .await;
+    let res = client.send("POST", "/v1/push", &[], Some(body.clone())).await;
     res.assert_error(415, "unsupported_media_type");
     let bad_token = client.with_token(Some("nope"));
     let res = bad_token.push_raw(body.clone()).await;
@@ -501,28 +416,15 @@ async fn bad_inputs_are_4xx_json_errors_and_change_nothing() {
         .send(
             "POST",
             "/v1/push",
-            &[
-                ("content-type", "application/json"),
-                ("authorization", "Basic Zm9vOmJhcg=="),
-            ],
+            &[("content-type", "application/json"), ("authorization", "Basic Zm9vOmJhcg==")],
             Some(body.clone()),
         )
         .await;
     res.assert_error(401, "missing_token");
     // A bad token wins over a bad body: nothing about the body is told.
-    bad_token
-        .push_raw("hello")
-        .await
-        .assert_error(401, "invalid_token");
+    bad_token.push_raw("hello").await.assert_error(401, "invalid_token");
     // The scheme is case-insensitive.
-    let res = no_token
-        .send(
-            "GET",
-            "/v1/pull",
-            &[("authorization", "bearer dev-token")],
-            None,
-        )
-        .await;
+    let res = no_token.send("GET", "/v1/pull", &[("authorization", "bearer dev-token")], None).await;
     assert_eq!(res.status, 200);
     assert_eq!(client.snapshot().await, before);
 
@@ -540,29 +442,14 @@ async fn bad_inputs_are_4xx_json_errors_and_change_nothing() {
         res.assert_error(400, code);
         api.check_response("/v1/pull", "get", &res);
     }
-    no_token
-        .get("/v1/pull")
-        .await
-        .assert_error(401, "missing_token");
-    bad_token
-        .get("/v1/pull")
-        .await
-        .assert_error(401, "invalid_token");
+    no_token.get("/v1/pull").await.assert_error(401, "missing_token");
+    bad_token.get("/v1/pull").await.assert_error(401, "invalid_token");
 
     // Unknown paths and methods.
-    client
-        .get("/v1/nothing")
-        .await
-        .assert_error(404, "not_found");
+    client.get("/v1/nothing").await.assert_error(404, "not_found");
     client.get("/nothing").await.assert_error(404, "not_found");
-    client
-        .get("/v1/push")
-        .await
-        .assert_error(405, "method_not_allowed");
-    client
-        .send("DELETE", "/v1/pull", &[], None)
-        .await
-        .assert_error(405, "method_not_allowed");
+    client.get("/v1/push").await.assert_error(405, "method_not_allowed");
+    client.send("DELETE", "/v1/pull", &[], None).await.assert_error(405, "method_not_allowed");
     assert_eq!(client.snapshot().await, before);
 }
 
@@ -598,12 +485,7 @@ async fn invalid_mutations_are_rejected_one_by_one() {
     let results = client.push_ok(batch.clone()).await;
     let got: Vec<(String, String)> = results
         .iter()
-        .map(|r| {
-            (
-                r["status"].as_str().unwrap().to_string(),
-                r["code"].as_str().unwrap_or("").to_string(),
-            )
-        })
+        .map(|r| (r["status"].as_str().unwrap().to_string(), r["code"].as_str().unwrap_or("").to_string()))
         .collect();
     let expected = [
         ("applied", ""),
@@ -620,16 +502,10 @@ async fn invalid_mutations_are_rejected_one_by_one() {
         ("applied", ""),
         ("applied", ""),
     ];
-    let expected: Vec<(String, String)> = expected
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect();
+    let expected: Vec<(String, String)> = expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
     assert_eq!(got, expected);
     for (r, m) in results.iter().zip(&batch) {
-        assert_eq!(
-            r["mutationId"], m["mutationId"],
-            "results keep the request order"
-        );
+        assert_eq!(r["mutationId"], m["mutationId"], "results keep the request order");
     }
     let snap = client.snapshot().await;
     let ids: Vec<&str> = snap.iter().map(|r| r["id"].as_str().unwrap()).collect();
@@ -650,79 +526,32 @@ async fn cors_preflight_and_headers() {
                 &[
                     ("origin", "http://127.0.0.1:5173"),
                     ("access-control-request-method", method),
-                    (
-                        "access-control-request-headers",
-                        "authorization,content-type",
-                    ),
+                    ("access-control-request-headers", "authorization,content-type"),
                 ],
                 None,
             )
             .await;
-        assert!(
-            res.status == 200 || res.status == 204,
-            "preflight {path}: {}",
-            res.status
-        );
-        assert_eq!(
-            res.header("access-control-allow-origin").as_deref(),
-            Some("*")
-        );
-        let methods = res
-            .header("access-control-allow-methods")
-            .unwrap()
-            .to_ascii_uppercase();
+        assert!(res.status == 200 || res.status == 204, "preflight {path}: {}", res.status);
+        assert_eq!(res.header("access-control-allow-origin").as_deref(), Some("*"));
+        let methods = res.header("access-control-allow-methods").unwrap().to_ascii_uppercase();
         assert!(methods.contains(method), "{methods}");
-        let headers = res
-            .header("access-control-allow-headers")
-            .unwrap()
-            .to_ascii_lowercase();
-        assert!(
-            headers.contains("authorization") && headers.contains("content-type"),
-            "{headers}"
-        );
+        let headers = res.header("access-control-allow-headers").unwrap().to_ascii_lowercase();
+        assert!(headers.contains("authorization") && headers.contains("content-type"), "{headers}");
     }
     // Real answers, errors included, carry the CORS headers and expose Retry-After.
-    let res = client
-        .send(
-            "GET",
-            "/v1/pull",
-            &[("origin", "http://127.0.0.1:5173")],
-            None,
-        )
-        .await;
+    let res = client.send("GET", "/v1/pull", &[("origin", "http://127.0.0.1:5173")], None).await;
     assert_eq!(res.status, 401);
-    assert_eq!(
-        res.header("access-control-allow-origin").as_deref(),
-        Some("*")
-    );
-    assert!(res
-        .header("access-control-expose-headers")
-        .unwrap()
-        .to_ascii_lowercase()
-        .contains("retry-after"));
-    let res = client
-        .with_token(Some(TOKEN))
-        .send(
-            "GET",
-            "/v1/pull",
-            &[("origin", "http://localhost:8080")],
-            None,
-        )
-        .await;
+    assert_eq!(res.header("access-control-allow-origin").as_deref(), Some("*"));
+    assert!(res.header("access-control-expose-headers").unwrap().to_ascii_lowercase().contains("retry-after"));
+    let res =
+        client.with_token(Some(TOKEN)).send("GET", "/v1/pull", &[("origin", "http://localhost:8080")], None).await;
     assert_eq!(res.status, 200);
-    assert_eq!(
-        res.header("access-control-allow-origin").as_deref(),
-        Some("*")
-    );
+    assert_eq!(res.header("access-control-allow-origin").as_deref(), Some("*"));
 }
 
 #[tokio::test]
 async fn static_files_are_served() {
-    let dir = std::env::temp_dir().join(format!(
-        "ferrysync-static-{}-{}",
-        std::process::id(),
-        new_id()
-    ));
+    let dir = std::env::temp_dir().join(format!("ferrysync-static-{}-{}", std::process::id(), new_id()));
     std::fs::create_dir_all(dir.join("pkg")).unwrap();
     std::fs::write(dir.join("index.html"), "<!doctype html><title>demo</title>").unwrap();
     std::fs::write(dir.join("pkg/app_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
@@ -731,27 +560,18 @@ async fn static_files_are_served() {
     let client = Client::new(&server, None);
     let index = client.get("/").await;
     assert_eq!(index.status, 200);
-    assert!(index
-        .header("content-type")
-        .unwrap()
-        .starts_with("text/html"));
+    assert!(index.header("content-type").unwrap().starts_with("text/html"));
     assert_eq!(index.body, b"<!doctype html><title>demo</title>");
     let wasm = client.get("/pkg/app_bg.wasm").await;
     assert_eq!(wasm.status, 200);
-    assert_eq!(
-        wasm.header("content-type").as_deref(),
-        Some("application/wasm")
-    );
+    assert_eq!(wasm.header("content-type").as_deref(), Some("application/wasm"));
     assert_eq!(wasm.body, b"\0asm\x01\0\0\0");
     let js = client.get("/pkg/app.js").await;
     assert!(js.header("content-type").unwrap().contains("javascript"));
     assert_eq!(client.get("/missing.txt").await.status, 404);
     assert_eq!(client.get("/../Cargo.toml").await.status, 404);
     // The API is still the API.
-    client
-        .get("/v1/nothing")
-        .await
-        .assert_error(404, "not_found");
+    client.get("/v1/nothing").await.assert_error(404, "not_found");
     assert_eq!(client.get("/v1/health").await.status, 200);
     server.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
@@ -761,10 +581,7 @@ async fn static_files_are_served() {
 fn the_schema_checker_catches_mismatches() {
     let api = OpenApi::load();
     let id = new_id();
-    api.check(
-        "PushResponse",
-        &json!({ "results": [{ "status": "applied", "mutationId": id, "version": 1 }] }),
-    );
+    api.check("PushResponse", &json!({ "results": [{ "status": "applied", "mutationId": id, "version": 1 }] }));
     for bad in [
         json!({ "results": [{ "status": "applied", "mutationId": "x", "version": 1 }] }),
         json!({ "results": [{ "status": "applied", "mutationId": id }] }),
@@ -774,16 +591,6 @@ fn the_schema_checker_catches_mismatches() {
     ] {
         assert!(api.validate_named("PushResponse", &bad).is_err(), "{bad}");
     }
-    assert!(api
-        .validate_named(
-            "PullResponse",
-            &json!({ "changes": [], "cursor": 1, "hasMore": false })
-        )
-        .is_err());
-    assert!(api
-        .validate_named(
-            "Error",
-            &json!({ "error": { "code": "nope", "message": "m" } })
-        )
-        .is_err());
+    assert!(api.validate_named("PullResponse", &json!({ "changes": [], "cursor": 1, "hasMore": false })).is_err());
+    assert!(api.validate_named("Error", &json!({ "error": { "code": "nope", "message": "m" } })).is_err());
 }

@@ -21,14 +21,7 @@ struct ChildServer {
 impl ChildServer {
     fn start(db: &str) -> ChildServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ferrysync-server"))
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--db",
-                db,
-                "--tokens",
-                "tok=acme",
-            ])
+            .args(["--listen", "127.0.0.1:0", "--db", db, "--tokens", "tok=acme"])
             .env("FERRYSYNC_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -36,17 +29,9 @@ impl ChildServer {
             .spawn()
             .expect("start the server binary");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected: {line:?}"));
-        ChildServer {
-            url: url.to_string(),
-            child,
-        }
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line:?}"));
+        ChildServer { url: url.to_string(), child }
     }
 }
 
@@ -65,9 +50,7 @@ async fn increment(client: &Client, id: &str, writer: &str) -> u32 {
     let (mut base, mut n) = (1u64, 0u64);
     for attempt in 0..500u32 {
         let data = json!({ "n": n + 1, "by": writer });
-        let res = client
-            .push(vec![upsert("counters", id, data, Some(base))])
-            .await;
+        let res = client.push(vec![upsert("counters", id, data, Some(base))]).await;
         if res.status == 503 || res.status == 429 {
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
@@ -102,24 +85,16 @@ async fn two_servers_over_one_file_agree() {
     // A replay through the other server gets the stored answer and applies nothing.
     assert_eq!(b.push_ok(vec![m]).await, first);
     // A stale write through the other server is a conflict with the latest record.
-    a.push_ok(vec![upsert("todos", "x", json!({ "t": "eggs" }), Some(1))])
-        .await;
-    let r = b
-        .push_ok(vec![upsert("todos", "x", json!({ "t": "ham" }), Some(1))])
-        .await;
+    a.push_ok(vec![upsert("todos", "x", json!({ "t": "eggs" }), Some(1))]).await;
+    let r = b.push_ok(vec![upsert("todos", "x", json!({ "t": "ham" }), Some(1))]).await;
     assert_eq!(r[0]["status"], "conflict");
     assert_eq!(r[0]["current"]["data"], json!({ "t": "eggs" }));
 
     // Concurrent increments of one record through both servers: no lost update.
-    a.push_ok(vec![upsert("counters", "c", json!({ "n": 0 }), None)])
-        .await;
+    a.push_ok(vec![upsert("counters", "c", json!({ "n": 0 }), None)]).await;
     let mut tasks = Vec::new();
     for worker in 0..4 {
-        let client = if worker % 2 == 0 {
-            a.clone()
-        } else {
-            b.clone()
-        };
+        let client = if worker % 2 == 0 { a.clone() } else { b.clone() };
         tasks.push(tokio::spawn(async move {
             let mut conflicts = 0;
             for k in 0..10 {

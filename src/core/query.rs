@@ -57,10 +57,9 @@ pub fn parse_order(value: &str) -> Result<Order> {
     match value {
         "asc" => Ok(Order::Asc),
         "desc" => Ok(Order::Desc),
-        other => Err(Error::new(
-            ErrorKind::InvalidQuery,
-            format!("`order` must be \"asc\" or \"desc\", got \"{other}\""),
-        )),
+        other => {
+            Err(Error::new(ErrorKind::InvalidQuery, format!("`order` must be \"asc\" or \"desc\", got \"{other}\"")))
+        }
     }
 }
 

@@ -98,9 +98,7 @@ impl IndexDef {
             check_key_path(collection, p)?;
         }
         if compound && multi_entry {
-            return Err(invalid(format!(
-                "collection \"{collection}\": a compound index cannot be multiEntry"
-            )));
+            return Err(invalid(format!("collection \"{collection}\": a compound index cannot be multiEntry")));
         }
         let name = name.unwrap_or_else(|| key_path.join("+"));
         if name.is_empty() || name.starts_with('_') {
@@ -113,12 +111,7 @@ impl IndexDef {
 }
 
 impl Schema {
-    pub fn new(
-        app: String,
-        tenant: Option<String>,
-        version: f64,
-        collections: Vec<CollectionDef>,
-    ) -> Result<Schema> {
+    pub fn new(app: String, tenant: Option<String>, version: f64, collections: Vec<CollectionDef>) -> Result<Schema> {
         if app.is_empty() || app.contains(':') {
             return Err(invalid("`app` must be a non-empty string without \":\""));
         }
@@ -145,10 +138,7 @@ impl Schema {
             let mut index_names = std::collections::HashSet::new();
             for i in &c.indexes {
                 if !index_names.insert(i.name.as_str()) {
-                    return Err(invalid(format!(
-                        "collection \"{}\": index \"{}\" is declared twice",
-                        c.name, i.name
-                    )));
+                    return Err(invalid(format!("collection \"{}\": index \"{}\" is declared twice", c.name, i.name)));
                 }
             }
             seen.insert(c.name.as_str());
@@ -388,14 +378,9 @@ mod tests {
     #[test]
     fn an_upgrade_adds_and_never_drops_stores() {
         let v1 = schema(1.0, vec![tasks(vec![index("done")])]).unwrap();
-        let v2 = schema(
-            2.0,
-            vec![
-                tasks(vec![index("priority")]),
-                CollectionDef { name: "notes".into(), indexes: vec![] },
-            ],
-        )
-        .unwrap();
+        let v2 =
+            schema(2.0, vec![tasks(vec![index("priority")]), CollectionDef { name: "notes".into(), indexes: vec![] }])
+                .unwrap();
         let steps = plan_upgrade(&existing_after(&v1), &v2);
         assert!(steps.contains(&UpgradeStep::CreateStore { name: "notes".into(), kind: StoreKind::Collection }));
         assert!(steps.contains(&UpgradeStep::DeleteIndex { store: "tasks".into(), name: "done".into() }));

@@ -18,11 +18,15 @@ pub enum StatusEvent {
     LocalWrite,
     /// The server applied the pushed version; `newer_local` when the record was written again
     /// while the push was in flight (that write stays queued).
-    PushApplied { newer_local: bool },
+    PushApplied {
+        newer_local: bool,
+    },
     PushConflict,
     PushRejected,
     /// A conflict or failure was settled by the user; the result is queued or already synced.
-    Resolved { queued: bool },
+    Resolved {
+        queued: bool,
+    },
 }
 
 impl RecordStatus {

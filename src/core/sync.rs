@@ -101,10 +101,16 @@ impl Failure {
                 Error::new(ErrorKind::Network, format!("the sync server could not be reached: {message}"))
             }
             Failure::Http { status, code, message, .. } => {
-                let kind = if *status == 408 || *status == 429 || *status >= 500 { ErrorKind::Network } else { ErrorKind::Sync };
+                let kind = if *status == 408 || *status == 429 || *status >= 500 {
+                    ErrorKind::Network
+                } else {
+                    ErrorKind::Sync
+                };
                 Error::new(kind, format!("the sync server answered {status} {code}: {message}"))
             }
-            Failure::BadAnswer(what) => Error::new(ErrorKind::Sync, format!("the sync server's answer is not the protocol: {what}")),
+            Failure::BadAnswer(what) => {
+                Error::new(ErrorKind::Sync, format!("the sync server's answer is not the protocol: {what}"))
+            }
         }
     }
 }

@@ -17,10 +17,7 @@ pub struct HealthResponse {
 
 impl HealthResponse {
     pub fn ok() -> Self {
-        HealthResponse {
-            status: "ok".to_string(),
-            protocol: PROTOCOL_VERSION,
-        }
+        HealthResponse { status: "ok".to_string(), protocol: PROTOCOL_VERSION }
     }
 }
 
@@ -40,12 +37,7 @@ pub struct ErrorDetail {
 
 impl ErrorResponse {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        ErrorResponse {
-            error: ErrorDetail {
-                code: code.to_string(),
-                message: message.into(),
-            },
-        }
+        ErrorResponse { error: ErrorDetail { code: code.to_string(), message: message.into() } }
     }
 }
 
@@ -53,9 +45,9 @@ impl ErrorResponse {
 mod tests {
     use super::*;
     use crate::protocol::codes;
-    use crate::protocol::test_support::*;
     use crate::protocol::pull::encode_cursor;
     use crate::protocol::record::ServerRecord;
+    use crate::protocol::test_support::*;
     use crate::protocol::PullResponse;
 
     #[test]

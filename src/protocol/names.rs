@@ -12,10 +12,7 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Rejection {
-            code,
-            message: message.into(),
-        }
+        Rejection { code, message: message.into() }
     }
 }
 
@@ -28,10 +25,7 @@ pub fn check_collection(name: &str) -> Result<(), Rejection> {
     if name.is_empty() || name.len() > limits::MAX_COLLECTION_BYTES || has_control(name) {
         return Err(Rejection::new(
             codes::INVALID_COLLECTION,
-            format!(
-                "a collection name has 1 to {} bytes and no control characters",
-                limits::MAX_COLLECTION_BYTES
-            ),
+            format!("a collection name has 1 to {} bytes and no control characters", limits::MAX_COLLECTION_BYTES),
         ));
     }
     Ok(())
@@ -42,10 +36,7 @@ pub fn check_record_id(id: &str) -> Result<(), Rejection> {
     if id.is_empty() || id.len() > limits::MAX_ID_BYTES || has_control(id) {
         return Err(Rejection::new(
             codes::INVALID_ID,
-            format!(
-                "a record id has 1 to {} bytes and no control characters",
-                limits::MAX_ID_BYTES
-            ),
+            format!("a record id has 1 to {} bytes and no control characters", limits::MAX_ID_BYTES),
         ));
     }
     Ok(())

@@ -31,9 +31,7 @@ pub fn encode_cursor(seq: u64) -> String {
 /// The inverse of [`encode_cursor`]; only the exact strings it makes are accepted.
 pub fn decode_cursor(cursor: &str) -> Option<u64> {
     let digits = cursor.strip_prefix(CURSOR_PREFIX)?;
-    if digits.is_empty()
-        || !digits.bytes().all(|b| b.is_ascii_digit())
-        || (digits.len() > 1 && digits.starts_with('0'))
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || (digits.len() > 1 && digits.starts_with('0'))
     {
         return None;
     }
@@ -78,17 +76,7 @@ mod tests {
             assert_eq!(decode_cursor(&encode_cursor(seq)), Some(seq));
         }
         assert_eq!(encode_cursor(42), "c1.42");
-        for bad in [
-            "",
-            "c1.",
-            "c1.01",
-            "c1.-1",
-            "c1.+1",
-            "c1.1a",
-            "42",
-            "c2.1",
-            "c1.18446744073709551616",
-        ] {
+        for bad in ["", "c1.", "c1.01", "c1.-1", "c1.+1", "c1.1a", "42", "c2.1", "c1.18446744073709551616"] {
             assert_eq!(decode_cursor(bad), None, "{bad}");
         }
         assert_eq!(pull_query(None, None), "");

@@ -60,11 +60,7 @@ pub struct PushRequest<D> {
 /// `"rejected"`. It is serialized as an internally tagged enum, but deserialized through a flat
 /// struct, so that `D` is not buffered.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(
-    tag = "status",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
+#[serde(tag = "status", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum MutationResult<D> {
     /// The mutation holds on the server, which now has the record at `version`.
     Applied {
@@ -109,11 +105,7 @@ impl<D> MutationResult<D> {
 
     /// A rejection from a failed [`Mutation::check`].
     pub fn rejected(mutation_id: Uuid, rejection: Rejection) -> Self {
-        MutationResult::Rejected {
-            mutation_id,
-            code: rejection.code.to_string(),
-            message: rejection.message,
-        }
+        MutationResult::Rejected { mutation_id, code: rejection.code.to_string(), message: rejection.message }
     }
 }
 
@@ -158,14 +150,12 @@ impl<D> ResultParts<D> {
     pub fn into_result(self) -> Result<MutationResult<D>, ResultError> {
         let mutation_id = self.mutation_id;
         Ok(match self.status.as_str() {
-            "applied" => MutationResult::Applied {
-                mutation_id,
-                version: self.version.ok_or(ResultError::Missing("version"))?,
-            },
-            "conflict" => MutationResult::Conflict {
-                mutation_id,
-                current: self.current.ok_or(ResultError::Missing("current"))?,
-            },
+            "applied" => {
+                MutationResult::Applied { mutation_id, version: self.version.ok_or(ResultError::Missing("version"))? }
+            }
+            "conflict" => {
+                MutationResult::Conflict { mutation_id, current: self.current.ok_or(ResultError::Missing("current"))? }
+            }
             "rejected" => MutationResult::Rejected {
                 mutation_id,
                 code: self.code.ok_or(ResultError::Missing("code"))?,
@@ -178,9 +168,7 @@ impl<D> ResultParts<D> {
 
 impl<'de, D: Deserialize<'de>> Deserialize<'de> for MutationResult<D> {
     fn deserialize<De: Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
-        ResultParts::<D>::deserialize(deserializer)?
-            .into_result()
-            .map_err(de::Error::custom)
+        ResultParts::<D>::deserialize(deserializer)?.into_result().map_err(de::Error::custom)
     }
 }
 
@@ -239,10 +227,7 @@ mod tests {
     fn push_response_shape() {
         let res = PushResponse {
             results: vec![
-                MutationResult::Applied {
-                    mutation_id: mid(),
-                    version: 2,
-                },
+                MutationResult::Applied { mutation_id: mid(), version: 2 },
                 MutationResult::Conflict {
                     mutation_id: mid(),
                     current: ServerRecord {
@@ -295,13 +280,7 @@ mod tests {
                 {{"current":{{"id":"x","collection":"c","version":2,"deleted":true}},"status":"conflict","mutationId":"{MID}"}}]}}"#
         );
         let res: PushResponse<Todo> = json::from_str(&text).unwrap();
-        assert_eq!(
-            res.results[0],
-            MutationResult::Applied {
-                mutation_id: mid(),
-                version: 9
-            }
-        );
+        assert_eq!(res.results[0], MutationResult::Applied { mutation_id: mid(), version: 9 });
         match &res.results[1] {
             MutationResult::Conflict { current, .. } => {
                 assert!(current.deleted);
@@ -323,10 +302,7 @@ mod tests {
             format!(r#"{{"mutationId":"{MID}","status":"maybe","version":1}}"#),
             r#"{"mutationId":"nope","status":"applied","version":1}"#.to_string(),
         ] {
-            assert!(
-                json::from_str::<MutationResult<Todo>>(&bad).is_err(),
-                "{bad}"
-            );
+            assert!(json::from_str::<MutationResult<Todo>>(&bad).is_err(), "{bad}");
         }
     }
 
@@ -334,16 +310,11 @@ mod tests {
     fn mutation_input_rules() {
         // Unknown op, missing baseVersion, missing mutationId, bad UUID: not a mutation.
         for bad in [
-            format!(
-                r#"{{"mutationId":"{MID}","collection":"c","id":"a","op":"patch","baseVersion":null}}"#
-            ),
+            format!(r#"{{"mutationId":"{MID}","collection":"c","id":"a","op":"patch","baseVersion":null}}"#),
             format!(r#"{{"mutationId":"{MID}","collection":"c","id":"a","op":"delete"}}"#),
             r#"{"collection":"c","id":"a","op":"delete","baseVersion":null}"#.to_string(),
-            r#"{"mutationId":"x","collection":"c","id":"a","op":"delete","baseVersion":null}"#
-                .to_string(),
-            format!(
-                r#"{{"mutationId":"{MID}","collection":"c","id":"a","op":"delete","baseVersion":-1}}"#
-            ),
+            r#"{"mutationId":"x","collection":"c","id":"a","op":"delete","baseVersion":null}"#.to_string(),
+            format!(r#"{{"mutationId":"{MID}","collection":"c","id":"a","op":"delete","baseVersion":-1}}"#),
         ] {
             assert!(json::from_str::<Mutation<Todo>>(&bad).is_err(), "{bad}");
         }

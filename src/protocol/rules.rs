@@ -30,10 +30,7 @@ impl<D> Mutation<D> {
             (Op::Upsert, Some(data)) => Ok(Change::Upsert(data)),
             (Op::Upsert, None) => Err(Rejection::new(codes::INVALID_DATA, "an upsert needs data")),
             (Op::Delete, None) => Ok(Change::Delete),
-            (Op::Delete, Some(_)) => Err(Rejection::new(
-                codes::INVALID_DATA,
-                "a delete takes no data",
-            )),
+            (Op::Delete, Some(_)) => Err(Rejection::new(codes::INVALID_DATA, "a delete takes no data")),
         }
     }
 }
@@ -100,10 +97,7 @@ pub fn decide<D: PartialEq>(
         Some(base) => base == version,
     };
     if base_matches {
-        Decision::Write {
-            version: version + 1,
-            deleted: matches!(change, Change::Delete),
-        }
+        Decision::Write { version: version + 1, deleted: matches!(change, Change::Delete) }
     } else {
         Decision::Conflict
     }
@@ -130,19 +124,10 @@ mod tests {
             f(&mut m);
             m.check().map(|_| ()).map_err(|r| r.code)
         };
-        assert_eq!(
-            with(&|m| m.collection.clear()),
-            Err(codes::INVALID_COLLECTION)
-        );
-        assert_eq!(
-            with(&|m| m.collection = "x".repeat(129)),
-            Err(codes::INVALID_COLLECTION)
-        );
+        assert_eq!(with(&|m| m.collection.clear()), Err(codes::INVALID_COLLECTION));
+        assert_eq!(with(&|m| m.collection = "x".repeat(129)), Err(codes::INVALID_COLLECTION));
         assert_eq!(with(&|m| m.collection = "x".repeat(128)), Ok(()));
-        assert_eq!(
-            with(&|m| m.collection = "a\nb".into()),
-            Err(codes::INVALID_COLLECTION)
-        );
+        assert_eq!(with(&|m| m.collection = "a\nb".into()), Err(codes::INVALID_COLLECTION));
         assert_eq!(with(&|m| m.id.clear()), Err(codes::INVALID_ID));
         assert_eq!(with(&|m| m.id = "é".repeat(129)), Err(codes::INVALID_ID));
         assert_eq!(with(&|m| m.id = "a\0".into()), Err(codes::INVALID_ID));
@@ -163,11 +148,7 @@ mod tests {
     }
 
     fn cur(version: u64, deleted: bool, data: Option<&Todo>) -> Option<Current<'_, Todo>> {
-        Some(Current {
-            version,
-            deleted,
-            data,
-        })
+        Some(Current { version, deleted, data })
     }
 
     #[test]
@@ -177,90 +158,27 @@ mod tests {
         let up = Change::Upsert(&b);
         use Decision::*;
         // Never held: create with null (or 0); a stale base conflicts; delete is a no-op.
-        assert_eq!(
-            decide(None, up, None),
-            Write {
-                version: 1,
-                deleted: false
-            }
-        );
-        assert_eq!(
-            decide(None, up, Some(0)),
-            Write {
-                version: 1,
-                deleted: false
-            }
-        );
+        assert_eq!(decide(None, up, None), Write { version: 1, deleted: false });
+        assert_eq!(decide(None, up, Some(0)), Write { version: 1, deleted: false });
         assert_eq!(decide(None, up, Some(3)), Conflict);
-        assert_eq!(
-            decide(None, Change::<Todo>::Delete, Some(3)),
-            Unchanged { version: 0 }
-        );
-        assert_eq!(
-            decide(None, Change::<Todo>::Delete, None),
-            Unchanged { version: 0 }
-        );
+        assert_eq!(decide(None, Change::<Todo>::Delete, Some(3)), Unchanged { version: 0 });
+        assert_eq!(decide(None, Change::<Todo>::Delete, None), Unchanged { version: 0 });
         // Live at 2.
-        assert_eq!(
-            decide(cur(2, false, Some(&a)), up, Some(2)),
-            Write {
-                version: 3,
-                deleted: false
-            }
-        );
+        assert_eq!(decide(cur(2, false, Some(&a)), up, Some(2)), Write { version: 3, deleted: false });
         assert_eq!(decide(cur(2, false, Some(&a)), up, Some(1)), Conflict);
         assert_eq!(decide(cur(2, false, Some(&a)), up, None), Conflict);
-        assert_eq!(
-            decide(cur(2, false, Some(&a)), Change::Delete, Some(2)),
-            Write {
-                version: 3,
-                deleted: true
-            }
-        );
-        assert_eq!(
-            decide(cur(2, false, Some(&a)), Change::Delete, Some(1)),
-            Conflict
-        );
-        assert_eq!(
-            decide(cur(2, false, Some(&a)), Change::Delete, None),
-            Conflict
-        );
+        assert_eq!(decide(cur(2, false, Some(&a)), Change::Delete, Some(2)), Write { version: 3, deleted: true });
+        assert_eq!(decide(cur(2, false, Some(&a)), Change::Delete, Some(1)), Conflict);
+        assert_eq!(decide(cur(2, false, Some(&a)), Change::Delete, None), Conflict);
         // Identical data converges whatever the base, without a new version.
-        assert_eq!(
-            decide(cur(2, false, Some(&b)), up, Some(1)),
-            Unchanged { version: 2 }
-        );
-        assert_eq!(
-            decide(cur(2, false, Some(&b)), up, None),
-            Unchanged { version: 2 }
-        );
-        assert_eq!(
-            decide(cur(2, false, Some(&b)), up, Some(2)),
-            Unchanged { version: 2 }
-        );
+        assert_eq!(decide(cur(2, false, Some(&b)), up, Some(1)), Unchanged { version: 2 });
+        assert_eq!(decide(cur(2, false, Some(&b)), up, None), Unchanged { version: 2 });
+        assert_eq!(decide(cur(2, false, Some(&b)), up, Some(2)), Unchanged { version: 2 });
         // Tombstone at 3: recreate with null or 3; stale base conflicts; deletes converge.
-        assert_eq!(
-            decide(cur(3, true, None), up, None),
-            Write {
-                version: 4,
-                deleted: false
-            }
-        );
-        assert_eq!(
-            decide(cur(3, true, None), up, Some(3)),
-            Write {
-                version: 4,
-                deleted: false
-            }
-        );
+        assert_eq!(decide(cur(3, true, None), up, None), Write { version: 4, deleted: false });
+        assert_eq!(decide(cur(3, true, None), up, Some(3)), Write { version: 4, deleted: false });
         assert_eq!(decide(cur(3, true, None), up, Some(2)), Conflict);
-        assert_eq!(
-            decide(cur(3, true, None), Change::Delete, Some(1)),
-            Unchanged { version: 3 }
-        );
-        assert_eq!(
-            decide(cur(3, true, None), Change::Delete, None),
-            Unchanged { version: 3 }
-        );
+        assert_eq!(decide(cur(3, true, None), Change::Delete, Some(1)), Unchanged { version: 3 });
+        assert_eq!(decide(cur(3, true, None), Change::Delete, None), Unchanged { version: 3 });
     }
 }

@@ -21,10 +21,7 @@ pub struct Todo {
 }
 
 pub fn todo(title: &str) -> Todo {
-    Todo {
-        title: title.to_string(),
-        done: false,
-    }
+    Todo { title: title.to_string(), done: false }
 }
 
 pub const MID: &str = "0190f2a4-7c3e-7d4a-9b1e-2f3a4b5c6d7e";
@@ -42,4 +39,3 @@ where
     let back: T = json::from_str(&text).unwrap();
     assert_eq!(&back, value);
 }
-

@@ -17,9 +17,9 @@ use crate::core::schema::{database_name, Schema};
 use super::connection::{self, Connection, ForcedClose};
 use super::error::to_js;
 use super::events::{external_store, live_store, notify, once_fn, Listeners, StatusState};
+use super::interop::{change_event, check_record, get as field, read_id, read_open_options, read_query};
 use super::sync;
 use super::tabs::Tabs;
-use super::interop::{change_event, check_record, get as field, read_id, read_open_options, read_query};
 use super::writes::{self, Intent, Write};
 use super::{migrations, reads};
 
@@ -433,7 +433,10 @@ impl Collection {
                     None => (inner.ids.next_at(now()), true),
                 };
                 if refuse_duplicates && !generated && !seen.insert(id.clone()) {
-                    return Err(Error::new(ErrorKind::RecordExists, format!("record #{i}: id \"{id}\" appears twice in the batch")));
+                    return Err(Error::new(
+                        ErrorKind::RecordExists,
+                        format!("record #{i}: id \"{id}\" appears twice in the batch"),
+                    ));
                 }
                 writes.push(Write { key: JsValue::from_str(&id), id, generated, intent: intent(record) });
             }

@@ -80,7 +80,11 @@ pub fn js_err(context: &str) -> impl Fn(JsValue) -> Error + '_ {
 
 /// Runs `work` in `tx` and waits for the commit. On any error the transaction is aborted, so
 /// nothing of it is half-applied.
-pub async fn commit_or_abort<T>(tx: &IdbTransaction, context: &str, work: impl Future<Output = Result<T>>) -> Result<T> {
+pub async fn commit_or_abort<T>(
+    tx: &IdbTransaction,
+    context: &str,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
     let done = committed(tx);
     match work.await {
         Ok(value) => {
@@ -110,7 +114,6 @@ pub fn transaction(db: &IdbDatabase, stores: &[&str], write: bool) -> Result<Idb
     started.map_err(|e| from_js(&format!("starting a transaction on {stores:?}"), &e, ErrorKind::Storage))
 }
 
-
 /// Why a connection closed without being asked to.
 pub enum ForcedClose {
     /// Another connection asked for this app version (None: the database is being deleted).
@@ -130,9 +133,8 @@ pub async fn open(
 ) -> Result<Connection> {
     let name = schema.database_name();
     let context = format!("opening database \"{name}\"");
-    let factory = Factory::new().map_err(|e| {
-        idb_error("IndexedDB is not available in this context", e, ErrorKind::StorageUnavailable)
-    })?;
+    let factory = Factory::new()
+        .map_err(|e| idb_error("IndexedDB is not available in this context", e, ErrorKind::StorageUnavailable))?;
     let mut open_request = factory
         .open(&name, Some(schema.idb_version()))
         .map_err(|e| idb_error(&context, e, ErrorKind::StorageUnavailable))?;
@@ -166,10 +168,13 @@ pub async fn open(
                     db.close();
                 }
             });
-            return Err(blocked_error(&format!(
-                "upgrading \"{name}\" to version {} is blocked: another tab holds an older version open",
-                schema.version
-            ), blocked_timeout_ms));
+            return Err(blocked_error(
+                &format!(
+                    "upgrading \"{name}\" to version {} is blocked: another tab holds an older version open",
+                    schema.version
+                ),
+                blocked_timeout_ms,
+            ));
         }
         Ok(Err(e)) => {
             if let Some(e) = upgrade_error.borrow_mut().take() {
@@ -201,10 +206,8 @@ pub async fn open(
     events.on_version_change(move |event| {
         // Another connection wants a newer version (or a delete): step aside instead of blocking it.
         for_close.close();
-        let next = event
-            .dyn_ref::<IdbVersionChangeEvent>()
-            .and_then(|e| e.new_version())
-            .map(|v| app_version_of(v as u32));
+        let next =
+            event.dyn_ref::<IdbVersionChangeEvent>().and_then(|e| e.new_version()).map(|v| app_version_of(v as u32));
         notify(ForcedClose::VersionChange(next));
     });
     events.on_close(move |_| on_forced_close(ForcedClose::Lost));
@@ -293,9 +296,8 @@ fn signal() -> (Promise, impl FnOnce()) {
 /// The stores and indexes of an open database, read in one readonly transaction (metadata only,
 /// no requests).
 fn layout(db: &IdbDatabase) -> Result<Vec<ExistingStore>> {
-    let names: Vec<String> = (0..db.object_store_names().length())
-        .filter_map(|i| db.object_store_names().get(i))
-        .collect();
+    let names: Vec<String> =
+        (0..db.object_store_names().length()).filter_map(|i| db.object_store_names().get(i)).collect();
     if names.is_empty() {
         return Ok(Vec::new());
     }
@@ -392,10 +394,15 @@ fn upgrade(
                 };
                 let mut params = IndexParams::new();
                 params.unique(index.unique).multi_entry(index.multi_entry);
-                tx.object_store(&store)
-                    .map_err(fail)?
-                    .create_index(&index.name, key_path, Some(params))
-                    .map_err(|e| idb_error(&format!("{context}: creating index \"{}\" on \"{store}\"", index.name), e, ErrorKind::InvalidOptions))?;
+                tx.object_store(&store).map_err(fail)?.create_index(&index.name, key_path, Some(params)).map_err(
+                    |e| {
+                        idb_error(
+                            &format!("{context}: creating index \"{}\" on \"{store}\"", index.name),
+                            e,
+                            ErrorKind::InvalidOptions,
+                        )
+                    },
+                )?;
             }
         }
     }
@@ -417,7 +424,8 @@ fn upgrade(
 /// `blocked_timeout_ms` of the `blocked` event fails the delete with UpgradeBlockedError.
 pub async fn delete(name: &str, blocked_timeout_ms: u32) -> Result<()> {
     let context = format!("deleting \"{name}\"");
-    let factory = Factory::new().map_err(|e| idb_error("IndexedDB is not available", e, ErrorKind::StorageUnavailable))?;
+    let factory =
+        Factory::new().map_err(|e| idb_error("IndexedDB is not available", e, ErrorKind::StorageUnavailable))?;
     let mut request = factory.delete(name).map_err(|e| idb_error(&context, e, ErrorKind::Storage))?;
     let (blocked_promise, blocked_signal) = signal();
     request.on_blocked(move |_| blocked_signal());

@@ -41,4 +41,3 @@ pub fn from_js(context: &str, thrown: &JsValue, fallback: ErrorKind) -> Error {
 pub fn describe(value: &JsValue) -> String {
     value.as_string().unwrap_or_else(|| format!("{value:?}"))
 }
-

@@ -112,13 +112,14 @@ pub fn external_store(
     get_snapshot: impl Fn() -> JsValue + 'static,
 ) -> JsValue {
     let o = Object::new();
-    let subscribe = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |listener: JsValue| match listener.dyn_into::<Function>() {
-        Ok(f) => subscribe(f),
-        Err(v) => wasm_bindgen::throw_val(to_js(Error::new(
-            ErrorKind::InvalidOptions,
-            format!("subscribe() takes a function, got {}", type_name(&v)),
-        ))),
-    });
+    let subscribe =
+        Closure::<dyn Fn(JsValue) -> JsValue>::new(move |listener: JsValue| match listener.dyn_into::<Function>() {
+            Ok(f) => subscribe(f),
+            Err(v) => wasm_bindgen::throw_val(to_js(Error::new(
+                ErrorKind::InvalidOptions,
+                format!("subscribe() takes a function, got {}", type_name(&v)),
+            ))),
+        });
     set_field(&o, "subscribe", &subscribe.into_js_value());
     let get_snapshot = Closure::<dyn Fn() -> JsValue>::new(get_snapshot);
     set_field(&o, "getSnapshot", &get_snapshot.into_js_value());
@@ -179,7 +180,11 @@ pub fn live_store(
                     let detach = {
                         let mut s = state.borrow_mut();
                         s.listeners.retain(|(i, _)| *i != id);
-                        if s.listeners.is_empty() { s.detach.take() } else { None }
+                        if s.listeners.is_empty() {
+                            s.detach.take()
+                        } else {
+                            None
+                        }
                     };
                     if let Some(detach) = detach {
                         detach();

@@ -61,13 +61,33 @@ extern "C" {
     #[wasm_bindgen(js_name = retryEntry)]
     pub fn retry_entry(entry: &JsValue, mutation_id: &str) -> JsValue;
     #[wasm_bindgen(js_name = makeMutation)]
-    pub fn make_mutation(mutation_id: &str, collection: &str, id: &str, op: &str, data: &JsValue, base_version: JsValue) -> JsValue;
+    pub fn make_mutation(
+        mutation_id: &str,
+        collection: &str,
+        id: &str,
+        op: &str,
+        data: &JsValue,
+        base_version: JsValue,
+    ) -> JsValue;
     #[wasm_bindgen(js_name = makeServerRecord)]
-    pub fn make_server_record(collection: &str, id: &str, version: f64, deleted: bool, data: &JsValue, updated_at: Option<f64>) -> JsValue;
+    pub fn make_server_record(
+        collection: &str,
+        id: &str,
+        version: f64,
+        deleted: bool,
+        data: &JsValue,
+        updated_at: Option<f64>,
+    ) -> JsValue;
     #[wasm_bindgen(js_name = makeRejection)]
     pub fn make_rejection(code: &str, message: &str) -> JsValue;
     #[wasm_bindgen(js_name = makeConflict)]
-    pub fn make_conflict(collection: &str, id: &JsValue, local: &JsValue, server: &JsValue, detected_at: f64) -> JsValue;
+    pub fn make_conflict(
+        collection: &str,
+        id: &JsValue,
+        local: &JsValue,
+        server: &JsValue,
+        detected_at: f64,
+    ) -> JsValue;
     #[wasm_bindgen(js_name = callTransport)]
     pub fn call_transport(transport: &JsValue, method: &Function, args: &Array, timeout_ms: u32) -> Promise;
     /// Throws what `put` throws synchronously (a DataError, say).

@@ -13,9 +13,9 @@ use crate::core::schema::{CollectionDef, IndexDef, Schema};
 use crate::core::status::{RecordStatus, SyncStatus};
 
 use super::error::{describe, from_js};
+use super::glue;
 use super::sync::{Token, Transport};
 use crate::core::sync::{whole, Settings};
-use super::glue;
 
 pub fn get(target: &JsValue, key: &str) -> JsValue {
     Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
@@ -44,9 +44,7 @@ fn optional_string(options: &JsValue, key: &str) -> Result<Option<String>> {
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
-    v.as_string()
-        .map(Some)
-        .ok_or_else(|| options_error(format!("`{key}` must be a string, got {}", type_name(&v))))
+    v.as_string().map(Some).ok_or_else(|| options_error(format!("`{key}` must be a string, got {}", type_name(&v))))
 }
 
 fn optional_bool(options: &JsValue, key: &str) -> Result<bool> {
@@ -54,8 +52,7 @@ fn optional_bool(options: &JsValue, key: &str) -> Result<bool> {
     if v.is_undefined() {
         return Ok(false);
     }
-    v.as_bool()
-        .ok_or_else(|| options_error(format!("`{key}` must be a boolean, got {}", type_name(&v))))
+    v.as_bool().ok_or_else(|| options_error(format!("`{key}` must be a boolean, got {}", type_name(&v))))
 }
 
 /// Everything `open()` needs, read from its options object.
@@ -74,9 +71,7 @@ pub fn read_open_options(options: &JsValue) -> Result<OpenOptions> {
     }
     let app = optional_string(options, "app")?.ok_or_else(|| options_error("`app` is required".into()))?;
     let tenant = optional_string(options, "tenant")?;
-    let version = get(options, "version")
-        .as_f64()
-        .ok_or_else(|| options_error("`version` must be a number".into()))?;
+    let version = get(options, "version").as_f64().ok_or_else(|| options_error("`version` must be a number".into()))?;
     let collections_value = get(options, "collections");
     if !collections_value.is_object() || Array::is_array(&collections_value) {
         return Err(options_error("`collections` must be an object of collection specs".into()));
@@ -142,7 +137,8 @@ fn read_sync_options(sync: &JsValue) -> Result<Option<(Settings, Transport)>> {
         if v.is_undefined() {
             return Ok(None);
         }
-        let n = v.as_f64().ok_or_else(|| options_error(format!("`sync.{key}` must be a number, got {}", type_name(&v))))?;
+        let n =
+            v.as_f64().ok_or_else(|| options_error(format!("`sync.{key}` must be a number, got {}", type_name(&v))))?;
         whole(key, n, min, max).map(Some)
     };
     // A timer option is a number of milliseconds, or false to turn that trigger off.
@@ -174,16 +170,18 @@ fn read_sync_options(sync: &JsValue) -> Result<Option<(Settings, Transport)>> {
             Transport::Js { transport, timeout_ms: settings.request_timeout_ms }
         }
         (true, false) => {
-            let url = url
-                .as_string()
-                .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
-                .ok_or_else(|| options_error(format!("`sync.url` must be an http(s) URL string, got {}", describe(&url))))?;
+            let url =
+                url.as_string().filter(|u| u.starts_with("http://") || u.starts_with("https://")).ok_or_else(|| {
+                    options_error(format!("`sync.url` must be an http(s) URL string, got {}", describe(&url)))
+                })?;
             let token = get(sync, "token");
             let token = if let Some(f) = token.dyn_ref::<Function>() {
                 Token::Provider(f.clone())
             } else {
                 Token::Fixed(token.as_string().filter(|t| !t.is_empty()).ok_or_else(|| {
-                    options_error("`sync.token` (a bearer token, or a function giving one) is required with `sync.url`".into())
+                    options_error(
+                        "`sync.token` (a bearer token, or a function giving one) is required with `sync.url`".into(),
+                    )
                 })?)
             };
             Transport::Http {
@@ -227,7 +225,9 @@ fn read_index(collection: &str, item: &JsValue) -> Result<IndexDef> {
     } else if Array::is_array(&key_path) {
         let paths: Option<Vec<String>> = Array::from(&key_path).iter().map(|p| p.as_string()).collect();
         (
-            paths.ok_or_else(|| options_error(format!("collection \"{collection}\": compound keyPath entries must be strings")))?,
+            paths.ok_or_else(|| {
+                options_error(format!("collection \"{collection}\": compound keyPath entries must be strings"))
+            })?,
             true,
         )
     } else {
@@ -253,7 +253,8 @@ pub fn read_query(query: &JsValue) -> Result<(QuerySpec, Option<IdbKeyRange>)> {
     if !query.is_object() {
         return Err(bad(format!("a query is an object, got {}", type_name(query))));
     }
-    let fields: Vec<String> = Object::keys(query.unchecked_ref::<Object>()).iter().filter_map(|k| k.as_string()).collect();
+    let fields: Vec<String> =
+        Object::keys(query.unchecked_ref::<Object>()).iter().filter_map(|k| k.as_string()).collect();
     check_query_fields(fields.iter().map(String::as_str))?;
     spec.index = optional_string(query, "index").map_err(|e| bad(e.message))?;
     if let Some(order) = optional_string(query, "order").map_err(|e| bad(e.message))? {
@@ -284,9 +285,7 @@ fn key_range(query: &JsValue) -> Result<Option<IdbKeyRange>> {
     let context = "building the query's key range";
     let equals = get(query, "equals");
     if !equals.is_undefined() {
-        return IdbKeyRange::only(&equals)
-            .map(Some)
-            .map_err(|e| from_js(context, &e, ErrorKind::InvalidQuery));
+        return IdbKeyRange::only(&equals).map(Some).map_err(|e| from_js(context, &e, ErrorKind::InvalidQuery));
     }
     let range = get(query, "range");
     if range.is_undefined() {
@@ -294,7 +293,10 @@ fn key_range(query: &JsValue) -> Result<Option<IdbKeyRange>> {
     }
     let bad = |m: String| Error::new(ErrorKind::InvalidQuery, m);
     if !range.is_object() || Array::is_array(&range) {
-        return Err(bad(format!("`range` must be an object {{ lower, upper, lowerOpen, upperOpen }}, got {}", type_name(&range))));
+        return Err(bad(format!(
+            "`range` must be an object {{ lower, upper, lowerOpen, upperOpen }}, got {}",
+            type_name(&range)
+        )));
     }
     let lower = get(&range, "lower");
     let upper = get(&range, "upper");
@@ -347,7 +349,10 @@ pub fn check_record(collection: &str, value: &JsValue) -> Result<Option<String>>
 /// A record id passed on its own (get, update, delete).
 pub fn read_id(collection: &str, id: &JsValue) -> Result<String> {
     let s = id.as_string().ok_or_else(|| {
-        Error::new(ErrorKind::InvalidRecord, format!("a record id must be a string, got {} (collection \"{collection}\")", type_name(id)))
+        Error::new(
+            ErrorKind::InvalidRecord,
+            format!("a record id must be a string, got {} (collection \"{collection}\")", type_name(id)),
+        )
     })?;
     check_id(&s).map_err(|m| Error::new(ErrorKind::InvalidRecord, format!("{m} (collection \"{collection}\")")))?;
     Ok(s)
@@ -362,10 +367,7 @@ pub fn read_meta(record: &JsValue) -> Option<RecordMeta> {
     Some(RecordMeta {
         version: get(&meta, "version").as_f64().unwrap_or(0.0) as u64,
         server_version: get(&meta, "serverVersion").as_f64().map(|v| v as u64),
-        status: get(&meta, "status")
-            .as_string()
-            .and_then(|s| RecordStatus::parse(&s))
-            .unwrap_or(RecordStatus::Pending),
+        status: get(&meta, "status").as_string().and_then(|s| RecordStatus::parse(&s)).unwrap_or(RecordStatus::Pending),
         updated_at: get(&meta, "updatedAt").as_f64().unwrap_or(0.0),
         deleted: get(&meta, "deleted").as_bool().unwrap_or(false),
     })

@@ -7,8 +7,8 @@ use std::rc::Rc;
 
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen_futures::future_to_promise;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::future_to_promise;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::IdbDatabase;
 
@@ -23,7 +23,8 @@ async fn applied(db: &IdbDatabase) -> Result<Vec<u32>> {
     let context = "reading applied migrations";
     let tx = transaction(db, &[META_STORE], false)?;
     let store = tx.object_store(META_STORE).map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
-    let req = store.get(&JsValue::from_str(APPLIED_MIGRATIONS_KEY)).map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
+    let req =
+        store.get(&JsValue::from_str(APPLIED_MIGRATIONS_KEY)).map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
     let value = request(&req, context).await?;
     if !Array::is_array(&value) {
         return Ok(Vec::new());

@@ -166,7 +166,6 @@ pub async fn outbox(db: &IdbDatabase) -> Result<JsValue> {
     request(&store.get_all().map_err(js_err(context))?, context).await
 }
 
-
 /// `_meta` key of the number of dead letters in the outbox, kept by every step that adds or
 /// removes one, so that the status never has to scan the queue.
 pub const DEAD_LETTERS_KEY: &str = "deadLetters";
@@ -179,7 +178,8 @@ pub async fn sync_counts(db: &IdbDatabase) -> Result<(u64, u64, u64)> {
     let store = |name: &str| tx.object_store(name).map_err(js_err(context));
     let pending = request(&store(OUTBOX_STORE)?.count().map_err(js_err(context))?, context);
     let conflicted = request(&store(CONFLICTS_STORE)?.count().map_err(js_err(context))?, context);
-    let failed = request(&store(META_STORE)?.get(&JsValue::from_str(DEAD_LETTERS_KEY)).map_err(js_err(context))?, context);
+    let failed =
+        request(&store(META_STORE)?.get(&JsValue::from_str(DEAD_LETTERS_KEY)).map_err(js_err(context))?, context);
     let n = |v: JsValue| v.as_f64().unwrap_or(0.0).max(0.0) as u64;
     Ok((n(pending.await?), n(failed.await?), n(conflicted.await?)))
 }

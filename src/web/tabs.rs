@@ -71,7 +71,10 @@ pub fn adopt_remote(mine: &SyncStatus, theirs: &JsValue) -> SyncStatus {
         last_sync_at: get(theirs, "lastSyncAt").as_f64().or(mine.last_sync_at),
         last_error: get(theirs, "lastError").as_string(),
         progress: progress.is_object().then(|| {
-            (get(&progress, "done").as_f64().unwrap_or(0.0) as u64, get(&progress, "total").as_f64().unwrap_or(0.0) as u64)
+            (
+                get(&progress, "done").as_f64().unwrap_or(0.0) as u64,
+                get(&progress, "total").as_f64().unwrap_or(0.0) as u64,
+            )
         }),
         ..mine.clone()
     }

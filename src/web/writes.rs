@@ -82,8 +82,7 @@ fn queued_of(entry: &JsValue) -> Option<Queued> {
 }
 
 pub fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore> {
-    tx.object_store(name)
-        .map_err(|e| from_js(&format!("opening store \"{name}\""), &e, ErrorKind::Storage))
+    tx.object_store(name).map_err(|e| from_js(&format!("opening store \"{name}\""), &e, ErrorKind::Storage))
 }
 
 /// Reads what is stored under each id that needs it: the record and its outbox entries.
@@ -93,9 +92,8 @@ async fn read_current(
     outbox: &IdbObjectStore,
     writes: &[Write],
 ) -> Result<HashMap<String, Current>> {
-    let by_record = outbox
-        .index(OUTBOX_BY_RECORD)
-        .map_err(|e| from_js("opening the outbox index", &e, ErrorKind::Storage))?;
+    let by_record =
+        outbox.index(OUTBOX_BY_RECORD).map_err(|e| from_js("opening the outbox index", &e, ErrorKind::Storage))?;
     let context = format!("reading \"{collection}\"");
     let collection_key = JsValue::from_str(collection);
     let mut pending = Vec::new();
@@ -107,9 +105,8 @@ async fn read_current(
         let key = &w.key;
         let record_req = records.get(key).map_err(|e| from_js(&context, &e, ErrorKind::Storage))?;
         let outbox_key = Array::of2(&collection_key, key);
-        let entries_req = by_record
-            .get_all_with_key(&outbox_key)
-            .map_err(|e| from_js(&context, &e, ErrorKind::Storage))?;
+        let entries_req =
+            by_record.get_all_with_key(&outbox_key).map_err(|e| from_js(&context, &e, ErrorKind::Storage))?;
         pending.push((w.id.clone(), request(&record_req, &context), request(&entries_req, &context)));
     }
     let mut current = HashMap::new();
@@ -140,7 +137,13 @@ pub async fn write(
     commit_or_abort(&tx, &format!("writing to \"{collection}\""), issue(&tx, collection, ids, now, writes)).await
 }
 
-async fn issue(tx: &IdbTransaction, collection: &str, ids: &IdGenerator, now: f64, writes: Vec<Write>) -> Result<Written> {
+async fn issue(
+    tx: &IdbTransaction,
+    collection: &str,
+    ids: &IdGenerator,
+    now: f64,
+    writes: Vec<Write>,
+) -> Result<Written> {
     let records = store(tx, collection)?;
     let outbox = store(tx, OUTBOX_STORE)?;
     let mut current = read_current(collection, &records, &outbox, &writes).await?;
@@ -158,14 +161,16 @@ async fn issue(tx: &IdbTransaction, collection: &str, ids: &IdGenerator, now: f6
     // A getter of the caller's object that throws while it is copied.
     let unreadable = |i: usize, e: JsValue| {
         let cause = from_js("reading its fields", &e, ErrorKind::InvalidRecord);
-        Error { kind: ErrorKind::InvalidRecord, message: format!("record #{i} cannot be read: {}", cause.message), ..cause }
+        Error {
+            kind: ErrorKind::InvalidRecord,
+            message: format!("record #{i} cannot be read: {}", cause.message),
+            ..cause
+        }
     };
     for (i, w) in writes.into_iter().enumerate() {
         let cur = current.get(&w.id).cloned().unwrap_or_default();
         let (live, tomb) = (cur.live(), cur.tombstone());
-        let not_found = || {
-            Error::new(ErrorKind::RecordNotFound, format!("no record \"{}\" in \"{collection}\"", w.id))
-        };
+        let not_found = || Error::new(ErrorKind::RecordNotFound, format!("no record \"{}\" in \"{collection}\"", w.id));
         let data = match &w.intent {
             Intent::Create(_) if live => {
                 return Err(Error::new(
@@ -179,7 +184,9 @@ async fn issue(tx: &IdbTransaction, collection: &str, ids: &IdGenerator, now: f6
                 continue;
             }
             Intent::Create(d) | Intent::Put(d) | Intent::Replace(d) => Some(d.clone()),
-            Intent::Update(patch) => Some(glue::merge_fields(cur.record.as_ref().unwrap(), patch).map_err(|e| unreadable(i, e))?),
+            Intent::Update(patch) => {
+                Some(glue::merge_fields(cur.record.as_ref().unwrap(), patch).map_err(|e| unreadable(i, e))?)
+            }
             Intent::Delete => None,
         };
         let is_delete = data.is_none();
@@ -224,7 +231,13 @@ async fn issue(tx: &IdbTransaction, collection: &str, ids: &IdGenerator, now: f6
             Plan::Keep | Plan::Cancel => cur.newest.clone(),
         };
         current.insert(w.id.clone(), Current { meta: Some(meta), record: Some(stored.clone()), newest });
-        let change = if is_delete { Op::Delete } else if live { Op::Update } else { Op::Create };
+        let change = if is_delete {
+            Op::Delete
+        } else if live {
+            Op::Update
+        } else {
+            Op::Create
+        };
         outcomes.push(Outcome { stored: (!is_delete).then_some(stored), change: Some(change) });
     }
     Ok(Written { outcomes, pending_delta: delta })

@@ -49,14 +49,11 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::MissingToken | Error::InvalidToken => StatusCode::UNAUTHORIZED,
-            Error::MalformedJson(_)
-            | Error::InvalidRequest(_)
-            | Error::InvalidCursor
-            | Error::InvalidLimit(_) => StatusCode::BAD_REQUEST,
-            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Error::PayloadTooLarge { .. } | Error::BatchTooLarge { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
+            Error::MalformedJson(_) | Error::InvalidRequest(_) | Error::InvalidCursor | Error::InvalidLimit(_) => {
+                StatusCode::BAD_REQUEST
             }
+            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::PayloadTooLarge { .. } | Error::BatchTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -93,9 +90,7 @@ impl Error {
             Error::UnsupportedMediaType => "the body must be application/json".into(),
             Error::PayloadTooLarge { limit } => format!("the body is larger than {limit} bytes"),
             Error::BatchTooLarge { max, got } => {
-                format!(
-                    "{got} mutations in one push, more than the limit of {max}: split the batch"
-                )
+                format!("{got} mutations in one push, more than the limit of {max}: split the batch")
             }
             Error::InvalidCursor => "the cursor is not one this server issued".into(),
             Error::InvalidLimit(detail) => format!("limit must be a positive integer: {detail}"),
@@ -116,9 +111,7 @@ impl Error {
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Busy => Error::Unavailable {
-                retry_after_secs: 1,
-            },
+            StoreError::Busy => Error::Unavailable { retry_after_secs: 1 },
             StoreError::Other(detail) => Error::Internal(detail),
         }
     }

@@ -19,24 +19,14 @@ pub struct Tenant(pub String);
 impl FromRequestParts<AppState> for Tenant {
     type Rejection = Error;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or(Error::MissingToken)?;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let value = parts.headers.get(header::AUTHORIZATION).ok_or(Error::MissingToken)?;
         let value = value.to_str().map_err(|_| Error::InvalidToken)?;
         let (scheme, token) = value.trim().split_once(' ').ok_or(Error::MissingToken)?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(Error::MissingToken);
         }
-        let tenant = state
-            .config
-            .tokens
-            .tenant(token.trim())
-            .ok_or(Error::InvalidToken)?;
+        let tenant = state.config.tokens.tenant(token.trim()).ok_or(Error::InvalidToken)?;
         Ok(Tenant(tenant.to_string()))
     }
 }
@@ -50,10 +40,7 @@ const DRAIN_TIME: Duration = Duration::from_secs(5);
 pub struct JsonBody<T>(pub T);
 
 fn is_json(content_type: &str) -> bool {
-    content_type
-        .split(';')
-        .next()
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+    content_type.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
@@ -61,11 +48,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let limit = state.config.max_body_bytes;
-        let json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(is_json);
+        let json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json);
         let bytes = read_limited(req.into_body(), limit).await?;
         if !json {
             return Err(Error::UnsupportedMediaType);
@@ -83,8 +66,7 @@ async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, Error> {
     let mut body = body;
     let mut bytes = Vec::new();
     while let Some(frame) = body.frame().await {
-        let frame =
-            frame.map_err(|e| Error::InvalidRequest(format!("the body could not be read: {e}")))?;
+        let frame = frame.map_err(|e| Error::InvalidRequest(format!("the body could not be read: {e}")))?;
         if let Ok(data) = frame.into_data() {
             if bytes.len() + data.len() > limit {
                 let mut drained = bytes.len() + data.len();

@@ -27,19 +27,12 @@ pub async fn inject(State(state): State<AppState>, req: Request, next: Next) -> 
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
     }
     if roll(faults.throttle_rate) {
-        return Error::RateLimited {
-            retry_after_secs: faults.retry_after_secs,
-        }
-        .into_response();
+        return Error::RateLimited { retry_after_secs: faults.retry_after_secs }.into_response();
     }
     if roll(faults.fail_rate) {
         return Error::InjectedFault.into_response();
     }
-    let kill = if roll(faults.drop_rate) {
-        req.extensions().get::<ConnectionKill>().cloned()
-    } else {
-        None
-    };
+    let kill = if roll(faults.drop_rate) { req.extensions().get::<ConnectionKill>().cloned() } else { None };
     let response = next.run(req).await;
     if let Some(ConnectionKill(kill)) = kill {
         tracing::debug!("dropping the connection (injected)");
@@ -54,9 +47,6 @@ pub async fn inject(State(state): State<AppState>, req: Request, next: Next) -> 
 pub async fn shed(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match state.in_flight.clone().try_acquire_owned() {
         Ok(_permit) => next.run(req).await,
-        Err(_) => Error::RateLimited {
-            retry_after_secs: 1,
-        }
-        .into_response(),
+        Err(_) => Error::RateLimited { retry_after_secs: 1 }.into_response(),
     }
 }

@@ -37,11 +37,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Config, store: Arc<dyn Store>) -> AppState {
         let in_flight = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
-        AppState {
-            config: Arc::new(config),
-            store,
-            in_flight,
-        }
+        AppState { config: Arc::new(config), store, in_flight }
     }
 }
 
@@ -61,18 +57,8 @@ pub fn router(state: AppState) -> Router {
     let inject = middleware::from_fn_with_state(state.clone(), faults::inject);
     let shed = middleware::from_fn_with_state(state.clone(), faults::shed);
     let mut app = Router::new()
-        .route(
-            PUSH_PATH,
-            post(push::push)
-                .route_layer(inject.clone())
-                .route_layer(shed.clone()),
-        )
-        .route(
-            PULL_PATH,
-            get(pull::pull)
-                .route_layer(inject.clone())
-                .route_layer(shed),
-        )
+        .route(PUSH_PATH, post(push::push).route_layer(inject.clone()).route_layer(shed.clone()))
+        .route(PULL_PATH, get(pull::pull).route_layer(inject.clone()).route_layer(shed))
         .route(HEALTH_PATH, get(health::health).route_layer(inject))
         .route(OPENAPI_PATH, get(openapi::document))
         .route("/v1", any(error::not_found))
@@ -81,10 +67,7 @@ pub fn router(state: AppState) -> Router {
     app = match &state.config.static_dir {
         Some(dir) => app.fallback_service(
             tower::ServiceBuilder::new()
-                .layer(SetResponseHeaderLayer::overriding(
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("no-cache"),
-                ))
+                .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
                 .service(ServeDir::new(dir).append_index_html_on_directories(true)),
         ),
         None => app.fallback(error::not_found),
@@ -98,10 +81,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn log_request(
-    req: axum::extract::Request,
-    next: middleware::Next,
-) -> axum::response::Response {
+async fn log_request(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let start = std::time::Instant::now();

@@ -39,9 +39,7 @@ pub async fn pull(
     params: Result<Query<PullParams>, QueryRejection>,
 ) -> Result<Json<PullResponse<Box<RawValue>>>, Error> {
     let Query(params) = params.map_err(|e| Error::InvalidRequest(e.body_text()))?;
-    page(&state, tenant, params.cursor.as_deref(), params.limit.as_deref())
-        .await
-        .map(Json)
+    page(&state, tenant, params.cursor.as_deref(), params.limit.as_deref()).await.map(Json)
 }
 
 /// One page for `tenant` after `cursor` (the query parameters as given). The deterministic
@@ -57,16 +55,8 @@ pub async fn page(
         None | Some("") => 0,
         Some(cursor) => decode_cursor(cursor).ok_or(Error::InvalidCursor)?,
     };
-    let page = state
-        .store
-        .pull(tenant, after, limit)
-        .await?
-        .ok_or(Error::InvalidCursor)?;
-    Ok(PullResponse {
-        changes: page.changes,
-        cursor: encode_cursor(page.last_seq),
-        has_more: page.has_more,
-    })
+    let page = state.store.pull(tenant, after, limit).await?.ok_or(Error::InvalidCursor)?;
+    Ok(PullResponse { changes: page.changes, cursor: encode_cursor(page.last_seq), has_more: page.has_more })
 }
 
 #[cfg(test)]
@@ -78,10 +68,7 @@ mod tests {
         assert_eq!(parse_limit(None).unwrap(), limits::DEFAULT_PULL_LIMIT);
         assert_eq!(parse_limit(Some("7")).unwrap(), 7);
         assert_eq!(parse_limit(Some("5000")).unwrap(), limits::MAX_PULL_LIMIT);
-        assert_eq!(
-            parse_limit(Some("99999999999999999999999")).unwrap(),
-            limits::MAX_PULL_LIMIT
-        );
+        assert_eq!(parse_limit(Some("99999999999999999999999")).unwrap(), limits::MAX_PULL_LIMIT);
         for bad in ["", "0", "-1", "1.5", "ten", "+3"] {
             assert!(parse_limit(Some(bad)).is_err(), "{bad}");
         }

@@ -31,13 +31,9 @@ pub async fn apply(
         return Err(Error::BatchTooLarge { max, got });
     }
     if got == 0 {
-        return Ok(PushResponse {
-            results: Vec::new(),
-        });
+        return Ok(PushResponse { results: Vec::new() });
     }
-    let limits = MutationLimits {
-        max_record_bytes: state.config.max_record_bytes,
-    };
+    let limits = MutationLimits { max_record_bytes: state.config.max_record_bytes };
     let results = state.store.push(tenant, request.mutations, limits).await?;
     Ok(PushResponse { results })
 }

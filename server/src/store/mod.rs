@@ -10,9 +10,7 @@ pub mod sqlite;
 use std::future::Future;
 use std::pin::Pin;
 
-use ferrysync::protocol::{
-    self, codes, Change, Current, Decision, Mutation, MutationResult, Rejection, ServerRecord,
-};
+use ferrysync::protocol::{self, codes, Change, Current, Decision, Mutation, MutationResult, Rejection, ServerRecord};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -76,12 +74,7 @@ pub trait Store: Send + Sync + 'static {
     /// The tenant's records changed after change number `after`, at most `limit` of them;
     /// `None` when `after` is beyond the tenant's last change (a cursor this database never
     /// issued, e.g. from before the database was reset).
-    fn pull(
-        &self,
-        tenant: String,
-        after: u64,
-        limit: u32,
-    ) -> BoxFuture<'_, Result<Option<PullPage>, StoreError>>;
+    fn pull(&self, tenant: String, after: u64, limit: u32) -> BoxFuture<'_, Result<Option<PullPage>, StoreError>>;
 
     /// Checks that the storage answers.
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
@@ -117,10 +110,7 @@ pub struct Plan {
 /// limit), then [`protocol::decide`].
 pub fn plan(m: &Mutation<Value>, current: Option<&StoredRecord>, limits: MutationLimits) -> Plan {
     let mutation_id = m.mutation_id;
-    let rejected = |r: Rejection| Plan {
-        result: MutationResult::rejected(mutation_id, r),
-        write: None,
-    };
+    let rejected = |r: Rejection| Plan { result: MutationResult::rejected(mutation_id, r), write: None };
     let change = match m.check() {
         Ok(change) => change,
         Err(r) => return rejected(r),
@@ -128,10 +118,7 @@ pub fn plan(m: &Mutation<Value>, current: Option<&StoredRecord>, limits: Mutatio
     let text = match change {
         Change::Upsert(data) => {
             if !data.is_object() {
-                return rejected(Rejection::new(
-                    codes::INVALID_DATA,
-                    "data must be a JSON object",
-                ));
+                return rejected(Rejection::new(codes::INVALID_DATA, "data must be a JSON object"));
             }
             let text = data.to_string();
             if text.len() > limits.max_record_bytes {
@@ -148,29 +135,14 @@ pub fn plan(m: &Mutation<Value>, current: Option<&StoredRecord>, limits: Mutatio
         }
         Change::Delete => None,
     };
-    let cur = current.map(|c| Current {
-        version: c.version,
-        deleted: c.deleted,
-        data: c.data.as_ref(),
-    });
+    let cur = current.map(|c| Current { version: c.version, deleted: c.deleted, data: c.data.as_ref() });
     match protocol::decide(cur, change, m.base_version) {
-        Decision::Unchanged { version } => Plan {
-            result: MutationResult::Applied {
-                mutation_id,
-                version,
-            },
-            write: None,
-        },
+        Decision::Unchanged { version } => {
+            Plan { result: MutationResult::Applied { mutation_id, version }, write: None }
+        }
         Decision::Write { version, deleted } => Plan {
-            result: MutationResult::Applied {
-                mutation_id,
-                version,
-            },
-            write: Some(Write {
-                version,
-                deleted,
-                data: text,
-            }),
+            result: MutationResult::Applied { mutation_id, version },
+            write: Some(Write { version, deleted, data: text }),
         },
         Decision::Conflict => {
             let current = match current {
@@ -191,23 +163,14 @@ pub fn plan(m: &Mutation<Value>, current: Option<&StoredRecord>, limits: Mutatio
                     updated_at: None,
                 },
             };
-            Plan {
-                result: MutationResult::Conflict {
-                    mutation_id,
-                    current,
-                },
-                write: None,
-            }
+            Plan { result: MutationResult::Conflict { mutation_id, current }, write: None }
         }
     }
 }
 
 /// Milliseconds since the epoch (informational `updatedAt` only).
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -216,9 +179,7 @@ mod tests {
     use ferrysync::protocol::Op;
     use serde_json::json;
 
-    const LIMITS: MutationLimits = MutationLimits {
-        max_record_bytes: 64,
-    };
+    const LIMITS: MutationLimits = MutationLimits { max_record_bytes: 64 };
 
     fn m(op: Op, data: Option<Value>, base: Option<u64>) -> Mutation<Value> {
         Mutation {
@@ -234,41 +195,18 @@ mod tests {
     #[test]
     fn data_must_be_a_small_object() {
         let p = plan(&m(Op::Upsert, Some(json!([1])), None), None, LIMITS);
-        assert!(
-            matches!(p.result, MutationResult::Rejected { ref code, .. } if code == codes::INVALID_DATA)
-        );
-        let p = plan(
-            &m(Op::Upsert, Some(json!({"t": "x".repeat(100)})), None),
-            None,
-            LIMITS,
-        );
-        assert!(
-            matches!(p.result, MutationResult::Rejected { ref code, .. } if code == codes::DATA_TOO_LARGE)
-        );
+        assert!(matches!(p.result, MutationResult::Rejected { ref code, .. } if code == codes::INVALID_DATA));
+        let p = plan(&m(Op::Upsert, Some(json!({"t": "x".repeat(100)})), None), None, LIMITS);
+        assert!(matches!(p.result, MutationResult::Rejected { ref code, .. } if code == codes::DATA_TOO_LARGE));
         assert_eq!(p.write, None);
     }
 
     #[test]
     fn create_update_conflict() {
         let p = plan(&m(Op::Upsert, Some(json!({"t": 1})), None), None, LIMITS);
-        assert_eq!(
-            p.write,
-            Some(Write {
-                version: 1,
-                deleted: false,
-                data: Some(r#"{"t":1}"#.into())
-            })
-        );
-        let cur = StoredRecord {
-            version: 1,
-            deleted: false,
-            data: Some(json!({"t": 1})),
-        };
-        let p = plan(
-            &m(Op::Upsert, Some(json!({"t": 2})), None),
-            Some(&cur),
-            LIMITS,
-        );
+        assert_eq!(p.write, Some(Write { version: 1, deleted: false, data: Some(r#"{"t":1}"#.into()) }));
+        let cur = StoredRecord { version: 1, deleted: false, data: Some(json!({"t": 1})) };
+        let p = plan(&m(Op::Upsert, Some(json!({"t": 2})), None), Some(&cur), LIMITS);
         match p.result {
             MutationResult::Conflict { current, .. } => {
                 assert_eq!(current.version, 1);
@@ -277,14 +215,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let p = plan(&m(Op::Delete, None, Some(1)), Some(&cur), LIMITS);
-        assert_eq!(
-            p.write,
-            Some(Write {
-                version: 2,
-                deleted: true,
-                data: None
-            })
-        );
+        assert_eq!(p.write, Some(Write { version: 2, deleted: true, data: None }));
         // Never held: a stale base conflicts with a version-0 tombstone.
         let p = plan(&m(Op::Upsert, Some(json!({})), Some(4)), None, LIMITS);
         match p.result {

@@ -76,9 +76,7 @@ fn open_connection(location: &Location) -> rusqlite::Result<Connection> {
     let conn = match location {
         Location::File(path) => Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?,
         Location::Memory => Connection::open_in_memory()?,
     };
@@ -101,11 +99,7 @@ impl SqliteStore {
             Location::File(_) => MAX_FILE_CONNECTIONS,
             Location::Memory => 1,
         };
-        let pool = Arc::new(Pool {
-            location,
-            idle: Mutex::new(Vec::new()),
-            permits: Semaphore::new(max),
-        });
+        let pool = Arc::new(Pool { location, idle: Mutex::new(Vec::new()), permits: Semaphore::new(max) });
         let store = SqliteStore { pool };
         store
             .with_conn(|conn| {
@@ -123,12 +117,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let _permit = self
-            .pool
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let _permit = self.pool.permits.acquire().await.map_err(|e| StoreError::Other(e.to_string()))?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let idle = pool.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -137,10 +126,7 @@ impl SqliteStore {
                 None => open_connection(&pool.location).map_err(map_err)?,
             };
             let out = f(&mut conn).map_err(map_err);
-            pool.idle
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(conn);
+            pool.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
             out
         })
         .await
@@ -159,21 +145,14 @@ fn push_tx(
     limits: MutationLimits,
 ) -> rusqlite::Result<Vec<MutationResult<Value>>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let start_seq: u64 = tx
-        .query_row(
-            "SELECT last_seq FROM tenants WHERE tenant = ?1",
-            [tenant],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(0);
+    let start_seq: u64 =
+        tx.query_row("SELECT last_seq FROM tenants WHERE tenant = ?1", [tenant], |r| r.get(0)).optional()?.unwrap_or(0);
     let mut seq = start_seq;
     let now = now_ms();
     let mut results = Vec::with_capacity(mutations.len());
     {
-        let mut find_answer = tx.prepare_cached(
-            "SELECT result FROM mutations WHERE tenant = ?1 AND mutation_id = ?2",
-        )?;
+        let mut find_answer =
+            tx.prepare_cached("SELECT result FROM mutations WHERE tenant = ?1 AND mutation_id = ?2")?;
         let mut find_record = tx.prepare_cached(
             "SELECT version, deleted, data FROM records WHERE tenant = ?1 AND collection = ?2 AND id = ?3",
         )?;
@@ -184,21 +163,16 @@ fn push_tx(
                 version = excluded.version, deleted = excluded.deleted, data = excluded.data,
                 seq = excluded.seq, updated_at = excluded.updated_at",
         )?;
-        let mut save_answer = tx
-            .prepare_cached("INSERT INTO mutations (tenant, mutation_id, result, created_at) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut save_answer = tx.prepare_cached(
+            "INSERT INTO mutations (tenant, mutation_id, result, created_at) VALUES (?1, ?2, ?3, ?4)",
+        )?;
 
         for m in mutations {
             let key = m.mutation_id.hyphenated().to_string();
-            let stored: Option<String> = find_answer
-                .query_row(params![tenant, key], |r| r.get(0))
-                .optional()?;
+            let stored: Option<String> = find_answer.query_row(params![tenant, key], |r| r.get(0)).optional()?;
             if let Some(text) = stored {
                 results.push(serde_json::from_str(&text).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        0,
-                        rusqlite::types::Type::Text,
-                        Box::new(e),
-                    )
+                    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
                 })?);
                 continue;
             }
@@ -208,39 +182,20 @@ fn push_tx(
                     Ok((r.get::<_, u64>(0)?, r.get::<_, bool>(1)?, data))
                 })
                 .optional()?
-                .map(
-                    |(version, deleted, data)| -> rusqlite::Result<StoredRecord> {
-                        let data = match data {
-                            Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
-                                rusqlite::Error::FromSqlConversionFailure(
-                                    2,
-                                    rusqlite::types::Type::Text,
-                                    Box::new(e),
-                                )
-                            })?),
-                            None => None,
-                        };
-                        Ok(StoredRecord {
-                            version,
-                            deleted,
-                            data,
-                        })
-                    },
-                )
+                .map(|(version, deleted, data)| -> rusqlite::Result<StoredRecord> {
+                    let data = match data {
+                        Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
+                            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
+                        })?),
+                        None => None,
+                    };
+                    Ok(StoredRecord { version, deleted, data })
+                })
                 .transpose()?;
             let planned = plan(m, current.as_ref(), limits);
             if let Some(w) = &planned.write {
                 seq += 1;
-                write_record.execute(params![
-                    tenant,
-                    m.collection,
-                    m.id,
-                    w.version,
-                    w.deleted,
-                    w.data,
-                    seq,
-                    now
-                ])?;
+                write_record.execute(params![tenant, m.collection, m.id, w.version, w.deleted, w.data, seq, now])?;
             }
             let answer = serde_json::to_string(&planned.result).map_err(to_sql_err)?;
             save_answer.execute(params![tenant, key, answer, now])?;
@@ -258,22 +213,11 @@ fn push_tx(
     Ok(results)
 }
 
-fn pull_tx(
-    conn: &mut Connection,
-    tenant: &str,
-    after: u64,
-    limit: u32,
-) -> rusqlite::Result<Option<PullPage>> {
+fn pull_tx(conn: &mut Connection, tenant: &str, after: u64, limit: u32) -> rusqlite::Result<Option<PullPage>> {
     // One read transaction: the sequence check and the page see the same snapshot.
     let tx = conn.transaction()?;
-    let last: u64 = tx
-        .query_row(
-            "SELECT last_seq FROM tenants WHERE tenant = ?1",
-            [tenant],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(0);
+    let last: u64 =
+        tx.query_row("SELECT last_seq FROM tenants WHERE tenant = ?1", [tenant], |r| r.get(0)).optional()?.unwrap_or(0);
     if after > last {
         return Ok(None);
     }
@@ -289,11 +233,7 @@ fn pull_tx(
             let data: Option<String> = r.get(4)?;
             let data = match data {
                 Some(text) => Some(RawValue::from_string(text).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        4,
-                        rusqlite::types::Type::Text,
-                        Box::new(e),
-                    )
+                    rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
                 })?),
                 None => None,
             };
@@ -318,11 +258,7 @@ fn pull_tx(
         }
     }
     tx.commit()?;
-    Ok(Some(PullPage {
-        changes,
-        last_seq,
-        has_more,
-    }))
+    Ok(Some(PullPage { changes, last_seq, has_more }))
 }
 
 impl Store for SqliteStore {
@@ -335,12 +271,7 @@ impl Store for SqliteStore {
         Box::pin(self.with_conn(move |conn| push_tx(conn, &tenant, &mutations, limits)))
     }
 
-    fn pull(
-        &self,
-        tenant: String,
-        after: u64,
-        limit: u32,
-    ) -> BoxFuture<'_, Result<Option<PullPage>, StoreError>> {
+    fn pull(&self, tenant: String, after: u64, limit: u32) -> BoxFuture<'_, Result<Option<PullPage>, StoreError>> {
         Box::pin(self.with_conn(move |conn| pull_tx(conn, &tenant, after, limit)))
     }
 

@@ -24,9 +24,7 @@ pub fn config(args: &[&str]) -> Config {
 }
 
 pub async fn start(args: &[&str]) -> RunningServer {
-    ferrysync_server::start(config(args))
-        .await
-        .expect("server starts")
+    ferrysync_server::start(config(args)).await.expect("server starts")
 }
 
 #[derive(Debug)]
@@ -39,18 +37,12 @@ pub struct Resp {
 impl Resp {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "{} body is not JSON ({e}): {}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
+            panic!("{} body is not JSON ({e}): {}", self.status, String::from_utf8_lossy(&self.body))
         })
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_string())
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
     }
 
     /// Asserts a JSON error body with this status and code.
@@ -58,16 +50,8 @@ impl Resp {
         let body = self.json();
         assert_eq!(self.status, status, "{body}");
         assert_eq!(body["error"]["code"], code, "{body}");
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty()),
-            "{body}"
-        );
-        assert_eq!(
-            self.header("content-type").as_deref(),
-            Some("application/json")
-        );
+        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+        assert_eq!(self.header("content-type").as_deref(), Some("application/json"));
         OpenApi::load().check("Error", &body);
     }
 }
@@ -91,18 +75,11 @@ impl Client {
             .pool_max_idle_per_host(0)
             .retry_canceled_requests(false)
             .build_http();
-        Client {
-            http,
-            base: base.to_string(),
-            token: token.map(str::to_string),
-        }
+        Client { http, base: base.to_string(), token: token.map(str::to_string) }
     }
 
     pub fn with_token(&self, token: Option<&str>) -> Client {
-        Client {
-            token: token.map(str::to_string),
-            ..self.clone()
-        }
+        Client { token: token.map(str::to_string), ..self.clone() }
     }
 
     /// One request; `Err` when no answer came (connection closed, reset...).
@@ -113,50 +90,26 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Result<Resp, String> {
-        let mut req = hyper::Request::builder()
-            .method(method)
-            .uri(format!("{}{}", self.base, path));
+        let mut req = hyper::Request::builder().method(method).uri(format!("{}{}", self.base, path));
         if let Some(token) = &self.token {
             req = req.header("authorization", format!("Bearer {token}"));
         }
         for (name, value) in headers {
             req = req.header(*name, *value);
         }
-        let req = req
-            .body(Full::new(Bytes::from(body.unwrap_or_default())))
-            .unwrap();
+        let req = req.body(Full::new(Bytes::from(body.unwrap_or_default()))).unwrap();
         let fut = async {
             let res = self.http.request(req).await.map_err(|e| format!("{e:?}"))?;
             let status = res.status().as_u16();
             let headers = res.headers().clone();
-            let body = res
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| format!("{e:?}"))?
-                .to_bytes()
-                .to_vec();
-            Ok(Resp {
-                status,
-                headers,
-                body,
-            })
+            let body = res.into_body().collect().await.map_err(|e| format!("{e:?}"))?.to_bytes().to_vec();
+            Ok(Resp { status, headers, body })
         };
-        tokio::time::timeout(Duration::from_secs(30), fut)
-            .await
-            .map_err(|_| "timed out".to_string())?
+        tokio::time::timeout(Duration::from_secs(30), fut).await.map_err(|_| "timed out".to_string())?
     }
 
-    pub async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<Vec<u8>>,
-    ) -> Resp {
-        self.try_send(method, path, headers, body)
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    pub async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> Resp {
+        self.try_send(method, path, headers, body).await.unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -165,13 +118,7 @@ impl Client {
 
     /// POST /v1/push with a raw body.
     pub async fn push_raw(&self, body: impl Into<Vec<u8>>) -> Resp {
-        self.send(
-            "POST",
-            "/v1/push",
-            &[("content-type", "application/json")],
-            Some(body.into()),
-        )
-        .await
+        self.send("POST", "/v1/push", &[("content-type", "application/json")], Some(body.into())).await
     }
 
     /// POST /v1/push of these mutations; checks the request and a 200 answer against the
@@ -247,22 +194,14 @@ pub struct OpenApi(pub Value);
 
 impl OpenApi {
     pub fn load() -> OpenApi {
-        OpenApi(
-            serde_json::from_str(ferrysync_server::http::openapi::OPENAPI_JSON)
-                .expect("openapi.json is JSON"),
-        )
+        OpenApi(serde_json::from_str(ferrysync_server::http::openapi::OPENAPI_JSON).expect("openapi.json is JSON"))
     }
 
     fn resolve<'a>(&'a self, v: &'a Value) -> &'a Value {
         match v.get("$ref").and_then(Value::as_str) {
             Some(r) => {
-                let pointer = r
-                    .strip_prefix('#')
-                    .unwrap_or_else(|| panic!("non-local $ref {r}"));
-                let target = self
-                    .0
-                    .pointer(pointer)
-                    .unwrap_or_else(|| panic!("unresolved $ref {r}"));
+                let pointer = r.strip_prefix('#').unwrap_or_else(|| panic!("non-local $ref {r}"));
+                let target = self.0.pointer(pointer).unwrap_or_else(|| panic!("unresolved $ref {r}"));
                 self.resolve(target)
             }
             None => v,
@@ -277,9 +216,7 @@ impl OpenApi {
     }
 
     pub fn validate_named(&self, name: &str, value: &Value) -> Result<(), String> {
-        let schema = self.0["components"]["schemas"]
-            .get(name)
-            .unwrap_or_else(|| panic!("no schema {name}"));
+        let schema = self.0["components"]["schemas"].get(name).unwrap_or_else(|| panic!("no schema {name}"));
         self.validate(schema, value, "$")
     }
 
@@ -290,29 +227,16 @@ impl OpenApi {
         assert!(op.is_object(), "{method} {path} is not documented");
         let documented = op["responses"]
             .get(res.status.to_string())
-            .unwrap_or_else(|| {
-                panic!(
-                    "{method} {path} answered {}, which is not documented",
-                    res.status
-                )
-            });
+            .unwrap_or_else(|| panic!("{method} {path} answered {}, which is not documented", res.status));
         let documented = self.resolve(documented);
         if let Some(schema) = documented.pointer("/content/application~1json/schema") {
             if let Err(e) = self.validate(schema, &res.json(), "$") {
-                panic!(
-                    "{method} {path} {} does not fit the document: {e}\n{}",
-                    res.status,
-                    res.json()
-                );
+                panic!("{method} {path} {} does not fit the document: {e}\n{}", res.status, res.json());
             }
         }
         if let Some(headers) = documented.get("headers").and_then(Value::as_object) {
             for name in headers.keys() {
-                assert!(
-                    res.header(name).is_some(),
-                    "{method} {path} {} lacks header {name}",
-                    res.status
-                );
+                assert!(res.header(name).is_some(), "{method} {path} {} lacks header {name}", res.status);
             }
         }
     }
@@ -320,10 +244,7 @@ impl OpenApi {
     pub fn validate(&self, schema: &Value, v: &Value, at: &str) -> Result<(), String> {
         let schema = self.resolve(schema);
         if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
-            let fits = options
-                .iter()
-                .filter(|s| self.validate(s, v, at).is_ok())
-                .count();
+            let fits = options.iter().filter(|s| self.validate(s, v, at).is_ok()).count();
             if fits != 1 {
                 return Err(format!("{at}: fits {fits} of the oneOf options"));
             }
@@ -422,14 +343,8 @@ pub struct TempDb(pub std::path::PathBuf);
 
 impl TempDb {
     pub fn new(name: &str) -> TempDb {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        TempDb(std::env::temp_dir().join(format!(
-            "ferrysync-{name}-{}-{nanos}.sqlite3",
-            std::process::id()
-        )))
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        TempDb(std::env::temp_dir().join(format!("ferrysync-{name}-{}-{nanos}.sqlite3", std::process::id())))
     }
 
     pub fn path(&self) -> &str {

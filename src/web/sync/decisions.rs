@@ -12,10 +12,10 @@ use crate::core::outbox::Op;
 use crate::core::schema::{CONFLICTS_STORE, META_STORE, OUTBOX_STORE};
 use crate::core::status::{RecordStatus, StatusEvent};
 
+use super::super::connection::{commit_or_abort, js_err};
 use super::super::connection::{request, transaction};
 use super::super::glue;
 use super::super::interop::{get, meta_to_js, opt_num, read_meta};
-use super::super::connection::{commit_or_abort, js_err};
 use super::entries::{all_stores, by_record, entries, entries_of, outbox, record_key, store, Hold};
 use super::pull::CURSOR_KEY;
 use super::Changes;
@@ -33,7 +33,10 @@ impl Choice {
             Some("server") => Ok(Choice::Server),
             _ => Err(Error::new(
                 ErrorKind::InvalidOptions,
-                format!("a conflict is resolved with \"local\" or \"server\", got {}", super::super::interop::type_name(value)),
+                format!(
+                    "a conflict is resolved with \"local\" or \"server\", got {}",
+                    super::super::interop::type_name(value)
+                ),
             )),
         }
     }
@@ -57,13 +60,24 @@ pub async fn dead_letters(db: &IdbDatabase) -> Result<JsValue> {
     let context = "reading failed changes";
     let tx = transaction(db, &[OUTBOX_STORE], false)?;
     let all = request(&store(&tx, OUTBOX_STORE)?.get_all().map_err(js_err(context))?, context).await?;
-    Ok(Array::from(&all).iter().filter(|e| get(e, "hold").as_string().as_deref() == Some(Hold::Failed.as_str())).collect::<Array>().into())
+    Ok(Array::from(&all)
+        .iter()
+        .filter(|e| get(e, "hold").as_string().as_deref() == Some(Hold::Failed.as_str()))
+        .collect::<Array>()
+        .into())
 }
 
 /// Keeps one side of the conflict on `collection`/`id`. Local: the record stays as it is and
 /// one new change (a new mutation id, based on the server's version) replaces its queued ones.
 /// Server: the server's record replaces the local one and its queued changes are dropped.
-pub async fn resolve_conflict(db: &IdbDatabase, ids: &IdGenerator, collection: &str, id: &str, choice: Choice, now: f64) -> Result<Decided> {
+pub async fn resolve_conflict(
+    db: &IdbDatabase,
+    ids: &IdGenerator,
+    collection: &str,
+    id: &str,
+    choice: Choice,
+    now: f64,
+) -> Result<Decided> {
     let context = "resolving a conflict";
     let tx = all_stores(db)?;
     let work = async {
@@ -97,10 +111,21 @@ pub async fn resolve_conflict(db: &IdbDatabase, ids: &IdGenerator, collection: &
             Choice::Local => {
                 if let Some(m) = meta {
                     let op = if m.deleted { Op::Delete } else { Op::Update };
-                    let entry = glue::make_outbox_entry(&ids.next_at(now), collection, &key, op.as_str(), opt_num(Some(server_version)), now);
+                    let entry = glue::make_outbox_entry(
+                        &ids.next_at(now),
+                        collection,
+                        &key,
+                        op.as_str(),
+                        opt_num(Some(server_version)),
+                        now,
+                    );
                     outbox.add(&entry).map_err(&fail)?;
                     delta += 1;
-                    let m = RecordMeta { server_version: Some(server_version), status: m.status.next(StatusEvent::Resolved { queued: true }), ..m };
+                    let m = RecordMeta {
+                        server_version: Some(server_version),
+                        status: m.status.next(StatusEvent::Resolved { queued: true }),
+                        ..m
+                    };
                     records.put(&glue::with_meta(&record, &meta_to_js(&m, &key))).map_err(&fail)?;
                     changes.add(collection, id, "update");
                 }
@@ -132,7 +157,13 @@ pub async fn resolve_conflict(db: &IdbDatabase, ids: &IdGenerator, collection: &
 
 /// Sends a dead letter again, as a new mutation (the server answers a repeated id with its
 /// first answer, the rejection).
-pub async fn retry_failed(db: &IdbDatabase, ids: &IdGenerator, collection: &str, id: &str, now: f64) -> Result<Decided> {
+pub async fn retry_failed(
+    db: &IdbDatabase,
+    ids: &IdGenerator,
+    collection: &str,
+    id: &str,
+    now: f64,
+) -> Result<Decided> {
     decide_failed(db, collection, id, |tx, key, record, queued| {
         let fail = js_err("retrying a failed change");
         let dead = &queued[0];
@@ -161,7 +192,12 @@ pub async fn discard_failed(db: &IdbDatabase, collection: &str, id: &str, now: f
         let records = store(tx, collection)?;
         let op = match read_meta(record) {
             Some(m) if m.server_version.is_some() => {
-                let m = RecordMeta { server_version: None, status: RecordStatus::Synced, updated_at: now.max(m.updated_at), ..m };
+                let m = RecordMeta {
+                    server_version: None,
+                    status: RecordStatus::Synced,
+                    updated_at: now.max(m.updated_at),
+                    ..m
+                };
                 records.put(&glue::with_meta(record, &meta_to_js(&m, key))).map_err(&fail)?;
                 store(tx, META_STORE)?.delete(&JsValue::from_str(CURSOR_KEY)).map_err(&fail)?;
                 "update"
@@ -183,7 +219,12 @@ async fn decide_failed(
     db: &IdbDatabase,
     collection: &str,
     id: &str,
-    decide: impl FnOnce(&web_sys::IdbTransaction, &JsValue, &JsValue, &[super::entries::Entry]) -> Result<(i64, &'static str)>,
+    decide: impl FnOnce(
+        &web_sys::IdbTransaction,
+        &JsValue,
+        &JsValue,
+        &[super::entries::Entry],
+    ) -> Result<(i64, &'static str)>,
 ) -> Result<Decided> {
     let context = "reading a failed change";
     let tx = all_stores(db)?;
@@ -194,7 +235,10 @@ async fn decide_failed(
         let record = record.await?;
         let queued = entries(&queued.await?);
         let Some(first) = queued.iter().position(|e| e.hold == Some(Hold::Failed)) else {
-            return Err(Error::new(ErrorKind::RecordNotFound, format!("no failed change of \"{id}\" in \"{collection}\"")));
+            return Err(Error::new(
+                ErrorKind::RecordNotFound,
+                format!("no failed change of \"{id}\" in \"{collection}\""),
+            ));
         };
         let (delta, op) = decide(&tx, &key, &record, &queued[first..])?;
         super::entries::count_dead_letters(&tx, -1).await?;

@@ -7,10 +7,10 @@ use js_sys::Array;
 use wasm_bindgen::JsValue;
 use web_sys::{IdbDatabase, IdbIndex, IdbObjectStore, IdbTransaction};
 
+use super::super::reads::DEAD_LETTERS_KEY;
 use crate::core::error::{ErrorKind, Result};
 use crate::core::outbox::Op;
 use crate::core::schema::{META_STORE, OUTBOX_BY_RECORD, OUTBOX_STORE};
-use super::super::reads::DEAD_LETTERS_KEY;
 
 use super::super::connection::{js_err, request, transaction};
 use super::super::error::from_js;
@@ -115,7 +115,8 @@ pub fn entries_of(
     key: &JsValue,
     context: &str,
 ) -> Result<impl Future<Output = Result<JsValue>>> {
-    let req = index.get_all_with_key(&record_key(collection, key)).map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
+    let req =
+        index.get_all_with_key(&record_key(collection, key)).map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
     Ok(request(&req, context))
 }
 

@@ -306,7 +306,11 @@ async fn locked_sync(inner: &Rc<Inner>) -> Result<Summary, Stop> {
         })
     });
     if let Err(e) = JsFuture::from(glue::with_lock(&lock_name(inner), &callback)).await {
-        return Err(Stop::Local(super::error::from_js("taking the sync lock", &e, crate::core::error::ErrorKind::Storage)));
+        return Err(Stop::Local(super::error::from_js(
+            "taking the sync lock",
+            &e,
+            crate::core::error::ErrorKind::Storage,
+        )));
     }
     let result = outcome.borrow_mut().take();
     result.unwrap_or_else(|| Err(Stop::Local(inner.closed_error())))
@@ -325,7 +329,8 @@ async fn sync_once(inner: &Rc<Inner>) -> Result<Summary, Stop> {
     }
     let pending = inner.status_now().pending;
     inner.update_status(|s| {
-        let next = crate::core::status::SyncStatus { online: true, syncing: true, progress: Some((0, pending)), ..s.clone() };
+        let next =
+            crate::core::status::SyncStatus { online: true, syncing: true, progress: Some((0, pending)), ..s.clone() };
         s.replace(next)
     });
     inner.post_status();
@@ -382,7 +387,9 @@ async fn sync_once(inner: &Rc<Inner>) -> Result<Summary, Stop> {
             Ok(answer) => answer,
             // The server no longer knows the cursor (its data was reset or moved): start over.
             // Records already here are matched by version, so nothing is applied twice.
-            Err(Failure::Http { status: 400, code, .. }) if code == crate::protocol::codes::INVALID_CURSOR && cursor.is_some() => {
+            Err(Failure::Http { status: 400, code, .. })
+                if code == crate::protocol::codes::INVALID_CURSOR && cursor.is_some() =>
+            {
                 pull::reset_cursor(&inner.db()?).await?;
                 cursor = None;
                 continue;
@@ -390,7 +397,8 @@ async fn sync_once(inner: &Rc<Inner>) -> Result<Summary, Stop> {
             Err(failure) => return Err(Stop::Failure(failure)),
         };
         let page = wire::read_pull_response(&answer).map_err(Stop::Failure)?;
-        let applied = pull::apply_page(&inner.db()?, &inner.schema, cursor.as_deref(), &page, super::api::now()).await?;
+        let applied =
+            pull::apply_page(&inner.db()?, &inner.schema, cursor.as_deref(), &page, super::api::now()).await?;
         summary.pulled += applied.received;
         summary.conflicts += applied.conflicts;
         inner.announce_sync(&applied.changes, 0);

@@ -4,18 +4,18 @@
 use wasm_bindgen::JsValue;
 use web_sys::IdbDatabase;
 
-use crate::core::error::{ErrorKind, Result};
-use wasm_bindgen_futures::JsFuture;
 use super::super::error::from_js;
+use crate::core::error::{ErrorKind, Result};
 use crate::core::meta::RecordMeta;
 use crate::core::reconcile::{apply_pull, PullEffect};
 use crate::core::schema::{Schema, CONFLICTS_STORE, META_STORE};
 use crate::core::status::RecordStatus;
+use wasm_bindgen_futures::JsFuture;
 
 use super::super::connection::request;
+use super::super::connection::{commit_or_abort, js_err};
 use super::super::glue;
 use super::super::interop::{meta_to_js, read_meta};
-use super::super::connection::{commit_or_abort, js_err};
 use super::entries::{all_stores, by_record, entries, entries_of, outbox, record_key, store, Hold};
 use super::wire::{self, PullResponse};
 use super::Changes;
@@ -37,7 +37,10 @@ pub async fn reset_cursor(db: &IdbDatabase) -> Result<()> {
     let context = "resetting the pull cursor";
     let tx = super::super::connection::transaction(db, &[META_STORE], true)?;
     let meta = store(&tx, META_STORE)?;
-    commit_or_abort(&tx, context, async { meta.delete(&JsValue::from_str(CURSOR_KEY)).map(|_| ()).map_err(js_err(context)) }).await
+    commit_or_abort(&tx, context, async {
+        meta.delete(&JsValue::from_str(CURSOR_KEY)).map(|_| ()).map_err(js_err(context))
+    })
+    .await
 }
 
 /// What one page did.
@@ -53,7 +56,13 @@ pub struct PageApplied {
 
 /// Applies one page and stores its cursor, all in one transaction. `asked_from`: the cursor the
 /// page was asked from.
-pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&str>, page: &PullResponse, now: f64) -> Result<PageApplied> {
+pub async fn apply_page(
+    db: &IdbDatabase,
+    schema: &Schema,
+    asked_from: Option<&str>,
+    page: &PullResponse,
+    now: f64,
+) -> Result<PageApplied> {
     let context = "applying pulled changes";
     let tx = all_stores(db)?;
     let work = async {
@@ -110,7 +119,8 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
                         updated_at: now,
                         deleted: false,
                     };
-                    let data = change.data.as_ref().map(|d| d.0.clone()).unwrap_or_else(|| js_sys::Object::new().into());
+                    let data =
+                        change.data.as_ref().map(|d| d.0.clone()).unwrap_or_else(|| js_sys::Object::new().into());
                     let stored = glue::stamp_record(&data, &key, &meta_to_js(&next, &key))
                         .map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
                     put_stores.push(&records);
@@ -119,10 +129,13 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
                 }
                 PullEffect::Conflict => {
                     // Never overwrite a queued change: keep both, hold the queue of this record.
-                    let conflict = glue::make_conflict(&change.collection, &key, &record, &wire::server_record(change), now);
+                    let conflict =
+                        glue::make_conflict(&change.collection, &key, &record, &wire::server_record(change), now);
                     conflicts.put(&conflict).map_err(&fail)?;
                     if let Some(first) = queued.first().filter(|e| e.hold != Some(Hold::Failed)) {
-                        outbox.put(&glue::hold_entry(&first.raw, Hold::Conflict.as_str(), &JsValue::UNDEFINED)).map_err(&fail)?;
+                        outbox
+                            .put(&glue::hold_entry(&first.raw, Hold::Conflict.as_str(), &JsValue::UNDEFINED))
+                            .map_err(&fail)?;
                     }
                     // A queued change implies a local record (and so its metadata).
                     let Some(m) = meta else { continue };
@@ -139,7 +152,8 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
         // A pulled record that clashes with another local record on a unique index cannot be
         // stored; it is kept as a conflict rather than stopping the pull for good.
         let stored = glue::put_each_unless_clash(&put_stores, &put_values).map_err(&fail)?;
-        let stored = js_sys::Array::from(&JsFuture::from(stored).await.map_err(|e| from_js(context, &e, ErrorKind::Storage))?);
+        let stored =
+            js_sys::Array::from(&JsFuture::from(stored).await.map_err(|e| from_js(context, &e, ErrorKind::Storage))?);
         for (i, (change, key, records, record, existed)) in puts.into_iter().enumerate() {
             if stored.get(i as u32).as_bool() == Some(true) {
                 applied.changes.add(&change.collection, &change.id, if existed { "update" } else { "create" });
@@ -149,7 +163,9 @@ pub async fn apply_page(db: &IdbDatabase, schema: &Schema, asked_from: Option<&s
                 continue;
             }
             let local = if record.is_undefined() { JsValue::NULL } else { record.clone() };
-            conflicts.put(&glue::make_conflict(&change.collection, &key, &local, &wire::server_record(change), now)).map_err(&fail)?;
+            conflicts
+                .put(&glue::make_conflict(&change.collection, &key, &local, &wire::server_record(change), now))
+                .map_err(&fail)?;
             let meta = read_meta(&record);
             // A record already in conflict only gets the newer server version.
             if meta.as_ref().is_none_or(|m| m.status != RecordStatus::Conflict) {

@@ -17,9 +17,9 @@ use crate::core::status::RecordStatus;
 use crate::protocol::{self, MutationResult};
 
 use super::super::connection::request;
+use super::super::connection::{commit_or_abort, js_err};
 use super::super::glue;
 use super::super::interop::{meta_to_js, read_meta};
-use super::super::connection::{commit_or_abort, js_err};
 use super::entries::{all_stores, by_record, entries, entries_of, outbox, store, Entry, Hold};
 use super::wire::{self, JsData, PushResponse};
 use super::Changes;
@@ -50,17 +50,25 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
         let mut after: Option<f64> = None;
         let chosen = loop {
             let range = match after {
-                Some(seq) => web_sys::IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(seq), true).map_err(&fail)?.into(),
+                Some(seq) => {
+                    web_sys::IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(seq), true).map_err(&fail)?.into()
+                }
                 None => JsValue::UNDEFINED,
             };
-            let page = request(&outbox.get_all_with_key_and_limit(&range, plan_page(max)).map_err(&fail)?, context).await?;
+            let page =
+                request(&outbox.get_all_with_key_and_limit(&range, plan_page(max)).map_err(&fail)?, context).await?;
             let page = entries(&page);
             let full = page.len() as u32 == plan_page(max);
             after = page.last().map(|e| e.seq);
             queued.extend(page);
             let plan: Vec<Queued<'_>> = queued
                 .iter()
-                .map(|e| Queued { seq: e.seq as u64, collection: &e.collection, record_id: &e.record_id, held: e.hold.is_some() })
+                .map(|e| Queued {
+                    seq: e.seq as u64,
+                    collection: &e.collection,
+                    record_id: &e.record_id,
+                    held: e.hold.is_some(),
+                })
                 .collect();
             let chosen = next_batch(&plan, max as usize);
             if !full || chosen.len() >= max as usize {
@@ -80,8 +88,9 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
         let mut mutations = Vec::with_capacity(picked.len());
         for (e, read) in picked.iter_mut().zip(reads) {
             let record = read.await?;
-            let mutation_id = Uuid::try_parse(&e.mutation_id)
-                .map_err(|_| Error::new(ErrorKind::Storage, format!("outbox entry {} has a malformed mutation id", e.seq as u64)))?;
+            let mutation_id = Uuid::try_parse(&e.mutation_id).map_err(|_| {
+                Error::new(ErrorKind::Storage, format!("outbox entry {} has a malformed mutation id", e.seq as u64))
+            })?;
             // An entry sent before, whose record was deleted since, can only be pushed as a
             // delete: the data it carried is gone. The delete queued after it then applies
             // unchanged, so the server ends where the client is.
@@ -185,7 +194,9 @@ pub async fn apply_results(db: &IdbDatabase, batch: Batch, response: PushRespons
                     meta.map(|m| crate::core::meta::RecordMeta { server_version: Some(server_version), status, ..m })
                 }
                 (PushEffect::Conflict { .. }, MutationResult::Conflict { current, .. }) => {
-                    outbox.put(&glue::hold_entry(&e.raw, Hold::Conflict.as_str(), &JsValue::UNDEFINED)).map_err(&fail)?;
+                    outbox
+                        .put(&glue::hold_entry(&e.raw, Hold::Conflict.as_str(), &JsValue::UNDEFINED))
+                        .map_err(&fail)?;
                     let local = if record.is_undefined() { JsValue::NULL } else { record.clone() };
                     let conflict = glue::make_conflict(&e.collection, &key, &local, &wire::server_record(current), now);
                     conflicts.put(&conflict).map_err(&fail)?;

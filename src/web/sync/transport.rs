@@ -55,9 +55,12 @@ impl Transport {
             Transport::Http { base, token, timeout_ms } => {
                 let body = js_sys::JSON::stringify(request).map_err(|e| Failure::BadAnswer(describe(&e)))?;
                 let authorization = token.authorization(*timeout_ms).await?;
-                http(Method::POST, &format!("{base}{PUSH_PATH}"), Some(&authorization), Some(body.into()), *timeout_ms).await
+                http(Method::POST, &format!("{base}{PUSH_PATH}"), Some(&authorization), Some(body.into()), *timeout_ms)
+                    .await
             }
-            Transport::Js { transport, timeout_ms } => call_js(transport, "push", std::slice::from_ref(request), *timeout_ms).await,
+            Transport::Js { transport, timeout_ms } => {
+                call_js(transport, "push", std::slice::from_ref(request), *timeout_ms).await
+            }
         }
     }
 

@@ -68,25 +68,33 @@ pub fn read_push_response(answer: &JsValue) -> Result<PushResponse, Failure> {
 pub fn read_pull_response(answer: &JsValue) -> Result<PullResponse, Failure> {
     let what = "pull answer";
     let changes = list(answer, "changes", what)?;
-    let changes = changes.iter().enumerate().map(|(i, c)| read_record(&c, &format!("changes[{i}]"))).collect::<Result<_, _>>()?;
+    let changes =
+        changes.iter().enumerate().map(|(i, c)| read_record(&c, &format!("changes[{i}]"))).collect::<Result<_, _>>()?;
     let cursor = string(answer, "cursor", what)?;
-    let has_more = get(answer, "hasMore").as_bool().ok_or_else(|| bad(what, "hasMore", "a boolean", &get(answer, "hasMore")))?;
+    let has_more =
+        get(answer, "hasMore").as_bool().ok_or_else(|| bad(what, "hasMore", "a boolean", &get(answer, "hasMore")))?;
     Ok(Pull { changes, cursor, has_more })
 }
 
 fn read_result(r: &JsValue, i: usize) -> Result<MutationResult<JsData>, Failure> {
     let what = format!("results[{i}]");
     let mutation_id = string(r, "mutationId", &what)?;
-    let mutation_id = Uuid::try_parse(&mutation_id).map_err(|_| bad(&what, "mutationId", "a UUID", &get(r, "mutationId")))?;
+    let mutation_id =
+        Uuid::try_parse(&mutation_id).map_err(|_| bad(&what, "mutationId", "a UUID", &get(r, "mutationId")))?;
     Ok(match string(r, "status", &what)?.as_str() {
         "applied" => MutationResult::Applied { mutation_id, version: whole(r, "version", &what)? },
-        "conflict" => MutationResult::Conflict { mutation_id, current: read_record(&get(r, "current"), &format!("{what}.current"))? },
+        "conflict" => MutationResult::Conflict {
+            mutation_id,
+            current: read_record(&get(r, "current"), &format!("{what}.current"))?,
+        },
         "rejected" => MutationResult::Rejected {
             mutation_id,
             code: string(r, "code", &what)?,
             message: get(r, "message").as_string().unwrap_or_default(),
         },
-        other => return Err(Failure::BadAnswer(format!("{what}.status is \"{other}\", not applied, conflict or rejected"))),
+        other => {
+            return Err(Failure::BadAnswer(format!("{what}.status is \"{other}\", not applied, conflict or rejected")))
+        }
     })
 }
 
@@ -102,7 +110,11 @@ fn read_record(r: &JsValue, what: &str) -> Result<ServerRecord, Failure> {
         version: whole(r, "version", what)?,
         deleted: get(r, "deleted").as_bool().ok_or_else(|| bad(what, "deleted", "a boolean", &get(r, "deleted")))?,
         data: (!data.is_null() && !data.is_undefined()).then_some(JsData(data)),
-        updated_at: if updated_at.is_undefined() || updated_at.is_null() { None } else { Some(whole(r, "updatedAt", what)?) },
+        updated_at: if updated_at.is_undefined() || updated_at.is_null() {
+            None
+        } else {
+            Some(whole(r, "updatedAt", what)?)
+        },
     })
 }
 
