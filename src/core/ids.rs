@@ -2,6 +2,8 @@
 
 use uuid::{ContextV7, Timestamp, Uuid};
 
+use crate::protocol::check_record_id;
+
 /// A generator whose ids strictly increase, also within one millisecond (a counter in the
 /// random bits, as RFC 9562 §6.2 method 1 allows). One per database handle.
 pub struct IdGenerator {
@@ -23,19 +25,10 @@ impl IdGenerator {
     }
 }
 
-/// The longest id accepted, in UTF-8 bytes: the protocol's limit, so that every id stored here
-/// can also be pushed.
-pub const MAX_ID_LEN: usize = crate::protocol::limits::MAX_ID_BYTES;
-
-/// Whether `id` may name a record: a non-empty string of at most [`MAX_ID_LEN`] bytes.
+/// Whether `id` may name a record: the protocol's rule ([`check_record_id`]), so that every id
+/// stored here can also be pushed, rather than end as a dead letter.
 pub fn check_id(id: &str) -> Result<(), String> {
-    if id.is_empty() {
-        return Err("the id is an empty string".into());
-    }
-    if id.len() > MAX_ID_LEN {
-        return Err(format!("the id is {} bytes long; the limit is {MAX_ID_LEN}", id.len()));
-    }
-    Ok(())
+    check_record_id(id).map_err(|r| r.message)
 }
 
 #[cfg(test)]
@@ -64,10 +57,12 @@ mod tests {
     }
 
     #[test]
-    fn id_rules() {
+    fn id_rules_are_the_protocol_s() {
+        let max = crate::protocol::limits::MAX_ID_BYTES;
         assert!(check_id("a").is_ok());
         assert!(check_id("").is_err());
-        assert!(check_id(&"x".repeat(MAX_ID_LEN)).is_ok());
-        assert!(check_id(&"x".repeat(MAX_ID_LEN + 1)).is_err());
+        assert!(check_id(&"x".repeat(max)).is_ok());
+        assert!(check_id(&"x".repeat(max + 1)).is_err());
+        assert!(check_id("tab\there").unwrap_err().contains("control character"));
     }
 }

@@ -1,17 +1,15 @@
 //! The pure core: rules with no web dependencies, tested natively with `cargo test`.
 //!
-//! The browser edge (`crate::web`) asks these modules what to do and only carries it out.
-//! `backoff`, `batch`, `reconcile` and `sync` are the sync engine's rules; `crate::web::sync`
-//! drives them over the network.
+//! The browser edge (`crate::web`) carries out what these modules decide. [`sync`] is the sync
+//! engine; [`write`] and [`outbox`] decide local writes; the rest are the store's rules (schema,
+//! queries, metadata, ids) and its errors.
 
-pub mod backoff;
-pub mod batch;
 pub mod error;
 pub mod ids;
 pub mod meta;
 pub mod outbox;
 pub mod query;
-pub mod reconcile;
 pub mod schema;
 pub mod status;
 pub mod sync;
+pub mod write;

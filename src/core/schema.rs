@@ -129,11 +129,11 @@ impl Schema {
         }
         let mut seen = std::collections::HashSet::new();
         for c in &collections {
-            if c.name.is_empty() || c.name.starts_with('_') || c.name.len() > 128 {
-                return Err(invalid(format!(
-                    "collection name \"{}\" must be 1–128 characters and not start with \"_\" (reserved)",
-                    c.name
-                )));
+            // The protocol's rule, so that every collection can sync; plus the one of this store:
+            // names starting with "_" are its own (`_outbox`, `_meta`, ...).
+            crate::protocol::check_collection(&c.name).map_err(|r| invalid(r.message))?;
+            if c.name.starts_with('_') {
+                return Err(invalid(format!("collection name \"{}\" starts with \"_\" (reserved)", c.name)));
             }
             let mut index_names = std::collections::HashSet::new();
             for i in &c.indexes {

@@ -1,5 +1,7 @@
 //! Record sync status and its transitions, and the database-wide sync status snapshot.
 
+use super::sync::storage::Counts;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordStatus {
     /// Changed locally; the change is queued in the outbox.
@@ -73,7 +75,8 @@ impl RecordStatus {
     }
 }
 
-/// The database-wide status that the JS `status()` snapshot shows.
+/// The database-wide status that the JS `status()` snapshot shows. The sync engine owns it; every
+/// way it changes is one of the methods below.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SyncStatus {
     pub online: bool,
@@ -87,29 +90,65 @@ pub struct SyncStatus {
 }
 
 impl SyncStatus {
-    /// Adds `delta` queued changes (negative when entries leave the outbox). Returns whether
-    /// the value changed, so that the snapshot keeps its identity when it did not.
-    pub fn add_pending(&mut self, delta: i64) -> bool {
-        let next = (self.pending as i64 + delta).max(0) as u64;
-        let changed = next != self.pending;
-        self.pending = next;
-        changed
+    /// Adds `delta` queued changes (negative when entries leave the outbox).
+    pub fn add_pending(&mut self, delta: i64) {
+        self.pending = (self.pending as i64).saturating_add(delta).max(0) as u64;
     }
 
-    /// Sets the counts read from the database: queued changes, dead letters, conflicts.
-    /// Returns whether any changed.
-    pub fn set_counts(&mut self, pending: u64, failed: u64, conflicts: u64) -> bool {
-        let next = (pending, failed, conflicts);
-        let changed = (self.pending, self.failed, self.conflicts) != next;
-        (self.pending, self.failed, self.conflicts) = next;
-        changed
+    /// Sets the counts read from the database.
+    pub fn set_counts(&mut self, counts: Counts) {
+        (self.pending, self.failed, self.conflicts) = (counts.pending, counts.failed, counts.conflicts);
     }
 
-    /// Replaces the whole status; returns whether anything changed.
-    pub fn replace(&mut self, next: SyncStatus) -> bool {
-        let changed = *self != next;
-        *self = next;
-        changed
+    /// Queued entries a sync can push: held ones (conflicts, dead letters) wait for the user.
+    pub fn ready(&self) -> u64 {
+        self.pending.saturating_sub(self.failed + self.conflicts)
+    }
+
+    /// The server answered and a sync began, with `total` entries to push.
+    pub fn sync_began(&mut self, total: u64) {
+        self.online = true;
+        self.syncing = true;
+        self.progress = Some((0, total));
+    }
+
+    pub fn progressed(&mut self, done: u64, total: u64) {
+        self.progress = Some((done, total));
+    }
+
+    pub fn sync_succeeded(&mut self, now: f64) {
+        self.syncing = false;
+        self.progress = None;
+        self.last_sync_at = Some(now);
+        self.last_error = None;
+    }
+
+    /// `answered`: the server answered (online) before the sync failed.
+    pub fn sync_failed(&mut self, error: String, answered: bool) {
+        self.syncing = false;
+        self.progress = None;
+        self.online = answered;
+        self.last_error = Some(error);
+    }
+
+    pub fn went_offline(&mut self) {
+        self.online = false;
+    }
+
+    /// Another tab's status: the parts only the syncing tab knows (each tab counts the queue,
+    /// dead letters and conflicts from the database itself).
+    pub fn adopt_remote(&mut self, theirs: &SyncStatus) {
+        self.online = theirs.online;
+        self.syncing = theirs.syncing;
+        self.last_sync_at = theirs.last_sync_at.or(self.last_sync_at);
+        self.last_error = theirs.last_error.clone();
+        self.progress = theirs.progress;
+    }
+
+    /// The other tab's sync is over (its lock came free), however it ended.
+    pub fn remote_sync_ended(&mut self) {
+        self.syncing = false;
+        self.progress = None;
     }
 }
 
@@ -147,16 +186,31 @@ mod tests {
     }
 
     #[test]
-    fn pending_count_reports_changes_only() {
+    fn counts_and_sync_transitions() {
         let mut s = SyncStatus::default();
-        assert!(s.add_pending(2));
-        assert!(!s.add_pending(0));
-        assert!(s.add_pending(-5));
+        s.add_pending(2);
+        s.add_pending(-5);
         assert_eq!(s.pending, 0);
-        assert!(!s.replace(s.clone()));
-        assert!(s.set_counts(7, 1, 2));
-        assert!(!s.set_counts(7, 1, 2));
-        assert!(s.set_counts(7, 0, 2));
-        assert_eq!((s.pending, s.failed, s.conflicts), (7, 0, 2));
+        s.set_counts(Counts { pending: 7, failed: 1, conflicts: 2 });
+        assert_eq!((s.pending, s.failed, s.conflicts, s.ready()), (7, 1, 2, 4));
+        s.sync_began(4);
+        assert!(s.online && s.syncing && s.progress == Some((0, 4)));
+        s.sync_failed("down".into(), false);
+        assert!(!s.online && !s.syncing && s.progress.is_none());
+        assert_eq!(s.last_error.as_deref(), Some("down"));
+        s.sync_began(1);
+        s.sync_succeeded(9.0);
+        assert_eq!((s.last_sync_at, s.last_error.clone(), s.syncing), (Some(9.0), None, false));
+    }
+
+    #[test]
+    fn another_tabs_status_keeps_this_tabs_counts() {
+        let mut mine = SyncStatus { pending: 3, last_sync_at: Some(1.0), ..Default::default() };
+        let theirs =
+            SyncStatus { online: true, syncing: true, pending: 99, progress: Some((1, 2)), ..Default::default() };
+        mine.adopt_remote(&theirs);
+        assert_eq!((mine.pending, mine.syncing, mine.progress, mine.last_sync_at), (3, true, Some((1, 2)), Some(1.0)));
+        mine.remote_sync_ended();
+        assert!(!mine.syncing && mine.progress.is_none());
     }
 }

@@ -5,6 +5,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::DomException;
 
 use super::glue;
+use super::js::describe;
 
 /// The JS `Error` for a core error: `name` from its kind, plus `domName`/`domMessage` when a
 /// DOMException caused it.
@@ -35,9 +36,4 @@ pub fn from_js(context: &str, thrown: &JsValue, fallback: ErrorKind) -> Error {
         return Error::new(fallback, format!("{context}: {name}: {message}"));
     }
     Error::new(fallback, format!("{context}: {}", describe(thrown)))
-}
-
-/// A short text for a thrown non-Error value.
-pub fn describe(value: &JsValue) -> String {
-    value.as_string().unwrap_or_else(|| format!("{value:?}"))
 }

@@ -13,7 +13,8 @@ use crate::core::error::{Error, ErrorKind};
 
 use super::error::to_js;
 use super::glue;
-use super::interop::{set_field, status_to_js, type_name};
+use super::js::{set_field, type_name};
+use super::records::status_to_js;
 
 /// Listeners by id, each for one collection or (None) for all.
 #[derive(Default)]
@@ -48,9 +49,10 @@ impl Listeners {
     }
 }
 
-/// The status and its snapshot object, rebuilt only when a value changes.
+/// The status snapshot object the engine last published (rebuilt only when a value changes, so
+/// that its identity says whether anything did), and its listeners.
 pub struct StatusState {
-    pub status: SyncStatus,
+    status: SyncStatus,
     snapshot: JsValue,
     listeners: Vec<(u32, Function)>,
     next: u32,
@@ -68,12 +70,13 @@ impl StatusState {
         self.snapshot.clone()
     }
 
-    /// Applies `change`; when it changed anything, rebuilds the snapshot and returns the
+    /// Takes the engine's new status; when it differs, rebuilds the snapshot and returns the
     /// listeners to call (the caller calls them after releasing the borrow).
-    pub fn update(&mut self, change: impl FnOnce(&mut SyncStatus) -> bool) -> Option<Array> {
-        if !change(&mut self.status) {
+    pub fn set(&mut self, status: &SyncStatus) -> Option<Array> {
+        if self.status == *status {
             return None;
         }
+        self.status = status.clone();
         self.snapshot = status_to_js(&self.status);
         Some(self.listeners.iter().map(|(_, f)| JsValue::from(f)).collect())
     }

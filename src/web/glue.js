@@ -1,6 +1,7 @@
-// The few JS helpers the wasm edge needs: turning IndexedDB's event callbacks into promises,
-// and building the small objects stored beside user data in one call instead of one call per
-// field.
+// The JS side of the wasm edge: IndexedDB's event callbacks as promises; the small objects
+// stored beside user data (metadata, outbox entries, conflicts), built in one call instead of one
+// call per field; Web Locks, the network events and calls into JS transports. No decisions: each
+// helper does one thing the Rust edge asks for.
 
 /** Settles with the request's result, or rejects with its DOMException. The error is left to
  * bubble, so a failed write aborts its transaction. */
@@ -83,7 +84,7 @@ export function withOp(entry, op) {
   return entry;
 }
 
-/** Whether this browser context has Web Locks (secure contexts only). */
+/** Whether this context has Web Locks (secure contexts only; windows and workers). */
 export function hasLocks() {
   return !!(globalThis.navigator && navigator.locks);
 }
@@ -91,8 +92,53 @@ export function hasLocks() {
 /** Runs `callback` (which returns a promise) holding the Web Lock `name`, so that only one
  * connection in this browser profile runs it at a time. Without Web Locks it just runs. */
 export function withLock(name, callback) {
-  if (globalThis.navigator && navigator.locks) return navigator.locks.request(name, callback);
+  if (hasLocks()) return navigator.locks.request(name, callback);
   return callback();
+}
+
+/** Asks for the Web Lock `name` and calls `granted()` once it is held; the lock is kept until the
+ * returned function is called. Called before the grant, that function gives the lock back as
+ * soon as it comes, and `granted` is not called. Without Web Locks, `granted` runs on the next
+ * microtask. */
+export function takeLock(name, granted) {
+  let release;
+  let released = false;
+  const held = new Promise((resolve) => (release = resolve));
+  const grant = () => {
+    if (!released) granted();
+    return held;
+  };
+  if (hasLocks()) navigator.locks.request(name, grant);
+  else Promise.resolve().then(grant);
+  return () => {
+    released = true;
+    release();
+  };
+}
+
+/** Calls `free()` once the Web Lock `name` is free (taking it and giving it back at once).
+ * Returns false, and never calls it, without Web Locks. */
+export function whenLockFree(name, free) {
+  if (!hasLocks()) return false;
+  navigator.locks.request(name, () => free());
+  return true;
+}
+
+/** What the platform believes of the network: `navigator.onLine`, true where it is unknown. */
+export function isOnline() {
+  return !(globalThis.navigator && navigator.onLine === false);
+}
+
+/** Listens for `online` and `offline` on the global scope (a window or a worker); returns the
+ * function that stops listening. */
+export function listenNetwork(online, offline) {
+  if (typeof globalThis.addEventListener !== "function") return () => {};
+  globalThis.addEventListener("online", online);
+  globalThis.addEventListener("offline", offline);
+  return () => {
+    globalThis.removeEventListener("online", online);
+    globalThis.removeEventListener("offline", offline);
+  };
 }
 
 // ---- sync ----

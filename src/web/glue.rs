@@ -44,6 +44,16 @@ extern "C" {
     pub fn has_locks() -> bool;
     #[wasm_bindgen(js_name = withLock)]
     pub fn with_lock(name: &str, callback: &JsValue) -> Promise;
+    /// Returns the function that gives the lock back.
+    #[wasm_bindgen(js_name = takeLock)]
+    pub fn take_lock(name: &str, granted: &Function) -> Function;
+    #[wasm_bindgen(js_name = whenLockFree)]
+    pub fn when_lock_free(name: &str, free: &Function) -> bool;
+    #[wasm_bindgen(js_name = isOnline)]
+    pub fn is_online() -> bool;
+    /// Returns the function that stops listening.
+    #[wasm_bindgen(js_name = listenNetwork)]
+    pub fn listen_network(online: &Function, offline: &Function) -> Function;
     #[wasm_bindgen(js_name = withOp)]
     pub fn with_op(entry: &JsValue, op: &str) -> JsValue;
     #[wasm_bindgen(js_name = strictTransaction, catch)]

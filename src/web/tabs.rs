@@ -1,8 +1,6 @@
 //! Other tabs of the same database: every committed change and every sync status change is
 //! posted on a BroadcastChannel, so that each tab's subscriptions, live queries and status see
-//! what another tab did.
-
-use std::rc::{Rc, Weak};
+//! what another tab did. What a tab does with a message is the caller's: it hands two callbacks.
 
 use js_sys::Object;
 use wasm_bindgen::prelude::*;
@@ -10,8 +8,8 @@ use web_sys::{BroadcastChannel, MessageEvent};
 
 use crate::core::status::SyncStatus;
 
-use super::api::Inner;
-use super::interop::{get, set_field, status_to_js};
+use super::js::{get, set_field};
+use super::records::{status_from_js, status_to_js};
 
 pub struct Tabs {
     channel: BroadcastChannel,
@@ -22,16 +20,20 @@ const CHANGE: &str = "change";
 const STATUS: &str = "status";
 
 impl Tabs {
-    /// None where BroadcastChannel does not exist (the store works, alone).
-    pub fn open(inner: &Rc<Inner>) -> Option<Tabs> {
-        let channel = BroadcastChannel::new(&format!("ferrysync:{}", inner.schema.database_name())).ok()?;
-        let weak: Weak<Inner> = Rc::downgrade(inner);
+    /// The channel of database `name`: `on_change` gets another tab's change event (as its
+    /// listeners got it), `on_status` its status. None where BroadcastChannel does not exist
+    /// (the store works, alone).
+    pub fn open(
+        name: &str,
+        on_change: impl Fn(&JsValue) + 'static,
+        on_status: impl Fn(SyncStatus) + 'static,
+    ) -> Option<Tabs> {
+        let channel = BroadcastChannel::new(&format!("ferrysync:{name}")).ok()?;
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(inner) = weak.upgrade().filter(|i| i.is_open()) else { return };
             let data = event.data();
             match get(&data, "kind").as_string().as_deref() {
-                Some(CHANGE) => inner.remote_change(&get(&data, "event")),
-                Some(STATUS) => inner.remote_status(&get(&data, "status")),
+                Some(CHANGE) => on_change(&get(&data, "event")),
+                Some(STATUS) => on_status(status_from_js(&get(&data, "status"))),
                 _ => {}
             }
         });
@@ -58,24 +60,5 @@ impl Tabs {
     pub fn close(&self) {
         self.channel.set_onmessage(None);
         self.channel.close();
-    }
-}
-
-/// The parts of another tab's status that only the syncing tab knows; the counts each tab
-/// reads from the database itself.
-pub fn adopt_remote(mine: &SyncStatus, theirs: &JsValue) -> SyncStatus {
-    let progress = get(theirs, "progress");
-    SyncStatus {
-        online: get(theirs, "online").as_bool().unwrap_or(mine.online),
-        syncing: get(theirs, "syncing").as_bool().unwrap_or(false),
-        last_sync_at: get(theirs, "lastSyncAt").as_f64().or(mine.last_sync_at),
-        last_error: get(theirs, "lastError").as_string(),
-        progress: progress.is_object().then(|| {
-            (
-                get(&progress, "done").as_f64().unwrap_or(0.0) as u64,
-                get(&progress, "total").as_f64().unwrap_or(0.0) as u64,
-            )
-        }),
-        ..mine.clone()
     }
 }

@@ -24,8 +24,8 @@ use crate::core::schema::{
 };
 use wasm_bindgen::closure::Closure;
 
-use super::error::from_js;
-use super::glue;
+use super::super::error::from_js;
+use super::super::glue;
 
 /// `_meta` key of the list of applied migration versions.
 pub const APPLIED_MIGRATIONS_KEY: &str = "appliedMigrations";

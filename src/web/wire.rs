@@ -11,11 +11,13 @@ use js_sys::{Array, Object};
 use uuid::Uuid;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::core::sync::Failure;
-use crate::protocol::{Mutation, MutationResult, PullResponse as Pull, PushResponse as Push, ServerRecord as Record};
+use crate::core::sync::failure::Failure;
+use crate::protocol::{
+    Mutation, MutationResult, PullResponse as Pull, PushResponse as Push, ResultParts, ServerRecord as Record,
+};
 
-use super::super::glue;
-use super::super::interop::{get, opt_num, set_field, type_name};
+use super::glue;
+use super::js::{get, opt_num, set_field, type_name};
 
 /// Record data as the JS value it is.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,26 +78,41 @@ pub fn read_pull_response(answer: &JsValue) -> Result<PullResponse, Failure> {
     Ok(Pull { changes, cursor, has_more })
 }
 
+/// One result: its fields read as they come, then the protocol's one rule of which fields each
+/// status needs ([`ResultParts::into_result`]), which the server's serde decoder applies too.
 fn read_result(r: &JsValue, i: usize) -> Result<MutationResult<JsData>, Failure> {
     let what = format!("results[{i}]");
     let mutation_id = string(r, "mutationId", &what)?;
     let mutation_id =
         Uuid::try_parse(&mutation_id).map_err(|_| bad(&what, "mutationId", "a UUID", &get(r, "mutationId")))?;
-    Ok(match string(r, "status", &what)?.as_str() {
-        "applied" => MutationResult::Applied { mutation_id, version: whole(r, "version", &what)? },
-        "conflict" => MutationResult::Conflict {
-            mutation_id,
-            current: read_record(&get(r, "current"), &format!("{what}.current"))?,
-        },
-        "rejected" => MutationResult::Rejected {
-            mutation_id,
-            code: string(r, "code", &what)?,
-            message: get(r, "message").as_string().unwrap_or_default(),
-        },
-        other => {
-            return Err(Failure::BadAnswer(format!("{what}.status is \"{other}\", not applied, conflict or rejected")))
-        }
-    })
+    let current = get(r, "current");
+    let parts = ResultParts {
+        mutation_id,
+        status: string(r, "status", &what)?,
+        version: optional(r, "version", &what, whole)?,
+        current: if absent(&current) { None } else { Some(read_record(&current, &format!("{what}.current"))?) },
+        code: optional(r, "code", &what, string)?,
+        message: optional(r, "message", &what, string)?,
+    };
+    parts.into_result().map_err(|e| Failure::BadAnswer(format!("{what}: {e}")))
+}
+
+fn absent(v: &JsValue) -> bool {
+    v.is_undefined() || v.is_null()
+}
+
+/// A field that may be absent (or null); present, it must read as `read` reads it.
+fn optional<T>(
+    v: &JsValue,
+    field: &str,
+    what: &str,
+    read: fn(&JsValue, &str, &str) -> Result<T, Failure>,
+) -> Result<Option<T>, Failure> {
+    if absent(&get(v, field)) {
+        Ok(None)
+    } else {
+        read(v, field, what).map(Some)
+    }
 }
 
 fn read_record(r: &JsValue, what: &str) -> Result<ServerRecord, Failure> {
@@ -103,18 +120,13 @@ fn read_record(r: &JsValue, what: &str) -> Result<ServerRecord, Failure> {
         return Err(Failure::BadAnswer(format!("{what} is {}, not a record", type_name(r))));
     }
     let data = get(r, "data");
-    let updated_at = get(r, "updatedAt");
     Ok(Record {
         collection: string(r, "collection", what)?,
         id: string(r, "id", what)?,
         version: whole(r, "version", what)?,
         deleted: get(r, "deleted").as_bool().ok_or_else(|| bad(what, "deleted", "a boolean", &get(r, "deleted")))?,
-        data: (!data.is_null() && !data.is_undefined()).then_some(JsData(data)),
-        updated_at: if updated_at.is_undefined() || updated_at.is_null() {
-            None
-        } else {
-            Some(whole(r, "updatedAt", what)?)
-        },
+        data: (!absent(&data)).then_some(JsData(data)),
+        updated_at: optional(r, "updatedAt", what, whole)?,
     })
 }
 

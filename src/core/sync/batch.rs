@@ -1,4 +1,23 @@
-//! Push batch planning: which queued entries go out in the next push.
+//! Push batch planning: which queued entries go out in the next push, and as what.
+
+use crate::core::outbox::Op;
+use crate::protocol;
+
+/// Entries read per request while planning a batch of `max`: twice the batch, so that a few held
+/// entries do not cost a second read; a store reads more only when held entries fill a page.
+pub fn plan_page(max: u32) -> u32 {
+    max.saturating_mul(2).max(64)
+}
+
+/// What an entry is pushed as, given whether its record is live now. An entry sent before, whose
+/// record was deleted since, can only be pushed as a delete: the data it carried is gone. The
+/// delete queued after it then applies unchanged, so the server ends where the client is.
+pub fn wire_op(op: Op, record_live: bool) -> protocol::Op {
+    match op {
+        Op::Create | Op::Update if record_live => protocol::Op::Upsert,
+        _ => protocol::Op::Delete,
+    }
+}
 
 /// An outbox entry as batch planning sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +89,15 @@ mod tests {
     fn the_same_id_in_another_collection_is_another_record() {
         let entries = [q(1, "a"), Queued { collection: "notes", ..q(2, "a") }];
         assert_eq!(next_batch(&entries, 100), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_deleted_record_is_pushed_as_a_delete() {
+        assert_eq!(wire_op(Op::Create, true), protocol::Op::Upsert);
+        assert_eq!(wire_op(Op::Update, false), protocol::Op::Delete);
+        assert_eq!(wire_op(Op::Delete, true), protocol::Op::Delete);
+        assert_eq!(plan_page(100), 200);
+        assert_eq!(plan_page(1), 64);
     }
 
     #[test]

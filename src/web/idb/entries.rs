@@ -1,5 +1,6 @@
-//! Outbox entries as the sync engine reads them, and the transaction shape every sync step
-//! uses: all stores, readwrite, committed or aborted as a whole.
+//! Outbox entries as IndexedDB stores them (JS objects, read into the core's
+//! [`Entry`](crate::core::sync::entry::Entry)), and the transaction shape every sync step uses:
+//! all stores, readwrite, committed or aborted as a whole.
 
 use std::future::Future;
 
@@ -7,74 +8,54 @@ use js_sys::Array;
 use wasm_bindgen::JsValue;
 use web_sys::{IdbDatabase, IdbIndex, IdbObjectStore, IdbTransaction};
 
-use super::super::reads::DEAD_LETTERS_KEY;
 use crate::core::error::{ErrorKind, Result};
 use crate::core::outbox::Op;
 use crate::core::schema::{META_STORE, OUTBOX_BY_RECORD, OUTBOX_STORE};
+use crate::core::sync::entry::{Entry, Hold};
 
-use super::super::connection::{js_err, request, transaction};
 use super::super::error::from_js;
-use super::super::interop::get;
-pub use super::super::writes::store;
+use super::super::glue;
+use super::super::js::get;
+use super::connection::{js_err, request, transaction};
 
-/// Why an entry is held back from pushing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hold {
-    /// The server or a pull disagreed; waits for `resolveConflict`.
-    Conflict,
-    /// A dead letter: the server rejected it; waits for `retryFailed` or `discardFailed`.
-    Failed,
-}
+/// `_meta` key of the number of dead letters in the outbox, kept by every step that adds or
+/// removes one, so that the status never has to scan the queue.
+pub const DEAD_LETTERS_KEY: &str = "deadLetters";
 
-impl Hold {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Hold::Conflict => "conflict",
-            Hold::Failed => "failed",
-        }
-    }
-}
-
-/// One stored outbox entry.
-pub struct Entry {
-    pub seq: f64,
-    pub mutation_id: String,
-    pub collection: String,
-    pub record_id: String,
-    pub op: Op,
-    pub base_version: Option<u64>,
-    pub hold: Option<Hold>,
-    /// The entry as stored, to write back changed.
+/// One stored outbox entry: what the rules read, and the object as stored, to write back changed.
+pub struct Stored {
+    pub entry: Entry,
     pub raw: JsValue,
 }
 
-impl Entry {
-    pub fn read(raw: JsValue) -> Option<Entry> {
-        let hold = match get(&raw, "hold").as_string().as_deref() {
-            Some("conflict") => Some(Hold::Conflict),
-            Some("failed") => Some(Hold::Failed),
-            _ => None,
-        };
-        Some(Entry {
-            seq: get(&raw, "seq").as_f64()?,
+impl Stored {
+    pub fn read(raw: JsValue) -> Option<Stored> {
+        let entry = Entry {
+            seq: get(&raw, "seq").as_f64()? as u64,
             mutation_id: get(&raw, "mutationId").as_string()?,
             collection: get(&raw, "collection").as_string()?,
             record_id: get(&raw, "recordId").as_string()?,
             op: Op::parse(&get(&raw, "op").as_string()?)?,
             base_version: get(&raw, "baseVersion").as_f64().map(|v| v as u64),
-            hold,
-            raw,
-        })
-    }
-
-    pub fn seq_key(&self) -> JsValue {
-        JsValue::from_f64(self.seq)
+            attempts: get(&raw, "attempts").as_f64().unwrap_or(0.0) as u32,
+            hold: get(&raw, "hold").as_string().as_deref().and_then(Hold::parse),
+        };
+        Some(Stored { entry, raw })
     }
 }
 
-/// The entries of every record in a getAll() answer, in queue order.
-pub fn entries(list: &JsValue) -> Vec<Entry> {
-    Array::from(list).iter().filter_map(Entry::read).collect()
+/// The entries of a getAll() answer, in queue order.
+pub fn entries(list: &JsValue) -> Vec<Stored> {
+    Array::from(list).iter().filter_map(Stored::read).collect()
+}
+
+/// The seq key of an entry, as IndexedDB holds it.
+pub fn seq_key(seq: u64) -> JsValue {
+    JsValue::from_f64(seq as f64)
+}
+
+pub fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore> {
+    tx.object_store(name).map_err(|e| from_js(&format!("opening store \"{name}\""), &e, ErrorKind::Storage))
 }
 
 /// A readwrite transaction over every store of the database (records of any collection, the
@@ -89,8 +70,8 @@ pub fn all_stores(db: &IdbDatabase) -> Result<IdbTransaction> {
 /// per batch costs little; every other step may be redone safely, so it keeps the browser's
 /// default (relaxed) durability.
 pub fn all_stores_strict(db: &IdbDatabase) -> Result<IdbTransaction> {
-    let names: js_sys::Array = store_names(db).iter().map(|n| JsValue::from_str(n)).collect();
-    super::super::glue::strict_transaction(db, &names)
+    let names: Array = store_names(db).iter().map(|n| JsValue::from_str(n)).collect();
+    glue::strict_transaction(db, &names)
         .map_err(|e| from_js("starting a transaction on every store", &e, ErrorKind::Storage))
 }
 

@@ -1,5 +1,7 @@
-//! How pushes, pulls and probes reach a server: HTTP to a ferrysync protocol server, or a JS
-//! object with `push(batch)` and `pull(cursor, limit)` for any other backend.
+//! How pushes, pulls and probes reach a server from the browser: HTTP to a ferrysync protocol
+//! server, or a JS object with `push(batch)` and `pull(cursor, limit)` for any other backend.
+//! Both implement the core's [`Transport`](crate::core::sync::transport::Transport); answers are
+//! read into the protocol's types here ([`super::wire`]).
 
 use gloo_net::http::{Method, RequestBuilder};
 use js_sys::{Function, Promise};
@@ -7,12 +9,13 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortController;
 
-use crate::core::sync::{retry_after_ms, Failure};
-use crate::protocol::{pull_query, HEALTH_PATH, PULL_PATH, PUSH_PATH};
+use crate::core::sync::failure::{retry_after_ms, Failure};
+use crate::core::sync::transport::Transport as CoreTransport;
+use crate::protocol::{pull_query, Mutation, HEALTH_PATH, PULL_PATH, PUSH_PATH};
 
-use super::super::error::describe;
-use super::super::glue;
-use super::super::interop::get;
+use super::glue;
+use super::js::{describe, get};
+use super::wire::{self, JsData, PullResponse, PushResponse};
 
 pub enum Transport {
     Http { base: String, token: Token, timeout_ms: u32 },
@@ -48,10 +51,11 @@ impl Token {
     }
 }
 
-impl Transport {
+impl CoreTransport<JsData> for Transport {
     /// `{ mutations }` → `{ results }`, both as JS objects in the protocol's shape.
-    pub async fn push(&self, request: &JsValue) -> Result<JsValue, Failure> {
-        match self {
+    async fn push(&self, mutations: &[Mutation<JsData>]) -> Result<PushResponse, Failure> {
+        let request = &wire::push_request(mutations);
+        let answer = match self {
             Transport::Http { base, token, timeout_ms } => {
                 let body = js_sys::JSON::stringify(request).map_err(|e| Failure::BadAnswer(describe(&e)))?;
                 let authorization = token.authorization(*timeout_ms).await?;
@@ -61,12 +65,13 @@ impl Transport {
             Transport::Js { transport, timeout_ms } => {
                 call_js(transport, "push", std::slice::from_ref(request), *timeout_ms).await
             }
-        }
+        }?;
+        wire::read_push_response(&answer)
     }
 
     /// The page of changes after `cursor` (None: from the start).
-    pub async fn pull(&self, cursor: Option<&str>, limit: u32) -> Result<JsValue, Failure> {
-        match self {
+    async fn pull(&self, cursor: Option<&str>, limit: u32) -> Result<PullResponse, Failure> {
+        let answer = match self {
             Transport::Http { base, token, timeout_ms } => {
                 let url = format!("{base}{PULL_PATH}{}", pull_query(cursor, Some(limit)));
                 let authorization = token.authorization(*timeout_ms).await?;
@@ -76,12 +81,13 @@ impl Transport {
                 let cursor = cursor.map(JsValue::from_str).unwrap_or(JsValue::NULL);
                 call_js(transport, "pull", &[cursor, JsValue::from_f64(limit as f64)], *timeout_ms).await
             }
-        }
+        }?;
+        wire::read_pull_response(&answer)
     }
 
     /// Whether the server answers. A JS transport without `probe()` counts as reachable; its
     /// first push or pull tells.
-    pub async fn probe(&self) -> Result<(), Failure> {
+    async fn probe(&self) -> Result<(), Failure> {
         match self {
             Transport::Http { base, timeout_ms, .. } => {
                 let answer = http(Method::GET, &format!("{base}{HEALTH_PATH}"), None, None, *timeout_ms).await?;

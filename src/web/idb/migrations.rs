@@ -15,9 +15,10 @@ use web_sys::IdbDatabase;
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::schema::META_STORE;
 
+use super::super::error::from_js;
+use super::super::glue;
+use super::super::js::describe;
 use super::connection::{committed, request, transaction, APPLIED_MIGRATIONS_KEY};
-use super::error::{describe, from_js};
-use super::glue;
 
 async fn applied(db: &IdbDatabase) -> Result<Vec<u32>> {
     let context = "reading applied migrations";

@@ -13,11 +13,13 @@ use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::meta::TOMBSTONE_INDEX;
 use crate::core::query::{Order, QuerySpec};
 use crate::core::schema::{CONFLICTS_STORE, META_STORE, OUTBOX_STORE};
+use crate::core::sync::storage::Counts;
 
+use super::super::error::from_js;
+use super::super::glue;
+use super::super::js::get as field;
 use super::connection::{js_err, request, transaction};
-use super::error::from_js;
-use super::glue;
-use super::interop::get as field;
+use super::entries::DEAD_LETTERS_KEY;
 
 /// Where a query reads from: the records by id, or a declared index.
 enum Source {
@@ -166,13 +168,9 @@ pub async fn outbox(db: &IdbDatabase) -> Result<JsValue> {
     request(&store.get_all().map_err(js_err(context))?, context).await
 }
 
-/// `_meta` key of the number of dead letters in the outbox, kept by every step that adds or
-/// removes one, so that the status never has to scan the queue.
-pub const DEAD_LETTERS_KEY: &str = "deadLetters";
-
 /// `(pending, failed, conflicts)`: every queued entry, the dead letters among them, and the
 /// unresolved conflicts.
-pub async fn sync_counts(db: &IdbDatabase) -> Result<(u64, u64, u64)> {
+pub async fn sync_counts(db: &IdbDatabase) -> Result<Counts> {
     let context = "counting queued changes";
     let tx = transaction(db, &[OUTBOX_STORE, CONFLICTS_STORE, META_STORE], false)?;
     let store = |name: &str| tx.object_store(name).map_err(js_err(context));
@@ -181,5 +179,5 @@ pub async fn sync_counts(db: &IdbDatabase) -> Result<(u64, u64, u64)> {
     let failed =
         request(&store(META_STORE)?.get(&JsValue::from_str(DEAD_LETTERS_KEY)).map_err(js_err(context))?, context);
     let n = |v: JsValue| v.as_f64().unwrap_or(0.0).max(0.0) as u64;
-    Ok((n(pending.await?), n(failed.await?), n(conflicted.await?)))
+    Ok(Counts { pending: n(pending.await?), failed: n(failed.await?), conflicts: n(conflicted.await?) })
 }

@@ -1,0 +1,163 @@
+//! What goes into the engine ([`Event`]) and what comes out ([`Command`]). Every I/O the engine
+//! needs is a command; its outcome comes back as the event named after it. The engine issues at
+//! most one storage or network command of a sync at a time, so an outcome needs no request id.
+
+use crate::core::error::Error;
+use crate::core::status::SyncStatus;
+use crate::protocol::{PullResponse, PushResponse};
+
+use super::super::failure::Failure;
+use super::super::storage::{Batch, Changes, Counts, Decided, PageApplied, PushApplied};
+
+/// A caller waiting for the engine (`syncNow()`, a decision, an `open()`), by a number the edge
+/// chose; settled by [`Command::Settle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Waiter(pub u64);
+
+/// The engine's timers. Arming one that is armed re-arms it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// The backoff after a failed sync.
+    Retry,
+    /// A sync shortly after the last local write of a burst.
+    Debounce,
+    /// The periodic sync.
+    Interval,
+    /// Counting the queue again, shortly after other tabs' changes (once for a burst).
+    Recount,
+}
+
+impl Timer {
+    pub const ALL: [Timer; 4] = [Timer::Retry, Timer::Debounce, Timer::Interval, Timer::Recount];
+}
+
+/// What a finished sync did, as `syncNow()` resolves it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub pushed: u64,
+    pub pulled: u64,
+    pub conflicts: u64,
+    pub rejected: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event<D> {
+    /// The database is open. `online`: what the platform believes (`navigator.onLine`);
+    /// `waiter`: settled once the queue is counted (an `open()` that ran migrations resolves
+    /// then, so that its status counts what they queued).
+    Started {
+        online: bool,
+        waiter: Option<Waiter>,
+    },
+    /// `syncNow()` (with its waiter), or any other reason to sync.
+    SyncAsked {
+        waiter: Option<Waiter>,
+    },
+    /// A local write committed here.
+    WriteCommitted {
+        pending_delta: i64,
+        changes: Changes,
+    },
+    /// A user's decision committed here (a conflict resolved, a dead letter retried or dropped);
+    /// `waiter` is settled once the counts that follow it are read.
+    Decided {
+        decided: Decided,
+        waiter: Option<Waiter>,
+    },
+    Online,
+    Offline,
+    TimerFired(Timer),
+    /// The sync lock ([`Command::TakeLock`]) is held.
+    LockTaken,
+    /// The lock was free at last ([`Command::WatchLock`]): another tab's sync is over.
+    LockFree,
+    Probed(Result<(), Failure>),
+    BatchRead(Result<Option<Batch<D>>, Error>),
+    /// The answer to [`Command::Push`], with the batch it was for.
+    Pushed {
+        batch: Batch<D>,
+        answer: Result<PushResponse<D>, Failure>,
+    },
+    PushApplied(Result<PushApplied, Error>),
+    CursorRead(Result<Option<String>, Error>),
+    Pulled(Result<PullResponse<D>, Failure>),
+    PageApplied(Result<PageApplied, Error>),
+    CursorReset(Result<(), Error>),
+    /// The answer to [`Command::Count`] number `id`.
+    Counted {
+        id: u64,
+        counts: Result<Counts, Error>,
+    },
+    /// Another tab committed a change.
+    RemoteChange,
+    /// Another tab posted its status.
+    RemoteStatus(SyncStatus),
+    /// The database was closed; waiters get `error`.
+    Closed {
+        error: Error,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command<D> {
+    /// Take the database's sync lock (one syncing tab at a time); answer [`Event::LockTaken`].
+    TakeLock,
+    /// Give the lock back (or, if it was not granted yet, give it back as soon as it is).
+    ReleaseLock,
+    /// Wait until the lock is free without keeping it; answer [`Event::LockFree`].
+    WatchLock,
+    /// Ask whether the server answers; answer [`Event::Probed`].
+    Probe,
+    /// Storage: read the next batch and mark it sent; answer [`Event::BatchRead`].
+    ReadBatch {
+        max: u32,
+    },
+    /// Send the batch; answer [`Event::Pushed`].
+    Push {
+        batch: Batch<D>,
+    },
+    /// Storage: apply the answer; answer [`Event::PushApplied`].
+    ApplyPush {
+        batch: Batch<D>,
+        answer: PushResponse<D>,
+    },
+    /// Storage: read the pull cursor; answer [`Event::CursorRead`].
+    ReadCursor,
+    /// Ask for the page after `cursor`; answer [`Event::Pulled`].
+    Pull {
+        cursor: Option<String>,
+        limit: u32,
+    },
+    /// Storage: apply the page and store its cursor; answer [`Event::PageApplied`].
+    ApplyPage {
+        asked_from: Option<String>,
+        page: PullResponse<D>,
+    },
+    /// Storage: forget the cursor; answer [`Event::CursorReset`].
+    ResetCursor,
+    /// Storage: count the queue, dead letters and conflicts; answer [`Event::Counted`] with the
+    /// same `id` (counts are numbered so that an older answer never overwrites a newer one).
+    Count {
+        id: u64,
+    },
+    /// Arm (or re-arm) a timer; answer [`Event::TimerFired`].
+    Arm {
+        timer: Timer,
+        after_ms: u64,
+    },
+    Cancel {
+        timer: Timer,
+    },
+    /// Tell this tab's change listeners, and the other tabs.
+    Announce(Changes),
+    /// The status changed: tell this tab's status listeners.
+    Publish(SyncStatus),
+    /// Tell the other tabs this tab's sync status.
+    PostStatus(SyncStatus),
+    /// Resolve (or reject) these waiters. Waiters of a count (an open, a decision) are resolved
+    /// with an empty summary, which their caller ignores.
+    Settle {
+        waiters: Vec<Waiter>,
+        outcome: Result<Summary, Error>,
+    },
+}

@@ -1,0 +1,601 @@
+//! The sync engine: a state machine fed with [`Event`]s that answers with [`Command`]s. It holds
+//! no JS value, reads no clock (every event comes with `now`) and draws its randomness from the
+//! seed it was made with, so the browser, a worker and the native simulation drive the same
+//! engine, each carrying out its commands with their own storage, network and timers.
+//!
+//! One sync: take the sync lock, probe the server unless it answered last time, push the outbox
+//! batch by batch (read a batch, send it, apply the answer), read the cursor, pull page by page
+//! (ask, apply with the next cursor) until the server has no more, release the lock. A failure
+//! ends the sync, and the backoff timer (or the `online` event) starts the next one.
+
+mod io;
+
+pub use io::{Command, Event, Summary, Timer, Waiter};
+
+use crate::core::error::{Error, ErrorKind};
+use crate::core::status::SyncStatus;
+use crate::protocol::{codes, MutationResult, PushResponse};
+
+use super::backoff;
+use super::failure::{Failure, NextStep};
+use super::settings::Settings;
+use super::storage::{Counts, PushApplied};
+
+/// How long after another tab's change the queue is counted again (one count for a burst).
+pub const RECOUNT_DELAY_MS: u64 = 20;
+
+/// Why a sync stopped early.
+#[derive(Debug, Clone, PartialEq)]
+enum Stop {
+    /// The network or the server.
+    Failure(Failure),
+    /// Local storage (a quota, a closed database): retried with backoff like a failure.
+    Local(Error),
+}
+
+/// Where the running sync is: which command's answer it waits for.
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    Locking,
+    Probing,
+    ReadingBatch,
+    Pushing,
+    ApplyingPush,
+    ReadingCursor,
+    Pulling,
+    ResettingCursor,
+    /// `next`: the cursor after the page; `has_more`: the server has more after it.
+    ApplyingPage {
+        next: String,
+        has_more: bool,
+    },
+    /// Over, and the lock given back: waiting for count `count`, so that the status counts what
+    /// the sync did when the waiters learn how it ended.
+    Finishing {
+        count: u64,
+        outcome: Result<Summary, Error>,
+    },
+}
+
+/// The sync that is running.
+#[derive(Debug)]
+struct Job {
+    phase: Phase,
+    /// `syncNow()` callers settled when this sync ends.
+    waiters: Vec<Waiter>,
+    summary: Summary,
+    /// Entries pushed so far, for the progress.
+    done: u64,
+    /// The cursor the next pull asks from.
+    cursor: Option<String>,
+    /// A request was already sent again with a fresh token after `token_expired`.
+    token_refreshed: bool,
+}
+
+/// The engine of one open database in one tab (or worker).
+#[derive(Debug)]
+pub struct Engine<D> {
+    /// `None` without a `sync` option: the engine then only keeps the counts of the status.
+    settings: Option<Settings>,
+    status: SyncStatus,
+    /// From the `offline`/`online` events: while offline no sync is attempted.
+    offline: bool,
+    job: Option<Job>,
+    /// A sync was asked for while one ran: run one more when it ends.
+    rerun: bool,
+    /// `syncNow()` callers waiting for the next sync to start.
+    next_waiters: Vec<Waiter>,
+    /// Failed syncs in a row, for the backoff.
+    attempt: u32,
+    /// Halved on 413 and kept for this session.
+    batch_size: Option<u32>,
+    /// This tab holds the sync lock: its own status is the truth, whatever other tabs post.
+    holding: bool,
+    /// Waiting for another tab's sync lock, to see its sync end.
+    watching: bool,
+    /// After close: the error every later `syncNow()` gets.
+    closed: Option<Error>,
+    rng: u64,
+    /// Status changes to post to other tabs once this event is handled.
+    post: bool,
+    /// The number of the next [`Command::Count`], and of the newest count applied.
+    next_count: u64,
+    applied_count: Option<u64>,
+    /// Waiters settled once the count of this number (or a later one) is applied.
+    count_waiters: Vec<(u64, Waiter)>,
+    _data: std::marker::PhantomData<fn() -> D>,
+}
+
+impl<D> Engine<D> {
+    /// `seed`: the source of the backoff's jitter.
+    pub fn new(settings: Option<Settings>, seed: u64) -> Engine<D> {
+        Engine {
+            settings,
+            status: SyncStatus::default(),
+            offline: false,
+            job: None,
+            rerun: false,
+            next_waiters: Vec::new(),
+            attempt: 0,
+            batch_size: None,
+            holding: false,
+            watching: false,
+            closed: None,
+            rng: seed,
+            post: false,
+            next_count: 0,
+            applied_count: None,
+            count_waiters: Vec::new(),
+            _data: std::marker::PhantomData,
+        }
+    }
+
+    pub fn status(&self) -> &SyncStatus {
+        &self.status
+    }
+
+    /// Whether a sync runs in this tab.
+    pub fn is_syncing(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Handles one event at `now` (milliseconds since the epoch) and returns what to do, in
+    /// order. A status change comes first ([`Command::Publish`], then [`Command::PostStatus`]),
+    /// so that whoever a later command wakes sees the new status.
+    pub fn handle(&mut self, event: Event<D>, now: f64) -> Vec<Command<D>> {
+        let before = self.status.clone();
+        let mut out = Vec::new();
+        if self.closed.is_some() {
+            if let Event::SyncAsked { waiter: Some(w) } = event {
+                out.push(Command::Settle { waiters: vec![w], outcome: Err(self.closed.clone().unwrap()) });
+            }
+            return out;
+        }
+        self.step(event, now, &mut out);
+        let mut first = Vec::new();
+        if self.status != before {
+            first.push(Command::Publish(self.status.clone()));
+        }
+        if std::mem::take(&mut self.post) {
+            first.push(Command::PostStatus(self.status.clone()));
+        }
+        first.extend(out);
+        first
+    }
+
+    fn step(&mut self, event: Event<D>, now: f64, out: &mut Vec<Command<D>>) {
+        match event {
+            Event::Started { online, waiter } => {
+                self.offline = !online;
+                match waiter {
+                    Some(w) => {
+                        let id = self.count(out);
+                        self.count_waiters.push((id, w));
+                    }
+                    // Counted on the next task, behind the page's first transactions
+                    // (docs/storage.md, "Opening").
+                    None => out.push(Command::Arm { timer: Timer::Recount, after_ms: 0 }),
+                }
+                if let Some(settings) = &self.settings {
+                    if let Some(ms) = settings.interval_ms {
+                        out.push(Command::Arm { timer: Timer::Interval, after_ms: ms.into() });
+                    }
+                    if settings.sync_on_open {
+                        self.trigger(out);
+                    }
+                }
+            }
+            Event::SyncAsked { waiter } => {
+                let Some(waiter) = waiter else { return self.trigger(out) };
+                if self.settings.is_none() {
+                    let error = Error::new(ErrorKind::InvalidOptions, "syncNow() needs a `sync` option in open()");
+                    out.push(Command::Settle { waiters: vec![waiter], outcome: Err(error) });
+                    return;
+                }
+                // A waiter joining a running sync waits for the next one: the running one may
+                // have read its batch before the caller's last write.
+                self.next_waiters.push(waiter);
+                self.trigger(out);
+            }
+            Event::WriteCommitted { pending_delta, changes } => {
+                self.status.add_pending(pending_delta);
+                if !changes.is_empty() {
+                    out.push(Command::Announce(changes));
+                }
+                self.debounce(out);
+            }
+            Event::Decided { decided, waiter } => {
+                self.status.add_pending(decided.pending_delta);
+                if !decided.changes.is_empty() {
+                    out.push(Command::Announce(decided.changes));
+                }
+                let id = self.count(out);
+                self.count_waiters.extend(waiter.map(|w| (id, w)));
+                self.debounce(out);
+            }
+            Event::Online => {
+                self.offline = false;
+                // The network is back: no reason to wait out an old backoff.
+                self.attempt = 0;
+                self.trigger(out);
+            }
+            Event::Offline => {
+                self.offline = true;
+                self.status.went_offline();
+                self.post = true;
+            }
+            Event::TimerFired(Timer::Retry | Timer::Debounce) => self.trigger(out),
+            Event::TimerFired(Timer::Interval) => {
+                if let Some(ms) = self.settings.as_ref().and_then(|s| s.interval_ms) {
+                    out.push(Command::Arm { timer: Timer::Interval, after_ms: ms.into() });
+                }
+                self.trigger(out);
+            }
+            Event::TimerFired(Timer::Recount) => {
+                self.count(out);
+            }
+            Event::RemoteChange => out.push(Command::Arm { timer: Timer::Recount, after_ms: RECOUNT_DELAY_MS }),
+            Event::Counted { id, counts } => self.counted(id, counts, out),
+            Event::RemoteStatus(theirs) => {
+                // While this tab syncs, its own status is the truth (a post from another tab may
+                // have been sent before it learned of this sync).
+                if self.holding {
+                    return;
+                }
+                self.status.adopt_remote(&theirs);
+                // The other tab says so again when it is done, unless it dies first (a reload, a
+                // closed tab): then its lock is freed without a word. Waiting for the lock
+                // catches both, so this tab never shows a sync that is gone.
+                if self.status.syncing && !self.watching {
+                    self.watching = true;
+                    out.push(Command::WatchLock);
+                }
+            }
+            Event::LockFree => {
+                self.watching = false;
+                if self.job.is_none() {
+                    self.status.remote_sync_ended();
+                }
+            }
+            Event::Closed { error } => self.close(error, out),
+            event => self.sync_step(event, now, out),
+        }
+    }
+
+    /// The events of a running sync, each the answer to the command of its phase. An answer
+    /// that matches no phase (a late one, after the sync already failed) is dropped.
+    fn sync_step(&mut self, event: Event<D>, now: f64, out: &mut Vec<Command<D>>) {
+        let Some(job) = &mut self.job else { return };
+        match (&job.phase, event) {
+            (Phase::Locking, Event::LockTaken) => {
+                self.holding = true;
+                if self.offline {
+                    return self.fail(Stop::Failure(Failure::Offline), out);
+                }
+                if self.status.online {
+                    self.begin_push(out);
+                } else {
+                    job.phase = Phase::Probing;
+                    out.push(Command::Probe);
+                }
+            }
+            (Phase::Probing, Event::Probed(Ok(()))) => self.begin_push(out),
+            (Phase::Probing, Event::Probed(Err(f))) => self.fail(Stop::Failure(f), out),
+            (Phase::ReadingBatch, Event::BatchRead(Ok(Some(batch)))) => {
+                job.phase = Phase::Pushing;
+                out.push(Command::Push { batch });
+            }
+            (Phase::ReadingBatch, Event::BatchRead(Ok(None))) => {
+                job.phase = Phase::ReadingCursor;
+                out.push(Command::ReadCursor);
+            }
+            (Phase::Pushing, Event::Pushed { batch, answer: Ok(answer) }) => {
+                job.phase = Phase::ApplyingPush;
+                out.push(Command::ApplyPush { batch, answer });
+            }
+            (Phase::Pushing, Event::Pushed { batch, answer: Err(failure) }) => {
+                match failure.next_step(batch.len() as u32, job.token_refreshed) {
+                    NextStep::ShrinkBatch(smaller) => {
+                        self.batch_size = Some(smaller);
+                        job.phase = Phase::ReadingBatch;
+                        out.push(Command::ReadBatch { max: smaller });
+                    }
+                    NextStep::DeadLetterTooLarge => {
+                        // The batches were small because of this one change, not the server.
+                        self.batch_size = None;
+                        let answer = too_large_answer(&batch, &failure);
+                        job.phase = Phase::ApplyingPush;
+                        out.push(Command::ApplyPush { batch, answer });
+                    }
+                    NextStep::RefreshToken => {
+                        job.token_refreshed = true;
+                        out.push(Command::Push { batch });
+                    }
+                    NextStep::RetryLater { .. } | NextStep::WaitForNetwork => self.fail(Stop::Failure(failure), out),
+                }
+            }
+            (Phase::ApplyingPush, Event::PushApplied(Ok(applied))) => self.pushed(applied, out),
+            (Phase::ReadingCursor, Event::CursorRead(Ok(cursor))) => {
+                job.cursor = cursor;
+                self.pull(out);
+            }
+            (Phase::Pulling, Event::Pulled(Ok(page))) => {
+                job.phase = Phase::ApplyingPage { next: page.cursor.clone(), has_more: page.has_more };
+                out.push(Command::ApplyPage { asked_from: job.cursor.clone(), page });
+            }
+            (Phase::Pulling, Event::Pulled(Err(failure))) => {
+                if failure.is_unknown_cursor() && job.cursor.is_some() {
+                    // The server no longer knows the cursor (its data was reset or moved): start
+                    // over. Records already here are matched by version, so nothing is applied
+                    // twice.
+                    job.phase = Phase::ResettingCursor;
+                    out.push(Command::ResetCursor);
+                } else if failure.next_step(1, job.token_refreshed) == NextStep::RefreshToken {
+                    job.token_refreshed = true;
+                    self.pull(out);
+                } else {
+                    self.fail(Stop::Failure(failure), out);
+                }
+            }
+            (Phase::ResettingCursor, Event::CursorReset(Ok(()))) => {
+                job.cursor = None;
+                self.pull(out);
+            }
+            (Phase::ApplyingPage { next, has_more }, Event::PageApplied(Ok(applied))) => {
+                let (next, has_more) = (next.clone(), *has_more);
+                job.summary.pulled += applied.received;
+                job.summary.conflicts += applied.conflicts;
+                if !applied.changes.is_empty() {
+                    out.push(Command::Announce(applied.changes));
+                }
+                if applied.restart {
+                    // A decision reset the cursor while this page was in flight; honour it.
+                    job.cursor = None;
+                    self.pull(out);
+                } else if has_more {
+                    job.cursor = Some(next);
+                    self.pull(out);
+                } else {
+                    self.succeed(now, out);
+                }
+            }
+            (
+                Phase::ReadingBatch
+                | Phase::ApplyingPush
+                | Phase::ReadingCursor
+                | Phase::ResettingCursor
+                | Phase::ApplyingPage { .. },
+                Event::BatchRead(Err(e))
+                | Event::PushApplied(Err(e))
+                | Event::CursorRead(Err(e))
+                | Event::CursorReset(Err(e))
+                | Event::PageApplied(Err(e)),
+            ) => self.fail(Stop::Local(e), out),
+            _ => {}
+        }
+    }
+
+    /// Starts a sync unless one is running (then one more runs after it).
+    fn trigger(&mut self, out: &mut Vec<Command<D>>) {
+        if self.settings.is_none() {
+            return;
+        }
+        if self.job.is_some() {
+            self.rerun = true;
+            return;
+        }
+        self.rerun = false;
+        out.push(Command::Cancel { timer: Timer::Retry });
+        self.job = Some(Job {
+            phase: Phase::Locking,
+            waiters: std::mem::take(&mut self.next_waiters),
+            summary: Summary::default(),
+            done: 0,
+            cursor: None,
+            token_refreshed: false,
+        });
+        if self.offline {
+            // Nothing is sent while offline; the `online` event starts the next sync.
+            return self.fail(Stop::Failure(Failure::Offline), out);
+        }
+        out.push(Command::TakeLock);
+    }
+
+    /// Asks for a count; returns its number.
+    fn count(&mut self, out: &mut Vec<Command<D>>) -> u64 {
+        let id = self.next_count;
+        self.next_count += 1;
+        out.push(Command::Count { id });
+        id
+    }
+
+    /// Count `id` answered: the counts are set (unless a newer count already was), and whoever
+    /// waited for this count or an earlier one is settled, the sync that was finishing included.
+    fn counted(&mut self, id: u64, counts: Result<Counts, Error>, out: &mut Vec<Command<D>>) {
+        // On a failure the counts stay as they were; the next count corrects them.
+        if let Ok(counts) = counts {
+            if self.applied_count.is_none_or(|applied| id > applied) {
+                self.status.set_counts(counts);
+                self.applied_count = Some(id);
+            }
+        }
+        let (done, waiting): (Vec<_>, Vec<_>) = self.count_waiters.drain(..).partition(|(c, _)| *c <= id);
+        self.count_waiters = waiting;
+        if !done.is_empty() {
+            let waiters = done.into_iter().map(|(_, w)| w).collect();
+            out.push(Command::Settle { waiters, outcome: Ok(Summary::default()) });
+        }
+        if let Some(Job { phase: Phase::Finishing { count, .. }, .. }) = &self.job {
+            if *count <= id {
+                self.finished(out);
+            }
+        }
+    }
+
+    fn debounce(&mut self, out: &mut Vec<Command<D>>) {
+        if let Some(ms) = self.settings.as_ref().and_then(|s| s.debounce_ms) {
+            out.push(Command::Arm { timer: Timer::Debounce, after_ms: ms.into() });
+        }
+    }
+
+    fn batch_size(&self) -> u32 {
+        self.batch_size.or(self.settings.as_ref().map(|s| s.batch_size)).unwrap_or(1)
+    }
+
+    fn begin_push(&mut self, out: &mut Vec<Command<D>>) {
+        self.status.sync_began(self.status.ready());
+        self.post = true;
+        let max = self.batch_size();
+        if let Some(job) = &mut self.job {
+            job.phase = Phase::ReadingBatch;
+            out.push(Command::ReadBatch { max });
+        }
+    }
+
+    fn pushed(&mut self, applied: PushApplied, out: &mut Vec<Command<D>>) {
+        if !applied.changes.is_empty() {
+            out.push(Command::Announce(applied.changes));
+        }
+        if applied.answered == 0 {
+            // Sending the same batch again would get the same answer: back off instead.
+            let failure = Failure::BadAnswer("no result matches a mutation of the batch".into());
+            return self.fail(Stop::Failure(failure), out);
+        }
+        self.status.add_pending(-(applied.acknowledged as i64));
+        let max = self.batch_size();
+        let Some(job) = &mut self.job else { return };
+        job.summary.pushed += applied.acknowledged;
+        job.summary.conflicts += applied.conflicts;
+        job.summary.rejected += applied.rejected;
+        // The total grows when writes arrive during the sync, so done never passes it. Held
+        // entries (conflicts, dead letters) stay queued but are not this sync's work.
+        job.done += applied.answered;
+        let held = self.status.failed + self.status.conflicts + job.summary.conflicts + job.summary.rejected;
+        self.status.progressed(job.done, job.done + self.status.pending.saturating_sub(held));
+        job.phase = Phase::ReadingBatch;
+        out.push(Command::ReadBatch { max });
+    }
+
+    fn pull(&mut self, out: &mut Vec<Command<D>>) {
+        let limit = self.settings.as_ref().map_or(1, |s| s.pull_limit);
+        if let Some(job) = &mut self.job {
+            job.phase = Phase::Pulling;
+            out.push(Command::Pull { cursor: job.cursor.clone(), limit });
+        }
+    }
+
+    fn succeed(&mut self, now: f64, out: &mut Vec<Command<D>>) {
+        self.attempt = 0;
+        self.status.sync_succeeded(now);
+        let summary = self.job.as_ref().map(|j| j.summary).unwrap_or_default();
+        self.end_job(Ok(summary), out);
+    }
+
+    /// Ends the sync with `stop`, and schedules the next attempt.
+    fn fail(&mut self, stop: Stop, out: &mut Vec<Command<D>>) {
+        let (error, answered, retry) = match &stop {
+            Stop::Failure(f) => {
+                let retry = (f.next_step(1, true) != NextStep::WaitForNetwork).then(|| f.retry_after_ms());
+                (f.to_error(), f.server_answered(), retry)
+            }
+            Stop::Local(e) => (e.clone(), self.status.online, Some(None)),
+        };
+        self.status.sync_failed(error.message.clone(), answered);
+        if let Some(floor_ms) = retry {
+            let delay = backoff::delay_ms(self.attempt, self.random(), floor_ms);
+            self.attempt = self.attempt.saturating_add(1);
+            out.push(Command::Arm { timer: Timer::Retry, after_ms: delay });
+        }
+        self.end_job(Err(error), out);
+    }
+
+    /// What every end of a sync does: give the lock back and count again (a failed sync may have
+    /// committed conflicts or dead letters before it stopped; a successful one settles the
+    /// counts). The waiters learn the outcome once the count is in ([`Engine::finished`]).
+    fn end_job(&mut self, outcome: Result<Summary, Error>, out: &mut Vec<Command<D>>) {
+        if self.job.is_none() {
+            return;
+        }
+        if std::mem::take(&mut self.holding) {
+            out.push(Command::ReleaseLock);
+        }
+        let count = self.count(out);
+        if let Some(job) = &mut self.job {
+            job.phase = Phase::Finishing { count, outcome };
+        }
+    }
+
+    /// The finishing sync's count is in: tell the other tabs and the waiters, and start the sync
+    /// asked for meanwhile.
+    fn finished(&mut self, out: &mut Vec<Command<D>>) {
+        let Some(Job { phase: Phase::Finishing { outcome, .. }, waiters, .. }) = self.job.take() else { return };
+        self.post = true;
+        if !waiters.is_empty() {
+            out.push(Command::Settle { waiters, outcome });
+        }
+        if self.rerun || !self.next_waiters.is_empty() {
+            self.trigger(out);
+        }
+    }
+
+    fn close(&mut self, error: Error, out: &mut Vec<Command<D>>) {
+        for timer in Timer::ALL {
+            out.push(Command::Cancel { timer });
+        }
+        let mut waiters = std::mem::take(&mut self.next_waiters);
+        waiters.extend(self.count_waiters.drain(..).map(|(_, w)| w));
+        if let Some(job) = self.job.take() {
+            // Taken, or asked for and not granted yet: either way it is given back.
+            if self.holding || job.phase == Phase::Locking {
+                out.push(Command::ReleaseLock);
+            }
+            match job.phase {
+                // Over already: its waiters learn how, without the count.
+                Phase::Finishing { outcome, .. } if !job.waiters.is_empty() => {
+                    out.push(Command::Settle { waiters: job.waiters, outcome })
+                }
+                _ => waiters.extend(job.waiters),
+            }
+        }
+        self.holding = false;
+        self.status.syncing = false;
+        self.status.progress = None;
+        if !waiters.is_empty() {
+            out.push(Command::Settle { waiters, outcome: Err(error.clone()) });
+        }
+        self.closed = Some(error);
+    }
+
+    /// Uniform in [0, 1), from the seed (splitmix64).
+    fn random(&mut self) -> f64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The answer a server gives a mutation it refuses as a whole: a request of that one mutation was
+/// too large. It becomes a dead letter like any rejection.
+fn too_large_answer<D>(batch: &super::storage::Batch<D>, failure: &Failure) -> PushResponse<D> {
+    let message = match failure {
+        Failure::Http { message, .. } => message.clone(),
+        other => other.to_error().message,
+    };
+    let results = batch
+        .mutations
+        .first()
+        .map(|m| MutationResult::Rejected {
+            mutation_id: m.mutation_id,
+            code: codes::PAYLOAD_TOO_LARGE.to_string(),
+            message,
+        })
+        .into_iter()
+        .collect();
+    PushResponse { results }
+}
+
+#[cfg(test)]
+mod tests;

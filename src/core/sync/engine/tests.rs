@@ -1,0 +1,357 @@
+//! The engine's decisions, event by event. (The whole loop, over the in-memory store and the
+//! reference server's storage, is exercised by the simulation in `sim/`.)
+
+use super::*;
+use crate::core::sync::storage::{Batch, Changes, Counts, PageApplied};
+use crate::protocol::{Mutation, Op, PullResponse};
+use uuid::Uuid;
+
+type E = Engine<()>;
+type C = Command<()>;
+
+fn settings() -> Settings {
+    Settings { interval_ms: None, debounce_ms: None, sync_on_open: false, ..Settings::default() }
+}
+
+fn started(settings: Settings) -> E {
+    let mut e = E::new(Some(settings), 7);
+    e.handle(Event::Started { online: true, waiter: None }, 0.0);
+    e
+}
+
+fn batch(n: usize) -> Batch<()> {
+    Batch {
+        mutations: (0..n)
+            .map(|i| Mutation {
+                mutation_id: Uuid::from_u128(i as u128 + 1),
+                collection: "c".into(),
+                id: format!("r{i}"),
+                op: Op::Delete,
+                data: None,
+                base_version: None,
+            })
+            .collect(),
+        seqs: (1..=n as u64).collect(),
+    }
+}
+
+fn applied(n: u64) -> PushApplied {
+    PushApplied { answered: n, acknowledged: n, ..PushApplied::default() }
+}
+
+fn page(cursor: &str, has_more: bool) -> PullResponse<()> {
+    PullResponse { changes: Vec::new(), cursor: cursor.into(), has_more }
+}
+
+fn http(status: u16, code: &str) -> Failure {
+    Failure::Http { status, code: code.into(), message: "m".into(), retry_after_ms: None }
+}
+
+fn has(out: &[C], wanted: impl Fn(&C) -> bool) -> bool {
+    out.iter().any(wanted)
+}
+
+/// Handles `event`, then answers the count it asked for, if any.
+fn handled(e: &mut E, event: Event<()>) -> Vec<C> {
+    let out = e.handle(event, 1.0);
+    counted(e, out)
+}
+
+/// Answers the count among `out` (as storage would) and returns `out` with what the engine
+/// answered to that.
+fn counted(e: &mut E, mut out: Vec<C>) -> Vec<C> {
+    let id = out.iter().find_map(|c| match c {
+        Command::Count { id } => Some(*id),
+        _ => None,
+    });
+    if let Some(id) = id {
+        let more = e.handle(Event::Counted { id, counts: Ok(Counts::default()) }, 5.0);
+        out.extend(more);
+    }
+    out
+}
+
+/// Drives a sync from `syncNow()` to its first batch read, the server already known to answer.
+fn to_first_read(e: &mut E, waiter: u64) -> Vec<C> {
+    e.handle(Event::SyncAsked { waiter: Some(Waiter(waiter)) }, 1.0);
+    let out = e.handle(Event::LockTaken, 1.0);
+    if !has(&out, |c| matches!(c, Command::Probe)) {
+        return out;
+    }
+    e.handle(Event::Probed(Ok(())), 1.0)
+}
+
+/// Finishes a sync whose push is done: an empty cursor read and one last page.
+fn finish(e: &mut E) -> Vec<C> {
+    let out = e.handle(Event::BatchRead(Ok(None)), 2.0);
+    assert_eq!(out.last(), Some(&Command::ReadCursor));
+    let out = e.handle(Event::CursorRead(Ok(None)), 2.0);
+    assert_eq!(out.last(), Some(&Command::Pull { cursor: None, limit: 500 }));
+    e.handle(Event::Pulled(Ok(page("c1.0", false))), 2.0);
+    let out = e.handle(Event::PageApplied(Ok(PageApplied::default())), 3.0);
+    counted(e, out)
+}
+
+#[test]
+fn one_sync_takes_the_lock_probes_pushes_pulls_and_settles() {
+    let mut e = started(settings());
+    let out = e.handle(Event::SyncAsked { waiter: Some(Waiter(1)) }, 1.0);
+    assert_eq!(out, vec![Command::Cancel { timer: Timer::Retry }, Command::TakeLock]);
+    e.handle(Event::LockTaken, 1.0);
+    let out = e.handle(Event::Probed(Ok(())), 1.0);
+    assert!(matches!(out[0], Command::Publish(ref s) if s.syncing && s.online), "{out:?}");
+    assert!(matches!(out[1], Command::PostStatus(_)));
+    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100 }));
+    let out = e.handle(Event::BatchRead(Ok(Some(batch(2)))), 1.0);
+    assert_eq!(out, vec![Command::Push { batch: batch(2) }]);
+    let answer = PushResponse { results: Vec::new() };
+    let out = e.handle(Event::Pushed { batch: batch(2), answer: Ok(answer.clone()) }, 1.0);
+    assert_eq!(out, vec![Command::ApplyPush { batch: batch(2), answer }]);
+    let out = e.handle(Event::PushApplied(Ok(applied(2))), 1.0);
+    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100 }));
+    let out = finish(&mut e);
+    assert!(has(&out, |c| matches!(c, Command::Publish(s) if !s.syncing && s.last_sync_at == Some(3.0))));
+    assert!(has(&out, |c| *c == Command::ReleaseLock));
+    assert!(has(&out, |c| matches!(c, Command::Count { .. })));
+    let settled = Command::Settle {
+        waiters: vec![Waiter(1)],
+        outcome: Ok(Summary { pushed: 2, pulled: 0, conflicts: 0, rejected: 0 }),
+    };
+    assert!(has(&out, |c| *c == settled), "{out:?}");
+    assert!(!e.is_syncing());
+}
+
+#[test]
+fn a_sync_asked_for_during_a_sync_runs_after_it_and_settles_its_own_waiter() {
+    let mut e = started(settings());
+    to_first_read(&mut e, 1);
+    let out = e.handle(Event::SyncAsked { waiter: Some(Waiter(2)) }, 1.5);
+    assert!(out.is_empty(), "joins nothing: the running sync may have read its batch already");
+    let out = finish(&mut e);
+    assert!(has(&out, |c| matches!(c, Command::Settle { waiters, .. } if waiters == &[Waiter(1)])));
+    assert!(has(&out, |c| *c == Command::TakeLock), "the next sync starts: {out:?}");
+    // The server answered last time: no probe now.
+    let out = e.handle(Event::LockTaken, 4.0);
+    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100 }));
+    let out = finish(&mut e);
+    assert!(has(&out, |c| matches!(c, Command::Settle { waiters, .. } if waiters == &[Waiter(2)])));
+}
+
+#[test]
+fn a_413_halves_the_batch_then_dead_letters_the_one_change_left() {
+    let mut e = started(settings());
+    to_first_read(&mut e, 1);
+    e.handle(Event::BatchRead(Ok(Some(batch(100)))), 1.0);
+    let too_large = http(413, codes::PAYLOAD_TOO_LARGE);
+    let out = e.handle(Event::Pushed { batch: batch(100), answer: Err(too_large.clone()) }, 1.0);
+    assert_eq!(out, vec![Command::ReadBatch { max: 50 }]);
+    e.handle(Event::BatchRead(Ok(Some(batch(1)))), 1.0);
+    let out = e.handle(Event::Pushed { batch: batch(1), answer: Err(too_large) }, 1.0);
+    let [Command::ApplyPush { answer, .. }] = out.as_slice() else { panic!("{out:?}") };
+    assert!(matches!(&answer.results[..], [MutationResult::Rejected { code, mutation_id, .. }]
+        if code == codes::PAYLOAD_TOO_LARGE && *mutation_id == Uuid::from_u128(1)));
+    let out = e.handle(Event::PushApplied(Ok(PushApplied { answered: 1, rejected: 1, ..Default::default() })), 1.0);
+    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100 }), "back to full batches");
+}
+
+#[test]
+fn an_expired_token_is_refreshed_once_per_sync() {
+    let mut e = started(settings());
+    to_first_read(&mut e, 1);
+    e.handle(Event::BatchRead(Ok(Some(batch(1)))), 1.0);
+    let expired = http(401, codes::TOKEN_EXPIRED);
+    let out = e.handle(Event::Pushed { batch: batch(1), answer: Err(expired.clone()) }, 1.0);
+    assert_eq!(out, vec![Command::Push { batch: batch(1) }], "the transport asks the token function again");
+    let out = handled(&mut e, Event::Pushed { batch: batch(1), answer: Err(expired) });
+    assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Err(e), .. } if e.kind == ErrorKind::Sync)));
+    assert!(has(&out, |c| matches!(c, Command::Arm { timer: Timer::Retry, .. })));
+}
+
+#[test]
+fn an_unknown_cursor_restarts_the_pull_from_the_beginning() {
+    let mut e = started(settings());
+    to_first_read(&mut e, 1);
+    e.handle(Event::BatchRead(Ok(None)), 1.0);
+    e.handle(Event::CursorRead(Ok(Some("c1.9".into()))), 1.0);
+    let out = e.handle(Event::Pulled(Err(http(400, codes::INVALID_CURSOR))), 1.0);
+    assert_eq!(out, vec![Command::ResetCursor]);
+    let out = e.handle(Event::CursorReset(Ok(())), 1.0);
+    assert_eq!(out, vec![Command::Pull { cursor: None, limit: 500 }]);
+    // From the beginning, the same answer is a real error.
+    let out = handled(&mut e, Event::Pulled(Err(http(400, codes::INVALID_CURSOR))));
+    assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Err(_), .. })));
+}
+
+#[test]
+fn pages_are_pulled_until_the_server_has_no_more_and_a_reset_restarts_them() {
+    let mut e = started(settings());
+    to_first_read(&mut e, 1);
+    e.handle(Event::BatchRead(Ok(None)), 1.0);
+    e.handle(Event::CursorRead(Ok(Some("c1.2".into()))), 1.0);
+    let out = e.handle(Event::Pulled(Ok(page("c1.5", true))), 1.0);
+    assert!(matches!(&out[..], [Command::ApplyPage { asked_from: Some(a), .. }] if a == "c1.2"));
+    let mut changes = Changes::default();
+    changes.add("c", "a", crate::core::outbox::Op::Create);
+    let out = e.handle(
+        Event::PageApplied(Ok(PageApplied { received: 3, changes: changes.clone(), ..Default::default() })),
+        1.0,
+    );
+    assert_eq!(out, vec![Command::Announce(changes), Command::Pull { cursor: Some("c1.5".into()), limit: 500 }]);
+    e.handle(Event::Pulled(Ok(page("c1.7", false))), 1.0);
+    let out = e.handle(Event::PageApplied(Ok(PageApplied { restart: true, ..Default::default() })), 1.0);
+    assert_eq!(out, vec![Command::Pull { cursor: None, limit: 500 }], "a discard reset the cursor meanwhile");
+}
+
+#[test]
+fn an_answer_that_matches_no_mutation_backs_off_instead_of_spinning() {
+    let mut e = started(settings());
+    to_first_read(&mut e, 1);
+    e.handle(Event::BatchRead(Ok(Some(batch(3)))), 1.0);
+    e.handle(Event::Pushed { batch: batch(3), answer: Ok(PushResponse { results: Vec::new() }) }, 1.0);
+    let out = handled(&mut e, Event::PushApplied(Ok(PushApplied::default())));
+    assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Err(e), .. } if e.kind == ErrorKind::Sync)));
+    assert!(has(&out, |c| matches!(c, Command::Arm { timer: Timer::Retry, .. })));
+    assert!(!has(&out, |c| matches!(c, Command::ReadBatch { .. })));
+}
+
+#[test]
+fn failures_back_off_with_a_growing_ceiling_and_the_server_s_floor() {
+    let mut e = started(settings());
+    let mut waits = Vec::new();
+    for attempt in 0..8 {
+        to_first_read(&mut e, attempt);
+        let retry_after = if attempt == 7 { Some(45_000) } else { None };
+        let failure =
+            Failure::Http { status: 503, code: "unavailable".into(), message: "m".into(), retry_after_ms: retry_after };
+        let out = e.handle(Event::BatchRead(Ok(Some(batch(1)))), 1.0);
+        assert_eq!(out.len(), 1);
+        let out = handled(&mut e, Event::Pushed { batch: batch(1), answer: Err(failure) });
+        let wait = out.iter().find_map(|c| match c {
+            Command::Arm { timer: Timer::Retry, after_ms } => Some(*after_ms),
+            _ => None,
+        });
+        let wait = wait.expect("a retry is armed");
+        assert!(wait <= backoff::ceiling_ms(attempt as u32).max(retry_after.unwrap_or(0)), "attempt {attempt}: {wait}");
+        assert!(matches!(out[0], Command::Publish(ref s) if s.online && !s.syncing && s.last_error.is_some()));
+        waits.push(wait);
+    }
+    assert!(waits[7] >= 45_000, "Retry-After is a floor: {waits:?}");
+    assert!(waits.iter().any(|w| *w > 0), "jittered, not all zero: {waits:?}");
+}
+
+#[test]
+fn offline_means_no_request_until_online() {
+    let mut e = started(settings());
+    e.handle(Event::Offline, 1.0);
+    let out = handled(&mut e, Event::SyncAsked { waiter: Some(Waiter(1)) });
+    assert!(!has(&out, |c| matches!(c, Command::TakeLock | Command::Probe)), "{out:?}");
+    assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Err(e), .. } if e.kind == ErrorKind::Network)));
+    assert!(!has(&out, |c| matches!(c, Command::Arm { timer: Timer::Retry, .. })), "waits for `online`");
+    let out = e.handle(Event::Online, 2.0);
+    assert!(has(&out, |c| *c == Command::TakeLock));
+}
+
+#[test]
+fn a_started_engine_counts_arms_its_interval_and_syncs_on_open() {
+    let mut e = E::new(Some(Settings::default()), 1);
+    let out = e.handle(Event::Started { online: false, waiter: None }, 0.0);
+    assert!(has(&out, |c| *c == Command::Arm { timer: Timer::Recount, after_ms: 0 }));
+    assert!(has(&out, |c| *c == Command::Arm { timer: Timer::Interval, after_ms: 300_000 }));
+    // Offline from the start: the sync on open fails at once, without a request.
+    assert!(has(&out, |c| matches!(c, Command::Publish(s) if s.last_error.is_some())));
+    assert!(!has(&out, |c| *c == Command::TakeLock));
+    let out = e.handle(Event::TimerFired(Timer::Interval), 1.0);
+    assert!(has(&out, |c| *c == Command::Arm { timer: Timer::Interval, after_ms: 300_000 }));
+}
+
+#[test]
+fn writes_count_announce_and_debounce() {
+    let mut e = E::new(Some(Settings { debounce_ms: Some(1000), ..settings() }), 1);
+    e.handle(Event::Started { online: true, waiter: None }, 0.0);
+    let mut changes = Changes::default();
+    changes.add("c", "a", crate::core::outbox::Op::Create);
+    let out = e.handle(Event::WriteCommitted { pending_delta: 1, changes: changes.clone() }, 1.0);
+    assert!(matches!(out[0], Command::Publish(ref s) if s.pending == 1));
+    assert!(has(&out, |c| *c == Command::Announce(changes.clone())));
+    assert!(has(&out, |c| *c == Command::Arm { timer: Timer::Debounce, after_ms: 1000 }));
+    let out = e.handle(Event::TimerFired(Timer::Debounce), 2.0);
+    assert!(has(&out, |c| *c == Command::TakeLock));
+    // Without a `sync` option the counts still follow, and syncNow() says why nothing happens.
+    let mut e = E::new(None, 1);
+    e.handle(Event::Started { online: true, waiter: None }, 0.0);
+    let out = e.handle(Event::WriteCommitted { pending_delta: 2, changes }, 1.0);
+    assert!(matches!(out[0], Command::Publish(ref s) if s.pending == 2));
+    assert!(!has(&out, |c| matches!(c, Command::Arm { .. })));
+    let out = e.handle(Event::SyncAsked { waiter: Some(Waiter(3)) }, 1.0);
+    assert!(matches!(&out[..], [Command::Settle { outcome: Err(e), .. }] if e.kind == ErrorKind::InvalidOptions));
+    let out = e.handle(Event::Counted { id: 100, counts: Ok(Counts { pending: 5, failed: 1, conflicts: 0 }) }, 1.0);
+    assert!(matches!(&out[..], [Command::Publish(s)] if s.pending == 5 && s.failed == 1));
+}
+
+#[test]
+fn other_tabs_status_is_adopted_unless_this_tab_syncs_and_their_sync_ends_with_their_lock() {
+    let mut e = started(settings());
+    let theirs = SyncStatus { online: true, syncing: true, progress: Some((1, 9)), ..SyncStatus::default() };
+    let out = e.handle(Event::RemoteStatus(theirs.clone()), 1.0);
+    assert!(matches!(out[0], Command::Publish(ref s) if s.syncing && s.progress == Some((1, 9))));
+    assert_eq!(out.last(), Some(&Command::WatchLock));
+    assert!(!has(&e.handle(Event::RemoteStatus(theirs.clone()), 1.0), |c| *c == Command::WatchLock), "watched once");
+    let out = e.handle(Event::LockFree, 2.0);
+    assert!(matches!(&out[..], [Command::Publish(s)] if !s.syncing && s.progress.is_none()));
+    // While this tab holds the lock, its own status is the truth.
+    to_first_read(&mut e, 1);
+    let out = e.handle(Event::RemoteStatus(SyncStatus::default()), 3.0);
+    assert!(out.is_empty(), "{out:?}");
+    let out = e.handle(Event::RemoteChange, 3.0);
+    assert_eq!(out, vec![Command::Arm { timer: Timer::Recount, after_ms: RECOUNT_DELAY_MS }]);
+}
+
+#[test]
+fn closing_cancels_timers_gives_the_lock_back_and_settles_every_waiter() {
+    let mut e = started(settings());
+    to_first_read(&mut e, 1);
+    e.handle(Event::SyncAsked { waiter: Some(Waiter(2)) }, 1.0);
+    let closed = Error::new(ErrorKind::DatabaseClosed, "closed");
+    let out = e.handle(Event::Closed { error: closed.clone() }, 1.0);
+    for timer in Timer::ALL {
+        assert!(has(&out, |c| *c == Command::Cancel { timer }));
+    }
+    assert!(has(&out, |c| *c == Command::ReleaseLock));
+    assert!(has(
+        &out,
+        |c| matches!(c, Command::Settle { waiters, outcome: Err(e) } if waiters.len() == 2 && e.kind == ErrorKind::DatabaseClosed)
+    ));
+    // Late answers are dropped; a later syncNow() gets the same error.
+    assert!(e.handle(Event::BatchRead(Ok(Some(batch(1)))), 2.0).is_empty());
+    let out = e.handle(Event::SyncAsked { waiter: Some(Waiter(3)) }, 2.0);
+    assert_eq!(out, vec![Command::Settle { waiters: vec![Waiter(3)], outcome: Err(closed) }]);
+}
+
+#[test]
+fn progress_counts_the_pushed_entries_against_a_total_that_grows_with_new_writes() {
+    let mut e = started(settings());
+    e.handle(Event::Counted { id: 100, counts: Ok(Counts { pending: 250, failed: 0, conflicts: 0 }) }, 0.0);
+    let out = to_first_read(&mut e, 1);
+    assert!(matches!(out[0], Command::Publish(ref s) if s.progress == Some((0, 250))));
+    e.handle(Event::BatchRead(Ok(Some(batch(100)))), 1.0);
+    e.handle(Event::Pushed { batch: batch(100), answer: Ok(PushResponse { results: Vec::new() }) }, 1.0);
+    let out = e.handle(Event::PushApplied(Ok(applied(100))), 1.0);
+    assert!(matches!(out[0], Command::Publish(ref s) if s.progress == Some((100, 250))), "{out:?}");
+    e.handle(Event::WriteCommitted { pending_delta: 50, changes: Changes::default() }, 1.0);
+    e.handle(Event::BatchRead(Ok(Some(batch(100)))), 1.0);
+    e.handle(Event::Pushed { batch: batch(100), answer: Ok(PushResponse { results: Vec::new() }) }, 1.0);
+    let out = e.handle(Event::PushApplied(Ok(applied(100))), 1.0);
+    assert!(matches!(out[0], Command::Publish(ref s) if s.progress == Some((200, 300))), "{out:?}");
+}
+
+#[test]
+fn a_storage_failure_ends_the_sync_and_is_retried_with_backoff() {
+    let mut e = started(settings());
+    to_first_read(&mut e, 1);
+    let quota = Error::new(ErrorKind::QuotaExceeded, "full");
+    let out = handled(&mut e, Event::BatchRead(Err(quota)));
+    assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Err(e), .. } if e.kind == ErrorKind::QuotaExceeded)));
+    assert!(has(&out, |c| matches!(c, Command::Arm { timer: Timer::Retry, .. })));
+    assert!(has(&out, |c| *c == Command::ReleaseLock));
+    assert!(e.status().online, "a local failure says nothing of the network");
+}

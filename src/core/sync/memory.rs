@@ -1,0 +1,526 @@
+//! An in-memory store: records, outbox, conflicts and metadata as plain Rust values, with the
+//! same local writes and the same sync steps as the IndexedDB store, carried out by the same
+//! rules ([`crate::core::write`], [`super::rules`]). The native simulation runs the real engine
+//! over it; tests of the engine use it as a store that needs no browser.
+//!
+//! Every method is one transaction: it works on a copy of the state and keeps it only when it
+//! succeeds, so a failed call changes nothing. Several tabs of one client share one store (an
+//! `Rc`), as tabs share one IndexedDB database.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use uuid::Uuid;
+
+use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::meta::RecordMeta;
+use crate::core::outbox::{Op, Queued as QueuedOp};
+use crate::core::write::{plan_write, Current, Fields, Intent, Newest, Queue, WriteStep};
+use crate::protocol::{self, check_record_id, Mutation, MutationResult, PullResponse, PushResponse, ServerRecord};
+
+use super::batch::{next_batch, wire_op, Queued};
+use super::entry::{Entry, Hold};
+use super::rules::decide::{self, Decision};
+use super::rules::pull::{pull_step, PullStep};
+use super::rules::push::{push_step, EntryStep};
+use super::rules::RecordStep;
+use super::storage::{Batch, Changes, Choice, Counts, Decided, PageApplied, PushApplied, SyncStorage};
+
+/// Record data that a patch can be merged into (a shallow merge of fields, as `update()` does).
+pub trait Patch: Clone {
+    fn patched(&self, patch: &Self) -> Self;
+}
+
+/// A stored record: its fields (`None` for a tombstone) and its metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored<D> {
+    pub data: Option<D>,
+    pub meta: RecordMeta,
+}
+
+/// One unresolved conflict: the record here (`None` when there is none, as after a unique-index
+/// clash on a record this client never had) and the server's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConflictRow<D> {
+    pub collection: String,
+    pub id: String,
+    pub local: Option<Stored<D>>,
+    pub server: ServerRecord<D>,
+    pub detected_at: f64,
+}
+
+/// A change the server rejected, with its error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub entry: Entry,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+struct Row {
+    entry: Entry,
+    /// The server's rejection of a dead letter.
+    error: Option<(String, String)>,
+}
+
+type Key = (String, String);
+
+#[derive(Debug, Clone)]
+struct State<D> {
+    records: BTreeMap<Key, Stored<D>>,
+    outbox: BTreeMap<u64, Row>,
+    next_seq: u64,
+    conflicts: BTreeMap<Key, ConflictRow<D>>,
+    cursor: Option<String>,
+    dead_letters: u64,
+}
+
+/// What one local write call did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    pub pending_delta: i64,
+    pub changes: Changes,
+}
+
+/// The in-memory store of one database with the collections `collections`.
+#[derive(Debug)]
+pub struct MemoryStore<D> {
+    collections: Vec<String>,
+    state: RefCell<State<D>>,
+}
+
+fn key(collection: &str, id: &str) -> Key {
+    (collection.to_string(), id.to_string())
+}
+
+impl<D: Clone> State<D> {
+    /// The record's entries, in queue order.
+    fn entries_of(&self, collection: &str, id: &str) -> Vec<Entry> {
+        self.outbox.values().filter(|r| r.entry.is(collection, id)).map(|r| r.entry.clone()).collect()
+    }
+
+    fn meta(&self, collection: &str, id: &str) -> Option<RecordMeta> {
+        self.records.get(&key(collection, id)).map(|s| s.meta.clone())
+    }
+
+    fn append(&mut self, mutation_id: &str, collection: &str, id: &str, op: Op, base_version: Option<u64>) -> u64 {
+        self.next_seq += 1;
+        let entry = Entry {
+            seq: self.next_seq,
+            mutation_id: mutation_id.to_string(),
+            collection: collection.to_string(),
+            record_id: id.to_string(),
+            op,
+            base_version,
+            attempts: 0,
+            hold: None,
+        };
+        self.outbox.insert(self.next_seq, Row { entry, error: None });
+        self.next_seq
+    }
+
+    /// Carries out a record step; `server` is the data a [`RecordStep::Server`] takes.
+    fn record(&mut self, k: &Key, step: RecordStep, server: Option<&Option<D>>) -> Result<()> {
+        match step {
+            RecordStep::Keep => {}
+            RecordStep::Remove => {
+                self.records.remove(k);
+            }
+            RecordStep::Meta(meta) => {
+                if let Some(stored) = self.records.get_mut(k) {
+                    stored.meta = meta;
+                }
+            }
+            RecordStep::Server(meta) => {
+                let data = server
+                    .cloned()
+                    .flatten()
+                    .ok_or_else(|| Error::new(ErrorKind::Sync, format!("the server's \"{}\" has no data", k.1)))?;
+                self.records.insert(k.clone(), Stored { data: Some(data), meta });
+            }
+        }
+        Ok(())
+    }
+
+    fn decide(&mut self, k: &Key, d: Decision, server: Option<&Option<D>>, mutation_id: &str) -> Result<Decided> {
+        for seq in &d.remove {
+            self.outbox.remove(seq);
+        }
+        if let Some(row) = d.retry.and_then(|seq| self.outbox.get_mut(&seq)) {
+            row.entry.hold = None;
+            row.entry.attempts = 0;
+            row.entry.mutation_id = mutation_id.to_string();
+            row.error = None;
+        }
+        if let Some(new) = d.add {
+            self.append(mutation_id, &k.0, &k.1, new.op, new.base_version);
+        }
+        self.dead_letters = (self.dead_letters as i64 + d.dead_letters_delta).max(0) as u64;
+        if d.drop_conflict {
+            self.conflicts.remove(k);
+        }
+        if d.reset_cursor {
+            self.cursor = None;
+        }
+        self.record(k, d.record, server)?;
+        let mut changes = Changes::default();
+        if let Some(op) = d.announce {
+            changes.add(&k.0, &k.1, op);
+        }
+        Ok(Decided { pending_delta: d.pending_delta, changes })
+    }
+}
+
+impl<D: Clone> MemoryStore<D> {
+    pub fn new(collections: &[&str]) -> MemoryStore<D> {
+        MemoryStore {
+            collections: collections.iter().map(|c| c.to_string()).collect(),
+            state: RefCell::new(State {
+                records: BTreeMap::new(),
+                outbox: BTreeMap::new(),
+                next_seq: 0,
+                conflicts: BTreeMap::new(),
+                cursor: None,
+                dead_letters: 0,
+            }),
+        }
+    }
+
+    /// Runs `f` on a copy of the state and keeps the copy only if `f` succeeds.
+    fn transaction<T>(&self, f: impl FnOnce(&mut State<D>) -> Result<T>) -> Result<T> {
+        let mut next = self.state.borrow().clone();
+        let out = f(&mut next)?;
+        *self.state.borrow_mut() = next;
+        Ok(out)
+    }
+
+    fn check_collection(&self, collection: &str) -> Result<()> {
+        if self.collections.iter().any(|c| c == collection) {
+            Ok(())
+        } else {
+            Err(Error::new(ErrorKind::UnknownCollection, format!("no collection \"{collection}\" in the schema")))
+        }
+    }
+
+    /// The record of `collection`/`id`, tombstones included.
+    pub fn get(&self, collection: &str, id: &str) -> Option<Stored<D>> {
+        self.state.borrow().records.get(&key(collection, id)).cloned()
+    }
+
+    /// Every live record: (collection, id, data), in key order.
+    pub fn live_records(&self) -> Vec<(String, String, D)> {
+        let state = self.state.borrow();
+        state.records.iter().filter_map(|((c, i), s)| s.data.clone().map(|d| (c.clone(), i.clone(), d))).collect()
+    }
+
+    /// Every queued entry, oldest first.
+    pub fn outbox(&self) -> Vec<Entry> {
+        self.state.borrow().outbox.values().map(|r| r.entry.clone()).collect()
+    }
+
+    pub fn conflict_rows(&self) -> Vec<ConflictRow<D>> {
+        self.state.borrow().conflicts.values().cloned().collect()
+    }
+
+    pub fn stored_cursor(&self) -> Option<String> {
+        self.state.borrow().cursor.clone()
+    }
+
+    /// Local writes to one collection, in one transaction: all of them or none. `data` is the
+    /// record for create/put/replace, the patch for update, and `None` for delete.
+    /// `mutation_id` makes the id of each new outbox entry.
+    pub fn write(
+        &self,
+        collection: &str,
+        writes: Vec<(String, Intent, Option<D>)>,
+        mutation_id: &mut dyn FnMut() -> String,
+        now: f64,
+    ) -> Result<Written>
+    where
+        D: Patch,
+    {
+        self.check_collection(collection)?;
+        self.transaction(|state| {
+            let mut written = Written::default();
+            for (id, intent, data) in writes {
+                check_record_id(&id).map_err(|r| Error::new(ErrorKind::InvalidRecord, r.message))?;
+                let k = key(collection, &id);
+                let stored = state.records.get(&k).cloned();
+                let newest = state
+                    .entries_of(collection, &id)
+                    .last()
+                    .map(|e| Newest { seq: Some(e.seq), queued: QueuedOp { op: e.op, attempts: e.attempts } });
+                let current = Current { meta: stored.as_ref().map(|s| s.meta.clone()), newest };
+                let step = plan_write(intent, &current, collection, &id, now)?;
+                written.pending_delta += step.pending_delta();
+                match step {
+                    WriteStep::Nothing => {}
+                    WriteStep::Cancel => {
+                        state.records.remove(&k);
+                        if let Some(seq) = newest.and_then(|n| n.seq) {
+                            state.outbox.remove(&seq);
+                        }
+                        written.changes.add(collection, &id, Op::Delete);
+                    }
+                    WriteStep::Store { meta, fields, queue, change } => {
+                        let missing = || Error::new(ErrorKind::InvalidRecord, format!("no data for \"{id}\""));
+                        let data = match fields {
+                            Fields::Given => Some(data.ok_or_else(missing)?),
+                            Fields::Merged => {
+                                let patch = data.ok_or_else(missing)?;
+                                stored.and_then(|s| s.data).map(|d| d.patched(&patch))
+                            }
+                            Fields::Tombstone => None,
+                        };
+                        state.records.insert(k.clone(), Stored { data, meta });
+                        match queue {
+                            Queue::Append { op, base_version } => {
+                                state.append(&mutation_id(), collection, &id, op, base_version);
+                            }
+                            Queue::Rewrite { op } => {
+                                if let Some(row) = newest.and_then(|n| n.seq).and_then(|s| state.outbox.get_mut(&s)) {
+                                    row.entry.op = op;
+                                }
+                            }
+                            Queue::Keep => {}
+                        }
+                        written.changes.add(collection, &id, change);
+                    }
+                }
+            }
+            Ok(written)
+        })
+    }
+}
+
+impl<D: Clone> SyncStorage<D> for MemoryStore<D> {
+    type Conflicts = Vec<ConflictRow<D>>;
+    type DeadLetters = Vec<DeadLetter>;
+
+    async fn read_batch(&self, max: u32, _now: f64) -> Result<Option<Batch<D>>> {
+        self.transaction(|state| {
+            let plan: Vec<Queued<'_>> = state
+                .outbox
+                .values()
+                .map(|r| Queued {
+                    seq: r.entry.seq,
+                    collection: &r.entry.collection,
+                    record_id: &r.entry.record_id,
+                    held: r.entry.hold.is_some(),
+                })
+                .collect();
+            let chosen = next_batch(&plan, max as usize);
+            if chosen.is_empty() {
+                return Ok(None);
+            }
+            let mut batch = Batch { mutations: Vec::new(), seqs: Vec::new() };
+            for seq in chosen {
+                let Some(row) = state.outbox.get_mut(&seq) else { continue };
+                let e = &row.entry;
+                let record = state.records.get(&key(&e.collection, &e.record_id));
+                let op = wire_op(e.op, record.is_some_and(|r| !r.meta.deleted));
+                let mutation_id = Uuid::try_parse(&e.mutation_id).map_err(|_| {
+                    Error::new(ErrorKind::Storage, format!("outbox entry {seq} has a malformed mutation id"))
+                })?;
+                batch.mutations.push(Mutation {
+                    mutation_id,
+                    collection: e.collection.clone(),
+                    id: e.record_id.clone(),
+                    op,
+                    data: if op == protocol::Op::Upsert { record.and_then(|r| r.data.clone()) } else { None },
+                    base_version: e.base_version,
+                });
+                batch.seqs.push(seq);
+                row.entry.attempts += 1;
+            }
+            Ok(Some(batch))
+        })
+    }
+
+    async fn apply_push(&self, batch: Batch<D>, answer: PushResponse<D>, now: f64) -> Result<PushApplied> {
+        let mut by_id: BTreeMap<Uuid, MutationResult<D>> =
+            answer.results.into_iter().map(|r| (r.mutation_id(), r)).collect();
+        self.transaction(|state| {
+            let mut applied = PushApplied::default();
+            for (m, seq) in batch.mutations.iter().zip(&batch.seqs) {
+                let Some(result) = by_id.remove(&m.mutation_id) else { continue };
+                applied.answered += 1;
+                // The entry may have gone meanwhile (the user discarded it); nothing to apply then.
+                if !state.outbox.contains_key(seq) {
+                    continue;
+                }
+                let k = key(&m.collection, &m.id);
+                let later = state.entries_of(&m.collection, &m.id).into_iter().find(|e| e.seq > *seq);
+                let local = state.records.get(&k).cloned();
+                let step = push_step(&result, local.as_ref().map(|s| &s.meta), later.is_some());
+                match step.entry {
+                    EntryStep::Remove => {
+                        state.outbox.remove(seq);
+                        applied.acknowledged += 1;
+                    }
+                    EntryStep::Hold(hold) => {
+                        if let Some(row) = state.outbox.get_mut(seq) {
+                            row.entry.hold = Some(hold);
+                        }
+                        applied.conflicts += 1;
+                    }
+                    EntryStep::DeadLetter { code, message } => {
+                        if let Some(row) = state.outbox.get_mut(seq) {
+                            row.entry.hold = Some(Hold::Failed);
+                            row.error = Some((code, message));
+                        }
+                        state.dead_letters += 1;
+                        applied.rejected += 1;
+                    }
+                }
+                if let (Some(version), Some(next)) = (step.rebase_next, &later) {
+                    if let Some(row) = state.outbox.get_mut(&next.seq) {
+                        row.entry.base_version = Some(version);
+                    }
+                }
+                if let (true, MutationResult::Conflict { current, .. }) = (step.keep_conflict, &result) {
+                    let row = ConflictRow {
+                        collection: m.collection.clone(),
+                        id: m.id.clone(),
+                        local,
+                        server: current.clone(),
+                        detected_at: now,
+                    };
+                    state.conflicts.insert(k.clone(), row);
+                }
+                state.record(&k, step.record, None)?;
+                if let Some(op) = step.announce {
+                    applied.changes.add(&m.collection, &m.id, op);
+                }
+            }
+            Ok(applied)
+        })
+    }
+
+    async fn cursor(&self) -> Result<Option<String>> {
+        Ok(self.stored_cursor())
+    }
+
+    async fn reset_cursor(&self) -> Result<()> {
+        self.state.borrow_mut().cursor = None;
+        Ok(())
+    }
+
+    async fn apply_page(&self, asked_from: Option<&str>, page: PullResponse<D>, now: f64) -> Result<PageApplied> {
+        self.transaction(|state| {
+            let mut applied = PageApplied { received: page.changes.len() as u64, ..PageApplied::default() };
+            // Changes to collections this app does not declare are passed over (the cursor still
+            // moves past them): the schema decides what this client keeps.
+            for change in page.changes.iter().filter(|c| self.collections.contains(&c.collection)) {
+                let k = key(&change.collection, &change.id);
+                let local = state.records.get(&k).cloned();
+                let queued = state.entries_of(&change.collection, &change.id);
+                match pull_step(change, local.as_ref().map(|s| &s.meta), &queued, now) {
+                    PullStep::Ignore => {}
+                    PullStep::Take { record, announce } => {
+                        state.record(&k, record, Some(&change.data))?;
+                        state.conflicts.remove(&k);
+                        if let Some(op) = announce {
+                            applied.changes.add(&change.collection, &change.id, op);
+                        }
+                    }
+                    PullStep::Conflict { hold, record, counted } => {
+                        let row = ConflictRow {
+                            collection: change.collection.clone(),
+                            id: change.id.clone(),
+                            local: local.clone(),
+                            server: change.clone(),
+                            detected_at: now,
+                        };
+                        state.conflicts.insert(k.clone(), row);
+                        if let Some(row) = hold.and_then(|seq| state.outbox.get_mut(&seq)) {
+                            row.entry.hold = Some(Hold::Conflict);
+                        }
+                        if matches!(record, RecordStep::Meta(_)) {
+                            applied.changes.add(&change.collection, &change.id, Op::Update);
+                        }
+                        state.record(&k, record, None)?;
+                        applied.conflicts += u64::from(counted);
+                    }
+                }
+            }
+            if state.cursor.as_deref() == asked_from {
+                state.cursor = Some(page.cursor.clone());
+            } else {
+                applied.restart = true;
+            }
+            Ok(applied)
+        })
+    }
+
+    async fn counts(&self) -> Result<Counts> {
+        let state = self.state.borrow();
+        Ok(Counts {
+            pending: state.outbox.len() as u64,
+            failed: state.dead_letters,
+            conflicts: state.conflicts.len() as u64,
+        })
+    }
+
+    async fn conflicts(&self) -> Result<Vec<ConflictRow<D>>> {
+        Ok(self.conflict_rows())
+    }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
+        let state = self.state.borrow();
+        Ok(state
+            .outbox
+            .values()
+            .filter(|r| r.entry.hold == Some(Hold::Failed))
+            .map(|r| {
+                let (code, message) = r.error.clone().unwrap_or_default();
+                DeadLetter { entry: r.entry.clone(), code, message }
+            })
+            .collect())
+    }
+
+    async fn resolve_conflict(
+        &self,
+        collection: &str,
+        id: &str,
+        choice: Choice,
+        mutation_id: &str,
+        now: f64,
+    ) -> Result<Decided> {
+        self.check_collection(collection)?;
+        self.transaction(|state| {
+            let k = key(collection, id);
+            let conflict = state.conflicts.get(&k).cloned().ok_or_else(|| decide::no_conflict(collection, id))?;
+            let server = (conflict.server.version, conflict.server.deleted);
+            let d = decide::resolve(
+                choice,
+                server,
+                state.meta(collection, id).as_ref(),
+                &state.entries_of(collection, id),
+                now,
+            );
+            state.decide(&k, d, Some(&conflict.server.data), mutation_id)
+        })
+    }
+
+    async fn retry_failed(&self, collection: &str, id: &str, mutation_id: &str, _now: f64) -> Result<Decided> {
+        self.check_collection(collection)?;
+        self.transaction(|state| {
+            let queued = state.entries_of(collection, id);
+            let at = decide::dead_letter_position(&queued).ok_or_else(|| decide::no_dead_letter(collection, id))?;
+            let d = decide::retry(&queued[at..], state.meta(collection, id).as_ref());
+            state.decide(&key(collection, id), d, None, mutation_id)
+        })
+    }
+
+    async fn discard_failed(&self, collection: &str, id: &str, now: f64) -> Result<Decided> {
+        self.check_collection(collection)?;
+        self.transaction(|state| {
+            let queued = state.entries_of(collection, id);
+            let at = decide::dead_letter_position(&queued).ok_or_else(|| decide::no_dead_letter(collection, id))?;
+            let d = decide::discard(&queued[at..], state.meta(collection, id).as_ref(), now);
+            state.decide(&key(collection, id), d, None, "")
+        })
+    }
+}

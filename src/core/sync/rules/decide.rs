@@ -1,0 +1,250 @@
+//! What the user's decisions do: a conflict resolved by keeping one side, a dead letter retried
+//! or discarded. Each is one transaction in the store that carries it out.
+
+use crate::core::error::{Error, ErrorKind};
+use crate::core::meta::RecordMeta;
+use crate::core::outbox::Op;
+use crate::core::status::{RecordStatus, StatusEvent};
+
+use super::super::entry::{Entry, Hold};
+use super::super::storage::Choice;
+use super::RecordStep;
+
+/// A new outbox entry a decision queues, under the mutation id the caller gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewEntry {
+    pub op: Op,
+    pub base_version: Option<u64>,
+}
+
+/// The effect of a decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// Queued entries that leave the outbox (by seq).
+    pub remove: Vec<u64>,
+    /// The dead letter sent again under the new mutation id, from scratch (by seq).
+    pub retry: Option<u64>,
+    pub add: Option<NewEntry>,
+    /// Change in the stored number of dead letters.
+    pub dead_letters_delta: i64,
+    /// The record's conflict row goes.
+    pub drop_conflict: bool,
+    pub record: RecordStep,
+    /// The pull starts over from the beginning (the stored cursor goes).
+    pub reset_cursor: bool,
+    pub announce: Option<Op>,
+    /// Change in the number of queued entries.
+    pub pending_delta: i64,
+}
+
+/// The error of a decision on a conflict that does not exist.
+pub fn no_conflict(collection: &str, id: &str) -> Error {
+    Error::new(ErrorKind::RecordNotFound, format!("no conflict on \"{id}\" in \"{collection}\""))
+}
+
+/// The error of a decision on a dead letter that does not exist.
+pub fn no_dead_letter(collection: &str, id: &str) -> Error {
+    Error::new(ErrorKind::RecordNotFound, format!("no failed change of \"{id}\" in \"{collection}\""))
+}
+
+fn dead_letters_in(entries: &[Entry]) -> i64 {
+    entries.iter().filter(|e| e.hold == Some(Hold::Failed)).count() as i64
+}
+
+/// Keeps one side of a conflict. `server`: the server's version in the conflict and whether it is
+/// a tombstone; `local`: the record here; `queued`: all its entries.
+///
+/// Local: the record stays as it is and one new change, based on the server's version, replaces
+/// its queued ones (the server answered the old ids with "conflict", and would again). Server:
+/// the server's record replaces the local one (or removes it, for a tombstone) and the queued
+/// changes are dropped.
+pub fn resolve(
+    choice: Choice,
+    server: (u64, bool),
+    local: Option<&RecordMeta>,
+    queued: &[Entry],
+    now: f64,
+) -> Decision {
+    let (server_version, server_deleted) = server;
+    let mut d = Decision {
+        remove: queued.iter().map(|e| e.seq).collect(),
+        retry: None,
+        add: None,
+        dead_letters_delta: -dead_letters_in(queued),
+        drop_conflict: true,
+        record: RecordStep::Keep,
+        reset_cursor: false,
+        announce: None,
+        pending_delta: -(queued.len() as i64),
+    };
+    match (choice, local) {
+        (Choice::Local, Some(m)) => {
+            d.add = Some(NewEntry {
+                op: if m.deleted { Op::Delete } else { Op::Update },
+                base_version: Some(server_version),
+            });
+            d.pending_delta += 1;
+            d.record = RecordStep::Meta(RecordMeta {
+                server_version: Some(server_version),
+                status: m.status.next(StatusEvent::Resolved { queued: true }),
+                ..m.clone()
+            });
+            d.announce = Some(Op::Update);
+        }
+        (Choice::Local, None) => {}
+        (Choice::Server, local) if server_deleted => {
+            if local.is_some() {
+                d.record = RecordStep::Remove;
+                d.announce = Some(Op::Delete);
+            }
+        }
+        (Choice::Server, local) => {
+            d.record = RecordStep::Server(RecordMeta {
+                version: local.map_or(1, |m| m.version + 1),
+                server_version: Some(server_version),
+                status: RecordStatus::Synced,
+                updated_at: now,
+                deleted: false,
+            });
+            d.announce = Some(if local.is_some_and(|m| !m.deleted) { Op::Update } else { Op::Create });
+        }
+    }
+    d
+}
+
+/// Where the record's dead letter is in its queued entries, if it has one: a decision on a dead
+/// letter applies to it and to everything queued after it.
+pub fn dead_letter_position(queued: &[Entry]) -> Option<usize> {
+    queued.iter().position(|e| e.hold == Some(Hold::Failed))
+}
+
+/// Sends a dead letter again, as a new mutation (the server answers a repeated id with its first
+/// answer, the rejection). `from_dead`: the record's entries from the dead letter on.
+pub fn retry(from_dead: &[Entry], local: Option<&RecordMeta>) -> Decision {
+    Decision {
+        remove: Vec::new(),
+        retry: from_dead.first().map(|e| e.seq),
+        add: None,
+        dead_letters_delta: -1,
+        drop_conflict: false,
+        record: match local {
+            Some(m) => RecordStep::Meta(RecordMeta {
+                status: m.status.next(StatusEvent::Resolved { queued: true }),
+                ..m.clone()
+            }),
+            None => RecordStep::Keep,
+        },
+        reset_cursor: false,
+        announce: Some(Op::Update),
+        pending_delta: 0,
+    }
+}
+
+/// Drops a dead letter and the record's later changes. A record the server never had is
+/// removed; any other is marked as not known to the server and the pull restarts from the
+/// beginning, so that the server's version replaces the local one. A conflict found on the
+/// record meanwhile goes with the changes it was about.
+pub fn discard(from_dead: &[Entry], local: Option<&RecordMeta>, now: f64) -> Decision {
+    let (record, reset_cursor, announce) = match local {
+        Some(m) if m.server_version.is_some() => (
+            RecordStep::Meta(RecordMeta {
+                server_version: None,
+                status: RecordStatus::Synced,
+                updated_at: now.max(m.updated_at),
+                ..m.clone()
+            }),
+            true,
+            Op::Update,
+        ),
+        Some(_) => (RecordStep::Remove, false, Op::Delete),
+        None => (RecordStep::Keep, false, Op::Delete),
+    };
+    Decision {
+        remove: from_dead.iter().map(|e| e.seq).collect(),
+        retry: None,
+        add: None,
+        dead_letters_delta: -dead_letters_in(from_dead),
+        drop_conflict: true,
+        record,
+        reset_cursor,
+        announce: Some(announce),
+        pending_delta: -(from_dead.len() as i64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(seq: u64, hold: Option<Hold>) -> Entry {
+        Entry {
+            seq,
+            mutation_id: format!("m{seq}"),
+            collection: "c".into(),
+            record_id: "a".into(),
+            op: Op::Update,
+            base_version: Some(1),
+            attempts: 1,
+            hold,
+        }
+    }
+
+    fn meta(server_version: Option<u64>, status: RecordStatus, deleted: bool) -> RecordMeta {
+        RecordMeta { version: 3, server_version, status, updated_at: 50.0, deleted }
+    }
+
+    #[test]
+    fn keeping_the_local_side_queues_one_change_on_the_server_version() {
+        let queued = [entry(4, Some(Hold::Conflict)), entry(6, None)];
+        let d = resolve(Choice::Local, (7, false), Some(&meta(Some(1), RecordStatus::Conflict, false)), &queued, 60.0);
+        assert_eq!(d.remove, vec![4, 6]);
+        assert_eq!(d.add, Some(NewEntry { op: Op::Update, base_version: Some(7) }));
+        assert_eq!(d.pending_delta, -1);
+        assert!(matches!(
+            d.record,
+            RecordStep::Meta(RecordMeta { server_version: Some(7), status: RecordStatus::Pending, .. })
+        ));
+        let d = resolve(Choice::Local, (7, false), Some(&meta(Some(1), RecordStatus::Conflict, true)), &queued, 60.0);
+        assert_eq!(d.add.unwrap().op, Op::Delete, "a local delete is pushed over the server's record");
+    }
+
+    #[test]
+    fn keeping_the_server_side_takes_its_record_or_its_tombstone() {
+        let queued = [entry(4, Some(Hold::Conflict))];
+        let d = resolve(Choice::Server, (7, false), Some(&meta(Some(1), RecordStatus::Conflict, false)), &queued, 60.0);
+        assert_eq!((d.add, d.pending_delta, d.announce), (None, -1, Some(Op::Update)));
+        assert!(matches!(
+            d.record,
+            RecordStep::Server(RecordMeta { version: 4, server_version: Some(7), status: RecordStatus::Synced, .. })
+        ));
+        let d = resolve(Choice::Server, (7, true), Some(&meta(Some(1), RecordStatus::Conflict, false)), &queued, 60.0);
+        assert_eq!((d.record, d.announce), (RecordStep::Remove, Some(Op::Delete)));
+        // A clash kept a conflict with no local record.
+        let d = resolve(Choice::Server, (2, false), None, &[], 60.0);
+        assert_eq!(d.announce, Some(Op::Create));
+    }
+
+    #[test]
+    fn dead_letters_are_counted_out_by_every_decision_that_drops_them() {
+        let queued = [entry(4, Some(Hold::Failed)), entry(6, None)];
+        assert_eq!(dead_letter_position(&queued), Some(0));
+        assert_eq!(dead_letter_position(&queued[1..]), None);
+        let d = resolve(Choice::Server, (7, false), None, &queued, 60.0);
+        assert_eq!(d.dead_letters_delta, -1);
+        let d = retry(&queued, Some(&meta(None, RecordStatus::Failed, false)));
+        assert_eq!((d.retry, d.dead_letters_delta, d.pending_delta), (Some(4), -1, 0));
+        assert!(matches!(d.record, RecordStep::Meta(RecordMeta { status: RecordStatus::Pending, .. })));
+    }
+
+    #[test]
+    fn discarding_removes_what_the_server_never_had_and_refetches_the_rest() {
+        let queued = [entry(4, Some(Hold::Failed)), entry(6, None)];
+        let d = discard(&queued, Some(&meta(None, RecordStatus::Failed, false)), 60.0);
+        assert_eq!((d.record, d.reset_cursor, d.pending_delta, d.remove), (RecordStep::Remove, false, -2, vec![4, 6]));
+        let d = discard(&queued, Some(&meta(Some(2), RecordStatus::Failed, false)), 40.0);
+        assert!(d.reset_cursor);
+        assert!(
+            matches!(d.record, RecordStep::Meta(RecordMeta { server_version: None, status: RecordStatus::Synced, updated_at, .. }) if updated_at == 50.0)
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! What the engine asks of storage. Each method is one transaction: it commits as a whole or
+//! changes nothing. The IndexedDB implementation is `crate::web::idb::SyncStore`; the in-memory
+//! one is [`super::memory::MemoryStore`]. Both carry out the same rules ([`super::rules`]), so
+//! the only thing that differs between them is how values are stored.
+
+use crate::core::error::Result;
+use crate::core::outbox::Op;
+use crate::protocol::{Mutation, PullResponse, PushResponse};
+
+/// A batch read from the outbox and marked as sent: the mutations to push, and the queue
+/// position (`seq`) of the entry each came from, in the same order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch<D> {
+    pub mutations: Vec<Mutation<D>>,
+    pub seqs: Vec<u64>,
+}
+
+impl<D> Batch<D> {
+    pub fn len(&self) -> usize {
+        self.mutations.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.mutations.is_empty()
+    }
+}
+
+/// Records changed by one step, by collection, for the change listeners here and in other tabs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes(pub Vec<(String, Vec<(String, Op)>)>);
+
+impl Changes {
+    pub fn add(&mut self, collection: &str, id: &str, op: Op) {
+        match self.0.iter_mut().find(|(c, _)| c == collection) {
+            Some((_, list)) => list.push((id.to_string(), op)),
+            None => self.0.push((collection.to_string(), vec![(id.to_string(), op)])),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|(_, list)| list.is_empty())
+    }
+}
+
+/// What applying one push answer did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushApplied {
+    /// Entries of the batch the answer covered.
+    pub answered: u64,
+    /// Entries that left the outbox.
+    pub acknowledged: u64,
+    pub conflicts: u64,
+    pub rejected: u64,
+    pub changes: Changes,
+}
+
+/// What applying one pulled page did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageApplied {
+    pub received: u64,
+    /// Records that went into conflict (a record already in conflict is not counted again).
+    pub conflicts: u64,
+    /// The stored cursor was no longer the one the page was asked from (a discarded change reset
+    /// it meanwhile): the page is applied, its cursor is not stored, and the pull starts over.
+    pub restart: bool,
+    pub changes: Changes,
+}
+
+/// The numbers the status shows, read from the database.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Queued entries, held ones included.
+    pub pending: u64,
+    /// Dead letters.
+    pub failed: u64,
+    /// Unresolved conflicts.
+    pub conflicts: u64,
+}
+
+/// How a conflict is settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    /// Keep the record as it is here, and push it over the server's version.
+    Local,
+    /// Take the server's version.
+    Server,
+}
+
+/// What a user's decision (a conflict resolved, a dead letter retried or discarded) changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decided {
+    /// Change in the number of queued entries.
+    pub pending_delta: i64,
+    pub changes: Changes,
+}
+
+/// The storage of one database, as the sync engine and the decisions use it.
+///
+/// `D` is record data as this store holds it (a JS value in the browser). Methods that the user
+/// calls with a new mutation id take it as an argument, so that storage makes no ids of its own.
+#[allow(async_fn_in_trait)] // Futures stay on one thread (the browser's, or the simulation's).
+pub trait SyncStorage<D> {
+    /// Unresolved conflicts and dead letters, as this store lists them.
+    type Conflicts;
+    type DeadLetters;
+
+    /// The next batch of at most `max` entries (see `batch::next_batch`), each counted as sent
+    /// (`attempts + 1`) in the same transaction, which is on disk before this returns. `None`
+    /// when nothing is ready to push.
+    async fn read_batch(&self, max: u32, now: f64) -> Result<Option<Batch<D>>>;
+
+    /// Applies a push answer to the batch it answers ([`super::rules::push`]). An entry without
+    /// an answer is left as it is (and sent again under the same mutation id).
+    async fn apply_push(&self, batch: Batch<D>, answer: PushResponse<D>, now: f64) -> Result<PushApplied>;
+
+    /// The stored pull cursor (`None`: pull from the start).
+    async fn cursor(&self) -> Result<Option<String>>;
+
+    /// Forgets the cursor: the next pull starts from the beginning.
+    async fn reset_cursor(&self) -> Result<()>;
+
+    /// Applies a page ([`super::rules::pull`]) and stores its cursor, unless the stored cursor is
+    /// no longer `asked_from` (then [`PageApplied::restart`]).
+    async fn apply_page(&self, asked_from: Option<&str>, page: PullResponse<D>, now: f64) -> Result<PageApplied>;
+
+    async fn counts(&self) -> Result<Counts>;
+
+    async fn conflicts(&self) -> Result<Self::Conflicts>;
+
+    async fn dead_letters(&self) -> Result<Self::DeadLetters>;
+
+    /// Settles the conflict of `collection`/`id` ([`super::rules::decide::resolve`]);
+    /// `mutation_id` names the new change a `Local` choice queues. RecordNotFound if there is
+    /// no such conflict.
+    async fn resolve_conflict(
+        &self,
+        collection: &str,
+        id: &str,
+        choice: Choice,
+        mutation_id: &str,
+        now: f64,
+    ) -> Result<Decided>;
+
+    /// Queues the dead letter of `collection`/`id` again under `mutation_id`.
+    async fn retry_failed(&self, collection: &str, id: &str, mutation_id: &str, now: f64) -> Result<Decided>;
+
+    /// Drops the dead letter of `collection`/`id` and the record's later changes.
+    async fn discard_failed(&self, collection: &str, id: &str, now: f64) -> Result<Decided>;
+}

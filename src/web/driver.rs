@@ -1,0 +1,283 @@
+//! Runs the core's sync engine in the browser (a window or a worker): hands it events and carries
+//! out its commands with IndexedDB ([`IdbStore`]), the transport, timers, the Web Lock and the
+//! [`Host`] (listeners and other tabs). It decides nothing: each command is a few lines of I/O
+//! whose outcome goes back to the engine as the event named after it.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Timeout;
+use js_sys::{Function, Object, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+
+use crate::core::error::Result;
+use crate::core::status::SyncStatus;
+use crate::core::sync::engine::{Command, Engine, Event, Summary, Timer, Waiter};
+use crate::core::sync::failure::Failure;
+use crate::core::sync::settings::Settings;
+use crate::core::sync::storage::{Changes, Decided, SyncStorage};
+use crate::core::sync::transport::Transport as _;
+
+use super::error::to_js;
+use super::glue;
+use super::idb::IdbStore;
+use super::js::{now, set_field};
+use super::transport::Transport;
+use super::wire::{JsData, PullResponse, PushResponse};
+use crate::protocol::Mutation;
+
+/// What the driver needs of the open database it serves.
+pub trait Host {
+    /// The database's storage; an error once it is closed.
+    fn store(&self) -> Result<IdbStore>;
+    /// Tell this tab's change listeners and the other tabs.
+    fn announce(&self, changes: &Changes);
+    /// Tell this tab's status listeners.
+    fn publish(&self, status: &SyncStatus);
+    /// Tell the other tabs this tab's sync status.
+    fn post_status(&self, status: &SyncStatus);
+}
+
+pub struct Driver {
+    engine: RefCell<Engine<JsData>>,
+    /// Events waiting for the engine: one is handled at a time, even when carrying out a command
+    /// (a listener calling `syncNow()`, say) feeds another.
+    queue: RefCell<VecDeque<Event<JsData>>>,
+    busy: Cell<bool>,
+    host: Weak<dyn Host>,
+    transport: Option<Transport>,
+    lock_name: String,
+    /// Gives the sync lock back (held, or asked for).
+    release_lock: RefCell<Option<Function>>,
+    timers: RefCell<Vec<(Timer, Timeout)>>,
+    waiters: RefCell<Vec<(Waiter, Function, Function)>>,
+    next_waiter: Cell<u64>,
+    /// Stops listening for `online`/`offline`.
+    unlisten: RefCell<Option<Function>>,
+}
+
+impl Driver {
+    /// `sync`: the `sync` options of `open()`, if any; `lock_name`: the database's sync lock.
+    pub fn new(host: Weak<dyn Host>, sync: Option<(Settings, Transport)>, lock_name: String) -> Driver {
+        let (settings, transport) = match sync {
+            Some((s, t)) => (Some(s), Some(t)),
+            None => (None, None),
+        };
+        let seed = (js_sys::Math::random() * (1u64 << 53) as f64) as u64;
+        Driver {
+            engine: RefCell::new(Engine::new(settings, seed)),
+            queue: RefCell::default(),
+            busy: Cell::new(false),
+            host,
+            transport,
+            lock_name,
+            release_lock: RefCell::default(),
+            timers: RefCell::default(),
+            waiters: RefCell::default(),
+            next_waiter: Cell::new(0),
+            unlisten: RefCell::default(),
+        }
+    }
+
+    /// Starts the engine: network events (on the global scope, so workers get them too), the
+    /// first count, the timers, and the sync on open. With `counted`, the promise settles once
+    /// the first count is in.
+    pub fn start(self: &Rc<Self>, counted: bool) -> Option<Promise> {
+        if self.transport.is_some() {
+            let weak = Rc::downgrade(self);
+            let online = Closure::<dyn FnMut()>::new(move || feed_weak(&weak, Event::Online));
+            let weak = Rc::downgrade(self);
+            let offline = Closure::<dyn FnMut()>::new(move || feed_weak(&weak, Event::Offline));
+            let unlisten = glue::listen_network(online.as_ref().unchecked_ref(), offline.as_ref().unchecked_ref());
+            // Kept alive by the listeners themselves until they are removed.
+            online.forget();
+            offline.forget();
+            *self.unlisten.borrow_mut() = Some(unlisten);
+        }
+        let (waiter, promise) =
+            if counted { self.waiter().map(|(w, p)| (Some(w), Some(p))).unwrap_or_default() } else { (None, None) };
+        self.feed(Event::Started { online: glue::is_online(), waiter });
+        promise
+    }
+
+    /// A new waiter and the promise that settles with it.
+    fn waiter(&self) -> Option<(Waiter, Promise)> {
+        let waiter = Waiter(self.next_waiter.get());
+        self.next_waiter.set(waiter.0 + 1);
+        let mut settle = None;
+        let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
+        let (resolve, reject) = settle?;
+        self.waiters.borrow_mut().push((waiter, resolve, reject));
+        Some((waiter, promise))
+    }
+
+    /// `syncNow()`: a promise settled when a sync that starts after this call ends.
+    pub fn sync_now(self: &Rc<Self>) -> Promise {
+        let Some((waiter, promise)) = self.waiter() else { return Promise::resolve(&JsValue::UNDEFINED) };
+        self.feed(Event::SyncAsked { waiter: Some(waiter) });
+        promise
+    }
+
+    /// A decision committed: a promise settled once the counts that follow it are in.
+    pub fn decided(self: &Rc<Self>, decided: Decided) -> Promise {
+        let (waiter, promise) = match self.waiter() {
+            Some((w, p)) => (Some(w), p),
+            None => (None, Promise::resolve(&JsValue::UNDEFINED)),
+        };
+        self.feed(Event::Decided { decided, waiter });
+        promise
+    }
+
+    /// Hands `event` to the engine and carries out what it answers.
+    pub fn feed(self: &Rc<Self>, event: Event<JsData>) {
+        self.queue.borrow_mut().push_back(event);
+        if self.busy.replace(true) {
+            return;
+        }
+        loop {
+            let Some(event) = self.queue.borrow_mut().pop_front() else { break };
+            let commands = self.engine.borrow_mut().handle(event, now());
+            for command in commands {
+                self.run(command);
+            }
+        }
+        self.busy.set(false);
+    }
+
+    /// Stops listening for network events (on close; the engine cancels its own timers).
+    pub fn stop(&self) {
+        if let Some(unlisten) = self.unlisten.borrow_mut().take() {
+            let _ = unlisten.call0(&JsValue::UNDEFINED);
+        }
+    }
+
+    fn run(self: &Rc<Self>, command: Command<JsData>) {
+        let Some(host) = self.host.upgrade() else { return };
+        match command {
+            Command::TakeLock => {
+                let weak = Rc::downgrade(self);
+                let granted = Closure::once_into_js(move || feed_weak(&weak, Event::LockTaken));
+                *self.release_lock.borrow_mut() = Some(glue::take_lock(&self.lock_name, granted.unchecked_ref()));
+            }
+            Command::ReleaseLock => {
+                if let Some(release) = self.release_lock.borrow_mut().take() {
+                    let _ = release.call0(&JsValue::UNDEFINED);
+                }
+            }
+            Command::WatchLock => {
+                let weak = Rc::downgrade(self);
+                let free = Closure::once_into_js(move || feed_weak(&weak, Event::LockFree));
+                glue::when_lock_free(&self.lock_name, free.unchecked_ref());
+            }
+            Command::Probe => self.io(|d| async move { Event::Probed(d.probe().await) }),
+            Command::ReadBatch { max } => self.io(move |_| async move {
+                Event::BatchRead(async { host.store()?.read_batch(max, now()).await }.await)
+            }),
+            Command::Push { batch } => self.io(|d| async move {
+                let answer = d.push(&batch.mutations).await;
+                Event::Pushed { batch, answer }
+            }),
+            Command::ApplyPush { batch, answer } => self.io(move |_| async move {
+                Event::PushApplied(async { host.store()?.apply_push(batch, answer, now()).await }.await)
+            }),
+            Command::ReadCursor => {
+                self.io(move |_| async move { Event::CursorRead(async { host.store()?.cursor().await }.await) })
+            }
+            Command::Pull { cursor, limit } => {
+                self.io(move |d| async move { Event::Pulled(d.pull(cursor.as_deref(), limit).await) })
+            }
+            Command::ApplyPage { asked_from, page } => self.io(move |_| async move {
+                Event::PageApplied(async { host.store()?.apply_page(asked_from.as_deref(), page, now()).await }.await)
+            }),
+            Command::ResetCursor => {
+                self.io(move |_| async move { Event::CursorReset(async { host.store()?.reset_cursor().await }.await) })
+            }
+            Command::Count { id } => {
+                self.io(
+                    move |_| async move { Event::Counted { id, counts: async { host.store()?.counts().await }.await } },
+                )
+            }
+            Command::Arm { timer, after_ms } => {
+                let weak = Rc::downgrade(self);
+                let timeout = Timeout::new(after_ms.min(i32::MAX as u64) as u32, move || {
+                    feed_weak(&weak, Event::TimerFired(timer))
+                });
+                let mut timers = self.timers.borrow_mut();
+                // Replacing a timer drops (cancels) the one it replaces.
+                timers.retain(|(t, _)| *t != timer);
+                timers.push((timer, timeout));
+            }
+            Command::Cancel { timer } => self.timers.borrow_mut().retain(|(t, _)| *t != timer),
+            Command::Announce(changes) => host.announce(&changes),
+            Command::Publish(status) => host.publish(&status),
+            Command::PostStatus(status) => host.post_status(&status),
+            Command::Settle { waiters, outcome } => {
+                let settled: Vec<_> = {
+                    let mut all = self.waiters.borrow_mut();
+                    let (mine, rest) = all.drain(..).partition(|(w, _, _)| waiters.contains(w));
+                    *all = rest;
+                    mine
+                };
+                let value = match &outcome {
+                    Ok(summary) => Ok(summary_to_js(summary)),
+                    Err(e) => Err(to_js(e.clone())),
+                };
+                for (_, resolve, reject) in settled {
+                    let _ = match &value {
+                        Ok(v) => resolve.call1(&JsValue::UNDEFINED, v),
+                        Err(e) => reject.call1(&JsValue::UNDEFINED, e),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Runs one storage or network command in the background; its outcome goes to the engine.
+    fn io<F, Fut>(self: &Rc<Self>, work: F)
+    where
+        F: FnOnce(Rc<Driver>) -> Fut,
+        Fut: std::future::Future<Output = Event<JsData>> + 'static,
+    {
+        let driver = self.clone();
+        let future = work(self.clone());
+        spawn_local(async move {
+            let event = future.await;
+            driver.feed(event);
+        });
+    }
+
+    /// The transport; the engine only syncs with one configured.
+    fn transport(&self) -> std::result::Result<&Transport, Failure> {
+        self.transport.as_ref().ok_or_else(|| Failure::BadAnswer("no `sync` option was given".into()))
+    }
+
+    async fn probe(&self) -> std::result::Result<(), Failure> {
+        self.transport()?.probe().await
+    }
+
+    async fn push(&self, mutations: &[Mutation<JsData>]) -> std::result::Result<PushResponse, Failure> {
+        self.transport()?.push(mutations).await
+    }
+
+    async fn pull(&self, cursor: Option<&str>, limit: u32) -> std::result::Result<PullResponse, Failure> {
+        self.transport()?.pull(cursor, limit).await
+    }
+}
+
+fn feed_weak(weak: &Weak<Driver>, event: Event<JsData>) {
+    if let Some(driver) = weak.upgrade() {
+        driver.feed(event);
+    }
+}
+
+/// `{ pushed, pulled, conflicts, rejected }`, as `syncNow()` resolves.
+fn summary_to_js(s: &Summary) -> JsValue {
+    let o = Object::new();
+    set_field(&o, "pushed", &JsValue::from_f64(s.pushed as f64));
+    set_field(&o, "pulled", &JsValue::from_f64(s.pulled as f64));
+    set_field(&o, "conflicts", &JsValue::from_f64(s.conflicts as f64));
+    set_field(&o, "rejected", &JsValue::from_f64(s.rejected as f64));
+    o.into()
+}

@@ -1,0 +1,88 @@
+//! IndexedDB: opening and upgrading ([`connection`]), reads, local writes, migrations, and the
+//! sync engine's storage ([`IdbStore`]: batches, answers, pages, counts, decisions). Each module
+//! reads JS values, asks the core what to do, and writes the answer back.
+
+pub mod connection;
+mod decisions;
+pub mod entries;
+pub mod migrations;
+mod pull;
+mod push;
+pub mod reads;
+mod record_step;
+pub mod writes;
+
+use std::rc::Rc;
+
+use wasm_bindgen::JsValue;
+use web_sys::IdbDatabase;
+
+use crate::core::error::Result;
+use crate::core::schema::Schema;
+use crate::core::sync::storage::{Batch, Choice, Counts, Decided, PageApplied, PushApplied, SyncStorage};
+
+use super::wire::{JsData, PullResponse, PushResponse};
+
+/// The sync engine's storage over one open database.
+pub struct IdbStore {
+    pub db: IdbDatabase,
+    pub schema: Rc<Schema>,
+}
+
+impl SyncStorage<JsData> for IdbStore {
+    /// The conflict objects as stored: `{ collection, id, local, server, detectedAt }`.
+    type Conflicts = JsValue;
+    /// The dead outbox entries as stored, each with the server's `error`.
+    type DeadLetters = JsValue;
+
+    async fn read_batch(&self, max: u32, now: f64) -> Result<Option<Batch<JsData>>> {
+        push::read_batch(&self.db, max, now).await
+    }
+
+    async fn apply_push(&self, batch: Batch<JsData>, answer: PushResponse, now: f64) -> Result<PushApplied> {
+        push::apply_push(&self.db, batch, answer, now).await
+    }
+
+    async fn cursor(&self) -> Result<Option<String>> {
+        pull::cursor(&self.db).await
+    }
+
+    async fn reset_cursor(&self) -> Result<()> {
+        pull::reset_cursor(&self.db).await
+    }
+
+    async fn apply_page(&self, asked_from: Option<&str>, page: PullResponse, now: f64) -> Result<PageApplied> {
+        pull::apply_page(&self.db, |c| self.schema.collection(c).is_some(), asked_from, page, now).await
+    }
+
+    async fn counts(&self) -> Result<Counts> {
+        reads::sync_counts(&self.db).await
+    }
+
+    async fn conflicts(&self) -> Result<JsValue> {
+        decisions::conflicts(&self.db).await
+    }
+
+    async fn dead_letters(&self) -> Result<JsValue> {
+        decisions::dead_letters(&self.db).await
+    }
+
+    async fn resolve_conflict(
+        &self,
+        collection: &str,
+        id: &str,
+        choice: Choice,
+        mutation_id: &str,
+        now: f64,
+    ) -> Result<Decided> {
+        decisions::resolve_conflict(&self.db, collection, id, choice, mutation_id, now).await
+    }
+
+    async fn retry_failed(&self, collection: &str, id: &str, mutation_id: &str, now: f64) -> Result<Decided> {
+        decisions::retry_failed(&self.db, collection, id, mutation_id, now).await
+    }
+
+    async fn discard_failed(&self, collection: &str, id: &str, now: f64) -> Result<Decided> {
+        decisions::discard_failed(&self.db, collection, id, now).await
+    }
+}

@@ -1,0 +1,203 @@
+//! Local writes: each call is one readwrite transaction over the collection and the outbox, so a
+//! record and its queued change commit together or not at all. What each write does is decided
+//! by the core ([`plan_write`]); this module reads what it needs and carries the steps out on JS
+//! values.
+//!
+//! Reads are issued first and awaited together; writes are issued without awaiting each one (a
+//! failing request aborts the transaction, and the commit reports it), then the commit is
+//! awaited once.
+
+use std::collections::HashMap;
+
+use js_sys::Array;
+use wasm_bindgen::JsValue;
+use web_sys::{IdbDatabase, IdbObjectStore, IdbTransaction};
+
+use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::ids::IdGenerator;
+use crate::core::outbox::{Op, Queued};
+use crate::core::schema::{OUTBOX_BY_RECORD, OUTBOX_STORE};
+use crate::core::sync::storage::Changes;
+use crate::core::write::{plan_write, Current, Fields, Intent, Newest, Queue, WriteStep};
+
+use super::super::error::from_js;
+use super::super::glue;
+use super::super::js::{get, opt_num};
+use super::super::records::{meta_to_js, read_meta};
+use super::connection::{commit_or_abort, request, transaction};
+use super::entries::store;
+
+pub struct Write {
+    pub id: String,
+    /// The id as a JS string, converted once and shared by every object that holds it.
+    pub key: JsValue,
+    /// A freshly generated UUID v7 cannot exist yet, so nothing needs reading for it.
+    pub generated: bool,
+    pub intent: Intent,
+    /// The record (create, put, replace) or the patch (update); undefined for a delete.
+    pub data: JsValue,
+}
+
+pub struct Written {
+    /// The record as stored by each write (None for a delete or a no-op).
+    pub stored: Vec<Option<JsValue>>,
+    /// Writes that changed something (all but deletes of missing records).
+    pub changed: usize,
+    /// Change in the number of queued outbox entries.
+    pub pending_delta: i64,
+    pub changes: Changes,
+}
+
+/// What is stored under one id, as far as this transaction knows: what the core needs, the
+/// record's fields (for a patch), and the newest entry as stored (to rewrite it).
+#[derive(Default, Clone)]
+struct Here {
+    current: Current,
+    record: Option<JsValue>,
+    newest: Option<JsValue>,
+}
+
+/// Reads what is stored under each id that needs it: the record and its outbox entries.
+async fn read_here(
+    collection: &str,
+    records: &IdbObjectStore,
+    outbox: &IdbObjectStore,
+    writes: &[Write],
+) -> Result<HashMap<String, Here>> {
+    let by_record =
+        outbox.index(OUTBOX_BY_RECORD).map_err(|e| from_js("opening the outbox index", &e, ErrorKind::Storage))?;
+    let context = format!("reading \"{collection}\"");
+    let collection_key = JsValue::from_str(collection);
+    let mut pending = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for w in writes.iter().filter(|w| !w.generated) {
+        if !seen.insert(w.id.as_str()) {
+            continue;
+        }
+        let key = &w.key;
+        let record_req = records.get(key).map_err(|e| from_js(&context, &e, ErrorKind::Storage))?;
+        let entries_req = by_record
+            .get_all_with_key(&Array::of2(&collection_key, key))
+            .map_err(|e| from_js(&context, &e, ErrorKind::Storage))?;
+        pending.push((w.id.clone(), request(&record_req, &context), request(&entries_req, &context)));
+    }
+    let mut here = HashMap::new();
+    for (id, record, entries) in pending {
+        let record = record.await?;
+        let entries = Array::from(&entries.await?);
+        let newest = (entries.length() > 0).then(|| entries.get(entries.length() - 1));
+        let queued = newest.as_ref().and_then(|e| {
+            let op = Op::parse(&get(e, "op").as_string()?)?;
+            let attempts = get(e, "attempts").as_f64().unwrap_or(0.0) as u32;
+            Some(Newest { seq: get(e, "seq").as_f64().map(|s| s as u64), queued: Queued { op, attempts } })
+        });
+        let (meta, record) = if record.is_undefined() { (None, None) } else { (read_meta(&record), Some(record)) };
+        here.insert(id, Here { current: Current { meta, newest: queued }, record, newest });
+    }
+    Ok(here)
+}
+
+/// Carries out `writes` on `collection` in one transaction; all or nothing.
+pub async fn write(
+    db: &IdbDatabase,
+    collection: &str,
+    ids: &IdGenerator,
+    now: f64,
+    writes: Vec<Write>,
+) -> Result<Written> {
+    let tx = transaction(db, &[collection, OUTBOX_STORE], true)?;
+    commit_or_abort(&tx, &format!("writing to \"{collection}\""), issue(&tx, collection, ids, now, writes)).await
+}
+
+async fn issue(
+    tx: &IdbTransaction,
+    collection: &str,
+    ids: &IdGenerator,
+    now: f64,
+    writes: Vec<Write>,
+) -> Result<Written> {
+    let records = store(tx, collection)?;
+    let outbox = store(tx, OUTBOX_STORE)?;
+    let mut here = read_here(collection, &records, &outbox, &writes).await?;
+    let mut written =
+        Written { stored: Vec::with_capacity(writes.len()), changed: 0, pending_delta: 0, changes: Changes::default() };
+    let context = format!("writing to \"{collection}\"");
+    let fail = |i: usize, e: JsValue| {
+        let mut error = from_js(&context, &e, ErrorKind::Storage);
+        if error.kind == ErrorKind::InvalidRecord {
+            error.message = format!("record #{i} cannot be stored: {}", error.message);
+        }
+        error
+    };
+    // A getter of the caller's object that throws while it is copied.
+    let unreadable = |i: usize, e: JsValue| {
+        let cause = from_js("reading its fields", &e, ErrorKind::InvalidRecord);
+        Error {
+            kind: ErrorKind::InvalidRecord,
+            message: format!("record #{i} cannot be read: {}", cause.message),
+            ..cause
+        }
+    };
+    for (i, w) in writes.into_iter().enumerate() {
+        let was = here.get(&w.id).cloned().unwrap_or_default();
+        let step = plan_write(w.intent, &was.current, collection, &w.id, now)?;
+        written.pending_delta += step.pending_delta();
+        written.changed += usize::from(step != WriteStep::Nothing);
+        let key = &w.key;
+        let now_here = match &step {
+            WriteStep::Nothing => {
+                written.stored.push(None);
+                continue;
+            }
+            WriteStep::Cancel => {
+                records.delete(key).map_err(|e| fail(i, e))?;
+                let seq = was.newest.as_ref().map(|e| get(e, "seq")).unwrap_or(JsValue::UNDEFINED);
+                outbox.delete(&seq).map_err(|e| fail(i, e))?;
+                written.stored.push(None);
+                written.changes.add(collection, &w.id, Op::Delete);
+                Here::default()
+            }
+            WriteStep::Store { meta, fields, queue, change } => {
+                let data = match fields {
+                    Fields::Given => w.data.clone(),
+                    Fields::Merged => {
+                        let record = was.record.clone().unwrap_or(JsValue::UNDEFINED);
+                        glue::merge_fields(&record, &w.data).map_err(|e| unreadable(i, e))?
+                    }
+                    Fields::Tombstone => js_sys::Object::new().into(),
+                };
+                let stored = glue::stamp_record(&data, key, &meta_to_js(meta, key)).map_err(|e| unreadable(i, e))?;
+                records.put(&stored).map_err(|e| fail(i, e))?;
+                let newest = match *queue {
+                    Queue::Append { op, base_version } => {
+                        let mutation_id = ids.next_at(now);
+                        let entry = glue::make_outbox_entry(
+                            &mutation_id,
+                            collection,
+                            key,
+                            op.as_str(),
+                            opt_num(base_version),
+                            now,
+                        );
+                        outbox.add(&entry).map_err(|e| fail(i, e))?;
+                        Some(entry)
+                    }
+                    Queue::Rewrite { op } => {
+                        // Only an entry read in this transaction is rewritten: one added here has
+                        // no key yet, and is never rewritten by the writes a bulk call can make.
+                        let newest = was.newest.clone().unwrap_or(JsValue::UNDEFINED);
+                        let entry = glue::with_op(&newest, op.as_str());
+                        outbox.put(&entry).map_err(|e| fail(i, e))?;
+                        Some(entry)
+                    }
+                    Queue::Keep => was.newest.clone(),
+                };
+                written.stored.push((*change != Op::Delete).then(|| stored.clone()));
+                written.changes.add(collection, &w.id, *change);
+                Here { current: step.next(&was.current, None), record: Some(stored), newest }
+            }
+        };
+        here.insert(w.id, now_here);
+    }
+    Ok(written)
+}
