@@ -81,7 +81,8 @@ impl Error {
         }
     }
 
-    fn message(&self) -> String {
+    /// The text of the answer's `message` (never internal details).
+    pub fn message(&self) -> String {
         match self {
             Error::MissingToken => "an Authorization: Bearer <token> header is required".into(),
             Error::InvalidToken => "the bearer token is not valid".into(),

@@ -243,6 +243,11 @@ impl<D> Engine<D> {
                     return;
                 }
                 self.status.adopt_remote(&theirs);
+                // What the other tab's sync did to the queue is counted from the database (a
+                // purged tombstone, say, is announced to nobody).
+                if !theirs.syncing {
+                    out.push(Command::Arm { timer: Timer::Recount, after_ms: RECOUNT_DELAY_MS });
+                }
                 // The other tab says so again when it is done, unless it dies first (a reload, a
                 // closed tab): then its lock is freed without a word. Waiting for the lock
                 // catches both, so this tab never shows a sync that is gone.
@@ -255,6 +260,7 @@ impl<D> Engine<D> {
                 self.watching = false;
                 if self.job.is_none() {
                     self.status.remote_sync_ended();
+                    out.push(Command::Arm { timer: Timer::Recount, after_ms: RECOUNT_DELAY_MS });
                 }
             }
             Event::Closed { error } => self.close(error, out),

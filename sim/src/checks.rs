@@ -1,0 +1,139 @@
+//! What every run must end with, once it is quiet:
+//!
+//! - every client's visible records equal the server's;
+//! - no mutation id was applied twice (the server answers every repeat of an id as it answered
+//!   it first; see `server.rs`);
+//! - every write a client's caller saw succeed is in the server's state, superseded by a later
+//!   write of that record, or was held in a conflict with both versions (where the user, or the
+//!   quiesce rule, decided);
+//! - no outbox entry, conflict or dead letter is left, and every tab's status says so;
+//! - no cursor went backwards (watched after every transaction, in `world.rs`).
+
+use std::collections::BTreeMap;
+
+use ferrysync::core::sync::storage::Choice;
+use uuid::Uuid;
+
+use crate::world::World;
+
+/// One write a caller saw succeed.
+#[derive(Debug, Clone)]
+struct Wrote {
+    /// The token of the data written; `None` for a delete.
+    token: Option<String>,
+    /// A create deleted before it was ever sent: nothing to send.
+    cancelled: bool,
+    tick: u64,
+}
+
+/// A conflict as it was held: the local side's token (`None`: no local record; `Some(None)`: a
+/// tombstone).
+#[derive(Debug, Clone)]
+struct Held {
+    local: Option<Option<String>>,
+    tick: u64,
+}
+
+type Record = (usize, String, String);
+
+#[derive(Debug, Default)]
+pub struct History {
+    /// The last write of each (client, collection, id): earlier ones are superseded by it.
+    last_writes: BTreeMap<Record, Wrote>,
+    conflicts: BTreeMap<Record, Vec<Held>>,
+    resolutions: BTreeMap<Record, Vec<(Choice, u64)>>,
+    /// When each mutation id first left its client, and which client.
+    pub sent: BTreeMap<Uuid, (usize, u64)>,
+}
+
+impl History {
+    pub fn wrote(
+        &mut self,
+        client: usize,
+        collection: &str,
+        id: &str,
+        token: Option<String>,
+        cancelled: bool,
+        tick: u64,
+    ) {
+        self.last_writes.insert((client, collection.into(), id.into()), Wrote { token, cancelled, tick });
+    }
+
+    pub fn conflict(&mut self, client: usize, collection: &str, id: &str, local: Option<Option<String>>, tick: u64) {
+        let held = self.conflicts.entry((client, collection.into(), id.into())).or_default();
+        if held.last().is_none_or(|h| h.local != local) {
+            held.push(Held { local, tick });
+        }
+    }
+
+    pub fn resolved(&mut self, client: usize, collection: &str, id: &str, choice: Choice, tick: u64) {
+        self.resolutions.entry((client, collection.into(), id.into())).or_default().push((choice, tick));
+    }
+}
+
+/// Every way `world`, quiet, breaks the rules above.
+pub fn check(world: &World) -> Vec<String> {
+    let mut problems = world.violations.clone();
+    problems.extend(world.server.violations.iter().cloned());
+    let server = world.server.live_records();
+    for client in 0..world.client_count() {
+        let store = world.store(client);
+        let here: BTreeMap<(String, String), _> =
+            store.live_records().into_iter().map(|(c, i, d)| ((c, i), d)).collect();
+        if here != server {
+            problems.push(format!("client {client}'s records differ from the server's: {here:?} vs {server:?}"));
+        }
+        if !store.outbox().is_empty() {
+            problems.push(format!("client {client} still has {} queued changes", store.outbox().len()));
+        }
+        if !store.conflict_rows().is_empty() {
+            problems.push(format!("client {client} still has {} conflicts", store.conflict_rows().len()));
+        }
+        for status in world.statuses(client) {
+            if status.syncing || status.pending != 0 || status.conflicts != 0 || status.failed != 0 {
+                problems.push(format!("client {client}: a quiet tab shows {status:?}"));
+            }
+            if let Some(e) = &status.last_error {
+                problems.push(format!("client {client}: the last sync failed: {e}"));
+            }
+        }
+    }
+    problems.extend(lost_writes(world));
+    problems
+}
+
+/// Writes that are in none of the places they may be.
+fn lost_writes(world: &World) -> Vec<String> {
+    let h = &world.history;
+    let applied = &world.server.applied;
+    let mut lost = Vec::new();
+    for ((client, collection, id), w) in &h.last_writes {
+        let key = (*client, collection.clone(), id.clone());
+        let same_record = |a: &&crate::server::Applied| &a.collection == collection && &a.id == id;
+        let on_server = match &w.token {
+            Some(token) => applied.iter().filter(same_record).any(|a| a.token.as_ref() == Some(token)),
+            None => {
+                w.cancelled
+                    || applied.iter().filter(same_record).any(|a| {
+                        a.token.is_none()
+                            && h.sent.get(&a.mutation_id).is_some_and(|(c, t)| c == client && *t >= w.tick)
+                    })
+            }
+        };
+        let held = h.conflicts.get(&key).is_some_and(|list| {
+            list.iter().any(|c| c.tick >= w.tick && c.local.as_ref().is_some_and(|l| *l == w.token))
+        });
+        // A decision for the server's side after the write drops it, as asked.
+        let decided = h
+            .resolutions
+            .get(&key)
+            .is_some_and(|list| list.iter().any(|(choice, t)| *choice == Choice::Server && *t >= w.tick));
+        if !on_server && !held && !decided {
+            lost.push(format!(
+                "client {client}'s last write of {collection}/{id} ({}) is lost: not on the server, not held in a conflict",
+                w.token.as_deref().unwrap_or("a delete")
+            ));
+        }
+    }
+    lost
+}

@@ -1,0 +1,177 @@
+//! The simulated server: the reference server's own push and pull code
+//! (`ferrysync_server::http::{push::apply, pull::page}`, what the HTTP handlers call once the
+//! caller is known) over its SQLite store in memory, run on a current-thread runtime. It also
+//! keeps the log the checks read: every answer given to every mutation id.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ferrysync::core::sync::failure::Failure;
+use ferrysync::protocol::{Mutation, MutationResult, PullResponse, PushRequest, PushResponse, ServerRecord};
+use ferrysync_server::http::{pull, push, AppState};
+use ferrysync_server::store::sqlite::{Location, SqliteStore};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::data::Data;
+
+/// The tenant every simulated client belongs to.
+const TENANT: &str = "sim";
+
+/// A change the server applied, for the checks: which client's mutation carried which value.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub mutation_id: Uuid,
+    pub collection: String,
+    pub id: String,
+    /// The data's token; `None` for a delete.
+    pub token: Option<String>,
+}
+
+pub struct Server {
+    runtime: tokio::runtime::Runtime,
+    state: AppState,
+    /// The first answer to every mutation id, and whether a later one differed.
+    answers: BTreeMap<Uuid, MutationResult<Value>>,
+    pub applied: Vec<Applied>,
+    pub violations: Vec<String>,
+}
+
+/// The server's configuration, as its command line gives it by default (an in-memory database).
+fn config() -> ferrysync_server::Config {
+    use clap::Parser;
+    ferrysync_server::Config::try_parse_from(["ferrysync-server", "--memory"]).expect("the default configuration")
+}
+
+impl Server {
+    pub fn new() -> Server {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        let store = runtime.block_on(SqliteStore::open(Location::Memory)).expect("an in-memory SQLite store");
+        let state = AppState::new(config(), Arc::new(store));
+        Server { runtime, state, answers: BTreeMap::new(), applied: Vec::new(), violations: Vec::new() }
+    }
+
+    /// One push, as the handler runs it; the answer as a client would read it.
+    pub fn push(&mut self, mutations: &[Mutation<Data>]) -> Result<PushResponse<Data>, Failure> {
+        let request = PushRequest {
+            mutations: mutations
+                .iter()
+                .map(|m| Mutation {
+                    mutation_id: m.mutation_id,
+                    collection: m.collection.clone(),
+                    id: m.id.clone(),
+                    op: m.op,
+                    data: m.data.as_ref().map(|d| d.0.clone()),
+                    base_version: m.base_version,
+                })
+                .collect(),
+        };
+        let answer = self.runtime.block_on(push::apply(&self.state, TENANT.into(), request)).map_err(http_failure)?;
+        for (m, result) in mutations.iter().zip(&answer.results) {
+            match self.answers.get(&m.mutation_id) {
+                None => {
+                    self.answers.insert(m.mutation_id, result.clone());
+                    if let MutationResult::Applied { .. } = result {
+                        self.applied.push(Applied {
+                            mutation_id: m.mutation_id,
+                            collection: m.collection.clone(),
+                            id: m.id.clone(),
+                            token: m.data.as_ref().and_then(|d| d.token()).map(str::to_string),
+                        });
+                    }
+                }
+                Some(first) if first != result => self.violations.push(format!(
+                    "mutation {} was answered {} then {}: applied twice, or answered from the new state",
+                    m.mutation_id,
+                    first.status(),
+                    result.status()
+                )),
+                Some(_) => {}
+            }
+        }
+        Ok(PushResponse { results: answer.results.into_iter().map(to_data).collect() })
+    }
+
+    /// One pull page, as the handler runs it.
+    pub fn pull(&self, cursor: Option<&str>, limit: u32) -> Result<PullResponse<Data>, Failure> {
+        let limit = limit.to_string();
+        let page = self
+            .runtime
+            .block_on(pull::page(&self.state, TENANT.into(), cursor, Some(&limit)))
+            .map_err(http_failure)?;
+        Ok(PullResponse {
+            changes: page.changes.into_iter().map(|r| record(r, |raw| parse(raw.get()))).collect(),
+            cursor: page.cursor,
+            has_more: page.has_more,
+        })
+    }
+
+    /// The cursor after the server's last change.
+    pub fn head(&self) -> String {
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.pull(cursor.as_deref(), 1000).expect("a full pull");
+            cursor = Some(page.cursor);
+            if !page.has_more {
+                return cursor.unwrap_or_default();
+            }
+        }
+    }
+
+    /// Every live record, by a full pull from the start: ((collection, id) → data).
+    pub fn live_records(&self) -> BTreeMap<(String, String), Data> {
+        let mut live = BTreeMap::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.pull(cursor.as_deref(), 1000).expect("a full pull");
+            for r in page.changes {
+                let key = (r.collection, r.id);
+                match r.data {
+                    Some(data) if !r.deleted => live.insert(key, data),
+                    _ => live.remove(&key),
+                };
+            }
+            cursor = Some(page.cursor);
+            if !page.has_more {
+                return live;
+            }
+        }
+    }
+}
+
+fn parse(text: &str) -> Data {
+    Data(serde_json::from_str(text).unwrap_or(Value::Null))
+}
+
+fn record<T>(r: ServerRecord<T>, data: impl Fn(&T) -> Data) -> ServerRecord<Data> {
+    ServerRecord {
+        collection: r.collection,
+        id: r.id,
+        version: r.version,
+        deleted: r.deleted,
+        data: r.data.as_ref().map(data),
+        updated_at: r.updated_at,
+    }
+}
+
+fn to_data(result: MutationResult<Value>) -> MutationResult<Data> {
+    match result {
+        MutationResult::Applied { mutation_id, version } => MutationResult::Applied { mutation_id, version },
+        MutationResult::Conflict { mutation_id, current } => {
+            MutationResult::Conflict { mutation_id, current: record(current, |v| Data(v.clone())) }
+        }
+        MutationResult::Rejected { mutation_id, code, message } => {
+            MutationResult::Rejected { mutation_id, code, message }
+        }
+    }
+}
+
+/// A server error as the client's transport reports it.
+fn http_failure(e: ferrysync_server::http::error::Error) -> Failure {
+    Failure::Http {
+        status: e.status().as_u16(),
+        code: e.code().to_string(),
+        message: e.message(),
+        retry_after_ms: None,
+    }
+}
