@@ -43,6 +43,12 @@ fn config() -> ferrysync_server::Config {
     ferrysync_server::Config::try_parse_from(["ferrysync-server", "--memory"]).expect("the default configuration")
 }
 
+impl Default for Server {
+    fn default() -> Server {
+        Server::new()
+    }
+}
+
 impl Server {
     pub fn new() -> Server {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");

@@ -403,9 +403,9 @@ impl World {
                 self.actions.push((due, Action::Timer(at, timer)));
             }
             Command::Cancel { timer } => self.clients[client].tabs[at.tab].timers.retain(|(t, _)| *t != timer),
-            Command::Announce(_) => self.to_other_tabs(at, Message::Change),
+            Command::Announce(_) => self.post_to_other_tabs(at, Message::Change),
             Command::Publish(_) => {}
-            Command::PostStatus(status) => self.to_other_tabs(at, Message::Status(status)),
+            Command::PostStatus(status) => self.post_to_other_tabs(at, Message::Status(status)),
             Command::Settle { waiters, outcome } => {
                 for Waiter(w) in waiters {
                     self.clients[client].settled.insert(w, outcome.clone());
@@ -428,7 +428,7 @@ impl World {
         }
     }
 
-    fn to_other_tabs(&mut self, from: TabRef, message: Message) {
+    fn post_to_other_tabs(&mut self, from: TabRef, message: Message) {
         for tab in self.alive_tabs(from.client) {
             if tab != from.tab {
                 let at = self.tab_ref(from.client, tab);

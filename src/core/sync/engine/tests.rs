@@ -299,7 +299,7 @@ fn other_tabs_status_is_adopted_unless_this_tab_syncs_and_their_sync_ends_with_t
     let out = e.handle(Event::LockFree, 2.0);
     assert!(matches!(&out[0], Command::Publish(s) if !s.syncing && s.progress.is_none()));
     let recount = Command::Arm { timer: Timer::Recount, after_ms: RECOUNT_DELAY_MS };
-    assert_eq!(out[1..], [recount.clone()], "what their sync did is counted here");
+    assert_eq!(out[1..], *std::slice::from_ref(&recount), "what their sync did is counted here");
     let done = SyncStatus { online: true, ..SyncStatus::default() };
     assert!(has(&e.handle(Event::RemoteStatus(done), 2.0), |c| *c == recount));
     // While this tab holds the lock, its own status is the truth.
