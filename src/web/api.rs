@@ -25,10 +25,16 @@ use super::options::read_open_options;
 use super::query_args::read_query;
 use super::records::{check_record, read_id};
 
+/// The promise of a method's work. The work is boxed, so that one copy of the promise machinery
+/// serves every method (each would otherwise be a copy of it in the wasm).
 fn promise<F>(work: F) -> Promise
 where
     F: std::future::Future<Output = Result<JsValue>> + 'static,
 {
+    boxed_promise(Box::pin(work))
+}
+
+fn boxed_promise(work: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue>>>>) -> Promise {
     future_to_promise(async move { work.await.map_err(to_js) })
 }
 

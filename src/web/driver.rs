@@ -5,6 +5,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::Timeout;
@@ -240,12 +241,10 @@ impl Driver {
         F: FnOnce(Rc<Driver>) -> Fut,
         Fut: std::future::Future<Output = Event<JsData>> + 'static,
     {
-        let driver = self.clone();
-        let future = work(self.clone());
-        spawn_local(async move {
-            let event = future.await;
-            driver.feed(event);
-        });
+        // Boxed, so that one spawned task type serves every command (each would otherwise be a
+        // copy of the executor's code in the wasm).
+        let future: Pin<Box<dyn std::future::Future<Output = Event<JsData>>>> = Box::pin(work(self.clone()));
+        spawn_event(self.clone(), future);
     }
 
     /// The transport; the engine only syncs with one configured.
@@ -264,6 +263,13 @@ impl Driver {
     async fn pull(&self, cursor: Option<&str>, limit: u32) -> std::result::Result<PullResponse, Failure> {
         self.transport()?.pull(cursor, limit).await
     }
+}
+
+fn spawn_event(driver: Rc<Driver>, future: Pin<Box<dyn std::future::Future<Output = Event<JsData>>>>) {
+    spawn_local(async move {
+        let event = future.await;
+        driver.feed(event);
+    });
 }
 
 fn feed_weak(weak: &Weak<Driver>, event: Event<JsData>) {

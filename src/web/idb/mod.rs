@@ -12,6 +12,7 @@ pub mod reads;
 mod record_step;
 pub mod writes;
 
+use std::future::Future;
 use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
@@ -23,7 +24,8 @@ use crate::core::sync::storage::{Batch, Choice, Counts, Decided, PageApplied, Pu
 
 use super::wire::{JsData, PullResponse, PushResponse};
 
-/// The sync engine's storage over one open database.
+/// The sync engine's storage over one open database. Each method hands back the step's own
+/// future rather than wrapping it in another (every wrapper would be more wasm).
 pub struct IdbStore {
     pub db: IdbDatabase,
     pub schema: Rc<Schema>,
@@ -35,54 +37,70 @@ impl SyncStorage<JsData> for IdbStore {
     /// The dead outbox entries as stored, each with the server's `error`.
     type DeadLetters = JsValue;
 
-    async fn read_batch(&self, max: u32, now: f64) -> Result<Option<Batch<JsData>>> {
-        push::read_batch(&self.db, max, now).await
+    fn read_batch(&self, max: u32, now: f64) -> impl Future<Output = Result<Option<Batch<JsData>>>> {
+        push::read_batch(&self.db, max, now)
     }
 
-    async fn apply_push(&self, batch: Batch<JsData>, answer: PushResponse, now: f64) -> Result<PushApplied> {
-        push::apply_push(&self.db, batch, answer, now).await
+    fn apply_push(
+        &self,
+        batch: Batch<JsData>,
+        answer: PushResponse,
+        now: f64,
+    ) -> impl Future<Output = Result<PushApplied>> {
+        push::apply_push(&self.db, batch, answer, now)
     }
 
-    async fn cursor(&self) -> Result<Option<String>> {
-        pull::cursor(&self.db).await
+    fn cursor(&self) -> impl Future<Output = Result<Option<String>>> {
+        pull::cursor(&self.db)
     }
 
-    async fn reset_cursor(&self) -> Result<()> {
-        pull::reset_cursor(&self.db).await
+    fn reset_cursor(&self) -> impl Future<Output = Result<()>> {
+        pull::reset_cursor(&self.db)
     }
 
-    async fn apply_page(&self, asked_from: Option<&str>, page: PullResponse, now: f64) -> Result<PageApplied> {
-        pull::apply_page(&self.db, |c| self.schema.collection(c).is_some(), asked_from, page, now).await
+    fn apply_page(
+        &self,
+        asked_from: Option<&str>,
+        page: PullResponse,
+        now: f64,
+    ) -> impl Future<Output = Result<PageApplied>> {
+        pull::apply_page(&self.db, |c| self.schema.collection(c).is_some(), asked_from, page, now)
     }
 
-    async fn counts(&self) -> Result<Counts> {
-        reads::sync_counts(&self.db).await
+    fn counts(&self) -> impl Future<Output = Result<Counts>> {
+        reads::sync_counts(&self.db)
     }
 
-    async fn conflicts(&self) -> Result<JsValue> {
-        decisions::conflicts(&self.db).await
+    fn conflicts(&self) -> impl Future<Output = Result<JsValue>> {
+        decisions::conflicts(&self.db)
     }
 
-    async fn dead_letters(&self) -> Result<JsValue> {
-        decisions::dead_letters(&self.db).await
+    fn dead_letters(&self) -> impl Future<Output = Result<JsValue>> {
+        decisions::dead_letters(&self.db)
     }
 
-    async fn resolve_conflict(
+    fn resolve_conflict(
         &self,
         collection: &str,
         id: &str,
         choice: Choice,
         mutation_id: &str,
         now: f64,
-    ) -> Result<Decided> {
-        decisions::resolve_conflict(&self.db, collection, id, choice, mutation_id, now).await
+    ) -> impl Future<Output = Result<Decided>> {
+        decisions::resolve_conflict(&self.db, collection, id, choice, mutation_id, now)
     }
 
-    async fn retry_failed(&self, collection: &str, id: &str, mutation_id: &str, now: f64) -> Result<Decided> {
-        decisions::retry_failed(&self.db, collection, id, mutation_id, now).await
+    fn retry_failed(
+        &self,
+        collection: &str,
+        id: &str,
+        mutation_id: &str,
+        now: f64,
+    ) -> impl Future<Output = Result<Decided>> {
+        decisions::retry_failed(&self.db, collection, id, mutation_id, now)
     }
 
-    async fn discard_failed(&self, collection: &str, id: &str, now: f64) -> Result<Decided> {
-        decisions::discard_failed(&self.db, collection, id, now).await
+    fn discard_failed(&self, collection: &str, id: &str, now: f64) -> impl Future<Output = Result<Decided>> {
+        decisions::discard_failed(&self.db, collection, id, now)
     }
 }
