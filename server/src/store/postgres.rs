@@ -65,10 +65,10 @@ SELECT collection, id, version, deleted, data, updated_at, seq, total FROM (
            row_number() OVER w AS n,
            sum(octet_length(collection) + octet_length(id) + coalesce(octet_length(data), 0) + 100) OVER w AS upto,
            count(*) OVER () AS total
-    FROM (SELECT * FROM records WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3 + 1) r
+    FROM (SELECT * FROM records WHERE tenant = $1 AND seq > $2::int8 ORDER BY seq LIMIT $3::int8 + 1) r
     WINDOW w AS (ORDER BY seq)
 ) p
-WHERE n <= $3 AND (n = 1 OR upto <= $4)
+WHERE n <= $3::int8 AND (n = 1 OR upto <= $4::int8)
 ORDER BY seq
 "#;
 
@@ -404,7 +404,7 @@ impl Store for PostgresStore {
                 let n = conn
                     .execute(
                         "DELETE FROM mutations WHERE ctid IN
-                           (SELECT ctid FROM mutations WHERE created_at < $1 LIMIT $2)",
+                           (SELECT ctid FROM mutations WHERE created_at < $1::int8 LIMIT $2::int8)",
                         &[&(before_ms as i64), &PRUNE_BATCH],
                     )
                     .await
