@@ -273,6 +273,9 @@ async fn an_answer_not_read_holds_its_slot_until_the_send_timeout() {
         format!("GET /v1/pull?limit=1000 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {TOKEN}\r\n\r\n").as_bytes(),
     )
     .await;
+    // Its answer has started (so it holds the slot); then it is no longer read.
+    let mut head = [0u8; 1024];
+    stuck.read_exact(&mut head).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     client.pull(None, Some(1)).await.assert_error(429, "rate_limited");
     // After the send timeout the connection is closed and the slot is free again.
