@@ -20,7 +20,7 @@ export async function syncBenchmark({ records = 10_000, reps = 3, warmup = 1, pr
   const tokens = Array.from({ length: rounds * 2 }, (_, i) => `bench-${i}`);
   const server = await startSyncServer({
     profile,
-    args: ["--static", DIST, "--tokens", tokens.map((t) => `${t}=${t}`).join(",")],
+    args: ["--static", DIST, "--dev-tokens", tokens.map((t) => `${t}=${t}`).join(",")],
   });
   const dir = await mkdtemp(join(os.tmpdir(), "ferrysync-sync-bench-"));
   let context;

@@ -11,4 +11,6 @@ npx webpack --mode production
 cargo build --release -p ferrysync-server
 addr="127.0.0.1:${PORT:-8080}"
 echo "ferrysync demo: http://$addr/"
-exec target/release/ferrysync-server --listen "$addr" --static www/dist --db "${FERRYSYNC_DB:-ferrysync-demo.sqlite}"
+# The demo page signs in with the development token "dev-token" (tenant "dev").
+exec target/release/ferrysync-server --listen "$addr" --static www/dist --db "${FERRYSYNC_DB:-ferrysync-demo.sqlite}" \
+  --dev-tokens dev-token=dev

@@ -39,3 +39,19 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   say "installing npm packages"
   npm ci --no-audit --no-fund
 fi
+
+# ---- reference server: PostgreSQL for the server suite, schemathesis for the API check ----
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  say "installing postgresql"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql
+fi
+
+# schemathesis, pinned, in a virtual environment of its own (.venv-schemathesis, gitignored).
+schemathesis_version=4.32.5
+if [ "$(.venv-schemathesis/bin/schemathesis --version 2>/dev/null | awk '{print $NF}')" != "$schemathesis_version" ]; then
+  say "installing schemathesis $schemathesis_version into .venv-schemathesis"
+  python3 -m venv .venv-schemathesis
+  .venv-schemathesis/bin/pip install -q --disable-pip-version-check "schemathesis==$schemathesis_version"
+fi

@@ -12,6 +12,12 @@ bash scripts/setup.sh
 suite "native: cargo test (core, protocol, reference server)"
 cargo test --workspace
 
+suite "server on PostgreSQL: the server suite again, against a throwaway cluster"
+bash scripts/with-postgres.sh cargo test -p ferrysync-server
+
+suite "server API: schemathesis against the served OpenAPI document"
+bash scripts/schemathesis.sh
+
 suite "browser: wasm-pack test --headless --chrome, against reference servers on 127.0.0.1"
 # webdriver.json (repo root) gives Chromium the flags this closed network needs.
 # A run that hangs fails after WASM_BINDGEN_TEST_TIMEOUT seconds instead of stalling CI.

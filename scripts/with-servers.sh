@@ -26,7 +26,7 @@ trap 'exit 143' TERM
 # Starts a server with the given options, in this shell (so that its pid reaches `stop`).
 start() {
   local name=$1; shift
-  FERRYSYNC_LOG=warn "$server" --listen 127.0.0.1:0 --memory --tokens "$tokens" "$@" >"$logs/$name.out" 2>"$logs/$name.err" &
+  FERRYSYNC_LOG=warn "$server" --listen 127.0.0.1:0 --memory --dev-tokens "$tokens" "$@" >"$logs/$name.out" 2>"$logs/$name.err" &
   pids+=($!)
 }
 
@@ -46,7 +46,7 @@ url_of() {
 }
 
 start main
-start flaky --fail-rate 0.2 --throttle-rate 0.1 --retry-after-secs 1 --drop-rate 0.15
+start flaky --enable-faults --fail-rate 0.2 --throttle-rate 0.1 --retry-after-secs 1 --drop-rate 0.15
 FERRYSYNC_TEST_SERVER=$(url_of main)
 FERRYSYNC_FLAKY_SERVER=$(url_of flaky)
 export FERRYSYNC_TEST_SERVER FERRYSYNC_FLAKY_SERVER

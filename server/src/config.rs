@@ -1,21 +1,17 @@
-//! Command-line options (each also read from a `FERRYSYNC_*` environment variable).
+//! Command-line options (most also read from a `FERRYSYNC_*` environment variable), and the
+//! checks that refuse a configuration the server should not start with.
 
-use std::collections::HashMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser};
+use clap::{Args, Parser, ValueEnum};
 use ferrysync::protocol::limits;
 
+use crate::auth::dev_tokens::{parse_tokens, Tokens};
 use crate::store::sqlite::Location;
 
-/// The token accepted when `--tokens` is not given: for local development only.
-pub const DEV_TOKEN: &str = "dev-token";
-/// The tenant of [`DEV_TOKEN`].
-pub const DEV_TENANT: &str = "dev";
-
-/// Reference sync server for ferrysync: push/pull over HTTP, data in SQLite.
+/// Reference sync server for ferrysync: push/pull over HTTP, data in SQLite or PostgreSQL.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "ferrysync-server", version)]
 pub struct Config {
@@ -24,23 +20,92 @@ pub struct Config {
     pub listen: SocketAddr,
 
     /// SQLite database file, created if missing. Several servers may share one file.
-    #[arg(long, env = "FERRYSYNC_DB", value_name = "PATH", conflicts_with = "memory")]
+    #[arg(long, env = "FERRYSYNC_DB", value_name = "PATH", conflicts_with_all = ["memory", "database"])]
     pub db: Option<PathBuf>,
 
-    /// Keep the data in memory, lost at exit (the default when --db is not given).
+    /// PostgreSQL connection URL (postgres://user:password@host:port/dbname); any number of
+    /// servers may share one database.
+    #[arg(long, env = "FERRYSYNC_DATABASE", value_name = "URL", conflicts_with = "memory")]
+    pub database: Option<String>,
+
+    /// Keep the data in memory, lost at exit (the default when neither --db nor --database is
+    /// given).
     #[arg(long)]
     pub memory: bool,
+
+    /// How SQLite syncs its WAL to disk. full (the default): an applied answer survives a power
+    /// loss. normal: faster, but the last commits before a power loss (not a crash) may be lost.
+    #[arg(long, env = "FERRYSYNC_SQLITE_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Full)]
+    pub sqlite_synchronous: Synchronous,
 
     /// Also serve the files of this directory at / (the built demo): index.html for
     /// directories, .wasm as application/wasm.
     #[arg(long = "static", env = "FERRYSYNC_STATIC", value_name = "DIR")]
     pub static_dir: Option<PathBuf>,
 
-    /// Bearer tokens and their tenants, as token=tenant pairs separated by commas.
-    #[arg(long, env = "FERRYSYNC_TOKENS", value_name = "TOKEN=TENANT,...",
-          default_value = "dev-token=dev", value_parser = parse_tokens)]
-    pub tokens: Tokens,
+    #[command(flatten)]
+    pub auth: AuthOptions,
 
+    #[command(flatten)]
+    pub limits: Limits,
+
+    /// Turn fault injection on (--latency-ms, --throttle-rate, --fail-rate, --drop-rate). Without
+    /// it those options are refused, and their environment variables too.
+    #[arg(long)]
+    pub enable_faults: bool,
+
+    #[command(flatten)]
+    pub faults: Faults,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Synchronous {
+    Full,
+    Normal,
+}
+
+/// How callers are authenticated. At least one of the JWT options or --dev-tokens is required.
+#[derive(Debug, Clone, Args)]
+pub struct AuthOptions {
+    /// File holding the shared secret of HS256 tokens (its bytes, a trailing newline removed).
+    #[arg(long, env = "FERRYSYNC_JWT_SECRET_FILE", value_name = "PATH")]
+    pub jwt_secret_file: Option<PathBuf>,
+
+    /// JWKS file (a JSON Web Key Set) with the public keys of RS256 and ES256 tokens. It is read
+    /// again when it changes, at most once a second.
+    #[arg(long, env = "FERRYSYNC_JWKS_FILE", value_name = "PATH")]
+    pub jwks_file: Option<PathBuf>,
+
+    /// The claim that names the tenant: a top-level claim name, or a JSON pointer such as
+    /// /app/tenant for a nested one.
+    #[arg(long, env = "FERRYSYNC_JWT_TENANT_CLAIM", default_value = "tenant")]
+    pub jwt_tenant_claim: String,
+
+    /// The claim that names the user (logged with each request).
+    #[arg(long, env = "FERRYSYNC_JWT_USER_CLAIM", default_value = "sub")]
+    pub jwt_user_claim: String,
+
+    /// Required `iss` of tokens, when set.
+    #[arg(long, env = "FERRYSYNC_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// Required `aud` of tokens (one of theirs), when set.
+    #[arg(long, env = "FERRYSYNC_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+
+    /// Clock skew allowed on `exp` and `nbf`, in seconds.
+    #[arg(long, env = "FERRYSYNC_JWT_LEEWAY_SECS", default_value_t = 30)]
+    pub jwt_leeway_secs: u64,
+
+    /// For development only: static bearer tokens and their tenants, as token=tenant pairs
+    /// separated by commas. Logged as a warning at start.
+    #[arg(long, env = "FERRYSYNC_DEV_TOKENS", value_name = "TOKEN=TENANT,...", value_parser = parse_tokens)]
+    pub dev_tokens: Option<Tokens>,
+}
+
+/// Limits on requests, connections and stored data.
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
     /// Largest request body, in bytes (larger: 413 payload_too_large).
     #[arg(long, env = "FERRYSYNC_MAX_BODY_BYTES", default_value_t = limits::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
@@ -54,18 +119,63 @@ pub struct Config {
     #[arg(long, env = "FERRYSYNC_MAX_RECORD_BYTES", default_value_t = limits::DEFAULT_MAX_RECORD_BYTES)]
     pub max_record_bytes: usize,
 
-    /// Most push and pull requests handled at once; past it the server sheds load with 429 and
-    /// Retry-After.
+    /// Largest record data in one push answer (the records of its conflicts), in bytes; over
+    /// it the push changes nothing and is answered 413 answer_too_large (split the batch).
+    #[arg(long, env = "FERRYSYNC_MAX_ANSWER_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_answer_bytes: usize,
+
+    /// Largest record data in one pull page, in bytes: a page ends before the record that would
+    /// take it over (a page always has at least one record), with hasMore true.
+    #[arg(long, env = "FERRYSYNC_MAX_PULL_BYTES", default_value_t = 1024 * 1024)]
+    pub max_pull_bytes: usize,
+
+    /// Most push and pull requests handled at once, from the end of the body until the answer is
+    /// sent; past it: 429 with Retry-After.
     #[arg(long, env = "FERRYSYNC_MAX_IN_FLIGHT", default_value_t = 64)]
     pub max_in_flight: usize,
 
-    #[command(flatten)]
-    pub faults: Faults,
+    /// Most push and pull requests of one tenant handled at once; past it: 429 with Retry-After.
+    #[arg(long, env = "FERRYSYNC_MAX_IN_FLIGHT_PER_TENANT", default_value_t = 16)]
+    pub max_in_flight_per_tenant: usize,
+
+    /// Most open connections; more wait in the listen queue until one closes.
+    #[arg(long, env = "FERRYSYNC_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Longest request target (path and query), in bytes (longer: 414 uri_too_long).
+    #[arg(long, env = "FERRYSYNC_MAX_URI_BYTES", default_value_t = 8 * 1024)]
+    pub max_uri_bytes: usize,
+
+    /// Largest request head (request line and headers), in bytes, at least 8192 (larger, or
+    /// more than 100 headers: 431 headers_too_large).
+    #[arg(long, env = "FERRYSYNC_MAX_HEADER_BYTES", default_value_t = 32 * 1024, value_parser = parse_header_bytes)]
+    pub max_header_bytes: usize,
+
+    /// Time to send a request's head, counted from the connection's start or the end of the
+    /// previous answer. A started head that takes longer: 408 request_timeout; an idle
+    /// connection is closed (so this is also the keep-alive timeout).
+    #[arg(long, env = "FERRYSYNC_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+
+    /// Time to send a request's body, counted from the end of its head (longer: 408
+    /// request_timeout).
+    #[arg(long, env = "FERRYSYNC_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
+
+    /// Time an answer may wait for the client to read it: a connection whose answer makes no
+    /// progress for this long is closed.
+    #[arg(long, env = "FERRYSYNC_SEND_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub send_timeout: Duration,
+
+    /// How long the answer to each mutation id is kept for replays (0: forever). A mutation
+    /// replayed after that is judged again as a new one.
+    #[arg(long, env = "FERRYSYNC_ANSWER_RETENTION", default_value = "30d", value_parser = parse_duration)]
+    pub answer_retention: Duration,
 }
 
-/// Fault injection, for testing clients against an unreliable server. All off by default. They
-/// apply to /v1/push, /v1/pull and /v1/health, never to CORS preflights, the OpenAPI document or
-/// static files.
+/// Fault injection, for testing clients against an unreliable server; only with
+/// --enable-faults. They apply to /v1/push, /v1/pull and /v1/health, never to CORS preflights,
+/// the OpenAPI document or static files.
 #[derive(Debug, Clone, Default, Args)]
 pub struct Faults {
     /// Added delay before every request, in milliseconds.
@@ -98,58 +208,73 @@ impl Faults {
     }
 }
 
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum Database {
+    Sqlite(Location),
+    Postgres(String),
+}
+
 impl Config {
-    pub fn location(&self) -> Location {
-        match &self.db {
-            Some(path) if !self.memory => Location::File(path.clone()),
-            _ => Location::Memory,
+    pub fn database(&self) -> Database {
+        match (&self.database, &self.db) {
+            (Some(url), _) => Database::Postgres(url.clone()),
+            (None, Some(path)) => Database::Sqlite(Location::File(path.clone())),
+            (None, None) => Database::Sqlite(Location::Memory),
         }
+    }
+
+    /// Refuses what the server must not run with: no way to authenticate, fault options without
+    /// --enable-faults, limits that contradict each other.
+    pub fn check(&self) -> Result<(), String> {
+        let auth = &self.auth;
+        if auth.jwt_secret_file.is_none() && auth.jwks_file.is_none() && auth.dev_tokens.is_none() {
+            return Err("no authentication is configured: give --jwt-secret-file (HS256) or --jwks-file \
+                        (RS256/ES256) for real tokens, or --dev-tokens TOKEN=TENANT,... for development"
+                .into());
+        }
+        if self.faults.any() && !self.enable_faults {
+            return Err("fault injection options (--latency-ms, --throttle-rate, --fail-rate, --drop-rate or \
+                        their FERRYSYNC_* variables) are set, but --enable-faults is not given"
+                .into());
+        }
+        let limits = &self.limits;
+        if limits.max_answer_bytes < limits.max_record_bytes + 1024 {
+            return Err(format!(
+                "--max-answer-bytes ({}) must exceed --max-record-bytes ({}) by at least 1024, or a single \
+                 conflict could never be answered",
+                limits.max_answer_bytes, limits.max_record_bytes
+            ));
+        }
+        if limits.max_in_flight == 0 || limits.max_in_flight_per_tenant == 0 || limits.max_connections == 0 {
+            return Err("--max-in-flight, --max-in-flight-per-tenant and --max-connections must be positive".into());
+        }
+        Ok(())
     }
 }
 
-/// Token → tenant. Its `Debug` shows the tenants only.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Tokens(HashMap<String, String>);
-
-impl Tokens {
-    pub fn tenant(&self, token: &str) -> Option<&str> {
-        self.0.get(token).map(String::as_str)
-    }
-
-    /// True when only the development token is configured.
-    pub fn is_dev_default(&self) -> bool {
-        self.0.len() == 1 && self.tenant(DEV_TOKEN) == Some(DEV_TENANT)
-    }
+/// `500ms`, `10s`, `5m`, `2h`, `30d`, or a plain number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| format!("{s:?} is not a duration such as 500ms, 10s, 5m, 2h or 30d"))?;
+    let secs = match unit {
+        "ms" => return Ok(Duration::from_millis(n)),
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{s:?}: the unit is one of ms, s, m, h, d")),
+    };
+    n.checked_mul(secs).map(Duration::from_secs).ok_or_else(|| format!("{s:?} is too long"))
 }
 
-impl fmt::Debug for Tokens {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut tenants: Vec<&str> = self.0.values().map(String::as_str).collect();
-        tenants.sort_unstable();
-        write!(f, "Tokens({} tokens for tenants {:?})", self.0.len(), tenants)
+fn parse_header_bytes(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 8192 => Ok(n),
+        _ => Err("a whole number of bytes, at least 8192".into()),
     }
-}
-
-/// Parses `token=tenant,token=tenant`.
-pub fn parse_tokens(s: &str) -> Result<Tokens, String> {
-    let mut map = HashMap::new();
-    for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (token, tenant) = pair.split_once('=').ok_or_else(|| format!("{pair:?} is not token=tenant"))?;
-        let (token, tenant) = (token.trim(), tenant.trim());
-        if token.is_empty() || tenant.is_empty() {
-            return Err(format!("{pair:?}: token and tenant must not be empty"));
-        }
-        if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err("a token has no spaces or control characters".into());
-        }
-        if map.insert(token.to_string(), tenant.to_string()).is_some() {
-            return Err("a token is listed twice".into());
-        }
-    }
-    if map.is_empty() {
-        return Err("no token=tenant pair".into());
-    }
-    Ok(Tokens(map))
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -169,10 +294,14 @@ mod tests {
     fn defaults() {
         let c = Config::try_parse_from(["ferrysync-server"]).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8787");
-        assert!(c.tokens.is_dev_default());
-        assert!(matches!(c.location(), Location::Memory));
+        assert!(matches!(c.database(), Database::Sqlite(Location::Memory)));
         assert!(!c.faults.any());
-        assert_eq!(c.max_batch, limits::DEFAULT_MAX_BATCH);
+        assert_eq!(c.limits.max_batch, limits::DEFAULT_MAX_BATCH);
+        assert_eq!(c.sqlite_synchronous, Synchronous::Full);
+        assert_eq!(c.limits.answer_retention, Duration::from_secs(30 * 86_400));
+        // No authentication at all is refused, with a message that says what to give.
+        let e = c.check().unwrap_err();
+        assert!(e.contains("--jwt-secret-file") && e.contains("--dev-tokens"), "{e}");
     }
 
     #[test]
@@ -181,23 +310,52 @@ mod tests {
             "ferrysync-server",
             "--db",
             "/tmp/x.db",
-            "--tokens",
+            "--dev-tokens",
             "a=alpha, b=beta",
+            "--enable-faults",
             "--drop-rate",
             "0.5",
             "--latency-ms",
             "20",
+            "--header-timeout",
+            "500ms",
         ])
         .unwrap();
-        assert!(matches!(c.location(), Location::File(_)));
-        assert_eq!(c.tokens.tenant("a"), Some("alpha"));
-        assert_eq!(c.tokens.tenant("b"), Some("beta"));
-        assert_eq!(c.tokens.tenant("c"), None);
-        assert!(!format!("{:?}", c.tokens).contains("a="));
+        c.check().unwrap();
+        assert!(matches!(c.database(), Database::Sqlite(Location::File(_))));
+        let tokens = c.auth.dev_tokens.as_ref().unwrap();
+        assert_eq!(tokens.tenant("a"), Some("alpha"));
+        assert!(!format!("{tokens:?}").contains("a="));
         assert_eq!(c.faults.drop_rate, 0.5);
+        assert_eq!(c.limits.header_timeout, Duration::from_millis(500));
+        let pg = Config::try_parse_from(["x", "--database", "postgres://u@h/db"]).unwrap();
+        assert!(matches!(pg.database(), Database::Postgres(_)));
         assert!(Config::try_parse_from(["x", "--db", "f", "--memory"]).is_err());
+        assert!(Config::try_parse_from(["x", "--db", "f", "--database", "postgres://h/d"]).is_err());
         assert!(Config::try_parse_from(["x", "--fail-rate", "1.5"]).is_err());
-        assert!(Config::try_parse_from(["x", "--tokens", "nope"]).is_err());
-        assert!(Config::try_parse_from(["x", "--tokens", "a=x,a=y"]).is_err());
+        assert!(Config::try_parse_from(["x", "--dev-tokens", "nope"]).is_err());
+        assert!(Config::try_parse_from(["x", "--max-header-bytes", "100"]).is_err());
+        // The old --tokens flag is gone: static tokens only come through the explicit dev flag.
+        assert!(Config::try_parse_from(["x", "--tokens", "a=b"]).is_err());
+    }
+
+    #[test]
+    fn faults_need_the_explicit_flag() {
+        let c = Config::try_parse_from(["x", "--dev-tokens", "a=b", "--fail-rate", "1"]).unwrap();
+        assert!(c.check().unwrap_err().contains("--enable-faults"));
+        let small = Config::try_parse_from(["x", "--dev-tokens", "a=b", "--max-answer-bytes", "1000"]).unwrap();
+        assert!(small.check().unwrap_err().contains("--max-answer-bytes"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("7").unwrap(), Duration::from_secs(7));
+        assert_eq!(parse_duration("3m").unwrap(), Duration::from_secs(180));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        for bad in ["", "s", "1w", "-1s", "1.5s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 }

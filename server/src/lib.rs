@@ -2,34 +2,41 @@
 //!
 //! `POST /v1/push` applies a batch of mutations, `GET /v1/pull` pages through a tenant's
 //! changes, `GET /v1/health` answers probes, `GET /v1/openapi.json` describes it all. The wire
-//! types are `ferrysync::protocol`; the rules are written down in docs/protocol.md.
+//! types are `ferrysync::protocol`; the rules are written down in docs/protocol.md, and how to
+//! run the server in docs/server.md.
 //!
 //! [`start`] runs the server inside the current tokio runtime, so tests can start it on port 0.
 
+// A panic must unwind, so that it fails one request (500) and not the whole server.
+#[cfg(panic = "abort")]
+compile_error!("ferrysync-server must be built with unwinding panics (no panic = \"abort\" in its profile)");
+
+pub mod auth;
 pub mod config;
 pub mod http;
+pub mod net;
 pub mod store;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::Body;
-use axum::Router;
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify};
-use tokio::task::{JoinHandle, JoinSet};
-use tower::ServiceExt;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
+use auth::Authenticator;
 pub use config::Config;
-use http::faults::ConnectionKill;
+use config::Database;
+use store::postgres::PostgresStore;
 use store::sqlite::{Location, SqliteStore};
 use store::Store;
 
 /// Why the server could not start.
 #[derive(Debug)]
 pub enum StartError {
+    /// The options contradict each other or miss something (the message says what).
+    Config(String),
     Storage(store::StoreError),
     Listen(std::io::Error),
 }
@@ -37,6 +44,7 @@ pub enum StartError {
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            StartError::Config(e) => f.write_str(e),
             StartError::Storage(e) => write!(f, "cannot open the database: {e}"),
             StartError::Listen(e) => write!(f, "cannot listen: {e}"),
         }
@@ -49,7 +57,7 @@ impl std::error::Error for StartError {}
 pub struct RunningServer {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -65,7 +73,7 @@ impl RunningServer {
     /// Stops accepting, closes every connection, and waits for that.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
+        for task in self.tasks.drain(..) {
             let _ = task.await;
         }
     }
@@ -77,69 +85,63 @@ impl Drop for RunningServer {
     }
 }
 
-/// Opens the storage, binds the listener, and serves in a background task.
+/// Opens the database the configuration names.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+    Ok(match config.database() {
+        Database::Sqlite(location) => {
+            if let Location::Memory = location {
+                tracing::info!("no --db or --database given: data is kept in memory and lost at exit");
+            }
+            Arc::new(SqliteStore::open_with(location, config.sqlite_synchronous).await.map_err(StartError::Storage)?)
+        }
+        Database::Postgres(url) => Arc::new(PostgresStore::open(&url).await.map_err(StartError::Storage)?),
+    })
+}
+
+/// Checks the options, opens the storage, binds the listener, and serves in a background task.
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
-    let location = config.location();
-    let store = SqliteStore::open(location.clone()).await.map_err(StartError::Storage)?;
-    start_with_store(config, Arc::new(store)).await
+    config.check().map_err(StartError::Config)?;
+    let store = open_store(&config).await?;
+    start_with_store(config, store).await
 }
 
 /// Like [`start`], over a given store.
 pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<RunningServer, StartError> {
+    config.check().map_err(StartError::Config)?;
+    let auth = Authenticator::from_options(&config.auth).map_err(StartError::Config)?;
     let listener = TcpListener::bind(config.listen).await.map_err(StartError::Listen)?;
     let addr = listener.local_addr().map_err(StartError::Listen)?;
-    if config.tokens.is_dev_default() {
-        tracing::warn!("no --tokens given: the development token \"dev-token\" (tenant \"dev\") is accepted");
+    if let Some(tokens) = &config.auth.dev_tokens {
+        tracing::warn!(?tokens, "--dev-tokens: static development tokens are accepted; not for production");
     }
-    if let Location::Memory = config.location() {
-        tracing::info!("no --db given: data is kept in memory and lost at exit");
+    if config.enable_faults {
+        tracing::warn!(faults = ?config.faults, "--enable-faults: FAULT INJECTION IS ON; requests will fail on purpose");
     }
-    if config.faults.any() {
-        tracing::warn!(faults = ?config.faults, "fault injection is on");
-    }
-    let app = http::router(http::AppState::new(config, store));
+    let limits = config.limits.clone();
+    let retention = limits.answer_retention;
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(listener, app, stopped));
-    Ok(RunningServer { addr, stop, task: Some(task) })
+    let mut tasks = Vec::new();
+    if !retention.is_zero() {
+        tasks.push(tokio::spawn(prune_loop(store.clone(), retention, stopped.clone())));
+    }
+    let app = http::router(http::AppState::with_auth(config, store, auth));
+    tasks.push(tokio::spawn(net::accept_loop(listener, app, limits, stopped)));
+    Ok(RunningServer { addr, stop, tasks })
 }
 
-async fn accept_loop(listener: TcpListener, app: Router, mut stopped: watch::Receiver<bool>) {
-    let mut connections = JoinSet::new();
+/// Deletes stored answers older than `retention`, every tenth of it (between 1 s and 1 h).
+async fn prune_loop(store: Arc<dyn Store>, retention: Duration, mut stopped: watch::Receiver<bool>) {
+    let every = (retention / 10).clamp(Duration::from_secs(1), Duration::from_secs(3600));
     loop {
         tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    connections.spawn(serve_connection(stream, app.clone()));
-                }
-                Err(e) => {
-                    // Out of file descriptors and the like: wait a little instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            _ = stopped.changed() => break,
+            _ = tokio::time::sleep(every) => {}
+            _ = stopped.changed() => return,
         }
-    }
-    connections.shutdown().await;
-}
-
-/// Serves one HTTP/1.1 connection; a request may close it without an answer (`--drop-rate`).
-async fn serve_connection(stream: TcpStream, app: Router) {
-    let _ = stream.set_nodelay(true);
-    let kill = Arc::new(Notify::new());
-    let killer = kill.clone();
-    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-        req.extensions_mut().insert(ConnectionKill(killer.clone()));
-        app.clone().oneshot(req.map(Body::new))
-    });
-    let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-    tokio::select! {
-        result = connection => {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
+        let before = store::now_ms().saturating_sub(retention.as_millis() as u64);
+        match store.prune(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(answers = n, "pruned stored answers past their retention"),
+            Err(e) => tracing::warn!(error = %e, "pruning stored answers failed; trying again later"),
         }
-        _ = kill.notified() => {}
     }
 }

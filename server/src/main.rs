@@ -30,7 +30,11 @@ async fn main() {
     };
     // One line on stdout with the real address (useful with --listen 127.0.0.1:0).
     println!("listening on {}", server.url());
-    let _ = tokio::signal::ctrl_c().await;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+    }
     tracing::info!("shutting down");
     server.shutdown().await;
 }

@@ -5,8 +5,6 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-const TOKEN: &str = "dev-token";
-
 #[tokio::test]
 async fn health_needs_no_token() {
     let server = start(&[]).await;
@@ -63,10 +61,15 @@ async fn openapi_document_is_served_and_complete() {
         RATE_LIMITED,
         INTERNAL,
         UNAVAILABLE,
+        TOKEN_EXPIRED,
+        REQUEST_TIMEOUT,
+        ANSWER_TOO_LARGE,
+        URI_TOO_LONG,
+        HEADERS_TOO_LARGE,
     ] {
         assert!(documented.contains(&code), "{code} undocumented");
     }
-    assert_eq!(documented.len(), 14);
+    assert_eq!(documented.len(), 19);
 }
 
 #[tokio::test]
@@ -137,8 +140,15 @@ async fn replayed_mutation_ids_get_the_first_answer_and_apply_once() {
     let stale = upsert("todos", "a", json!({ "n": 9 }), Some(7));
     let conflict = client.push_ok(vec![stale.clone()]).await;
     assert_eq!(conflict[0]["status"], "conflict");
+    assert_eq!(client.push_ok(vec![stale.clone()]).await, conflict, "the record unchanged: the same answer");
+    // Once the record moved on, a replayed conflict carries the record as it is now: still a
+    // conflict (nothing applied), against the state the client must resolve with.
     client.push_ok(vec![upsert("todos", "a", json!({ "n": 3 }), Some(1))]).await;
-    assert_eq!(client.push_ok(vec![stale]).await, conflict, "a replayed conflict keeps its first answer");
+    let replayed = client.push_ok(vec![stale]).await;
+    assert_eq!(replayed[0]["status"], "conflict");
+    assert_eq!(replayed[0]["mutationId"], conflict[0]["mutationId"]);
+    assert_eq!(replayed[0]["current"]["version"], 2);
+    assert_eq!(replayed[0]["current"]["data"], json!({ "n": 3 }));
     let bad = upsert("todos", "", json!({}), None);
     let rejected = client.push_ok(vec![bad.clone()]).await;
     assert_eq!(rejected[0]["status"], "rejected");
@@ -269,7 +279,7 @@ async fn tombstones_are_pulled() {
 
 #[tokio::test]
 async fn tenants_never_see_each_other() {
-    let server = start(&["--tokens", "tok-a=alpha,tok-b=beta"]).await;
+    let server = start(&["--dev-tokens", "tok-a=alpha,tok-b=beta"]).await;
     let alpha = Client::new(&server, Some("tok-a"));
     let beta = Client::new(&server, Some("tok-b"));
     let m = upsert("todos", "same-id", json!({ "owner": "alpha" }), None);
@@ -299,13 +309,13 @@ async fn tenants_never_see_each_other() {
     }
     let (_, alpha_cursor) = alpha.pull_all().await;
     beta.pull(Some(&alpha_cursor), None).await.assert_error(400, "invalid_cursor");
-    // The dev token is not accepted once --tokens is given.
+    // Only the tokens given are accepted.
     alpha.with_token(Some(TOKEN)).pull(None, None).await.assert_error(401, "invalid_token");
 }
 
 #[tokio::test]
 async fn bad_inputs_are_4xx_json_errors_and_change_nothing() {
-    let server = start(&["--max-body-bytes", "4000", "--max-batch", "5", "--tokens", "dev-token=dev"]).await;
+    let server = start(&["--max-body-bytes", "4000", "--max-batch", "5"]).await;
     let client = Client::new(&server, Some(TOKEN));
     client.push_ok(vec![upsert("t", "seed", json!({ "n": 0 }), None)]).await;
     let before = client.snapshot().await;
@@ -406,11 +416,12 @@ async fn bad_inputs_are_4xx_json_errors_and_change_nothing() {
     let bad_token = client.with_token(Some("nope"));
     let res = bad_token.push_raw(body.clone()).await;
     res.assert_error(401, "invalid_token");
-    assert_eq!(res.header("www-authenticate").as_deref(), Some("Bearer"));
+    assert_eq!(res.header("www-authenticate").as_deref(), Some(r#"Bearer error="invalid_token""#));
     api.check_response("/v1/push", "post", &res);
     let no_token = client.with_token(None);
     let res = no_token.push_raw(body.clone()).await;
     res.assert_error(401, "missing_token");
+    assert_eq!(res.header("www-authenticate").as_deref(), Some("Bearer"));
     api.check_response("/v1/push", "post", &res);
     let res = no_token
         .send(
@@ -568,8 +579,9 @@ async fn static_files_are_served() {
     assert_eq!(wasm.body, b"\0asm\x01\0\0\0");
     let js = client.get("/pkg/app.js").await;
     assert!(js.header("content-type").unwrap().contains("javascript"));
-    assert_eq!(client.get("/missing.txt").await.status, 404);
-    assert_eq!(client.get("/../Cargo.toml").await.status, 404);
+    client.get("/missing.txt").await.assert_error(404, "not_found");
+    client.get("/../Cargo.toml").await.assert_error(404, "not_found");
+    client.send("POST", "/index.html", &[], None).await.assert_error(405, "method_not_allowed");
     // The API is still the API.
     client.get("/v1/nothing").await.assert_error(404, "not_found");
     assert_eq!(client.get("/v1/health").await.status, 200);

@@ -1,5 +1,5 @@
-//! Fault injection at rate 1.0, and load shedding. A faulty server and a clean one share one
-//! store, so the clean one shows what the faulty one did or did not apply.
+//! Fault injection at rate 1.0, only with --enable-faults. A faulty server and a clean one share
+//! one database, so the clean one shows what the faulty one did or did not apply.
 
 mod common;
 
@@ -7,18 +7,44 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use ferrysync_server::store::sqlite::{Location, SqliteStore};
-use ferrysync_server::RunningServer;
 use serde_json::json;
 
-const TOKEN: &str = "dev-token";
-
-/// A server with these options and a clean one, over the same in-memory store.
-async fn pair(args: &[&str]) -> (RunningServer, RunningServer) {
-    let store = Arc::new(SqliteStore::open(Location::Memory).await.unwrap());
-    let faulty = ferrysync_server::start_with_store(config(args), store.clone()).await.unwrap();
-    let clean = ferrysync_server::start_with_store(config(&[]), store).await.unwrap();
+/// A server with --enable-faults and these options, and a clean one, over the same database.
+async fn pair(args: &[&str]) -> (TestServer, TestServer) {
+    let db = Arc::new(TestDb::new("faults").await);
+    let mut faulty_args = vec!["--enable-faults"];
+    faulty_args.extend_from_slice(args);
+    let faulty = start_on(&db, &faulty_args).await;
+    let clean = start_on(&db, &[]).await;
     (faulty, clean)
+}
+
+#[test]
+fn fault_options_are_refused_without_the_explicit_flag() {
+    // From the command line, and from the environment: the server does not start.
+    let (code, err) = refused_start(&["--dev-tokens", "t=x", "--fail-rate", "1"], &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--enable-faults"), "{err}");
+    for var in ["FERRYSYNC_FAIL_RATE", "FERRYSYNC_DROP_RATE", "FERRYSYNC_THROTTLE_RATE"] {
+        let (code, err) = refused_start(&["--dev-tokens", "t=x"], &[(var, "1")]);
+        assert_ne!(code, 0, "{var}");
+        assert!(err.contains("--enable-faults"), "{var}: {err}");
+    }
+    let (code, err) = refused_start(&["--dev-tokens", "t=x"], &[("FERRYSYNC_LATENCY_MS", "500")]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--enable-faults"), "{err}");
+}
+
+#[tokio::test]
+async fn the_environment_turns_faults_on_only_with_the_flag() {
+    let db = TestDb::new("faults-env").await;
+    let mut args = db.args();
+    args.extend(["--dev-tokens".into(), "t=x".into(), "--enable-faults".into()]);
+    let child = ChildServer::start(&args, &[("FERRYSYNC_FAIL_RATE", "1")]);
+    Client::for_url(&child.url, None).get("/v1/health").await.assert_error(500, "internal");
+    // Without the variables, the flag alone injects nothing.
+    let child = ChildServer::start(&args, &[]);
+    assert_eq!(Client::for_url(&child.url, None).get("/v1/health").await.status, 200);
 }
 
 #[tokio::test]
@@ -87,7 +113,7 @@ async fn drop_rate_closes_the_connection_after_applying() {
 
 #[tokio::test]
 async fn latency_delays_answers() {
-    let server = start(&["--latency-ms", "300"]).await;
+    let server = start(&["--enable-faults", "--latency-ms", "300"]).await;
     let client = Client::new(&server, Some(TOKEN));
     let t = Instant::now();
     assert_eq!(client.get("/v1/health").await.status, 200);
@@ -95,25 +121,4 @@ async fn latency_delays_answers() {
     let t = Instant::now();
     assert_eq!(client.get("/v1/openapi.json").await.status, 200);
     assert!(t.elapsed() < Duration::from_millis(300), "the document is not delayed");
-}
-
-#[tokio::test]
-async fn too_many_requests_in_flight_are_shed_with_429() {
-    let server = start(&["--max-in-flight", "1", "--latency-ms", "700"]).await;
-    let client = Client::new(&server, Some(TOKEN));
-    let a = client.clone();
-    let b = client.clone();
-    let (ra, rb) = tokio::join!(async move { a.push(vec![upsert("t", "a", json!({}), None)]).await }, async move {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        b.push(vec![upsert("t", "b", json!({}), None)]).await
-    });
-    // One holds the only slot for 700 ms; the other is shed (normally the second one).
-    let (ok, shed, applied) = if ra.status == 200 { (ra, rb, "a") } else { (rb, ra, "b") };
-    assert_eq!(ok.status, 200);
-    shed.assert_error(429, "rate_limited");
-    assert_eq!(shed.header("retry-after").as_deref(), Some("1"));
-    // Health is never shed.
-    assert_eq!(client.get("/v1/health").await.status, 200);
-    let ids: Vec<String> = client.snapshot().await.iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
-    assert_eq!(ids, vec![applied]);
 }

@@ -1,45 +1,19 @@
-//! Two server instances over one SQLite file, one in this process and one a separate process:
-//! they give the same answers, and concurrent writers through both lose no update.
+//! Several server processes over one database (a SQLite file, or PostgreSQL): they give the
+//! same answers, and concurrent writers through all of them lose no update.
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
 
-const TOKEN: &str = "tok";
-
-/// The server binary, killed when dropped.
-struct ChildServer {
-    child: Child,
-    url: String,
-}
-
-impl ChildServer {
-    fn start(db: &str) -> ChildServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrysync-server"))
-            .args(["--listen", "127.0.0.1:0", "--db", db, "--tokens", "tok=acme"])
-            .env("FERRYSYNC_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the server binary");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line:?}"));
-        ChildServer { url: url.to_string(), child }
-    }
-}
-
-impl Drop for ChildServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The server binary over `db`, with the token "tok" of tenant "acme".
+fn child(db: &TestDb) -> ChildServer {
+    let mut args = db.args();
+    args.extend(["--dev-tokens".into(), "tok=acme".into()]);
+    ChildServer::start(&args, &[])
 }
 
 /// Increments the counter record `id` once through `client`, retrying on conflicts (rebasing on
@@ -70,12 +44,12 @@ async fn increment(client: &Client, id: &str, writer: &str) -> u32 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_servers_over_one_file_agree() {
-    let db = TempDb::new("shared");
-    let inproc = start(&["--db", db.path(), "--tokens", "tok=acme"]).await;
-    let child = ChildServer::start(db.path());
-    let a = Client::new(&inproc, Some(TOKEN));
-    let b = Client::for_url(&child.url, Some(TOKEN));
+async fn servers_over_one_database_agree() {
+    let db = Arc::new(TestDb::new("shared").await);
+    let inproc = start_on(&db, &["--dev-tokens", "tok=acme"]).await;
+    let child = child(&db);
+    let a = Client::new(&inproc, Some("tok"));
+    let b = Client::for_url(&child.url, Some("tok"));
 
     // Written through one, read through the other.
     let m = upsert("todos", "x", json!({ "t": "milk" }), None);

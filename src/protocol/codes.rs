@@ -15,6 +15,8 @@ pub const MISSING_TOKEN: &str = "missing_token";
 pub const INVALID_TOKEN: &str = "invalid_token";
 /// 401: the token was valid but has expired. A client asks for a fresh token and retries once.
 pub const TOKEN_EXPIRED: &str = "token_expired";
+/// 408: the request's head or body did not arrive in time.
+pub const REQUEST_TIMEOUT: &str = "request_timeout";
 /// 404: no such endpoint.
 pub const NOT_FOUND: &str = "not_found";
 /// 405: the endpoint does not take this method.
@@ -23,8 +25,15 @@ pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
 pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
 /// 413: more mutations than the server takes in one push.
 pub const BATCH_TOO_LARGE: &str = "batch_too_large";
+/// 413: the answer would carry more record data (conflicts' current records) than the server
+/// sends at once; nothing was changed: split the batch.
+pub const ANSWER_TOO_LARGE: &str = "answer_too_large";
+/// 414: the request target (path and query) is longer than the server takes.
+pub const URI_TOO_LONG: &str = "uri_too_long";
 /// 415: a push body that is not `application/json`.
 pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
+/// 431: the request's head (request line and headers) is larger than the server takes.
+pub const HEADERS_TOO_LARGE: &str = "headers_too_large";
 /// 429: the server sheds load; retry after the `Retry-After` header's seconds.
 pub const RATE_LIMITED: &str = "rate_limited";
 /// 500: something failed on the server; nothing of the request was applied.

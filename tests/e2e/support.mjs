@@ -14,12 +14,14 @@ const RESULTS = join(REPO, "test-results");
 
 
 /** Starts the reference sync server (which serves www/dist) on a free loopback port, in memory,
- * with `extraArgs` (fault injection, say). */
+ * with the demo's development token, and with `extraArgs` (fault injection, say, which
+ * turns --enable-faults on). */
 export async function startServer(extraArgs = []) {
   if (!existsSync(join(DIST, "index.html"))) {
     throw new Error("www/dist/index.html is missing: run scripts/build-wasm.sh and `npx webpack --mode production` first");
   }
-  const server = await startSyncServer({ args: ["--static", DIST, ...extraArgs] });
+  const faults = extraArgs.length > 0 ? ["--enable-faults"] : [];
+  const server = await startSyncServer({ args: ["--static", DIST, "--dev-tokens", "dev-token=dev", ...faults, ...extraArgs] });
   const url = `${server.url}/`;
   return {
     url,

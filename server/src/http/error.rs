@@ -12,8 +12,18 @@ use crate::store::StoreError;
 pub enum Error {
     /// No `Authorization: Bearer` header.
     MissingToken,
-    /// A bearer token the server does not know.
-    InvalidToken,
+    /// A bearer token the server does not accept, and why (a fixed phrase, never the token).
+    InvalidToken(&'static str),
+    /// A JWT whose `exp` has passed: the client asks for a fresh token and retries once.
+    TokenExpired,
+    /// The head or the body did not arrive within its timeout.
+    RequestTimeout,
+    /// The request target is longer than `--max-uri-bytes`.
+    UriTooLong {
+        limit: usize,
+    },
+    /// The request head is larger than `--max-header-bytes` (answered by the connection layer).
+    HeadersTooLarge,
     /// The body is not JSON (the parser's message, with line and column).
     MalformedJson(String),
     /// The body is JSON of the wrong shape (missing field, wrong type, unknown op...).
@@ -26,6 +36,10 @@ pub enum Error {
     BatchTooLarge {
         max: usize,
         got: usize,
+    },
+    /// The conflicts of a push would carry more record data than `--max-answer-bytes`.
+    AnswerTooLarge {
+        limit: usize,
     },
     InvalidCursor,
     InvalidLimit(String),
@@ -48,12 +62,17 @@ pub enum Error {
 impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::MissingToken | Error::InvalidToken => StatusCode::UNAUTHORIZED,
+            Error::MissingToken | Error::InvalidToken(_) | Error::TokenExpired => StatusCode::UNAUTHORIZED,
+            Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Error::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            Error::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Error::MalformedJson(_) | Error::InvalidRequest(_) | Error::InvalidCursor | Error::InvalidLimit(_) => {
                 StatusCode::BAD_REQUEST
             }
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Error::PayloadTooLarge { .. } | Error::BatchTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::PayloadTooLarge { .. } | Error::BatchTooLarge { .. } | Error::AnswerTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -65,7 +84,12 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::MissingToken => codes::MISSING_TOKEN,
-            Error::InvalidToken => codes::INVALID_TOKEN,
+            Error::InvalidToken(_) => codes::INVALID_TOKEN,
+            Error::TokenExpired => codes::TOKEN_EXPIRED,
+            Error::RequestTimeout => codes::REQUEST_TIMEOUT,
+            Error::UriTooLong { .. } => codes::URI_TOO_LONG,
+            Error::HeadersTooLarge => codes::HEADERS_TOO_LARGE,
+            Error::AnswerTooLarge { .. } => codes::ANSWER_TOO_LARGE,
             Error::MalformedJson(_) => codes::MALFORMED_JSON,
             Error::InvalidRequest(_) => codes::INVALID_REQUEST,
             Error::UnsupportedMediaType => codes::UNSUPPORTED_MEDIA_TYPE,
@@ -81,20 +105,27 @@ impl Error {
         }
     }
 
-    /// The text of the answer's `message` (never internal details).
+    /// For people. Details that come from the request are cut to [`MAX_DETAIL_CHARS`].
     pub fn message(&self) -> String {
         match self {
             Error::MissingToken => "an Authorization: Bearer <token> header is required".into(),
-            Error::InvalidToken => "the bearer token is not valid".into(),
-            Error::MalformedJson(detail) => format!("the body is not valid JSON: {detail}"),
-            Error::InvalidRequest(detail) => format!("the body is not a valid request: {detail}"),
+            Error::InvalidToken(why) => format!("the bearer token is not valid: {why}"),
+            Error::TokenExpired => "the bearer token has expired: get a fresh one and retry".into(),
+            Error::RequestTimeout => "the request did not arrive in time".into(),
+            Error::UriTooLong { limit } => format!("the request target is longer than {limit} bytes"),
+            Error::HeadersTooLarge => "the request head is too large (or has too many headers)".into(),
+            Error::AnswerTooLarge { limit } => format!(
+                "the answer would carry more than {limit} bytes of conflicting records: nothing was applied, split the batch"
+            ),
+            Error::MalformedJson(detail) => format!("the body is not valid JSON: {}", cut(detail)),
+            Error::InvalidRequest(detail) => format!("the body is not a valid request: {}", cut(detail)),
             Error::UnsupportedMediaType => "the body must be application/json".into(),
             Error::PayloadTooLarge { limit } => format!("the body is larger than {limit} bytes"),
             Error::BatchTooLarge { max, got } => {
                 format!("{got} mutations in one push, more than the limit of {max}: split the batch")
             }
             Error::InvalidCursor => "the cursor is not one this server issued".into(),
-            Error::InvalidLimit(detail) => format!("limit must be a positive integer: {detail}"),
+            Error::InvalidLimit(detail) => format!("limit must be a positive integer: {}", cut(detail)),
             Error::NotFound => "no such endpoint".into(),
             Error::MethodNotAllowed => "this endpoint does not take this method".into(),
             Error::RateLimited { retry_after_secs } => {
@@ -109,10 +140,23 @@ impl Error {
     }
 }
 
+/// The most characters of request-derived detail (a parser's message, which may quote the
+/// input) an error message carries.
+pub const MAX_DETAIL_CHARS: usize = 200;
+
+/// `detail`, cut to [`MAX_DETAIL_CHARS`] characters (with "…" when cut).
+fn cut(detail: &str) -> String {
+    match detail.char_indices().nth(MAX_DETAIL_CHARS) {
+        Some((at, _)) => format!("{}…", &detail[..at]),
+        None => detail.to_string(),
+    }
+}
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Busy => Error::Unavailable { retry_after_secs: 1 },
+            StoreError::AnswerTooLarge { limit } => Error::AnswerTooLarge { limit },
             StoreError::Other(detail) => Error::Internal(detail),
         }
     }
@@ -133,10 +177,22 @@ impl IntoResponse for Error {
             Error::RateLimited { retry_after_secs } | Error::Unavailable { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
-            Error::MissingToken | Error::InvalidToken => {
+            Error::MissingToken => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Error::PayloadTooLarge { .. } => {
+            Error::InvalidToken(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer error="invalid_token""#));
+            }
+            Error::TokenExpired => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        r#"Bearer error="invalid_token", error_description="the token has expired""#,
+                    ),
+                );
+            }
+            // The rest of the body is not read: the connection cannot be reused.
+            Error::PayloadTooLarge { .. } | Error::RequestTimeout => {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
@@ -153,4 +209,29 @@ pub async fn not_found() -> Error {
 /// The JSON 405 of known paths with another method.
 pub async fn method_not_allowed() -> Error {
     Error::MethodNotAllowed
+}
+
+/// The JSON answer to a panic in a handler: a 500 like any other internal failure. The panic
+/// stays in this request; the server and its other requests go on.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_string());
+    Error::Internal(format!("handler panicked: {what}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_are_cut() {
+        let long = "x".repeat(900_000);
+        let message = Error::InvalidRequest(format!("unknown variant `{long}`")).message();
+        assert!(message.chars().count() < MAX_DETAIL_CHARS + 60, "{}", message.len());
+        assert!(message.ends_with('…'));
+        assert_eq!(Error::InvalidLimit("\"ten\"".into()).message(), "limit must be a positive integer: \"ten\"");
+    }
 }

@@ -1,4 +1,5 @@
-//! Extractors: the bearer token → [`Tenant`], and a JSON body with size limit and JSON errors.
+//! Extractors: the bearer token → [`Caller`], and a JSON body with size and time limits and
+//! JSON errors.
 
 use std::time::Duration;
 
@@ -11,23 +12,25 @@ use serde::de::DeserializeOwned;
 
 use super::error::Error;
 use super::AppState;
+use crate::auth::{AuthError, Caller};
 
-/// The tenant of the request's `Authorization: Bearer <token>`. Every store call is scoped to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tenant(pub String);
-
-impl FromRequestParts<AppState> for Tenant {
+/// The caller of the request's `Authorization: Bearer <token>`, checked before the body is read.
+impl FromRequestParts<AppState> for Caller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let value = parts.headers.get(header::AUTHORIZATION).ok_or(Error::MissingToken)?;
-        let value = value.to_str().map_err(|_| Error::InvalidToken)?;
+        let value = value.to_str().map_err(|_| Error::InvalidToken("it is not ASCII"))?;
         let (scheme, token) = value.trim().split_once(' ').ok_or(Error::MissingToken)?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(Error::MissingToken);
         }
-        let tenant = state.config.tokens.tenant(token.trim()).ok_or(Error::InvalidToken)?;
-        Ok(Tenant(tenant.to_string()))
+        let caller = state.auth.authenticate(token.trim()).map_err(|e| match e {
+            AuthError::Expired => Error::TokenExpired,
+            AuthError::Invalid(why) => Error::InvalidToken(why),
+        })?;
+        tracing::debug!(tenant = %caller.tenant, user = ?caller.user, "authenticated");
+        Ok(caller)
     }
 }
 
@@ -36,7 +39,8 @@ impl FromRequestParts<AppState> for Tenant {
 const DRAIN_BYTES: usize = 16 * 1024 * 1024;
 const DRAIN_TIME: Duration = Duration::from_secs(5);
 
-/// A JSON body: `application/json`, at most `--max-body-bytes`, parsed into `T`.
+/// A JSON body: `application/json`, at most `--max-body-bytes`, all of it within
+/// `--body-timeout`, parsed into `T`.
 pub struct JsonBody<T>(pub T);
 
 fn is_json(content_type: &str) -> bool {
@@ -47,9 +51,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let limit = state.config.max_body_bytes;
+        let limits = &state.config.limits;
         let json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json);
-        let bytes = read_limited(req.into_body(), limit).await?;
+        let bytes = tokio::time::timeout(limits.body_timeout, read_limited(req.into_body(), limits.max_body_bytes))
+            .await
+            .map_err(|_| Error::RequestTimeout)??;
         if !json {
             return Err(Error::UnsupportedMediaType);
         }

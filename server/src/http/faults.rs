@@ -1,5 +1,5 @@
-//! Fault injection (`--latency-ms`, `--throttle-rate`, `--fail-rate`, `--drop-rate`) and load
-//! shedding (`--max-in-flight`).
+//! Fault injection (`--latency-ms`, `--throttle-rate`, `--fail-rate`, `--drop-rate`), only
+//! routed when `--enable-faults` is given.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,12 +41,4 @@ pub async fn inject(State(state): State<AppState>, req: Request, next: Next) -> 
         std::future::pending::<()>().await;
     }
     response
-}
-
-/// Answers 429 with Retry-After while `--max-in-flight` requests are being handled.
-pub async fn shed(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    match state.in_flight.clone().try_acquire_owned() {
-        Ok(_permit) => next.run(req).await,
-        Err(_) => Error::RateLimited { retry_after_secs: 1 }.into_response(),
-    }
 }

@@ -7,6 +7,7 @@ pub mod health;
 pub mod openapi;
 pub mod pull;
 pub mod push;
+pub mod slots;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,29 +16,40 @@ use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware;
 use axum::routing::{any, get, post};
 use axum::Router;
-use tokio::sync::Semaphore;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use ferrysync::protocol::{HEALTH_PATH, OPENAPI_PATH, PULL_PATH, PUSH_PATH};
 
+use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::store::Store;
+use error::Error;
+use slots::Slots;
 
 /// What every handler may use. Nothing in it is state that matters between requests: the
-/// configuration, a handle on the storage, and a counter of requests in flight.
+/// configuration, a handle on the storage, the authenticator, and the in-flight counters.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
-    pub in_flight: Arc<Semaphore>,
+    pub slots: Arc<Slots>,
+    pub auth: Arc<Authenticator>,
 }
 
 impl AppState {
+    /// A state whose authenticator knows only the configuration's development tokens (it reads
+    /// no key file): for callers of [`push::apply`] and [`pull::page`] without HTTP.
     pub fn new(config: Config, store: Arc<dyn Store>) -> AppState {
-        let in_flight = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
-        AppState { config: Arc::new(config), store, in_flight }
+        let auth = Authenticator::dev_only(&config.auth);
+        AppState::with_auth(config, store, auth)
+    }
+
+    pub fn with_auth(config: Config, store: Arc<dyn Store>, auth: Authenticator) -> AppState {
+        let slots = Slots::new(config.limits.max_in_flight, config.limits.max_in_flight_per_tenant);
+        AppState { config: Arc::new(config), store, slots: Arc::new(slots), auth: Arc::new(auth) }
     }
 }
 
@@ -53,13 +65,14 @@ fn cors() -> CorsLayer {
 }
 
 pub fn router(state: AppState) -> Router {
-    // Faults (and their latency) count as time in flight, so load shedding wraps them.
-    let inject = middleware::from_fn_with_state(state.clone(), faults::inject);
-    let shed = middleware::from_fn_with_state(state.clone(), faults::shed);
-    let mut app = Router::new()
-        .route(PUSH_PATH, post(push::push).route_layer(inject.clone()).route_layer(shed.clone()))
-        .route(PULL_PATH, get(pull::pull).route_layer(inject.clone()).route_layer(shed))
-        .route(HEALTH_PATH, get(health::health).route_layer(inject))
+    let mut api = Router::new()
+        .route(PUSH_PATH, post(push::push))
+        .route(PULL_PATH, get(pull::pull))
+        .route(HEALTH_PATH, get(health::health));
+    if state.config.enable_faults {
+        api = api.route_layer(middleware::from_fn_with_state(state.clone(), faults::inject));
+    }
+    let mut app = api
         .route(OPENAPI_PATH, get(openapi::document))
         .route("/v1", any(error::not_found))
         .route("/v1/{*rest}", any(error::not_found))
@@ -68,17 +81,45 @@ pub fn router(state: AppState) -> Router {
         Some(dir) => app.fallback_service(
             tower::ServiceBuilder::new()
                 .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
-                .service(ServeDir::new(dir).append_index_html_on_directories(true)),
+                .service(
+                    ServeDir::new(dir)
+                        .append_index_html_on_directories(true)
+                        .call_fallback_on_method_not_allowed(true)
+                        .fallback(axum::handler::HandlerWithoutStateExt::into_service(static_miss)),
+                ),
         ),
         None => app.fallback(error::not_found),
     };
+    let max_uri = state.config.limits.max_uri_bytes;
     app.layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn(move |req: axum::extract::Request, next: middleware::Next| {
+            refuse_long_uri(max_uri, req, next)
+        }))
+        .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),
             HeaderValue::from_static("nosniff"),
         ))
         .layer(cors())
         .with_state(state)
+}
+
+/// The JSON 404 or 405 of static files.
+async fn static_miss(method: Method) -> Error {
+    if method == Method::GET || method == Method::HEAD {
+        Error::NotFound
+    } else {
+        Error::MethodNotAllowed
+    }
+}
+
+/// 414 for a request target over `--max-uri-bytes` (before routing, so no handler sees it).
+async fn refuse_long_uri(max: usize, req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    let len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if len > max {
+        return axum::response::IntoResponse::into_response(Error::UriTooLong { limit: max });
+    }
+    next.run(req).await
 }
 
 async fn log_request(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {

@@ -2,14 +2,16 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferrysync::protocol::{decode_cursor, encode_cursor, limits, PullResponse};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::error::Error;
-use super::extractor::Tenant;
 use super::AppState;
+use crate::auth::Caller;
+use crate::store::PullLimits;
 
 #[derive(Debug, Deserialize)]
 pub struct PullParams {
@@ -35,15 +37,17 @@ fn parse_limit(limit: Option<&str>) -> Result<u32, Error> {
 
 pub async fn pull(
     State(state): State<AppState>,
-    Tenant(tenant): Tenant,
+    caller: Caller,
     params: Result<Query<PullParams>, QueryRejection>,
-) -> Result<Json<PullResponse<Box<RawValue>>>, Error> {
+) -> Result<Response, Error> {
     let Query(params) = params.map_err(|e| Error::InvalidRequest(e.body_text()))?;
-    page(&state, tenant, params.cursor.as_deref(), params.limit.as_deref()).await.map(Json)
+    let slot = state.slots.acquire(&caller.tenant)?;
+    let answer = page(&state, caller.tenant, params.cursor.as_deref(), params.limit.as_deref()).await?;
+    Ok(slot.hold_until_sent(Json(answer).into_response()))
 }
 
-/// One page for `tenant` after `cursor` (the query parameters as given). The deterministic
-/// simulation (`sim/`) calls this too, without HTTP.
+/// One page for `tenant` after `cursor` (the query parameters as given), bounded by count and by
+/// `--max-pull-bytes`. The deterministic simulation (`sim/`) calls this too, without HTTP.
 pub async fn page(
     state: &AppState,
     tenant: String,
@@ -55,7 +59,8 @@ pub async fn page(
         None | Some("") => 0,
         Some(cursor) => decode_cursor(cursor).ok_or(Error::InvalidCursor)?,
     };
-    let page = state.store.pull(tenant, after, limit).await?.ok_or(Error::InvalidCursor)?;
+    let limits = PullLimits { count: limit, bytes: state.config.limits.max_pull_bytes };
+    let page = state.store.pull(tenant, after, limits).await?.ok_or(Error::InvalidCursor)?;
     Ok(PullResponse { changes: page.changes, cursor: encode_cursor(page.last_seq), has_more: page.has_more })
 }
 

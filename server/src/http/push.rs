@@ -1,21 +1,25 @@
 //! `POST /v1/push`: apply a batch of mutations in one transaction.
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferrysync::protocol::{PushRequest, PushResponse};
 use serde_json::Value;
 
 use super::error::Error;
-use super::extractor::{JsonBody, Tenant};
+use super::extractor::JsonBody;
 use super::AppState;
+use crate::auth::Caller;
 use crate::store::MutationLimits;
 
 pub async fn push(
     State(state): State<AppState>,
-    Tenant(tenant): Tenant,
+    caller: Caller,
     JsonBody(request): JsonBody<PushRequest<Value>>,
-) -> Result<Json<PushResponse<Value>>, Error> {
-    apply(&state, tenant, request).await.map(Json)
+) -> Result<Response, Error> {
+    let slot = state.slots.acquire(&caller.tenant)?;
+    let answer = apply(&state, caller.tenant, request).await?;
+    Ok(slot.hold_until_sent(Json(answer).into_response()))
 }
 
 /// What a push does once its caller is known and its body is read: the batch limit, then the
@@ -25,15 +29,16 @@ pub async fn apply(
     tenant: String,
     request: PushRequest<Value>,
 ) -> Result<PushResponse<Value>, Error> {
-    let max = state.config.max_batch;
+    let limits = &state.config.limits;
     let got = request.mutations.len();
-    if got > max {
-        return Err(Error::BatchTooLarge { max, got });
+    if got > limits.max_batch {
+        return Err(Error::BatchTooLarge { max: limits.max_batch, got });
     }
     if got == 0 {
         return Ok(PushResponse { results: Vec::new() });
     }
-    let limits = MutationLimits { max_record_bytes: state.config.max_record_bytes };
+    let limits =
+        MutationLimits { max_record_bytes: limits.max_record_bytes, max_answer_bytes: limits.max_answer_bytes };
     let results = state.store.push(tenant, request.mutations, limits).await?;
     Ok(PushResponse { results })
 }

@@ -1,10 +1,14 @@
-//! Storage behind a small trait, so that another backend (PostgreSQL) can follow the SQLite one.
+//! Storage behind a small trait, with two backends: SQLite ([`sqlite`]) and PostgreSQL
+//! ([`postgres`]).
 //!
 //! A store keeps three things per tenant: the records (latest state, tombstones included), the
-//! answer given to every mutation id, and a change sequence (a counter, +1 on every write) that
-//! orders the records for pull. The rules for one mutation are the same for every backend and
-//! live here ([`plan`]); a backend only supplies the transaction around them.
+//! answer given to every mutation id (in the compact form of [`answers`]), and a change sequence
+//! (a counter, +1 on every write) that orders the records for pull. The rules for one mutation
+//! are the same for every backend and live here ([`plan`]); a backend only supplies the
+//! transaction around them.
 
+pub mod answers;
+pub mod postgres;
 pub mod sqlite;
 
 use std::future::Future;
@@ -23,6 +27,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub enum StoreError {
     /// The database is locked by someone else for longer than the busy timeout: retry later.
     Busy,
+    /// The conflicts' records would take the answer over this many bytes; nothing was stored.
+    AnswerTooLarge { limit: usize },
     /// Anything else (logged, never sent to the client).
     Other(String),
 }
@@ -31,6 +37,7 @@ impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreError::Busy => f.write_str("database busy"),
+            StoreError::AnswerTooLarge { limit } => write!(f, "answer over {limit} bytes"),
             StoreError::Other(msg) => f.write_str(msg),
         }
     }
@@ -49,11 +56,49 @@ pub struct PullPage {
     pub has_more: bool,
 }
 
-/// Limits a store applies to each mutation.
+/// Limits a store applies to a push.
 #[derive(Debug, Clone, Copy)]
 pub struct MutationLimits {
     /// Largest `data`, as compact JSON text, in bytes.
     pub max_record_bytes: usize,
+    /// Most bytes of record data (the records of conflicts) in the answer.
+    pub max_answer_bytes: usize,
+}
+
+/// Bounds of one pull page.
+#[derive(Debug, Clone, Copy)]
+pub struct PullLimits {
+    /// Most records.
+    pub count: u32,
+    /// Most bytes of records ([`record_bytes`]), except that a page always has one record.
+    pub bytes: usize,
+}
+
+/// What a record counts toward a page's or an answer's byte bound: its data's JSON text and its
+/// names, plus the fixed fields' share.
+pub fn record_bytes(collection: &str, id: &str, data: Option<&str>) -> usize {
+    collection.len() + id.len() + data.map_or(0, str::len) + 100
+}
+
+/// The record bytes an answer may still carry.
+pub struct AnswerBudget {
+    limit: usize,
+    used: usize,
+}
+
+impl AnswerBudget {
+    pub fn new(limit: usize) -> AnswerBudget {
+        AnswerBudget { limit, used: 0 }
+    }
+
+    /// Counts a conflict's record; fails once the answer would be over the limit.
+    pub fn charge(&mut self, bytes: usize) -> Result<(), StoreError> {
+        self.used += bytes;
+        if self.used > self.limit {
+            return Err(StoreError::AnswerTooLarge { limit: self.limit });
+        }
+        Ok(())
+    }
 }
 
 /// The storage of the sync server.
@@ -63,7 +108,10 @@ pub struct MutationLimits {
 pub trait Store: Send + Sync + 'static {
     /// Applies a batch in one transaction and returns one result per mutation, in order. A
     /// mutation id already answered for this tenant (earlier, or earlier in the same batch) gets
-    /// the stored answer again and changes nothing. Every new answer is stored with its id.
+    /// the stored answer again and changes nothing; a stored conflict carries the record as it
+    /// is now. Every new answer is stored with its id. When the conflicts' records would take the
+    /// answer over `limits.max_answer_bytes`, nothing is stored and the result is
+    /// [`StoreError::AnswerTooLarge`].
     fn push(
         &self,
         tenant: String,
@@ -71,13 +119,22 @@ pub trait Store: Send + Sync + 'static {
         limits: MutationLimits,
     ) -> BoxFuture<'_, Result<Vec<MutationResult<Value>>, StoreError>>;
 
-    /// The tenant's records changed after change number `after`, at most `limit` of them;
-    /// `None` when `after` is beyond the tenant's last change (a cursor this database never
-    /// issued, e.g. from before the database was reset).
-    fn pull(&self, tenant: String, after: u64, limit: u32) -> BoxFuture<'_, Result<Option<PullPage>, StoreError>>;
+    /// The tenant's records changed after change number `after`, within `limits`; `None` when
+    /// `after` is beyond the tenant's last change (a cursor this database never issued, e.g.
+    /// from before the database was reset). Never waits for a writer.
+    fn pull(
+        &self,
+        tenant: String,
+        after: u64,
+        limits: PullLimits,
+    ) -> BoxFuture<'_, Result<Option<PullPage>, StoreError>>;
 
-    /// Checks that the storage answers.
+    /// Checks that the storage answers. Never waits for a writer.
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Deletes the stored answers given before `before_ms` (ms since the epoch), in small
+    /// transactions; returns how many.
+    fn prune(&self, before_ms: u64) -> BoxFuture<'_, Result<u64, StoreError>>;
 }
 
 /// A record as a store holds it.
@@ -145,27 +202,20 @@ pub fn plan(m: &Mutation<Value>, current: Option<&StoredRecord>, limits: Mutatio
             write: Some(Write { version, deleted, data: text }),
         },
         Decision::Conflict => {
-            let current = match current {
-                Some(c) => ServerRecord {
-                    collection: m.collection.clone(),
-                    id: m.id.clone(),
-                    version: c.version,
-                    deleted: c.deleted,
-                    data: if c.deleted { None } else { c.data.clone() },
-                    updated_at: None,
-                },
-                None => ServerRecord {
-                    collection: m.collection.clone(),
-                    id: m.id.clone(),
-                    version: 0,
-                    deleted: true,
-                    data: None,
-                    updated_at: None,
-                },
-            };
+            let current = conflict_record(&m.collection, &m.id, current);
             Plan { result: MutationResult::Conflict { mutation_id, current }, write: None }
         }
     }
+}
+
+/// The `current` of a conflict answer: the record as the store holds it, or a version-0
+/// tombstone for one it never held.
+pub fn conflict_record(collection: &str, id: &str, current: Option<&StoredRecord>) -> ServerRecord<Value> {
+    let (version, deleted, data) = match current {
+        Some(c) => (c.version, c.deleted, if c.deleted { None } else { c.data.clone() }),
+        None => (0, true, None),
+    };
+    ServerRecord { collection: collection.to_string(), id: id.to_string(), version, deleted, data, updated_at: None }
 }
 
 /// Milliseconds since the epoch (informational `updatedAt` only).
@@ -179,7 +229,7 @@ mod tests {
     use ferrysync::protocol::Op;
     use serde_json::json;
 
-    const LIMITS: MutationLimits = MutationLimits { max_record_bytes: 64 };
+    const LIMITS: MutationLimits = MutationLimits { max_record_bytes: 64, max_answer_bytes: 2048 };
 
     fn m(op: Op, data: Option<Value>, base: Option<u64>) -> Mutation<Value> {
         Mutation {

@@ -1,10 +1,17 @@
-//! Shared code of the socket tests: start a server on 127.0.0.1:0, a small HTTP client, mutation
-//! builders, and a checker of JSON values against the OpenAPI document's schemas.
+//! Shared code of the socket tests: start a server on 127.0.0.1:0 over the database under test,
+//! a small HTTP client, mutation builders, and a checker of JSON values against the OpenAPI
+//! document's schemas.
+//!
+//! The database under test is SQLite (a temporary file per test) unless
+//! `FERRYSYNC_TEST_POSTGRES` holds the URL of a PostgreSQL database (as `scripts/with-postgres.sh`
+//! sets it): then each test gets a schema of its own in it.
 #![allow(dead_code)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use ferrysync_server::store::Store;
 use ferrysync_server::{Config, RunningServer};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -13,18 +20,255 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 
-/// The config of `ferrysync-server --listen 127.0.0.1:0 --memory ARGS...`.
-pub fn config(args: &[&str]) -> Config {
-    let mut argv = vec!["ferrysync-server", "--listen", "127.0.0.1:0"];
-    if !args.contains(&"--db") {
-        argv.push("--memory");
+/// The PostgreSQL URL under test, if any.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("FERRYSYNC_TEST_POSTGRES").ok().filter(|u| !u.is_empty())
+}
+
+/// A database of one test: a temporary SQLite file (removed when dropped), or a fresh schema in
+/// the PostgreSQL database under test.
+pub enum TestDb {
+    Sqlite(TempDb),
+    Postgres { url: String, schema: String },
+}
+
+impl TestDb {
+    pub async fn new(name: &str) -> TestDb {
+        match postgres_url() {
+            None => TestDb::Sqlite(TempDb::new(name)),
+            Some(base) => {
+                let schema = format!(
+                    "t_{}_{}",
+                    name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+                    uuid::Uuid::now_v7().simple()
+                );
+                let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+                    .await
+                    .expect("connect to the test PostgreSQL");
+                tokio::spawn(conn);
+                client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("create a test schema");
+                let sep = if base.contains('?') { '&' } else { '?' };
+                TestDb::Postgres { url: format!("{base}{sep}options=-csearch_path%3D{schema}"), schema }
+            }
+        }
     }
-    argv.extend_from_slice(args);
+
+    /// The server options that open this database.
+    pub fn args(&self) -> Vec<String> {
+        match self {
+            TestDb::Sqlite(file) => vec!["--db".into(), file.path().into()],
+            TestDb::Postgres { url, .. } => vec!["--database".into(), url.clone()],
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, TestDb::Postgres { .. })
+    }
+
+    /// Bytes the database takes: SQLite's pages in use, or the schema's tables and indexes.
+    pub async fn size(&self) -> u64 {
+        match self {
+            // Pages in use, the WAL's included (its file only grows until a checkpoint).
+            TestDb::Sqlite(file) => {
+                let conn = rusqlite::Connection::open(file.path()).unwrap();
+                let pages: u64 = conn
+                    .query_row("SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count())", [], |r| r.get(0))
+                    .unwrap();
+                let size: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+                pages * size
+            }
+            TestDb::Postgres { url, schema } => {
+                let client = self.sql_client(url).await;
+                let row = client
+                    .query_one(
+                        "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::int8 FROM pg_class c
+                         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'",
+                        &[schema],
+                    )
+                    .await
+                    .unwrap();
+                row.get::<_, i64>(0) as u64
+            }
+        }
+    }
+
+    async fn sql_client(&self, url: &str) -> tokio_postgres::Client {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client
+    }
+
+    /// Opens the store as a server would.
+    pub async fn store(&self) -> Arc<dyn Store> {
+        let config = config_on(self, &[]);
+        ferrysync_server::open_store(&config).await.unwrap_or_else(|e| panic!("open the store: {e}"))
+    }
+
+    /// Holds the write lock of `tenant` from outside (another connection) until the returned
+    /// sender is dropped or sent to: writers of the tenant wait meanwhile.
+    pub async fn hold_write_lock(&self, tenant: &str) -> tokio::sync::oneshot::Sender<()> {
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let (locked, is_locked) = tokio::sync::oneshot::channel::<()>();
+        match self {
+            TestDb::Sqlite(file) => {
+                let path = file.path().to_string();
+                std::thread::spawn(move || {
+                    let mut conn = rusqlite::Connection::open(path).unwrap();
+                    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+                    let _ = locked.send(());
+                    let _ = released.blocking_recv();
+                    drop(tx);
+                });
+            }
+            TestDb::Postgres { url, .. } => {
+                let mut client = self.sql_client(url).await;
+                let tenant = tenant.to_string();
+                tokio::spawn(async move {
+                    let tx = client.transaction().await.unwrap();
+                    tx.execute(
+                        "INSERT INTO tenants (tenant, last_seq) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+                        &[&tenant],
+                    )
+                    .await
+                    .unwrap();
+                    tx.query_one("SELECT last_seq FROM tenants WHERE tenant = $1 FOR UPDATE", &[&tenant])
+                        .await
+                        .unwrap();
+                    let _ = locked.send(());
+                    let _ = released.await;
+                    drop(tx);
+                });
+            }
+        }
+        is_locked.await.unwrap();
+        release
+    }
+}
+
+/// The development token of every test server (tenant "dev") unless a test gives its own auth.
+pub const TOKEN: &str = "dev-token";
+
+fn has_auth(args: &[&str]) -> bool {
+    args.iter().any(|a| matches!(*a, "--dev-tokens" | "--jwt-secret-file" | "--jwks-file"))
+}
+
+/// The config of `ferrysync-server --listen 127.0.0.1:0 DATABASE [--dev-tokens dev-token=dev] ARGS...`.
+pub fn config_on(db: &TestDb, args: &[&str]) -> Config {
+    let mut argv: Vec<String> = vec!["ferrysync-server".into(), "--listen".into(), "127.0.0.1:0".into()];
+    argv.extend(db.args());
+    if !has_auth(args) {
+        argv.extend(["--dev-tokens".into(), format!("{TOKEN}=dev")]);
+    }
+    argv.extend(args.iter().map(|a| a.to_string()));
     Config::try_parse_from(argv).expect("test config")
 }
 
-pub async fn start(args: &[&str]) -> RunningServer {
-    ferrysync_server::start(config(args)).await.expect("server starts")
+/// A server and the database it owns.
+pub struct TestServer {
+    pub server: RunningServer,
+    pub db: Arc<TestDb>,
+}
+
+impl TestServer {
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.server.addr()
+    }
+
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+/// A server over a new database of its own.
+pub async fn start(args: &[&str]) -> TestServer {
+    let db = Arc::new(TestDb::new("t").await);
+    start_on(&db, args).await
+}
+
+/// A server over `db` (several may share one).
+pub async fn start_on(db: &Arc<TestDb>, args: &[&str]) -> TestServer {
+    let server = ferrysync_server::start(config_on(db, args)).await.unwrap_or_else(|e| panic!("server starts: {e}"));
+    TestServer { server, db: db.clone() }
+}
+
+/// A server over `db` with the given store in front of it (a test double wrapping the real one).
+pub async fn start_with_store(db: &Arc<TestDb>, args: &[&str], store: Arc<dyn Store>) -> TestServer {
+    let server = ferrysync_server::start_with_store(config_on(db, args), store).await.expect("server starts");
+    TestServer { server, db: db.clone() }
+}
+
+/// The server binary as a child process, killed when dropped.
+pub struct ChildServer {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl ChildServer {
+    /// Starts `ferrysync-server --listen 127.0.0.1:0 ARGS...` and waits for its address.
+    pub fn start(args: &[String], env: &[(&str, &str)]) -> ChildServer {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferrysync-server"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("FERRYSYNC_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("start the server binary");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line:?}"));
+        ChildServer { url: url.to_string(), child }
+    }
+
+    /// Resident memory of the process, in bytes.
+    pub fn rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        kb * 1024
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the server binary with these arguments to its end (it must refuse to start); returns
+/// its exit code and stderr.
+pub fn refused_start(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ferrysync-server"));
+    cmd.args(["--listen", "127.0.0.1:0", "--memory"]).args(args).envs(env.iter().copied());
+    for var in ["FERRYSYNC_DEV_TOKENS", "FERRYSYNC_JWT_SECRET_FILE", "FERRYSYNC_JWKS_FILE"] {
+        if !env.iter().any(|(k, _)| *k == var) {
+            cmd.env_remove(var);
+        }
+    }
+    let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            return (status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server started although it should have refused: {args:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[derive(Debug)]
@@ -65,7 +309,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(server: &RunningServer, token: Option<&str>) -> Client {
+    pub fn new(server: &TestServer, token: Option<&str>) -> Client {
         Client::for_url(&server.url(), token)
     }
 
@@ -282,6 +526,21 @@ impl OpenApi {
         if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_f64), v.as_f64()) {
             if n < min {
                 return Err(format!("{at}: {n} < {min}"));
+            }
+        }
+        if let (Some(max), Some(n)) = (schema.get("maximum").and_then(Value::as_u64), v.as_u64()) {
+            if n > max {
+                return Err(format!("{at}: {n} > {max}"));
+            }
+        }
+        if let (Some(pattern), Some(s)) = (schema.get("pattern").and_then(Value::as_str), v.as_str()) {
+            if !regex::Regex::new(pattern).expect("a valid pattern").is_match(s) {
+                return Err(format!("{at}: {s:?} does not match {pattern}"));
+            }
+        }
+        if let (Some(max), Some(a)) = (schema.get("maxItems").and_then(Value::as_u64), v.as_array()) {
+            if a.len() as u64 > max {
+                return Err(format!("{at}: {} items, more than {max}", a.len()));
             }
         }
         if schema.get("format").and_then(Value::as_str) == Some("uuid") {

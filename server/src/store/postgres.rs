@@ -1,0 +1,419 @@
+//! The PostgreSQL store, for deployments where several server processes share one database.
+//!
+//! The change sequence must become visible in the order it is handed out, or a puller whose
+//! cursor passed number 12 while 11 was still uncommitted would miss 11 forever. So a push
+//! takes its tenant's counter row `FOR UPDATE` before anything else: a tenant's writers run one
+//! after another (each process also queues its own writers of a tenant before taking a
+//! connection), and a number is handed out only once every smaller one is committed. Pulls read
+//! one snapshot (`REPEATABLE READ`) on a separate pool of connections, so they never wait for a
+//! writer; health checks use that pool too.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
+use ferrysync::protocol::{Mutation, MutationResult, ServerRecord};
+use serde_json::value::RawValue;
+use serde_json::Value;
+use tokio_postgres::{IsolationLevel, NoTls};
+
+use super::answers::{self, Stored};
+use super::{
+    now_ms, plan, record_bytes, AnswerBudget, BoxFuture, MutationLimits, PullLimits, PullPage, Store, StoreError,
+    StoredRecord,
+};
+
+/// Connections of each pool (writers, readers) of one server process.
+const POOL_SIZE: usize = 8;
+/// How long a request waits for a free connection before answering 503.
+const POOL_WAIT: Duration = Duration::from_secs(5);
+const PRUNE_BATCH: i64 = 1000;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS records (
+    tenant     TEXT    NOT NULL,
+    collection TEXT    NOT NULL,
+    id         TEXT    NOT NULL,
+    version    BIGINT  NOT NULL,
+    deleted    BOOLEAN NOT NULL,
+    data       TEXT,
+    seq        BIGINT  NOT NULL,
+    updated_at BIGINT  NOT NULL,
+    PRIMARY KEY (tenant, collection, id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS records_by_seq ON records (tenant, seq);
+CREATE TABLE IF NOT EXISTS mutations (
+    tenant      TEXT   NOT NULL,
+    mutation_id TEXT   NOT NULL,
+    result      TEXT   NOT NULL,
+    created_at  BIGINT NOT NULL,
+    PRIMARY KEY (tenant, mutation_id)
+);
+CREATE INDEX IF NOT EXISTS mutations_by_age ON mutations (created_at);
+CREATE TABLE IF NOT EXISTS tenants (
+    tenant   TEXT   PRIMARY KEY,
+    last_seq BIGINT NOT NULL
+);
+"#;
+
+/// A page: at most `$3` records after `$2`, and of those only the ones whose running size stays
+/// within `$4` (the first one always); `total` tells whether more follow.
+const PULL_SQL: &str = r#"
+SELECT collection, id, version, deleted, data, updated_at, seq, total FROM (
+    SELECT r.*,
+           row_number() OVER w AS n,
+           sum(octet_length(collection) + octet_length(id) + coalesce(octet_length(data), 0) + 100) OVER w AS upto,
+           count(*) OVER () AS total
+    FROM (SELECT * FROM records WHERE tenant = $1 AND seq > $2::int8 ORDER BY seq LIMIT $3::int8 + 1) r
+    WINDOW w AS (ORDER BY seq)
+) p
+WHERE n <= $3::int8 AND (n = 1 OR upto <= $4::int8)
+ORDER BY seq
+"#;
+
+/// The PostgreSQL implementation of [`Store`].
+pub struct PostgresStore {
+    writers: Pool,
+    readers: Pool,
+    /// One queue per tenant with a push in progress in this process.
+    tenant_queues: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+fn pg_err(e: tokio_postgres::Error) -> StoreError {
+    match e.code().map(|c| c.code()) {
+        // Serialization failure, deadlock, too many connections, shutting down: retry later.
+        Some("40001" | "40P01" | "53300" | "57P01" | "57P03") => StoreError::Busy,
+        _ if e.is_closed() => StoreError::Busy,
+        _ => StoreError::Other(format!("postgres: {e}")),
+    }
+}
+
+fn pool_err(e: PoolError) -> StoreError {
+    match e {
+        PoolError::Timeout(_) => StoreError::Busy,
+        PoolError::Backend(e) => match pg_err(e) {
+            StoreError::Other(_) => StoreError::Busy,
+            other => other,
+        },
+        other => StoreError::Other(format!("postgres pool: {other}")),
+    }
+}
+
+fn corrupt(what: &str, e: serde_json::Error) -> StoreError {
+    StoreError::Other(format!("postgres: stored {what} is not valid: {e}"))
+}
+
+fn pool(config: &tokio_postgres::Config) -> Result<Pool, StoreError> {
+    let manager =
+        Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    Pool::builder(manager)
+        .max_size(POOL_SIZE)
+        .wait_timeout(Some(POOL_WAIT))
+        .create_timeout(Some(POOL_WAIT))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|e| StoreError::Other(format!("postgres pool: {e}")))
+}
+
+impl PostgresStore {
+    /// Connects and creates the tables if needed (under an advisory lock, so that servers
+    /// starting together do not race on it).
+    pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError::Other(format!("the --database URL is not valid: {e}")))?;
+        let store = PostgresStore { writers: pool(&config)?, readers: pool(&config)?, tenant_queues: Mutex::default() };
+        let mut conn = store.writers.get().await.map_err(|e| match e {
+            PoolError::Backend(e) => StoreError::Other(format!("postgres: {e}")),
+            other => pool_err(other),
+        })?;
+        let tx = conn.transaction().await.map_err(pg_err)?;
+        tx.execute("SELECT pg_advisory_xact_lock(7301960)", &[]).await.map_err(pg_err)?;
+        tx.batch_execute(SCHEMA).await.map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(store)
+    }
+
+    fn queue(&self, tenant: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut queues = self.tenant_queues.lock().unwrap_or_else(|e| e.into_inner());
+        queues.entry(tenant.to_string()).or_default().clone()
+    }
+
+    fn forget_queue(&self, tenant: &str) {
+        let mut queues = self.tenant_queues.lock().unwrap_or_else(|e| e.into_inner());
+        if queues.get(tenant).is_some_and(|q| Arc::strong_count(q) == 1) {
+            queues.remove(tenant);
+        }
+    }
+
+    async fn push_batch(
+        &self,
+        tenant: &str,
+        mutations: &[Mutation<Value>],
+        limits: MutationLimits,
+    ) -> Result<Vec<MutationResult<Value>>, StoreError> {
+        let queue = self.queue(tenant);
+        let result = {
+            let _turn = queue.lock().await;
+            let mut conn = self.writers.get().await.map_err(pool_err)?;
+            push_tx(&mut conn, tenant, mutations, limits).await
+        };
+        drop(queue);
+        self.forget_queue(tenant);
+        result
+    }
+}
+
+type RecordKey = (String, String);
+/// A record as the batch sees it (`None`: never held), and what it counts toward the answer.
+type Seen = HashMap<RecordKey, Option<(StoredRecord, usize)>>;
+
+async fn fetch_records(
+    tx: &tokio_postgres::Transaction<'_>,
+    tenant: &str,
+    keys: &[RecordKey],
+    seen: &mut Seen,
+) -> Result<(), StoreError> {
+    let wanted: Vec<&RecordKey> = keys.iter().filter(|k| !seen.contains_key(*k)).collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let collections: Vec<&str> = wanted.iter().map(|k| k.0.as_str()).collect();
+    let ids: Vec<&str> = wanted.iter().map(|k| k.1.as_str()).collect();
+    let rows = tx
+        .query(
+            "SELECT r.collection, r.id, r.version, r.deleted, r.data FROM records r
+             JOIN unnest($2::text[], $3::text[]) AS k(collection, id) USING (collection, id)
+             WHERE r.tenant = $1",
+            &[&tenant, &collections, &ids],
+        )
+        .await
+        .map_err(pg_err)?;
+    for k in wanted {
+        seen.insert(k.clone(), None);
+    }
+    for row in rows {
+        let (collection, id): (String, String) = (row.get(0), row.get(1));
+        let data: Option<String> = row.get(4);
+        let bytes = record_bytes(&collection, &id, data.as_deref());
+        let data = data.map(|t| serde_json::from_str(&t)).transpose().map_err(|e| corrupt("data", e))?;
+        let version: i64 = row.get(2);
+        seen.insert(
+            (collection, id),
+            Some((StoredRecord { version: version as u64, deleted: row.get(3), data }, bytes)),
+        );
+    }
+    Ok(())
+}
+
+async fn push_tx(
+    conn: &mut Object,
+    tenant: &str,
+    mutations: &[Mutation<Value>],
+    limits: MutationLimits,
+) -> Result<Vec<MutationResult<Value>>, StoreError> {
+    let tx = conn.build_transaction().isolation_level(IsolationLevel::ReadCommitted).start().await.map_err(pg_err)?;
+    tx.execute("INSERT INTO tenants (tenant, last_seq) VALUES ($1, 0) ON CONFLICT (tenant) DO NOTHING", &[&tenant])
+        .await
+        .map_err(pg_err)?;
+    // The tenant's writers take turns here; see the module comment.
+    let start_seq: i64 = tx
+        .query_one("SELECT last_seq FROM tenants WHERE tenant = $1 FOR UPDATE", &[&tenant])
+        .await
+        .map_err(pg_err)?
+        .get(0);
+
+    let keys: Vec<String> = mutations.iter().map(|m| m.mutation_id.hyphenated().to_string()).collect();
+    let mut answers: HashMap<String, Stored> = HashMap::new();
+    for row in tx
+        .query(
+            "SELECT mutation_id, result FROM mutations WHERE tenant = $1 AND mutation_id = ANY($2)",
+            &[&tenant, &keys],
+        )
+        .await
+        .map_err(pg_err)?
+    {
+        let text: String = row.get(1);
+        answers.insert(row.get(0), answers::decode(&text).map_err(|e| corrupt("answer", e))?);
+    }
+    let mut record_keys: Vec<RecordKey> = mutations.iter().map(|m| (m.collection.clone(), m.id.clone())).collect();
+    record_keys.extend(answers.values().filter_map(Stored::conflict_key).map(|k| (k.collection.clone(), k.id.clone())));
+    let mut seen = Seen::new();
+    fetch_records(&tx, tenant, &record_keys, &mut seen).await?;
+
+    let mut seq = start_seq as u64;
+    let mut budget = AnswerBudget::new(limits.max_answer_bytes);
+    let mut writes: HashMap<RecordKey, (u64, bool, Option<String>, u64)> = HashMap::new();
+    let (mut new_keys, mut new_answers) = (Vec::new(), Vec::new());
+    let mut results = Vec::with_capacity(mutations.len());
+    for (m, key) in mutations.iter().zip(&keys) {
+        if let Some(stored) = answers.get(key) {
+            let current = stored.conflict_key().and_then(|k| seen[&(k.collection.clone(), k.id.clone())].as_ref());
+            if stored.conflict_key().is_some() {
+                budget.charge(current.map_or(0, |c| c.1))?;
+            }
+            results.push(stored.clone().into_result(m.mutation_id, current.map(|c| &c.0)));
+            continue;
+        }
+        let record_key = (m.collection.clone(), m.id.clone());
+        let current = seen[&record_key].as_ref();
+        let planned = plan(m, current.map(|c| &c.0), limits);
+        if let MutationResult::Conflict { .. } = planned.result {
+            budget.charge(current.map_or(0, |c| c.1))?;
+        }
+        if let Some(w) = planned.write {
+            seq += 1;
+            let bytes = record_bytes(&m.collection, &m.id, w.data.as_deref());
+            let data = if w.deleted { None } else { m.data.clone() };
+            seen.insert(
+                record_key.clone(),
+                Some((StoredRecord { version: w.version, deleted: w.deleted, data }, bytes)),
+            );
+            // A record written twice in the batch is stored once, in its last state.
+            writes.insert(record_key, (w.version, w.deleted, w.data, seq));
+        }
+        let text = answers::encode(&planned.result);
+        answers.insert(key.clone(), answers::decode(&text).map_err(|e| corrupt("answer", e))?);
+        new_keys.push(key.as_str());
+        new_answers.push(text);
+        results.push(planned.result);
+    }
+
+    let now = now_ms() as i64;
+    if !writes.is_empty() {
+        let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for ((collection, id), (version, deleted, data, seq)) in writes {
+            cols.0.push(collection);
+            cols.1.push(id);
+            cols.2.push(version as i64);
+            cols.3.push(deleted);
+            cols.4.push(data);
+            cols.5.push(seq as i64);
+        }
+        tx.execute(
+            "INSERT INTO records (tenant, collection, id, version, deleted, data, seq, updated_at)
+             SELECT $1, c, i, v, d, x, s, $8
+             FROM unnest($2::text[], $3::text[], $4::int8[], $5::bool[], $6::text[], $7::int8[]) AS t(c, i, v, d, x, s)
+             ON CONFLICT (tenant, collection, id) DO UPDATE SET
+                version = excluded.version, deleted = excluded.deleted, data = excluded.data,
+                seq = excluded.seq, updated_at = excluded.updated_at",
+            &[&tenant, &cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &now],
+        )
+        .await
+        .map_err(pg_err)?;
+        tx.execute("UPDATE tenants SET last_seq = $2 WHERE tenant = $1", &[&tenant, &(seq as i64)])
+            .await
+            .map_err(pg_err)?;
+    }
+    if !new_keys.is_empty() {
+        tx.execute(
+            "INSERT INTO mutations (tenant, mutation_id, result, created_at)
+             SELECT $1, k, r, $4 FROM unnest($2::text[], $3::text[]) AS t(k, r)",
+            &[&tenant, &new_keys, &new_answers, &now],
+        )
+        .await
+        .map_err(pg_err)?;
+    }
+    tx.commit().await.map_err(pg_err)?;
+    Ok(results)
+}
+
+async fn pull_tx(
+    conn: &mut Object,
+    tenant: &str,
+    after: u64,
+    limits: PullLimits,
+) -> Result<Option<PullPage>, StoreError> {
+    let tx = conn
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(pg_err)?;
+    let last: i64 = tx
+        .query_opt("SELECT last_seq FROM tenants WHERE tenant = $1", &[&tenant])
+        .await
+        .map_err(pg_err)?
+        .map_or(0, |r| r.get(0));
+    if after > last as u64 {
+        return Ok(None);
+    }
+    let rows = tx
+        .query(PULL_SQL, &[&tenant, &(after as i64), &i64::from(limits.count), &(limits.bytes as i64)])
+        .await
+        .map_err(pg_err)?;
+    tx.commit().await.map_err(pg_err)?;
+    let total = rows.first().map_or(0, |r| r.get::<_, i64>(7));
+    let has_more = total as usize > rows.len();
+    let mut last_seq = after;
+    let mut changes = Vec::with_capacity(rows.len());
+    for row in rows {
+        let data: Option<String> = row.get(4);
+        let version: i64 = row.get(2);
+        let updated_at: i64 = row.get(5);
+        let seq: i64 = row.get(6);
+        changes.push(ServerRecord {
+            collection: row.get(0),
+            id: row.get(1),
+            version: version as u64,
+            deleted: row.get(3),
+            data: data.map(RawValue::from_string).transpose().map_err(|e| corrupt("data", e))?,
+            updated_at: Some(updated_at as u64),
+        });
+        last_seq = seq as u64;
+    }
+    Ok(Some(PullPage { changes, last_seq, has_more }))
+}
+
+impl Store for PostgresStore {
+    fn push(
+        &self,
+        tenant: String,
+        mutations: Vec<Mutation<Value>>,
+        limits: MutationLimits,
+    ) -> BoxFuture<'_, Result<Vec<MutationResult<Value>>, StoreError>> {
+        Box::pin(async move { self.push_batch(&tenant, &mutations, limits).await })
+    }
+
+    fn pull(
+        &self,
+        tenant: String,
+        after: u64,
+        limits: PullLimits,
+    ) -> BoxFuture<'_, Result<Option<PullPage>, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.readers.get().await.map_err(pool_err)?;
+            pull_tx(&mut conn, &tenant, after, limits).await
+        })
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let conn = self.readers.get().await.map_err(pool_err)?;
+            conn.execute("SELECT 1", &[]).await.map_err(pg_err)?;
+            Ok(())
+        })
+    }
+
+    fn prune(&self, before_ms: u64) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let conn = self.writers.get().await.map_err(pool_err)?;
+            let mut total = 0;
+            loop {
+                let n = conn
+                    .execute(
+                        "DELETE FROM mutations WHERE ctid IN
+                           (SELECT ctid FROM mutations WHERE created_at < $1::int8 LIMIT $2::int8)",
+                        &[&(before_ms as i64), &PRUNE_BATCH],
+                    )
+                    .await
+                    .map_err(pg_err)?;
+                total += n;
+                if (n as i64) < PRUNE_BATCH {
+                    return Ok(total);
+                }
+            }
+        })
+    }
+}
