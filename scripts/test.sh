@@ -6,10 +6,44 @@ export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
 suite() { printf '\n======== %s ========\n' "$*"; }
 
+# Every process this run starts carries this mark in its environment. On exit (pass, fail or
+# Ctrl-C), any still alive is named and stopped: the scripts below stop what they start, and
+# this makes sure of it.
+export FERRYSYNC_TEST_RUN="$$.$(date +%s%N)"
+leftovers() {
+  local f pid
+  for f in /proc/[0-9]*/environ; do
+    pid=${f#/proc/}; pid=${pid%/environ}
+    [ "$pid" = "$$" ] || [ "$pid" = "$BASHPID" ] && continue
+    local env=()
+    { mapfile -d '' env < "$f"; } 2>/dev/null || continue
+    for entry in "${env[@]}"; do
+      if [ "$entry" = "FERRYSYNC_TEST_RUN=$FERRYSYNC_TEST_RUN" ]; then echo "$pid"; break; fi
+    done
+  done
+}
+stop_leftovers() {
+  local pids
+  pids=$(leftovers)
+  if [ -n "$pids" ]; then
+    echo "stopping processes left behind:" >&2
+    for pid in $pids; do echo "  $pid $(tr '\0' ' ' < /proc/$pid/cmdline 2>/dev/null)" >&2; done
+    kill $pids 2>/dev/null || true
+  fi
+}
+trap stop_leftovers EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 suite "setup"
 bash scripts/setup.sh
 
-suite "native: cargo test (core, protocol, reference server)"
+suite "lint: cargo fmt, cargo clippy (native and wasm32), warnings denied"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --target wasm32-unknown-unknown -p ferrysync --all-targets -- -D warnings
+
+suite "native: cargo test (core, engine, protocol, layers, typings, simulation of 2,000 seeds, reference server)"
 cargo test --workspace
 
 suite "server on PostgreSQL: the server suite again, against a throwaway cluster"
@@ -26,8 +60,9 @@ suite "browser: wasm-pack test --headless --chrome, against reference servers on
 CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}" \
   bash scripts/with-servers.sh wasm-pack test --headless --chrome
 
-suite "package: release build, types, demo bundle"
+suite "package: release build, the typings against the Rust exports, types, demo bundle"
 bash scripts/build-wasm.sh
+node --test tests/types/
 npx tsc --noEmit
 npx webpack --mode production
 
