@@ -359,3 +359,42 @@ fn a_storage_failure_ends_the_sync_and_is_retried_with_backoff() {
     assert!(has(&out, |c| *c == Command::ReleaseLock));
     assert!(e.status().online, "a local failure says nothing of the network");
 }
+
+#[test]
+fn waiters_learn_the_outcome_once_the_counts_that_follow_are_in() {
+    let mut e = started(settings());
+    to_first_read(&mut e, 1);
+    e.handle(Event::BatchRead(Ok(None)), 2.0);
+    e.handle(Event::CursorRead(Ok(None)), 2.0);
+    e.handle(Event::Pulled(Ok(page("c1.0", false))), 2.0);
+    let out = e.handle(Event::PageApplied(Ok(PageApplied::default())), 3.0);
+    assert!(!has(&out, |c| matches!(c, Command::Settle { .. })), "not before the count: {out:?}");
+    let Some(Command::Count { id }) = out.iter().find(|c| matches!(c, Command::Count { .. })).cloned() else {
+        panic!()
+    };
+    // An older count's answer does not settle it, nor overwrite a newer count.
+    let out = e.handle(Event::Counted { id: id + 1, counts: Ok(Counts { pending: 4, failed: 0, conflicts: 1 }) }, 3.0);
+    assert!(
+        has(&out, |c| matches!(c, Command::Settle { waiters, .. } if waiters == &[Waiter(1)])),
+        "a later count will do"
+    );
+    let out = e.handle(Event::Counted { id, counts: Ok(Counts::default()) }, 3.0);
+    assert!(out.is_empty(), "an older count changes nothing: {out:?}");
+    assert_eq!((e.status().pending, e.status().conflicts), (4, 1));
+
+    // An open that ran migrations, and a decision, wait for their own count.
+    let mut e = E::new(Some(settings()), 1);
+    let out = e.handle(Event::Started { online: true, waiter: Some(Waiter(7)) }, 0.0);
+    let [Command::Count { id }] = out[..] else { panic!("{out:?}") };
+    let out = e.handle(Event::Counted { id, counts: Ok(Counts { pending: 3, failed: 0, conflicts: 0 }) }, 0.0);
+    assert!(
+        matches!(&out[..], [Command::Publish(s), Command::Settle { waiters, outcome: Ok(_) }] if s.pending == 3 && waiters == &[Waiter(7)])
+    );
+    let decided = crate::core::sync::storage::Decided { pending_delta: -1, changes: Changes::default() };
+    let out = e.handle(Event::Decided { decided, waiter: Some(Waiter(8)) }, 1.0);
+    let Some(Command::Count { id }) = out.iter().find(|c| matches!(c, Command::Count { .. })).cloned() else {
+        panic!()
+    };
+    let out = e.handle(Event::Counted { id, counts: Ok(Counts { pending: 2, failed: 0, conflicts: 0 }) }, 1.0);
+    assert!(has(&out, |c| matches!(c, Command::Settle { waiters, .. } if waiters == &[Waiter(8)])));
+}
