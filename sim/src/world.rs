@@ -89,6 +89,10 @@ enum Fate {
     Slow,
 }
 
+/// Every fate but `Ok`, in the order `Stats::faults` counts them.
+const FAULTS: [Fate; 6] =
+    [Fate::ServerError, Fate::Throttled, Fate::TokenExpired, Fate::AnswerLost, Fate::DeliveredTwice, Fate::Slow];
+
 #[derive(Debug)]
 enum Answer {
     Push(Result<PushResponse<Data>, Failure>),
@@ -451,17 +455,7 @@ impl World {
             self.schedule(0, Action::Answer(id));
             return;
         } else if self.faults && self.rng.chance(self.shape.fault_percent) {
-            *self
-                .rng
-                .pick(&[
-                    Fate::ServerError,
-                    Fate::Throttled,
-                    Fate::TokenExpired,
-                    Fate::AnswerLost,
-                    Fate::DeliveredTwice,
-                    Fate::Slow,
-                ])
-                .unwrap_or(&Fate::Ok)
+            *self.rng.pick(&FAULTS).unwrap_or(&Fate::Ok)
         } else {
             Fate::Ok
         };
@@ -473,16 +467,7 @@ impl World {
             Kind::Pull { .. } => self.stats.pulls += 1,
             Kind::Probe => {}
         }
-        let fault = [
-            Fate::ServerError,
-            Fate::Throttled,
-            Fate::TokenExpired,
-            Fate::AnswerLost,
-            Fate::DeliveredTwice,
-            Fate::Slow,
-        ]
-        .iter()
-        .position(|f| *f == fate);
+        let fault = FAULTS.iter().position(|f| *f == fate);
         if let Some(i) = fault {
             self.stats.faults[i] += 1;
         }

@@ -3,6 +3,8 @@
 use crate::core::outbox::Op;
 use crate::protocol;
 
+use super::entry::Entry;
+
 /// Entries read per request while planning a batch of `max`: twice the batch, so that a few held
 /// entries do not cost a second read; a store reads more only when held entries fill a page.
 pub fn plan_page(max: u32) -> u32 {
@@ -28,6 +30,12 @@ pub struct Queued<'a> {
     /// A dead letter (rejected by the server) or an entry waiting on a conflict: never pushed
     /// until the user retries or resolves it.
     pub held: bool,
+}
+
+impl<'a> From<&'a Entry> for Queued<'a> {
+    fn from(e: &'a Entry) -> Queued<'a> {
+        Queued { seq: e.seq, collection: &e.collection, record_id: &e.record_id, held: e.hold.is_some() }
+    }
 }
 
 /// The seqs of the next batch: entries in queue order, at most `max`, skipping held ones and

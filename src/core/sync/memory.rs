@@ -300,16 +300,7 @@ impl<D: Clone> SyncStorage<D> for MemoryStore<D> {
 
     async fn read_batch(&self, max: u32, _now: f64) -> Result<Option<Batch<D>>> {
         self.transaction(|state| {
-            let plan: Vec<Queued<'_>> = state
-                .outbox
-                .values()
-                .map(|r| Queued {
-                    seq: r.entry.seq,
-                    collection: &r.entry.collection,
-                    record_id: &r.entry.record_id,
-                    held: r.entry.hold.is_some(),
-                })
-                .collect();
+            let plan: Vec<Queued<'_>> = state.outbox.values().map(|r| Queued::from(&r.entry)).collect();
             let chosen = next_batch(&plan, max as usize);
             if chosen.is_empty() {
                 return Ok(None);

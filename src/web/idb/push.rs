@@ -49,15 +49,7 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
             let full = page.len() as u32 == plan_page(max);
             after = page.last().map(|e| e.entry.seq);
             queued.extend(page);
-            let plan: Vec<Queued<'_>> = queued
-                .iter()
-                .map(|s| Queued {
-                    seq: s.entry.seq,
-                    collection: &s.entry.collection,
-                    record_id: &s.entry.record_id,
-                    held: s.entry.hold.is_some(),
-                })
-                .collect();
+            let plan: Vec<Queued<'_>> = queued.iter().map(|s| Queued::from(&s.entry)).collect();
             let chosen = next_batch(&plan, max as usize);
             if !full || chosen.len() >= max as usize {
                 break chosen;
