@@ -55,9 +55,11 @@ pub struct Driver {
     timers: RefCell<Vec<(Timer, Timeout)>>,
     waiters: RefCell<Vec<(Waiter, Function, Function)>>,
     next_waiter: Cell<u64>,
-    /// Stops listening for `online`/`offline`.
-    unlisten: RefCell<Option<Function>>,
+    /// The `online`/`offline` listeners, and the function that removes them.
+    network: RefCell<Option<NetworkListeners>>,
 }
+
+type NetworkListeners = (Closure<dyn FnMut()>, Closure<dyn FnMut()>, Function);
 
 impl Driver {
     /// `sync`: the `sync` options of `open()`, if any; `lock_name`: the database's sync lock.
@@ -78,7 +80,7 @@ impl Driver {
             timers: RefCell::default(),
             waiters: RefCell::default(),
             next_waiter: Cell::new(0),
-            unlisten: RefCell::default(),
+            network: RefCell::default(),
         }
     }
 
@@ -92,10 +94,7 @@ impl Driver {
             let weak = Rc::downgrade(self);
             let offline = Closure::<dyn FnMut()>::new(move || feed_weak(&weak, Event::Offline));
             let unlisten = glue::listen_network(online.as_ref().unchecked_ref(), offline.as_ref().unchecked_ref());
-            // Kept alive by the listeners themselves until they are removed.
-            online.forget();
-            offline.forget();
-            *self.unlisten.borrow_mut() = Some(unlisten);
+            *self.network.borrow_mut() = Some((online, offline, unlisten));
         }
         let (waiter, promise) =
             if counted { self.waiter().map(|(w, p)| (Some(w), Some(p))).unwrap_or_default() } else { (None, None) };
@@ -149,7 +148,7 @@ impl Driver {
 
     /// Stops listening for network events (on close; the engine cancels its own timers).
     pub fn stop(&self) {
-        if let Some(unlisten) = self.unlisten.borrow_mut().take() {
+        if let Some((_online, _offline, unlisten)) = self.network.borrow_mut().take() {
             let _ = unlisten.call0(&JsValue::UNDEFINED);
         }
     }
