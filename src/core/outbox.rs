@@ -5,7 +5,8 @@
 //! reads the record as it is at send time, so "create then update" needs no data merge: the
 //! entry stays a create and the record already holds the latest data. Only an entry that has
 //! never been sent may absorb a new write. Once sent, the server may have applied it under its
-//! mutation id, so a later write gets an entry of its own, pushed after it.
+//! mutation id, so a later write gets an entry of its own, pushed after it. Nor may an entry held
+//! by a conflict: it is what the conflict is about, and only a decision settles it.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -39,6 +40,8 @@ pub struct Queued {
     pub op: Op,
     /// How many times it was sent. A sent entry is never rewritten.
     pub attempts: u32,
+    /// Held by a conflict or as a dead letter: never rewritten either.
+    pub held: bool,
 }
 
 /// What to do with the outbox for one local write.
@@ -68,7 +71,7 @@ pub fn write_op(exists_live: bool, exists_tombstone: bool, is_delete: bool) -> O
 /// How a write of `incoming` combines with the newest queued entry of the same record.
 pub fn plan(newest: Option<Queued>, incoming: Op) -> Plan {
     let queued = match newest {
-        Some(q) if q.attempts == 0 => q,
+        Some(q) if q.attempts == 0 && !q.held => q,
         _ => return Plan::Append(incoming),
     };
     match (queued.op, incoming) {
@@ -124,7 +127,7 @@ mod tests {
             }
             let op = write_op(self.live, self.tombstone, action == Action::Delete);
             match plan(self.entries.last().copied(), op) {
-                Plan::Append(op) => self.entries.push(Queued { op, attempts: 0 }),
+                Plan::Append(op) => self.entries.push(Queued { op, attempts: 0, held: false }),
                 Plan::Rewrite(op) => self.entries.last_mut().unwrap().op = op,
                 Plan::Keep => {}
                 Plan::Cancel => {
@@ -237,11 +240,20 @@ mod tests {
     }
 
     #[test]
+    fn held_entries_are_never_rewritten() {
+        // Created, then held by a conflict with a pulled change before any push: a delete is
+        // a change of its own, for the decision to see, not a cancel of the held create.
+        let held = Some(Queued { op: Op::Create, attempts: 0, held: true });
+        assert_eq!(plan(held, Op::Delete), Plan::Append(Op::Delete));
+        assert_eq!(plan(held, Op::Update), Plan::Append(Op::Update));
+    }
+
+    #[test]
     fn sent_entries_are_never_rewritten() {
-        let sent = Some(Queued { op: Op::Create, attempts: 1 });
+        let sent = Some(Queued { op: Op::Create, attempts: 1, held: false });
         assert_eq!(plan(sent, Op::Update), Plan::Append(Op::Update));
         assert_eq!(plan(sent, Op::Delete), Plan::Append(Op::Delete));
-        let sent = Some(Queued { op: Op::Update, attempts: 3 });
+        let sent = Some(Queued { op: Op::Update, attempts: 3, held: false });
         assert_eq!(plan(sent, Op::Update), Plan::Append(Op::Update));
     }
 

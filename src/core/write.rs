@@ -85,7 +85,9 @@ impl WriteStep {
             WriteStep::Cancel => Current::default(),
             WriteStep::Store { meta, queue, .. } => {
                 let newest = match *queue {
-                    Queue::Append { op, .. } => Some(Newest { seq: appended_seq, queued: Queued { op, attempts: 0 } }),
+                    Queue::Append { op, .. } => {
+                        Some(Newest { seq: appended_seq, queued: Queued { op, attempts: 0, held: false } })
+                    }
                     Queue::Rewrite { op } => current.newest.map(|n| Newest { queued: Queued { op, ..n.queued }, ..n }),
                     Queue::Keep => current.newest,
                 };
@@ -178,7 +180,10 @@ mod tests {
         assert_eq!(*queue, Queue::Append { op: Op::Update, base_version: Some(5) });
         assert_eq!(step.pending_delta(), 1);
         let next = step.next(&synced(), Some(9));
-        assert_eq!(next.newest, Some(Newest { seq: Some(9), queued: Queued { op: Op::Update, attempts: 0 } }));
+        assert_eq!(
+            next.newest,
+            Some(Newest { seq: Some(9), queued: Queued { op: Op::Update, attempts: 0, held: false } })
+        );
         // Deleted in the same transaction: the unsent update becomes a delete, in place.
         let step = plan_write(Intent::Delete, &next, "tasks", "a", 3.0).unwrap();
         assert!(matches!(

@@ -247,10 +247,10 @@ impl<D: Clone> MemoryStore<D> {
                 check_record_id(&id).map_err(|r| Error::new(ErrorKind::InvalidRecord, r.message))?;
                 let k = key(collection, &id);
                 let stored = state.records.get(&k).cloned();
-                let newest = state
-                    .entries_of(collection, &id)
-                    .last()
-                    .map(|e| Newest { seq: Some(e.seq), queued: QueuedOp { op: e.op, attempts: e.attempts } });
+                let newest = state.entries_of(collection, &id).last().map(|e| Newest {
+                    seq: Some(e.seq),
+                    queued: QueuedOp { op: e.op, attempts: e.attempts, held: e.hold.is_some() },
+                });
                 let current = Current { meta: stored.as_ref().map(|s| s.meta.clone()), newest };
                 let step = plan_write(intent, &current, collection, &id, now)?;
                 written.pending_delta += step.pending_delta();
@@ -510,7 +510,8 @@ impl<D: Clone> SyncStorage<D> for MemoryStore<D> {
         self.transaction(|state| {
             let queued = state.entries_of(collection, id);
             let at = decide::dead_letter_position(&queued).ok_or_else(|| decide::no_dead_letter(collection, id))?;
-            let d = decide::discard(&queued[at..], state.meta(collection, id).as_ref(), now);
+            let in_conflict = state.conflicts.contains_key(&key(collection, id));
+            let d = decide::discard(&queued[at..], state.meta(collection, id).as_ref(), in_conflict, now);
             state.decide(&key(collection, id), d, None, "")
         })
     }

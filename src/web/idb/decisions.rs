@@ -167,10 +167,13 @@ pub async fn discard_failed(db: &IdbDatabase, collection: &str, id: &str, now: f
     let context = "discarding a failed change";
     let tx = all_stores(db)?;
     let work = async {
+        let conflict_key = record_key(collection, &JsValue::from_str(id));
+        let conflict = request(&store(&tx, CONFLICTS_STORE)?.get(&conflict_key).map_err(js_err(context))?, context);
         let target = Target::read(&tx, collection, id, context).await?;
+        let in_conflict = !conflict.await?.is_undefined();
         let queued = target.entries();
         let at = decide::dead_letter_position(&queued).ok_or_else(|| decide::no_dead_letter(collection, id))?;
-        let d = decide::discard(&queued[at..], target.meta.as_ref(), now);
+        let d = decide::discard(&queued[at..], target.meta.as_ref(), in_conflict, now);
         carry_out_decision(&tx, &target, d, None, "", now, context).await
     };
     commit_or_abort(&tx, context, work).await

@@ -89,7 +89,8 @@ async fn read_here(
         let queued = newest.as_ref().and_then(|e| {
             let op = Op::parse(&get(e, "op").as_string()?)?;
             let attempts = get(e, "attempts").as_f64().unwrap_or(0.0) as u32;
-            Some(Newest { seq: get(e, "seq").as_f64().map(|s| s as u64), queued: Queued { op, attempts } })
+            let held = !get(e, "hold").is_undefined();
+            Some(Newest { seq: get(e, "seq").as_f64().map(|s| s as u64), queued: Queued { op, attempts, held } })
         });
         let (meta, record) = if record.is_undefined() { (None, None) } else { (read_meta(&record), Some(record)) };
         here.insert(id, Here { current: Current { meta, newest: queued }, record, newest });

@@ -143,8 +143,9 @@ pub fn retry(from_dead: &[Entry], local: Option<&RecordMeta>) -> Decision {
 /// Drops a dead letter and the record's later changes. A record the server never had is
 /// removed; any other is marked as not known to the server and the pull restarts from the
 /// beginning, so that the server's version replaces the local one. A conflict found on the
-/// record meanwhile goes with the changes it was about.
-pub fn discard(from_dead: &[Entry], local: Option<&RecordMeta>, now: f64) -> Decision {
+/// record meanwhile (`in_conflict`) goes with the changes it was about; the server's version it
+/// held comes back by that same restarted pull.
+pub fn discard(from_dead: &[Entry], local: Option<&RecordMeta>, in_conflict: bool, now: f64) -> Decision {
     let (record, reset_cursor, announce) = match local {
         Some(m) if m.server_version.is_some() => (
             RecordStep::Meta(RecordMeta {
@@ -166,7 +167,7 @@ pub fn discard(from_dead: &[Entry], local: Option<&RecordMeta>, now: f64) -> Dec
         dead_letters_delta: -dead_letters_in(from_dead),
         drop_conflict: true,
         record,
-        reset_cursor,
+        reset_cursor: reset_cursor || in_conflict,
         announce: Some(announce),
         pending_delta: -(from_dead.len() as i64),
     }
@@ -239,12 +240,15 @@ mod tests {
     #[test]
     fn discarding_removes_what_the_server_never_had_and_refetches_the_rest() {
         let queued = [entry(4, Some(Hold::Failed)), entry(6, None)];
-        let d = discard(&queued, Some(&meta(None, RecordStatus::Failed, false)), 60.0);
+        let d = discard(&queued, Some(&meta(None, RecordStatus::Failed, false)), false, 60.0);
         assert_eq!((d.record, d.reset_cursor, d.pending_delta, d.remove), (RecordStep::Remove, false, -2, vec![4, 6]));
-        let d = discard(&queued, Some(&meta(Some(2), RecordStatus::Failed, false)), 40.0);
+        let d = discard(&queued, Some(&meta(Some(2), RecordStatus::Failed, false)), false, 40.0);
         assert!(d.reset_cursor);
         assert!(
             matches!(d.record, RecordStep::Meta(RecordMeta { server_version: None, status: RecordStatus::Synced, updated_at, .. }) if updated_at == 50.0)
         );
+        // A conflict dropped with the changes: its server version comes back by the pull.
+        let d = discard(&queued, Some(&meta(None, RecordStatus::Failed, false)), true, 60.0);
+        assert!(d.reset_cursor && d.drop_conflict);
     }
 }

@@ -38,6 +38,14 @@ pub fn pull_step<D>(change: &ServerRecord<D>, local: Option<&RecordMeta>, queued
         if m.server_version.is_some_and(|known| known >= change.version) {
             return PullStep::Ignore;
         }
+        // A tombstone is no conflict for a change queued as if the record never existed
+        // (`baseVersion` null): the server takes it as it stands (the protocol's version rule),
+        // so the record is recreated rather than the user asked. That is what a client sees of
+        // its own delete when the tombstone it had was removed once the server had it. (A held
+        // change is already in a conflict, which takes the newer server version below.)
+        if change.deleted && queued.first().is_some_and(|e| e.base_version.is_none() && e.hold.is_none()) {
+            return PullStep::Ignore;
+        }
         if !queued.is_empty() {
             let hold = queued.first().filter(|e| e.hold != Some(Hold::Failed)).map(|e| e.seq);
             let (record, counted) = into_conflict(local);
@@ -164,8 +172,25 @@ mod tests {
         assert!(matches!(pull_step(&change(1, false), Some(&here), &queued, 9.0), PullStep::Conflict { .. }));
         // Already in conflict: not counted again; a dead letter first keeps the queue held.
         let here = meta(Some(2), RecordStatus::Conflict);
-        let step = pull_step(&change(4, true), Some(&here), &[entry(7, Some(Hold::Failed))], 9.0);
+        let dead = Entry { base_version: Some(2), ..entry(7, Some(Hold::Failed)) };
+        let step = pull_step(&change(4, true), Some(&here), &[dead], 9.0);
         assert!(matches!(step, PullStep::Conflict { hold: None, counted: false, .. }));
+    }
+
+    #[test]
+    fn a_tombstone_does_not_conflict_with_a_change_made_as_if_the_record_never_was() {
+        // Deleted here, the delete acknowledged (its tombstone removed), created again: the
+        // echo of that delete is not a conflict; the create recreates the record.
+        let here = meta(None, RecordStatus::Pending);
+        let create = Entry { op: Op::Create, ..entry(9, None) };
+        assert_eq!(pull_step(&change(2, true), Some(&here), std::slice::from_ref(&create), 9.0), PullStep::Ignore);
+        // A change already held by a conflict keeps it, with the newer server version.
+        let held = Entry { hold: Some(Hold::Conflict), ..create.clone() };
+        assert!(matches!(pull_step(&change(3, true), Some(&here), &[held], 9.0), PullStep::Conflict { .. }));
+        // A change made on a version the server has since deleted is one.
+        let update = Entry { base_version: Some(1), ..entry(9, None) };
+        let here = meta(Some(1), RecordStatus::Pending);
+        assert!(matches!(pull_step(&change(2, true), Some(&here), &[update], 9.0), PullStep::Conflict { .. }));
     }
 
     #[test]
