@@ -20,8 +20,9 @@ suite "browser: wasm-pack test --headless --chrome, against reference servers on
 CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}" \
   bash scripts/with-servers.sh wasm-pack test --headless --chrome
 
-suite "package: release build, types, demo bundle"
-bash scripts/build-wasm.sh
+suite "package: release build and tarball, installed into the demo; demo types and bundle"
+bash scripts/pack.sh
+bash scripts/use-package.sh www
 npx tsc --noEmit
 npx webpack --mode production
 

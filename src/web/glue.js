@@ -49,10 +49,19 @@ export function withoutTombstones(records) {
   return records.filter((r) => !isTombstone(r));
 }
 
-/** An Error whose `name` callers switch on, with the DOMException that caused it, if any. */
+/** The class of every error ferrysync throws or rejects with: an Error whose `name` callers
+ * switch on. The package's entry exports it, so `error instanceof FerrysyncError` holds for
+ * errors made here and in the entry's own JS. */
+export class FerrysyncError extends Error {
+  constructor(name, message) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** A FerrysyncError, with the DOMException that caused it, if any. */
 export function makeError(name, message, domName, domMessage) {
-  const error = new Error(message);
-  error.name = name;
+  const error = new FerrysyncError(name, message);
   if (domName !== undefined) {
     error.domName = domName;
     error.domMessage = domMessage;

@@ -1,5 +1,8 @@
 //! When a sync starts: on open, every `intervalMs`, shortly after local writes, when the network
 //! comes back, and on `syncNow()`. The `offline` event stops attempts until `online`.
+//!
+//! The network events and `navigator.onLine` are read from the global scope, so that they work
+//! the same in a page (`window`), a dedicated or shared worker and a service worker (`self`).
 
 use std::rc::{Rc, Weak};
 
@@ -17,13 +20,27 @@ fn with_inner(weak: &Weak<Inner>, f: impl FnOnce(&Rc<Inner>)) {
     }
 }
 
+/// The global scope when it fires events (a window or a worker scope; not Node's `globalThis`).
+fn global_events() -> Option<web_sys::EventTarget> {
+    js_sys::global().dyn_into::<web_sys::EventTarget>().ok()
+}
+
+/// `navigator.onLine` of the global scope; true where there is no navigator to ask.
+fn navigator_on_line() -> bool {
+    let navigator = js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).unwrap_or(JsValue::UNDEFINED);
+    if navigator.is_undefined() || navigator.is_null() {
+        return true;
+    }
+    js_sys::Reflect::get(&navigator, &"onLine".into()).ok().and_then(|v| v.as_bool()).unwrap_or(true)
+}
+
 /// Installs the triggers and, if asked, syncs now.
 pub fn start(inner: &Rc<Inner>) {
     let Some(engine) = engine(inner) else { return };
-    let window = web_sys::window();
+    let events = global_events();
     let mut state = engine.state.borrow_mut();
-    state.offline = window.as_ref().is_some_and(|w| !w.navigator().on_line());
-    if let Some(window) = &window {
+    state.offline = !navigator_on_line();
+    if let Some(events) = &events {
         let weak = Rc::downgrade(inner);
         let on_offline = Closure::<dyn FnMut()>::new(move || {
             with_inner(&weak, |inner| {
@@ -47,7 +64,7 @@ pub fn start(inner: &Rc<Inner>) {
             })
         });
         for (name, listener) in [("offline", on_offline), ("online", on_online)] {
-            let _ = window.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+            let _ = events.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
             state.window_listeners.push((name, listener));
         }
     }
@@ -77,9 +94,9 @@ pub fn stop(inner: &Inner) {
     state.retry = None;
     state.debounce = None;
     state.interval = None;
-    if let Some(window) = web_sys::window() {
+    if let Some(events) = global_events() {
         for (name, listener) in state.window_listeners.drain(..) {
-            let _ = window.remove_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+            let _ = events.remove_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
         }
     }
 }
