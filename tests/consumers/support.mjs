@@ -39,7 +39,7 @@ export async function prepareApp(name) {
 /** Runs a workspace tool (node_modules/.bin/<tool>) in `dir`; fails with its output. */
 export async function tool(dir, name, args, env = {}) {
   try {
-    return await run(join(BIN, name), args, { cwd: dir, env: { ...process.env, ...env }, maxBuffer: 16 << 20 });
+    return await run(join(BIN, name), args, { cwd: dir, env: { ...process.env, NO_COLOR: "1", ...env }, maxBuffer: 16 << 20 });
   } catch (error) {
     assert.fail(`${name} ${args.join(" ")} failed in ${dir}:\n${error.stdout ?? ""}${error.stderr ?? ""}`);
   }
