@@ -338,26 +338,28 @@ export class Collection<T extends object = Fields> {
 /** An open database. `S` is its schema (record types by collection name); a bare `Database`
  * stands for a database of any schema. */
 export class Database<S = any> {
+  // Collection names are written `keyof S & string` rather than CollectionName<S>, so that a
+  // wrong name's error lists the names.
   private constructor();
   /** The IndexedDB database name: `ferrysync:<app>` or `ferrysync:<app>:<tenant>`. */
   readonly name: string;
   readonly app: string;
   readonly tenant: string | null;
   readonly version: number;
-  readonly collectionNames: Array<CollectionName<S>>;
+  readonly collectionNames: Array<keyof S & string>;
   /** False once closed, by `close()` or because another tab upgraded the database. */
   readonly isOpen: boolean;
   /** A handle on one collection of the schema, typed from it. Throws UnknownCollectionError for
    * a collection not in the schema. */
-  collection<K extends CollectionName<S>>(name: K): Collection<RecordOf<S[K]>>;
+  collection<K extends keyof S & string>(name: K): Collection<RecordOf<S[K]>>;
   /** Fires after each committed transaction in any collection. Throws InvalidOptionsError if
    * `listener` is not a function. */
-  subscribe(listener: ChangeListener<CollectionName<S>>): Unsubscribe;
+  subscribe(listener: ChangeListener<keyof S & string>): Unsubscribe;
   /** The status snapshot; the same object until something changes. */
   status(): SyncStatus;
   statusStore(): ExternalStore<SyncStatus>;
   /** The queued local changes, oldest first. */
-  outbox(): Promise<Array<OutboxEntry<CollectionName<S>>>>;
+  outbox(): Promise<Array<OutboxEntry<keyof S & string>>>;
   /** Pushes the queue and pulls the server's changes now. Resolves when a sync that started
    * after this call completes; rejects with NetworkError (offline, unreachable, 5xx, 429) or
    * SyncError (refused, e.g. a bad token), and a retry is scheduled with backoff. Rejects with
@@ -368,14 +370,14 @@ export class Database<S = any> {
   /** Keeps the local version (pushed again on top of the server's) or the server's version
    * (replacing the local one, its queued changes dropped). RecordNotFoundError if there is no
    * such conflict. */
-  resolveConflict(collection: CollectionName<S>, id: string, keep: "local" | "server"): Promise<void>;
+  resolveConflict(collection: keyof S & string, id: string, keep: "local" | "server"): Promise<void>;
   /** The changes the server rejected. */
-  failed(): Promise<Array<DeadLetter<CollectionName<S>>>>;
+  failed(): Promise<Array<DeadLetter<keyof S & string>>>;
   /** Sends a rejected change again, as the record is now, under a new mutation id. */
-  retryFailed(collection: CollectionName<S>, id: string): Promise<void>;
+  retryFailed(collection: keyof S & string, id: string): Promise<void>;
   /** Drops a rejected change and the record's later queued changes. A record the server never
    * had is removed; any other gets the server's version back on the next sync. */
-  discardFailed(collection: CollectionName<S>, id: string): Promise<void>;
+  discardFailed(collection: keyof S & string, id: string): Promise<void>;
   /** Closes the connection. Queued changes stay in the outbox for the next open. */
   close(): void;
   /** Frees this handle's wasm memory; the connection closes once no handle of it remains. */
