@@ -1,4 +1,5 @@
-// The React bindings in headless Chromium, counted with <Profiler>: a hook commits once for its
+// The lazy load (nothing fetched before preload() or the first open()), then the React bindings
+// in headless Chromium, counted with <Profiler>: a hook commits once for its
 // first answer and once per real change, never for an answer equal to the last; inline queries
 // settle; StrictMode's double mount is fine; conflicts and the outbox follow a sync with the
 // reference server. The harness is tests/consumers/apps/react, built by Vite with React's
@@ -15,15 +16,31 @@ before(async () => {
   dist = join(dir, "dist");
 });
 
-/** Runs `body(h)` on the harness page, `h` calling `window.harness`. */
+/** Runs `body(h, wasmRequests)` on the harness page, `h` calling `window.harness`;
+ * `wasmRequests()` counts the page's requests for a .wasm file so far. */
 function withHarness(body) {
   return withServerAndBrowser(["--static", dist], async (server, { page }) => {
+    let wasm = 0;
+    page.on("request", (request) => {
+      if (new URL(request.url()).pathname.endsWith(".wasm")) wasm++;
+    });
     await page.goto(`${server.url}/`);
     await page.waitForFunction(() => window.harnessReady);
     const h = new Proxy({}, { get: (_, name) => (...args) => page.evaluate(([n, a]) => window.harness[n](...a), [name, args]) });
-    await body(h);
+    await body(h, () => wasm);
   });
 }
+
+test("importing the package fetches nothing: the wasm comes with preload() or the first open(), once", () =>
+  withHarness(async (h, wasmRequests) => {
+    await new Promise((done) => setTimeout(done, 200));
+    assert.equal(wasmRequests(), 0, "no .wasm request after the page loaded");
+    await h.preload();
+    assert.equal(wasmRequests(), 1, "preload() fetched it");
+    await h.open("first");
+    await h.open("second");
+    assert.equal(wasmRequests(), 1, "open() reused the preloaded module");
+  }));
 
 /** The last value hook `id` returned, once `check(value)` holds. */
 const settled = (h, id, what, check) =>

@@ -1,7 +1,8 @@
 // The package's types, as installed from the tarball: example.tsx must compile with no error
-// under --strict with moduleResolution "bundler" and "node16", and expected-errors.ts must fail
-// with exactly the diagnostics its `// expect-error TSxxxx: message` comments name, each on the
-// line below its comment. Run after scripts/pack.sh: `node tests/types/check.mjs`.
+// under --strict with moduleResolution "bundler", "node16" (both through the exports map) and
+// "node10" (through the files themselves), and expected-errors.ts must fail with exactly the
+// diagnostics its `// expect-error TSxxxx: message` comments name, each on the line below its
+// comment. Run after scripts/pack.sh: `node --test tests/types/check.mjs`.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -34,7 +35,7 @@ test("install the tarball beside the type checks", async () => {
   dir = await prepareApp("types", { from: HERE });
 });
 
-for (const resolution of ["bundler", "node16"]) {
+for (const resolution of ["bundler", "node16", "node10"]) {
   test(`example.tsx compiles under --strict, moduleResolution ${resolution}`, async () => {
     const { code, stdout } = await tsc(dir, ["-p", `tsconfig.${resolution}.json`]);
     assert.equal(code, 0, stdout);

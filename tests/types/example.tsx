@@ -1,5 +1,5 @@
 // A typed app against the installed package: it must compile with no error under --strict (and
-// the stricter flags of tsconfig.*.json), with moduleResolution "bundler" and "node16" alike.
+// the stricter flags of tsconfig.*.json), with moduleResolution "bundler", "node16" and "node10".
 import {
   FerrysyncError,
   isFerrysyncError,

@@ -1,7 +1,7 @@
 // The harness of the React bindings test: components that use each hook inside a <Profiler>
 // (which counts commits), what each hook returned at each render, and controls the test drives
 // through `window.harness`.
-import { open } from "ferrysync";
+import { open, preload } from "ferrysync";
 import { FerrysyncProvider, useConflicts, useDatabase, useLiveQuery, useOutbox, useRecord, useSyncStatus } from "ferrysync/react";
 import { Profiler, StrictMode, useState } from "react";
 import { createRoot } from "react-dom/client";
@@ -75,6 +75,7 @@ const dbs = {};
 let root;
 
 window.harness = {
+  preload: () => preload(),
   /** Opens database `name` (a fresh tenant), with `sync` options when given. */
   async open(name, sync) {
     dbs[name] = await open({
