@@ -21,13 +21,22 @@ export function load(source?: WasmSource): Promise<void> {
 }
 
 async function start(source: WasmSource | undefined): Promise<void> {
-  const from = source ?? wasmFileForNode();
+  const fromDisk = source === undefined ? wasmFileForNode() : undefined;
+  const from = source ?? fromDisk?.bytes;
   try {
     await init(from === undefined ? undefined : { module_or_path: from });
   } catch (cause) {
+    const where =
+      fromDisk !== undefined
+        ? `from ${fromDisk.file}`
+        : source === undefined
+          ? "(ferrysync_bg.wasm beside the package's JS)"
+          : typeof source === "string" || source instanceof URL
+            ? `from ${String(source)}`
+            : "from the source given to preload()";
     const error = new FerrysyncError(
       "StorageUnavailableError",
-      `loading the ferrysync wasm module ${describe(from)} failed: ${String(cause)}. ` +
+      `loading the ferrysync wasm module ${where} failed: ${String(cause)}. ` +
         "If the file is missing or served with the wrong type, see the bundler notes in the " +
         "package README, or pass its URL to preload().",
     );
@@ -36,15 +45,9 @@ async function start(source: WasmSource | undefined): Promise<void> {
   }
 }
 
-function describe(from: WasmSource | Promise<Uint8Array> | undefined): string {
-  if (from === undefined) return "(ferrysync_bg.wasm beside the package's JS)";
-  if (typeof from === "string" || from instanceof URL) return `from ${String(from)}`;
-  return "from the source given to preload()";
-}
-
-/** The module's bytes read from disk when this file was loaded from a `file:` URL by Node;
- * undefined elsewhere (the glue's own fetch is right there). */
-function wasmFileForNode(): Promise<Uint8Array> | undefined {
+/** The module's file and bytes, read from disk, when this file was loaded from a `file:` URL by
+ * Node; undefined elsewhere (the glue's own fetch is right there). */
+function wasmFileForNode(): { file: string; bytes: Promise<Uint8Array> } | undefined {
   const here = import.meta.url;
   if (!here.startsWith("file:")) return undefined;
   // `process.getBuiltinModule` (Node 20.16+, 22.3+) reaches node:fs without an import that a
@@ -56,6 +59,6 @@ function wasmFileForNode(): Promise<Uint8Array> | undefined {
   if (fs === undefined) return undefined;
   // Built by hand rather than with `new URL("…", import.meta.url)`, which bundlers would take
   // for a second copy of the asset.
-  const wasmFile = here.slice(0, here.lastIndexOf("/") + 1) + "wasm/ferrysync_bg.wasm";
-  return fs.readFile(new URL(wasmFile));
+  const file = here.slice(0, here.lastIndexOf("/") + 1) + "wasm/ferrysync_bg.wasm";
+  return { file, bytes: fs.readFile(new URL(file)) };
 }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { startSyncServer } from "../../scripts/sync-server.mjs";
+import { REPO } from "../e2e/support.mjs";
 import { prepareApp, tool } from "./support.mjs";
 
 test("vitest with fake-indexeddb: store, reopen, typed errors and a sync, with no settings for ferrysync", async () => {
@@ -33,4 +34,12 @@ test("server-side rendering: the import is cheap and safe, open() rejects with S
     assert.match(result[call].message, /needs IndexedDB, and this JavaScript environment has none/);
   }
   assert.equal(result.html, "<p>Loading…</p>", "the provider renders its fallback");
+
+  // With an IndexedDB but still no .wasm: a typed error naming the file, and a retry that works.
+  const wasm = join(REPO, "pkg", "ferrysync", "wasm", "ferrysync_bg.wasm");
+  const missing = JSON.parse((await promisify(execFile)(process.execPath, ["missing-wasm.mjs", wasm], { cwd: dir })).stdout);
+  assert.equal(missing.failed?.name, "StorageUnavailableError");
+  assert.equal(missing.failed.typed, true);
+  assert.match(missing.failed.message, /loading the ferrysync wasm module .*ferrysync_bg\.wasm.* failed: .*ENOENT/);
+  assert.equal(missing.retried, "after the retry", "the next open() loaded the module");
 });
