@@ -39,7 +39,7 @@ node --test tests/consumers/vite.test.mjs tests/consumers/webpack.test.mjs tests
 suite "React bindings: render counts in headless Chromium"
 node --test tests/consumers/react.test.mjs
 
-suite "types: tsc --strict on a typed example (bundler and node16 resolution), and the expected type errors"
+suite "types: tsc --strict on a typed example (bundler, node16 and node10 resolution), and the expected type errors"
 node --test tests/types/check.mjs
 
 if [ -d tests/bench-smoke ]; then

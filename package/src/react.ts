@@ -24,6 +24,7 @@ import type {
   CollectionName,
 } from "./index.js";
 import { queryKey } from "./react/key.js";
+import { FerrysyncError } from "./wasm/errors.js";
 import { asyncStore, sharedStore } from "./react/stores.js";
 
 const DatabaseContext = createContext<Database | null>(null);
@@ -77,9 +78,7 @@ function useSettled<T>(value: T | Promise<T>): T | undefined {
 export function useDatabase<S = any>(): Database<S> {
   const db = useContext(DatabaseContext);
   if (db === null) {
-    throw new Error(
-      "ferrysync/react: this hook needs a <FerrysyncProvider db={…}> above it, or a database as its argument",
-    );
+    throw new FerrysyncError("InvalidOptionsError", "ferrysync/react: useDatabase() needs a <FerrysyncProvider db={…}> above it");
   }
   return db as Database<S>;
 }
@@ -89,7 +88,10 @@ function useDatabaseOr<S>(db: Database<S> | undefined): Database<S> {
   const fromContext = useContext(DatabaseContext);
   const chosen = db ?? fromContext;
   if (chosen === null) {
-    throw new Error("ferrysync/react: pass a database, or render this hook below a <FerrysyncProvider db={…}>");
+    throw new FerrysyncError(
+      "InvalidOptionsError",
+      "ferrysync/react: pass this hook a database, or render it below a <FerrysyncProvider db={…}>",
+    );
   }
   return chosen as Database<S>;
 }

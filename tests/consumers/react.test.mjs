@@ -17,8 +17,9 @@ before(async () => {
 });
 
 /** Runs `body(h, wasmRequests)` on the harness page, `h` calling `window.harness`;
- * `wasmRequests()` counts the page's requests for a .wasm file so far. */
-function withHarness(body) {
+ * `wasmRequests()` counts the page's requests for a .wasm file so far. `allowed` as for
+ * withServerAndBrowser. */
+function withHarness(body, allowed) {
   return withServerAndBrowser(["--static", dist], async (server, { page }) => {
     let wasm = 0;
     page.on("request", (request) => {
@@ -28,7 +29,7 @@ function withHarness(body) {
     await page.waitForFunction(() => window.harnessReady);
     const h = new Proxy({}, { get: (_, name) => (...args) => page.evaluate(([n, a]) => window.harness[n](...a), [name, args]) });
     await body(h, () => wasm);
-  });
+  }, { allowed });
 }
 
 test("importing the package fetches nothing: the wasm comes with preload() or the first open(), once", () =>
@@ -49,6 +50,14 @@ const settled = (h, id, what, check) =>
     const last = seen.at(-1);
     return last && check(last.value) ? last : null;
   });
+
+test("a hook with no provider and no database throws InvalidOptionsError to the error boundary", () =>
+  withHarness(async (h) => {
+    await h.mountWithoutProvider();
+    const caught = await settled(h, "caught", "the error", (v) => v !== null);
+    assert.equal(caught.value.name, "InvalidOptionsError");
+    assert.match(caught.value.message, /needs a <FerrysyncProvider db=\{…\}> above it/);
+  }, (problem) => problem.startsWith("console error:"))); // React logs what a boundary caught
 
 test("useLiveQuery: one commit per real change, none for equal answers, inline query objects keep the subscription", () =>
   withHarness(async (h) => {

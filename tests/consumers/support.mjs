@@ -174,14 +174,15 @@ const ABORTED_SYNC = /^request failed: \S+\/v1\/\S* \(net::ERR_ABORTED\)$/;
 
 /** Runs `body(server, browser)` with a fresh reference sync server (started with `serverArgs`,
  * e.g. `--static <dist>`) and a fresh headless Chromium profile; fails on any error the page
- * reported. */
-export async function withServerAndBrowser(serverArgs, body) {
+ * reported but those `allowed(problem)` expects. */
+export async function withServerAndBrowser(serverArgs, body, { allowed = () => false } = {}) {
   const server = await startSyncServer({ args: serverArgs });
   let browser;
   try {
     browser = await openBrowser();
     await body(server, browser);
-    assert.deepEqual(browser.problems.filter((p) => !ABORTED_SYNC.test(p)), [], "the page reported errors");
+    const problems = browser.problems.filter((p) => !ABORTED_SYNC.test(p) && !allowed(p));
+    assert.deepEqual(problems, [], "the page reported errors");
   } catch (error) {
     if (browser?.problems.length) console.error(browser.problems.join("\n"));
     throw error;

@@ -49,21 +49,24 @@ export function asyncStore<V>(
       queued = false;
       if (listeners.size === 0) return;
       const mine = ++generation;
-      read().then(
-        (answer) => {
-          if (mine !== generation) return;
-          const next = value === undefined ? answer : share(value, answer);
-          if (next === value) return;
-          value = next;
-          for (const listener of [...listeners]) listener();
-        },
-        (error: unknown) => {
-          // A closed database keeps its last answer; anything else is worth a line.
-          if ((error as { name?: unknown } | null)?.name !== "DatabaseClosedError") {
-            console.error("ferrysync: a read behind a React hook failed", error);
-          }
-        },
-      );
+      // Through then(), so that a read that throws is handled like one that rejects.
+      Promise.resolve()
+        .then(read)
+        .then(
+          (answer) => {
+            if (mine !== generation) return;
+            const next = value === undefined ? answer : share(value, answer);
+            if (next === value) return;
+            value = next;
+            for (const listener of [...listeners]) listener();
+          },
+          (error: unknown) => {
+            // A closed database keeps its last answer; anything else is worth a line.
+            if ((error as { name?: unknown } | null)?.name !== "DatabaseClosedError") {
+              console.error("ferrysync: a read behind a React hook failed", error);
+            }
+          },
+        );
     });
   };
 

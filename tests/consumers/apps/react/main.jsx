@@ -3,7 +3,7 @@
 // through `window.harness`.
 import { open, preload } from "ferrysync";
 import { FerrysyncProvider, useConflicts, useDatabase, useLiveQuery, useOutbox, useRecord, useSyncStatus } from "ferrysync/react";
-import { Profiler, StrictMode, useState } from "react";
+import { Component, Profiler, StrictMode, useState } from "react";
 import { createRoot } from "react-dom/client";
 
 const commits = {};
@@ -59,6 +59,18 @@ function Outbox() {
   return <p>{outbox?.length ?? "…"} queued</p>;
 }
 
+/** Records what its children threw. */
+class Catch extends Component {
+  state = { error: null };
+  static getDerivedStateFromError(error) {
+    return { error };
+  }
+  render() {
+    if (this.state.error) record("caught", { name: this.state.error.name, message: this.state.error.message });
+    return this.state.error ? <p>caught</p> : this.props.children;
+  }
+}
+
 const views = {
   list: () => <Parent />,
   record: ({ id }) => counted("record", <OneRecord id={id} />),
@@ -94,6 +106,16 @@ window.harness = {
     root = createRoot(document.getElementById("root"));
     const tree = <FerrysyncProvider db={dbs[name]}>{views[view](props)}</FerrysyncProvider>;
     root.render(strict ? <StrictMode>{tree}</StrictMode> : tree);
+  },
+  /** Renders List with no provider above it, inside an error boundary. */
+  mountWithoutProvider() {
+    root?.unmount();
+    root = createRoot(document.getElementById("root"));
+    root.render(
+      <Catch>
+        <List />
+      </Catch>,
+    );
   },
   unmount() {
     root?.unmount();
