@@ -35,13 +35,11 @@ export type StoredRecord<T extends object = Fields> = UserFields<T> & {
   readonly _sync: RecordMeta;
 };
 
-/**
- * Record types by collection name, e.g. `{ tasks: Task; notes: Note }`: pass it to
- * `open<Schema>(…)` and every collection, conflict and outbox entry is typed from it. A
- * database opened without one knows its collection names (from `collections`) and types
- * their records as `Fields`.
- */
-export type Schema = object;
+/* A schema, the `S` of `open<S>`, `Database<S>` and `OpenOptions<S>`, gives the record type of
+ * each collection by name, e.g. `{ tasks: Task; notes: Note }`; every collection, conflict and
+ * outbox entry is typed from it. A database opened without one knows its collection names
+ * (from `collections`) and types their records as `Fields`. */
+
 /** The collection names of a schema. */
 export type CollectionName<S> = keyof S & string;
 /** The record type of one collection of a schema (`Fields` when the schema leaves it open). */
