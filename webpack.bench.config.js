@@ -1,5 +1,6 @@
-// Bundles the benchmark page (bench/) against the wasm-pack output in pkg/ and the npm package
-// dexie. `webpack --config webpack.bench.config.js --mode production` writes bench/dist.
+// Bundles the benchmark page (bench/) against the package folder built by scripts/pack.sh
+// (pkg/ferrysync) and the npm package dexie. `webpack --config webpack.bench.config.js --mode
+// production` writes bench/dist.
 const path = require("node:path");
 const { wasmPage } = require("./webpack.page.js");
 
@@ -11,6 +12,7 @@ module.exports = (_env, argv) =>
     template: "bench/index.html",
     filename: "[name].[contenthash:8].js",
     devtool: false,
+    alias: { ferrysync: path.resolve(__dirname, "pkg/ferrysync") },
     rules: [
       // The benchmark sources are ES modules; the workspace's package.json says commonjs.
       { test: /\.js$/, include: path.resolve(__dirname, "bench/src"), type: "javascript/esm" },

@@ -1,5 +1,6 @@
-// Bundles the demo page (www/) against the wasm-pack output in pkg/.
-// `webpack --mode production` writes www/dist; build pkg/ first (scripts/build-wasm.sh).
+// Bundles the demo page (www/) into www/dist with `webpack --mode production`. The page imports
+// `ferrysync` and `ferrysync/react` from www/node_modules, where scripts/use-package.sh installs
+// the package built by scripts/pack.sh, as any app would.
 const path = require("node:path");
 const { wasmPage } = require("./webpack.page.js");
 

@@ -135,11 +135,16 @@ async function filesUnder(dir, suffix) {
 
 /** Raw, gzip (-9) and brotli (q 11) sizes of what each library ships. */
 export async function sizes() {
-  const pkg = join(REPO, "pkg");
-  const glueFiles = [join(pkg, "ferrysync_bg.js"), ...(await filesUnder(join(pkg, "snippets"), ".js"))];
+  // The package folder scripts/pack.sh builds; the glue is wasm-bindgen's (the package's own
+  // entry and loader are not counted).
+  const pkg = join(REPO, "pkg", "ferrysync");
+  const glueFiles = [join(pkg, "wasm", "ferrysync.js"), ...(await filesUnder(join(pkg, "wasm", "snippets"), ".js"))];
   const glue = Buffer.concat(await Promise.all(glueFiles.map((f) => readFile(f))));
   const list = [
-    { name: "ferrysync wasm (pkg/ferrysync_bg.wasm)", ...compressed(await readFile(join(pkg, "ferrysync_bg.wasm"))) },
+    {
+      name: "ferrysync wasm (pkg/ferrysync/wasm/ferrysync_bg.wasm)",
+      ...compressed(await readFile(join(pkg, "wasm", "ferrysync_bg.wasm"))),
+    },
     {
       name: `ferrysync JS glue (${glueFiles.map((f) => relative(REPO, f)).join(" + ")}), as built`,
       ...compressed(glue),

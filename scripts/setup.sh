@@ -27,7 +27,8 @@ if ! command -v wasm-pack >/dev/null; then
   cargo install wasm-pack
 fi
 
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+# `--no-browser` (scripts/pack.sh): building the package needs no browser.
+if [ "${1:-}" != "--no-browser" ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
   say "installing chromium and chromium-driver"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

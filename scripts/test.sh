@@ -60,15 +60,28 @@ suite "browser: wasm-pack test --headless --chrome, against reference servers on
 CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}" \
   bash scripts/with-servers.sh wasm-pack test --headless --chrome
 
-suite "package: release build, the typings against the Rust exports, types, demo bundle"
-bash scripts/build-wasm.sh
-node --test tests/types/
+suite "package: release build and tarball, the typings against the Rust exports, installed into the demo; demo types and bundle"
+bash scripts/pack.sh
+node --test tests/types/exports.test.mjs
+bash scripts/use-package.sh www
 npx tsc --noEmit
 npx webpack --mode production
 
 suite "demo page: end to end in headless Chromium, served by the sync server"
 cargo build -p ferrysync-server
 node --test tests/e2e/
+
+suite "consumers: the tarball in fresh Vite (build and dev server), webpack, esbuild and no-bundler apps with workers and a service worker, vitest, Node SSR"
+# Each app gets the tarball npm-installed into target/consumers/<app>; the build tools and React
+# come from the workspace's node_modules. Sizes of what each build ships are printed.
+node --test tests/consumers/vite.test.mjs tests/consumers/webpack.test.mjs tests/consumers/esbuild.test.mjs \
+  tests/consumers/plain.test.mjs tests/consumers/node.test.mjs
+
+suite "React bindings: render counts in headless Chromium"
+node --test tests/consumers/react.test.mjs
+
+suite "types: tsc --strict on a typed example (bundler, node16 and node10 resolution), and the expected type errors"
+node --test tests/types/check.mjs
 
 if [ -d tests/bench-smoke ]; then
   suite "benchmark smoke run"

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use ferrysync::core::error::ErrorKind;
 
 /// The public .d.ts.
-const TYPINGS: &str = include_str!("../src/web/ferrysync.d.ts");
+const TYPINGS: &str = include_str!("../package/src/index.d.ts");
 
 /// The string literals of `export type <name> = "a" | "b" ...;`.
 fn union(name: &str) -> BTreeSet<String> {

@@ -1,6 +1,6 @@
 //! The wasm-bindgen facade: `open`, `Database` and `Collection`. Each method reads its
 //! arguments (`records`, `query_args`, `options`), calls the store or the sync engine through the
-//! open handle (`database`) and hands back a promise; the typed surface is in ferrysync.d.ts.
+//! open handle (`database`) and hands back a promise; the typed surface is package/src/index.d.ts.
 
 use std::rc::{Rc, Weak};
 

@@ -50,10 +50,19 @@ export function withoutTombstones(records) {
   return records.filter((r) => !isTombstone(r));
 }
 
-/** An Error whose `name` callers switch on, with the DOMException that caused it, if any. */
+/** The class of every error ferrysync throws or rejects with: an Error whose `name` callers
+ * switch on. The package's entry exports it, so `error instanceof FerrysyncError` holds for
+ * errors made here and in the entry's own JS. */
+export class FerrysyncError extends Error {
+  constructor(name, message) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** A FerrysyncError, with the DOMException that caused it, if any. */
 export function makeError(name, message, domName, domMessage) {
-  const error = new Error(message);
-  error.name = name;
+  const error = new FerrysyncError(name, message);
   if (domName !== undefined) {
     error.domName = domName;
     error.domMessage = domMessage;
@@ -130,14 +139,32 @@ export function isOnline() {
 }
 
 /** Listens for `online` and `offline` on the global scope (a window or a worker); returns the
- * function that stops listening. */
+ * function that stops listening. Chromium fires neither event in workers, though
+ * `navigator.onLine` changes there: outside a window it is also read once a second, and a
+ * change counts as the event. */
 export function listenNetwork(online, offline) {
   if (typeof globalThis.addEventListener !== "function") return () => {};
-  globalThis.addEventListener("online", online);
-  globalThis.addEventListener("offline", offline);
+  let last = isOnline();
+  const on = () => {
+    last = true;
+    online();
+  };
+  const off = () => {
+    last = false;
+    offline();
+  };
+  globalThis.addEventListener("online", on);
+  globalThis.addEventListener("offline", off);
+  const poll =
+    typeof window === "undefined" && globalThis.navigator && typeof navigator.onLine === "boolean"
+      ? setInterval(() => {
+          if (navigator.onLine !== last) (navigator.onLine ? on : off)();
+        }, 1000)
+      : undefined;
   return () => {
-    globalThis.removeEventListener("online", online);
-    globalThis.removeEventListener("offline", offline);
+    globalThis.removeEventListener("online", on);
+    globalThis.removeEventListener("offline", off);
+    if (poll !== undefined) clearInterval(poll);
   };
 }
 

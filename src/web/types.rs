@@ -1,7 +1,3 @@
-//! The package's TypeScript declarations. Every exported class and function skips its generated
-//! typing, so `ferrysync.d.ts` is the one description of the public API.
-
-use wasm_bindgen::prelude::*;
-
-#[wasm_bindgen(typescript_custom_section)]
-const TYPES: &str = include_str!("ferrysync.d.ts");
+//! The package's TypeScript declarations are `package/src/index.d.ts`: the types of the package
+//! entry, which loads this module lazily. Every class and function exported here skips its
+//! generated typing, so that file stays the one description of the public API.

@@ -1,7 +1,7 @@
 // A small run of the benchmark (200 records, one warm-up pass, one counted pass): every operation
 // must give a positive finite median for every contender, and every size must be positive.
-// It uses pkg/ as built (scripts/test.sh builds it before this step) and bundles bench/dist
-// itself when the bundle is missing or older than its inputs.
+// It uses the package folder pkg/ferrysync as built (scripts/test.sh packs it before this step)
+// and bundles bench/dist itself when the bundle is missing or older than its inputs.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -11,7 +11,8 @@ import { benchmark, DIST, formatTable, REPO } from "../../bench/run.mjs";
 import { formatSyncTable, syncBenchmark } from "../../bench/sync.mjs";
 
 const CONTENDERS = ["ferrysync", "dexie", "raw"];
-const WASM = join(REPO, "pkg", "ferrysync_bg.wasm");
+const PACKAGE = join(REPO, "pkg", "ferrysync");
+const WASM = join(PACKAGE, "wasm", "ferrysync_bg.wasm");
 
 function filesUnder(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -25,8 +26,7 @@ function bundleIsStale() {
   if (!existsSync(index)) return true;
   const built = statSync(index).mtimeMs;
   const inputs = [
-    WASM,
-    join(REPO, "pkg", "ferrysync_bg.js"),
+    ...filesUnder(PACKAGE),
     join(REPO, "webpack.bench.config.js"),
     join(REPO, "webpack.page.js"),
     join(REPO, "bench", "index.html"),
@@ -36,7 +36,7 @@ function bundleIsStale() {
 }
 
 test("a small benchmark run measures every operation of every contender", { timeout: 300_000 }, async () => {
-  assert.ok(existsSync(WASM), "pkg/ferrysync_bg.wasm is missing: run scripts/build-wasm.sh first");
+  assert.ok(existsSync(WASM), "pkg/ferrysync is missing: run scripts/pack.sh first");
   if (bundleIsStale()) {
     try {
       execFileSync(

@@ -26,24 +26,28 @@ export async function startServer(extraArgs = []) {
   return {
     url,
     /** Every live record of the demo's tenant on the server, and the final cursor. */
-    async records() {
-      const live = new Map();
-      let cursor = null;
-      for (;;) {
-        const query = `limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-        const response = await fetch(`${url}v1/pull?${query}`, { headers: { Authorization: "Bearer dev-token" } });
-        if (!response.ok) throw new Error(`pull answered ${response.status}`);
-        const page = await response.json();
-        for (const r of page.changes) {
-          if (r.deleted) live.delete(r.id);
-          else live.set(r.id, r);
-        }
-        cursor = page.cursor;
-        if (!page.hasMore) return { records: [...live.values()], cursor };
-      }
-    },
+    records: () => serverRecords(server.url),
     stop: server.stop,
   };
+}
+
+/** Every live record of the development tenant on the sync server at `serverUrl`, and the
+ * final cursor. */
+export async function serverRecords(serverUrl) {
+  const live = new Map();
+  let cursor = null;
+  for (;;) {
+    const query = `limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+    const response = await fetch(`${serverUrl}/v1/pull?${query}`, { headers: { Authorization: "Bearer dev-token" } });
+    if (!response.ok) throw new Error(`pull answered ${response.status}`);
+    const page = await response.json();
+    for (const r of page.changes) {
+      if (r.deleted) live.delete(r.id);
+      else live.set(r.id, r);
+    }
+    cursor = page.cursor;
+    if (!page.hasMore) return { records: [...live.values()], cursor };
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
-// The public typings describe the module the Rust crate exports: every class of the .d.ts has
-// exactly the members its runtime class has, and the exported functions are the same. Run on the
-// built package (scripts/build-wasm.sh), whose JS glue defines the classes without loading the
-// wasm.
+// The public typings (package/src/index.d.ts) describe what the package really exports: every
+// class the Rust crate exports is declared with exactly the members its runtime class has, every
+// function the crate exports is declared, and every declared class and function is exported by
+// the package entry. Run on the built package (scripts/pack.sh); importing it loads no wasm.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -10,8 +10,10 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const REPO = resolve(fileURLToPath(new URL("../..", import.meta.url)));
-const TYPINGS = join(REPO, "src/web/ferrysync.d.ts");
-const GLUE = ["pkg/ferrysync_bg.js", "pkg/ferrysync.js"].map((p) => join(REPO, p)).find(existsSync);
+const TYPINGS = join(REPO, "package/src/index.d.ts");
+/** What wasm-bindgen made of the crate's exports, and the package entry over it. */
+const RUST = join(REPO, "pkg/ferrysync/wasm/ferrysync.js");
+const ENTRY = join(REPO, "pkg/ferrysync/ferrysync.js");
 
 /** Classes (name → member names) and function names the .d.ts exports. */
 function declared() {
@@ -19,11 +21,9 @@ function declared() {
   const classes = new Map();
   const functions = new Set();
   for (const node of source.statements) {
-    const exported = node.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
-    if (!exported) continue;
+    if (!node.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) continue;
     if (ts.isClassDeclaration(node) && node.name) {
-      const members = new Set(node.members.filter((m) => m.name).map((m) => m.name.getText(source)));
-      classes.set(node.name.text, members);
+      classes.set(node.name.text, new Set(node.members.filter((m) => m.name).map((m) => m.name.getText(source))));
     } else if (ts.isFunctionDeclaration(node) && node.name) {
       functions.add(node.name.text);
     }
@@ -31,23 +31,30 @@ function declared() {
   return { classes, functions };
 }
 
-/** What wasm-bindgen adds to every class for its own use. */
-const INTERNAL = new Set(["constructor", "__destroy_into_raw", "__wbg_ptr"]);
+/** What wasm-bindgen adds to every class, and to the module, for its own use. */
+const INTERNAL_MEMBERS = new Set(["constructor", "__destroy_into_raw", "__wbg_ptr"]);
+const INTERNAL_EXPORTS = (name) => name === "default" || name === "initSync" || name.startsWith("__wbg");
 
-test("the .d.ts classes and functions are the Rust exports", async () => {
-  assert.ok(GLUE, "build the package first (bash scripts/build-wasm.sh)");
-  const module = await import(GLUE);
+test("the .d.ts declares the Rust exports as they are, and the entry exports what it declares", async () => {
+  assert.ok(existsSync(RUST) && existsSync(ENTRY), "build the package first (bash scripts/pack.sh)");
+  const rust = await import(RUST);
+  const entry = await import(ENTRY);
   const { classes, functions } = declared();
-  assert.ok(classes.size >= 2, `the .d.ts declares the classes: ${[...classes.keys()]}`);
-  for (const [name, members] of classes) {
-    const runtime = module[name];
-    assert.equal(typeof runtime, "function", `${name} is exported`);
-    const actual = new Set(Object.getOwnPropertyNames(runtime.prototype).filter((m) => !INTERNAL.has(m)));
-    assert.deepEqual([...members].sort(), [...actual].sort(), `${name}: the .d.ts members and the runtime's`);
+
+  const rustExports = Object.entries(rust).filter(([name, v]) => typeof v === "function" && !INTERNAL_EXPORTS(name));
+  const rustClasses = rustExports.filter(([, v]) => /^class\b/.test(Function.prototype.toString.call(v)));
+  assert.ok(rustClasses.length >= 2, `the crate exports its classes: ${rustExports.map(([n]) => n)}`);
+  for (const [name, runtime] of rustClasses) {
+    assert.ok(classes.has(name), `the Rust class ${name} is declared`);
+    const actual = Object.getOwnPropertyNames(runtime.prototype).filter((m) => !INTERNAL_MEMBERS.has(m));
+    assert.deepEqual([...classes.get(name)].sort(), actual.sort(), `${name}: the .d.ts members and the runtime's`);
   }
-  const exported = Object.entries(module)
-    .filter(([name, value]) => typeof value === "function" && !name.startsWith("__wbg") && !name.startsWith("__wbindgen"))
-    .filter(([name]) => !classes.has(name))
-    .map(([name]) => name);
-  assert.deepEqual([...functions].sort(), exported.sort(), "the exported functions");
+  for (const [name] of rustExports.filter(([n]) => !rustClasses.some(([c]) => c === n))) {
+    assert.ok(functions.has(name), `the Rust function ${name} is declared`);
+  }
+  for (const name of [...classes.keys(), ...functions]) {
+    assert.equal(typeof entry[name], "function", `the entry exports ${name}`);
+  }
+  const undeclared = Object.keys(entry).filter((n) => !classes.has(n) && !functions.has(n));
+  assert.deepEqual(undeclared, [], "everything the entry exports is declared");
 });

@@ -1,40 +1,63 @@
-// The page: status, the new-task form, the task list, and the last error.
+// The page: status, the new-task form, the task list, and the last error. The database comes
+// from <FerrysyncProvider>, which shows "Opening…" until it is open; a failure to open reaches
+// the error boundary.
 import { useCallback, useMemo, useState } from "react";
-import type { Database } from "ferrysync";
-import { TASKS, type Task } from "./database";
+import { FerrysyncProvider } from "ferrysync/react";
+import { getDatabase } from "./database";
 import { ErrorBanner } from "./ErrorBanner";
+import { OpenFailed } from "./OpenFailed";
 import { toShownError, type ShownError } from "./errors";
 import { NewTaskForm } from "./NewTaskForm";
 import { Problems } from "./Problems";
 import { StatusBar } from "./StatusBar";
 import { TaskList } from "./TaskList";
-import { useDatabase } from "./useDatabase";
+import { useDemoDatabase } from "./useDemoDatabase";
 
 export function App() {
-  const opened = useDatabase();
   const [error, setError] = useState<ShownError | null>(null);
   const report = useCallback((e: unknown) => setError(toShownError(e)), []);
-  const shown = opened.state === "failed" ? toShownError(opened.error) : error;
 
   return (
     <main>
-      <header>
-        <div>
-          <h1>ferrysync demo</h1>
-          <p className="subtitle">Tasks stored offline in IndexedDB, synced with the server when it can.</p>
-        </div>
-        {opened.state === "open" && <StatusBar db={opened.db} onError={report} />}
-      </header>
-      {shown && <ErrorBanner error={shown} onDismiss={() => setError(null)} />}
-      {opened.state === "opening" && <p className="loading">Opening the database…</p>}
-      {opened.state === "open" && <Problems db={opened.db} onError={report} />}
-      {opened.state === "open" && <Tasks db={opened.db} onError={report} />}
+      <OpenFailed>
+        <FerrysyncProvider db={getDatabase()} fallback={<Opening />}>
+          <header>
+            <Title />
+            <StatusBar onError={report} />
+          </header>
+          {error && <ErrorBanner error={error} onDismiss={() => setError(null)} />}
+          <Problems onError={report} />
+          <Tasks onError={report} />
+        </FerrysyncProvider>
+      </OpenFailed>
     </main>
   );
 }
 
-function Tasks({ db, onError }: { db: Database; onError: (error: unknown) => void }) {
-  const tasks = useMemo(() => db.collection<Task>(TASKS), [db]);
+function Title() {
+  return (
+    <div>
+      <h1>ferrysync demo</h1>
+      <p className="subtitle">Tasks stored offline in IndexedDB, synced with the server when it can.</p>
+    </div>
+  );
+}
+
+function Opening() {
+  return (
+    <>
+      <header>
+        <Title />
+      </header>
+      <p className="loading">Opening the database…</p>
+    </>
+  );
+}
+
+function Tasks({ onError }: { onError: (error: unknown) => void }) {
+  const db = useDemoDatabase();
+  // A handle holds a little wasm memory: one per database is plenty.
+  const tasks = useMemo(() => db.collection("tasks"), [db]);
   return (
     <section className="card" data-testid="app-ready">
       <NewTaskForm tasks={tasks} onError={onError} />

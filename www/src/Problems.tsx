@@ -1,26 +1,17 @@
 // Conflicts and rejected changes, each with the decisions ferrysync offers.
-import { useEffect, useMemo, useState } from "react";
-import type { Conflict, Database, DeadLetter } from "ferrysync";
-import { useExternalStore } from "./useExternalStore";
+import type { DeadLetter, OutboxEntry } from "ferrysync";
+import { useConflicts, useOutbox } from "ferrysync/react";
+import { useDemoDatabase } from "./useDemoDatabase";
 
-export function Problems({ db, onError }: { db: Database; onError: (error: unknown) => void }) {
-  const status = useExternalStore(useMemo(() => db.statusStore(), [db]));
-  const [conflicts, setConflicts] = useState<Conflict[]>([]);
-  const [failed, setFailed] = useState<DeadLetter[]>([]);
+/** A rejected change is an outbox entry held as "failed", with the server's error. */
+function isDeadLetter<C extends string>(entry: OutboxEntry<C>): entry is DeadLetter<C> {
+  return entry.hold === "failed";
+}
 
-  // Reload the lists whenever their counts change.
-  useEffect(() => {
-    let live = true;
-    Promise.all([db.conflicts(), db.failed()]).then(([c, f]) => {
-      if (live) {
-        setConflicts(c);
-        setFailed(f);
-      }
-    }, onError);
-    return () => {
-      live = false;
-    };
-  }, [db, status.conflicts, status.failed, onError]);
+export function Problems({ onError }: { onError: (error: unknown) => void }) {
+  const db = useDemoDatabase();
+  const conflicts = useConflicts(db) ?? [];
+  const failed = (useOutbox(db) ?? []).filter(isDeadLetter);
 
   if (conflicts.length === 0 && failed.length === 0) return null;
   const run = (decision: Promise<void>) => decision.catch(onError);
@@ -29,8 +20,8 @@ export function Problems({ db, onError }: { db: Database; onError: (error: unkno
       {conflicts.map((c) => (
         <div key={`c:${c.collection}/${c.id}`} className="problem" data-testid="conflict">
           <span>
-            Changed here as <q>{String(c.local && "title" in c.local ? c.local.title : "(deleted)")}</q> and on the
-            server as <q>{String(c.server.deleted ? "(deleted)" : c.server.data?.title)}</q>
+            Changed here as <q>{c.local && "title" in c.local ? c.local.title : "(deleted)"}</q> and on the server
+            as <q>{c.server.deleted ? "(deleted)" : c.server.data?.title}</q>
           </span>
           <button type="button" data-testid="keep-local" onClick={() => run(db.resolveConflict(c.collection, c.id, "local"))}>
             Keep mine

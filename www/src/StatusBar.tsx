@@ -1,12 +1,12 @@
 // The database's sync status: connection, queued changes, problems, the last sync, and a button
 // to sync now.
-import { useMemo, useState } from "react";
-import type { Database } from "ferrysync";
-import { useExternalStore } from "./useExternalStore";
+import { useState } from "react";
+import { useSyncStatus } from "ferrysync/react";
+import { useDemoDatabase } from "./useDemoDatabase";
 
-export function StatusBar({ db, onError }: { db: Database; onError: (error: unknown) => void }) {
-  const store = useMemo(() => db.statusStore(), [db]);
-  const status = useExternalStore(store);
+export function StatusBar({ onError }: { onError: (error: unknown) => void }) {
+  const db = useDemoDatabase();
+  const status = useSyncStatus();
   const [asked, setAsked] = useState(false);
 
   function syncNow() {

@@ -1,9 +1,8 @@
 // Every task, oldest first, kept current by a live query.
-import { useMemo } from "react";
 import type { Collection } from "ferrysync";
+import { useLiveQuery } from "ferrysync/react";
 import type { Task } from "./database";
 import { TaskRow } from "./TaskRow";
-import { useExternalStore } from "./useExternalStore";
 
 interface Props {
   tasks: Collection<Task>;
@@ -11,8 +10,7 @@ interface Props {
 }
 
 export function TaskList({ tasks, onError }: Props) {
-  const store = useMemo(() => tasks.live({ index: "createdAt" }), [tasks]);
-  const rows = useExternalStore(store);
+  const rows = useLiveQuery(tasks, { index: "createdAt" });
 
   if (rows === undefined) {
     return <p className="loading" data-testid="tasks-loading">Loading tasks…</p>;

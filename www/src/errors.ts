@@ -1,5 +1,5 @@
 // Turns a rejection into something to show, keyed by the error's `name`.
-import type { FerrysyncErrorName } from "ferrysync";
+import { isFerrysyncError, type FerrysyncErrorName } from "ferrysync";
 
 export interface ShownError {
   name: string;
@@ -26,17 +26,10 @@ const hints: Record<FerrysyncErrorName, string> = {
   StorageError: "The browser's storage reported an error.",
 };
 
-function isFerrysyncName(name: string): name is FerrysyncErrorName {
-  return Object.prototype.hasOwnProperty.call(hints, name);
-}
-
 export function toShownError(error: unknown): ShownError {
-  if (error instanceof Error) {
-    return {
-      name: error.name,
-      message: error.message,
-      hint: isFerrysyncName(error.name) ? hints[error.name] : null,
-    };
+  if (isFerrysyncError(error)) {
+    return { name: error.name, message: error.message, hint: hints[error.name] };
   }
+  if (error instanceof Error) return { name: error.name, message: error.message, hint: null };
   return { name: "Error", message: String(error), hint: null };
 }

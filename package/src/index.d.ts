@@ -1,6 +1,8 @@
-/* The public TypeScript surface of ferrysync. wasm-bindgen emits this text verbatim into the
- * package's .d.ts (see src/web/types.rs); every exported class skips its generated typing so
- * that this file is the one description of the API. */
+/* The public TypeScript surface of ferrysync: the types of the package entry ("ferrysync").
+ * The classes and functions are the wasm module's exports under the names the Rust code gives
+ * them (src/web/api.rs), plus the entry's own `preload`, `FerrysyncError` and
+ * `isFerrysyncError`. Every Rust export skips its generated typing (src/web/types.rs), so this
+ * file is the one description of the API. Needs TypeScript 5.4 or later and the "DOM" lib. */
 
 /** Sync state of one record, kept in its `_sync` metadata. */
 export type RecordStatus = "pending" | "synced" | "conflict" | "failed";
@@ -20,47 +22,77 @@ export interface RecordMeta {
   readonly tombstone?: string;
 }
 
-/** The user's fields; `id` is optional on input (a UUID v7 is generated when absent). */
+/** Records of no declared type: any fields. */
 export type Fields = { [field: string]: unknown };
-export type NewRecord<T extends Fields> = Omit<T, "id" | "_sync"> & { id?: string };
+
+/** The user's fields of a record type `T` (an interface or a type alias): all but `id` and `_sync`. */
+export type UserFields<T extends object> = Omit<T, "id" | "_sync">;
+/** A record as written: the user's fields; `id` is optional (a UUID v7 is generated when absent). */
+export type NewRecord<T extends object = Fields> = UserFields<T> & { id?: string };
 /** A record as stored and returned: the user's fields, its string id, and its metadata. */
-export type StoredRecord<T extends Fields = Fields> = Omit<T, "id" | "_sync"> & {
+export type StoredRecord<T extends object = Fields> = UserFields<T> & {
   readonly id: string;
   readonly _sync: RecordMeta;
 };
 
+/* A schema, the `S` of `open<S>`, `Database<S>` and `OpenOptions<S>`, gives the record type of
+ * each collection by name, e.g. `{ tasks: Task; notes: Note }`; every collection, conflict and
+ * outbox entry is typed from it. A database opened without one knows its collection names
+ * (from `collections`) and types their records as `Fields`. */
+
+/** The collection names of a schema. */
+export type CollectionName<S> = keyof S & string;
+/** The record type of one collection of a schema (`Fields` when the schema leaves it open). */
+export type RecordOf<T> = unknown extends T ? Fields : T extends object ? T : never;
+
+/** The key paths an index of records of type `T` may use: a field, or a dotted path into
+ * nested objects (four levels deep). Any string when the record type is open. */
+export type KeyPath<T> = unknown extends T ? string : KeyPathOf<T, []>;
+type KeyPathOf<T, Depth extends unknown[]> = Depth["length"] extends 4
+  ? never
+  : {
+      [K in keyof T & string]:
+        | K
+        | (NonNullable<T[K]> extends readonly unknown[] | Date | ArrayBuffer | ArrayBufferView
+            ? never
+            : NonNullable<T[K]> extends object
+              ? `${K}.${KeyPathOf<NonNullable<T[K]>, [...Depth, 1]>}`
+              : never);
+    }[keyof T & string];
+
 /** An index on one field (dotted paths allowed) or, with an array keyPath, a compound index. */
-export interface IndexSpec {
+export interface IndexSpec<T = Fields> {
   /** Defaults to the keyPath, compound paths joined with "+". */
   name?: string;
-  keyPath: string | string[];
+  keyPath: NoInfer<KeyPath<T>> | Array<NoInfer<KeyPath<T>>>;
   unique?: boolean;
   multiEntry?: boolean;
 }
 
-export interface CollectionSpec {
+export interface CollectionSpec<T = Fields> {
   /** A string is shorthand for `{ keyPath: string }`. */
-  indexes?: Array<string | IndexSpec>;
+  indexes?: Array<NoInfer<KeyPath<T>> | IndexSpec<T>>;
 }
 
 /** A data migration: runs once, after the schema of `version` is in place, and is recorded. */
-export type Migration = (db: Database) => void | Promise<void>;
+export type Migration<S = any> = (db: Database<S>) => void | Promise<void>;
 
 export interface VersionChangeInfo {
   /** The version another tab asked for (null when the database is being deleted). */
   newVersion: number | null;
 }
 
-export interface OpenOptions {
+export interface OpenOptions<S = any> {
   /** Application name; with the tenant, it names the IndexedDB database. */
   app: string;
   /** Each tenant is its own database: nothing crosses between tenants. */
   tenant?: string;
   /** Schema version, a positive integer; raise it to add collections or indexes. */
   version: number;
-  collections: { [name: string]: CollectionSpec };
+  /** Every collection of the schema, with its indexes. */
+  collections: { [K in keyof S]: CollectionSpec<S[K]> };
   /** Data migrations keyed by the schema version they belong to; they run in ascending order. */
-  migrations?: { [version: number]: Migration };
+  migrations?: { [version: number]: Migration<S> };
   /** Called after this connection closed itself because another tab opened a newer version. */
   onVersionChange?: (info: VersionChangeInfo) => void;
   /** How long to wait for older tabs to close before failing with UpgradeBlockedError (default 5000 ms). */
@@ -83,12 +115,12 @@ export interface Mutation {
 }
 
 /** A record as the server holds it. `version` 0 with `deleted` means it never existed there. */
-export interface ServerRecord {
+export interface ServerRecord<T extends object = Fields> {
   collection: string;
   id: string;
   version: number;
   deleted: boolean;
-  data: Fields | null;
+  data: UserFields<T> | null;
   updatedAt?: number;
 }
 
@@ -155,18 +187,22 @@ export interface SyncSummary {
 }
 
 /** A record changed both here and on the server. Both versions are kept until resolved. */
-export interface Conflict {
-  readonly collection: string;
+export interface Conflict<T extends object = Fields, C extends string = string> {
+  readonly collection: C;
   readonly id: string;
   /** The local record as it was when the conflict was found (null if it no longer existed). */
-  readonly local: StoredRecord | Tombstone | null;
+  readonly local: StoredRecord<T> | Tombstone | null;
   /** The server's record. */
-  readonly server: ServerRecord;
+  readonly server: ServerRecord<T>;
   readonly detectedAt: number;
 }
 
+/** The conflicts a database of schema `S` can hold: one `Conflict` type per collection, told
+ * apart by `collection`. */
+export type ConflictOf<S> = { [K in CollectionName<S>]: Conflict<RecordOf<S[K]>, K> }[CollectionName<S>];
+
 /** A change the server rejected: it stays in the outbox, held, with the server's answer. */
-export interface DeadLetter extends OutboxEntry {
+export interface DeadLetter<C extends string = string> extends OutboxEntry<C> {
   readonly hold: "failed";
   readonly error: { readonly code: string; readonly message: string };
 }
@@ -177,11 +213,11 @@ export interface Change {
   readonly op: ChangeOp;
 }
 /** Emitted once per committed transaction. */
-export interface ChangeEvent {
-  readonly collection: string;
+export interface ChangeEvent<C extends string = string> {
+  readonly collection: C;
   readonly changes: ReadonlyArray<Change>;
 }
-export type ChangeListener = (event: ChangeEvent) => void;
+export type ChangeListener<C extends string = string> = (event: ChangeEvent<C>) => void;
 export type Unsubscribe = () => void;
 
 /** The sync status snapshot. It keeps its identity until one of its values changes. */
@@ -244,10 +280,10 @@ export interface GetOptions {
 }
 
 /** One queued local change, as kept in the outbox. */
-export interface OutboxEntry {
+export interface OutboxEntry<C extends string = string> {
   readonly seq: number;
   readonly mutationId: string;
-  readonly collection: string;
+  readonly collection: C;
   readonly recordId: string;
   readonly op: ChangeOp;
   /** The server version this change was made on (null for a record the server never had). */
@@ -265,7 +301,7 @@ export interface Tombstone {
   readonly _sync: RecordMeta & { readonly deleted: true };
 }
 
-export class Collection<T extends Fields = Fields> {
+export class Collection<T extends object = Fields> {
   private constructor();
   readonly name: string;
   /** Adds a record; fails with RecordExistsError if the id is taken. */
@@ -273,9 +309,9 @@ export class Collection<T extends Fields = Fields> {
   get(id: string, options?: GetOptions & { includeDeleted?: false }): Promise<StoredRecord<T> | undefined>;
   get(id: string, options: GetOptions): Promise<StoredRecord<T> | Tombstone | undefined>;
   /** Merges a partial patch into the record (shallow); fails with RecordNotFoundError. */
-  update(id: string, patch: Partial<Omit<T, "id" | "_sync">>): Promise<StoredRecord<T>>;
+  update(id: string, patch: Partial<UserFields<T>>): Promise<StoredRecord<T>>;
   /** Replaces all user fields of an existing record; fails with RecordNotFoundError. */
-  replace(id: string, data: Omit<T, "id" | "_sync">): Promise<StoredRecord<T>>;
+  replace(id: string, data: UserFields<T>): Promise<StoredRecord<T>>;
   /** Creates or replaces. */
   put(data: NewRecord<T>): Promise<StoredRecord<T>>;
   /** Deletes (leaving a tombstone until the server has it); false if there was no such record. */
@@ -297,54 +333,88 @@ export class Collection<T extends Fields = Fields> {
   free(): void;
 }
 
-export class Database {
+/** An open database. `S` is its schema (record types by collection name); a bare `Database`
+ * stands for a database of any schema. */
+export class Database<S = any> {
+  // Collection names are written `keyof S & string` rather than CollectionName<S>, so that a
+  // wrong name's error lists the names.
   private constructor();
   /** The IndexedDB database name: `ferrysync:<app>` or `ferrysync:<app>:<tenant>`. */
   readonly name: string;
   readonly app: string;
   readonly tenant: string | null;
   readonly version: number;
-  readonly collectionNames: string[];
+  readonly collectionNames: Array<keyof S & string>;
   /** False once closed, by `close()` or because another tab upgraded the database. */
   readonly isOpen: boolean;
-  /** Throws UnknownCollectionError for a collection not in the schema. */
-  collection<T extends Fields = Fields>(name: string): Collection<T>;
+  /** A handle on one collection of the schema, typed from it. Throws UnknownCollectionError for
+   * a collection not in the schema. */
+  collection<K extends keyof S & string>(name: K): Collection<RecordOf<S[K]>>;
   /** Fires after each committed transaction in any collection. Throws InvalidOptionsError if
    * `listener` is not a function. */
-  subscribe(listener: ChangeListener): Unsubscribe;
+  subscribe(listener: ChangeListener<keyof S & string>): Unsubscribe;
   /** The status snapshot; the same object until something changes. */
   status(): SyncStatus;
   statusStore(): ExternalStore<SyncStatus>;
   /** The queued local changes, oldest first. */
-  outbox(): Promise<OutboxEntry[]>;
+  outbox(): Promise<Array<OutboxEntry<keyof S & string>>>;
   /** Pushes the queue and pulls the server's changes now. Resolves when a sync that started
    * after this call completes; rejects with NetworkError (offline, unreachable, 5xx, 429) or
    * SyncError (refused, e.g. a bad token), and a retry is scheduled with backoff. Rejects with
    * InvalidOptionsError without a `sync` option. */
   syncNow(): Promise<SyncSummary>;
   /** Every unresolved conflict. */
-  conflicts(): Promise<Conflict[]>;
+  conflicts(): Promise<Array<ConflictOf<S>>>;
   /** Keeps the local version (pushed again on top of the server's) or the server's version
    * (replacing the local one, its queued changes dropped). RecordNotFoundError if there is no
    * such conflict. */
-  resolveConflict(collection: string, id: string, keep: "local" | "server"): Promise<void>;
+  resolveConflict(collection: keyof S & string, id: string, keep: "local" | "server"): Promise<void>;
   /** The changes the server rejected. */
-  failed(): Promise<DeadLetter[]>;
+  failed(): Promise<Array<DeadLetter<keyof S & string>>>;
   /** Sends a rejected change again, as the record is now, under a new mutation id. */
-  retryFailed(collection: string, id: string): Promise<void>;
+  retryFailed(collection: keyof S & string, id: string): Promise<void>;
   /** Drops a rejected change and the record's later queued changes. A record the server never
    * had is removed; any other gets the server's version back on the next sync. */
-  discardFailed(collection: string, id: string): Promise<void>;
+  discardFailed(collection: keyof S & string, id: string): Promise<void>;
   /** Closes the connection. Queued changes stay in the outbox for the next open. */
   close(): void;
   /** Frees this handle's wasm memory; the connection closes once no handle of it remains. */
   free(): void;
 }
 
-export function open(options: OpenOptions): Promise<Database>;
+/**
+ * Opens (creating or upgrading) the database of `options.app` and `options.tenant`. The first
+ * call fetches and compiles the wasm module, unless `preload()` already did. Without IndexedDB
+ * in this global scope (server-side rendering, Node without a polyfill) it rejects with
+ * StorageUnavailableError and loads nothing.
+ *
+ * `S` types the records of each collection: `open<{ tasks: Task }>({ collections: { tasks: {} }, … })`.
+ * Without it, the collection names come from `options.collections`.
+ */
+export function open<S = {}>(options: OpenOptions<S>): Promise<Database<S>>;
 /** Deletes a tenant's database. Connections of this library close themselves; one that does
  * not close within 5 s fails the delete with UpgradeBlockedError. */
 export function deleteDatabase(app: string, tenant?: string): Promise<void>;
+
+/** Where the wasm module comes from: a URL to fetch (compiled while it streams in), a fetch
+ * response, its bytes, or a compiled module. */
+export type WasmSource =
+  | string
+  | URL
+  | Request
+  | Response
+  | Promise<Response>
+  | BufferSource
+  | WebAssembly.Module;
+
+/**
+ * Fetches and compiles the wasm module now, so that the first `open()` does not wait for it;
+ * resolves once it is ready. Calling it again (or after `open()`) returns the same load.
+ * `source` replaces the default, the `ferrysync_bg.wasm` file beside the package's JS (also
+ * exported as `ferrysync/ferrysync_bg.wasm`), e.g. for a CDN or a bundler that does not
+ * rewrite `new URL(…, import.meta.url)`; it only counts on the first call.
+ */
+export function preload(source?: WasmSource): Promise<void>;
 
 export type FerrysyncErrorName =
   | "UnknownCollectionError"
@@ -364,11 +434,20 @@ export type FerrysyncErrorName =
   | "SyncError"
   | "StorageError";
 
-/** Every rejection from ferrysync is an Error whose `name` is one of FerrysyncErrorName. */
-export interface FerrysyncError extends Error {
-  name: FerrysyncErrorName;
+/** Every rejection and throw from ferrysync is a FerrysyncError whose `name` is one of
+ * FerrysyncErrorName. */
+export class FerrysyncError<N extends FerrysyncErrorName = FerrysyncErrorName> extends Error {
+  constructor(name: N, message: string);
+  name: N;
   /** The browser's DOMException name, when one caused the error. */
   domName?: string;
   /** The browser's DOMException message, when one caused the error. */
   domMessage?: string;
 }
+
+/** Whether `error` is a FerrysyncError, and, when `name` is given, one of that name:
+ * `if (isFerrysyncError(e, "RecordNotFoundError")) …`. */
+export function isFerrysyncError<N extends FerrysyncErrorName = FerrysyncErrorName>(
+  error: unknown,
+  name?: N,
+): error is FerrysyncError<N>;

@@ -1,0 +1,158 @@
+// The harness of the React bindings test: components that use each hook inside a <Profiler>
+// (which counts commits), what each hook returned at each render, and controls the test drives
+// through `window.harness`.
+import { open, preload } from "ferrysync";
+import { FerrysyncProvider, useConflicts, useDatabase, useLiveQuery, useOutbox, useRecord, useSyncStatus } from "ferrysync/react";
+import { Component, Profiler, StrictMode, useState } from "react";
+import { createRoot } from "react-dom/client";
+
+const commits = {};
+const seen = {};
+const record = (id, value) => (seen[id] ??= []).push(value);
+const counted = (id, element) => (
+  <Profiler id={id} onRender={() => (commits[id] = (commits[id] ?? 0) + 1)}>
+    {element}
+  </Profiler>
+);
+
+/** Notes with `at` ≥ 100, oldest first; the collection handle and the query are new objects on
+ * every render. */
+function List() {
+  const rows = useLiveQuery(useDatabase().collection("notes"), { index: "at", range: { lower: 100 } });
+  record("list", rows);
+  return <p>{rows === undefined ? "loading" : rows.map((r) => r.title).join(", ")}</p>;
+}
+
+let rerender;
+/** Re-renders on demand (`harness.rerender()`), re-rendering List with it. */
+function Parent() {
+  const [tick, setTick] = useState(0);
+  rerender = () => setTick((n) => n + 1);
+  return (
+    <div data-tick={tick}>
+      {counted("list", <List />)}
+    </div>
+  );
+}
+
+function OneRecord({ id }) {
+  const note = useRecord(useDatabase().collection("notes"), id);
+  record("record", note);
+  return <p>{note === undefined ? "loading" : note === null ? "none" : note.title}</p>;
+}
+
+function Status() {
+  const status = useSyncStatus();
+  record("status", status);
+  return <p>{status.pending} pending</p>;
+}
+
+function Conflicts() {
+  const conflicts = useConflicts();
+  record("conflicts", conflicts);
+  return <p>{conflicts?.length ?? "…"} conflicts</p>;
+}
+
+function Outbox() {
+  const outbox = useOutbox();
+  record("outbox", outbox);
+  return <p>{outbox?.length ?? "…"} queued</p>;
+}
+
+/** Records what its children threw. */
+class Catch extends Component {
+  state = { error: null };
+  static getDerivedStateFromError(error) {
+    return { error };
+  }
+  render() {
+    if (this.state.error) record("caught", { name: this.state.error.name, message: this.state.error.message });
+    return this.state.error ? <p>caught</p> : this.props.children;
+  }
+}
+
+const views = {
+  list: () => <Parent />,
+  record: ({ id }) => counted("record", <OneRecord id={id} />),
+  status: () => counted("status", <Status />),
+  problems: () => (
+    <>
+      {counted("conflicts", <Conflicts />)}
+      {counted("outbox", <Outbox />)}
+    </>
+  ),
+};
+
+const dbs = {};
+let root;
+
+window.harness = {
+  preload: () => preload(),
+  /** Opens database `name` (a fresh tenant), with `sync` options when given. */
+  async open(name, sync) {
+    dbs[name] = await open({
+      app: "react-harness",
+      tenant: name,
+      version: 1,
+      collections: { notes: { indexes: ["at"] } },
+      ...(sync ? { sync: { url: location.origin, token: "dev-token", ...sync } } : {}),
+    });
+  },
+  /** Renders `view` with database `name`, under StrictMode when `strict`. */
+  mount(view, name, { strict = false, ...props } = {}) {
+    root?.unmount();
+    for (const key of Object.keys(commits)) delete commits[key];
+    for (const key of Object.keys(seen)) delete seen[key];
+    root = createRoot(document.getElementById("root"));
+    const tree = <FerrysyncProvider db={dbs[name]}>{views[view](props)}</FerrysyncProvider>;
+    root.render(strict ? <StrictMode>{tree}</StrictMode> : tree);
+  },
+  /** Renders List with no provider above it, inside an error boundary. */
+  mountWithoutProvider() {
+    root?.unmount();
+    root = createRoot(document.getElementById("root"));
+    root.render(
+      <Catch>
+        <List />
+      </Catch>,
+    );
+  },
+  unmount() {
+    root?.unmount();
+    root = undefined;
+  },
+  rerender: () => rerender(),
+  commits: (id) => commits[id] ?? 0,
+  /** What the hook of `id` returned: each value's JSON, and whether each value is the very
+   * object of the render before. */
+  seen: (id) => (seen[id] ?? []).map((v, i, all) => ({ value: v ?? null, sameAsBefore: i > 0 && v === all[i - 1] })),
+  /** Whether the note "first" is the same object in the last two answers List rendered. */
+  rowKeptIdentity() {
+    const [before, after] = seen.list.slice(-2).map((rows) => rows.find((r) => r.title === "first"));
+    return before !== undefined && before === after;
+  },
+  /** Calls `collection.<method>(...args)` (or a database method) on database `name`. */
+  notes: (name, method, ...args) => dbs[name].collection("notes")[method](...args),
+  db: (name, method, ...args) => dbs[name][method](...args),
+  /** Makes the write `collection.<method>(...args)` on database `name`, and resolves once the
+   * live query of List's shape has re-run after it: a second store of the same query, counting
+   * its answers. */
+  async afterRerun(name, method, ...args) {
+    const store = dbs[name].collection("notes").live({ index: "at", range: { lower: 100 } });
+    let answers = 0;
+    let wake;
+    const unsubscribe = store.subscribe(() => {
+      answers++;
+      wake?.();
+    });
+    const until = (n) => new Promise((resolve) => (answers >= n ? resolve() : (wake = () => answers >= n && resolve())));
+    await until(1);
+    const result = await dbs[name].collection("notes")[method](...args);
+    await until(2);
+    unsubscribe();
+    // Let React act on the same notifications (it re-renders in a task of its own).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return result;
+  },
+};
+window.harnessReady = true;

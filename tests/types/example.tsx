@@ -1,0 +1,134 @@
+// A typed app against the installed package: it must compile with no error under --strict (and
+// the stricter flags of tsconfig.*.json), with moduleResolution "bundler", "node16" and "node10".
+import {
+  FerrysyncError,
+  isFerrysyncError,
+  open,
+  preload,
+  type Collection,
+  type Conflict,
+  type Database,
+  type OpenOptions,
+  type StoredRecord,
+} from "ferrysync";
+import { FerrysyncProvider, useConflicts, useDatabase, useLiveQuery, useOutbox, useRecord, useSyncStatus } from "ferrysync/react";
+import type { Note, Schema, Task } from "./schema.js";
+
+export const options: OpenOptions<Schema> = {
+  app: "typed",
+  version: 2,
+  collections: {
+    // Index paths are checked against the record type, nested paths included.
+    tasks: { indexes: ["createdAt", "owner.name", { keyPath: ["done", "createdAt"], name: "byDone" }] },
+    notes: { indexes: [{ keyPath: "tags", multiEntry: true }] },
+  },
+  migrations: {
+    2: async (db) => {
+      const tasks = db.collection("tasks");
+      for (const task of await tasks.query()) await tasks.update(task.id, { done: false });
+    },
+  },
+  sync: { url: "https://sync.example.com", token: async () => "fresh-token", debounceMs: false },
+};
+
+export async function main(): Promise<void> {
+  void preload();
+  const db = await open(options);
+  const tasks: Collection<Task> = db.collection("tasks");
+  const created: StoredRecord<Task> = await tasks.create({ title: "Write docs", done: false, createdAt: Date.now() });
+  const title: string = created.title;
+  const version: number = created._sync.version;
+  const updated = await tasks.update(created.id, { done: true });
+  const done: boolean = updated.done;
+  const found = await tasks.get(created.id);
+  if (found !== undefined) console.log(found.owner?.name ?? "nobody", title, version, done);
+
+  // A record type with its own `id`: optional on input, a string on output.
+  const notes = db.collection("notes");
+  const note = await notes.create({ text: "hello", tags: ["a"] });
+  await notes.put({ id: note.id, text: "hello again", tags: [] });
+  const ids: string[] = await notes.bulkCreate([{ text: "one", tags: [] }]);
+  console.log(ids, db.collectionNames.includes("notes"));
+
+  // Conflicts are one type per collection, told apart by `collection`.
+  for (const conflict of await db.conflicts()) {
+    if (conflict.collection === "tasks") {
+      const local = conflict.local;
+      if (local !== null && "title" in local) console.log(local.title.toUpperCase());
+      console.log(conflict.server.data?.createdAt);
+    } else {
+      const tags: string[] | undefined = conflict.server.data?.tags;
+      console.log(tags);
+    }
+    await db.resolveConflict(conflict.collection, conflict.id, "server");
+  }
+  const taskConflict: Conflict<Task> | undefined = (await db.conflicts()).find(
+    (c): c is Conflict<Task, "tasks"> => c.collection === "tasks",
+  );
+  console.log(taskConflict?.local);
+
+  for (const entry of await db.outbox()) {
+    const collection: "tasks" | "notes" = entry.collection;
+    console.log(collection, entry.op);
+  }
+
+  try {
+    await tasks.update("missing", { title: "x" });
+  } catch (error) {
+    if (isFerrysyncError(error, "RecordNotFoundError")) {
+      const name: "RecordNotFoundError" = error.name;
+      console.log(name, error.message);
+    } else if (error instanceof FerrysyncError) {
+      switch (error.name) {
+        case "NetworkError":
+        case "SyncError":
+          console.log("later", error.domName);
+          break;
+        default:
+          throw error;
+      }
+    }
+  }
+
+  // Without a schema the names still come from `collections`; the records are open.
+  const loose = await open({ app: "loose", version: 1, collections: { things: { indexes: ["any.path"] } } });
+  const thing = await loose.collection("things").create({ anything: 1 });
+  const value: unknown = thing["anything"];
+  console.log(value);
+
+  // A bare Database takes a database of any schema.
+  const anyDatabase: Database = db;
+  anyDatabase.close();
+  loose.close();
+}
+
+function TaskList() {
+  const db = useDatabase<Schema>();
+  const rows = useLiveQuery(db.collection("tasks"), { index: "createdAt", order: "desc" });
+  const note = useRecord(db.collection("notes"), "some-id");
+  const status = useSyncStatus();
+  const conflicts = useConflicts(db);
+  const outbox = useOutbox(db);
+  if (rows === undefined) return <p>Loading…</p>;
+  return (
+    <ul>
+      {rows.map((task) => (
+        <li key={task.id}>{task.title}</li>
+      ))}
+      <li>{note === null ? "no note" : note?.tags.join(", ")}</li>
+      <li>
+        {status.pending} pending, {conflicts?.length ?? 0} conflicts, {outbox?.[0]?.collection}
+      </li>
+    </ul>
+  );
+}
+
+export function App({ db }: { db: Promise<Database<Schema>> }) {
+  return (
+    <FerrysyncProvider db={db} fallback={<p>Opening…</p>}>
+      <TaskList />
+    </FerrysyncProvider>
+  );
+}
+
+export type { Note };
