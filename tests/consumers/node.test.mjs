@@ -12,7 +12,8 @@ import { prepareApp, tool } from "./support.mjs";
 
 test("vitest with fake-indexeddb: store, reopen, typed errors and a sync, with no settings for ferrysync", async () => {
   const dir = await prepareApp("vitest");
-  const server = await startSyncServer();
+  // The vitest app syncs with the development token.
+  const server = await startSyncServer({ args: ["--dev-tokens", "dev-token=dev"] });
   try {
     const { stdout } = await tool(dir, "vitest", ["run", "--reporter", "verbose"], { FERRYSYNC_SYNC_URL: server.url });
     assert.match(stdout, /Tests\s+3 passed \(3\)/, stdout);

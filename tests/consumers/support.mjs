@@ -176,7 +176,8 @@ const ABORTED_SYNC = /^request failed: \S+\/v1\/\S* \(net::ERR_ABORTED\)$/;
  * e.g. `--static <dist>`) and a fresh headless Chromium profile; fails on any error the page
  * reported but those `allowed(problem)` expects. */
 export async function withServerAndBrowser(serverArgs, body, { allowed = () => false } = {}) {
-  const server = await startSyncServer({ args: serverArgs });
+  // The apps sync with the development token.
+  const server = await startSyncServer({ args: ["--dev-tokens", "dev-token=dev", ...serverArgs] });
   let browser;
   try {
     browser = await openBrowser();
