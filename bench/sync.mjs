@@ -1,10 +1,10 @@
-// The sync benchmark: a reference sync server (release build, in memory) serves bench/dist on
+// The sync benchmark: a reference sync server (profile `server`, in memory) serves bench/dist on
 // loopback; headless Chromium times N offline-created records until the server acknowledged
 // them all, and a fresh client pulling them, beside plain fetch making the same requests.
 //
 //   node bench/sync.mjs [--records N] [--reps N] [--warmup N]
 //
-// bench/dist and target/release/ferrysync-server must be built first (scripts/bench.sh does it).
+// bench/dist and target/server/ferrysync-server must be built first (scripts/bench.sh does it).
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join, relative, resolve } from "node:path";
@@ -15,7 +15,7 @@ import { startSyncServer } from "../scripts/sync-server.mjs";
 import { DIST, machine, parseArgs, REPO } from "./run.mjs";
 
 /** Runs the sync benchmark page. `profile`: which server build to use. */
-export async function syncBenchmark({ records = 10_000, reps = 3, warmup = 1, profile = "release", log = () => {} } = {}) {
+export async function syncBenchmark({ records = 10_000, reps = 3, warmup = 1, profile = "server", log = () => {} } = {}) {
   const rounds = reps + warmup;
   const tokens = Array.from({ length: rounds * 2 }, (_, i) => `bench-${i}`);
   const server = await startSyncServer({
@@ -63,7 +63,7 @@ async function main() {
   const report = await syncBenchmark({ ...options, log });
   const o = report.options;
   console.log(
-    `\nsync against the reference server (release, in memory) on loopback: ${o.records.toLocaleString("en-US")} records of ~1 KB, ` +
+    `\nsync against the reference server (profile server, in memory) on loopback: ${o.records.toLocaleString("en-US")} records of ~1 KB, ` +
       `batches of ${o.batch}, pull pages of ${o.pullLimit}, median of ${o.reps} (after ${o.warmup} warm-up)\n`,
   );
   console.log(formatSyncTable(report));

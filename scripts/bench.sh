@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmarks: ferrysync against Dexie and hand-written IndexedDB in one headless Chromium page,
 # then sync against the reference server on loopback beside plain fetch.
-# Sets up what is missing, packs the package and builds the server in release mode, bundles bench/ into
+# Sets up what is missing, packs the package and builds the server (profile `server`: optimised for speed), bundles bench/ into
 # bench/dist, then runs both. Arguments go to both runners: --records N (default 10000),
 # --reps N (default 5 for the store, 3 for sync).
 set -euo pipefail
@@ -11,6 +11,6 @@ export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 bash scripts/setup.sh
 bash scripts/pack.sh
 npx webpack --config webpack.bench.config.js --mode production
-cargo build --release -q -p ferrysync-server
+cargo build --profile server -q -p ferrysync-server
 node bench/run.mjs "$@"
 node bench/sync.mjs "$@"

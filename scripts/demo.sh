@@ -10,9 +10,9 @@ bash scripts/setup.sh
 bash scripts/pack.sh
 bash scripts/use-package.sh www
 npx webpack --mode production
-cargo build --release -p ferrysync-server
+cargo build --profile server -p ferrysync-server
 addr="127.0.0.1:${PORT:-8080}"
 echo "ferrysync demo: http://$addr/"
 # The demo page signs in with the development token "dev-token" (tenant "dev").
-exec target/release/ferrysync-server --listen "$addr" --static www/dist --db "${FERRYSYNC_DB:-ferrysync-demo.sqlite}" \
+exec target/server/ferrysync-server --listen "$addr" --static www/dist --db "${FERRYSYNC_DB:-ferrysync-demo.sqlite}" \
   --dev-tokens dev-token=dev

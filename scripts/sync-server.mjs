@@ -7,12 +7,12 @@ import { fileURLToPath } from "node:url";
 
 const REPO = resolve(fileURLToPath(new URL("..", import.meta.url)));
 
-/** `profile`: "debug" or "release"; `args`: more command-line options (authentication among
+/** `profile`: "debug", "release" or "server" (target/<profile>); `args`: more command-line options (authentication among
  * them: the server does not start without it); `memory: false` when `args` name a database.
  * Resolves to `{ url, stop() }`, the URL without a trailing slash. */
 export async function startSyncServer({ profile = "debug", args = [], memory = true } = {}) {
   const bin = process.env.FERRYSYNC_SERVER_BIN ?? join(REPO, "target", profile, "ferrysync-server");
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`cargo build${profile === "release" ? " --release" : ""} -p ferrysync-server\` first`);
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`cargo build${profile === "debug" ? "" : ` --profile ${profile}`} -p ferrysync-server\` first`);
   const child = spawn(bin, ["--listen", "127.0.0.1:0", ...(memory ? ["--memory"] : []), ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, FERRYSYNC_LOG: process.env.FERRYSYNC_LOG ?? "warn" },

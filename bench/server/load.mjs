@@ -1,5 +1,5 @@
 // The server benchmark: push mutations/s and pull records/s against the reference server
-// (release build) on loopback, with 1, 8 and 32 concurrent clients, one tenant and many, over
+// (profile `server`, optimised for speed) on loopback, with 1, 8 and 32 concurrent clients, one tenant and many, over
 // SQLite and PostgreSQL, with request latency percentiles.
 //
 //   node bench/server/load.mjs [--mutations N] [--batch N] [--page N]
@@ -131,7 +131,7 @@ async function main() {
     for (const [backend, url] of backends) {
       const db = url ? ["--database", url] : ["--db", join(dir, "bench.sqlite3")];
       const server = await startSyncServer({
-        profile: "release",
+        profile: "server",
         args: ["--dev-tokens", tokens.map((t) => `${t}=${t}`).join(","), "--max-in-flight-per-tenant", "64", ...db],
         memory: false,
       });
