@@ -264,6 +264,13 @@ impl Driver {
     }
 }
 
+impl Drop for Driver {
+    /// A handle collected without `close()`: its network listeners go with it.
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 fn spawn_event(driver: Rc<Driver>, future: Pin<Box<dyn std::future::Future<Output = Event<JsData>>>>) {
     spawn_local(async move {
         let event = future.await;
