@@ -104,6 +104,11 @@ test("offline, changes queue; back online, they sync", () =>
   scenario("demo-offline", {}, async (server, { context, page }) => {
     await load(page, server);
     assert.equal(await textOf(page.getByTestId("online"), "online"), "online");
+    // The sync on open over first: a request it has in flight would fail with the network.
+    await page.waitForFunction(() => {
+      const state = document.querySelector('[data-testid="sync-state"]')?.textContent ?? "";
+      return state.startsWith("synced") && state !== "synced never";
+    });
     await context.setOffline(true);
     assert.equal(await textOf(page.getByTestId("online"), "offline"), "offline");
     await addTask(page, "Written offline");
