@@ -203,11 +203,6 @@ impl<D: Clone> MemoryStore<D> {
         }
     }
 
-    /// The record of `collection`/`id`, tombstones included.
-    pub fn get(&self, collection: &str, id: &str) -> Option<Stored<D>> {
-        self.state.borrow().records.get(&key(collection, id)).cloned()
-    }
-
     /// Every live record: (collection, id, data), in key order.
     pub fn live_records(&self) -> Vec<(String, String, D)> {
         let state = self.state.borrow();
@@ -499,8 +494,8 @@ impl<D: Clone> SyncStorage<D> for MemoryStore<D> {
         self.check_collection(collection)?;
         self.transaction(|state| {
             let queued = state.entries_of(collection, id);
-            let at = decide::dead_letter_position(&queued).ok_or_else(|| decide::no_dead_letter(collection, id))?;
-            let d = decide::retry(&queued[at..], state.meta(collection, id).as_ref());
+            let d =
+                decide::retry(decide::from_dead_letter(&queued, collection, id)?, state.meta(collection, id).as_ref());
             state.decide(&key(collection, id), d, None, mutation_id)
         })
     }
@@ -509,9 +504,9 @@ impl<D: Clone> SyncStorage<D> for MemoryStore<D> {
         self.check_collection(collection)?;
         self.transaction(|state| {
             let queued = state.entries_of(collection, id);
-            let at = decide::dead_letter_position(&queued).ok_or_else(|| decide::no_dead_letter(collection, id))?;
+            let from_dead = decide::from_dead_letter(&queued, collection, id)?;
             let in_conflict = state.conflicts.contains_key(&key(collection, id));
-            let d = decide::discard(&queued[at..], state.meta(collection, id).as_ref(), in_conflict, now);
+            let d = decide::discard(from_dead, state.meta(collection, id).as_ref(), in_conflict, now);
             state.decide(&key(collection, id), d, None, "")
         })
     }

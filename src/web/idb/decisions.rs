@@ -42,13 +42,15 @@ pub async fn dead_letters(db: &IdbDatabase) -> Result<JsValue> {
         .into())
 }
 
-/// What a decision reads: the record, its metadata, and its queued entries.
+/// What a decision reads: the record, its metadata, its queued entries and its conflict row
+/// (undefined when it has none).
 struct Target {
     collection: String,
     key: JsValue,
     record: JsValue,
     meta: Option<RecordMeta>,
     queued: Vec<Stored>,
+    conflict: JsValue,
 }
 
 impl Target {
@@ -56,9 +58,12 @@ impl Target {
         let key = JsValue::from_str(id);
         let record = request(&store(tx, collection)?.get(&key).map_err(js_err(context))?, context);
         let queued = entries_of(&by_record(&outbox(tx)?)?, collection, &key, context)?;
+        let conflict_key = record_key(collection, &key);
+        let conflict = request(&store(tx, CONFLICTS_STORE)?.get(&conflict_key).map_err(js_err(context))?, context);
         let record = record.await?;
         let queued = entries(&queued.await?);
-        Ok(Target { collection: collection.to_string(), meta: read_meta(&record), key, record, queued })
+        let conflict = conflict.await?;
+        Ok(Target { collection: collection.to_string(), meta: read_meta(&record), key, record, queued, conflict })
     }
 
     fn entries(&self) -> Vec<crate::core::sync::entry::Entry> {
@@ -125,14 +130,11 @@ pub async fn resolve_conflict(
     let context = "resolving a conflict";
     let tx = all_stores(db)?;
     let work = async {
-        let conflict_key = record_key(collection, &JsValue::from_str(id));
-        let conflict = request(&store(&tx, CONFLICTS_STORE)?.get(&conflict_key).map_err(js_err(context))?, context);
         let target = Target::read(&tx, collection, id, context).await?;
-        let conflict = conflict.await?;
-        if conflict.is_undefined() {
+        if target.conflict.is_undefined() {
             return Err(decide::no_conflict(collection, id));
         }
-        let server = get(&conflict, "server");
+        let server = get(&target.conflict, "server");
         let version = get(&server, "version").as_f64().unwrap_or(0.0) as u64;
         let deleted = get(&server, "deleted").as_bool().unwrap_or(false);
         let d = decide::resolve(choice, (version, deleted), target.meta.as_ref(), &target.entries(), now);
@@ -155,8 +157,7 @@ pub async fn retry_failed(
     let work = async {
         let target = Target::read(&tx, collection, id, context).await?;
         let queued = target.entries();
-        let at = decide::dead_letter_position(&queued).ok_or_else(|| decide::no_dead_letter(collection, id))?;
-        let d = decide::retry(&queued[at..], target.meta.as_ref());
+        let d = decide::retry(decide::from_dead_letter(&queued, collection, id)?, target.meta.as_ref());
         carry_out_decision(&tx, &target, d, None, mutation_id, now, context).await
     };
     commit_or_abort(&tx, context, work).await
@@ -167,13 +168,10 @@ pub async fn discard_failed(db: &IdbDatabase, collection: &str, id: &str, now: f
     let context = "discarding a failed change";
     let tx = all_stores(db)?;
     let work = async {
-        let conflict_key = record_key(collection, &JsValue::from_str(id));
-        let conflict = request(&store(&tx, CONFLICTS_STORE)?.get(&conflict_key).map_err(js_err(context))?, context);
         let target = Target::read(&tx, collection, id, context).await?;
-        let in_conflict = !conflict.await?.is_undefined();
         let queued = target.entries();
-        let at = decide::dead_letter_position(&queued).ok_or_else(|| decide::no_dead_letter(collection, id))?;
-        let d = decide::discard(&queued[at..], target.meta.as_ref(), in_conflict, now);
+        let from_dead = decide::from_dead_letter(&queued, collection, id)?;
+        let d = decide::discard(from_dead, target.meta.as_ref(), !target.conflict.is_undefined(), now);
         carry_out_decision(&tx, &target, d, None, "", now, context).await
     };
     commit_or_abort(&tx, context, work).await

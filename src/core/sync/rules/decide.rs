@@ -43,7 +43,7 @@ pub fn no_conflict(collection: &str, id: &str) -> Error {
 }
 
 /// The error of a decision on a dead letter that does not exist.
-pub fn no_dead_letter(collection: &str, id: &str) -> Error {
+fn no_dead_letter(collection: &str, id: &str) -> Error {
     Error::new(ErrorKind::RecordNotFound, format!("no failed change of \"{id}\" in \"{collection}\""))
 }
 
@@ -112,10 +112,11 @@ pub fn resolve(
     d
 }
 
-/// Where the record's dead letter is in its queued entries, if it has one: a decision on a dead
-/// letter applies to it and to everything queued after it.
-pub fn dead_letter_position(queued: &[Entry]) -> Option<usize> {
-    queued.iter().position(|e| e.hold == Some(Hold::Failed))
+/// The record's queued entries from its dead letter on: a decision on a dead letter applies to it
+/// and to everything queued after it. RecordNotFound when the record has no dead letter.
+pub fn from_dead_letter<'a>(queued: &'a [Entry], collection: &str, id: &str) -> Result<&'a [Entry], Error> {
+    let at = queued.iter().position(|e| e.hold == Some(Hold::Failed)).ok_or_else(|| no_dead_letter(collection, id))?;
+    Ok(&queued[at..])
 }
 
 /// Sends a dead letter again, as a new mutation (the server answers a repeated id with its first
@@ -228,8 +229,8 @@ mod tests {
     #[test]
     fn dead_letters_are_counted_out_by_every_decision_that_drops_them() {
         let queued = [entry(4, Some(Hold::Failed)), entry(6, None)];
-        assert_eq!(dead_letter_position(&queued), Some(0));
-        assert_eq!(dead_letter_position(&queued[1..]), None);
+        assert_eq!(from_dead_letter(&queued, "c", "a").unwrap(), &queued[..]);
+        assert_eq!(from_dead_letter(&queued[1..], "c", "a").unwrap_err().kind, ErrorKind::RecordNotFound);
         let d = resolve(Choice::Server, (7, false), None, &queued, 60.0);
         assert_eq!(d.dead_letters_delta, -1);
         let d = retry(&queued, Some(&meta(None, RecordStatus::Failed, false)));
