@@ -113,6 +113,12 @@ fn ready<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// Client `name`'s next mutation id: unique across clients.
+fn mutation_id(name: u128, counter: &mut u64) -> String {
+    *counter += 1;
+    uuid::Uuid::from_u128((name << 64) | *counter as u128).hyphenated().to_string()
+}
+
 type PushFn<'s> = Box<dyn Fn(&[Mutation<Title>]) -> Result<PushResponse<Title>, Failure> + 's>;
 type PullFn<'s> = Box<dyn Fn(Option<&str>, u32) -> Result<PullResponse<Title>, Failure> + 's>;
 
@@ -152,20 +158,14 @@ impl<'s> Client<'s> {
     }
 
     fn next_id(&mut self) -> String {
-        self.ids += 1;
-        uuid::Uuid::from_u128((self.name << 64) | self.ids as u128).hyphenated().to_string()
+        mutation_id(self.name, &mut self.ids)
     }
 
     fn write(&mut self, id: &str, intent: Intent, title: Option<&str>) {
-        let mut ids = self.ids;
-        let name = self.name;
-        let mut next = || {
-            ids += 1;
-            uuid::Uuid::from_u128((name << 64) | ids as u128).hyphenated().to_string()
-        };
+        let (name, ids) = (self.name, &mut self.ids);
+        let mut next = || mutation_id(name, ids);
         let data = title.map(|t| Title(t.into()));
         let written = self.store.write("notes", vec![(id.into(), intent, data)], &mut next, 0.0).expect("the write");
-        self.ids = ids;
         self.feed(Event::WriteCommitted { pending_delta: written.pending_delta, changes: written.changes });
     }
 

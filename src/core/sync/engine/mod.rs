@@ -19,7 +19,7 @@ use crate::protocol::{codes, MutationResult, PushResponse};
 use super::backoff;
 use super::failure::{Failure, NextStep};
 use super::settings::Settings;
-use super::storage::{Counts, PushApplied};
+use super::storage::{Changes, Counts, PushApplied};
 
 /// How long after another tab's change the queue is counted again (one count for a burst).
 pub const RECOUNT_DELAY_MS: u64 = 20;
@@ -197,21 +197,11 @@ impl<D> Engine<D> {
                 self.next_waiters.push(waiter);
                 self.trigger(out);
             }
-            Event::WriteCommitted { pending_delta, changes } => {
-                self.status.add_pending(pending_delta);
-                if !changes.is_empty() {
-                    out.push(Command::Announce(changes));
-                }
-                self.debounce(out);
-            }
+            Event::WriteCommitted { pending_delta, changes } => self.committed(pending_delta, changes, out),
             Event::Decided { decided, waiter } => {
-                self.status.add_pending(decided.pending_delta);
-                if !decided.changes.is_empty() {
-                    out.push(Command::Announce(decided.changes));
-                }
+                self.committed(decided.pending_delta, decided.changes, out);
                 let id = self.count(out);
                 self.count_waiters.extend(waiter.map(|w| (id, w)));
-                self.debounce(out);
             }
             Event::Online => {
                 self.offline = false;
@@ -438,6 +428,15 @@ impl<D> Engine<D> {
         }
     }
 
+    /// A write or a decision committed here: the queue's size, the listeners, and a sync soon.
+    fn committed(&mut self, pending_delta: i64, changes: Changes, out: &mut Vec<Command<D>>) {
+        self.status.add_pending(pending_delta);
+        if !changes.is_empty() {
+            out.push(Command::Announce(changes));
+        }
+        self.debounce(out);
+    }
+
     fn debounce(&mut self, out: &mut Vec<Command<D>>) {
         if let Some(ms) = self.settings.as_ref().and_then(|s| s.debounce_ms) {
             out.push(Command::Arm { timer: Timer::Debounce, after_ms: ms.into() });
@@ -501,7 +500,8 @@ impl<D> Engine<D> {
     fn fail(&mut self, stop: Stop, out: &mut Vec<Command<D>>) {
         let (error, answered, retry) = match &stop {
             Stop::Failure(f) => {
-                let retry = (f.next_step(1, true) != NextStep::WaitForNetwork).then(|| f.retry_after_ms());
+                // Offline waits for the `online` event; anything else is retried after a backoff.
+                let retry = (*f != Failure::Offline).then(|| f.retry_after_ms());
                 (f.to_error(), f.server_answered(), retry)
             }
             Stop::Local(e) => (e.clone(), self.status.online, Some(None)),
