@@ -147,9 +147,7 @@ impl Database {
             let (id, choice) = checked?;
             let mutation_id = inner.ids.next_at(now());
             let decided = inner.store()?.resolve_conflict(&collection, &id, choice, &mutation_id, now()).await?;
-            // Resolved once the status counts it. The decision has committed whatever the count
-            // says (a close meanwhile rejects it), so that answer is not the caller's.
-            let _ = JsFuture::from(inner.decided(decided)).await;
+            inner.decided(decided).await;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -169,9 +167,7 @@ impl Database {
             let id = checked?;
             let mutation_id = inner.ids.next_at(now());
             let decided = inner.store()?.retry_failed(&collection, &id, &mutation_id, now()).await?;
-            // Resolved once the status counts it. The decision has committed whatever the count
-            // says (a close meanwhile rejects it), so that answer is not the caller's.
-            let _ = JsFuture::from(inner.decided(decided)).await;
+            inner.decided(decided).await;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -185,9 +181,7 @@ impl Database {
         promise(async move {
             let id = checked?;
             let decided = inner.store()?.discard_failed(&collection, &id, now()).await?;
-            // Resolved once the status counts it. The decision has committed whatever the count
-            // says (a close meanwhile rejects it), so that answer is not the caller's.
-            let _ = JsFuture::from(inner.decided(decided)).await;
+            inner.decided(decided).await;
             Ok(JsValue::UNDEFINED)
         })
     }

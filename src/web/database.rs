@@ -130,9 +130,10 @@ impl Inner {
     }
 
     /// After a decision committed: the engine hears of it (counts, listeners, a sync for what it
-    /// queued); the promise settles once the counts are in.
-    pub fn decided(&self, decided: Decided) -> js_sys::Promise {
-        self.driver.decided(decided)
+    /// queued); done once the status counts it. The decision has committed whatever the count
+    /// says (a close meanwhile rejects the wait), so that answer is not the caller's.
+    pub async fn decided(&self, decided: Decided) {
+        let _ = wasm_bindgen_futures::JsFuture::from(self.driver.decided(decided)).await;
     }
 
     /// A change another tab committed: this tab's listeners hear it, and the engine counts again.
