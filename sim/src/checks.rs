@@ -7,7 +7,7 @@
 //!   write of that record, or was held in a conflict with both versions (where the user, or the
 //!   quiesce rule, decided);
 //! - no outbox entry, conflict or dead letter is left, and every tab's status says so;
-//! - no cursor went backwards (watched after every transaction, in `world.rs`).
+//! - no cursor went backwards (watched after every transaction, in `storage.rs`).
 
 use std::collections::BTreeMap;
 

@@ -8,9 +8,14 @@
 //! replays one and prints what happened, step by step (see README.md).
 
 pub mod checks;
+mod client;
 pub mod data;
+mod network;
 pub mod rng;
 pub mod server;
+mod storage;
+mod trace;
+mod user;
 pub mod world;
 
 /// What one seed did.

@@ -1,0 +1,130 @@
+//! A client's storage transactions: the engine's and the users', run one at a time in the order
+//! the tabs asked for them (as IndexedDB runs a database's transactions), against the client's
+//! in-memory store; and what the checks watch after each one.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use ferrysync::core::sync::engine::{Command, Event};
+use ferrysync::core::sync::storage::{Choice, SyncStorage};
+use ferrysync::core::write::Intent;
+use ferrysync::protocol::decode_cursor;
+use uuid::Uuid;
+
+use crate::client::TabRef;
+use crate::data::Data;
+use crate::world::World;
+
+/// One transaction a client's store runs, in the order it was asked for.
+pub(crate) enum StorageOp {
+    Engine(TabRef, Command<Data>),
+    Write { tab: TabRef, collection: &'static str, id: String, intent: Intent, data: Option<Data> },
+    Resolve { tab: TabRef, collection: String, id: String, choice: Choice },
+}
+
+/// Polls a future that is ready at once (the in-memory store's), without an executor.
+fn ready<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => panic!("the in-memory store never waits"),
+    }
+}
+
+/// A mutation id of `client`: unique across clients, deterministic for a seed.
+fn next_id(client: usize, counter: &mut u64) -> String {
+    *counter += 1;
+    Uuid::from_u128(((client as u128 + 1) << 64) | *counter as u128).hyphenated().to_string()
+}
+
+impl World {
+    /// Runs the oldest storage transaction of `client`.
+    pub(crate) fn run_storage(&mut self, client: usize) {
+        let Some(op) = self.clients[client].storage.pop_front() else { return };
+        let now = self.client_now(client);
+        match op {
+            StorageOp::Engine(at, command) => {
+                // A tab that died before its transaction ran: the transaction never happened.
+                if !self.alive(at) {
+                    return;
+                }
+                let store = &self.clients[client].store;
+                let event = match command {
+                    Command::ReadBatch { max } => Event::BatchRead(ready(store.read_batch(max, now))),
+                    Command::ApplyPush { batch, answer } => {
+                        Event::PushApplied(ready(store.apply_push(batch, answer, now)))
+                    }
+                    Command::ReadCursor => Event::CursorRead(ready(store.cursor())),
+                    Command::ApplyPage { asked_from, page } => {
+                        Event::PageApplied(ready(store.apply_page(asked_from.as_deref(), page, now)))
+                    }
+                    Command::ResetCursor => Event::CursorReset(ready(store.reset_cursor())),
+                    Command::Count { id } => Event::Counted { id, counts: ready(store.counts()) },
+                    _ => return,
+                };
+                self.after_storage(client);
+                self.feed(at, event);
+            }
+            StorageOp::Write { tab, collection, id, intent, data } => {
+                if !self.alive(tab) {
+                    return;
+                }
+                let token = data.as_ref().and_then(|d| d.token()).map(str::to_string);
+                let c = &mut self.clients[client];
+                let counter = &mut c.counter;
+                let mut mutation_id = || next_id(client, counter);
+                let written = c.store.write(collection, vec![(id.clone(), intent, data)], &mut mutation_id, now);
+                match written {
+                    Ok(written) => {
+                        let cancelled = written.pending_delta < 0;
+                        self.stats.writes += 1;
+                        self.note(|| format!("client {client}: {intent:?} {collection}/{id} {token:?} ok"));
+                        if !written.changes.is_empty() {
+                            self.history.wrote(client, collection, &id, token, cancelled, self.tick);
+                        }
+                        self.after_storage(client);
+                        let changes = written.changes;
+                        self.feed(tab, Event::WriteCommitted { pending_delta: written.pending_delta, changes });
+                    }
+                    Err(e) => {
+                        self.note(|| format!("client {client}: {intent:?} {collection}/{id} refused: {}", e.message))
+                    }
+                }
+            }
+            StorageOp::Resolve { tab, collection, id, choice } => {
+                if !self.alive(tab) {
+                    return;
+                }
+                let c = &mut self.clients[client];
+                let mutation_id = next_id(client, &mut c.counter);
+                let decided = ready(c.store.resolve_conflict(&collection, &id, choice, &mutation_id, now));
+                self.note(|| format!("client {client}: resolve {collection}/{id} {choice:?}: {:?}", decided.is_ok()));
+                if let Ok(decided) = decided {
+                    self.stats.conflicts_resolved += 1;
+                    self.history.resolved(client, &collection, &id, choice, self.tick);
+                    self.after_storage(client);
+                    self.feed(tab, Event::Decided { decided, waiter: None });
+                }
+            }
+        }
+    }
+
+    /// What the checks watch after every transaction: conflicts as they appear (both versions
+    /// held), and the cursor, which never goes back (it may be forgotten, to start over).
+    fn after_storage(&mut self, client: usize) {
+        let store = &self.clients[client].store;
+        for row in store.conflict_rows() {
+            let local = row.local.as_ref().map(|s| s.data.as_ref().and_then(|d| d.token()).map(str::to_string));
+            self.history.conflict(client, &row.collection, &row.id, local, self.tick);
+        }
+        let cursor = store.stored_cursor();
+        let seq = cursor.as_deref().and_then(decode_cursor);
+        if let (Some(now), Some(before)) = (seq, self.clients[client].last_cursor) {
+            if now < before {
+                self.violations.push(format!("client {client}: the cursor went back from {before} to {now}"));
+            }
+        }
+        self.clients[client].last_cursor = seq;
+    }
+}

@@ -1,0 +1,60 @@
+//! The trace a replayed seed prints: one line per thing that happened, stamped with the step and
+//! the simulated time, and the short names it gives requests, answers and engine commands.
+
+use ferrysync::core::sync::engine::Command;
+
+use crate::data::Data;
+use crate::network::{Answer, Kind};
+use crate::world::{World, EPOCH_MS};
+
+impl World {
+    pub(crate) fn note(&mut self, line: impl FnOnce() -> String) {
+        if let Some(trace) = &mut self.trace {
+            trace.push(format!("[{:>6} t+{:>7}ms] {}", self.tick, self.now - EPOCH_MS, line()));
+        }
+    }
+}
+
+pub(crate) fn kind_name(kind: &Kind) -> String {
+    match kind {
+        Kind::Push(b) => {
+            let ids: Vec<String> =
+                b.mutations.iter().map(|m| format!("{}/{}:{:?}", m.collection, m.id, m.op)).collect();
+            format!("push [{}]", ids.join(", "))
+        }
+        Kind::Pull { cursor, limit } => format!("pull after {cursor:?} limit {limit}"),
+        Kind::Probe => "probe".into(),
+    }
+}
+
+pub(crate) fn answer_name(answer: &Answer) -> String {
+    match answer {
+        Answer::Push(Ok(r)) => {
+            let s: Vec<&str> = r.results.iter().map(|r| r.status()).collect();
+            format!("[{}]", s.join(", "))
+        }
+        Answer::Pull(Ok(p)) => format!("{} changes to {}", p.changes.len(), p.cursor),
+        Answer::Probe(Ok(())) => "ok".into(),
+        Answer::Push(Err(f)) | Answer::Pull(Err(f)) | Answer::Probe(Err(f)) => format!("{f:?}"),
+    }
+}
+
+pub(crate) fn command_name(c: &Command<Data>) -> String {
+    match c {
+        Command::Push { batch } => format!("Push({})", batch.len()),
+        Command::ApplyPush { batch, .. } => format!("ApplyPush({})", batch.len()),
+        Command::ApplyPage { page, .. } => format!("ApplyPage({}, {})", page.changes.len(), page.cursor),
+        Command::Publish(_) => "Publish".into(),
+        Command::PostStatus(_) => "PostStatus".into(),
+        Command::Announce(_) => "Announce".into(),
+        other => {
+            let text = format!("{other:?}");
+            short(&text).to_string()
+        }
+    }
+}
+
+pub(crate) fn short(s: &str) -> &str {
+    let end = s.char_indices().nth(120).map_or(s.len(), |(i, _)| i);
+    &s[..end]
+}

@@ -1,0 +1,88 @@
+//! The users: each client's next action drawn from the seed (a write, a sync asked for, a
+//! conflict decided, going offline or online, a tab killed or reopened), and the record data its
+//! writes carry.
+
+use ferrysync::core::sync::engine::{Event, Waiter};
+use ferrysync::core::sync::storage::Choice;
+use ferrysync::core::write::Intent;
+
+use crate::client::TabRef;
+use crate::data::Data;
+use crate::storage::StorageOp;
+use crate::world::{Action, World, COLLECTIONS};
+
+impl World {
+    pub(crate) fn user(&mut self, client: usize) {
+        if self.clients[client].user_actions_left == 0 || !self.faults {
+            return;
+        }
+        self.clients[client].user_actions_left -= 1;
+        let next = self.rng.range(10, 2_500);
+        self.schedule(next, Action::User(client));
+        let alive = self.alive_tabs(client);
+        let roll = self.rng.below(100);
+        let Some(&tab) = self.rng.pick(&alive) else {
+            // Every tab of this client is closed: open one again.
+            return self.start_tab(client, 0);
+        };
+        let at = self.tab_ref(client, tab);
+        match roll {
+            0..=59 => self.user_write(at),
+            60..=69 => {
+                let w = self.next_waiter;
+                self.next_waiter += 1;
+                self.note(|| format!("client {client} tab {tab}: syncNow"));
+                self.feed(at, Event::SyncAsked { waiter: Some(Waiter(w)) });
+            }
+            70..=77 => {
+                let rows = self.clients[client].store.conflict_rows();
+                if let Some(row) = self.rng.pick(&rows) {
+                    let choice = if self.rng.chance(50) { Choice::Local } else { Choice::Server };
+                    let op =
+                        StorageOp::Resolve { tab: at, collection: row.collection.clone(), id: row.id.clone(), choice };
+                    self.clients[client].storage.push_back(op);
+                }
+            }
+            78..=85 => {
+                let offline = !self.clients[client].offline;
+                self.set_offline(client, offline);
+            }
+            86..=92 => self.kill_tab(client, tab),
+            _ => {
+                // Reopen a closed tab, if there is one.
+                if let Some(closed) = (0..self.clients[client].tabs.len()).find(|t| !alive.contains(t)) {
+                    self.start_tab(client, closed);
+                } else {
+                    self.user_write(at);
+                }
+            }
+        }
+    }
+
+    fn user_write(&mut self, at: TabRef) {
+        let collection = if self.rng.chance(80) { COLLECTIONS[0] } else { COLLECTIONS[1] };
+        let id = format!("r{}", self.rng.below(self.shape.ids as u64));
+        let c = &mut self.clients[at.client];
+        c.counter += 1;
+        let token = format!("c{}w{}", at.client, c.counter);
+        let n = c.counter;
+        let (intent, data) = match self.rng.below(100) {
+            0..=24 => (Intent::Create, Some(Data::record(&token, n))),
+            25..=44 => (Intent::Put, Some(Data::record(&token, n))),
+            45..=69 => (Intent::Update, Some(Data::patch(&token))),
+            70..=79 => (Intent::Replace, Some(Data::record(&token, n))),
+            _ => (Intent::Delete, None),
+        };
+        self.clients[at.client].storage.push_back(StorageOp::Write { tab: at, collection, id, intent, data });
+    }
+
+    pub(crate) fn set_offline(&mut self, client: usize, offline: bool) {
+        self.clients[client].offline = offline;
+        self.stats.offline_periods += u64::from(offline);
+        self.note(|| format!("client {client}: {}", if offline { "offline" } else { "online" }));
+        for tab in self.alive_tabs(client) {
+            let at = self.tab_ref(client, tab);
+            self.feed(at, if offline { Event::Offline } else { Event::Online });
+        }
+    }
+}
