@@ -3,8 +3,16 @@
 # operation) against the OpenAPI document a freshly started reference server serves, then stops
 # the server. scripts/setup.sh installs schemathesis into .venv-schemathesis.
 #   SCHEMATHESIS_MAX_EXAMPLES   cases per operation and phase (default 60)
+#   SCHEMATHESIS_SEED           the seed of its data generation (default 1, so that the test command
+#                               runs the same cases every time); "random" draws one and prints it
+#                               (scripts/soak.sh does that), and a failure is replayed by setting it
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+seed=${SCHEMATHESIS_SEED:-1}
+if [ "$seed" = random ]; then seed=$(( (RANDOM << 15 | RANDOM) )); fi
+case "$seed" in ''|*[!0-9]*) echo "SCHEMATHESIS_SEED must be a whole number or \"random\", got \"$seed\"" >&2; exit 2 ;; esac
+echo "schemathesis seed $seed (replay: SCHEMATHESIS_SEED=$seed bash scripts/schemathesis.sh)"
 
 st=.venv-schemathesis/bin/schemathesis
 [ -x "$st" ] || { echo "schemathesis is missing: run scripts/setup.sh" >&2; exit 1; }
@@ -36,7 +44,7 @@ done
 # takes integers only as written without a fraction (docs/server.md, "Schemathesis").
 "$st" run "$url/v1/openapi.json" --url "$url" \
   --checks all --exclude-checks positive_data_acceptance --mode all \
-  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-60}" \
+  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-60}" --seed "$seed" \
   --header "Authorization: Bearer dev-token" \
   --request-timeout 10 --generation-database none \
   --wait-for-schema 10

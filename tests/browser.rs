@@ -83,6 +83,7 @@ scenarios!(
     offline_creates_reach_the_server_when_online => "offlineCreatesReachTheServerWhenOnline",
     two_clients_converge => "twoClientsConverge",
     same_record_edited_twice_is_a_conflict => "sameRecordEditedTwiceIsAConflict",
+    conflict_strategies_settle_and_are_logged => "conflictStrategiesSettleAndAreLogged",
     closed_tab_mid_sync_resumes_without_loss_or_duplicates => "closedTabMidSyncResumesWithoutLossOrDuplicates",
     flaky_server_still_converges => "flakyServerStillConverges",
     ten_thousand_queued_sync_in_batches => "tenThousandQueuedSyncInBatches",

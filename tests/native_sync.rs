@@ -13,6 +13,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use ferrysync::core::outbox::Op;
+use ferrysync::core::sync::conflict::tree::Tree;
 use ferrysync::core::sync::engine::{Command, Engine, Event, Summary, Waiter};
 use ferrysync::core::sync::failure::Failure;
 use ferrysync::core::sync::memory::{MemoryStore, Patch};
@@ -32,6 +33,21 @@ struct Title(String);
 impl Patch for Title {
     fn patched(&self, patch: &Self) -> Self {
         patch.clone()
+    }
+}
+
+/// A title is one value: conflicts over it are never merged field by field.
+impl Tree for Title {
+    fn fields(&self) -> Option<Vec<(String, Title)>> {
+        None
+    }
+
+    fn object(_: Vec<(String, Title)>) -> Title {
+        unreachable!("a merge builds objects only from objects")
+    }
+
+    fn same(&self, other: &Title) -> bool {
+        self == other
     }
 }
 
@@ -199,6 +215,11 @@ impl<'s> Client<'s> {
                         Some(Event::PageApplied(ready(self.store.apply_page(asked_from.as_deref(), page, 0.0))))
                     }
                     Command::ResetCursor => Some(Event::CursorReset(ready(self.store.reset_cursor()))),
+                    Command::SettleConflicts => {
+                        let (name, ids) = (self.name, &mut self.ids);
+                        let settled = ready(self.store.settle_conflicts(0.0, &mut || mutation_id(name, ids)));
+                        Some(Event::ConflictsSettled(settled))
+                    }
                     Command::Count { id } => Some(Event::Counted { id, counts: ready(self.store.counts()) }),
                     Command::Settle { outcome, .. } => {
                         self.settled = Some(outcome);

@@ -69,9 +69,22 @@ export interface IndexSpec<T = Fields> {
   multiEntry?: boolean;
 }
 
+/** How a collection's conflicts are settled: kept for a person (`"manual"`, the default), by the
+ * server's version, by the local one, or by a three-way merge whose fields changed on both sides
+ * to different values go to a person, or to the named side with `{ merge: ... }`. Every
+ * automatic settlement is written to the sync log with both versions. */
+export type ConflictStrategy =
+  | "manual"
+  | "server-wins"
+  | "client-wins"
+  | "merge"
+  | { merge: "manual" | "server-wins" | "client-wins" };
+
 export interface CollectionSpec<T = Fields> {
   /** A string is shorthand for `{ keyPath: string }`. */
   indexes?: Array<NoInfer<KeyPath<T>> | IndexSpec<T>>;
+  /** How conflicts of this collection are settled (default `"manual"`). */
+  conflicts?: ConflictStrategy;
 }
 
 /** A data migration: runs once, after the schema of `version` is in place, and is recorded. */
@@ -184,6 +197,40 @@ export interface SyncSummary {
   readonly conflicts: number;
   /** Changes the server rejected (now dead letters). */
   readonly rejected: number;
+  /** Conflicts settled by their collection's strategy (see `syncLog()`). */
+  readonly resolved: number;
+}
+
+/** One field changed since the base, and on which side. Nested plain objects changed on both
+ * sides are compared field by field (`path` has one name per level); arrays and other values
+ * count as one field. A side's value is undefined where the field is absent or the record is
+ * deleted there. */
+export interface FieldDiff {
+  readonly path: ReadonlyArray<string>;
+  readonly base: unknown;
+  readonly local: unknown;
+  readonly server: unknown;
+  readonly change: "local" | "server" | "both-same" | "both-different";
+}
+
+/** One entry of the sync log: what happened to people's changes without them doing it there and
+ * then. `resolved`: a conflict settled by a strategy (`by` names it) or by `resolveConflict`
+ * (`by: "user"`), with both versions as they were (`local`, `server`; null when deleted) and
+ * what was `kept`; a rollback notice is a resolution whose `kept` is "server" or "merged".
+ * `rejected`: the server refused a change for good (`code`, `message`, and the change's data as
+ * `local`). `retried` / `discarded`: a decision on a rejected change. */
+export interface SyncLogEntry<C extends string = string> {
+  readonly seq: number;
+  readonly at: number;
+  readonly kind: "resolved" | "rejected" | "retried" | "discarded";
+  readonly collection: C;
+  readonly id: string;
+  readonly by?: "user" | "server-wins" | "client-wins" | "merge";
+  readonly kept?: "local" | "server" | "merged";
+  readonly local?: Fields | null;
+  readonly server?: Fields | null;
+  readonly code?: string;
+  readonly message?: string;
 }
 
 /** A record changed both here and on the server. Both versions are kept until resolved. */
@@ -194,6 +241,10 @@ export interface Conflict<T extends object = Fields, C extends string = string> 
   readonly local: StoredRecord<T> | Tombstone | null;
   /** The server's record. */
   readonly server: ServerRecord<T>;
+  /** The server's data the local change started from; null when the record was new here. */
+  readonly base: Partial<T> | null;
+  /** Every field changed since `base`, and on which side. */
+  readonly diff: ReadonlyArray<FieldDiff>;
   readonly detectedAt: number;
 }
 
@@ -227,10 +278,11 @@ export interface SyncStatus {
   readonly online: boolean;
   /** A sync is running, in this tab or another tab of the same database. */
   readonly syncing: boolean;
-  /** Queued local changes not yet acknowledged by the server, including those held by a
-   * conflict or a rejection. Counted just after open, once the page's first queries are under
-   * way (subscribers are notified when it lands), then kept current by every write, every sync
-   * step and other tabs' changes. */
+  /** Queued local changes that can still be sent: 0 means nothing is left to send. Changes held
+   * by a conflict or a rejection (and those queued behind them) count only in `conflicts` and
+   * `failed`. Counted just after open, once the page's first queries are under way (subscribers
+   * are notified when it lands), then kept current by every write, every sync step and other
+   * tabs' changes. */
   readonly pending: number;
   /** Changes the server rejected (dead letters); see `failed()`. */
   readonly failed: number;
@@ -365,10 +417,20 @@ export class Database<S = any> {
   syncNow(): Promise<SyncSummary>;
   /** Every unresolved conflict. */
   conflicts(): Promise<Array<ConflictOf<S>>>;
-  /** Keeps the local version (pushed again on top of the server's) or the server's version
-   * (replacing the local one, its queued changes dropped). RecordNotFoundError if there is no
-   * such conflict. */
-  resolveConflict(collection: keyof S & string, id: string, keep: "local" | "server"): Promise<void>;
+  /** Keeps the local version (pushed again on top of the server's), the server's version
+   * (replacing the local one, its queued changes dropped), or `{ merged }` data (stored here and
+   * pushed on top of the server's version). RecordNotFoundError if there is no such conflict;
+   * InvalidOptionsError for anything else than these three; InvalidRecordError or
+   * ReservedFieldError for merged data a record could not hold. Written to the sync log. */
+  resolveConflict(
+    collection: keyof S & string,
+    id: string,
+    keep: "local" | "server" | { merged: Fields },
+  ): Promise<void>;
+  /** The sync log, newest first; at most 500 entries (the oldest go). It survives reloads. */
+  syncLog(): Promise<Array<SyncLogEntry<keyof S & string>>>;
+  /** Empties the sync log. */
+  clearSyncLog(): Promise<void>;
   /** The changes the server rejected. */
   failed(): Promise<Array<DeadLetter<keyof S & string>>>;
   /** Sends a rejected change again, as the record is now, under a new mutation id. */

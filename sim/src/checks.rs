@@ -4,8 +4,10 @@
 //! - no mutation id was applied twice (the server answers every repeat of an id as it answered
 //!   it first; see `server.rs`);
 //! - every write a client's caller saw succeed is in the server's state, superseded by a later
-//!   write of that record, or was held in a conflict with both versions (where the user, or the
-//!   quiesce rule, decided);
+//!   write of that record, held in a conflict with both versions (where the user, or the quiesce
+//!   rule, decided), or replaced by a resolution that the client's sync log records (a strategy
+//!   keeping the server's version, or a merge that took the server's value of its field): nothing
+//!   is replaced silently;
 //! - no outbox entry, conflict or dead letter is left, and every tab's status says so;
 //! - no cursor went backwards (watched after every transaction, in `storage.rs`).
 
@@ -26,11 +28,11 @@ struct Wrote {
     tick: u64,
 }
 
-/// A conflict as it was held: the local side's token (`None`: no local record; `Some(None)`: a
-/// tombstone).
+/// A conflict as it was held: the tokens of the local side (`None`: no local record;
+/// `Some(None)`: a tombstone).
 #[derive(Debug, Clone)]
 struct Held {
-    local: Option<Option<String>>,
+    local: Option<Option<Vec<String>>>,
     tick: u64,
 }
 
@@ -42,6 +44,8 @@ pub struct History {
     last_writes: BTreeMap<Record, Wrote>,
     conflicts: BTreeMap<Record, Vec<Held>>,
     resolutions: BTreeMap<Record, Vec<(Choice, u64)>>,
+    /// Resolutions the sync log says replaced the local version (by a strategy), by tick.
+    replaced: BTreeMap<Record, Vec<u64>>,
     /// When each mutation id first left its client, and which client.
     pub sent: BTreeMap<Uuid, (usize, u64)>,
 }
@@ -59,11 +63,22 @@ impl History {
         self.last_writes.insert((client, collection.into(), id.into()), Wrote { token, cancelled, tick });
     }
 
-    pub fn conflict(&mut self, client: usize, collection: &str, id: &str, local: Option<Option<String>>, tick: u64) {
+    pub fn conflict(
+        &mut self,
+        client: usize,
+        collection: &str,
+        id: &str,
+        local: Option<Option<Vec<String>>>,
+        tick: u64,
+    ) {
         let held = self.conflicts.entry((client, collection.into(), id.into())).or_default();
         if held.last().is_none_or(|h| h.local != local) {
             held.push(Held { local, tick });
         }
+    }
+
+    pub fn replaced(&mut self, client: usize, collection: &str, id: &str, tick: u64) {
+        self.replaced.entry((client, collection.into(), id.into())).or_default().push(tick);
     }
 
     pub fn resolved(&mut self, client: usize, collection: &str, id: &str, choice: Choice, tick: u64) {
@@ -111,24 +126,31 @@ fn lost_writes(world: &World) -> Vec<String> {
         let key = (*client, collection.clone(), id.clone());
         let same_record = |a: &&crate::server::Applied| &a.collection == collection && &a.id == id;
         let on_server = match &w.token {
-            Some(token) => applied.iter().filter(same_record).any(|a| a.token.as_ref() == Some(token)),
+            Some(token) => {
+                applied.iter().filter(same_record).any(|a| a.tokens.as_ref().is_some_and(|t| t.contains(token)))
+            }
             None => {
                 w.cancelled
                     || applied.iter().filter(same_record).any(|a| {
-                        a.token.is_none()
+                        a.tokens.is_none()
                             && h.sent.get(&a.mutation_id).is_some_and(|(c, t)| c == client && *t >= w.tick)
                     })
             }
         };
         let held = h.conflicts.get(&key).is_some_and(|list| {
-            list.iter().any(|c| c.tick >= w.tick && c.local.as_ref().is_some_and(|l| *l == w.token))
+            list.iter().filter(|c| c.tick >= w.tick).any(|c| match (&w.token, &c.local) {
+                (Some(token), Some(Some(tokens))) => tokens.contains(token),
+                (None, Some(None)) => true,
+                _ => false,
+            })
         });
         // A decision for the server's side after the write drops it, as asked.
         let decided = h
             .resolutions
             .get(&key)
             .is_some_and(|list| list.iter().any(|(choice, t)| *choice == Choice::Server && *t >= w.tick));
-        if !on_server && !held && !decided {
+        let logged = h.replaced.get(&key).is_some_and(|list| list.iter().any(|t| *t >= w.tick));
+        if !on_server && !held && !decided && !logged {
             lost.push(format!(
                 "client {client}'s last write of {collection}/{id} ({}) is lost: not on the server, not held in a conflict",
                 w.token.as_deref().unwrap_or("a delete")

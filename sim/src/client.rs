@@ -173,6 +173,7 @@ impl World {
             | Command::ReadCursor
             | Command::ApplyPage { .. }
             | Command::ResetCursor
+            | Command::SettleConflicts
             | Command::Count { .. }) => self.clients[client].storage.push_back(StorageOp::Engine(at, command)),
             Command::Arm { timer, after_ms } => {
                 let due = self.now + after_ms;

@@ -1,6 +1,9 @@
 //! Record data in the simulation: JSON objects, as the reference server stores them. Every write
-//! carries a unique `token`, so that the checks can tell which write a stored or pushed value is.
+//! carries a unique token, so that the checks can tell which write a stored or pushed value is: a
+//! whole record in its `token` field, a patch in the one field it sets (`a` or `b`), so that
+//! patches of different fields merge by themselves under the merge strategy.
 
+use ferrysync::core::sync::conflict::tree::Tree;
 use ferrysync::core::sync::memory::Patch;
 use serde_json::{json, Map, Value};
 
@@ -20,6 +23,24 @@ impl Patch for Data {
     }
 }
 
+/// JSON objects are plain objects; anything else is one value.
+impl Tree for Data {
+    fn fields(&self) -> Option<Vec<(String, Data)>> {
+        self.0.as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), Data(v.clone()))).collect())
+    }
+
+    fn object(fields: Vec<(String, Data)>) -> Data {
+        Data(Value::Object(fields.into_iter().map(|(k, v)| (k, v.0)).collect()))
+    }
+
+    fn same(&self, other: &Data) -> bool {
+        self.0 == other.0
+    }
+}
+
+/// The fields a patch sets, one per write.
+pub const PATCH_FIELDS: [&str; 2] = ["a", "b"];
+
 impl Data {
     /// A whole record written by client `client` as its write number `n`.
     pub fn record(token: &str, n: u64) -> Data {
@@ -27,13 +48,24 @@ impl Data {
     }
 
     /// A patch of one field.
-    pub fn patch(token: &str) -> Data {
+    pub fn patch(field: &str, token: &str) -> Data {
         let mut fields = Map::new();
-        fields.insert("token".into(), Value::String(token.into()));
+        fields.insert(field.into(), Value::String(token.into()));
         Data(Value::Object(fields))
     }
 
+    /// The token of the write it is (a whole record's, or a patch's one field).
     pub fn token(&self) -> Option<&str> {
-        self.0.get("token").and_then(Value::as_str)
+        self.0.as_object()?.iter().find(|(k, _)| *k == "token" || PATCH_FIELDS.contains(&k.as_str()))?.1.as_str()
+    }
+
+    /// Every write's token it carries: a record's own, and those of the patches merged into it.
+    pub fn tokens(&self) -> Vec<String> {
+        let Some(fields) = self.0.as_object() else { return Vec::new() };
+        fields
+            .iter()
+            .filter(|(k, _)| *k == "token" || PATCH_FIELDS.contains(&k.as_str()))
+            .filter_map(|(_, v)| v.as_str().map(str::to_string))
+            .collect()
     }
 }

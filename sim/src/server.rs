@@ -24,8 +24,8 @@ pub struct Applied {
     pub mutation_id: Uuid,
     pub collection: String,
     pub id: String,
-    /// The data's token; `None` for a delete.
-    pub token: Option<String>,
+    /// The tokens of the writes the data carries (a merge carries several); `None` for a delete.
+    pub tokens: Option<Vec<String>>,
 }
 
 pub struct Server {
@@ -82,7 +82,7 @@ impl Server {
                             mutation_id: m.mutation_id,
                             collection: m.collection.clone(),
                             id: m.id.clone(),
-                            token: m.data.as_ref().and_then(|d| d.token()).map(str::to_string),
+                            tokens: m.data.as_ref().map(|d| d.tokens()),
                         });
                     }
                 }

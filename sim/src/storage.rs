@@ -6,7 +6,10 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
+use ferrysync::core::sync::conflict::merge::Fallback;
+use ferrysync::core::sync::conflict::strategy::Strategy;
 use ferrysync::core::sync::engine::{Command, Event};
+use ferrysync::core::sync::log::{By, Kept, LogEntry};
 use ferrysync::core::sync::storage::{Choice, SyncStorage};
 use ferrysync::core::write::Intent;
 use ferrysync::protocol::decode_cursor;
@@ -61,6 +64,15 @@ impl World {
                     }
                     Command::ResetCursor => Event::CursorReset(ready(store.reset_cursor())),
                     Command::Count { id } => Event::Counted { id, counts: ready(store.counts()) },
+                    Command::SettleConflicts => {
+                        let c = &mut self.clients[client];
+                        let counter = &mut c.counter;
+                        let settled = ready(c.store.settle_conflicts(now, &mut || next_id(client, counter)));
+                        if let Ok(s) = &settled {
+                            self.stats.auto_resolved += s.resolved;
+                        }
+                        Event::ConflictsSettled(settled)
+                    }
                     _ => return,
                 };
                 self.after_storage(client);
@@ -115,8 +127,29 @@ impl World {
     fn after_storage(&mut self, client: usize) {
         let store = &self.clients[client].store;
         for row in store.conflict_rows() {
-            let local = row.local.as_ref().map(|s| s.data.as_ref().and_then(|d| d.token()).map(str::to_string));
+            let local = row.local.as_ref().map(|s| s.data.as_ref().map(|d| d.tokens()));
             self.history.conflict(client, &row.collection, &row.id, local, self.tick);
+        }
+        // The log is read whole and cleared, so each entry is seen once.
+        let log = store.log_entries();
+        if !log.is_empty() {
+            let _ = ready(store.clear_log());
+        }
+        // Only two strategies may drop a local value: server-wins, and a merge whose fallback takes
+        // the server's value of a field both sides changed. Any other resolution that loses a
+        // write is a bug, however it was logged.
+        // The strategy is the one the client declared, not the one the log names.
+        let drops_local = |e: &LogEntry<Data>| match (e.by, e.kept, store.strategy(&e.collection)) {
+            (Some(By::User), ..) => false,
+            // The two sides were the same (a delete against the server's own delete, say): the
+            // write is what the server has, though nothing was sent.
+            (_, Some(Kept::Server), _) if e.local == e.server => true,
+            (_, Some(Kept::Server), Strategy::ServerWins) => true,
+            (_, Some(Kept::Server | Kept::Merged), Strategy::Merge(Fallback::ServerWins)) => true,
+            _ => false,
+        };
+        for entry in log.iter().filter(|e| drops_local(e)) {
+            self.history.replaced(client, &entry.collection, &entry.id, self.tick);
         }
         let cursor = store.stored_cursor();
         let seq = cursor.as_deref().and_then(decode_cursor);

@@ -7,7 +7,7 @@ use ferrysync::core::sync::storage::Choice;
 use ferrysync::core::write::Intent;
 
 use crate::client::TabRef;
-use crate::data::Data;
+use crate::data::{Data, PATCH_FIELDS};
 use crate::storage::StorageOp;
 use crate::world::{Action, World, COLLECTIONS};
 
@@ -69,7 +69,7 @@ impl World {
         let (intent, data) = match self.rng.below(100) {
             0..=24 => (Intent::Create, Some(Data::record(&token, n))),
             25..=44 => (Intent::Put, Some(Data::record(&token, n))),
-            45..=69 => (Intent::Update, Some(Data::patch(&token))),
+            45..=69 => (Intent::Update, Some(Data::patch(self.rng.pick(&PATCH_FIELDS).unwrap_or(&"a"), &token))),
             70..=79 => (Intent::Replace, Some(Data::record(&token, n))),
             _ => (Intent::Delete, None),
         };

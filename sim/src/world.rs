@@ -13,6 +13,8 @@
 //! `storage.rs` (a client's store transactions), `user.rs` (what the users do), `network.rs`
 //! (requests, their fates, their answers), `trace.rs` (the trace's lines and names).
 
+use ferrysync::core::sync::conflict::merge::Fallback;
+use ferrysync::core::sync::conflict::strategy::Strategy;
 use std::collections::{BTreeMap, VecDeque};
 
 use ferrysync::core::sync::engine::{Event, Timer, Waiter};
@@ -28,6 +30,16 @@ use crate::server::Server;
 use crate::storage::StorageOp;
 
 pub const COLLECTIONS: [&str; 2] = ["items", "notes"];
+
+/// The conflict strategies a client's collection may declare.
+const STRATEGIES: [Strategy; 6] = [
+    Strategy::Manual,
+    Strategy::ServerWins,
+    Strategy::ClientWins,
+    Strategy::Merge(Fallback::Manual),
+    Strategy::Merge(Fallback::ServerWins),
+    Strategy::Merge(Fallback::ClientWins),
+];
 
 /// The clock the simulation starts at (ms since the epoch).
 pub(crate) const EPOCH_MS: u64 = 1_700_000_000_000;
@@ -73,7 +85,10 @@ pub struct Stats {
     pub faults: [u64; 6],
     pub offline_periods: u64,
     pub tabs_killed: u64,
+    /// Conflicts a user (or the quiesce) decided.
     pub conflicts_resolved: u64,
+    /// Conflicts settled by a collection's strategy.
+    pub auto_resolved: u64,
 }
 
 impl Stats {
@@ -87,6 +102,7 @@ impl Stats {
         self.offline_periods += other.offline_periods;
         self.tabs_killed += other.tabs_killed;
         self.conflicts_resolved += other.conflicts_resolved;
+        self.auto_resolved += other.auto_resolved;
     }
 }
 
@@ -142,8 +158,13 @@ impl World {
         world.note(|| format!("seed {seed}: {shape:?}"));
         for c in 0..shape.clients {
             let skew_ms = world.rng.range(0, 600_000) as i64 - 300_000;
+            // Each client declares its own strategy per collection: clients that disagree must
+            // still converge.
+            let strategies: Vec<(&str, Strategy)> =
+                COLLECTIONS.iter().map(|c| (*c, *world.rng.pick(&STRATEGIES).unwrap_or(&Strategy::Manual))).collect();
+            world.note(|| format!("client {c}: conflicts {strategies:?}"));
             world.clients.push(Client {
-                store: MemoryStore::new(&COLLECTIONS),
+                store: MemoryStore::with_strategies(&strategies),
                 tabs: Vec::new(),
                 offline: false,
                 skew_ms,

@@ -9,19 +9,25 @@
 use super::error::{Error, ErrorKind, Result};
 use super::meta::{META_FIELD, TOMBSTONE_FIELD, TOMBSTONE_INDEX};
 use super::query::number_text;
+use super::sync::conflict::strategy::Strategy;
 
 /// The outbox: auto-increment `seq` key, so entries keep the order they were queued in.
 pub const OUTBOX_STORE: &str = "_outbox";
 /// Index of the outbox on `[collection, recordId]`, for coalescing.
 pub const OUTBOX_BY_RECORD: &str = "byRecord";
+/// Index of the outbox on `hold`: only held entries have the field, so the index lists exactly
+/// them (few) and the count of what can be sent needs no scan of the queue.
+pub const OUTBOX_BY_HOLD: &str = "byHold";
 /// Conflicts, keyed by `[collection, id]`.
 pub const CONFLICTS_STORE: &str = "_conflicts";
 /// Key/value metadata: pull cursor, applied migrations, client id.
 pub const META_STORE: &str = "_meta";
+/// The sync log: auto-increment `seq` key, bounded (`core::sync::log::LOG_CAP`).
+pub const LOG_STORE: &str = "_log";
 /// Raised when ferrysync's own stores or indexes change shape. The IndexedDB version is
 /// `app version * LAYOUT_SPAN + LAYOUT_VERSION`, so either a new app schema or a new layout
 /// triggers an upgrade, and both keep increasing.
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
 pub const LAYOUT_SPAN: u32 = 100;
 pub const MAX_APP_VERSION: u32 = (u32::MAX - LAYOUT_SPAN) / LAYOUT_SPAN;
 
@@ -39,6 +45,8 @@ pub struct IndexDef {
 pub struct CollectionDef {
     pub name: String,
     pub indexes: Vec<IndexDef>,
+    /// How its conflicts are settled (not part of the IndexedDB layout).
+    pub conflicts: Strategy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,6 +207,8 @@ pub enum StoreKind {
     Conflicts,
     /// Out-of-line string keys.
     Meta,
+    /// keyPath `seq`, auto-increment.
+    Log,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,13 +232,22 @@ fn collection_indexes(c: &CollectionDef) -> Vec<IndexDef> {
 }
 
 fn outbox_indexes() -> Vec<IndexDef> {
-    vec![IndexDef {
-        name: OUTBOX_BY_RECORD.to_string(),
-        key_path: vec!["collection".to_string(), "recordId".to_string()],
-        compound: true,
-        unique: false,
-        multi_entry: false,
-    }]
+    vec![
+        IndexDef {
+            name: OUTBOX_BY_RECORD.to_string(),
+            key_path: vec!["collection".to_string(), "recordId".to_string()],
+            compound: true,
+            unique: false,
+            multi_entry: false,
+        },
+        IndexDef {
+            name: OUTBOX_BY_HOLD.to_string(),
+            key_path: vec!["hold".to_string()],
+            compound: false,
+            unique: false,
+            multi_entry: false,
+        },
+    ]
 }
 
 /// Whether an existing index is exactly the one wanted (any difference means a rebuild).
@@ -246,6 +265,7 @@ pub fn plan_upgrade(existing: &[ExistingStore], schema: &Schema) -> Vec<UpgradeS
         (OUTBOX_STORE.into(), StoreKind::Outbox, outbox_indexes()),
         (CONFLICTS_STORE.into(), StoreKind::Conflicts, vec![]),
         (META_STORE.into(), StoreKind::Meta, vec![]),
+        (LOG_STORE.into(), StoreKind::Log, vec![]),
     ];
     for c in &schema.collections {
         wanted.push((c.name.clone(), StoreKind::Collection, collection_indexes(c)));
@@ -286,7 +306,7 @@ mod tests {
     }
 
     fn tasks(indexes: Vec<IndexDef>) -> CollectionDef {
-        CollectionDef { name: "tasks".into(), indexes }
+        CollectionDef { name: "tasks".into(), indexes, conflicts: Strategy::Manual }
     }
 
     #[test]
@@ -294,8 +314,8 @@ mod tests {
         let s = Schema::new("notes".into(), Some("acme".into()), 3.0, vec![tasks(vec![])]).unwrap();
         assert_eq!(s.database_name(), "ferrysync:notes:acme");
         assert_eq!(database_name("notes", None), "ferrysync:notes");
-        assert_eq!(s.idb_version(), 301);
-        assert_eq!(app_version_of(301), 3);
+        assert_eq!(s.idb_version(), 302);
+        assert_eq!(app_version_of(302), 3);
         assert_eq!(app_version_of(0), 0);
     }
 
@@ -305,7 +325,11 @@ mod tests {
         assert!(schema(1.5, vec![tasks(vec![])]).is_err());
         assert!(schema(f64::NAN, vec![tasks(vec![])]).is_err());
         assert!(schema(1.0, vec![]).is_err());
-        assert!(schema(1.0, vec![CollectionDef { name: "_outbox".into(), indexes: vec![] }]).is_err());
+        assert!(schema(
+            1.0,
+            vec![CollectionDef { name: "_outbox".into(), indexes: vec![], conflicts: Strategy::Manual }]
+        )
+        .is_err());
         assert!(Schema::new("a:b".into(), None, 1.0, vec![tasks(vec![])]).is_err());
         assert!(Schema::new("a".into(), Some(String::new()), 1.0, vec![tasks(vec![])]).is_err());
         assert!(schema(1.0, vec![tasks(vec![index("done"), index("done")])]).is_err());
@@ -338,7 +362,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(creates, vec!["_outbox", "_conflicts", "_meta", "tasks"]);
+        assert_eq!(creates, vec!["_outbox", "_conflicts", "_meta", "_log", "tasks"]);
         let indexes: Vec<_> = steps
             .iter()
             .filter_map(|st| match st {
@@ -346,7 +370,24 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(indexes, vec![("_outbox", "byRecord"), ("tasks", "done"), ("tasks", "_tombstones")]);
+        assert_eq!(
+            indexes,
+            vec![("_outbox", "byRecord"), ("_outbox", "byHold"), ("tasks", "done"), ("tasks", "_tombstones")]
+        );
+    }
+
+    #[test]
+    fn a_database_of_the_first_layout_gets_the_log_and_the_hold_index() {
+        let s = schema(1.0, vec![tasks(vec![])]).unwrap();
+        let mut before = existing_after(&s);
+        before.retain(|st| st.name != LOG_STORE);
+        before.iter_mut().for_each(|st| st.indexes.retain(|i| i.name != OUTBOX_BY_HOLD));
+        let steps = plan_upgrade(&before, &s);
+        assert_eq!(steps.len(), 2, "{steps:?}");
+        assert!(steps.contains(&UpgradeStep::CreateStore { name: LOG_STORE.into(), kind: StoreKind::Log }));
+        assert!(
+            matches!(&steps[0], UpgradeStep::CreateIndex { store, index } if store == OUTBOX_STORE && index.name == OUTBOX_BY_HOLD)
+        );
     }
 
     fn existing_after(s: &Schema) -> Vec<ExistingStore> {
@@ -378,16 +419,23 @@ mod tests {
     #[test]
     fn an_upgrade_adds_and_never_drops_stores() {
         let v1 = schema(1.0, vec![tasks(vec![index("done")])]).unwrap();
-        let v2 =
-            schema(2.0, vec![tasks(vec![index("priority")]), CollectionDef { name: "notes".into(), indexes: vec![] }])
-                .unwrap();
+        let v2 = schema(
+            2.0,
+            vec![
+                tasks(vec![index("priority")]),
+                CollectionDef { name: "notes".into(), indexes: vec![], conflicts: Strategy::Manual },
+            ],
+        )
+        .unwrap();
         let steps = plan_upgrade(&existing_after(&v1), &v2);
         assert!(steps.contains(&UpgradeStep::CreateStore { name: "notes".into(), kind: StoreKind::Collection }));
         assert!(steps.contains(&UpgradeStep::DeleteIndex { store: "tasks".into(), name: "done".into() }));
         assert!(steps.iter().any(|s| matches!(s, UpgradeStep::CreateIndex { index, .. } if index.name == "priority")));
         assert!(!steps.iter().any(|s| matches!(s, UpgradeStep::CreateStore { name, .. } if name == "tasks")));
         // Dropping a collection from the schema keeps its store.
-        let v3 = schema(3.0, vec![CollectionDef { name: "notes".into(), indexes: vec![] }]).unwrap();
+        let v3 =
+            schema(3.0, vec![CollectionDef { name: "notes".into(), indexes: vec![], conflicts: Strategy::Manual }])
+                .unwrap();
         let steps = plan_upgrade(&existing_after(&v1), &v3);
         assert!(steps.iter().all(|s| !matches!(s, UpgradeStep::DeleteIndex { store, .. } if store == "tasks")));
     }

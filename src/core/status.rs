@@ -70,6 +70,11 @@ impl RecordStatus {
         }
     }
 
+    /// Held by a conflict or a dead letter: its queued changes wait for a decision.
+    pub fn is_held(self) -> bool {
+        matches!(self, RecordStatus::Conflict | RecordStatus::Failed)
+    }
+
     pub fn after_local_write(self) -> RecordStatus {
         self.next(StatusEvent::LocalWrite)
     }
@@ -81,6 +86,8 @@ impl RecordStatus {
 pub struct SyncStatus {
     pub online: bool,
     pub syncing: bool,
+    /// Changes that can still be sent; those held by a conflict or a rejection count only in
+    /// `conflicts` and `failed`.
     pub pending: u64,
     pub failed: u64,
     pub conflicts: u64,
@@ -98,11 +105,6 @@ impl SyncStatus {
     /// Sets the counts read from the database.
     pub fn set_counts(&mut self, counts: Counts) {
         (self.pending, self.failed, self.conflicts) = (counts.pending, counts.failed, counts.conflicts);
-    }
-
-    /// Queued entries a sync can push: held ones (conflicts, dead letters) wait for the user.
-    pub fn ready(&self) -> u64 {
-        self.pending.saturating_sub(self.failed + self.conflicts)
     }
 
     /// The server answered and a sync began, with `total` entries to push.
@@ -192,7 +194,7 @@ mod tests {
         s.add_pending(-5);
         assert_eq!(s.pending, 0);
         s.set_counts(Counts { pending: 7, failed: 1, conflicts: 2 });
-        assert_eq!((s.pending, s.failed, s.conflicts, s.ready()), (7, 1, 2, 4));
+        assert_eq!((s.pending, s.failed, s.conflicts), (7, 1, 2));
         s.sync_began(4);
         assert!(s.online && s.syncing && s.progress == Some((0, 4)));
         s.sync_failed("down".into(), false);

@@ -68,13 +68,21 @@ pub enum WriteStep {
 }
 
 impl WriteStep {
-    /// Change in the number of queued entries.
+    /// Change in the number of entries that can be sent: a change queued behind a conflict or a
+    /// dead letter waits for a decision, so it does not count.
     pub fn pending_delta(&self) -> i64 {
         match self {
-            WriteStep::Store { queue: Queue::Append { .. }, .. } => 1,
+            WriteStep::Store { queue: Queue::Append { .. }, meta, .. } if !meta.status.is_held() => 1,
             WriteStep::Cancel => -1,
             _ => 0,
         }
+    }
+
+    /// Whether the entry this step appends keeps the record's current data as its base (for a
+    /// three-way merge): only when that data is the server's, that is when the record is synced.
+    /// A change queued behind others gets its base when the one before it is acknowledged.
+    pub fn keeps_base(current: &Current) -> bool {
+        current.meta.as_ref().is_some_and(|m| m.status == crate::core::status::RecordStatus::Synced)
     }
 
     /// What `current` becomes once the step is carried out (`appended_seq`: the key of an entry it

@@ -10,6 +10,7 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::schema::database_name;
+use crate::core::sync::conflict::tree::Tree;
 use crate::core::sync::storage::{Choice, SyncStorage};
 use crate::core::write::Intent;
 
@@ -24,6 +25,7 @@ use super::js::{get as field, now, type_name};
 use super::options::read_open_options;
 use super::query_args::read_query;
 use super::records::{check_record, read_id};
+use super::wire::JsData;
 
 /// The promise of a method's work. The work is boxed, so that one copy of the promise machinery
 /// serves every method (each would otherwise be a copy of it in the wasm).
@@ -138,16 +140,44 @@ impl Database {
         promise(async move { inner.store()?.conflicts().await })
     }
 
-    /// Settles a conflict by keeping `"local"` or `"server"`.
+    /// Settles a conflict by keeping `"local"` or `"server"`, or with `{ merged }` data (pushed
+    /// over the server's version).
     #[wasm_bindgen(js_name = resolveConflict)]
     pub fn resolve_conflict(&self, collection: String, id: JsValue, keep: JsValue) -> Promise {
         let inner = self.inner.clone();
-        let checked = self.decision_target(&collection, &id).and_then(|id| Ok((id, read_choice(&keep)?)));
+        let checked = self.decision_target(&collection, &id).and_then(|id| {
+            let choice = read_choice(&collection, &id, &keep)?;
+            Ok((id, choice))
+        });
         promise(async move {
             let (id, choice) = checked?;
             let mutation_id = inner.ids.next_at(now());
-            let decided = inner.store()?.resolve_conflict(&collection, &id, choice, &mutation_id, now()).await?;
+            let store = inner.store()?;
+            let decided = match choice {
+                Resolution::Keep(choice) => {
+                    store.resolve_conflict(&collection, &id, choice, &mutation_id, now()).await?
+                }
+                Resolution::Merged(data) => store.merge_conflict(&collection, &id, data, &mutation_id, now()).await?,
+            };
             inner.decided(decided).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The sync log, newest first: automatic resolutions (with both versions), decisions and
+    /// rejections.
+    #[wasm_bindgen(js_name = syncLog)]
+    pub fn sync_log(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move { inner.store()?.log().await })
+    }
+
+    /// Empties the sync log.
+    #[wasm_bindgen(js_name = clearSyncLog)]
+    pub fn clear_sync_log(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            inner.store()?.clear_log().await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -204,13 +234,33 @@ impl Database {
 }
 
 /// How `resolveConflict` was asked to settle.
-fn read_choice(value: &JsValue) -> Result<Choice> {
+enum Resolution {
+    Keep(Choice),
+    Merged(JsData),
+}
+
+/// `"local"`, `"server"`, or `{ merged: {...} }` (a plain object of the record's fields, checked
+/// as a record is: no `_sync`, and no `id` but the conflict's).
+fn read_choice(collection: &str, id: &str, value: &JsValue) -> Result<Resolution> {
+    let merged = if value.is_object() { field(value, "merged") } else { JsValue::UNDEFINED };
     match value.as_string().as_deref() {
-        Some("local") => Ok(Choice::Local),
-        Some("server") => Ok(Choice::Server),
+        Some("local") => Ok(Resolution::Keep(Choice::Local)),
+        Some("server") => Ok(Resolution::Keep(Choice::Server)),
+        None if JsData(merged.clone()).fields().is_some() => {
+            if check_record(collection, &merged)?.is_some_and(|other| other != id) {
+                return Err(Error::new(
+                    ErrorKind::InvalidRecord,
+                    format!("merged data for \"{id}\" has another id (collection \"{collection}\")"),
+                ));
+            }
+            Ok(Resolution::Merged(JsData(merged)))
+        }
         _ => Err(Error::new(
             ErrorKind::InvalidOptions,
-            format!("a conflict is resolved with \"local\" or \"server\", got {}", type_name(value)),
+            format!(
+                "a conflict is resolved with \"local\", \"server\" or {{ merged: {{...}} }} (a plain object), got {}",
+                type_name(value)
+            ),
         )),
     }
 }

@@ -162,6 +162,10 @@ impl Host for Inner {
         Ok(IdbStore { db: self.db()?, schema: self.schema.clone() })
     }
 
+    fn mutation_id(&self) -> String {
+        self.ids.next_at(now())
+    }
+
     fn announce(&self, changes: &Changes) {
         let has_tabs = self.tabs.borrow().is_some();
         for (collection, list) in &changes.0 {

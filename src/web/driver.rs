@@ -33,6 +33,8 @@ use crate::protocol::Mutation;
 pub trait Host {
     /// The database's storage; an error once it is closed.
     fn store(&self) -> Result<IdbStore>;
+    /// A new mutation id, for a change the engine's steps queue.
+    fn mutation_id(&self) -> String;
     /// Tell this tab's change listeners and the other tabs.
     fn announce(&self, changes: &Changes);
     /// Tell this tab's status listeners.
@@ -194,6 +196,10 @@ impl Driver {
             Command::ResetCursor => {
                 self.io(move |_| async move { Event::CursorReset(async { host.store()?.reset_cursor().await }.await) })
             }
+            Command::SettleConflicts => self.io(move |_| async move {
+                let settled = async { host.store()?.settle_conflicts(now(), &mut || host.mutation_id()).await };
+                Event::ConflictsSettled(settled.await)
+            }),
             Command::Count { id } => {
                 self.io(
                     move |_| async move { Event::Counted { id, counts: async { host.store()?.counts().await }.await } },
@@ -284,12 +290,13 @@ fn feed_weak(weak: &Weak<Driver>, event: Event<JsData>) {
     }
 }
 
-/// `{ pushed, pulled, conflicts, rejected }`, as `syncNow()` resolves.
+/// `{ pushed, pulled, conflicts, rejected, resolved }`, as `syncNow()` resolves.
 fn summary_to_js(s: &Summary) -> JsValue {
     let o = Object::new();
     set_field(&o, "pushed", &JsValue::from_f64(s.pushed as f64));
     set_field(&o, "pulled", &JsValue::from_f64(s.pulled as f64));
     set_field(&o, "conflicts", &JsValue::from_f64(s.conflicts as f64));
     set_field(&o, "rejected", &JsValue::from_f64(s.rejected as f64));
+    set_field(&o, "resolved", &JsValue::from_f64(s.resolved as f64));
     o.into()
 }

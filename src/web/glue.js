@@ -36,8 +36,11 @@ export function makeMeta(version, serverVersion, status, updatedAt, deleted, tom
   return meta;
 }
 
-export function makeOutboxEntry(mutationId, collection, recordId, op, baseVersion, queuedAt) {
-  return { mutationId, collection, recordId, op, baseVersion, queuedAt, attempts: 0 };
+/** An outbox entry; `base` (the server's data the change started from) only when known. */
+export function makeOutboxEntry(mutationId, collection, recordId, op, baseVersion, queuedAt, base) {
+  const entry = { mutationId, collection, recordId, op, baseVersion, queuedAt, attempts: 0 };
+  if (base !== undefined) entry.base = base;
+  return entry;
 }
 
 /** Whether a stored value is a tombstone (undefined is not). */
@@ -195,8 +198,12 @@ export function markSent(entry, now) {
   return entry;
 }
 
-export function withBaseVersion(entry, version) {
+/** The entry now starts from what the server acknowledged: its version and its data (undefined
+ * for a delete, which leaves no data to start from). */
+export function withBase(entry, version, base) {
   entry.baseVersion = version;
+  if (base === undefined) delete entry.base;
+  else entry.base = base;
   return entry;
 }
 
@@ -233,8 +240,58 @@ export function makeRejection(code, message) {
   return { code, message };
 }
 
-export function makeConflict(collection, id, local, server, detectedAt) {
-  return { collection, id, local, server, detectedAt };
+export function makeConflict(collection, id, local, server, base, detectedAt) {
+  return { collection, id, local, server, base: base === undefined ? null : base, detectedAt };
+}
+
+/** A sync log entry; fields that do not apply are left out. */
+export function makeLogEntry(at, kind, collection, id, by, kept, local, server, code, message) {
+  const entry = { at, kind, collection, id };
+  if (by !== undefined) entry.by = by;
+  if (kept !== undefined) entry.kept = kept;
+  if (local !== undefined) entry.local = local;
+  if (server !== undefined) entry.server = server;
+  if (code !== undefined) entry.code = code;
+  if (message !== undefined) entry.message = message;
+  return entry;
+}
+
+/** Whether a value is a plain object (its fields merge one by one): not an array, a date, a
+ * blob, a map or any other class's instance. */
+export function isPlainObject(value) {
+  if (value === null || typeof value !== "object") return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Deep equality of stored values: plain objects and arrays by content, dates by time, anything
+ * else by Object.is. */
+export function sameValue(a, b) {
+  if (Object.is(a, b)) return true;
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((v, i) => sameValue(v, b[i]));
+  }
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const ka = Object.keys(a);
+    const kb = Object.keys(b);
+    return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameValue(a[k], b[k]));
+  }
+  return false;
+}
+
+/** `[key, value]` pairs of a plain object's own enumerable fields, or undefined for any other value. */
+export function fieldsOf(value) {
+  return isPlainObject(value) ? Object.entries(value) : undefined;
+}
+
+export function makeFieldDiff(path, base, local, server, change) {
+  return { path, base, local, server, change };
+}
+
+/** A plain object from `[key, value]` pairs. */
+export function fromFields(pairs) {
+  return Object.fromEntries(pairs);
 }
 
 /** `transport[method](...args)` as a promise; a synchronous throw becomes a rejection, and so

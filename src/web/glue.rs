@@ -30,6 +30,7 @@ extern "C" {
         op: &str,
         base_version: JsValue,
         queued_at: f64,
+        base: &JsValue,
     ) -> JsValue;
     #[wasm_bindgen(js_name = isTombstone)]
     pub fn is_tombstone(record: &JsValue) -> bool;
@@ -64,8 +65,8 @@ extern "C" {
     pub fn with_meta(record: &JsValue, meta: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = markSent)]
     pub fn mark_sent(entry: &JsValue, now: f64) -> JsValue;
-    #[wasm_bindgen(js_name = withBaseVersion)]
-    pub fn with_base_version(entry: &JsValue, version: f64) -> JsValue;
+    #[wasm_bindgen(js_name = withBase)]
+    pub fn with_base(entry: &JsValue, version: f64, base: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = holdEntry)]
     pub fn hold_entry(entry: &JsValue, hold: &str, error: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = retryEntry)]
@@ -96,8 +97,31 @@ extern "C" {
         id: &JsValue,
         local: &JsValue,
         server: &JsValue,
+        base: &JsValue,
         detected_at: f64,
     ) -> JsValue;
+    #[allow(clippy::too_many_arguments)]
+    #[wasm_bindgen(js_name = makeLogEntry)]
+    pub fn make_log_entry(
+        at: f64,
+        kind: &str,
+        collection: &str,
+        id: &str,
+        by: Option<String>,
+        kept: Option<String>,
+        local: &JsValue,
+        server: &JsValue,
+        code: Option<String>,
+        message: Option<String>,
+    ) -> JsValue;
+    #[wasm_bindgen(js_name = sameValue)]
+    pub fn same_value(a: &JsValue, b: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = fieldsOf)]
+    pub fn fields_of(value: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = makeFieldDiff)]
+    pub fn make_field_diff(path: &Array, base: &JsValue, local: &JsValue, server: &JsValue, change: &str) -> JsValue;
+    #[wasm_bindgen(js_name = fromFields)]
+    pub fn from_fields(pairs: &Array) -> JsValue;
     #[wasm_bindgen(js_name = callTransport)]
     pub fn call_transport(transport: &JsValue, method: &Function, args: &Array, timeout_ms: u32) -> Promise;
     /// Throws what `put` throws synchronously (a DataError, say).

@@ -6,6 +6,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::query::non_negative_int;
 use crate::core::schema::{CollectionDef, IndexDef, Schema};
+use crate::core::sync::conflict::strategy::Strategy;
 use crate::core::sync::settings::{whole, Settings};
 
 use super::js::{describe, get, type_name};
@@ -182,7 +183,27 @@ fn read_collection(name: &str, spec: &JsValue) -> Result<CollectionDef> {
             indexes.push(read_index(name, &item)?);
         }
     }
-    Ok(CollectionDef { name: name.to_string(), indexes })
+    Ok(CollectionDef { name: name.to_string(), indexes, conflicts: read_strategy(name, &get(spec, "conflicts"))? })
+}
+
+/// `conflicts`: a strategy's name, or `{ merge: fallback }`; absent is "manual".
+fn read_strategy(collection: &str, value: &JsValue) -> Result<Strategy> {
+    if value.is_undefined() {
+        return Ok(Strategy::Manual);
+    }
+    let parsed = match value.as_string() {
+        Some(name) => Strategy::parse(&name),
+        None if value.is_object() => {
+            get(value, "merge").as_string().and_then(|f| Strategy::parse_fallback(&f)).map(Strategy::Merge)
+        }
+        None => None,
+    };
+    parsed.ok_or_else(|| {
+        options_error(format!(
+            "collection \"{collection}\": `conflicts` must be \"manual\", \"server-wins\", \"client-wins\", \"merge\" or {{ merge: \"manual\" | \"server-wins\" | \"client-wins\" }}, got {}",
+            describe(value)
+        ))
+    })
 }
 
 fn read_index(collection: &str, item: &JsValue) -> Result<IndexDef> {

@@ -11,6 +11,7 @@ use js_sys::{Array, Object};
 use uuid::Uuid;
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::core::sync::conflict::tree::Tree;
 use crate::core::sync::failure::Failure;
 use crate::protocol::{
     Mutation, MutationResult, PullResponse as Pull, PushResponse as Push, ResultParts, ServerRecord as Record,
@@ -22,6 +23,35 @@ use super::js::{get, opt_num, set_field, type_name};
 /// Record data as the JS value it is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsData(pub JsValue);
+
+/// The diff and the merge see JS values through three small JS functions: a plain object's
+/// fields, a plain object made of fields, and deep equality.
+impl Tree for JsData {
+    fn fields(&self) -> Option<Vec<(String, JsData)>> {
+        let pairs = glue::fields_of(&self.0);
+        if pairs.is_undefined() {
+            return None;
+        }
+        Some(
+            Array::from(&pairs)
+                .iter()
+                .map(|pair| {
+                    let pair = Array::from(&pair);
+                    (pair.get(0).as_string().unwrap_or_default(), JsData(pair.get(1)))
+                })
+                .collect(),
+        )
+    }
+
+    fn object(fields: Vec<(String, JsData)>) -> JsData {
+        let pairs: Array = fields.into_iter().map(|(k, v)| Array::of2(&JsValue::from_str(&k), &v.0)).collect();
+        JsData(glue::from_fields(&pairs))
+    }
+
+    fn same(&self, other: &JsData) -> bool {
+        glue::same_value(&self.0, &other.0)
+    }
+}
 
 pub type PushResponse = Push<JsData>;
 pub type PullResponse = Pull<JsData>;

@@ -864,7 +864,7 @@ export async function sameRecordEditedTwiceIsAConflict(api) {
     eq(summary.conflicts, 1, "b's push conflicts");
     const record = await b.tasks.get(x.id);
     eq([record.title, record._sync.status], ["from b", "conflict"], "b keeps its version, marked");
-    eq([b.db.status().conflicts, b.db.status().pending], [1, 1], "status counts the conflict; the change stays queued");
+    eq([b.db.status().conflicts, b.db.status().pending], [1, 0], "status counts the conflict; a held change is not pending");
     const [conflict] = await b.db.conflicts();
     eq([conflict.collection, conflict.id], ["tasks", x.id], "conflict names the record");
     eq(conflict.local.title, "from b", "local version kept");
@@ -901,6 +901,81 @@ export async function sameRecordEditedTwiceIsAConflict(api) {
 
 /** A transport over the real server whose hooks run after the server answered, before the
  * client applies the answer: where a closed tab loses the answer. */
+/** Conflict strategies, the field diff, a merged resolution and the sync log, through the API. */
+export async function conflictStrategiesSettleAndAreLogged(api) {
+  const { main } = api.servers;
+  const collections = {
+    tasks: { indexes: ["done"], conflicts: "server-wins" },
+    notes: { conflicts: "merge" },
+  };
+  const open = (prefix, app = uniqueApp(prefix)) =>
+    api.open({ app, version: 1, collections, sync: manual(main, "tok17") }).then((db) => ({ db, app }));
+  const a = await open("strat-a");
+  let b = await open("strat-b");
+  try {
+    await rejects(
+      api.open({ app: uniqueApp("strat-bad"), version: 1, collections: { t: { conflicts: "newest" } } }),
+      "InvalidOptionsError",
+      "an unknown strategy",
+    );
+    const task = await a.db.collection("tasks").create({ title: "original", done: false });
+    const note = await a.db.collection("notes").create({ title: "note", body: "b0", tags: ["x"] });
+    await a.db.syncNow();
+    await b.db.syncNow();
+
+    // Server wins: b's edit is replaced, and the log says so with both versions.
+    await a.db.collection("tasks").update(task.id, { title: "from a" });
+    await b.db.collection("tasks").update(task.id, { title: "from b" });
+    await a.db.syncNow();
+    const summary = await b.db.syncNow();
+    eq([summary.conflicts, summary.resolved], [1, 1], "found and settled in the same sync");
+    eq((await b.db.collection("tasks").get(task.id)).title, "from a", "the server's version");
+    eq([b.db.status().conflicts, b.db.status().pending], [0, 0], "nothing left");
+    const [entry] = await b.db.syncLog();
+    eq([entry.kind, entry.by, entry.kept, entry.local.title, entry.server.title], ["resolved", "server-wins", "server", "from b", "from a"], "a rollback notice");
+
+    // Merge: fields changed on one side each merge by themselves.
+    await a.db.collection("notes").update(note.id, { title: "title by a" });
+    await b.db.collection("notes").update(note.id, { body: "body by b" });
+    await a.db.syncNow();
+    eq((await b.db.syncNow()).resolved, 1, "merged");
+    await b.db.syncNow();
+    await a.db.syncNow();
+    for (const c of [a, b]) {
+      const n = await c.db.collection("notes").get(note.id);
+      eq([n.title, n.body], ["title by a", "body by b"], "both edits on both sides");
+    }
+
+    // The same field changed on both sides: the merge leaves it to a person, with the diff.
+    await a.db.collection("notes").update(note.id, { tags: ["x", "a"] });
+    await b.db.collection("notes").update(note.id, { tags: ["x", "b"], body: "again by b" });
+    await a.db.syncNow();
+    await b.db.syncNow();
+    const [conflict] = await b.db.conflicts();
+    eq([conflict.base.body, conflict.base.tags], ["body by b", ["x"]], "the base is the server's data the edit started from");
+    const diff = conflict.diff.map((f) => [f.path.join("."), f.change]).sort();
+    eq(diff, [["body", "local"], ["tags", "both-different"]], "the field diff");
+    eq([b.db.status().conflicts, b.db.status().pending], [1, 0], "held: a conflict, not pending");
+    await rejects(b.db.resolveConflict("notes", note.id, { merged: { _sync: {} } }), "ReservedFieldError", "metadata in a merge");
+    await rejects(b.db.resolveConflict("notes", note.id, { merged: [1] }), "InvalidOptionsError", "a merge that is no object");
+    eq((await b.db.conflicts()).length, 1, "a refused resolution changes nothing");
+    await b.db.resolveConflict("notes", note.id, { merged: { title: "title by a", body: "again by b", tags: ["x", "a", "b"] } });
+    await b.db.syncNow();
+    await a.db.syncNow();
+    eq((await a.db.collection("notes").get(note.id)).tags, ["x", "a", "b"], "the merged version reaches the other client");
+
+    // The log survives a reload, newest first.
+    b.db.close();
+    b = await open("strat-b", b.app);
+    const log = await b.db.syncLog();
+    eq(log.map((e) => [e.kind, e.by, e.kept]), [["resolved", "user", "merged"], ["resolved", "merge", "merged"], ["resolved", "server-wins", "server"]], "the log after a reload");
+    await b.db.clearSyncLog();
+    eq((await b.db.syncLog()).length, 0, "cleared");
+  } finally {
+    await cleanup(api, a, b);
+  }
+}
+
 function hookedTransport(url, token, hooks) {
   const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
   return {

@@ -19,12 +19,15 @@ use crate::core::write::{plan_write, Current, Fields, Intent, Newest, Queue, Wri
 use crate::protocol::{self, check_record_id, Mutation, MutationResult, PullResponse, PushResponse, ServerRecord};
 
 use super::batch::{next_batch, wire_op, Queued};
+use super::conflict::strategy::{settle, Settlement, Strategy};
+use super::conflict::tree::Tree;
 use super::entry::{Entry, Hold};
-use super::rules::decide::{self, Decision};
+use super::log::{trim_through, By, Kept, LogEntry, LogKind};
+use super::rules::decide::{self, Decision, Side};
 use super::rules::pull::{pull_step, PullStep};
 use super::rules::push::{push_step, EntryStep};
 use super::rules::RecordStep;
-use super::storage::{Batch, Changes, Choice, Counts, Decided, PageApplied, PushApplied, SyncStorage};
+use super::storage::{Batch, Changes, Choice, Counts, Decided, PageApplied, PushApplied, Settled, SyncStorage};
 
 /// Record data that a patch can be merged into (a shallow merge of fields, as `update()` does).
 pub trait Patch: Clone {
@@ -39,13 +42,15 @@ pub struct Stored<D> {
 }
 
 /// One unresolved conflict: the record here (`None` when there is none, as after a unique-index
-/// clash on a record this client never had) and the server's.
+/// clash on a record this client never had), the server's, and the base: the server's data the
+/// local change started from (`None` when the record was new here).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConflictRow<D> {
     pub collection: String,
     pub id: String,
     pub local: Option<Stored<D>>,
     pub server: ServerRecord<D>,
+    pub base: Option<D>,
     pub detected_at: f64,
 }
 
@@ -58,8 +63,11 @@ pub struct DeadLetter {
 }
 
 #[derive(Debug, Clone)]
-struct Row {
+struct Row<D> {
     entry: Entry,
+    /// The server's data the change started from, kept while it is queued (for a three-way
+    /// merge); `None` when the server never had the record, or not known yet.
+    base: Option<D>,
     /// The server's rejection of a dead letter.
     error: Option<(String, String)>,
 }
@@ -69,11 +77,14 @@ type Key = (String, String);
 #[derive(Debug, Clone)]
 struct State<D> {
     records: BTreeMap<Key, Stored<D>>,
-    outbox: BTreeMap<u64, Row>,
+    outbox: BTreeMap<u64, Row<D>>,
     next_seq: u64,
     conflicts: BTreeMap<Key, ConflictRow<D>>,
     cursor: Option<String>,
     dead_letters: u64,
+    /// The sync log by sequence number, oldest first.
+    log: BTreeMap<u64, LogEntry<D>>,
+    log_seq: u64,
 }
 
 /// What one local write call did.
@@ -87,6 +98,8 @@ pub struct Written {
 #[derive(Debug)]
 pub struct MemoryStore<D> {
     collections: Vec<String>,
+    /// Each collection's conflict strategy, in the order of `collections`.
+    strategies: Vec<Strategy>,
     state: RefCell<State<D>>,
 }
 
@@ -104,7 +117,34 @@ impl<D: Clone> State<D> {
         self.records.get(&key(collection, id)).map(|s| s.meta.clone())
     }
 
-    fn append(&mut self, mutation_id: &str, collection: &str, id: &str, op: Op, base_version: Option<u64>) -> u64 {
+    /// The record's data here: `None` for a tombstone or a record that is not here.
+    fn data(&self, k: &Key) -> Option<D> {
+        self.records.get(k).and_then(|s| s.data.clone())
+    }
+
+    /// The base of the record's first queued entry: the server's data its changes started from.
+    fn base_of(&self, collection: &str, id: &str) -> Option<D> {
+        self.outbox.values().find(|r| r.entry.is(collection, id)).and_then(|r| r.base.clone())
+    }
+
+    fn log(&mut self, entry: LogEntry<D>) {
+        self.log_seq += 1;
+        self.log.insert(self.log_seq, entry);
+        if let Some(through) = trim_through(self.log_seq) {
+            self.log.retain(|seq, _| *seq > through);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn append(
+        &mut self,
+        mutation_id: &str,
+        collection: &str,
+        id: &str,
+        op: Op,
+        base_version: Option<u64>,
+        base: Option<D>,
+    ) -> u64 {
         self.next_seq += 1;
         let entry = Entry {
             seq: self.next_seq,
@@ -116,7 +156,7 @@ impl<D: Clone> State<D> {
             attempts: 0,
             hold: None,
         };
-        self.outbox.insert(self.next_seq, Row { entry, error: None });
+        self.outbox.insert(self.next_seq, Row { entry, base, error: None });
         self.next_seq
     }
 
@@ -143,7 +183,16 @@ impl<D: Clone> State<D> {
         Ok(())
     }
 
-    fn decide(&mut self, k: &Key, d: Decision, server: Option<&Option<D>>, mutation_id: &str) -> Result<Decided> {
+    /// Carries out a decision. `server`: the data a [`RecordStep::Server`] takes (the server's,
+    /// or a merge); `base`: the base of the change it queues (the server's data).
+    fn decide(
+        &mut self,
+        k: &Key,
+        d: Decision,
+        server: Option<&Option<D>>,
+        base: Option<D>,
+        mutation_id: &str,
+    ) -> Result<Decided> {
         for seq in &d.remove {
             self.outbox.remove(seq);
         }
@@ -154,7 +203,7 @@ impl<D: Clone> State<D> {
             row.error = None;
         }
         if let Some(new) = d.add {
-            self.append(mutation_id, &k.0, &k.1, new.op, new.base_version);
+            self.append(mutation_id, &k.0, &k.1, new.op, new.base_version, base);
         }
         self.dead_letters = (self.dead_letters as i64 + d.dead_letters_delta).max(0) as u64;
         if d.drop_conflict {
@@ -172,10 +221,55 @@ impl<D: Clone> State<D> {
     }
 }
 
+impl<D: Clone> State<D> {
+    /// Settles the conflict of `collection`/`id` by keeping `side` (`merged`: the data of a
+    /// [`Side::Merged`]), and logs it with both versions as they were.
+    #[allow(clippy::too_many_arguments)]
+    fn resolve(
+        &mut self,
+        collection: &str,
+        id: &str,
+        side: Side,
+        merged: Option<D>,
+        by: By,
+        mutation_id: &str,
+        now: f64,
+    ) -> Result<Decided> {
+        let k = key(collection, id);
+        let conflict = self.conflicts.get(&k).cloned().ok_or_else(|| decide::no_conflict(collection, id))?;
+        let server_data = if conflict.server.deleted { None } else { conflict.server.data.clone() };
+        let mut logged = LogEntry::new(now, LogKind::Resolved, collection, id);
+        logged.by = Some(by);
+        logged.kept = Some(match side {
+            Side::Local => Kept::Local,
+            Side::Server => Kept::Server,
+            Side::Merged => Kept::Merged,
+        });
+        (logged.local, logged.server) = (self.data(&k), server_data.clone());
+        self.log(logged);
+        let server = (conflict.server.version, conflict.server.deleted);
+        let d =
+            decide::resolve(side, server, self.meta(collection, id).as_ref(), &self.entries_of(collection, id), now);
+        let data = match side {
+            Side::Merged => Some(merged),
+            _ => Some(conflict.server.data.clone()),
+        };
+        self.decide(&k, d, data.as_ref(), server_data, mutation_id)
+    }
+}
+
 impl<D: Clone> MemoryStore<D> {
+    /// A store whose collections all keep their conflicts for a person.
     pub fn new(collections: &[&str]) -> MemoryStore<D> {
+        let with: Vec<(&str, Strategy)> = collections.iter().map(|c| (*c, Strategy::Manual)).collect();
+        MemoryStore::with_strategies(&with)
+    }
+
+    /// A store of these collections, each with its conflict strategy.
+    pub fn with_strategies(collections: &[(&str, Strategy)]) -> MemoryStore<D> {
         MemoryStore {
-            collections: collections.iter().map(|c| c.to_string()).collect(),
+            collections: collections.iter().map(|(c, _)| c.to_string()).collect(),
+            strategies: collections.iter().map(|(_, s)| *s).collect(),
             state: RefCell::new(State {
                 records: BTreeMap::new(),
                 outbox: BTreeMap::new(),
@@ -183,6 +277,8 @@ impl<D: Clone> MemoryStore<D> {
                 conflicts: BTreeMap::new(),
                 cursor: None,
                 dead_letters: 0,
+                log: BTreeMap::new(),
+                log_seq: 0,
             }),
         }
     }
@@ -218,6 +314,16 @@ impl<D: Clone> MemoryStore<D> {
         self.state.borrow().conflicts.values().cloned().collect()
     }
 
+    /// The sync log, newest first.
+    pub fn log_entries(&self) -> Vec<LogEntry<D>> {
+        self.state.borrow().log.values().rev().cloned().collect()
+    }
+
+    /// The conflict strategy `collection` was declared with.
+    pub fn strategy(&self, collection: &str) -> Strategy {
+        self.collections.iter().position(|c| c == collection).map_or(Strategy::Manual, |i| self.strategies[i])
+    }
+
     pub fn stored_cursor(&self) -> Option<String> {
         self.state.borrow().cursor.clone()
     }
@@ -248,6 +354,8 @@ impl<D: Clone> MemoryStore<D> {
                 });
                 let current = Current { meta: stored.as_ref().map(|s| s.meta.clone()), newest };
                 let step = plan_write(intent, &current, collection, &id, now)?;
+                let base =
+                    if WriteStep::keeps_base(&current) { stored.as_ref().and_then(|s| s.data.clone()) } else { None };
                 written.pending_delta += step.pending_delta();
                 match step {
                     WriteStep::Nothing => {}
@@ -271,7 +379,7 @@ impl<D: Clone> MemoryStore<D> {
                         state.records.insert(k.clone(), Stored { data, meta });
                         match queue {
                             Queue::Append { op, base_version } => {
-                                state.append(&mutation_id(), collection, &id, op, base_version);
+                                state.append(&mutation_id(), collection, &id, op, base_version, base);
                             }
                             Queue::Rewrite { op } => {
                                 if let Some(row) = newest.and_then(|n| n.seq).and_then(|s| state.outbox.get_mut(&s)) {
@@ -289,9 +397,10 @@ impl<D: Clone> MemoryStore<D> {
     }
 }
 
-impl<D: Clone> SyncStorage<D> for MemoryStore<D> {
+impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
     type Conflicts = Vec<ConflictRow<D>>;
     type DeadLetters = Vec<DeadLetter>;
+    type Log = Vec<LogEntry<D>>;
 
     async fn read_batch(&self, max: u32, _now: f64) -> Result<Option<Batch<D>>> {
         self.transaction(|state| {
@@ -352,6 +461,10 @@ impl<D: Clone> SyncStorage<D> for MemoryStore<D> {
                         applied.conflicts += 1;
                     }
                     EntryStep::DeadLetter { code, message } => {
+                        let mut logged = LogEntry::new(now, LogKind::Rejected, &m.collection, &m.id);
+                        (logged.code, logged.message) = (Some(code.clone()), Some(message.clone()));
+                        logged.local = m.data.clone();
+                        state.log(logged);
                         if let Some(row) = state.outbox.get_mut(seq) {
                             row.entry.hold = Some(Hold::Failed);
                             row.error = Some((code, message));
@@ -361,8 +474,10 @@ impl<D: Clone> SyncStorage<D> for MemoryStore<D> {
                     }
                 }
                 if let (Some(version), Some(next)) = (step.rebase_next, &later) {
+                    // The server now has what was pushed: the next change starts from it.
                     if let Some(row) = state.outbox.get_mut(&next.seq) {
                         row.entry.base_version = Some(version);
+                        row.base = m.data.clone();
                     }
                 }
                 if let (true, MutationResult::Conflict { current, .. }) = (step.keep_conflict, &result) {
@@ -371,6 +486,7 @@ impl<D: Clone> SyncStorage<D> for MemoryStore<D> {
                         id: m.id.clone(),
                         local,
                         server: current.clone(),
+                        base: state.outbox.get(seq).and_then(|r| r.base.clone()),
                         detected_at: now,
                     };
                     state.conflicts.insert(k.clone(), row);
@@ -417,6 +533,7 @@ impl<D: Clone> SyncStorage<D> for MemoryStore<D> {
                             id: change.id.clone(),
                             local: local.clone(),
                             server: change.clone(),
+                            base: state.base_of(&change.collection, &change.id),
                             detected_at: now,
                         };
                         state.conflicts.insert(k.clone(), row);
@@ -442,8 +559,14 @@ impl<D: Clone> SyncStorage<D> for MemoryStore<D> {
 
     async fn counts(&self) -> Result<Counts> {
         let state = self.state.borrow();
+        let held: Vec<(&str, &str)> = state
+            .outbox
+            .values()
+            .filter(|r| r.entry.hold.is_some())
+            .map(|r| (r.entry.collection.as_str(), r.entry.record_id.as_str()))
+            .collect();
         Ok(Counts {
-            pending: state.outbox.len() as u64,
+            pending: state.outbox.values().filter(|r| !held.iter().any(|(c, i)| r.entry.is(c, i))).count() as u64,
             failed: state.dead_letters,
             conflicts: state.conflicts.len() as u64,
         })
@@ -475,28 +598,71 @@ impl<D: Clone> SyncStorage<D> for MemoryStore<D> {
         now: f64,
     ) -> Result<Decided> {
         self.check_collection(collection)?;
+        self.transaction(|state| state.resolve(collection, id, Side::from(choice), None, By::User, mutation_id, now))
+    }
+
+    async fn merge_conflict(
+        &self,
+        collection: &str,
+        id: &str,
+        merged: D,
+        mutation_id: &str,
+        now: f64,
+    ) -> Result<Decided> {
+        self.check_collection(collection)?;
+        self.transaction(|state| state.resolve(collection, id, Side::Merged, Some(merged), By::User, mutation_id, now))
+    }
+
+    async fn settle_conflicts(&self, now: f64, mutation_id: &mut dyn FnMut() -> String) -> Result<Settled> {
         self.transaction(|state| {
-            let k = key(collection, id);
-            let conflict = state.conflicts.get(&k).cloned().ok_or_else(|| decide::no_conflict(collection, id))?;
-            let server = (conflict.server.version, conflict.server.deleted);
-            let d = decide::resolve(
-                choice,
-                server,
-                state.meta(collection, id).as_ref(),
-                &state.entries_of(collection, id),
-                now,
-            );
-            state.decide(&k, d, Some(&conflict.server.data), mutation_id)
+            let mut settled = Settled::default();
+            let rows: Vec<ConflictRow<D>> = state.conflicts.values().cloned().collect();
+            for row in rows {
+                let strategy = self.strategy(&row.collection);
+                if strategy == Strategy::Manual {
+                    continue;
+                }
+                let local = state.data(&key(&row.collection, &row.id));
+                let deleted = state.meta(&row.collection, &row.id).is_some_and(|m| m.deleted);
+                let server = if row.server.deleted { None } else { row.server.data.clone() };
+                let (side, merged) = match settle(strategy, row.base.as_ref(), local.as_ref(), deleted, server.as_ref())
+                {
+                    Settlement::Manual => continue,
+                    Settlement::Local => (Side::Local, None),
+                    Settlement::Server => (Side::Server, None),
+                    Settlement::Merged(data) => (Side::Merged, Some(data)),
+                };
+                let by = By::Strategy(strategy);
+                let d = state.resolve(&row.collection, &row.id, side, merged, by, &mutation_id(), now)?;
+                settled.resolved += 1;
+                settled.decided.pending_delta += d.pending_delta;
+                for (c, list) in d.changes.0 {
+                    for (id, op) in list {
+                        settled.decided.changes.add(&c, &id, op);
+                    }
+                }
+            }
+            Ok(settled)
         })
     }
 
-    async fn retry_failed(&self, collection: &str, id: &str, mutation_id: &str, _now: f64) -> Result<Decided> {
+    async fn log(&self) -> Result<Vec<LogEntry<D>>> {
+        Ok(self.log_entries())
+    }
+
+    async fn clear_log(&self) -> Result<()> {
+        self.state.borrow_mut().log.clear();
+        Ok(())
+    }
+
+    async fn retry_failed(&self, collection: &str, id: &str, mutation_id: &str, now: f64) -> Result<Decided> {
         self.check_collection(collection)?;
         self.transaction(|state| {
             let queued = state.entries_of(collection, id);
             let d =
                 decide::retry(decide::from_dead_letter(&queued, collection, id)?, state.meta(collection, id).as_ref());
-            state.decide(&key(collection, id), d, None, mutation_id)
+            state.log(LogEntry::new(now, LogKind::Retried, collection, id));
+            state.decide(&key(collection, id), d, None, None, mutation_id)
         })
     }
 
@@ -507,7 +673,10 @@ impl<D: Clone> SyncStorage<D> for MemoryStore<D> {
             let from_dead = decide::from_dead_letter(&queued, collection, id)?;
             let in_conflict = state.conflicts.contains_key(&key(collection, id));
             let d = decide::discard(from_dead, state.meta(collection, id).as_ref(), in_conflict, now);
-            state.decide(&key(collection, id), d, None, "")
+            let mut logged = LogEntry::new(now, LogKind::Discarded, collection, id);
+            logged.local = state.data(&key(collection, id));
+            state.log(logged);
+            state.decide(&key(collection, id), d, None, None, "")
         })
     }
 }

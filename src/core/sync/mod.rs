@@ -11,9 +11,11 @@
 
 pub mod backoff;
 pub mod batch;
+pub mod conflict;
 pub mod engine;
 pub mod entry;
 pub mod failure;
+pub mod log;
 pub mod memory;
 pub mod rules;
 pub mod settings;

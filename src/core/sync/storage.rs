@@ -69,7 +69,8 @@ pub struct PageApplied {
 /// The numbers the status shows, read from the database.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
-    /// Queued entries, held ones included.
+    /// Queued entries that can be sent: those of a record held by a conflict or a dead letter
+    /// count only in `conflicts` and `failed`, so that 0 means "nothing left to send".
     pub pending: u64,
     /// Dead letters.
     pub failed: u64,
@@ -94,6 +95,15 @@ pub struct Decided {
     pub changes: Changes,
 }
 
+/// What settling conflicts by their collections' strategies did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// Conflicts settled (each one is in the sync log).
+    pub resolved: u64,
+    /// Changes queued (local and merged versions to push) and records changed.
+    pub decided: Decided,
+}
+
 /// The storage of one database, as the sync engine and the decisions use it.
 ///
 /// `D` is record data as this store holds it (a JS value in the browser). Methods that the user
@@ -103,6 +113,8 @@ pub trait SyncStorage<D> {
     /// Unresolved conflicts and dead letters, as this store lists them.
     type Conflicts;
     type DeadLetters;
+    /// The sync log, newest first.
+    type Log;
 
     /// The next batch of at most `max` entries (see `batch::next_batch`), each counted as sent
     /// (`attempts + 1`) in the same transaction, which is on disk before this returns. `None`
@@ -140,6 +152,28 @@ pub trait SyncStorage<D> {
         mutation_id: &str,
         now: f64,
     ) -> Result<Decided>;
+
+    /// Settles the conflict of `collection`/`id` with `merged` data, pushed over the server's
+    /// version under `mutation_id`. RecordNotFound if there is no such conflict.
+    async fn merge_conflict(
+        &self,
+        collection: &str,
+        id: &str,
+        merged: D,
+        mutation_id: &str,
+        now: f64,
+    ) -> Result<Decided>;
+
+    /// Settles every conflict whose collection has an automatic strategy, by that strategy
+    /// ([`super::conflict::strategy::settle`]), in one transaction; each settlement goes into the
+    /// sync log with both versions. Changes it queues take their ids from `mutation_id`.
+    async fn settle_conflicts(&self, now: f64, mutation_id: &mut dyn FnMut() -> String) -> Result<Settled>;
+
+    /// The sync log, newest first ([`super::log`]).
+    async fn log(&self) -> Result<Self::Log>;
+
+    /// Empties the sync log.
+    async fn clear_log(&self) -> Result<()>;
 
     /// Queues the dead letter of `collection`/`id` again under `mutation_id`.
     async fn retry_failed(&self, collection: &str, id: &str, mutation_id: &str, now: f64) -> Result<Decided>;

@@ -380,6 +380,7 @@ fn upgrade(
                     StoreKind::Outbox => params.key_path(Some(KeyPath::new_single("seq"))).auto_increment(true),
                     StoreKind::Conflicts => params.key_path(Some(KeyPath::new_array(["collection", "id"]))),
                     StoreKind::Meta => &mut params,
+                    StoreKind::Log => params.key_path(Some(KeyPath::new_single("seq"))).auto_increment(true),
                 };
                 database.create_object_store(&name, params).map_err(fail)?;
             }

@@ -3,31 +3,55 @@
 //! the core ([`decide`](crate::core::sync::rules::decide)).
 
 use js_sys::Array;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbTransaction};
 
 use crate::core::error::Result;
 use crate::core::meta::RecordMeta;
-use crate::core::schema::{CONFLICTS_STORE, META_STORE, OUTBOX_STORE};
+use crate::core::schema::{Schema, CONFLICTS_STORE, META_STORE, OUTBOX_STORE};
+use crate::core::sync::conflict::diff::diff;
+use crate::core::sync::conflict::strategy::{settle, Settlement, Strategy};
 use crate::core::sync::entry::Hold;
-use crate::core::sync::rules::decide::{self, Decision};
-use crate::core::sync::storage::{Changes, Choice, Decided};
+use crate::core::sync::log::{By, Kept, LogKind};
+use crate::core::sync::rules::decide::{self, Decision, Side};
+use crate::core::sync::storage::{Changes, Decided, Settled};
 
 use super::super::glue;
-use super::super::js::{get, opt_num};
+use super::super::js::{get, opt_num, set_field};
 use super::super::records::read_meta;
+use super::super::wire::JsData;
 use super::connection::{commit_or_abort, js_err, request, transaction};
 use super::entries::{
     all_stores, by_record, count_dead_letters, entries, entries_of, outbox, record_key, seq_key, store, Stored,
 };
+use super::log;
 use super::pull::CURSOR_KEY;
 use super::record_step::carry_out;
 
-/// Every unresolved conflict: `{ collection, id, local, server, detectedAt }`.
+/// Every unresolved conflict: `{ collection, id, local, server, base, detectedAt, diff }`, where
+/// `diff` lists each field changed since the base and on which side (the core's
+/// [`diff`](crate::core::sync::conflict::diff::diff)).
 pub async fn conflicts(db: &IdbDatabase) -> Result<JsValue> {
     let context = "reading conflicts";
     let tx = transaction(db, &[CONFLICTS_STORE], false)?;
-    request(&store(&tx, CONFLICTS_STORE)?.get_all().map_err(js_err(context))?, context).await
+    let rows = request(&store(&tx, CONFLICTS_STORE)?.get_all().map_err(js_err(context))?, context).await?;
+    let present = |v: JsValue| (!v.is_null() && !v.is_undefined()).then_some(v);
+    for row in Array::from(&rows).iter() {
+        let local = present(get(&row, "local")).filter(|r| !glue::is_tombstone(r)).map(|r| JsData(glue::wire_data(&r)));
+        let server = get(&row, "server");
+        let server = (!get(&server, "deleted").as_bool().unwrap_or(false)).then(|| JsData(get(&server, "data")));
+        let base = present(get(&row, "base")).map(JsData);
+        let diff: Array = diff(base.as_ref(), local.as_ref(), server.as_ref())
+            .into_iter()
+            .map(|f| {
+                let path: Array = f.path.iter().map(|p| JsValue::from_str(p)).collect();
+                let side = |v: Option<JsData>| v.map_or(JsValue::UNDEFINED, |d| d.0);
+                glue::make_field_diff(&path, &side(f.base), &side(f.local), &side(f.server), f.change.as_str())
+            })
+            .collect();
+        set_field(row.unchecked_ref(), "diff", &diff);
+    }
+    Ok(rows)
 }
 
 /// Every dead letter: the outbox entries the server rejected, with its `error`.
@@ -46,6 +70,7 @@ pub async fn dead_letters(db: &IdbDatabase) -> Result<JsValue> {
 /// (undefined when it has none).
 struct Target {
     collection: String,
+    id: String,
     key: JsValue,
     record: JsValue,
     meta: Option<RecordMeta>,
@@ -63,7 +88,22 @@ impl Target {
         let record = record.await?;
         let queued = entries(&queued.await?);
         let conflict = conflict.await?;
-        Ok(Target { collection: collection.to_string(), meta: read_meta(&record), key, record, queued, conflict })
+        Ok(Target {
+            collection: collection.to_string(),
+            id: id.to_string(),
+            meta: read_meta(&record),
+            key,
+            record,
+            queued,
+            conflict,
+        })
+    }
+
+    /// The record's data as the server would have it (no id, no metadata); `None` when it is not
+    /// here or is a tombstone.
+    fn data(&self) -> Option<JsData> {
+        (!self.record.is_undefined() && !glue::is_tombstone(&self.record))
+            .then(|| JsData(glue::wire_data(&self.record)))
     }
 
     fn entries(&self) -> Vec<crate::core::sync::entry::Entry> {
@@ -71,13 +111,16 @@ impl Target {
     }
 }
 
-/// Carries out `d` on the record of `target` in `tx`; `server`: the server's data a
-/// [`Choice::Server`] takes; `mutation_id`: the id of a change the decision queues.
+/// Carries out `d` on the record of `target` in `tx`; `server`: the data a `RecordStep::Server`
+/// step takes (the server's, or a merge); `base`: the base of the change it queues (the server's
+/// data); `mutation_id`: the id of that change.
+#[allow(clippy::too_many_arguments)]
 async fn carry_out_decision(
     tx: &IdbTransaction,
     target: &Target,
     d: Decision,
     server: Option<&JsValue>,
+    base: &JsValue,
     mutation_id: &str,
     now: f64,
     context: &str,
@@ -99,6 +142,7 @@ async fn carry_out_decision(
             new.op.as_str(),
             opt_num(new.base_version),
             now,
+            base,
         );
         outbox.add(&entry).map_err(&fail)?;
     }
@@ -117,13 +161,57 @@ async fn carry_out_decision(
     Ok(Decided { pending_delta: d.pending_delta, changes })
 }
 
-/// Keeps one side of the conflict on `collection`/`id`; a kept local side is queued under
-/// `mutation_id`.
+/// Settles the conflict of `target` by keeping `side` (`merged`: the data of a [`Side::Merged`]),
+/// logged with both versions as they were; a change it queues is `mutation_id`.
+#[allow(clippy::too_many_arguments)]
+async fn settle_one(
+    tx: &IdbTransaction,
+    target: &Target,
+    side: Side,
+    merged: &JsValue,
+    by: By,
+    mutation_id: &str,
+    now: f64,
+    context: &str,
+) -> Result<Decided> {
+    if target.conflict.is_undefined() {
+        return Err(decide::no_conflict(&target.collection, &target.id));
+    }
+    let server = get(&target.conflict, "server");
+    let version = get(&server, "version").as_f64().unwrap_or(0.0) as u64;
+    let deleted = get(&server, "deleted").as_bool().unwrap_or(false);
+    let server_data = if deleted { JsValue::UNDEFINED } else { get(&server, "data") };
+    let kept = match side {
+        Side::Local => Kept::Local,
+        Side::Server => Kept::Server,
+        Side::Merged => Kept::Merged,
+    };
+    let logged = glue::make_log_entry(
+        now,
+        LogKind::Resolved.as_str(),
+        &target.collection,
+        &target.id,
+        Some(by.as_str().to_string()),
+        Some(kept.as_str().to_string()),
+        &target.data().map_or(JsValue::NULL, |d| d.0),
+        &if deleted { JsValue::NULL } else { server_data.clone() },
+        None,
+        None,
+    );
+    log::append(tx, &logged, context).await?;
+    let d = decide::resolve(side, (version, deleted), target.meta.as_ref(), &target.entries(), now);
+    let data = if side == Side::Merged { merged.clone() } else { get(&server, "data") };
+    carry_out_decision(tx, target, d, Some(&data), &server_data, mutation_id, now, context).await
+}
+
+/// Keeps one side of the conflict on `collection`/`id` (or `merged` data, for [`Side::Merged`]);
+/// a kept local side or a merge is queued under `mutation_id`.
 pub async fn resolve_conflict(
     db: &IdbDatabase,
     collection: &str,
     id: &str,
-    choice: Choice,
+    side: Side,
+    merged: JsValue,
     mutation_id: &str,
     now: f64,
 ) -> Result<Decided> {
@@ -131,16 +219,74 @@ pub async fn resolve_conflict(
     let tx = all_stores(db)?;
     let work = async {
         let target = Target::read(&tx, collection, id, context).await?;
-        if target.conflict.is_undefined() {
-            return Err(decide::no_conflict(collection, id));
-        }
-        let server = get(&target.conflict, "server");
-        let version = get(&server, "version").as_f64().unwrap_or(0.0) as u64;
-        let deleted = get(&server, "deleted").as_bool().unwrap_or(false);
-        let d = decide::resolve(choice, (version, deleted), target.meta.as_ref(), &target.entries(), now);
-        carry_out_decision(&tx, &target, d, Some(&get(&server, "data")), mutation_id, now, context).await
+        settle_one(&tx, &target, side, &merged, By::User, mutation_id, now, context).await
     };
     commit_or_abort(&tx, context, work).await
+}
+
+/// Settles every conflict of a collection with an automatic strategy, by that strategy, in one
+/// transaction.
+pub async fn settle_conflicts(
+    db: &IdbDatabase,
+    schema: &Schema,
+    now: f64,
+    mutation_id: &mut dyn FnMut() -> String,
+) -> Result<Settled> {
+    let context = "settling conflicts";
+    let tx = all_stores(db)?;
+    let work = async {
+        let rows = request(&store(&tx, CONFLICTS_STORE)?.get_all().map_err(js_err(context))?, context).await?;
+        let mut settled = Settled::default();
+        for row in Array::from(&rows).iter() {
+            let collection = get(&row, "collection").as_string().unwrap_or_default();
+            let strategy = schema.collection(&collection).map_or(Strategy::Manual, |c| c.conflicts);
+            if strategy == Strategy::Manual {
+                continue;
+            }
+            let Some(id) = get(&row, "id").as_string() else { continue };
+            let target = Target::read(&tx, &collection, &id, context).await?;
+            let server = get(&target.conflict, "server");
+            let server_data =
+                (!get(&server, "deleted").as_bool().unwrap_or(false)).then(|| JsData(get(&server, "data")));
+            let base = Some(get(&target.conflict, "base")).filter(|b| !b.is_null() && !b.is_undefined()).map(JsData);
+            let deleted = target.meta.as_ref().is_some_and(|m| m.deleted);
+            let local = target.data();
+            let (side, merged) = match settle(strategy, base.as_ref(), local.as_ref(), deleted, server_data.as_ref()) {
+                Settlement::Manual => continue,
+                Settlement::Local => (Side::Local, JsValue::UNDEFINED),
+                Settlement::Server => (Side::Server, JsValue::UNDEFINED),
+                Settlement::Merged(data) => (Side::Merged, data.0),
+            };
+            let by = By::Strategy(strategy);
+            let d = settle_one(&tx, &target, side, &merged, by, &mutation_id(), now, context).await?;
+            settled.resolved += 1;
+            settled.decided.pending_delta += d.pending_delta;
+            for (c, list) in d.changes.0 {
+                for (id, op) in list {
+                    settled.decided.changes.add(&c, &id, op);
+                }
+            }
+        }
+        Ok(settled)
+    };
+    commit_or_abort(&tx, context, work).await
+}
+
+/// A log entry of a decision on a dead letter, with the record's data as it was.
+fn log_entry(now: f64, kind: LogKind, target: &Target) -> JsValue {
+    let local = target.data().map_or(JsValue::UNDEFINED, |d| d.0);
+    glue::make_log_entry(
+        now,
+        kind.as_str(),
+        &target.collection,
+        &target.id,
+        None,
+        None,
+        &local,
+        &JsValue::UNDEFINED,
+        None,
+        None,
+    )
 }
 
 /// Sends the dead letter of `collection`/`id` again, as the new mutation `mutation_id` (the
@@ -158,7 +304,8 @@ pub async fn retry_failed(
         let target = Target::read(&tx, collection, id, context).await?;
         let queued = target.entries();
         let d = decide::retry(decide::from_dead_letter(&queued, collection, id)?, target.meta.as_ref());
-        carry_out_decision(&tx, &target, d, None, mutation_id, now, context).await
+        log::append(&tx, &log_entry(now, LogKind::Retried, &target), context).await?;
+        carry_out_decision(&tx, &target, d, None, &JsValue::UNDEFINED, mutation_id, now, context).await
     };
     commit_or_abort(&tx, context, work).await
 }
@@ -172,7 +319,8 @@ pub async fn discard_failed(db: &IdbDatabase, collection: &str, id: &str, now: f
         let queued = target.entries();
         let from_dead = decide::from_dead_letter(&queued, collection, id)?;
         let d = decide::discard(from_dead, target.meta.as_ref(), !target.conflict.is_undefined(), now);
-        carry_out_decision(&tx, &target, d, None, "", now, context).await
+        log::append(&tx, &log_entry(now, LogKind::Discarded, &target), context).await?;
+        carry_out_decision(&tx, &target, d, None, &JsValue::UNDEFINED, "", now, context).await
     };
     commit_or_abort(&tx, context, work).await
 }

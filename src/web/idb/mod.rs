@@ -5,6 +5,7 @@
 pub mod connection;
 mod decisions;
 pub mod entries;
+pub mod log;
 pub mod migrations;
 mod pull;
 mod push;
@@ -20,7 +21,8 @@ use web_sys::IdbDatabase;
 
 use crate::core::error::Result;
 use crate::core::schema::Schema;
-use crate::core::sync::storage::{Batch, Choice, Counts, Decided, PageApplied, PushApplied, SyncStorage};
+use crate::core::sync::rules::decide::Side;
+use crate::core::sync::storage::{Batch, Choice, Counts, Decided, PageApplied, PushApplied, Settled, SyncStorage};
 
 use super::wire::{JsData, PullResponse, PushResponse};
 
@@ -36,6 +38,8 @@ impl SyncStorage<JsData> for IdbStore {
     type Conflicts = JsValue;
     /// The dead outbox entries as stored, each with the server's `error`.
     type DeadLetters = JsValue;
+    /// The log entries as stored, newest first.
+    type Log = JsValue;
 
     fn read_batch(&self, max: u32, now: f64) -> impl Future<Output = Result<Option<Batch<JsData>>>> {
         push::read_batch(&self.db, max, now)
@@ -87,7 +91,34 @@ impl SyncStorage<JsData> for IdbStore {
         mutation_id: &str,
         now: f64,
     ) -> impl Future<Output = Result<Decided>> {
-        decisions::resolve_conflict(&self.db, collection, id, choice, mutation_id, now)
+        decisions::resolve_conflict(&self.db, collection, id, choice.into(), JsValue::UNDEFINED, mutation_id, now)
+    }
+
+    async fn merge_conflict(
+        &self,
+        collection: &str,
+        id: &str,
+        merged: JsData,
+        mutation_id: &str,
+        now: f64,
+    ) -> Result<Decided> {
+        decisions::resolve_conflict(&self.db, collection, id, Side::Merged, merged.0, mutation_id, now).await
+    }
+
+    fn settle_conflicts(
+        &self,
+        now: f64,
+        mutation_id: &mut dyn FnMut() -> String,
+    ) -> impl Future<Output = Result<Settled>> {
+        decisions::settle_conflicts(&self.db, &self.schema, now, mutation_id)
+    }
+
+    fn log(&self) -> impl Future<Output = Result<JsValue>> {
+        log::read(&self.db)
+    }
+
+    fn clear_log(&self) -> impl Future<Output = Result<()>> {
+        log::clear(&self.db)
     }
 
     fn retry_failed(

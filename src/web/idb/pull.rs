@@ -16,6 +16,7 @@ use crate::core::sync::storage::PageApplied;
 
 use super::super::error::from_js;
 use super::super::glue;
+use super::super::js::get;
 use super::super::records::read_meta;
 use super::super::wire::{self, PullResponse};
 use super::connection::{commit_or_abort, js_err, request, transaction};
@@ -112,8 +113,9 @@ pub async fn apply_page(
                     }
                 }
                 PullStep::Conflict { hold, record: step, counted } => {
-                    let conflict =
-                        glue::make_conflict(&change.collection, &key, &record, &wire::server_record(change), now);
+                    let base = queued.first().map_or(JsValue::UNDEFINED, |first| get(&first.raw, "base"));
+                    let server = wire::server_record(change);
+                    let conflict = glue::make_conflict(&change.collection, &key, &record, &server, &base, now);
                     conflicts.put(&conflict).map_err(&fail)?;
                     if let Some(first) = hold.and_then(|seq| queued.iter().find(|s| s.entry.seq == seq)) {
                         outbox
@@ -143,7 +145,14 @@ pub async fn apply_page(
             }
             let local = if record.is_undefined() { JsValue::NULL } else { record.clone() };
             conflicts
-                .put(&glue::make_conflict(&change.collection, &key, &local, &wire::server_record(change), now))
+                .put(&glue::make_conflict(
+                    &change.collection,
+                    &key,
+                    &local,
+                    &wire::server_record(change),
+                    &JsValue::UNDEFINED,
+                    now,
+                ))
                 .map_err(&fail)?;
             let (step, counted) = clash_step(read_meta(&record).as_ref());
             applied.conflicts += u64::from(counted);

@@ -13,17 +13,20 @@ use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::schema::CONFLICTS_STORE;
 use crate::core::sync::batch::{next_batch, plan_page, wire_op, Queued};
 use crate::core::sync::entry::Hold;
+use crate::core::sync::log::LogKind;
 use crate::core::sync::rules::push::{push_step, EntryStep};
 use crate::core::sync::storage::{Batch, PushApplied};
 use crate::protocol::{self, Mutation, MutationResult};
 
 use super::super::glue;
+use super::super::js::get;
 use super::super::records::read_meta;
 use super::super::wire::{self, JsData, PushResponse};
 use super::connection::{commit_or_abort, js_err, request};
 use super::entries::{
     all_stores, all_stores_strict, by_record, count_dead_letters, entries, entries_of, outbox, seq_key, store, Stored,
 };
+use super::log;
 use super::record_step::carry_out;
 
 /// Reads the next batch (at most `max` entries) and counts the attempt on each, in one
@@ -129,17 +132,35 @@ pub async fn apply_push(db: &IdbDatabase, batch: Batch<JsData>, answer: PushResp
                     applied.conflicts += 1;
                 }
                 EntryStep::DeadLetter { code, message } => {
+                    let data = m.data.as_ref().map_or(JsValue::UNDEFINED, |d| d.0.clone());
+                    let logged = glue::make_log_entry(
+                        now,
+                        LogKind::Rejected.as_str(),
+                        &m.collection,
+                        &m.id,
+                        None,
+                        None,
+                        &data,
+                        &JsValue::UNDEFINED,
+                        Some(code.clone()),
+                        Some(message.clone()),
+                    );
+                    log::append(&tx, &logged, context).await?;
                     let error = glue::make_rejection(&code, &message);
                     outbox.put(&glue::hold_entry(&sent.raw, Hold::Failed.as_str(), &error)).map_err(&fail)?;
                     applied.rejected += 1;
                 }
             }
             if let (Some(version), Some(next)) = (step.rebase_next, later) {
-                outbox.put(&glue::with_base_version(&next.raw, version as f64)).map_err(&fail)?;
+                // The server now has what was pushed: the next change starts from it.
+                let base = m.data.as_ref().map_or(JsValue::UNDEFINED, |d| d.0.clone());
+                outbox.put(&glue::with_base(&next.raw, version as f64, &base)).map_err(&fail)?;
             }
             if let (true, MutationResult::Conflict { current, .. }) = (step.keep_conflict, &result) {
                 let local = if record.is_undefined() { JsValue::NULL } else { record.clone() };
-                let conflict = glue::make_conflict(&m.collection, &key, &local, &wire::server_record(current), now);
+                let base = get(&sent.raw, "base");
+                let server = wire::server_record(current);
+                let conflict = glue::make_conflict(&m.collection, &key, &local, &server, &base, now);
                 conflicts.put(&conflict).map_err(&fail)?;
             }
             carry_out(&records, &key, &record, step.record, None, context)?;

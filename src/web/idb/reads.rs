@@ -12,7 +12,7 @@ use web_sys::{IdbCursorDirection, IdbCursorWithValue, IdbDatabase, IdbIndex, Idb
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::meta::TOMBSTONE_INDEX;
 use crate::core::query::{Order, QuerySpec};
-use crate::core::schema::{CONFLICTS_STORE, META_STORE, OUTBOX_STORE};
+use crate::core::schema::{CONFLICTS_STORE, META_STORE, OUTBOX_BY_HOLD, OUTBOX_BY_RECORD, OUTBOX_STORE};
 use crate::core::sync::storage::Counts;
 
 use super::super::error::from_js;
@@ -174,10 +174,36 @@ pub async fn sync_counts(db: &IdbDatabase) -> Result<Counts> {
     let context = "counting queued changes";
     let tx = transaction(db, &[OUTBOX_STORE, CONFLICTS_STORE, META_STORE], false)?;
     let store = |name: &str| tx.object_store(name).map_err(js_err(context));
-    let pending = request(&store(OUTBOX_STORE)?.count().map_err(js_err(context))?, context);
+    let outbox = store(OUTBOX_STORE)?;
+    let queued = request(&outbox.count().map_err(js_err(context))?, context);
+    // Held entries are few (one per conflict or dead letter); the changes of their records wait
+    // for a decision, so they are not pending.
+    let held =
+        request(&outbox.index(OUTBOX_BY_HOLD).map_err(js_err(context))?.get_all().map_err(js_err(context))?, context);
     let conflicted = request(&store(CONFLICTS_STORE)?.count().map_err(js_err(context))?, context);
     let failed =
         request(&store(META_STORE)?.get(&JsValue::from_str(DEAD_LETTERS_KEY)).map_err(js_err(context))?, context);
     let n = |v: JsValue| v.as_f64().unwrap_or(0.0).max(0.0) as u64;
-    Ok(Counts { pending: n(pending.await?), failed: n(failed.await?), conflicts: n(conflicted.await?) })
+    let by_record = outbox.index(OUTBOX_BY_RECORD).map_err(js_err(context))?;
+    let mut records: Vec<(String, JsValue)> = Vec::new();
+    for entry in Array::from(&held.await?).iter() {
+        let (collection, id) = (field(&entry, "collection").as_string().unwrap_or_default(), field(&entry, "recordId"));
+        if !records.iter().any(|(c, i)| *c == collection && glue::same_value(i, &id)) {
+            records.push((collection, id));
+        }
+    }
+    let mut waiting = Vec::with_capacity(records.len());
+    for (collection, id) in &records {
+        let key: JsValue = Array::of2(&JsValue::from_str(collection), id).into();
+        waiting.push(request(&by_record.count_with_key(&key).map_err(js_err(context))?, context));
+    }
+    let mut held_changes = 0;
+    for w in waiting {
+        held_changes += n(w.await?);
+    }
+    Ok(Counts {
+        pending: n(queued.await?).saturating_sub(held_changes),
+        failed: n(failed.await?),
+        conflicts: n(conflicted.await?),
+    })
 }

@@ -142,6 +142,11 @@ async fn issue(
     for (i, w) in writes.into_iter().enumerate() {
         let was = here.get(&w.id).cloned().unwrap_or_default();
         let step = plan_write(w.intent, &was.current, collection, &w.id, now)?;
+        // The server's data this change starts from, kept with it for a three-way merge.
+        let base = match (&was.record, WriteStep::keeps_base(&was.current)) {
+            (Some(record), true) => glue::wire_data(record),
+            _ => JsValue::UNDEFINED,
+        };
         written.pending_delta += step.pending_delta();
         written.changed += usize::from(step != WriteStep::Nothing);
         let key = &w.key;
@@ -179,6 +184,7 @@ async fn issue(
                             op.as_str(),
                             opt_num(base_version),
                             now,
+                            &base,
                         );
                         outbox.add(&entry).map_err(|e| fail(i, e))?;
                         Some(entry)

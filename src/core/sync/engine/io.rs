@@ -7,7 +7,7 @@ use crate::core::status::SyncStatus;
 use crate::protocol::{PullResponse, PushResponse};
 
 use super::super::failure::Failure;
-use super::super::storage::{Batch, Changes, Counts, Decided, PageApplied, PushApplied};
+use super::super::storage::{Batch, Changes, Counts, Decided, PageApplied, PushApplied, Settled};
 
 /// A caller waiting for the engine (`syncNow()`, a decision, an `open()`), by a number the edge
 /// chose; settled by [`Command::Settle`].
@@ -38,6 +38,8 @@ pub struct Summary {
     pub pulled: u64,
     pub conflicts: u64,
     pub rejected: u64,
+    /// Conflicts settled by their collections' strategies.
+    pub resolved: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +85,7 @@ pub enum Event<D> {
     Pulled(Result<PullResponse<D>, Failure>),
     PageApplied(Result<PageApplied, Error>),
     CursorReset(Result<(), Error>),
+    ConflictsSettled(Result<Settled, Error>),
     /// The answer to [`Command::Count`] number `id`.
     Counted {
         id: u64,
@@ -135,6 +138,9 @@ pub enum Command<D> {
     },
     /// Storage: forget the cursor; answer [`Event::CursorReset`].
     ResetCursor,
+    /// Storage: settle the conflicts of collections with an automatic strategy; answer
+    /// [`Event::ConflictsSettled`].
+    SettleConflicts,
     /// Storage: count the queue, dead letters and conflicts; answer [`Event::Counted`] with the
     /// same `id` (counts are numbered so that an older answer never overwrites a newer one).
     Count {

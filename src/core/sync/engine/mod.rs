@@ -44,6 +44,8 @@ enum Phase {
     ReadingCursor,
     Pulling,
     ResettingCursor,
+    /// Settling conflicts by their strategies, once the pull is done.
+    Settling,
     /// `next`: the cursor after the page; `has_more`: the server has more after it.
     ApplyingPage {
         next: String,
@@ -351,20 +353,38 @@ impl<D> Engine<D> {
                 } else if has_more {
                     job.cursor = Some(next);
                     self.pull(out);
+                } else if job.summary.conflicts > 0 || self.status.conflicts > 0 {
+                    // Conflicts are settled once the server's state is in: a strategy then sees the
+                    // newest server version, and what it queues goes out in the sync that follows.
+                    job.phase = Phase::Settling;
+                    out.push(Command::SettleConflicts);
                 } else {
                     self.succeed(now, out);
                 }
+            }
+            (Phase::Settling, Event::ConflictsSettled(Ok(settled))) => {
+                job.summary.resolved += settled.resolved;
+                if settled.decided.pending_delta > 0 {
+                    self.rerun = true;
+                }
+                self.status.add_pending(settled.decided.pending_delta);
+                if !settled.decided.changes.is_empty() {
+                    out.push(Command::Announce(settled.decided.changes));
+                }
+                self.succeed(now, out);
             }
             (
                 Phase::ReadingBatch
                 | Phase::ApplyingPush
                 | Phase::ReadingCursor
                 | Phase::ResettingCursor
+                | Phase::Settling
                 | Phase::ApplyingPage { .. },
                 Event::BatchRead(Err(e))
                 | Event::PushApplied(Err(e))
                 | Event::CursorRead(Err(e))
                 | Event::CursorReset(Err(e))
+                | Event::ConflictsSettled(Err(e))
                 | Event::PageApplied(Err(e)),
             ) => self.fail(Stop::Local(e), out),
             _ => {}
@@ -448,7 +468,7 @@ impl<D> Engine<D> {
     }
 
     fn begin_push(&mut self, out: &mut Vec<Command<D>>) {
-        self.status.sync_began(self.status.ready());
+        self.status.sync_began(self.status.pending);
         self.post = true;
         let max = self.batch_size();
         if let Some(job) = &mut self.job {
@@ -466,17 +486,17 @@ impl<D> Engine<D> {
             let failure = Failure::BadAnswer("no result matches a mutation of the batch".into());
             return self.fail(Stop::Failure(failure), out);
         }
-        self.status.add_pending(-(applied.acknowledged as i64));
+        // Held entries (conflicts, dead letters) leave `pending` too: they wait for a decision.
+        self.status.add_pending(-((applied.acknowledged + applied.conflicts + applied.rejected) as i64));
         let max = self.batch_size();
         let Some(job) = &mut self.job else { return };
         job.summary.pushed += applied.acknowledged;
         job.summary.conflicts += applied.conflicts;
         job.summary.rejected += applied.rejected;
         // The total grows when writes arrive during the sync, so done never passes it. Held
-        // entries (conflicts, dead letters) stay queued but are not this sync's work.
+        // entries (conflicts, dead letters) are not in `pending`: they are not this sync's work.
         job.done += applied.answered;
-        let held = self.status.failed + self.status.conflicts + job.summary.conflicts + job.summary.rejected;
-        self.status.progressed(job.done, job.done + self.status.pending.saturating_sub(held));
+        self.status.progressed(job.done, job.done + self.status.pending);
         job.phase = Phase::ReadingBatch;
         out.push(Command::ReadBatch { max });
     }

@@ -115,7 +115,7 @@ fn one_sync_takes_the_lock_probes_pushes_pulls_and_settles() {
     assert!(has(&out, |c| matches!(c, Command::Count { .. })));
     let settled = Command::Settle {
         waiters: vec![Waiter(1)],
-        outcome: Ok(Summary { pushed: 2, pulled: 0, conflicts: 0, rejected: 0 }),
+        outcome: Ok(Summary { pushed: 2, pulled: 0, conflicts: 0, rejected: 0, resolved: 0 }),
     };
     assert!(has(&out, |c| *c == settled), "{out:?}");
     assert!(!e.is_syncing());

@@ -10,11 +10,33 @@ use super::super::entry::{Entry, Hold};
 use super::super::storage::Choice;
 use super::RecordStep;
 
-/// A new outbox entry a decision queues, under the mutation id the caller gave.
+/// A new outbox entry a decision queues, under the mutation id the caller gave. Its base data (for
+/// a later three-way merge) is the server's data of the conflict it settles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NewEntry {
     pub op: Op,
     pub base_version: Option<u64>,
+}
+
+/// Which version a resolution keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The record here, pushed over the server's version.
+    Local,
+    /// The server's version.
+    Server,
+    /// Data given with the decision (a merge), stored here and pushed over the server's version;
+    /// the store writes it as [`RecordStep::Server`] writes the server's.
+    Merged,
+}
+
+impl From<Choice> for Side {
+    fn from(c: Choice) -> Side {
+        match c {
+            Choice::Local => Side::Local,
+            Choice::Server => Side::Server,
+        }
+    }
 }
 
 /// The effect of a decision.
@@ -55,17 +77,13 @@ fn dead_letters_in(entries: &[Entry]) -> i64 {
 /// a tombstone; `local`: the record here; `queued`: all its entries.
 ///
 /// Local: the record stays as it is and one new change, based on the server's version, replaces
-/// its queued ones (the server answered the old ids with "conflict", and would again). Server:
-/// the server's record replaces the local one (or removes it, for a tombstone) and the queued
-/// changes are dropped.
-pub fn resolve(
-    choice: Choice,
-    server: (u64, bool),
-    local: Option<&RecordMeta>,
-    queued: &[Entry],
-    now: f64,
-) -> Decision {
+/// its queued ones (the server answered the old ids with "conflict", and would again). Merged:
+/// the same, with the merged data replacing the record's. Server: the server's record replaces
+/// the local one (or removes it, for a tombstone) and the queued changes are dropped.
+pub fn resolve(choice: Side, server: (u64, bool), local: Option<&RecordMeta>, queued: &[Entry], now: f64) -> Decision {
     let (server_version, server_deleted) = server;
+    // A record held by a conflict or a dead letter has no change counted as pending.
+    let pending_removed = if queued.iter().any(|e| e.hold.is_some()) { 0 } else { queued.len() as i64 };
     let mut d = Decision {
         remove: queued.iter().map(|e| e.seq).collect(),
         retry: None,
@@ -75,10 +93,22 @@ pub fn resolve(
         record: RecordStep::Keep,
         reset_cursor: false,
         announce: None,
-        pending_delta: -(queued.len() as i64),
+        pending_delta: -pending_removed,
     };
     match (choice, local) {
-        (Choice::Local, Some(m)) => {
+        (Side::Merged, local) => {
+            d.add = Some(NewEntry { op: Op::Update, base_version: Some(server_version) });
+            d.pending_delta += 1;
+            d.record = RecordStep::Server(RecordMeta {
+                version: local.map_or(1, |m| m.version + 1),
+                server_version: Some(server_version),
+                status: RecordStatus::Pending,
+                updated_at: local.map_or(now, |m| now.max(m.updated_at)),
+                deleted: false,
+            });
+            d.announce = Some(if local.is_some_and(|m| !m.deleted) { Op::Update } else { Op::Create });
+        }
+        (Side::Local, Some(m)) => {
             d.add = Some(NewEntry {
                 op: if m.deleted { Op::Delete } else { Op::Update },
                 base_version: Some(server_version),
@@ -91,14 +121,14 @@ pub fn resolve(
             });
             d.announce = Some(Op::Update);
         }
-        (Choice::Local, None) => {}
-        (Choice::Server, local) if server_deleted => {
+        (Side::Local, None) => {}
+        (Side::Server, local) if server_deleted => {
             if local.is_some() {
                 d.record = RecordStep::Remove;
                 d.announce = Some(Op::Delete);
             }
         }
-        (Choice::Server, local) => {
+        (Side::Server, local) => {
             d.record = RecordStep::Server(RecordMeta {
                 version: local.map_or(1, |m| m.version + 1),
                 server_version: Some(server_version),
@@ -120,8 +150,10 @@ pub fn from_dead_letter<'a>(queued: &'a [Entry], collection: &str, id: &str) -> 
 }
 
 /// Sends a dead letter again, as a new mutation (the server answers a repeated id with its first
-/// answer, the rejection). `from_dead`: the record's entries from the dead letter on.
+/// answer, the rejection). `from_dead`: the record's entries from the dead letter on; they can be
+/// sent again, unless a conflict still holds the record.
 pub fn retry(from_dead: &[Entry], local: Option<&RecordMeta>) -> Decision {
+    let still_held = from_dead.iter().any(|e| e.hold == Some(Hold::Conflict));
     Decision {
         remove: Vec::new(),
         retry: from_dead.first().map(|e| e.seq),
@@ -137,7 +169,7 @@ pub fn retry(from_dead: &[Entry], local: Option<&RecordMeta>) -> Decision {
         },
         reset_cursor: false,
         announce: Some(Op::Update),
-        pending_delta: 0,
+        pending_delta: if still_held { 0 } else { from_dead.len() as i64 },
     }
 }
 
@@ -170,7 +202,8 @@ pub fn discard(from_dead: &[Entry], local: Option<&RecordMeta>, in_conflict: boo
         record,
         reset_cursor: reset_cursor || in_conflict,
         announce: Some(announce),
-        pending_delta: -(from_dead.len() as i64),
+        // The dropped entries were held by the dead letter: none was counted as pending.
+        pending_delta: 0,
     }
 }
 
@@ -198,31 +231,49 @@ mod tests {
     #[test]
     fn keeping_the_local_side_queues_one_change_on_the_server_version() {
         let queued = [entry(4, Some(Hold::Conflict)), entry(6, None)];
-        let d = resolve(Choice::Local, (7, false), Some(&meta(Some(1), RecordStatus::Conflict, false)), &queued, 60.0);
+        let d = resolve(Side::Local, (7, false), Some(&meta(Some(1), RecordStatus::Conflict, false)), &queued, 60.0);
         assert_eq!(d.remove, vec![4, 6]);
         assert_eq!(d.add, Some(NewEntry { op: Op::Update, base_version: Some(7) }));
-        assert_eq!(d.pending_delta, -1);
+        assert_eq!(d.pending_delta, 1, "the held changes were not pending; the new one is");
         assert!(matches!(
             d.record,
             RecordStep::Meta(RecordMeta { server_version: Some(7), status: RecordStatus::Pending, .. })
         ));
-        let d = resolve(Choice::Local, (7, false), Some(&meta(Some(1), RecordStatus::Conflict, true)), &queued, 60.0);
+        let d = resolve(Side::Local, (7, false), Some(&meta(Some(1), RecordStatus::Conflict, true)), &queued, 60.0);
         assert_eq!(d.add.unwrap().op, Op::Delete, "a local delete is pushed over the server's record");
+    }
+
+    #[test]
+    fn a_merge_is_stored_and_pushed_on_the_server_version() {
+        let queued = [entry(4, Some(Hold::Conflict))];
+        let d = resolve(Side::Merged, (7, true), Some(&meta(Some(1), RecordStatus::Conflict, true)), &queued, 60.0);
+        assert_eq!(d.add, Some(NewEntry { op: Op::Update, base_version: Some(7) }));
+        assert_eq!((d.remove, d.pending_delta, d.announce), (vec![4], 1, Some(Op::Create)));
+        assert!(matches!(
+            d.record,
+            RecordStep::Server(RecordMeta {
+                version: 4,
+                server_version: Some(7),
+                status: RecordStatus::Pending,
+                deleted: false,
+                ..
+            })
+        ));
     }
 
     #[test]
     fn keeping_the_server_side_takes_its_record_or_its_tombstone() {
         let queued = [entry(4, Some(Hold::Conflict))];
-        let d = resolve(Choice::Server, (7, false), Some(&meta(Some(1), RecordStatus::Conflict, false)), &queued, 60.0);
-        assert_eq!((d.add, d.pending_delta, d.announce), (None, -1, Some(Op::Update)));
+        let d = resolve(Side::Server, (7, false), Some(&meta(Some(1), RecordStatus::Conflict, false)), &queued, 60.0);
+        assert_eq!((d.add, d.pending_delta, d.announce), (None, 0, Some(Op::Update)));
         assert!(matches!(
             d.record,
             RecordStep::Server(RecordMeta { version: 4, server_version: Some(7), status: RecordStatus::Synced, .. })
         ));
-        let d = resolve(Choice::Server, (7, true), Some(&meta(Some(1), RecordStatus::Conflict, false)), &queued, 60.0);
+        let d = resolve(Side::Server, (7, true), Some(&meta(Some(1), RecordStatus::Conflict, false)), &queued, 60.0);
         assert_eq!((d.record, d.announce), (RecordStep::Remove, Some(Op::Delete)));
         // A clash kept a conflict with no local record.
-        let d = resolve(Choice::Server, (2, false), None, &[], 60.0);
+        let d = resolve(Side::Server, (2, false), None, &[], 60.0);
         assert_eq!(d.announce, Some(Op::Create));
     }
 
@@ -231,10 +282,10 @@ mod tests {
         let queued = [entry(4, Some(Hold::Failed)), entry(6, None)];
         assert_eq!(from_dead_letter(&queued, "c", "a").unwrap(), &queued[..]);
         assert_eq!(from_dead_letter(&queued[1..], "c", "a").unwrap_err().kind, ErrorKind::RecordNotFound);
-        let d = resolve(Choice::Server, (7, false), None, &queued, 60.0);
+        let d = resolve(Side::Server, (7, false), None, &queued, 60.0);
         assert_eq!(d.dead_letters_delta, -1);
         let d = retry(&queued, Some(&meta(None, RecordStatus::Failed, false)));
-        assert_eq!((d.retry, d.dead_letters_delta, d.pending_delta), (Some(4), -1, 0));
+        assert_eq!((d.retry, d.dead_letters_delta, d.pending_delta), (Some(4), -1, 2));
         assert!(matches!(d.record, RecordStep::Meta(RecordMeta { status: RecordStatus::Pending, .. })));
     }
 
@@ -242,7 +293,7 @@ mod tests {
     fn discarding_removes_what_the_server_never_had_and_refetches_the_rest() {
         let queued = [entry(4, Some(Hold::Failed)), entry(6, None)];
         let d = discard(&queued, Some(&meta(None, RecordStatus::Failed, false)), false, 60.0);
-        assert_eq!((d.record, d.reset_cursor, d.pending_delta, d.remove), (RecordStep::Remove, false, -2, vec![4, 6]));
+        assert_eq!((d.record, d.reset_cursor, d.pending_delta, d.remove), (RecordStep::Remove, false, 0, vec![4, 6]));
         let d = discard(&queued, Some(&meta(Some(2), RecordStatus::Failed, false)), false, 40.0);
         assert!(d.reset_cursor);
         assert!(

@@ -1,0 +1,42 @@
+//! A small [`Tree`] for the native tests: objects of fields, or leaves compared by text.
+
+use super::tree::Tree;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum V {
+    Obj(Vec<(String, V)>),
+    Leaf(String),
+}
+
+impl Tree for V {
+    fn fields(&self) -> Option<Vec<(String, V)>> {
+        match self {
+            V::Obj(f) => Some(f.clone()),
+            V::Leaf(_) => None,
+        }
+    }
+
+    fn object(fields: Vec<(String, V)>) -> V {
+        V::Obj(fields)
+    }
+
+    fn same(&self, other: &V) -> bool {
+        match (self, other) {
+            (V::Leaf(a), V::Leaf(b)) => a == b,
+            (V::Obj(a), V::Obj(b)) => {
+                a.len() == b.len()
+                    && a.iter().all(|(k, v)| b.iter().find(|(k2, _)| k2 == k).is_some_and(|(_, w)| v.same(w)))
+            }
+            _ => false,
+        }
+    }
+}
+
+pub fn leaf(s: &str) -> V {
+    V::Leaf(s.into())
+}
+
+/// An object from `(field, value)` pairs.
+pub fn obj(fields: &[(&str, V)]) -> V {
+    V::Obj(fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+}

@@ -1,0 +1,139 @@
+//! The sync log: what happened to people's changes without them doing it there and then, kept in
+//! the database so that an app can tell them (a rollback notice: "your change to X was replaced
+//! by a newer one"). Automatic conflict resolutions keep both versions; decisions and dead
+//! letters keep what they were about. The log is bounded: past [`LOG_CAP`] entries the oldest
+//! go.
+
+use super::conflict::strategy::Strategy;
+
+/// Entries kept; the oldest go first.
+pub const LOG_CAP: u64 = 500;
+
+/// What a log entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogKind {
+    /// A conflict was settled, by the collection's strategy or by a person.
+    Resolved,
+    /// The server rejected a change for good: it is a dead letter now.
+    Rejected,
+    /// A dead letter was sent again.
+    Retried,
+    /// A dead letter (and the record's later changes) was dropped.
+    Discarded,
+}
+
+impl LogKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogKind::Resolved => "resolved",
+            LogKind::Rejected => "rejected",
+            LogKind::Retried => "retried",
+            LogKind::Discarded => "discarded",
+        }
+    }
+}
+
+/// Which version a resolution kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    Local,
+    Server,
+    Merged,
+}
+
+impl Kept {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kept::Local => "local",
+            Kept::Server => "server",
+            Kept::Merged => "merged",
+        }
+    }
+}
+
+/// Who made a resolution: a strategy (automatic) or a person (`resolveConflict`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    Strategy(Strategy),
+    User,
+}
+
+impl By {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            By::Strategy(s) => s.as_str(),
+            By::User => "user",
+        }
+    }
+}
+
+/// One log entry. `local` and `server` are the two versions of a resolution as they were before
+/// it (`None`: deleted, or the record was not here); a rejection keeps the server's `code` and
+/// `message`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry<D> {
+    pub at: f64,
+    pub kind: LogKind,
+    pub collection: String,
+    pub id: String,
+    pub by: Option<By>,
+    pub kept: Option<Kept>,
+    pub local: Option<D>,
+    pub server: Option<D>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+impl<D> LogEntry<D> {
+    /// An entry about `collection`/`id` with nothing else filled in.
+    pub fn new(at: f64, kind: LogKind, collection: &str, id: &str) -> LogEntry<D> {
+        LogEntry {
+            at,
+            kind,
+            collection: collection.to_string(),
+            id: id.to_string(),
+            by: None,
+            kept: None,
+            local: None,
+            server: None,
+            code: None,
+            message: None,
+        }
+    }
+
+    /// Whether this entry replaced the local version of a record by another (the server's or a
+    /// merge): what an app shows as a rollback notice.
+    pub fn replaced_local(&self) -> bool {
+        self.kind == LogKind::Resolved && matches!(self.kept, Some(Kept::Server | Kept::Merged))
+    }
+}
+
+/// The sequence numbers to drop once entry `newest` is in (numbers start at 1): everything up to
+/// this one.
+pub fn trim_through(newest: u64) -> Option<u64> {
+    newest.checked_sub(LOG_CAP).filter(|n| *n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_keeps_its_cap() {
+        assert_eq!(trim_through(1), None);
+        assert_eq!(trim_through(LOG_CAP), None);
+        assert_eq!(trim_through(LOG_CAP + 1), Some(1));
+        assert_eq!(trim_through(LOG_CAP + 70), Some(70));
+    }
+
+    #[test]
+    fn a_rollback_notice_is_a_resolution_that_replaced_the_local_version() {
+        let mut e = LogEntry::<()>::new(1.0, LogKind::Resolved, "c", "a");
+        e.kept = Some(Kept::Server);
+        assert!(e.replaced_local());
+        e.kept = Some(Kept::Local);
+        assert!(!e.replaced_local());
+        assert!(!LogEntry::<()>::new(1.0, LogKind::Rejected, "c", "a").replaced_local());
+        assert_eq!(By::Strategy(Strategy::ServerWins).as_str(), "server-wins");
+    }
+}
