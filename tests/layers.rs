@@ -9,7 +9,7 @@ use std::path::Path;
 
 /// The modules of `src/web` each module may use, besides the leaves every module may use.
 const ALLOWED: &[(&str, &[&str])] = &[
-    ("api", &["database", "driver", "idb", "events", "options", "query_args", "records"]),
+    ("api", &["database", "driver", "idb", "events", "options", "query_args", "records", "wire"]),
     ("database", &["driver", "idb", "events", "tabs", "records", "transport"]),
     ("driver", &["idb", "transport", "wire"]),
     ("tabs", &["records"]),
