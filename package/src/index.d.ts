@@ -429,6 +429,10 @@ export class Database<S = any> {
   ): Promise<void>;
   /** The sync log, newest first; at most 500 entries (the oldest go). It survives reloads. */
   syncLog(): Promise<Array<SyncLogEntry<keyof S & string>>>;
+  /** Calls `listener` whenever entries are added to the sync log, by this tab or another (the
+   * event's `collection` is `"_log"`, each change's `id` the record an entry is about); read
+   * them with `syncLog()`. Returns the unsubscribe function. `subscribe()` does not hear them. */
+  subscribeSyncLog(listener: ChangeListener<"_log">): Unsubscribe;
   /** Empties the sync log. */
   clearSyncLog(): Promise<void>;
   /** The changes the server rejected. */

@@ -11,6 +11,7 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::schema::database_name;
 use crate::core::sync::conflict::tree::Tree;
+use crate::core::sync::log::LOG_CHANGES;
 use crate::core::sync::storage::{Choice, SyncStorage};
 use crate::core::write::Intent;
 
@@ -170,6 +171,13 @@ impl Database {
     pub fn sync_log(&self) -> Promise {
         let inner = self.inner.clone();
         promise(async move { inner.store()?.log().await })
+    }
+
+    /// Calls `listener({ collection: "_log", changes })` whenever entries are added to the sync
+    /// log, here or in another tab; returns the unsubscribe function.
+    #[wasm_bindgen(js_name = subscribeSyncLog)]
+    pub fn subscribe_sync_log(&self, listener: JsValue) -> std::result::Result<JsValue, JsValue> {
+        Ok(self.inner.subscribe(Some(LOG_CHANGES.to_string()), listener_fn(listener)?))
     }
 
     /// Empties the sync log.

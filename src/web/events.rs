@@ -12,6 +12,8 @@ use crate::core::status::SyncStatus;
 use crate::core::error::{Error, ErrorKind};
 
 use super::error::to_js;
+use crate::core::sync::log::LOG_CHANGES;
+
 use super::glue;
 use super::js::{set_field, type_name};
 use super::records::status_to_js;
@@ -35,7 +37,7 @@ impl Listeners {
     }
 
     pub fn any_for(&self, collection: &str) -> bool {
-        self.entries.iter().any(|(_, c, _)| c.as_deref().is_none_or(|c| c == collection))
+        self.entries.iter().any(|(_, c, _)| reaches(c.as_deref(), collection))
     }
 
     /// The listeners a change to `collection` must reach (copied, so a listener may subscribe
@@ -43,9 +45,18 @@ impl Listeners {
     pub fn for_collection(&self, collection: &str) -> Array {
         self.entries
             .iter()
-            .filter(|(_, c, _)| c.as_deref().is_none_or(|c| c == collection))
+            .filter(|(_, c, _)| reaches(c.as_deref(), collection))
             .map(|(_, _, f)| JsValue::from(f))
             .collect()
+    }
+}
+
+/// Whether a listener of `wanted` (None: every collection) hears of a change to `collection`.
+/// The sync log's events ([`LOG_CHANGES`]) reach only the log's own listeners.
+fn reaches(wanted: Option<&str>, collection: &str) -> bool {
+    match wanted {
+        Some(w) => w == collection,
+        None => collection != LOG_CHANGES,
     }
 }
 

@@ -927,8 +927,15 @@ export async function conflictStrategiesSettleAndAreLogged(api) {
     await a.db.collection("tasks").update(task.id, { title: "from a" });
     await b.db.collection("tasks").update(task.id, { title: "from b" });
     await a.db.syncNow();
+    const heard = [];
+    const offLog = b.db.subscribeSyncLog((e) => heard.push(e));
+    const offAll = b.db.subscribe((e) => heard.push(e));
     const summary = await b.db.syncNow();
+    offLog();
+    offAll();
     eq([summary.conflicts, summary.resolved], [1, 1], "found and settled in the same sync");
+    eq(heard.filter((e) => e.collection === "_log").map((e) => e.changes.map((c) => c.id)), [[task.id]], "the log's listeners hear of it, once");
+    assert(heard.some((e) => e.collection === "tasks"), "and the record's change is announced to the others");
     eq((await b.db.collection("tasks").get(task.id)).title, "from a", "the server's version");
     eq([b.db.status().conflicts, b.db.status().pending], [0, 0], "nothing left");
     const [entry] = await b.db.syncLog();
@@ -1162,7 +1169,7 @@ export async function rejectedChangesAreKeptAsDeadLetters(api) {
     const fine = await a.tasks.create({ title: "fine", done: false });
     const summary = await a.db.syncNow();
     eq([summary.pushed, summary.rejected], [1, 1], "one applied, one rejected");
-    eq([a.db.status().failed, a.db.status().pending], [1, 1], "status counts the dead letter");
+    eq([a.db.status().failed, a.db.status().pending], [1, 0], "status counts the dead letter; a held change is not pending");
     eq((await a.tasks.get(big.id))._sync.status, "failed", "the record shows failed");
     eq((await a.tasks.get(fine.id))._sync.status, "synced", "the other is synced");
     const [dead] = await a.db.failed();

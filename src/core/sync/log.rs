@@ -9,6 +9,12 @@ use super::conflict::strategy::Strategy;
 /// Entries kept; the oldest go first.
 pub const LOG_CAP: u64 = 500;
 
+/// The collection name that change events about the log carry (`{ collection: "_log", changes:
+/// [{ id, op: "create" }] }`, the id being the record the entry is about): a step that logs
+/// announces it like a change, so it reaches the log's listeners here and in other tabs. No
+/// collection can have this name (names starting with "_" are reserved).
+pub const LOG_CHANGES: &str = "_log";
+
 /// What a log entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogKind {

@@ -22,7 +22,7 @@ use super::batch::{next_batch, wire_op, Queued};
 use super::conflict::strategy::{settle, Settlement, Strategy};
 use super::conflict::tree::Tree;
 use super::entry::{Entry, Hold};
-use super::log::{trim_through, By, Kept, LogEntry, LogKind};
+use super::log::{trim_through, By, Kept, LogEntry, LogKind, LOG_CHANGES};
 use super::rules::decide::{self, Decision, Side};
 use super::rules::pull::{pull_step, PullStep};
 use super::rules::push::{push_step, EntryStep};
@@ -254,7 +254,9 @@ impl<D: Clone> State<D> {
             Side::Merged => Some(merged),
             _ => Some(conflict.server.data.clone()),
         };
-        self.decide(&k, d, data.as_ref(), server_data, mutation_id)
+        let mut decided = self.decide(&k, d, data.as_ref(), server_data, mutation_id)?;
+        decided.changes.add(LOG_CHANGES, id, Op::Create);
+        Ok(decided)
     }
 }
 
@@ -465,6 +467,7 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                         (logged.code, logged.message) = (Some(code.clone()), Some(message.clone()));
                         logged.local = m.data.clone();
                         state.log(logged);
+                        applied.changes.add(LOG_CHANGES, &m.id, Op::Create);
                         if let Some(row) = state.outbox.get_mut(seq) {
                             row.entry.hold = Some(Hold::Failed);
                             row.error = Some((code, message));
@@ -662,7 +665,9 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
             let d =
                 decide::retry(decide::from_dead_letter(&queued, collection, id)?, state.meta(collection, id).as_ref());
             state.log(LogEntry::new(now, LogKind::Retried, collection, id));
-            state.decide(&key(collection, id), d, None, None, mutation_id)
+            let mut decided = state.decide(&key(collection, id), d, None, None, mutation_id)?;
+            decided.changes.add(LOG_CHANGES, id, Op::Create);
+            Ok(decided)
         })
     }
 
@@ -676,7 +681,9 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
             let mut logged = LogEntry::new(now, LogKind::Discarded, collection, id);
             logged.local = state.data(&key(collection, id));
             state.log(logged);
-            state.decide(&key(collection, id), d, None, None, "")
+            let mut decided = state.decide(&key(collection, id), d, None, None, "")?;
+            decided.changes.add(LOG_CHANGES, id, Op::Create);
+            Ok(decided)
         })
     }
 }

@@ -8,11 +8,12 @@ use web_sys::{IdbDatabase, IdbTransaction};
 
 use crate::core::error::Result;
 use crate::core::meta::RecordMeta;
+use crate::core::outbox::Op;
 use crate::core::schema::{Schema, CONFLICTS_STORE, META_STORE, OUTBOX_STORE};
 use crate::core::sync::conflict::diff::diff;
 use crate::core::sync::conflict::strategy::{settle, Settlement, Strategy};
 use crate::core::sync::entry::Hold;
-use crate::core::sync::log::{By, Kept, LogKind};
+use crate::core::sync::log::{By, Kept, LogKind, LOG_CHANGES};
 use crate::core::sync::rules::decide::{self, Decision, Side};
 use crate::core::sync::storage::{Changes, Decided, Settled};
 
@@ -201,7 +202,9 @@ async fn settle_one(
     log::append(tx, &logged, context).await?;
     let d = decide::resolve(side, (version, deleted), target.meta.as_ref(), &target.entries(), now);
     let data = if side == Side::Merged { merged.clone() } else { get(&server, "data") };
-    carry_out_decision(tx, target, d, Some(&data), &server_data, mutation_id, now, context).await
+    let mut decided = carry_out_decision(tx, target, d, Some(&data), &server_data, mutation_id, now, context).await?;
+    decided.changes.add(LOG_CHANGES, &target.id, Op::Create);
+    Ok(decided)
 }
 
 /// Keeps one side of the conflict on `collection`/`id` (or `merged` data, for [`Side::Merged`]);
@@ -305,7 +308,10 @@ pub async fn retry_failed(
         let queued = target.entries();
         let d = decide::retry(decide::from_dead_letter(&queued, collection, id)?, target.meta.as_ref());
         log::append(&tx, &log_entry(now, LogKind::Retried, &target), context).await?;
-        carry_out_decision(&tx, &target, d, None, &JsValue::UNDEFINED, mutation_id, now, context).await
+        let mut decided =
+            carry_out_decision(&tx, &target, d, None, &JsValue::UNDEFINED, mutation_id, now, context).await?;
+        decided.changes.add(LOG_CHANGES, id, Op::Create);
+        Ok(decided)
     };
     commit_or_abort(&tx, context, work).await
 }
@@ -320,7 +326,9 @@ pub async fn discard_failed(db: &IdbDatabase, collection: &str, id: &str, now: f
         let from_dead = decide::from_dead_letter(&queued, collection, id)?;
         let d = decide::discard(from_dead, target.meta.as_ref(), !target.conflict.is_undefined(), now);
         log::append(&tx, &log_entry(now, LogKind::Discarded, &target), context).await?;
-        carry_out_decision(&tx, &target, d, None, &JsValue::UNDEFINED, "", now, context).await
+        let mut decided = carry_out_decision(&tx, &target, d, None, &JsValue::UNDEFINED, "", now, context).await?;
+        decided.changes.add(LOG_CHANGES, id, Op::Create);
+        Ok(decided)
     };
     commit_or_abort(&tx, context, work).await
 }

@@ -10,10 +10,11 @@ use wasm_bindgen::JsValue;
 use web_sys::{IdbDatabase, IdbKeyRange};
 
 use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::outbox::Op;
 use crate::core::schema::CONFLICTS_STORE;
 use crate::core::sync::batch::{next_batch, plan_page, wire_op, Queued};
 use crate::core::sync::entry::Hold;
-use crate::core::sync::log::LogKind;
+use crate::core::sync::log::{LogKind, LOG_CHANGES};
 use crate::core::sync::rules::push::{push_step, EntryStep};
 use crate::core::sync::storage::{Batch, PushApplied};
 use crate::protocol::{self, Mutation, MutationResult};
@@ -146,6 +147,7 @@ pub async fn apply_push(db: &IdbDatabase, batch: Batch<JsData>, answer: PushResp
                         Some(message.clone()),
                     );
                     log::append(&tx, &logged, context).await?;
+                    applied.changes.add(LOG_CHANGES, &m.id, Op::Create);
                     let error = glue::make_rejection(&code, &message);
                     outbox.put(&glue::hold_entry(&sent.raw, Hold::Failed.as_str(), &error)).map_err(&fail)?;
                     applied.rejected += 1;
