@@ -20,6 +20,7 @@ import type {
   OutboxEntry,
   Query,
   StoredRecord,
+  SyncLogEntry,
   SyncStatus,
   CollectionName,
 } from "./index.js";
@@ -153,10 +154,13 @@ export function useSyncStatus(db?: Database): SyncStatus {
   return useStore(store);
 }
 
-/** Per database, the stores of its conflicts and its outbox, shared by every hook reading them. */
-const perDatabase = new WeakMap<Database, { conflicts?: ExternalStore<unknown>; outbox?: ExternalStore<unknown> }>();
+type Shared = "conflicts" | "outbox" | "log";
 
-function databaseStore<V>(db: Database, which: "conflicts" | "outbox", make: () => ExternalStore<V>): ExternalStore<V> {
+/** Per database, the stores of its conflicts, its outbox and its sync log, shared by every hook
+ * reading them. */
+const perDatabase = new WeakMap<Database, { [K in Shared]?: ExternalStore<unknown> }>();
+
+function databaseStore<V>(db: Database, which: Shared, make: () => ExternalStore<V>): ExternalStore<V> {
   let stores = perDatabase.get(db);
   if (stores === undefined) perDatabase.set(db, (stores = {}));
   return (stores[which] ??= make()) as ExternalStore<V>;
@@ -204,4 +208,18 @@ export function useOutbox<S = any>(db?: Database<S>): Array<OutboxEntry<Collecti
     ),
   );
   return useStore(store) as Array<OutboxEntry<CollectionName<S>>> | undefined;
+}
+
+/** The sync log (`db.syncLog()`), newest first; `undefined` until the first answer, read again
+ * whenever entries are added (`db.subscribeSyncLog`), in this tab or another. `clearSyncLog()`
+ * announces nothing, so the entries it removed stay here until the next entry is added. */
+export function useSyncLog<S = any>(db?: Database<S>): Array<SyncLogEntry<CollectionName<S>>> | undefined {
+  const chosen = useDatabaseOr(db) as Database;
+  const store = databaseStore(chosen, "log", () =>
+    asyncStore(
+      () => chosen.syncLog(),
+      (changed) => chosen.subscribeSyncLog(changed),
+    ),
+  );
+  return useStore(store) as Array<SyncLogEntry<CollectionName<S>>> | undefined;
 }

@@ -186,3 +186,49 @@ test("useConflicts and useOutbox follow a conflict from its sync to its resoluti
     await h.db("right", "syncNow");
     await settled(h, "outbox", "an empty outbox after the sync", (v) => v?.length === 0);
   }));
+
+test("useSyncLog: a settlement by the collection's strategy during a sync commits once; writes and syncs that log nothing commit nothing", () =>
+  withHarness(async (h) => {
+    const manual = { syncOnOpen: false, debounceMs: false, intervalMs: false };
+    await h.open("log-left", manual);
+    await h.open("log-right", manual, "server-wins");
+    await h.mount("log", "log-right");
+    await settled(h, "log", "an empty log", (v) => Array.isArray(v) && v.length === 0);
+    assert.equal(await h.commits("log"), 2, "a commit while loading, one for the answer");
+
+    const id = (await h.notes("log-left", "create", { title: "shared", at: 1 })).id;
+    await h.db("log-left", "syncNow");
+    await h.db("log-right", "syncNow");
+    await h.notes("log-right", "update", id, { title: "right's, pushed" });
+    await h.db("log-right", "syncNow");
+    await h.db("log-left", "syncNow");
+    await new Promise((done) => setTimeout(done, 200));
+    assert.equal(await h.commits("log"), 2, "no commit for writes and syncs that log nothing");
+
+    // Both change the note; left's version reaches the server first, and right's strategy
+    // settles the conflict in right's sync: a rollback notice, and no conflict left to show.
+    const rollback = async (round) => {
+      await h.notes("log-left", "update", id, { title: `left's ${round}` });
+      await h.db("log-left", "syncNow");
+      await h.notes("log-right", "update", id, { title: `right's ${round}` });
+      const summary = await h.db("log-right", "syncNow");
+      assert.equal(summary.resolved, 1, "settled by the strategy in that sync");
+    };
+    await rollback(1);
+    const first = await settled(h, "log", "the rollback notice", (v) => v?.length === 1);
+    const [entry] = first.value;
+    assert.deepEqual(
+      [entry.kind, entry.by, entry.kept, entry.collection, entry.id, entry.local.title, entry.server.title],
+      ["resolved", "server-wins", "server", "notes", id, "right's 1", "left's 1"],
+    );
+    await new Promise((done) => setTimeout(done, 200));
+    assert.equal(await h.commits("log"), 3, "one commit for the new entry, and no late one");
+    assert.deepEqual((await h.seen("conflicts")).at(-1).value, [], "the strategy left no conflict");
+
+    await rollback(2);
+    const second = await settled(h, "log", "the second notice", (v) => v?.length === 2);
+    assert.deepEqual(second.value.map((e) => e.local.title), ["right's 2", "right's 1"], "newest first");
+    assert.ok(second.value[0].seq > second.value[1].seq);
+    await new Promise((done) => setTimeout(done, 200));
+    assert.equal(await h.commits("log"), 4);
+  }));

@@ -11,7 +11,7 @@ import {
   type OpenOptions,
   type StoredRecord,
 } from "ferrysync";
-import { FerrysyncProvider, useConflicts, useDatabase, useLiveQuery, useOutbox, useRecord, useSyncStatus } from "ferrysync/react";
+import { FerrysyncProvider, useConflicts, useDatabase, useLiveQuery, useOutbox, useRecord, useSyncLog, useSyncStatus } from "ferrysync/react";
 import type { Note, Schema, Task } from "./schema.js";
 
 export const options: OpenOptions<Schema> = {
@@ -109,6 +109,9 @@ function TaskList() {
   const status = useSyncStatus();
   const conflicts = useConflicts(db);
   const outbox = useOutbox(db);
+  const log = useSyncLog(db);
+  // Entries are typed per schema: their collection is one of its names.
+  const lastCollection: "tasks" | "notes" | undefined = log?.[0]?.collection;
   if (rows === undefined) return <p>Loading…</p>;
   return (
     <ul>
@@ -117,7 +120,7 @@ function TaskList() {
       ))}
       <li>{note === null ? "no note" : note?.tags.join(", ")}</li>
       <li>
-        {status.pending} pending, {conflicts?.length ?? 0} conflicts, {outbox?.[0]?.collection}
+        {status.pending} pending, {conflicts?.length ?? 0} conflicts, {outbox?.[0]?.collection}, {lastCollection}
       </li>
     </ul>
   );

@@ -2,7 +2,7 @@
 // (which counts commits), what each hook returned at each render, and controls the test drives
 // through `window.harness`.
 import { open, preload } from "ferrysync";
-import { FerrysyncProvider, useConflicts, useDatabase, useLiveQuery, useOutbox, useRecord, useSyncStatus } from "ferrysync/react";
+import { FerrysyncProvider, useConflicts, useDatabase, useLiveQuery, useOutbox, useRecord, useSyncLog, useSyncStatus } from "ferrysync/react";
 import { Component, Profiler, StrictMode, useState } from "react";
 import { createRoot } from "react-dom/client";
 
@@ -59,6 +59,12 @@ function Outbox() {
   return <p>{outbox?.length ?? "…"} queued</p>;
 }
 
+function SyncLog() {
+  const log = useSyncLog();
+  record("log", log);
+  return <p>{log?.length ?? "…"} log entries</p>;
+}
+
 /** Records what its children threw. */
 class Catch extends Component {
   state = { error: null };
@@ -81,6 +87,12 @@ const views = {
       {counted("outbox", <Outbox />)}
     </>
   ),
+  log: () => (
+    <>
+      {counted("log", <SyncLog />)}
+      {counted("conflicts", <Conflicts />)}
+    </>
+  ),
 };
 
 const dbs = {};
@@ -88,13 +100,14 @@ let root;
 
 window.harness = {
   preload: () => preload(),
-  /** Opens database `name` (a fresh tenant), with `sync` options when given. */
-  async open(name, sync) {
+  /** Opens database `name` (a fresh tenant), with `sync` options when given, and the notes'
+   * conflict strategy `conflicts` (manual when absent). */
+  async open(name, sync, conflicts) {
     dbs[name] = await open({
       app: "react-harness",
       tenant: name,
       version: 1,
-      collections: { notes: { indexes: ["at"] } },
+      collections: { notes: { indexes: ["at"], ...(conflicts ? { conflicts } : {}) } },
       ...(sync ? { sync: { url: location.origin, token: "dev-token", ...sync } } : {}),
     });
   },
