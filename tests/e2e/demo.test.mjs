@@ -123,8 +123,74 @@ test("offline, changes queue; back online, they sync", () =>
     assert.deepEqual(titles((await server.records()).records), ["Also offline", "Written offline"]);
   }));
 
-test("two browsers converge, and a conflict is shown and settled", () =>
-  scenario("demo-two-browsers", { browsers: 2 }, async (server, a, b) => {
+/** Renames the first task on `page` and waits until the list shows it. */
+async function rename(page, title) {
+  const row = rows(page).first();
+  await row.getByTestId("task-edit").click();
+  await row.getByTestId("task-title-input").fill(title);
+  await row.getByTestId("task-save").click();
+  await row.getByTestId("task-title").getByText(title, { exact: true }).waitFor();
+}
+
+/** Waits until the server's records satisfy `check` (failing, with `what`, after 10 s). */
+async function onServer(server, what, check) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const { records } = await server.records();
+    if (check(records)) return records;
+    if (Date.now() > deadline) throw new Error(`never on the server: ${what}`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+/** Waits until `page` is not syncing and its last sync succeeded: a request in flight when the
+ * network goes would fail with it. */
+async function idle(page) {
+  await page.waitForFunction(() => {
+    const state = document.querySelector('[data-testid="sync-state"]')?.textContent ?? "";
+    const button = document.querySelector('[data-testid="sync-now"]');
+    return state.startsWith("synced") && state !== "synced never" && button && !button.disabled;
+  });
+}
+
+/** Both browsers edit the shared task offline (`edits(pageA, pageB)`); a syncs first, then b,
+ * whose change clashes on the same field and waits in its conflict panel. */
+async function clash(server, a, b, edits) {
+  for (const browser of [a, b]) {
+    await idle(browser.page);
+    await browser.context.setOffline(true);
+  }
+  await edits(a.page, b.page);
+  await a.context.setOffline(false);
+  await settled(a.page);
+  await b.context.setOffline(false);
+  const conflict = b.page.getByTestId("conflict");
+  await conflict.waitFor();
+  assert.equal(await textOf(b.page.getByTestId("conflict-count"), "1"), "1");
+  assert.equal(await textOf(rows(b.page).first().getByTestId("task-status"), "conflict"), "conflict");
+  return conflict;
+}
+
+/** The diff row of `field` in a conflict: [base, mine, theirs, change, highlighted]. */
+async function diffRow(conflict, field) {
+  const row = conflict.locator(`[data-testid="diff-row"][data-field="${field}"]`);
+  return [
+    await row.getByTestId("diff-base").textContent(),
+    await row.getByTestId("diff-local").textContent(),
+    await row.getByTestId("diff-server").textContent(),
+    await row.getAttribute("data-change"),
+    await row.evaluate((tr) => tr.classList.contains("clash")),
+  ];
+}
+
+/** Waits until the first task on `page` has `title` (syncing first when `sync`). */
+async function titleIs(page, title, { sync = false } = {}) {
+  if (sync) await page.getByTestId("sync-now").click();
+  assert.equal(await textOf(rows(page).first().getByTestId("task-title"), title), title);
+}
+
+test("two browsers: a conflict on the same field shows its diff, and is settled by keeping mine, theirs, then a merge", () =>
+  scenario("demo-conflicts", { browsers: 2 }, async (server, a, b) => {
     await load(a.page, server);
     await load(b.page, server);
     await addTask(a.page, "Shared");
@@ -132,31 +198,114 @@ test("two browsers converge, and a conflict is shown and settled", () =>
     await b.page.getByTestId("sync-now").click();
     await b.page.getByTestId("task-title").getByText("Shared", { exact: true }).waitFor();
 
-    // Both rename the task while offline; a syncs first, b then finds the conflict.
-    for (const [browser, title] of [[a, "Renamed by a"], [b, "Renamed by b"]]) {
-      await browser.context.setOffline(true);
-      const row = rows(browser.page).first();
-      await row.getByTestId("task-edit").click();
-      await row.getByTestId("task-title-input").fill(title);
-      await row.getByTestId("task-save").click();
-      await row.getByTestId("task-title").getByText(title).waitFor();
-    }
-    await a.context.setOffline(false);
-    await settled(a.page);
-    await b.context.setOffline(false);
-    assert.equal(await textOf(b.page.getByTestId("conflict-count"), "1"), "1");
-    const conflict = b.page.getByTestId("conflict");
-    await conflict.waitFor();
-    assert.match(await conflict.textContent(), /Renamed by b.*Renamed by a/);
-    assert.equal(await textOf(rows(b.page).first().getByTestId("task-status"), "conflict"), "conflict");
+    // Keep mine: b's title goes to the server and on to a.
+    let conflict = await clash(server, a, b, async (pa, pb) => {
+      await rename(pa, "Renamed by a");
+      await rename(pb, "Renamed by b");
+    });
+    assert.deepEqual(await diffRow(conflict, "title"), ["“Shared”", "“Renamed by b”", "“Renamed by a”", "both-different", true]);
+    assert.equal(await conflict.getByTestId("diff-row").count(), 1, "only the title changed");
     assert.equal((await server.records()).records[0].data.title, "Renamed by a", "the server kept a's version");
-
     await conflict.getByTestId("keep-local").click();
+    await b.page.getByTestId("conflict-panel").waitFor({ state: "detached" });
     await settled(b.page);
-    assert.equal(await textOf(b.page.getByTestId("conflict-count"), "0"), "0");
-    assert.equal((await server.records()).records[0].data.title, "Renamed by b");
-    await a.page.getByTestId("sync-now").click();
-    assert.equal(await textOf(rows(a.page).first().getByTestId("task-title"), "Renamed by b"), "Renamed by b");
+    await onServer(server, "b's title on the server", (r) => r[0]?.data.title === "Renamed by b");
+    await titleIs(a.page, "Renamed by b", { sync: true });
+
+    // Use theirs: b's change goes, a's stays everywhere.
+    conflict = await clash(server, a, b, async (pa, pb) => {
+      await rename(pa, "Second by a");
+      await rename(pb, "Second by b");
+    });
+    assert.deepEqual(await diffRow(conflict, "title"), ["“Renamed by b”", "“Second by b”", "“Second by a”", "both-different", true]);
+    await conflict.getByTestId("keep-server").click();
+    await titleIs(b.page, "Second by a");
+    await settled(b.page);
+    await titleIs(a.page, "Second by a", { sync: true });
+    assert.equal((await server.records()).records[0].data.title, "Second by a");
+
+    // Merge: b also ticked the task off, a change of its own that the merge keeps; for the title,
+    // both changed, b picks a's.
+    conflict = await clash(server, a, b, async (pa, pb) => {
+      await rename(pa, "Third by a");
+      await rename(pb, "Third by b");
+      await rows(pb).first().getByTestId("task-toggle").click();
+      await pb.waitForFunction(() => document.querySelector('[data-testid="task-toggle"]')?.checked === true);
+    });
+    assert.deepEqual(await diffRow(conflict, "title"), ["“Second by a”", "“Third by b”", "“Third by a”", "both-different", true]);
+    assert.deepEqual(await diffRow(conflict, "done"), ["false", "true", "false", "local", false]);
+    await conflict.getByTestId("merge").click();
+    const field = conflict.locator('[data-testid="merge-field"][data-field="title"]');
+    assert.equal(await conflict.getByTestId("merge-field").count(), 1, "only the title needs a pick");
+    await field.getByLabel("Theirs: “Third by a”").check();
+    await conflict.getByTestId("merge-save").click();
+    await titleIs(b.page, "Third by a");
+    await settled(b.page);
+    assert.equal(await rows(b.page).first().getByTestId("task-toggle").isChecked(), true, "b's own change merged in");
+    const [merged] = await onServer(server, "the merged task on the server", (r) => r[0]?.data.done === true);
+    assert.deepEqual([merged.data.title, merged.data.done], ["Third by a", true]);
+    await titleIs(a.page, "Third by a", { sync: true });
+    assert.equal(await textOf(rows(a.page).first().getByTestId("task-status"), "synced"), "synced");
+    assert.equal(await rows(a.page).first().getByTestId("task-toggle").isChecked(), true);
+
+    // Each decision is in b's log, newest first; the two that replaced b's title say so.
+    const entries = b.page.getByTestId("log-entry");
+    await b.page.waitForFunction(() => document.querySelectorAll('[data-testid="log-entry"]').length === 3);
+    const attrs = await entries.evaluateAll((lis) => lis.map((li) => [li.dataset.by, li.dataset.kept, li.dataset.rollback]));
+    assert.deepEqual(attrs, [["user", "merged", "true"], ["user", "server", "true"], ["user", "local", "false"]]);
+    assert.equal(await entries.nth(1).getByTestId("log-headline").textContent(), "You replaced your change to “Second by b” with the server's version.");
+    assert.equal(await entries.nth(1).getByTestId("log-lost").textContent(), "title: yours “Second by b”, the server's “Second by a”");
+  }));
+
+test("a change the server-wins strategy replaces is a rollback notice in the sync log, until cleared", () =>
+  scenario("demo-rollback", { browsers: 2 }, async (server, a, b) => {
+    await load(a.page, server);
+    await load(b.page, server);
+    const renameBoard = async (page, title) => {
+      await page.getByTestId("board-title-edit").click();
+      await page.getByTestId("board-title-input").fill(title);
+      await page.getByTestId("board-title-save").click();
+      assert.equal(await textOf(page.getByTestId("board-title"), title), title);
+    };
+    await renameBoard(a.page, "Team board");
+    await onServer(server, "the board on the server", (r) => r[0]?.data.title === "Team board");
+    await b.page.getByTestId("sync-now").click();
+    assert.equal(await textOf(b.page.getByTestId("board-title"), "Team board"), "Team board");
+    await b.page.getByTestId("sync-log-empty").waitFor();
+
+    // Both rename the board offline; a's reaches the server first, and b's is replaced by it.
+    for (const browser of [a, b]) {
+      await idle(browser.page);
+      await browser.context.setOffline(true);
+    }
+    await renameBoard(a.page, "Board by a");
+    await renameBoard(b.page, "Board by b");
+    await a.context.setOffline(false);
+    await onServer(server, "a's board title on the server", (r) => r[0]?.data.title === "Board by a");
+    await b.context.setOffline(false);
+    const notice = b.page.getByTestId("log-entry");
+    await notice.waitFor();
+    assert.equal(await textOf(b.page.getByTestId("board-title"), "Board by a"), "Board by a");
+    assert.equal(await notice.count(), 1);
+    assert.deepEqual(
+      [await notice.getAttribute("data-by"), await notice.getAttribute("data-kept"), await notice.getAttribute("data-rollback")],
+      ["server-wins", "server", "true"],
+    );
+    assert.equal(
+      await notice.getByTestId("log-headline").textContent(),
+      "Your change to the board's title “Board by b” was replaced by a newer version from the server.",
+    );
+    assert.equal(await notice.getByTestId("log-lost").textContent(), "title: yours “Board by b”, the server's “Board by a”");
+    assert.equal(await textOf(b.page.getByTestId("conflict-count"), "0"), "0", "no conflict left to a person");
+    assert.equal(await a.page.getByTestId("log-entry").count(), 0, "a lost nothing");
+
+    // Clearing empties the log itself: it stays empty after a reload.
+    await b.page.getByTestId("sync-log-clear").click();
+    await b.page.getByTestId("sync-log-empty").waitFor();
+    await b.page.reload();
+    await b.page.getByTestId("app-ready").waitFor();
+    await b.page.getByTestId("sync-log-empty").waitFor();
+    assert.equal(await b.page.getByTestId("log-entry").count(), 0);
   }));
 
 test("a reload in the middle of a sync loses nothing and doubles nothing", () =>

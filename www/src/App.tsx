@@ -1,15 +1,19 @@
-// The page: status, the new-task form, the task list, and the last error. The database comes
+// The page: status, the last error, conflicts and rejected changes, the board's tasks, and the
+// sync log. The database comes
 // from <FerrysyncProvider>, which shows "Opening…" until it is open; a failure to open reaches
 // the error boundary.
 import { useCallback, useMemo, useState } from "react";
 import { FerrysyncProvider } from "ferrysync/react";
 import { getDatabase } from "./database";
+import { BoardTitle } from "./BoardTitle";
+import { ConflictPanel } from "./ConflictPanel";
 import { ErrorBanner } from "./ErrorBanner";
 import { OpenFailed } from "./OpenFailed";
 import { toShownError, type ShownError } from "./errors";
 import { NewTaskForm } from "./NewTaskForm";
 import { Problems } from "./Problems";
 import { StatusBar } from "./StatusBar";
+import { SyncLogView } from "./SyncLogView";
 import { TaskList } from "./TaskList";
 import { useDemoDatabase } from "./useDemoDatabase";
 
@@ -26,8 +30,10 @@ export function App() {
             <StatusBar onError={report} />
           </header>
           {error && <ErrorBanner error={error} onDismiss={() => setError(null)} />}
+          <ConflictPanel onError={report} />
           <Problems onError={report} />
           <Tasks onError={report} />
+          <SyncLogView onError={report} />
         </FerrysyncProvider>
       </OpenFailed>
     </main>
@@ -58,8 +64,10 @@ function Tasks({ onError }: { onError: (error: unknown) => void }) {
   const db = useDemoDatabase();
   // A handle holds a little wasm memory: one per database is plenty.
   const tasks = useMemo(() => db.collection("tasks"), [db]);
+  const board = useMemo(() => db.collection("board"), [db]);
   return (
     <section className="card" data-testid="app-ready">
+      <BoardTitle board={board} onError={onError} />
       <NewTaskForm tasks={tasks} onError={onError} />
       <TaskList tasks={tasks} onError={onError} />
     </section>

@@ -1,4 +1,5 @@
-// The demo's one database: a "tasks" collection, opened once for the page's lifetime.
+// The demo's one database, opened once for the page's lifetime: the tasks, and the board they are
+// on (its title).
 import { open, type Database, type OpenOptions } from "ferrysync";
 
 /** A task as the app writes it; ferrysync adds `id` and `_sync` when storing it. */
@@ -9,9 +10,18 @@ export interface Task {
   createdAt: number;
 }
 
+/** The board's one record (id `BOARD_ID`): its title, shown above the tasks. */
+export interface Board {
+  id: string;
+  title: string;
+}
+
+export const BOARD_ID = "main";
+
 /** The record type of each collection: `db.collection("tasks")` is a `Collection<Task>`. */
 export interface Schema {
   tasks: Task;
+  board: Board;
 }
 
 export type DemoDatabase = Database<Schema>;
@@ -20,9 +30,14 @@ export type DemoDatabase = Database<Schema>;
  * own origin, as the development tenant. */
 export const openOptions: OpenOptions<Schema> = {
   app: "ferrysync-demo",
-  version: 1,
+  version: 2,
   collections: {
-    tasks: { indexes: ["createdAt"] },
+    // Edits to different fields of a task merge by themselves; the same field changed on both
+    // sides waits in the conflict panel for a person.
+    tasks: { indexes: ["createdAt"], conflicts: "merge" },
+    // The board's title is shared: the version the server has wins, and a local change it
+    // replaces shows up in the sync log as a rollback notice.
+    board: { conflicts: "server-wins" },
   },
   sync: { url: window.location.origin, token: "dev-token", debounceMs: 300 },
 };

@@ -1,0 +1,47 @@
+// The sync log, newest first: changes settled by a strategy or by a decision, and changes the
+// server rejected, with a button to clear it.
+import { useState } from "react";
+import { useSyncLog } from "ferrysync/react";
+import { LogEntryItem } from "./LogEntryItem";
+import { useDemoDatabase } from "./useDemoDatabase";
+
+export function SyncLogView({ onError }: { onError: (error: unknown) => void }) {
+  const db = useDemoDatabase();
+  const log = useSyncLog(db);
+  // clearSyncLog() announces nothing, so useSyncLog keeps the entries it removed until the next
+  // one is added. Sequence numbers only grow, so hiding those up to the newest one cleared is
+  // what the log now holds.
+  const [clearedThrough, setClearedThrough] = useState(0);
+  const shown = (log ?? []).filter((entry) => entry.seq > clearedThrough);
+
+  function clear() {
+    const newest = shown[0]?.seq ?? clearedThrough;
+    db.clearSyncLog()
+      .then(() => setClearedThrough(newest))
+      .catch(onError);
+  }
+
+  return (
+    <section className="card sync-log" data-testid="sync-log" aria-labelledby="sync-log-heading">
+      <div className="card-heading">
+        <h2 id="sync-log-heading">Sync log</h2>
+        <button type="button" data-testid="sync-log-clear" onClick={clear} disabled={shown.length === 0}>
+          Clear
+        </button>
+      </div>
+      {log === undefined ? (
+        <p className="loading">Loading the log…</p>
+      ) : shown.length === 0 ? (
+        <p className="empty" data-testid="sync-log-empty">
+          No change of yours has been settled or rejected by a sync.
+        </p>
+      ) : (
+        <ol className="log" data-testid="sync-log-entries">
+          {shown.map((entry) => (
+            <LogEntryItem key={entry.seq} entry={entry} />
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
