@@ -37,7 +37,7 @@ export async function mistakes(): Promise<void> {
   await tasks.create({ title: "t", done: false, createdAt: 1, _sync: null });
   // expect-error TS2345: Argument of type '"nope"' is not assignable to parameter of type '"tasks" | "notes"'.
   await db.resolveConflict("nope", "id", "local");
-  // expect-error TS2345: Argument of type '"mine"' is not assignable to parameter of type '"server" | "local"'.
+  // expect-error TS2345: Argument of type '"mine"' is not assignable to parameter of type '"server" | "local" | { merged: Fields; }'.
   await db.resolveConflict("tasks", "id", "mine");
 
   for (const conflict of await db.conflicts()) {
