@@ -84,6 +84,7 @@ scenarios!(
     two_clients_converge => "twoClientsConverge",
     same_record_edited_twice_is_a_conflict => "sameRecordEditedTwiceIsAConflict",
     conflict_strategies_settle_and_are_logged => "conflictStrategiesSettleAndAreLogged",
+    force_sync_both_ways => "forceSyncBothWays",
     closed_tab_mid_sync_resumes_without_loss_or_duplicates => "closedTabMidSyncResumesWithoutLossOrDuplicates",
     flaky_server_still_converges => "flakyServerStillConverges",
     ten_thousand_queued_sync_in_batches => "tenThousandQueuedSyncInBatches",

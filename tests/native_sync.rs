@@ -72,7 +72,7 @@ impl Server {
             let change = m.check().expect("the client sends valid mutations");
             let current =
                 self.records.get(&key).map(|(v, d, _)| Current { version: *v, deleted: d.is_none(), data: d.as_ref() });
-            let result = match decide(current, change, m.base_version) {
+            let result = match decide(current, change, m.base_version, m.force) {
                 Decision::Unchanged { version } => MutationResult::Applied { mutation_id: m.mutation_id, version },
                 Decision::Write { version, deleted } => {
                     self.seq += 1;
@@ -88,6 +88,7 @@ impl Server {
                         deleted: data.is_none(),
                         data,
                         updated_at: None,
+                        forced: false,
                     };
                     MutationResult::Conflict { mutation_id: m.mutation_id, current }
                 }
@@ -114,6 +115,7 @@ impl Server {
                     deleted: d.is_none(),
                     data: d.clone(),
                     updated_at: None,
+                    forced: false,
                 })
                 .collect(),
             cursor: encode_cursor(last),

@@ -125,6 +125,8 @@ export interface Mutation {
   /** The server version the change was made on; null if the client believes the record does
    * not exist on the server. */
   baseVersion: number | null;
+  /** Set by `forcePush()`: the server takes the change whatever its base version. */
+  force?: boolean;
 }
 
 /** A record as the server holds it. `version` 0 with `deleted` means it never existed there. */
@@ -135,6 +137,8 @@ export interface ServerRecord<T extends object = Fields> {
   deleted: boolean;
   data: UserFields<T> | null;
   updatedAt?: number;
+  /** This version was written by a force push. */
+  forced?: boolean;
 }
 
 export type MutationResult =
@@ -222,7 +226,7 @@ export interface FieldDiff {
 export interface SyncLogEntry<C extends string = string> {
   readonly seq: number;
   readonly at: number;
-  readonly kind: "resolved" | "rejected" | "retried" | "discarded";
+  readonly kind: "resolved" | "rejected" | "retried" | "discarded" | "force-push" | "force-pull" | "swept";
   readonly collection: C;
   readonly id: string;
   readonly by?: "user" | "server-wins" | "client-wins" | "merge";
@@ -231,6 +235,24 @@ export interface SyncLogEntry<C extends string = string> {
   readonly server?: Fields | null;
   readonly code?: string;
   readonly message?: string;
+  /** On a force entry (`collection` names its collections, comma-separated, or `*` for all):
+   * the changes it forced, dropped or kept, or the records a sweep removed. */
+  readonly count?: number;
+}
+
+/** Options of `forcePush()`: the collections whose queued changes the server must take (all
+ * when absent). */
+export interface ForcePushOptions<C extends string = string> {
+  collections?: ReadonlyArray<C>;
+}
+
+/** Options of `forcePull()`. */
+export interface ForcePullOptions<C extends string = string> {
+  /** The collections whose local data becomes the server's (all when absent). */
+  collections?: ReadonlyArray<C>;
+  /** Keep queued changes and re-apply them on top of the server's state (through each
+   * collection's conflict strategy), instead of dropping them. */
+  keepLocalChanges?: boolean;
 }
 
 /** A record changed both here and on the server. Both versions are kept until resolved. */
@@ -429,12 +451,27 @@ export class Database<S = any> {
   ): Promise<void>;
   /** The sync log, newest first; at most 500 entries (the oldest go). It survives reloads. */
   syncLog(): Promise<Array<SyncLogEntry<keyof S & string>>>;
-  /** Calls `listener` whenever entries are added to the sync log, by this tab or another (the
-   * event's `collection` is `"_log"`, each change's `id` the record an entry is about); read
-   * them with `syncLog()`. Returns the unsubscribe function. `subscribe()` does not hear them. */
+  /** Calls `listener` whenever entries are added to the sync log or it is cleared, by this tab
+   * or another (the event's `collection` is `"_log"`, each change's `id` the record an entry is
+   * about, `""` for a force or a clear); read them with `syncLog()`. Returns the unsubscribe
+   * function. `subscribe()` does not hear them. */
   subscribeSyncLog(listener: ChangeListener<"_log">): Unsubscribe;
-  /** Empties the sync log. */
+  /** Empties the sync log (announced to its listeners). */
   clearSyncLog(): Promise<void>;
+  /** Destructive: the server takes the local version of every queued change of the named
+   * collections (all when absent) whatever it holds now, conflicts held here included (each
+   * change is pushed with `force`); then the sync carries on. Rejected changes stay rejected.
+   * Resolves with what the sync did. Refused with NetworkError while offline (nothing changes),
+   * InvalidOptionsError without `sync`, UnknownCollectionError for a name not in the schema. If
+   * the network fails midway, the marked changes go out with the next sync. Logged. */
+  forcePush(options?: ForcePushOptions<keyof S & string>): Promise<SyncSummary>;
+  /** Destructive: the local data of the named collections (all when absent) becomes the
+   * server's, pulled from the start; local records the server does not have are removed. Queued
+   * changes, conflicts and rejected changes of those collections are dropped, or kept and
+   * re-applied on top of the server's state with `keepLocalChanges`. Resolves when the pull is
+   * complete. Refused like `forcePush()`. If the network fails midway, the next sync completes
+   * it (until then the local records are still there). Logged. */
+  forcePull(options?: ForcePullOptions<keyof S & string>): Promise<SyncSummary>;
   /** The changes the server rejected. */
   failed(): Promise<Array<DeadLetter<keyof S & string>>>;
   /** Sends a rejected change again, as the record is now, under a new mutation id. */

@@ -206,6 +206,41 @@ async fn version_and_conflict_rules() {
 }
 
 #[tokio::test]
+async fn a_forced_mutation_is_written_whatever_its_base_and_pulled_as_forced() {
+    let server = start(&[]).await;
+    let client = Client::new(&server, Some(TOKEN));
+    let one = |m: Value| {
+        let client = client.clone();
+        async move { client.push_ok(vec![m]).await.remove(0) }
+    };
+    let forced = |mut m: Value| {
+        m["force"] = json!(true);
+        m
+    };
+    one(upsert("t", "a", json!({ "v": 1 }), None)).await;
+    one(upsert("t", "a", json!({ "v": 2 }), Some(1))).await;
+    // A stale base, forced: written at the next version.
+    let r = one(forced(upsert("t", "a", json!({ "v": 3 }), Some(1)))).await;
+    assert_eq!((r["status"].as_str(), r["version"].as_u64()), (Some("applied"), Some(3)), "{r}");
+    // A forced delete with a null base over a live record; the same data again writes nothing.
+    let r = one(forced(delete("t", "a", None))).await;
+    assert_eq!(r["version"], 4, "{r}");
+    let r = one(forced(delete("t", "a", Some(0)))).await;
+    assert_eq!(r["version"], 4, "already deleted: unchanged");
+    // `force: false` is the default; anything but a boolean is a 400.
+    let mut not_bool = upsert("t", "b", json!({}), None);
+    not_bool["force"] = json!("yes");
+    assert_eq!(client.push_raw(json!({ "mutations": [not_bool] }).to_string()).await.status, 400);
+    let (changes, _) = client.pull_all().await;
+    let a = changes.iter().find(|c| c["id"] == "a").unwrap();
+    assert_eq!((a["version"].as_u64(), a["forced"].as_bool()), (Some(4), Some(true)), "{a}");
+    one(upsert("t", "a", json!({ "v": 5 }), Some(4))).await;
+    let (changes, _) = client.pull_all().await;
+    let a = changes.iter().find(|c| c["id"] == "a").unwrap();
+    assert!(a.get("forced").is_none(), "a normal write clears the mark: {a}");
+}
+
+#[tokio::test]
 async fn pagination_over_1000_records() {
     let server = start(&[]).await;
     let client = Client::new(&server, Some(TOKEN));

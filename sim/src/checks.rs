@@ -46,6 +46,10 @@ pub struct History {
     resolutions: BTreeMap<Record, Vec<(Choice, u64)>>,
     /// Resolutions the sync log says replaced the local version (by a strategy), by tick.
     replaced: BTreeMap<Record, Vec<u64>>,
+    /// Force pulls that dropped a client's queued changes of a collection, by tick.
+    dropped: BTreeMap<(usize, String), Vec<u64>>,
+    /// Force pushes of a client's queued changes of a collection, by tick.
+    forced: BTreeMap<(usize, String), Vec<u64>>,
     /// When each mutation id first left its client, and which client.
     pub sent: BTreeMap<Uuid, (usize, u64)>,
 }
@@ -75,6 +79,14 @@ impl History {
         if held.last().is_none_or(|h| h.local != local) {
             held.push(Held { local, tick });
         }
+    }
+
+    pub fn forced(&mut self, client: usize, collection: &str, tick: u64) {
+        self.forced.entry((client, collection.into())).or_default().push(tick);
+    }
+
+    pub fn dropped(&mut self, client: usize, collection: &str, tick: u64) {
+        self.dropped.entry((client, collection.into())).or_default().push(tick);
     }
 
     pub fn replaced(&mut self, client: usize, collection: &str, id: &str, tick: u64) {
@@ -137,19 +149,29 @@ fn lost_writes(world: &World) -> Vec<String> {
                     })
             }
         };
-        let held = h.conflicts.get(&key).is_some_and(|list| {
-            list.iter().filter(|c| c.tick >= w.tick).any(|c| match (&w.token, &c.local) {
-                (Some(token), Some(Some(tokens))) => tokens.contains(token),
-                (None, Some(None)) => true,
-                _ => false,
-            })
-        });
+        // A force push after the write makes the server take it: a conflict holding it then is
+        // let go, so only what settled the write away before the force (a decision, a strategy)
+        // or a force pull dropping it excuses its absence.
+        let force = h
+            .forced
+            .get(&(*client, collection.clone()))
+            .and_then(|list| list.iter().copied().filter(|t| *t >= w.tick).min());
+        let after_write = |t: u64| t >= w.tick && force.is_none_or(|f| t < f);
+        let held = force.is_none()
+            && h.conflicts.get(&key).is_some_and(|list| {
+                list.iter().filter(|c| c.tick >= w.tick).any(|c| match (&w.token, &c.local) {
+                    (Some(token), Some(Some(tokens))) => tokens.contains(token),
+                    (None, Some(None)) => true,
+                    _ => false,
+                })
+            });
         // A decision for the server's side after the write drops it, as asked.
         let decided = h
             .resolutions
             .get(&key)
-            .is_some_and(|list| list.iter().any(|(choice, t)| *choice == Choice::Server && *t >= w.tick));
-        let logged = h.replaced.get(&key).is_some_and(|list| list.iter().any(|t| *t >= w.tick));
+            .is_some_and(|list| list.iter().any(|(choice, t)| *choice == Choice::Server && after_write(*t)));
+        let logged = h.replaced.get(&key).is_some_and(|list| list.iter().any(|t| after_write(*t)))
+            || h.dropped.get(&(*client, collection.clone())).is_some_and(|list| list.iter().any(|t| *t >= w.tick));
         if !on_server && !held && !decided && !logged {
             lost.push(format!(
                 "client {client}'s last write of {collection}/{id} ({}) is lost: not on the server, not held in a conflict",

@@ -174,6 +174,8 @@ impl World {
             | Command::ApplyPage { .. }
             | Command::ResetCursor
             | Command::SettleConflicts
+            | Command::BeginForce(_)
+            | Command::FinishForcePull
             | Command::Count { .. }) => self.clients[client].storage.push_back(StorageOp::Engine(at, command)),
             Command::Arm { timer, after_ms } => {
                 let due = self.now + after_ms;

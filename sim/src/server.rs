@@ -69,6 +69,7 @@ impl Server {
                     op: m.op,
                     data: m.data.as_ref().map(|d| d.0.clone()),
                     base_version: m.base_version,
+                    force: m.force,
                 })
                 .collect(),
         };
@@ -167,6 +168,7 @@ fn record<T>(r: ServerRecord<T>, data: impl Fn(&T) -> Data) -> ServerRecord<Data
         deleted: r.deleted,
         data: r.data.as_ref().map(data),
         updated_at: r.updated_at,
+        forced: r.forced,
     }
 }
 

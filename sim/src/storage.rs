@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Waker};
 use ferrysync::core::sync::conflict::merge::Fallback;
 use ferrysync::core::sync::conflict::strategy::Strategy;
 use ferrysync::core::sync::engine::{Command, Event};
-use ferrysync::core::sync::log::{By, Kept, LogEntry};
+use ferrysync::core::sync::log::{By, Kept, LogEntry, LogKind};
 use ferrysync::core::sync::storage::{Choice, SyncStorage};
 use ferrysync::core::write::Intent;
 use ferrysync::protocol::decode_cursor;
@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::client::TabRef;
 use crate::data::Data;
-use crate::world::World;
+use crate::world::{World, COLLECTIONS};
 
 /// One transaction a client's store runs, in the order it was asked for.
 pub(crate) enum StorageOp {
@@ -73,6 +73,12 @@ impl World {
                         }
                         Event::ConflictsSettled(settled)
                     }
+                    Command::BeginForce(force) => {
+                        let c = &mut self.clients[client];
+                        let counter = &mut c.counter;
+                        Event::ForceBegun(ready(c.store.begin_force(&force, now, &mut || next_id(client, counter))))
+                    }
+                    Command::FinishForcePull => Event::ForcePullFinished(ready(store.finish_force_pull(now))),
                     _ => return,
                 };
                 self.after_storage(client);
@@ -150,6 +156,18 @@ impl World {
         };
         for entry in log.iter().filter(|e| drops_local(e)) {
             self.history.replaced(client, &entry.collection, &entry.id, self.tick);
+        }
+        // Forces, by the collections they name: a force pull that dropped the queued changes, as
+        // asked; a force push, after which the server must have them.
+        let in_scope = |e: &LogEntry<Data>, c: &str| e.collection == "*" || e.collection.split(',').any(|n| n == c);
+        for entry in &log {
+            for collection in COLLECTIONS.iter().filter(|c| in_scope(entry, c)) {
+                match (entry.kind, entry.kept) {
+                    (LogKind::ForcePull, Some(Kept::Server)) => self.history.dropped(client, collection, self.tick),
+                    (LogKind::ForcePush, _) => self.history.forced(client, collection, self.tick),
+                    _ => {}
+                }
+            }
         }
         let cursor = store.stored_cursor();
         let seq = cursor.as_deref().and_then(decode_cursor);

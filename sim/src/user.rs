@@ -3,6 +3,7 @@
 //! writes carry.
 
 use ferrysync::core::sync::engine::{Event, Waiter};
+use ferrysync::core::sync::rules::force::{Force, Scope};
 use ferrysync::core::sync::storage::Choice;
 use ferrysync::core::write::Intent;
 
@@ -28,11 +29,28 @@ impl World {
         let at = self.tab_ref(client, tab);
         match roll {
             0..=59 => self.user_write(at),
-            60..=69 => {
+            60..=67 => {
                 let w = self.next_waiter;
                 self.next_waiter += 1;
                 self.note(|| format!("client {client} tab {tab}: syncNow"));
                 self.feed(at, Event::SyncAsked { waiter: Some(Waiter(w)) });
+            }
+            68..=69 => {
+                let w = self.next_waiter;
+                self.next_waiter += 1;
+                let scope = if self.rng.chance(50) {
+                    Scope::All
+                } else {
+                    Scope::Only(vec![self.rng.pick(&COLLECTIONS).unwrap_or(&COLLECTIONS[0]).to_string()])
+                };
+                let force = match self.rng.below(3) {
+                    0 => Force::Push(scope),
+                    1 => Force::Pull { scope, keep_local: true },
+                    _ => Force::Pull { scope, keep_local: false },
+                };
+                self.note(|| format!("client {client} tab {tab}: {force:?}"));
+                self.stats.forces += 1;
+                self.feed(at, Event::ForceAsked { force, waiter: Waiter(w) });
             }
             70..=77 => {
                 let rows = self.clients[client].store.conflict_rows();

@@ -89,6 +89,8 @@ pub struct Stats {
     pub conflicts_resolved: u64,
     /// Conflicts settled by a collection's strategy.
     pub auto_resolved: u64,
+    /// Force pushes and pulls asked for.
+    pub forces: u64,
 }
 
 impl Stats {
@@ -103,6 +105,7 @@ impl Stats {
         self.tabs_killed += other.tabs_killed;
         self.conflicts_resolved += other.conflicts_resolved;
         self.auto_resolved += other.auto_resolved;
+        self.forces += other.forces;
     }
 }
 

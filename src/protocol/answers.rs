@@ -60,6 +60,7 @@ mod tests {
                 deleted: false,
                 data: Some(todo("milk")),
                 updated_at: Some(5),
+                forced: false,
             }],
             cursor: encode_cursor(7),
             has_more: true,

@@ -45,6 +45,14 @@ pub struct Mutation<D> {
     /// does not exist on the server". The field is required.
     #[serde(deserialize_with = "required_nullable")]
     pub base_version: Option<u64>,
+    /// A force push: the server takes the change whatever its `baseVersion`, and records that it
+    /// did (`forced` on the version it writes). Optional, false when absent.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub force: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The body of `POST /v1/push`.
@@ -198,6 +206,7 @@ mod tests {
                     op: Op::Upsert,
                     data: Some(todo("milk")),
                     base_version: None,
+                    force: false,
                 },
                 Mutation {
                     mutation_id: mid(),
@@ -206,6 +215,7 @@ mod tests {
                     op: Op::Delete,
                     data: None,
                     base_version: Some(3),
+                    force: false,
                 },
             ],
         };
@@ -237,6 +247,7 @@ mod tests {
                         deleted: false,
                         data: Some(todo("eggs")),
                         updated_at: Some(1_700_000_000_000),
+                        forced: false,
                     },
                 },
                 MutationResult::Conflict {
@@ -248,6 +259,7 @@ mod tests {
                         deleted: true,
                         data: None,
                         updated_at: None,
+                        forced: false,
                     },
                 },
                 MutationResult::Rejected {
@@ -340,6 +352,7 @@ mod tests {
             op: Op::Upsert,
             data: Some(data),
             base_version: Some(1),
+            force: false,
         };
         round_trip(
             &m,

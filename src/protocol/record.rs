@@ -19,4 +19,11 @@ pub struct ServerRecord<D> {
     /// only: ordering uses versions and the pull cursor, never clocks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<u64>,
+    /// This version was written by a force push, whatever the version it was made on.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub forced: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }

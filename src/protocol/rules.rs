@@ -75,11 +75,13 @@ pub enum Decision {
 ///    held has version 0), or `null` while the record is not live (never held, or a tombstone:
 ///    the client believes it does not exist, and it does not). Then the record is written at
 ///    version + 1.
-/// 3. Otherwise it is a conflict, and nothing changes.
+/// 3. Otherwise it is a conflict, and nothing changes, unless the mutation is `force`d: then the
+///    record is written at version + 1 whatever the base.
 pub fn decide<D: PartialEq>(
     current: Option<Current<'_, D>>,
     change: Change<'_, D>,
     base_version: Option<u64>,
+    force: bool,
 ) -> Decision {
     let (version, live, data) = match current {
         Some(c) => (c.version, !c.deleted, if c.deleted { None } else { c.data }),
@@ -92,10 +94,11 @@ pub fn decide<D: PartialEq>(
     if unchanged {
         return Decision::Unchanged { version };
     }
-    let base_matches = match base_version {
-        None => !live,
-        Some(base) => base == version,
-    };
+    let base_matches = force
+        || match base_version {
+            None => !live,
+            Some(base) => base == version,
+        };
     if base_matches {
         Decision::Write { version: version + 1, deleted: matches!(change, Change::Delete) }
     } else {
@@ -117,6 +120,7 @@ mod tests {
             op: Op::Upsert,
             data: Some(todo("x")),
             base_version: None,
+            force: false,
         };
         assert!(matches!(base.check(), Ok(Change::Upsert(_))));
         let with = |f: &dyn Fn(&mut Mutation<Todo>)| {
@@ -158,27 +162,34 @@ mod tests {
         let up = Change::Upsert(&b);
         use Decision::*;
         // Never held: create with null (or 0); a stale base conflicts; delete is a no-op.
-        assert_eq!(decide(None, up, None), Write { version: 1, deleted: false });
-        assert_eq!(decide(None, up, Some(0)), Write { version: 1, deleted: false });
-        assert_eq!(decide(None, up, Some(3)), Conflict);
-        assert_eq!(decide(None, Change::<Todo>::Delete, Some(3)), Unchanged { version: 0 });
-        assert_eq!(decide(None, Change::<Todo>::Delete, None), Unchanged { version: 0 });
+        assert_eq!(decide(None, up, None, false), Write { version: 1, deleted: false });
+        assert_eq!(decide(None, up, Some(0), false), Write { version: 1, deleted: false });
+        assert_eq!(decide(None, up, Some(3), false), Conflict);
+        assert_eq!(decide(None, Change::<Todo>::Delete, Some(3), false), Unchanged { version: 0 });
+        assert_eq!(decide(None, Change::<Todo>::Delete, None, false), Unchanged { version: 0 });
         // Live at 2.
-        assert_eq!(decide(cur(2, false, Some(&a)), up, Some(2)), Write { version: 3, deleted: false });
-        assert_eq!(decide(cur(2, false, Some(&a)), up, Some(1)), Conflict);
-        assert_eq!(decide(cur(2, false, Some(&a)), up, None), Conflict);
-        assert_eq!(decide(cur(2, false, Some(&a)), Change::Delete, Some(2)), Write { version: 3, deleted: true });
-        assert_eq!(decide(cur(2, false, Some(&a)), Change::Delete, Some(1)), Conflict);
-        assert_eq!(decide(cur(2, false, Some(&a)), Change::Delete, None), Conflict);
+        assert_eq!(decide(cur(2, false, Some(&a)), up, Some(2), false), Write { version: 3, deleted: false });
+        assert_eq!(decide(cur(2, false, Some(&a)), up, Some(1), false), Conflict);
+        assert_eq!(decide(cur(2, false, Some(&a)), up, None, false), Conflict);
+        assert_eq!(
+            decide(cur(2, false, Some(&a)), Change::Delete, Some(2), false),
+            Write { version: 3, deleted: true }
+        );
+        assert_eq!(decide(cur(2, false, Some(&a)), Change::Delete, Some(1), false), Conflict);
+        assert_eq!(decide(cur(2, false, Some(&a)), Change::Delete, None, false), Conflict);
         // Identical data converges whatever the base, without a new version.
-        assert_eq!(decide(cur(2, false, Some(&b)), up, Some(1)), Unchanged { version: 2 });
-        assert_eq!(decide(cur(2, false, Some(&b)), up, None), Unchanged { version: 2 });
-        assert_eq!(decide(cur(2, false, Some(&b)), up, Some(2)), Unchanged { version: 2 });
+        assert_eq!(decide(cur(2, false, Some(&b)), up, Some(1), false), Unchanged { version: 2 });
+        assert_eq!(decide(cur(2, false, Some(&b)), up, None, false), Unchanged { version: 2 });
+        assert_eq!(decide(cur(2, false, Some(&b)), up, Some(2), false), Unchanged { version: 2 });
         // Tombstone at 3: recreate with null or 3; stale base conflicts; deletes converge.
-        assert_eq!(decide(cur(3, true, None), up, None), Write { version: 4, deleted: false });
-        assert_eq!(decide(cur(3, true, None), up, Some(3)), Write { version: 4, deleted: false });
-        assert_eq!(decide(cur(3, true, None), up, Some(2)), Conflict);
-        assert_eq!(decide(cur(3, true, None), Change::Delete, Some(1)), Unchanged { version: 3 });
-        assert_eq!(decide(cur(3, true, None), Change::Delete, None), Unchanged { version: 3 });
+        assert_eq!(decide(cur(3, true, None), up, None, false), Write { version: 4, deleted: false });
+        assert_eq!(decide(cur(3, true, None), up, Some(3), false), Write { version: 4, deleted: false });
+        assert_eq!(decide(cur(3, true, None), up, Some(2), false), Conflict);
+        assert_eq!(decide(cur(3, true, None), Change::Delete, Some(1), false), Unchanged { version: 3 });
+        assert_eq!(decide(cur(3, true, None), Change::Delete, None, false), Unchanged { version: 3 });
+        // Forced: written whatever the base; what already is stays unchanged.
+        assert_eq!(decide(cur(2, false, Some(&a)), up, Some(1), true), Write { version: 3, deleted: false });
+        assert_eq!(decide(cur(2, false, Some(&a)), Change::Delete, None, true), Write { version: 3, deleted: true });
+        assert_eq!(decide(cur(2, false, Some(&b)), up, Some(1), true), Unchanged { version: 2 });
     }
 }

@@ -9,10 +9,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::outbox::Op;
 use crate::core::schema::database_name;
 use crate::core::sync::conflict::tree::Tree;
 use crate::core::sync::log::LOG_CHANGES;
-use crate::core::sync::storage::{Choice, SyncStorage};
+use crate::core::sync::rules::force::{Force, Scope};
+use crate::core::sync::storage::{Changes, Choice, Decided, SyncStorage};
 use crate::core::write::Intent;
 
 use super::database::Inner;
@@ -135,6 +137,26 @@ impl Database {
         self.inner.driver.sync_now()
     }
 
+    /// Makes the server take the local version of every queued change (of `collections`, or
+    /// all), whatever it holds, then syncs; resolves with what the sync did.
+    #[wasm_bindgen(js_name = forcePush)]
+    pub fn force_push(&self, options: JsValue) -> Promise {
+        match self.read_force(&options, false) {
+            Ok((scope, _)) => self.inner.driver.force(Force::Push(scope)),
+            Err(e) => Promise::reject(&to_js(e)),
+        }
+    }
+
+    /// Replaces local data (of `collections`, or all) with the server's, pulled from the start;
+    /// queued changes are dropped, or with `keepLocalChanges` re-applied on top.
+    #[wasm_bindgen(js_name = forcePull)]
+    pub fn force_pull(&self, options: JsValue) -> Promise {
+        match self.read_force(&options, true) {
+            Ok((scope, keep_local)) => self.inner.driver.force(Force::Pull { scope, keep_local }),
+            Err(e) => Promise::reject(&to_js(e)),
+        }
+    }
+
     /// Every unresolved conflict.
     pub fn conflicts(&self) -> Promise {
         let inner = self.inner.clone();
@@ -174,7 +196,7 @@ impl Database {
     }
 
     /// Calls `listener({ collection: "_log", changes })` whenever entries are added to the sync
-    /// log, here or in another tab; returns the unsubscribe function.
+    /// log or it is cleared, here or in another tab; returns the unsubscribe function.
     #[wasm_bindgen(js_name = subscribeSyncLog)]
     pub fn subscribe_sync_log(&self, listener: JsValue) -> std::result::Result<JsValue, JsValue> {
         Ok(self.inner.subscribe(Some(LOG_CHANGES.to_string()), listener_fn(listener)?))
@@ -186,6 +208,11 @@ impl Database {
         let inner = self.inner.clone();
         promise(async move {
             inner.store()?.clear_log().await?;
+            // Announced like an addition, so that every view of the log (here and in other tabs)
+            // reads it again.
+            let mut changes = Changes::default();
+            changes.add(LOG_CHANGES, "", Op::Delete);
+            inner.decided(Decided { pending_delta: 0, changes }).await;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -235,6 +262,38 @@ impl Database {
 }
 
 impl Database {
+    /// `{ collections?: string[], keepLocalChanges?: boolean }` (the latter for a pull only).
+    fn read_force(&self, options: &JsValue, pull: bool) -> Result<(Scope, bool)> {
+        let invalid = |m: String| Error::new(ErrorKind::InvalidOptions, m);
+        if options.is_undefined() {
+            return Ok((Scope::All, false));
+        }
+        if !options.is_object() || Array::is_array(options) {
+            return Err(invalid(format!("force options must be an object, got {}", type_name(options))));
+        }
+        let keep = field(options, "keepLocalChanges");
+        let keep_local = match (keep.as_bool(), keep.is_undefined(), pull) {
+            (_, true, _) => false,
+            (Some(k), false, true) => k,
+            (_, false, true) => return Err(invalid("`keepLocalChanges` must be a boolean".into())),
+            (_, false, false) => return Err(invalid("`keepLocalChanges` is an option of forcePull()".into())),
+        };
+        let list = field(options, "collections");
+        if list.is_undefined() {
+            return Ok((Scope::All, keep_local));
+        }
+        if !Array::is_array(&list) || Array::from(&list).length() == 0 {
+            return Err(invalid("`collections` must be a non-empty array of collection names".into()));
+        }
+        let mut names = Vec::new();
+        for name in Array::from(&list).iter() {
+            let name = name.as_string().ok_or_else(|| invalid("`collections` must hold strings".into()))?;
+            self.inner.check_collection(&name)?;
+            names.push(name);
+        }
+        Ok((Scope::Only(names), keep_local))
+    }
+
     fn decision_target(&self, collection: &str, id: &JsValue) -> Result<String> {
         self.inner.check_collection(collection)?;
         read_id(collection, id)

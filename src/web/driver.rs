@@ -17,6 +17,7 @@ use crate::core::error::Result;
 use crate::core::status::SyncStatus;
 use crate::core::sync::engine::{Command, Engine, Event, Summary, Timer, Waiter};
 use crate::core::sync::failure::Failure;
+use crate::core::sync::rules::force::Force;
 use crate::core::sync::settings::Settings;
 use crate::core::sync::storage::{Changes, Decided, SyncStorage};
 use crate::core::sync::transport::Transport as _;
@@ -122,6 +123,13 @@ impl Driver {
         promise
     }
 
+    /// `forcePush()` / `forcePull()`: a promise settled when the sync it runs ends.
+    pub fn force(self: &Rc<Self>, force: Force) -> Promise {
+        let Some((waiter, promise)) = self.waiter() else { return Promise::resolve(&JsValue::UNDEFINED) };
+        self.feed(Event::ForceAsked { force, waiter });
+        promise
+    }
+
     /// A decision committed: a promise settled once the counts that follow it are in.
     pub fn decided(self: &Rc<Self>, decided: Decided) -> Promise {
         let (waiter, promise) = match self.waiter() {
@@ -196,6 +204,13 @@ impl Driver {
             Command::ResetCursor => {
                 self.io(move |_| async move { Event::CursorReset(async { host.store()?.reset_cursor().await }.await) })
             }
+            Command::BeginForce(force) => self.io(move |_| async move {
+                let begun = async { host.store()?.begin_force(&force, now(), &mut || host.mutation_id()).await };
+                Event::ForceBegun(begun.await)
+            }),
+            Command::FinishForcePull => self.io(move |_| async move {
+                Event::ForcePullFinished(async { host.store()?.finish_force_pull(now()).await }.await)
+            }),
             Command::SettleConflicts => self.io(move |_| async move {
                 let settled = async { host.store()?.settle_conflicts(now(), &mut || host.mutation_id()).await };
                 Event::ConflictsSettled(settled.await)

@@ -214,6 +214,16 @@ export function holdEntry(entry, hold, error) {
   return entry;
 }
 
+/** An entry a force push marks: forced, held by nothing, under `mutationId` (a new one if it was
+ * sent before), never sent under it yet. */
+export function forceEntry(entry, mutationId) {
+  delete entry.hold;
+  entry.force = true;
+  entry.mutationId = mutationId;
+  entry.attempts = 0;
+  return entry;
+}
+
 /** A dead letter sent again as a new mutation. */
 export function retryEntry(entry, mutationId) {
   delete entry.hold;
@@ -223,10 +233,11 @@ export function retryEntry(entry, mutationId) {
   return entry;
 }
 
-/** A mutation as pushed; `data` is left out of a delete. */
-export function makeMutation(mutationId, collection, id, op, data, baseVersion) {
+/** A mutation as pushed; `data` is left out of a delete, `force` unless it is set. */
+export function makeMutation(mutationId, collection, id, op, data, baseVersion, force) {
   const mutation = { mutationId, collection, id, op, baseVersion };
   if (data !== undefined) mutation.data = data;
+  if (force) mutation.force = true;
   return mutation;
 }
 

@@ -69,6 +69,8 @@ extern "C" {
     pub fn with_base(entry: &JsValue, version: f64, base: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = holdEntry)]
     pub fn hold_entry(entry: &JsValue, hold: &str, error: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = forceEntry)]
+    pub fn force_entry(entry: &JsValue, mutation_id: &str) -> JsValue;
     #[wasm_bindgen(js_name = retryEntry)]
     pub fn retry_entry(entry: &JsValue, mutation_id: &str) -> JsValue;
     #[wasm_bindgen(js_name = makeMutation)]
@@ -79,6 +81,7 @@ extern "C" {
         op: &str,
         data: &JsValue,
         base_version: JsValue,
+        force: bool,
     ) -> JsValue;
     #[wasm_bindgen(js_name = makeServerRecord)]
     pub fn make_server_record(

@@ -69,6 +69,7 @@ pub fn push_request(mutations: &[Mutation<JsData>]) -> JsValue {
                 m.op.as_str(),
                 m.data.as_ref().map(|d| &d.0).unwrap_or(&JsValue::UNDEFINED),
                 opt_num(m.base_version),
+                m.force,
             )
         })
         .collect();
@@ -157,6 +158,7 @@ fn read_record(r: &JsValue, what: &str) -> Result<ServerRecord, Failure> {
         deleted: get(r, "deleted").as_bool().ok_or_else(|| bad(what, "deleted", "a boolean", &get(r, "deleted")))?,
         data: (!absent(&data)).then_some(JsData(data)),
         updated_at: optional(r, "updatedAt", what, whole)?,
+        forced: get(r, "forced").as_bool().unwrap_or(false),
     })
 }
 

@@ -976,8 +976,66 @@ export async function conflictStrategiesSettleAndAreLogged(api) {
     b = await open("strat-b", b.app);
     const log = await b.db.syncLog();
     eq(log.map((e) => [e.kind, e.by, e.kept]), [["resolved", "user", "merged"], ["resolved", "merge", "merged"], ["resolved", "server-wins", "server"]], "the log after a reload");
+    let clears = 0;
+    const off = b.db.subscribeSyncLog(() => clears++);
     await b.db.clearSyncLog();
-    eq((await b.db.syncLog()).length, 0, "cleared");
+    off();
+    eq([(await b.db.syncLog()).length, clears], [0, 1], "cleared, and its listeners told");
+  } finally {
+    await cleanup(api, a, b);
+  }
+}
+
+/** Force push over a conflict, force pull dropping or keeping local changes, and the log. */
+export async function forceSyncBothWays(api) {
+  const { main } = api.servers;
+  const a = await openSynced(api, "force-a", manual(main, "tok18"));
+  const b = await openSynced(api, "force-b", manual(main, "tok18"));
+  try {
+    const x = await a.tasks.create({ title: "original", done: false });
+    await a.db.syncNow();
+    await b.db.syncNow();
+    await rejects(b.db.forcePull({ collections: ["nope"] }), "UnknownCollectionError", "an unknown collection");
+    await rejects(b.db.forcePull({ collections: [] }), "InvalidOptionsError", "no collection");
+    await rejects(b.db.forcePush({ keepLocalChanges: true }), "InvalidOptionsError", "a pull's option");
+    await rejects(b.db.forcePull("all"), "InvalidOptionsError", "options that are no object");
+
+    // Force push: the server takes b's version over a's, the conflict held here included.
+    await a.tasks.update(x.id, { title: "from a" });
+    await a.db.syncNow();
+    await b.tasks.update(x.id, { title: "from b" });
+    await b.db.syncNow();
+    eq(b.db.status().conflicts, 1, "a conflict, kept for a person");
+    const pushed = await b.db.forcePush({ collections: ["tasks"] });
+    eq([pushed.pushed, b.db.status().conflicts, b.db.status().pending], [1, 0, 0], "forced through");
+    const onServer = (await serverState(main, "tok18")).live.find((r) => r.id === x.id);
+    eq([onServer.data.title, onServer.forced], ["from b", true], "the server has b's version, marked forced");
+    await a.db.syncNow();
+    eq((await a.tasks.get(x.id)).title, "from b", "and a gets it");
+    eq((await b.db.syncLog())[0].kind, "force-push", "logged");
+
+    // Force pull, dropping: b's queued edit and its record the server never had go.
+    await b.tasks.update(x.id, { title: "b's unsent edit" });
+    const y = await b.tasks.create({ title: "never sent" });
+    const dropped = await b.db.forcePull();
+    eq((await b.tasks.get(x.id)).title, "from b", "the server's version is back");
+    eq(await b.tasks.get(y.id), undefined, "a record the server does not have is gone");
+    eq([b.db.status().pending, b.db.status().conflicts], [0, 0], "nothing queued");
+    assert(dropped.pulled >= 1, "pulled from the start");
+    const [swept, pull] = await b.db.syncLog();
+    eq([pull.kind, pull.kept, pull.count, pull.collection], ["force-pull", "server", 2, "*"], "the drop is logged");
+    eq([swept.kind, swept.count], ["swept", 1], "and the sweep");
+
+    // Force pull, keeping: b's edits are re-applied on top of the server's state.
+    await a.tasks.update(x.id, { title: "a again" });
+    await a.db.syncNow();
+    await b.tasks.update(x.id, { title: "b kept" });
+    const w = await b.tasks.create({ title: "kept new" });
+    await b.db.forcePull({ collections: ["tasks"], keepLocalChanges: true });
+    const [conflict] = await b.db.conflicts();
+    eq([conflict.id, conflict.local.title, conflict.server.data.title], [x.id, "b kept", "a again"], "the kept edit meets the server's as a conflict");
+    eq((await serverState(main, "tok18")).live.find((r) => r.id === w.id).data.title, "kept new", "the kept create reached the server");
+    eq((await b.tasks.get(w.id)).title, "kept new", "and stays here");
   } finally {
     await cleanup(api, a, b);
   }

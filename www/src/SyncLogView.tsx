@@ -1,6 +1,5 @@
 // The sync log, newest first: changes settled by a strategy or by a decision, and changes the
 // server rejected, with a button to clear it.
-import { useState } from "react";
 import { useSyncLog } from "ferrysync/react";
 import { LogEntryItem } from "./LogEntryItem";
 import { useDemoDatabase } from "./useDemoDatabase";
@@ -8,17 +7,11 @@ import { useDemoDatabase } from "./useDemoDatabase";
 export function SyncLogView({ onError }: { onError: (error: unknown) => void }) {
   const db = useDemoDatabase();
   const log = useSyncLog(db);
-  // clearSyncLog() announces nothing, so useSyncLog keeps the entries it removed until the next
-  // one is added. Sequence numbers only grow, so hiding those up to the newest one cleared is
-  // what the log now holds.
-  const [clearedThrough, setClearedThrough] = useState(0);
-  const shown = (log ?? []).filter((entry) => entry.seq > clearedThrough);
+  const shown = log ?? [];
 
   function clear() {
-    const newest = shown[0]?.seq ?? clearedThrough;
-    db.clearSyncLog()
-      .then(() => setClearedThrough(newest))
-      .catch(onError);
+    // The clear is announced to the log's listeners, so useSyncLog reads the empty log again.
+    db.clearSyncLog().catch(onError);
   }
 
   return (

@@ -151,6 +151,8 @@ pub struct StoredRecord {
 pub struct Write {
     pub version: u64,
     pub deleted: bool,
+    /// Written by a force push (stored with the version, and shown in pulled pages).
+    pub forced: bool,
     /// Compact JSON text of the data; `None` for a tombstone.
     pub data: Option<String>,
 }
@@ -193,13 +195,13 @@ pub fn plan(m: &Mutation<Value>, current: Option<&StoredRecord>, limits: Mutatio
         Change::Delete => None,
     };
     let cur = current.map(|c| Current { version: c.version, deleted: c.deleted, data: c.data.as_ref() });
-    match protocol::decide(cur, change, m.base_version) {
+    match protocol::decide(cur, change, m.base_version, m.force) {
         Decision::Unchanged { version } => {
             Plan { result: MutationResult::Applied { mutation_id, version }, write: None }
         }
         Decision::Write { version, deleted } => Plan {
             result: MutationResult::Applied { mutation_id, version },
-            write: Some(Write { version, deleted, data: text }),
+            write: Some(Write { version, deleted, forced: m.force, data: text }),
         },
         Decision::Conflict => {
             let current = conflict_record(&m.collection, &m.id, current);
@@ -215,7 +217,15 @@ pub fn conflict_record(collection: &str, id: &str, current: Option<&StoredRecord
         Some(c) => (c.version, c.deleted, if c.deleted { None } else { c.data.clone() }),
         None => (0, true, None),
     };
-    ServerRecord { collection: collection.to_string(), id: id.to_string(), version, deleted, data, updated_at: None }
+    ServerRecord {
+        collection: collection.to_string(),
+        id: id.to_string(),
+        version,
+        deleted,
+        data,
+        updated_at: None,
+        forced: false,
+    }
 }
 
 /// Milliseconds since the epoch (informational `updatedAt` only).
@@ -239,6 +249,7 @@ mod tests {
             op,
             data,
             base_version: base,
+            force: false,
         }
     }
 
@@ -254,7 +265,7 @@ mod tests {
     #[test]
     fn create_update_conflict() {
         let p = plan(&m(Op::Upsert, Some(json!({"t": 1})), None), None, LIMITS);
-        assert_eq!(p.write, Some(Write { version: 1, deleted: false, data: Some(r#"{"t":1}"#.into()) }));
+        assert_eq!(p.write, Some(Write { version: 1, deleted: false, forced: false, data: Some(r#"{"t":1}"#.into()) }));
         let cur = StoredRecord { version: 1, deleted: false, data: Some(json!({"t": 1})) };
         let p = plan(&m(Op::Upsert, Some(json!({"t": 2})), None), Some(&cur), LIMITS);
         match p.result {
@@ -265,7 +276,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let p = plan(&m(Op::Delete, None, Some(1)), Some(&cur), LIMITS);
-        assert_eq!(p.write, Some(Write { version: 2, deleted: true, data: None }));
+        assert_eq!(p.write, Some(Write { version: 2, deleted: true, forced: false, data: None }));
+        // Forced: written over a stale base, and marked.
+        let p = plan(&Mutation { force: true, ..m(Op::Upsert, Some(json!({"t": 3})), Some(0)) }, Some(&cur), LIMITS);
+        assert_eq!(p.write, Some(Write { version: 2, deleted: false, forced: true, data: Some(r#"{"t":3}"#.into()) }));
         // Never held: a stale base conflicts with a version-0 tombstone.
         let p = plan(&m(Op::Upsert, Some(json!({})), Some(4)), None, LIMITS);
         match p.result {

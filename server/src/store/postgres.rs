@@ -40,8 +40,11 @@ CREATE TABLE IF NOT EXISTS records (
     data       TEXT,
     seq        BIGINT  NOT NULL,
     updated_at BIGINT  NOT NULL,
+    forced     BOOLEAN NOT NULL DEFAULT false,
     PRIMARY KEY (tenant, collection, id)
 );
+-- A database made before force pushes were recorded gets the column.
+ALTER TABLE records ADD COLUMN IF NOT EXISTS forced BOOLEAN NOT NULL DEFAULT false;
 CREATE UNIQUE INDEX IF NOT EXISTS records_by_seq ON records (tenant, seq);
 CREATE TABLE IF NOT EXISTS mutations (
     tenant      TEXT   NOT NULL,
@@ -60,7 +63,7 @@ CREATE TABLE IF NOT EXISTS tenants (
 /// A page: at most `$3` records after `$2`, and of those only the ones whose running size stays
 /// within `$4` (the first one always); `total` tells whether more follow.
 const PULL_SQL: &str = r#"
-SELECT collection, id, version, deleted, data, updated_at, seq, total FROM (
+SELECT collection, id, version, deleted, data, updated_at, seq, total, forced FROM (
     SELECT r.*,
            row_number() OVER w AS n,
            sum(octet_length(collection) + octet_length(id) + coalesce(octet_length(data), 0) + 100) OVER w AS upto,
@@ -243,7 +246,7 @@ async fn push_tx(
 
     let mut seq = start_seq as u64;
     let mut budget = AnswerBudget::new(limits.max_answer_bytes);
-    let mut writes: HashMap<RecordKey, (u64, bool, Option<String>, u64)> = HashMap::new();
+    let mut writes: HashMap<RecordKey, (u64, bool, Option<String>, u64, bool)> = HashMap::new();
     let (mut new_keys, mut new_answers) = (Vec::new(), Vec::new());
     let mut results = Vec::with_capacity(mutations.len());
     for (m, key) in mutations.iter().zip(&keys) {
@@ -270,7 +273,7 @@ async fn push_tx(
                 Some((StoredRecord { version: w.version, deleted: w.deleted, data }, bytes)),
             );
             // A record written twice in the batch is stored once, in its last state.
-            writes.insert(record_key, (w.version, w.deleted, w.data, seq));
+            writes.insert(record_key, (w.version, w.deleted, w.data, seq, w.forced));
         }
         let text = answers::encode(&planned.result);
         answers.insert(key.clone(), answers::decode(&text).map_err(|e| corrupt("answer", e))?);
@@ -281,23 +284,25 @@ async fn push_tx(
 
     let now = now_ms() as i64;
     if !writes.is_empty() {
-        let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for ((collection, id), (version, deleted, data, seq)) in writes {
+        let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for ((collection, id), (version, deleted, data, seq, forced)) in writes {
             cols.0.push(collection);
             cols.1.push(id);
             cols.2.push(version as i64);
             cols.3.push(deleted);
             cols.4.push(data);
             cols.5.push(seq as i64);
+            cols.6.push(forced);
         }
         tx.execute(
-            "INSERT INTO records (tenant, collection, id, version, deleted, data, seq, updated_at)
-             SELECT $1, c, i, v, d, x, s, $8
-             FROM unnest($2::text[], $3::text[], $4::int8[], $5::bool[], $6::text[], $7::int8[]) AS t(c, i, v, d, x, s)
+            "INSERT INTO records (tenant, collection, id, version, deleted, data, seq, updated_at, forced)
+             SELECT $1, c, i, v, d, x, s, $8, f
+             FROM unnest($2::text[], $3::text[], $4::int8[], $5::bool[], $6::text[], $7::int8[], $9::bool[])
+                AS t(c, i, v, d, x, s, f)
              ON CONFLICT (tenant, collection, id) DO UPDATE SET
                 version = excluded.version, deleted = excluded.deleted, data = excluded.data,
-                seq = excluded.seq, updated_at = excluded.updated_at",
-            &[&tenant, &cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &now],
+                seq = excluded.seq, updated_at = excluded.updated_at, forced = excluded.forced",
+            &[&tenant, &cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &now, &cols.6],
         )
         .await
         .map_err(pg_err)?;
@@ -360,6 +365,7 @@ async fn pull_tx(
             deleted: row.get(3),
             data: data.map(RawValue::from_string).transpose().map_err(|e| corrupt("data", e))?,
             updated_at: Some(updated_at as u64),
+            forced: row.get(8),
         });
         last_seq = seq as u64;
     }

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS records (
     data       TEXT,
     seq        INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
+    forced     INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant, collection, id)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS records_by_seq ON records (tenant, seq);
@@ -168,6 +169,15 @@ impl SqliteStore {
             .run(|conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 tx.execute_batch(SCHEMA)?;
+                // A database made before force pushes were recorded gets the column.
+                let has_forced: bool = tx.query_row(
+                    "SELECT count(*) > 0 FROM pragma_table_info('records') WHERE name = 'forced'",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if !has_forced {
+                    tx.execute_batch("ALTER TABLE records ADD COLUMN forced INTEGER NOT NULL DEFAULT 0")?;
+                }
                 Ok(tx.commit()?)
             })
             .await?;
@@ -208,11 +218,11 @@ fn push_tx(
             "SELECT version, deleted, data FROM records WHERE tenant = ?1 AND collection = ?2 AND id = ?3",
         )?;
         let mut write_record = tx.prepare_cached(
-            "INSERT INTO records (tenant, collection, id, version, deleted, data, seq, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO records (tenant, collection, id, version, deleted, data, seq, updated_at, forced)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (tenant, collection, id) DO UPDATE SET
                 version = excluded.version, deleted = excluded.deleted, data = excluded.data,
-                seq = excluded.seq, updated_at = excluded.updated_at",
+                seq = excluded.seq, updated_at = excluded.updated_at, forced = excluded.forced",
         )?;
         let mut save_answer = tx.prepare_cached(
             "INSERT INTO mutations (tenant, mutation_id, result, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -247,7 +257,17 @@ fn push_tx(
             }
             if let Some(w) = &planned.write {
                 seq += 1;
-                write_record.execute(params![tenant, m.collection, m.id, w.version, w.deleted, w.data, seq, now])?;
+                write_record.execute(params![
+                    tenant,
+                    m.collection,
+                    m.id,
+                    w.version,
+                    w.deleted,
+                    w.data,
+                    seq,
+                    now,
+                    w.forced
+                ])?;
             }
             save_answer.execute(params![tenant, key, answers::encode(&planned.result), now])?;
             results.push(planned.result);
@@ -283,7 +303,7 @@ fn pull_tx(
     let mut bytes = 0;
     {
         let mut stmt = tx.prepare_cached(
-            "SELECT collection, id, version, deleted, data, updated_at, seq FROM records
+            "SELECT collection, id, version, deleted, data, updated_at, seq, forced FROM records
              WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
         let mut rows = stmt.query(params![tenant, after, u64::from(limits.count) + 1])?;
@@ -304,6 +324,7 @@ fn pull_tx(
                 deleted: r.get(3)?,
                 data,
                 updated_at: Some(r.get(5)?),
+                forced: r.get(7)?,
             });
             last_seq = r.get(6)?;
         }

@@ -44,6 +44,9 @@ pub struct Entry {
     /// Times it was sent. A sent entry is never coalesced into (docs/sync.md says why).
     pub attempts: u32,
     pub hold: Option<Hold>,
+    /// Marked by a force push: the server takes it whatever its base version, and a pulled
+    /// change of its record is no conflict (the push overwrites it).
+    pub force: bool,
 }
 
 impl Entry {

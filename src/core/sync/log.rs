@@ -5,6 +5,7 @@
 //! go.
 
 use super::conflict::strategy::Strategy;
+use super::rules::force::Scope;
 
 /// Entries kept; the oldest go first.
 pub const LOG_CAP: u64 = 500;
@@ -26,6 +27,14 @@ pub enum LogKind {
     Retried,
     /// A dead letter (and the record's later changes) was dropped.
     Discarded,
+    /// A force push marked `count` queued changes: the server takes them whatever it holds.
+    ForcePush,
+    /// A force pull began: `kept` says whether the queued changes were kept (`Local`) or dropped
+    /// (`Server`); `count` how many.
+    ForcePull,
+    /// A force pull's pull from the start was complete: `count` local records the server does
+    /// not have were removed.
+    Swept,
 }
 
 impl LogKind {
@@ -35,6 +44,9 @@ impl LogKind {
             LogKind::Rejected => "rejected",
             LogKind::Retried => "retried",
             LogKind::Discarded => "discarded",
+            LogKind::ForcePush => "force-push",
+            LogKind::ForcePull => "force-pull",
+            LogKind::Swept => "swept",
         }
     }
 }
@@ -75,7 +87,8 @@ impl By {
 
 /// One log entry. `local` and `server` are the two versions of a resolution as they were before
 /// it (`None`: deleted, or the record was not here); a rejection keeps the server's `code` and
-/// `message`.
+/// `message`. An entry about a force names its collections in `collection` (comma-separated,
+/// `*` for all) and has no `id`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogEntry<D> {
     pub at: f64,
@@ -88,6 +101,8 @@ pub struct LogEntry<D> {
     pub server: Option<D>,
     pub code: Option<String>,
     pub message: Option<String>,
+    /// How many changes or records a force concerned.
+    pub count: Option<u64>,
 }
 
 impl<D> LogEntry<D> {
@@ -104,7 +119,15 @@ impl<D> LogEntry<D> {
             server: None,
             code: None,
             message: None,
+            count: None,
         }
+    }
+
+    /// An entry about a force over `scope`, concerning `count` changes or records.
+    pub fn force(at: f64, kind: LogKind, scope: &Scope, count: u64) -> LogEntry<D> {
+        let names = scope.names();
+        let collection = if names.is_empty() { "*".to_string() } else { names.join(",") };
+        LogEntry { count: Some(count), ..LogEntry::new(at, kind, &collection, "") }
     }
 
     /// Whether this entry replaced the local version of a record by another (the server's or a

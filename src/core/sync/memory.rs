@@ -24,6 +24,7 @@ use super::conflict::tree::Tree;
 use super::entry::{Entry, Hold};
 use super::log::{trim_through, By, Kept, LogEntry, LogKind, LOG_CHANGES};
 use super::rules::decide::{self, Decision, Side};
+use super::rules::force::{begin_pull, force_entry, force_record, swept, Force, Scope};
 use super::rules::pull::{pull_step, PullStep};
 use super::rules::push::{push_step, EntryStep};
 use super::rules::RecordStep;
@@ -85,6 +86,8 @@ struct State<D> {
     /// The sync log by sequence number, oldest first.
     log: BTreeMap<u64, LogEntry<D>>,
     log_seq: u64,
+    /// A force pull under way: the scope to sweep once the pull from the start is complete.
+    sweep: Option<Scope>,
 }
 
 /// What one local write call did.
@@ -155,6 +158,7 @@ impl<D: Clone> State<D> {
             base_version,
             attempts: 0,
             hold: None,
+            force: false,
         };
         self.outbox.insert(self.next_seq, Row { entry, base, error: None });
         self.next_seq
@@ -281,6 +285,7 @@ impl<D: Clone> MemoryStore<D> {
                 dead_letters: 0,
                 log: BTreeMap::new(),
                 log_seq: 0,
+                sweep: None,
             }),
         }
     }
@@ -427,6 +432,7 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                     op,
                     data: if op == protocol::Op::Upsert { record.and_then(|r| r.data.clone()) } else { None },
                     base_version: e.base_version,
+                    force: e.force,
                 });
                 batch.seqs.push(seq);
                 row.entry.attempts += 1;
@@ -556,6 +562,7 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
             } else {
                 applied.restart = true;
             }
+            applied.sweep_due = state.sweep.is_some();
             Ok(applied)
         })
     }
@@ -646,6 +653,95 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 }
             }
             Ok(settled)
+        })
+    }
+
+    async fn begin_force(&self, force: &Force, now: f64, mutation_id: &mut dyn FnMut() -> String) -> Result<Decided> {
+        self.transaction(|state| {
+            let mut decided = Decided::default();
+            match force {
+                Force::Push(scope) => {
+                    let mut count = 0;
+                    for row in state.outbox.values_mut().filter(|r| scope.contains(&r.entry.collection)) {
+                        let Some(forced) = force_entry(&row.entry, &mut *mutation_id) else { continue };
+                        if row.entry.hold == Some(Hold::Conflict) {
+                            let k = key(&forced.collection, &forced.record_id);
+                            state.conflicts.remove(&k);
+                            if let Some(stored) = state.records.get_mut(&k) {
+                                if let RecordStep::Meta(meta) = force_record(&stored.meta) {
+                                    stored.meta = meta;
+                                    decided.changes.add(&k.0, &k.1, Op::Update);
+                                }
+                            }
+                        }
+                        row.entry = forced;
+                        count += 1;
+                    }
+                    state.log(LogEntry::force(now, LogKind::ForcePush, scope, count));
+                }
+                Force::Pull { scope, keep_local } => {
+                    let before = state.outbox.len();
+                    if !keep_local {
+                        let dead = state
+                            .outbox
+                            .values()
+                            .filter(|r| scope.contains(&r.entry.collection) && r.entry.hold == Some(Hold::Failed))
+                            .count() as u64;
+                        state.dead_letters = state.dead_letters.saturating_sub(dead);
+                        state.outbox.retain(|_, r| !scope.contains(&r.entry.collection));
+                        state.conflicts.retain(|(c, _), _| !scope.contains(c));
+                    }
+                    let count = if *keep_local {
+                        state.outbox.values().filter(|r| scope.contains(&r.entry.collection)).count()
+                    } else {
+                        before - state.outbox.len()
+                    } as u64;
+                    let keys: Vec<Key> = state.records.keys().filter(|(c, _)| scope.contains(c)).cloned().collect();
+                    for k in keys {
+                        let queued = !state.entries_of(&k.0, &k.1).is_empty();
+                        let meta = state.records[&k].meta.clone();
+                        let step = begin_pull(&meta, queued, *keep_local);
+                        if step == RecordStep::Remove {
+                            decided.changes.add(&k.0, &k.1, Op::Delete);
+                        }
+                        state.record(&k, step, None)?;
+                    }
+                    state.cursor = None;
+                    state.sweep = Some(match state.sweep.take() {
+                        Some(Scope::Only(mut before)) if *scope != Scope::All => {
+                            before.extend(scope.names());
+                            Scope::Only(before)
+                        }
+                        Some(_) => Scope::All,
+                        None => scope.clone(),
+                    });
+                    let mut logged = LogEntry::force(now, LogKind::ForcePull, scope, count);
+                    logged.kept = Some(if *keep_local { Kept::Local } else { Kept::Server });
+                    state.log(logged);
+                }
+            }
+            decided.changes.add(LOG_CHANGES, "", Op::Create);
+            Ok(decided)
+        })
+    }
+
+    async fn finish_force_pull(&self, now: f64) -> Result<Decided> {
+        self.transaction(|state| {
+            let mut decided = Decided::default();
+            let Some(scope) = state.sweep.take() else { return Ok(decided) };
+            let gone: Vec<Key> = state
+                .records
+                .iter()
+                .filter(|((c, i), s)| scope.contains(c) && swept(&s.meta, !state.entries_of(c, i).is_empty()))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in &gone {
+                state.records.remove(k);
+                decided.changes.add(&k.0, &k.1, Op::Delete);
+            }
+            state.log(LogEntry::force(now, LogKind::Swept, &scope, gone.len() as u64));
+            decided.changes.add(LOG_CHANGES, "", Op::Create);
+            Ok(decided)
         })
     }
 

@@ -5,6 +5,7 @@
 
 use crate::core::error::Result;
 use crate::core::outbox::Op;
+use crate::core::sync::rules::force::Force;
 use crate::protocol::{Mutation, PullResponse, PushResponse};
 
 /// A batch read from the outbox and marked as sent: the mutations to push, and the queue
@@ -63,6 +64,8 @@ pub struct PageApplied {
     /// The stored cursor was no longer the one the page was asked from (a discarded change reset
     /// it meanwhile): the page is applied, its cursor is not stored, and the pull starts over.
     pub restart: bool,
+    /// A force pull is under way: once the pull is complete, its sweep is due.
+    pub sweep_due: bool,
     pub changes: Changes,
 }
 
@@ -174,6 +177,18 @@ pub trait SyncStorage<D> {
 
     /// Empties the sync log.
     async fn clear_log(&self) -> Result<()>;
+
+    /// Starts a force ([`super::rules::force`]) in one transaction, logged. A push marks the
+    /// scope's queued changes forced (a conflict holding one lets it go). A pull drops the
+    /// scope's queued changes, conflicts and dead letters (unless `keep_local`), marks its
+    /// records to be taken again, forgets the cursor and remembers that a sweep is due
+    /// ([`PageApplied::sweep_due`]).
+    /// An entry sent before takes a new mutation id from `mutation_id`.
+    async fn begin_force(&self, force: &Force, now: f64, mutation_id: &mut dyn FnMut() -> String) -> Result<Decided>;
+
+    /// After a pull from the start that a force pull began: removes the records of its scope the
+    /// server does not have ([`super::rules::force::swept`]), logged, and forgets the sweep.
+    async fn finish_force_pull(&self, now: f64) -> Result<Decided>;
 
     /// Queues the dead letter of `collection`/`id` again under `mutation_id`.
     async fn retry_failed(&self, collection: &str, id: &str, mutation_id: &str, now: f64) -> Result<Decided>;

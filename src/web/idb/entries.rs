@@ -39,6 +39,7 @@ impl Stored {
             base_version: get(&raw, "baseVersion").as_f64().map(|v| v as u64),
             attempts: get(&raw, "attempts").as_f64().unwrap_or(0.0) as u32,
             hold: get(&raw, "hold").as_string().as_deref().and_then(Hold::parse),
+            force: get(&raw, "force").as_bool().unwrap_or(false),
         };
         Some(Stored { entry, raw })
     }

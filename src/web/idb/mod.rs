@@ -5,6 +5,7 @@
 pub mod connection;
 mod decisions;
 pub mod entries;
+mod force;
 pub mod log;
 pub mod migrations;
 mod pull;
@@ -22,6 +23,7 @@ use web_sys::IdbDatabase;
 use crate::core::error::Result;
 use crate::core::schema::Schema;
 use crate::core::sync::rules::decide::Side;
+use crate::core::sync::rules::force::Force;
 use crate::core::sync::storage::{Batch, Choice, Counts, Decided, PageApplied, PushApplied, Settled, SyncStorage};
 
 use super::wire::{JsData, PullResponse, PushResponse};
@@ -119,6 +121,19 @@ impl SyncStorage<JsData> for IdbStore {
 
     fn clear_log(&self) -> impl Future<Output = Result<()>> {
         log::clear(&self.db)
+    }
+
+    fn begin_force(
+        &self,
+        force: &Force,
+        now: f64,
+        mutation_id: &mut dyn FnMut() -> String,
+    ) -> impl Future<Output = Result<Decided>> {
+        force::begin_force(&self.db, &self.schema, force, now, mutation_id)
+    }
+
+    fn finish_force_pull(&self, now: f64) -> impl Future<Output = Result<Decided>> {
+        force::finish_force_pull(&self.db, &self.schema, now)
     }
 
     fn retry_failed(

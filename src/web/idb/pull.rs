@@ -166,6 +166,7 @@ pub async fn apply_page(
         } else {
             applied.restart = true;
         }
+        applied.sweep_due = super::force::sweep_due(&tx, context).await?.is_some();
         Ok(applied)
     };
     commit_or_abort(&tx, context, work).await

@@ -83,6 +83,7 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
                 op,
                 data: (op == protocol::Op::Upsert).then(|| JsData(glue::wire_data(&record))),
                 base_version: e.base_version,
+                force: e.force,
             });
             batch.seqs.push(e.seq);
             outbox.put(&glue::mark_sent(&s.raw, now)).map_err(&fail)?;

@@ -7,6 +7,7 @@ use crate::core::status::SyncStatus;
 use crate::protocol::{PullResponse, PushResponse};
 
 use super::super::failure::Failure;
+use super::super::rules::force::Force;
 use super::super::storage::{Batch, Changes, Counts, Decided, PageApplied, PushApplied, Settled};
 
 /// A caller waiting for the engine (`syncNow()`, a decision, an `open()`), by a number the edge
@@ -86,6 +87,13 @@ pub enum Event<D> {
     PageApplied(Result<PageApplied, Error>),
     CursorReset(Result<(), Error>),
     ConflictsSettled(Result<Settled, Error>),
+    /// `forcePush()` / `forcePull()`: settled when the sync it runs ends.
+    ForceAsked {
+        force: Force,
+        waiter: Waiter,
+    },
+    ForceBegun(Result<Decided, Error>),
+    ForcePullFinished(Result<Decided, Error>),
     /// The answer to [`Command::Count`] number `id`.
     Counted {
         id: u64,
@@ -141,6 +149,11 @@ pub enum Command<D> {
     /// Storage: settle the conflicts of collections with an automatic strategy; answer
     /// [`Event::ConflictsSettled`].
     SettleConflicts,
+    /// Storage: start a force, under the sync lock; answer [`Event::ForceBegun`].
+    BeginForce(Force),
+    /// Storage: sweep what a force pull left marked, once its pull is complete; answer
+    /// [`Event::ForcePullFinished`].
+    FinishForcePull,
     /// Storage: count the queue, dead letters and conflicts; answer [`Event::Counted`] with the
     /// same `id` (counts are numbered so that an older answer never overwrites a newer one).
     Count {

@@ -18,6 +18,7 @@ use crate::protocol::{codes, MutationResult, PushResponse};
 
 use super::backoff;
 use super::failure::{Failure, NextStep};
+use super::rules::force::Force;
 use super::settings::Settings;
 use super::storage::{Changes, Counts, PushApplied};
 
@@ -46,6 +47,10 @@ enum Phase {
     ResettingCursor,
     /// Settling conflicts by their strategies, once the pull is done.
     Settling,
+    /// Starting the force this sync was asked for, under the lock.
+    BeginningForce,
+    /// Sweeping after a force pull's pull from the start.
+    FinishingForcePull,
     /// `next`: the cursor after the page; `has_more`: the server has more after it.
     ApplyingPage {
         next: String,
@@ -72,6 +77,8 @@ struct Job {
     cursor: Option<String>,
     /// A request was already sent again with a fresh token after `token_expired`.
     token_refreshed: bool,
+    /// The force this sync begins with (`forcePush()`, `forcePull()`).
+    force: Option<Force>,
 }
 
 /// The engine of one open database in one tab (or worker).
@@ -87,6 +94,8 @@ pub struct Engine<D> {
     rerun: bool,
     /// `syncNow()` callers waiting for the next sync to start.
     next_waiters: Vec<Waiter>,
+    /// Forces asked for, each run by a sync of its own, in order.
+    forces: std::collections::VecDeque<(Force, Waiter)>,
     /// Failed syncs in a row, for the backoff.
     attempt: u32,
     /// Halved on 413 and kept for this session.
@@ -118,6 +127,7 @@ impl<D> Engine<D> {
             job: None,
             rerun: false,
             next_waiters: Vec::new(),
+            forces: std::collections::VecDeque::new(),
             attempt: 0,
             batch_size: None,
             holding: false,
@@ -200,6 +210,25 @@ impl<D> Engine<D> {
                 self.trigger(out);
             }
             Event::WriteCommitted { pending_delta, changes } => self.committed(pending_delta, changes, out),
+            Event::ForceAsked { force, waiter } => {
+                // Refused before anything changes: a force is destructive, and it needs the server.
+                let refused = if self.settings.is_none() {
+                    Some(Error::new(
+                        ErrorKind::InvalidOptions,
+                        "forcePush() and forcePull() need a `sync` option in open()",
+                    ))
+                } else if self.offline {
+                    Some(Failure::Offline.to_error())
+                } else {
+                    None
+                };
+                if let Some(error) = refused {
+                    out.push(Command::Settle { waiters: vec![waiter], outcome: Err(error) });
+                    return;
+                }
+                self.forces.push_back((force, waiter));
+                self.trigger(out);
+            }
             Event::Decided { decided, waiter } => {
                 self.committed(decided.pending_delta, decided.changes, out);
                 let id = self.count(out);
@@ -270,12 +299,25 @@ impl<D> Engine<D> {
                 if self.offline {
                     return self.fail(Stop::Failure(Failure::Offline), out);
                 }
-                if self.status.online {
-                    self.begin_push(out);
+                if let Some(force) = job.force.clone() {
+                    job.phase = Phase::BeginningForce;
+                    out.push(Command::BeginForce(force));
                 } else {
-                    job.phase = Phase::Probing;
-                    out.push(Command::Probe);
+                    self.connect(out);
                 }
+            }
+            (Phase::BeginningForce, Event::ForceBegun(Ok(decided))) => {
+                self.status.add_pending(decided.pending_delta);
+                if !decided.changes.is_empty() {
+                    out.push(Command::Announce(decided.changes));
+                }
+                self.connect(out);
+            }
+            (Phase::FinishingForcePull, Event::ForcePullFinished(Ok(decided))) => {
+                if !decided.changes.is_empty() {
+                    out.push(Command::Announce(decided.changes));
+                }
+                self.pull_done(now, out);
             }
             (Phase::Probing, Event::Probed(Ok(()))) => self.begin_push(out),
             (Phase::Probing, Event::Probed(Err(f))) => self.fail(Stop::Failure(f), out),
@@ -353,13 +395,11 @@ impl<D> Engine<D> {
                 } else if has_more {
                     job.cursor = Some(next);
                     self.pull(out);
-                } else if job.summary.conflicts > 0 || self.status.conflicts > 0 {
-                    // Conflicts are settled once the server's state is in: a strategy then sees the
-                    // newest server version, and what it queues goes out in the sync that follows.
-                    job.phase = Phase::Settling;
-                    out.push(Command::SettleConflicts);
+                } else if applied.sweep_due {
+                    job.phase = Phase::FinishingForcePull;
+                    out.push(Command::FinishForcePull);
                 } else {
-                    self.succeed(now, out);
+                    self.pull_done(now, out);
                 }
             }
             (Phase::Settling, Event::ConflictsSettled(Ok(settled))) => {
@@ -379,12 +419,16 @@ impl<D> Engine<D> {
                 | Phase::ReadingCursor
                 | Phase::ResettingCursor
                 | Phase::Settling
+                | Phase::BeginningForce
+                | Phase::FinishingForcePull
                 | Phase::ApplyingPage { .. },
                 Event::BatchRead(Err(e))
                 | Event::PushApplied(Err(e))
                 | Event::CursorRead(Err(e))
                 | Event::CursorReset(Err(e))
                 | Event::ConflictsSettled(Err(e))
+                | Event::ForceBegun(Err(e))
+                | Event::ForcePullFinished(Err(e))
                 | Event::PageApplied(Err(e)),
             ) => self.fail(Stop::Local(e), out),
             _ => {}
@@ -402,13 +446,19 @@ impl<D> Engine<D> {
         }
         self.rerun = false;
         out.push(Command::Cancel { timer: Timer::Retry });
+        let mut waiters = std::mem::take(&mut self.next_waiters);
+        let force = self.forces.pop_front().map(|(force, waiter)| {
+            waiters.push(waiter);
+            force
+        });
         self.job = Some(Job {
             phase: Phase::Locking,
-            waiters: std::mem::take(&mut self.next_waiters),
+            waiters,
             summary: Summary::default(),
             done: 0,
             cursor: None,
             token_refreshed: false,
+            force,
         });
         if self.offline {
             // Nothing is sent while offline; the `online` event starts the next sync.
@@ -465,6 +515,30 @@ impl<D> Engine<D> {
 
     fn batch_size(&self) -> u32 {
         self.batch_size.or(self.settings.as_ref().map(|s| s.batch_size)).unwrap_or(1)
+    }
+
+    /// The lock is held (and a force begun): probe the server unless it answered last time, then
+    /// push.
+    fn connect(&mut self, out: &mut Vec<Command<D>>) {
+        if self.status.online {
+            self.begin_push(out);
+        } else if let Some(job) = &mut self.job {
+            job.phase = Phase::Probing;
+            out.push(Command::Probe);
+        }
+    }
+
+    /// The pull is complete: settle conflicts if there are any, then the sync has succeeded.
+    fn pull_done(&mut self, now: f64, out: &mut Vec<Command<D>>) {
+        let Some(job) = &mut self.job else { return };
+        if job.summary.conflicts > 0 || self.status.conflicts > 0 {
+            // Conflicts are settled once the server's state is in: a strategy then sees the
+            // newest server version, and what it queues goes out in the sync that follows.
+            job.phase = Phase::Settling;
+            out.push(Command::SettleConflicts);
+        } else {
+            self.succeed(now, out);
+        }
     }
 
     fn begin_push(&mut self, out: &mut Vec<Command<D>>) {
@@ -559,7 +633,7 @@ impl<D> Engine<D> {
         if !waiters.is_empty() {
             out.push(Command::Settle { waiters, outcome });
         }
-        if self.rerun || !self.next_waiters.is_empty() {
+        if self.rerun || !self.next_waiters.is_empty() || !self.forces.is_empty() {
             self.trigger(out);
         }
     }
@@ -570,6 +644,7 @@ impl<D> Engine<D> {
         }
         let mut waiters = std::mem::take(&mut self.next_waiters);
         waiters.extend(self.count_waiters.drain(..).map(|(_, w)| w));
+        waiters.extend(self.forces.drain(..).map(|(_, w)| w));
         if let Some(job) = self.job.take() {
             // Taken, or asked for and not granted yet: either way it is given back.
             if self.holding || job.phase == Phase::Locking {

@@ -2,7 +2,7 @@
 //! reference server's storage, is exercised by the simulation in `sim/`.)
 
 use super::*;
-use crate::core::sync::storage::{Batch, Changes, Counts, PageApplied};
+use crate::core::sync::storage::{Batch, Changes, Counts, Decided, PageApplied};
 use crate::protocol::{Mutation, Op, PullResponse};
 use uuid::Uuid;
 
@@ -29,6 +29,7 @@ fn batch(n: usize) -> Batch<()> {
                 op: Op::Delete,
                 data: None,
                 base_version: None,
+                force: false,
             })
             .collect(),
         seqs: (1..=n as u64).collect(),
@@ -397,4 +398,52 @@ fn waiters_learn_the_outcome_once_the_counts_that_follow_are_in() {
     };
     let out = e.handle(Event::Counted { id, counts: Ok(Counts { pending: 2, failed: 0, conflicts: 0 }) }, 1.0);
     assert!(has(&out, |c| matches!(c, Command::Settle { waiters, .. } if waiters == &[Waiter(8)])));
+}
+
+#[test]
+fn a_force_is_refused_offline_or_without_sync_and_changes_nothing() {
+    let force = || Force::Push(super::super::rules::force::Scope::All);
+    let mut e = E::new(None, 1);
+    let out = e.handle(Event::ForceAsked { force: force(), waiter: Waiter(1) }, 0.0);
+    assert!(matches!(&out[..], [Command::Settle { outcome: Err(err), .. }] if err.kind == ErrorKind::InvalidOptions));
+    let mut e = started(settings());
+    e.handle(Event::Offline, 0.0);
+    let out = e.handle(Event::ForceAsked { force: force(), waiter: Waiter(2) }, 0.0);
+    assert!(
+        matches!(&out[..], [Command::Settle { outcome: Err(err), .. }] if err.kind == ErrorKind::Network),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_force_pull_begins_under_the_lock_and_sweeps_once_its_pull_is_complete() {
+    let mut e = started(settings());
+    let force = Force::Pull { scope: super::super::rules::force::Scope::All, keep_local: false };
+    let out = e.handle(Event::ForceAsked { force: force.clone(), waiter: Waiter(1) }, 1.0);
+    assert_eq!(out.last(), Some(&Command::TakeLock));
+    let out = e.handle(Event::LockTaken, 1.0);
+    assert_eq!(out, vec![Command::BeginForce(force)], "nothing is touched before the lock is held");
+    let out = e.handle(Event::ForceBegun(Ok(Decided::default())), 1.0);
+    assert_eq!(out.last(), Some(&Command::Probe));
+    e.handle(Event::Probed(Ok(())), 1.0);
+    e.handle(Event::BatchRead(Ok(None)), 2.0);
+    e.handle(Event::CursorRead(Ok(None)), 2.0);
+    e.handle(Event::Pulled(Ok(page("c1.3", false))), 2.0);
+    let out = e.handle(Event::PageApplied(Ok(PageApplied { sweep_due: true, ..PageApplied::default() })), 3.0);
+    assert_eq!(out, vec![Command::FinishForcePull]);
+    let out = e.handle(Event::ForcePullFinished(Ok(Decided::default())), 3.0);
+    let out = counted(&mut e, out);
+    assert!(
+        has(&out, |c| matches!(c, Command::Settle { waiters, outcome: Ok(_) } if waiters == &vec![Waiter(1)])),
+        "{out:?}"
+    );
+    // A force asked for while a sync runs waits for it, then runs in a sync of its own.
+    to_first_read(&mut e, 2);
+    let out = e.handle(
+        Event::ForceAsked { force: Force::Push(super::super::rules::force::Scope::All), waiter: Waiter(3) },
+        4.0,
+    );
+    assert!(out.is_empty(), "{out:?}");
+    let out = finish(&mut e);
+    assert!(has(&out, |c| matches!(c, Command::TakeLock)), "the force's sync starts: {out:?}");
 }

@@ -221,6 +221,7 @@ mod tests {
             base_version: Some(1),
             attempts: 1,
             hold,
+            force: false,
         }
     }
 

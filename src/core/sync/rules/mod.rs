@@ -4,6 +4,7 @@
 //! rules live here and nowhere else.
 
 pub mod decide;
+pub mod force;
 pub mod pull;
 pub mod push;
 

@@ -38,6 +38,10 @@ pub fn pull_step<D>(change: &ServerRecord<D>, local: Option<&RecordMeta>, queued
         if m.server_version.is_some_and(|known| known >= change.version) {
             return PullStep::Ignore;
         }
+        // A change being force-pushed overwrites whatever the server has now.
+        if queued.first().is_some_and(|e| e.force && e.hold.is_none()) {
+            return PullStep::Ignore;
+        }
         // A tombstone is no conflict for a change queued as if the record never existed
         // (`baseVersion` null): the server takes it as it stands (the protocol's version rule),
         // so the record is recreated rather than the user asked. That is what a client sees of
@@ -94,7 +98,15 @@ mod tests {
     use super::*;
 
     fn change(version: u64, deleted: bool) -> ServerRecord<()> {
-        ServerRecord { collection: "c".into(), id: "a".into(), version, deleted, data: None, updated_at: None }
+        ServerRecord {
+            collection: "c".into(),
+            id: "a".into(),
+            version,
+            deleted,
+            data: None,
+            updated_at: None,
+            forced: false,
+        }
     }
 
     fn meta(server_version: Option<u64>, status: RecordStatus) -> RecordMeta {
@@ -111,6 +123,7 @@ mod tests {
             base_version: None,
             attempts: 0,
             hold,
+            force: false,
         }
     }
 

@@ -144,6 +144,7 @@ mod tests {
             deleted: false,
             data: None,
             updated_at: None,
+            forced: false,
         };
         let s = push_step(
             &MutationResult::<()>::Conflict { mutation_id: Default::default(), current },

@@ -1,0 +1,194 @@
+//! Force push and force pull in IndexedDB: each step one transaction over every store, what it
+//! does to each entry and record from the core ([`force`](crate::core::sync::rules::force)).
+
+use js_sys::Array;
+use wasm_bindgen::JsValue;
+use web_sys::{IdbDatabase, IdbTransaction};
+
+use crate::core::error::Result;
+use crate::core::outbox::Op;
+use crate::core::schema::{Schema, CONFLICTS_STORE, META_STORE};
+use crate::core::sync::entry::Hold;
+use crate::core::sync::log::{Kept, LogKind, LOG_CHANGES};
+use crate::core::sync::rules::force::{begin_pull, force_entry, force_record, swept, Force, Scope};
+use crate::core::sync::rules::RecordStep;
+use crate::core::sync::storage::Decided;
+
+use super::super::glue;
+use super::super::js::get;
+use super::super::records::read_meta;
+use super::connection::{commit_or_abort, js_err, request};
+use super::entries::{all_stores, count_dead_letters, entries, outbox, record_key, seq_key, store};
+use super::log;
+use super::pull::CURSOR_KEY;
+use super::record_step::carry_out;
+
+/// `_meta` key of a force pull under way: the collections to sweep once the pull from the start
+/// is complete (an array; empty for all).
+pub const SWEEP_KEY: &str = "forcePullSweep";
+
+/// The collections of the schema a scope names.
+fn collections<'a>(schema: &'a Schema, scope: &Scope) -> Vec<&'a str> {
+    schema.collections.iter().map(|c| c.name.as_str()).filter(|c| scope.contains(c)).collect()
+}
+
+/// A log entry about a force.
+fn force_log(now: f64, kind: LogKind, scope: &Scope, count: u64, kept: Option<Kept>) -> JsValue {
+    let names = scope.names();
+    let collection = if names.is_empty() { "*".to_string() } else { names.join(",") };
+    let entry = glue::make_log_entry(
+        now,
+        kind.as_str(),
+        &collection,
+        "",
+        None,
+        kept.map(|k| k.as_str().to_string()),
+        &JsValue::UNDEFINED,
+        &JsValue::UNDEFINED,
+        None,
+        None,
+    );
+    js_sys::Reflect::set(&entry, &JsValue::from_str("count"), &JsValue::from_f64(count as f64)).ok();
+    entry
+}
+
+/// Starts `force` ([`SyncStorage::begin_force`](crate::core::sync::storage::SyncStorage)).
+pub async fn begin_force(
+    db: &IdbDatabase,
+    schema: &Schema,
+    force: &Force,
+    now: f64,
+    mutation_id: &mut dyn FnMut() -> String,
+) -> Result<Decided> {
+    let context = "starting a force sync";
+    let tx = all_stores(db)?;
+    let work = async {
+        let fail = js_err(context);
+        let outbox = outbox(&tx)?;
+        let queued = entries(&request(&outbox.get_all().map_err(&fail)?, context).await?);
+        let mut decided = Decided::default();
+        match force {
+            Force::Push(scope) => {
+                let mut count = 0;
+                for s in queued.iter().filter(|s| scope.contains(&s.entry.collection)) {
+                    let Some(forced) = force_entry(&s.entry, &mut *mutation_id) else { continue };
+                    if s.entry.hold == Some(Hold::Conflict) {
+                        let (collection, key) = (&forced.collection, JsValue::from_str(&forced.record_id));
+                        store(&tx, CONFLICTS_STORE)?.delete(&record_key(collection, &key)).map_err(&fail)?;
+                        let records = store(&tx, collection)?;
+                        let record = request(&records.get(&key).map_err(&fail)?, context).await?;
+                        if let Some(meta) = read_meta(&record) {
+                            let step = force_record(&meta);
+                            if step != RecordStep::Keep {
+                                decided.changes.add(collection, &forced.record_id, Op::Update);
+                            }
+                            carry_out(&records, &key, &record, step, None, context)?;
+                        }
+                    }
+                    outbox.put(&glue::force_entry(&s.raw, &forced.mutation_id)).map_err(&fail)?;
+                    count += 1;
+                }
+                log::append(&tx, &force_log(now, LogKind::ForcePush, scope, count, None), context).await?;
+            }
+            Force::Pull { scope, keep_local } => {
+                let in_scope: Vec<_> = queued.iter().filter(|s| scope.contains(&s.entry.collection)).collect();
+                if !keep_local {
+                    let dead = in_scope.iter().filter(|s| s.entry.hold == Some(Hold::Failed)).count() as i64;
+                    for s in &in_scope {
+                        outbox.delete(&seq_key(s.entry.seq)).map_err(&fail)?;
+                    }
+                    count_dead_letters(&tx, -dead).await?;
+                    let conflicts = store(&tx, CONFLICTS_STORE)?;
+                    let rows = request(&conflicts.get_all().map_err(&fail)?, context).await?;
+                    for row in Array::from(&rows).iter() {
+                        let collection = get(&row, "collection").as_string().unwrap_or_default();
+                        if scope.contains(&collection) {
+                            conflicts.delete(&record_key(&collection, &get(&row, "id"))).map_err(&fail)?;
+                        }
+                    }
+                }
+                for collection in collections(schema, scope) {
+                    let records = store(&tx, collection)?;
+                    let all = request(&records.get_all().map_err(&fail)?, context).await?;
+                    for record in Array::from(&all).iter() {
+                        let (key, Some(meta)) = (get(&record, "id"), read_meta(&record)) else { continue };
+                        let id = key.as_string().unwrap_or_default();
+                        let has_queued = *keep_local
+                            && in_scope.iter().any(|s| s.entry.collection == collection && s.entry.record_id == id);
+                        let step = begin_pull(&meta, has_queued, *keep_local);
+                        if step == RecordStep::Remove {
+                            decided.changes.add(collection, &id, Op::Delete);
+                        }
+                        carry_out(&records, &key, &record, step, None, context)?;
+                    }
+                }
+                let meta = store(&tx, META_STORE)?;
+                meta.delete(&JsValue::from_str(CURSOR_KEY)).map_err(&fail)?;
+                let before = request(&meta.get(&JsValue::from_str(SWEEP_KEY)).map_err(&fail)?, context).await?;
+                let sweep: Array = match scope {
+                    // Already sweeping everything, or now: everything.
+                    Scope::All => Array::new(),
+                    Scope::Only(_) if Array::is_array(&before) && Array::from(&before).length() == 0 => Array::new(),
+                    Scope::Only(names) => {
+                        let list = if Array::is_array(&before) { Array::from(&before) } else { Array::new() };
+                        for n in names {
+                            list.push(&JsValue::from_str(n));
+                        }
+                        list
+                    }
+                };
+                meta.put_with_key(&sweep, &JsValue::from_str(SWEEP_KEY)).map_err(&fail)?;
+                let kept = if *keep_local { Kept::Local } else { Kept::Server };
+                let log_entry = force_log(now, LogKind::ForcePull, scope, in_scope.len() as u64, Some(kept));
+                log::append(&tx, &log_entry, context).await?;
+            }
+        }
+        decided.changes.add(LOG_CHANGES, "", Op::Create);
+        Ok(decided)
+    };
+    commit_or_abort(&tx, context, work).await
+}
+
+/// The scope of the force pull under way, if any (read in `tx`).
+pub async fn sweep_due(tx: &IdbTransaction, context: &str) -> Result<Option<Scope>> {
+    let meta = store(tx, META_STORE)?;
+    let value = request(&meta.get(&JsValue::from_str(SWEEP_KEY)).map_err(js_err(context))?, context).await?;
+    if !Array::is_array(&value) {
+        return Ok(None);
+    }
+    let names: Vec<String> = Array::from(&value).iter().filter_map(|v| v.as_string()).collect();
+    Ok(Some(if names.is_empty() { Scope::All } else { Scope::Only(names) }))
+}
+
+/// Sweeps what the force pull under way left marked
+/// ([`SyncStorage::finish_force_pull`](crate::core::sync::storage::SyncStorage)).
+pub async fn finish_force_pull(db: &IdbDatabase, schema: &Schema, now: f64) -> Result<Decided> {
+    let context = "finishing a force pull";
+    let tx = all_stores(db)?;
+    let work = async {
+        let fail = js_err(context);
+        let mut decided = Decided::default();
+        let Some(scope) = sweep_due(&tx, context).await? else { return Ok(decided) };
+        let queued = entries(&request(&outbox(&tx)?.get_all().map_err(&fail)?, context).await?);
+        let mut gone = 0;
+        for collection in collections(schema, &scope) {
+            let records = store(&tx, collection)?;
+            let all = request(&records.get_all().map_err(&fail)?, context).await?;
+            for record in Array::from(&all).iter() {
+                let (key, Some(meta)) = (get(&record, "id"), read_meta(&record)) else { continue };
+                let id = key.as_string().unwrap_or_default();
+                let has_queued = queued.iter().any(|s| s.entry.collection == collection && s.entry.record_id == id);
+                if swept(&meta, has_queued) {
+                    records.delete(&key).map_err(&fail)?;
+                    decided.changes.add(collection, &id, Op::Delete);
+                    gone += 1;
+                }
+            }
+        }
+        store(&tx, META_STORE)?.delete(&JsValue::from_str(SWEEP_KEY)).map_err(&fail)?;
+        log::append(&tx, &force_log(now, LogKind::Swept, &scope, gone, None), context).await?;
+        decided.changes.add(LOG_CHANGES, "", Op::Create);
+        Ok(decided)
+    };
+    commit_or_abort(&tx, context, work).await
+}
