@@ -18,8 +18,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 fn api() -> JsValue {
     let o = Object::new();
     let open = Closure::<dyn Fn(JsValue) -> Promise>::new(ferrysync::web::open).into_js_value();
-    let delete =
-        Closure::<dyn Fn(String, Option<String>) -> Promise>::new(ferrysync::web::delete_database).into_js_value();
+    let delete = Closure::<dyn Fn(String, Option<String>, JsValue) -> Promise>::new(ferrysync::web::delete_database)
+        .into_js_value();
     Reflect::set(&o, &"open".into(), &open).unwrap();
     Reflect::set(&o, &"deleteDatabase".into(), &delete).unwrap();
     let servers = Object::new();
@@ -85,6 +85,7 @@ scenarios!(
     same_record_edited_twice_is_a_conflict => "sameRecordEditedTwiceIsAConflict",
     conflict_strategies_settle_and_are_logged => "conflictStrategiesSettleAndAreLogged",
     force_sync_both_ways => "forceSyncBothWays",
+    wipes_look_at_the_outbox_first => "wipesLookAtTheOutboxFirst",
     closed_tab_mid_sync_resumes_without_loss_or_duplicates => "closedTabMidSyncResumesWithoutLossOrDuplicates",
     flaky_server_still_converges => "flakyServerStillConverges",
     ten_thousand_queued_sync_in_batches => "tenThousandQueuedSyncInBatches",

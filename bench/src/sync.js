@@ -40,8 +40,8 @@ async function ferrysyncRound(records, url, token, round) {
   const pull = performance.now() - t;
   check((await b.collection(COLLECTION).count()) === records.length, `pulled ${pulled.pulled}`);
   b.close();
-  await deleteDatabase(writer);
-  await deleteDatabase(reader);
+  await deleteDatabase(writer, undefined, { discardPending: true });
+  await deleteDatabase(reader, undefined, { discardPending: true });
   return { push, pull };
 }
 

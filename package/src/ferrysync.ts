@@ -17,9 +17,9 @@ export const open: typeof api.open = async (options) => {
   return wasm.open(options) as Promise<never>;
 };
 
-export const deleteDatabase: typeof api.deleteDatabase = async (app, tenant) => {
+export const deleteDatabase: typeof api.deleteDatabase = async (app, tenant, options) => {
   await storageHere("deleteDatabase");
-  return wasm.deleteDatabase(app, tenant);
+  return wasm.deleteDatabase(app, tenant, options);
 };
 
 export function isFerrysyncError<N extends api.FerrysyncErrorName = api.FerrysyncErrorName>(

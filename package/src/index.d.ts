@@ -226,7 +226,7 @@ export interface FieldDiff {
 export interface SyncLogEntry<C extends string = string> {
   readonly seq: number;
   readonly at: number;
-  readonly kind: "resolved" | "rejected" | "retried" | "discarded" | "force-push" | "force-pull" | "swept";
+  readonly kind: "resolved" | "rejected" | "retried" | "discarded" | "force-push" | "force-pull" | "swept" | "wipe";
   readonly collection: C;
   readonly id: string;
   readonly by?: "user" | "server-wins" | "client-wins" | "merge";
@@ -235,8 +235,9 @@ export interface SyncLogEntry<C extends string = string> {
   readonly server?: Fields | null;
   readonly code?: string;
   readonly message?: string;
-  /** On a force entry (`collection` names its collections, comma-separated, or `*` for all):
-   * the changes it forced, dropped or kept, or the records a sweep removed. */
+  /** On a force or wipe entry (`collection` names its collections, comma-separated, or `*` for
+   * all; `id` is empty): the changes it forced, dropped or kept, or the records a sweep or a wipe
+   * removed (a wipe's `message` says how many queued changes went with them). */
   readonly count?: number;
 }
 
@@ -390,6 +391,12 @@ export class Collection<T extends object = Fields> {
   put(data: NewRecord<T>): Promise<StoredRecord<T>>;
   /** Deletes (leaving a tombstone until the server has it); false if there was no such record. */
   delete(id: string): Promise<boolean>;
+  /** Clears this collection's local data (records, queued changes, conflicts, rejected changes);
+   * the server's data is untouched, and it does not come back by itself (the pull cursor is past
+   * it): `forcePull({ collections: [name] })` brings it back. Waits for a running sync and never
+   * half-applies. Refused with PendingChangesError (`pending` counts them), nothing changed,
+   * while the collection has queued changes, unless `discardPending` is true. Logged. */
+  wipe(options?: WipeOptions): Promise<void>;
   /** Creates many records in one transaction: all or nothing. Returns their ids in order. */
   bulkCreate(records: Array<NewRecord<T>>): Promise<string[]>;
   /** Creates or replaces many records in one transaction: all or nothing. Returns their ids. */
@@ -495,9 +502,18 @@ export class Database<S = any> {
  * Without it, the collection names come from `options.collections`.
  */
 export function open<S = {}>(options: OpenOptions<S>): Promise<Database<S>>;
-/** Deletes a tenant's database. Connections of this library close themselves; one that does
- * not close within 5 s fails the delete with UpgradeBlockedError. */
-export function deleteDatabase(app: string, tenant?: string): Promise<void>;
+/** Deletes a tenant's database (its local data only: the server's is untouched), as on logout.
+ * Refused with PendingChangesError (its `pending` counts them), nothing deleted, while the
+ * database holds queued changes that never reached the server, unless `discardPending` is true.
+ * Connections of this library close themselves; one that does not close within 5 s fails the
+ * delete with UpgradeBlockedError. */
+export function deleteDatabase(app: string, tenant?: string, options?: WipeOptions): Promise<void>;
+
+/** Options of `collection.wipe()` and `deleteDatabase()`. */
+export interface WipeOptions {
+  /** Drop queued changes that never reached the server (they are lost). */
+  discardPending?: boolean;
+}
 
 /** Where the wasm module comes from: a URL to fetch (compiled while it streams in), a fetch
  * response, its bytes, or a compiled module. */
@@ -535,7 +551,8 @@ export type FerrysyncErrorName =
   | "MigrationError"
   | "NetworkError"
   | "SyncError"
-  | "StorageError";
+  | "StorageError"
+  | "PendingChangesError";
 
 /** Every rejection and throw from ferrysync is a FerrysyncError whose `name` is one of
  * FerrysyncErrorName. */
@@ -546,6 +563,8 @@ export class FerrysyncError<N extends FerrysyncErrorName = FerrysyncErrorName> e
   domName?: string;
   /** The browser's DOMException message, when one caused the error. */
   domMessage?: string;
+  /** On PendingChangesError: how many queued changes would have been lost. */
+  pending?: number;
 }
 
 /** Whether `error` is a FerrysyncError, and, when `name` is given, one of that name:

@@ -50,6 +50,11 @@ pub struct History {
     dropped: BTreeMap<(usize, String), Vec<u64>>,
     /// Force pushes of a client's queued changes of a collection, by tick.
     forced: BTreeMap<(usize, String), Vec<u64>>,
+    /// Collections a client wiped: it may lack records of them that the server has.
+    wiped: std::collections::BTreeSet<(usize, String)>,
+    /// Collections a client asked to wipe with `discardPending`: only such a wipe may drop
+    /// queued changes.
+    pub may_discard: std::collections::BTreeSet<(usize, String)>,
     /// When each mutation id first left its client, and which client.
     pub sent: BTreeMap<Uuid, (usize, u64)>,
 }
@@ -81,6 +86,14 @@ impl History {
         }
     }
 
+    pub fn may_discard(&mut self, client: usize, collection: &str) {
+        self.may_discard.insert((client, collection.into()));
+    }
+
+    pub fn wiped(&mut self, client: usize, collection: &str) {
+        self.wiped.insert((client, collection.into()));
+    }
+
     pub fn forced(&mut self, client: usize, collection: &str, tick: u64) {
         self.forced.entry((client, collection.into())).or_default().push(tick);
     }
@@ -107,6 +120,14 @@ pub fn check(world: &World) -> Vec<String> {
         let store = world.store(client);
         let here: BTreeMap<(String, String), _> =
             store.live_records().into_iter().map(|(c, i, d)| ((c, i), d)).collect();
+        // A wiped collection's records do not come back by themselves: the client may lack some
+        // of the server's, but what it has must be the server's.
+        let wiped = |k: &(String, String)| world.history.wiped.contains(&(client, k.0.clone()));
+        let server: BTreeMap<(String, String), _> = server
+            .iter()
+            .filter(|(k, _)| here.contains_key(*k) || !wiped(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if here != server {
             problems.push(format!("client {client}'s records differ from the server's: {here:?} vs {server:?}"));
         }

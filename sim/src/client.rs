@@ -176,6 +176,7 @@ impl World {
             | Command::SettleConflicts
             | Command::BeginForce(_)
             | Command::FinishForcePull
+            | Command::Wipe { .. }
             | Command::Count { .. }) => self.clients[client].storage.push_back(StorageOp::Engine(at, command)),
             Command::Arm { timer, after_ms } => {
                 let due = self.now + after_ms;

@@ -79,6 +79,9 @@ impl World {
                         Event::ForceBegun(ready(c.store.begin_force(&force, now, &mut || next_id(client, counter))))
                     }
                     Command::FinishForcePull => Event::ForcePullFinished(ready(store.finish_force_pull(now))),
+                    Command::Wipe { collection, discard_pending } => {
+                        Event::Wiped(ready(store.wipe(&collection, discard_pending, now)))
+                    }
                     _ => return,
                 };
                 self.after_storage(client);
@@ -164,6 +167,12 @@ impl World {
             for collection in COLLECTIONS.iter().filter(|c| in_scope(entry, c)) {
                 match (entry.kind, entry.kept) {
                     (LogKind::ForcePull, Some(Kept::Server)) => self.history.dropped(client, collection, self.tick),
+                    (LogKind::Wipe, _) => {
+                        if self.history.may_discard.contains(&(client, collection.to_string())) {
+                            self.history.dropped(client, collection, self.tick);
+                        }
+                        self.history.wiped(client, collection);
+                    }
                     (LogKind::ForcePush, _) => self.history.forced(client, collection, self.tick),
                     _ => {}
                 }

@@ -43,10 +43,21 @@ impl World {
                 } else {
                     Scope::Only(vec![self.rng.pick(&COLLECTIONS).unwrap_or(&COLLECTIONS[0]).to_string()])
                 };
-                let force = match self.rng.below(3) {
+                let force = match self.rng.below(4) {
                     0 => Force::Push(scope),
                     1 => Force::Pull { scope, keep_local: true },
-                    _ => Force::Pull { scope, keep_local: false },
+                    2 => Force::Pull { scope, keep_local: false },
+                    _ => {
+                        let collection = self.rng.pick(&COLLECTIONS).unwrap_or(&COLLECTIONS[0]).to_string();
+                        let discard_pending = self.rng.chance(50);
+                        self.note(|| format!("client {client} tab {tab}: wipe {collection} discard {discard_pending}"));
+                        self.stats.wipes += 1;
+                        if discard_pending {
+                            self.history.may_discard(client, &collection);
+                        }
+                        self.feed(at, Event::WipeAsked { collection, discard_pending, waiter: Waiter(w) });
+                        return;
+                    }
                 };
                 self.note(|| format!("client {client} tab {tab}: {force:?}"));
                 self.stats.forces += 1;

@@ -91,6 +91,8 @@ pub struct Stats {
     pub auto_resolved: u64,
     /// Force pushes and pulls asked for.
     pub forces: u64,
+    /// Collection wipes asked for.
+    pub wipes: u64,
 }
 
 impl Stats {
@@ -106,6 +108,7 @@ impl Stats {
         self.conflicts_resolved += other.conflicts_resolved;
         self.auto_resolved += other.auto_resolved;
         self.forces += other.forces;
+        self.wipes += other.wipes;
     }
 }
 

@@ -26,10 +26,13 @@ pub enum ErrorKind {
     Sync,
     /// Any other storage failure; the message carries the browser's own error.
     Storage,
+    /// A wipe or a database deletion would drop queued changes that never reached the server;
+    /// the error counts them (`pending`), and nothing was changed.
+    PendingChanges,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 17] = [
         ErrorKind::UnknownCollection,
         ErrorKind::UnknownIndex,
         ErrorKind::RecordNotFound,
@@ -46,6 +49,7 @@ impl ErrorKind {
         ErrorKind::Network,
         ErrorKind::Sync,
         ErrorKind::Storage,
+        ErrorKind::PendingChanges,
     ];
 
     /// The JS `Error.name` of this kind (the `FerrysyncErrorName` union in the .d.ts).
@@ -67,6 +71,7 @@ impl ErrorKind {
             ErrorKind::Network => "NetworkError",
             ErrorKind::Sync => "SyncError",
             ErrorKind::Storage => "StorageError",
+            ErrorKind::PendingChanges => "PendingChangesError",
         }
     }
 
@@ -91,6 +96,8 @@ pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
     pub dom: Option<DomCause>,
+    /// For [`ErrorKind::PendingChanges`]: how many queued changes would be lost.
+    pub pending: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +108,16 @@ pub struct DomCause {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), dom: None }
+        Error { kind, message: message.into(), dom: None, pending: None }
+    }
+
+    /// `count` queued changes of `what` would be lost, and the caller did not say to drop them.
+    pub fn pending_changes(count: u64, what: &str) -> Self {
+        let message = format!(
+            "{count} queued change{} of {what} never reached the server and would be lost; pass {{ discardPending: true }} to drop them",
+            if count == 1 { "" } else { "s" }
+        );
+        Error { pending: Some(count), ..Error::new(ErrorKind::PendingChanges, message) }
     }
 
     /// An error caused by a browser DOMException; its name and message join ours.
@@ -111,6 +127,7 @@ impl Error {
             kind,
             message: format!("{context}: {dom_name}: {dom_message}"),
             dom: Some(DomCause { name: dom_name.to_string(), message: dom_message.to_string() }),
+            pending: None,
         }
     }
 }

@@ -405,6 +405,15 @@ impl Collection {
 
 #[wasm_bindgen]
 impl Collection {
+    /// Clears this collection's local data (the server's is untouched), under the sync lock;
+    /// refused with PendingChangesError while it has queued changes, unless `discardPending`.
+    pub fn wipe(&self, options: JsValue) -> Promise {
+        match read_discard(&options) {
+            Ok(discard) => self.inner.driver.wipe(self.name.clone(), discard),
+            Err(e) => Promise::reject(&to_js(e)),
+        }
+    }
+
     #[wasm_bindgen(getter)]
     pub fn name(&self) -> String {
         self.name.clone()
@@ -579,9 +588,34 @@ const DELETE_BLOCKED_TIMEOUT_MS: u32 = 5000;
 
 /// Deletes the database of `app` and `tenant`.
 #[wasm_bindgen(js_name = deleteDatabase, skip_typescript)]
-pub fn delete_database(app: String, tenant: Option<String>) -> Promise {
+pub fn delete_database(app: String, tenant: Option<String>, options: JsValue) -> Promise {
+    let discard = read_discard(&options);
     promise(async move {
-        connection::delete(&database_name(&app, tenant.as_deref()), DELETE_BLOCKED_TIMEOUT_MS).await?;
+        let discard = discard?;
+        let name = database_name(&app, tenant.as_deref());
+        if !discard {
+            let queued = connection::queued_changes(&name).await?;
+            if queued > 0 {
+                return Err(Error::pending_changes(queued, &format!("the database \"{name}\"")));
+            }
+        }
+        connection::delete(&name, DELETE_BLOCKED_TIMEOUT_MS).await?;
         Ok(JsValue::UNDEFINED)
     })
+}
+
+/// `{ discardPending?: boolean }` of a wipe or a database deletion.
+fn read_discard(options: &JsValue) -> Result<bool> {
+    if options.is_undefined() {
+        return Ok(false);
+    }
+    let discard = if options.is_object() { field(options, "discardPending") } else { JsValue::NULL };
+    match (discard.is_undefined(), discard.as_bool()) {
+        (true, _) => Ok(false),
+        (false, Some(d)) => Ok(d),
+        _ => Err(Error::new(
+            ErrorKind::InvalidOptions,
+            format!("wipe options must be {{ discardPending?: boolean }}, got {}", type_name(options)),
+        )),
+    }
 }

@@ -130,6 +130,13 @@ impl Driver {
         promise
     }
 
+    /// `collection.wipe()`: a promise settled once the wipe is done, under the sync lock.
+    pub fn wipe(self: &Rc<Self>, collection: String, discard_pending: bool) -> Promise {
+        let Some((waiter, promise)) = self.waiter() else { return Promise::resolve(&JsValue::UNDEFINED) };
+        self.feed(Event::WipeAsked { collection, discard_pending, waiter });
+        promise
+    }
+
     /// A decision committed: a promise settled once the counts that follow it are in.
     pub fn decided(self: &Rc<Self>, decided: Decided) -> Promise {
         let (waiter, promise) = match self.waiter() {
@@ -207,6 +214,9 @@ impl Driver {
             Command::BeginForce(force) => self.io(move |_| async move {
                 let begun = async { host.store()?.begin_force(&force, now(), &mut || host.mutation_id()).await };
                 Event::ForceBegun(begun.await)
+            }),
+            Command::Wipe { collection, discard_pending } => self.io(move |_| async move {
+                Event::Wiped(async { host.store()?.wipe(&collection, discard_pending, now()).await }.await)
             }),
             Command::FinishForcePull => self.io(move |_| async move {
                 Event::ForcePullFinished(async { host.store()?.finish_force_pull(now()).await }.await)

@@ -14,7 +14,11 @@ pub fn to_js(error: Error) -> JsValue {
         Some(d) => (Some(d.name), Some(d.message)),
         None => (None, None),
     };
-    glue::make_error(error.kind.name(), &error.message, dom_name, dom_message)
+    let js = glue::make_error(error.kind.name(), &error.message, dom_name, dom_message);
+    if let Some(count) = error.pending {
+        let _ = js_sys::Reflect::set(&js, &JsValue::from_str("pending"), &JsValue::from_f64(count as f64));
+    }
+    js
 }
 
 /// A core error from whatever a browser API threw or rejected with; `context` says what we

@@ -224,6 +224,32 @@ export function forceEntry(entry, mutationId) {
   return entry;
 }
 
+/** How many outbox entries the database `name` holds (0 without an outbox). Opens it at the
+ * version it has, without upgrading it, and closes it again. */
+export function countQueued(name) {
+  return new Promise((resolve, reject) => {
+    const request = globalThis.indexedDB.open(name);
+    request.onerror = () => reject(request.error);
+    request.onsuccess = () => {
+      const db = request.result;
+      if (!db.objectStoreNames.contains("_outbox")) {
+        db.close();
+        resolve(0);
+        return;
+      }
+      const count = db.transaction("_outbox", "readonly").objectStore("_outbox").count();
+      count.onsuccess = () => {
+        db.close();
+        resolve(count.result);
+      };
+      count.onerror = () => {
+        db.close();
+        reject(count.error);
+      };
+    };
+  });
+}
+
 /** A dead letter sent again as a new mutation. */
 export function retryEntry(entry, mutationId) {
   delete entry.hold;

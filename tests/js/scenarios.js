@@ -54,6 +54,9 @@ export function uniqueApp(prefix) {
   return `${prefix}-${Date.now()}-${counter}-${Math.random().toString(36).slice(2)}`;
 }
 
+/** Tests delete their databases whatever they left queued. */
+const DISCARD = { discardPending: true };
+
 export const TASKS = { tasks: { indexes: ["done", "priority", { keyPath: ["done", "priority"] }] } };
 
 /** Opens a fresh database, runs `body(db)`, then closes and deletes it. */
@@ -64,7 +67,7 @@ export async function withDb(api, prefix, body, collections = TASKS) {
     await body(db, app);
   } finally {
     db.close();
-    await api.deleteDatabase(app);
+    await api.deleteDatabase(app, undefined, DISCARD);
   }
 }
 
@@ -427,7 +430,7 @@ export async function upgradeKeepsRecordsAndQueue(api) {
   const v4 = await api.open({ app, version: 4, collections: { tasks: {}, notes: {} } });
   eq(await v4.collection("tasks").count(), 3, "records survive a schema that omitted their collection");
   v4.close();
-  await api.deleteDatabase(app);
+  await api.deleteDatabase(app, undefined, DISCARD);
 }
 
 export async function migrationRunsExactlyOnce(api) {
@@ -467,7 +470,7 @@ export async function migrationRunsExactlyOnce(api) {
   eq([attempts, runs], [2, 1], "the failed one ran again, the done one did not");
   eq(await rawGetAll(v3.name, "_meta"), [[1, 2, 3]], "applied migrations are recorded");
   v3.close();
-  await api.deleteDatabase(app);
+  await api.deleteDatabase(app, undefined, DISCARD);
 }
 
 export async function tenantsNeverMeet(api) {
@@ -488,8 +491,8 @@ export async function tenantsNeverMeet(api) {
   eq([acme.status().pending, globex.status().pending], [3, 1], "separate status");
   acme.close();
   globex.close();
-  await api.deleteDatabase(app, "acme");
-  await api.deleteDatabase(app, "globex");
+  await api.deleteDatabase(app, "acme", DISCARD);
+  await api.deleteDatabase(app, "globex", DISCARD);
 }
 
 export async function newerTabClosesOlderConnection(api) {
@@ -504,7 +507,7 @@ export async function newerTabClosesOlderConnection(api) {
   await rejects(old.collection("tasks").get("x"), "DatabaseClosedError", "a closed connection refuses work");
   eq((await newer.collection("tasks").get("x")).id, "x", "the new connection has the data");
   newer.close();
-  await api.deleteDatabase(app);
+  await api.deleteDatabase(app, undefined, DISCARD);
 }
 
 export async function blockedUpgradeIsReported(api) {
@@ -523,7 +526,7 @@ export async function blockedUpgradeIsReported(api) {
   const v2 = await api.open({ app, version: 2, collections: { tasks: {} } });
   eq(v2.version, 2, "the upgrade succeeds after the blocker closed");
   v2.close();
-  await api.deleteDatabase(app);
+  await api.deleteDatabase(app, undefined, DISCARD);
 }
 
 // ---- Subscriptions, status store, live queries ----
@@ -645,7 +648,7 @@ export async function schemaMistakesAreReported(api) {
   eq(await again.collection("tasks").count(), 2, "records kept after the failed upgrade");
   eq((await again.outbox()).length, 2, "queue kept after the failed upgrade");
   again.close();
-  await api.deleteDatabase(app);
+  await api.deleteDatabase(app, undefined, DISCARD);
 
   // A value that breaks a unique index is refused, names the index, and writes nothing.
   await withDb(api, "unique", async (db) => {
@@ -684,7 +687,7 @@ export async function migrationsRunOnceAcrossConcurrentOpens(api) {
   eq([first.status().pending, second.status().pending], [3, 3], "the pending count is the outbox, not twice it");
   first.close();
   second.close();
-  await api.deleteDatabase(app);
+  await api.deleteDatabase(app, undefined, DISCARD);
 }
 
 // ---- Sync against the reference server ----
@@ -714,7 +717,7 @@ async function openSynced(api, prefix, sync, app = uniqueApp(prefix)) {
 async function cleanup(api, ...handles) {
   for (const { db, app } of handles) {
     db.close();
-    await api.deleteDatabase(app);
+    await api.deleteDatabase(app, undefined, DISCARD);
   }
 }
 
@@ -1041,6 +1044,47 @@ export async function forceSyncBothWays(api) {
   }
 }
 
+/** collection.wipe() and deleteDatabase() look at the outbox first; the server is untouched. */
+export async function wipesLookAtTheOutboxFirst(api) {
+  const { main } = api.servers;
+  const a = await openSynced(api, "wipe", manual(main, "tok19"));
+  try {
+    const kept = await a.tasks.create({ title: "synced" });
+    await a.db.syncNow();
+    await a.tasks.create({ title: "queued" });
+    const refused = await rejects(a.tasks.wipe(), "PendingChangesError", "a wipe that would drop a queued change");
+    eq(refused.pending, 1, "the error counts them");
+    eq((await a.tasks.query()).length, 2, "nothing changed");
+    await rejects(a.tasks.wipe({ discardPending: "yes" }), "InvalidOptionsError", "a bad option");
+    let heard = 0;
+    const off = a.tasks.subscribe(() => heard++);
+    await a.tasks.wipe({ discardPending: true });
+    off();
+    eq([(await a.tasks.query()).length, a.db.status().pending], [0, 0], "wiped");
+    assert(heard >= 1, "its listeners hear of it");
+    eq((await serverState(main, "tok19")).live.map((r) => r.id), [kept.id], "the server's data is untouched");
+    const [entry] = await a.db.syncLog();
+    eq([entry.kind, entry.collection, entry.count], ["wipe", "tasks", 2], "logged");
+    await a.db.forcePull({ collections: ["tasks"] });
+    eq((await a.tasks.query()).map((r) => r.id), [kept.id], "a force pull brings the server's records back");
+
+    // Deleting the database (a logout) looks at the outbox too.
+    await a.tasks.create({ title: "again" });
+    a.db.close();
+    const blocked = await rejects(api.deleteDatabase(a.app), "PendingChangesError", "a delete that would drop a change");
+    eq(blocked.pending, 1, "counted");
+    const again = await openSynced(api, "wipe", manual(main, "tok19"), a.app);
+    eq((await again.tasks.query()).length, 2, "nothing was deleted");
+    again.db.close();
+    await api.deleteDatabase(a.app, undefined, { discardPending: true });
+    const fresh = await openSynced(api, "wipe", manual(main, "tok19"), a.app);
+    eq((await fresh.tasks.query()).length, 0, "deleted when told to drop them");
+    fresh.db.close();
+  } finally {
+    await cleanup(api, a);
+  }
+}
+
 function hookedTransport(url, token, hooks) {
   const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
   return {
@@ -1342,7 +1386,7 @@ export async function oneTabSyncsAtATimeAndTabsSeeEachOther(api) {
   } finally {
     one.db.close();
     two.db.close();
-    await api.deleteDatabase(app);
+    await api.deleteDatabase(app, undefined, DISCARD);
   }
 }
 
@@ -1471,7 +1515,7 @@ export async function nothingWedgesTheQueue(api) {
   } finally {
     for (const db of [p1, p2]) {
       db.close();
-      await api.deleteDatabase(db.app);
+      await api.deleteDatabase(db.app, undefined, DISCARD);
     }
   }
 
@@ -1505,7 +1549,7 @@ export async function nothingWedgesTheQueue(api) {
   const closed = await openSynced(api, "closed", manual(main, "tok13"));
   closed.db.close();
   await rejects(closed.db.syncNow(), "DatabaseClosedError", "syncNow after close");
-  await api.deleteDatabase(closed.app);
+  await api.deleteDatabase(closed.app, undefined, DISCARD);
 }
 
 export async function deletesSyncAndConflictWithEdits(api) {

@@ -27,6 +27,29 @@ export function describeEntry(entry: SyncLogEntry): EntryText {
       return { headline: `Your rejected change to ${what} was discarded.`, lost: [], rollback: false };
     case "resolved":
       return describeResolution(entry, what);
+    case "force-push":
+    case "force-pull":
+    case "swept":
+    case "wipe":
+      return { headline: describeForce(entry), lost: [], rollback: entry.kind === "force-pull" && entry.kept === "server" };
+  }
+}
+
+/** A force or a wipe names its collections (`*` for all) and a count, not one record. */
+function describeForce(entry: SyncLogEntry): string {
+  const where = entry.collection === "*" ? "every collection" : entry.collection;
+  const n = entry.count ?? 0;
+  switch (entry.kind) {
+    case "force-push":
+      return `You forced ${n} queued change${n === 1 ? "" : "s"} of ${where} onto the server.`;
+    case "force-pull":
+      return entry.kept === "server"
+        ? `You replaced ${where} with the server's data; ${n} unsent change${n === 1 ? " was" : "s were"} dropped.`
+        : `You replaced ${where} with the server's data, keeping ${n} unsent change${n === 1 ? "" : "s"}.`;
+    case "swept":
+      return `${n} record${n === 1 ? "" : "s"} of ${where} that the server no longer has ${n === 1 ? "was" : "were"} removed.`;
+    default:
+      return `The local data of ${where} was cleared (${n} record${n === 1 ? "" : "s"}).`;
   }
 }
 

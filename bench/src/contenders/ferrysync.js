@@ -35,5 +35,5 @@ export default {
     };
   },
 
-  destroy: (name) => deleteDatabase(APP, name),
+  destroy: (name) => deleteDatabase(APP, name, { discardPending: true }),
 };

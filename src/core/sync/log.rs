@@ -35,6 +35,9 @@ pub enum LogKind {
     /// A force pull's pull from the start was complete: `count` local records the server does
     /// not have were removed.
     Swept,
+    /// A collection's local data was wiped: `count` records; `message` says how many queued
+    /// changes were dropped with them.
+    Wipe,
 }
 
 impl LogKind {
@@ -47,6 +50,7 @@ impl LogKind {
             LogKind::ForcePush => "force-push",
             LogKind::ForcePull => "force-pull",
             LogKind::Swept => "swept",
+            LogKind::Wipe => "wipe",
         }
     }
 }

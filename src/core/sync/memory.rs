@@ -745,6 +745,36 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
         })
     }
 
+    async fn wipe(&self, collection: &str, discard_pending: bool, now: f64) -> Result<Decided> {
+        self.check_collection(collection)?;
+        self.transaction(|state| {
+            let queued = state.outbox.values().filter(|r| r.entry.collection == collection).count() as u64;
+            if queued > 0 && !discard_pending {
+                return Err(Error::pending_changes(queued, &format!("\"{collection}\"")));
+            }
+            let dead = state
+                .outbox
+                .values()
+                .filter(|r| r.entry.collection == collection && r.entry.hold == Some(Hold::Failed))
+                .count() as u64;
+            state.dead_letters = state.dead_letters.saturating_sub(dead);
+            state.outbox.retain(|_, r| r.entry.collection != collection);
+            state.conflicts.retain(|(c, _), _| c != collection);
+            let mut decided = Decided::default();
+            let gone: Vec<Key> = state.records.keys().filter(|(c, _)| c == collection).cloned().collect();
+            for k in &gone {
+                state.records.remove(k);
+                decided.changes.add(&k.0, &k.1, Op::Delete);
+            }
+            let mut logged =
+                LogEntry::force(now, LogKind::Wipe, &Scope::Only(vec![collection.into()]), gone.len() as u64);
+            logged.message = Some(format!("{queued} queued changes dropped"));
+            state.log(logged);
+            decided.changes.add(LOG_CHANGES, "", Op::Create);
+            Ok(decided)
+        })
+    }
+
     async fn log(&self) -> Result<Vec<LogEntry<D>>> {
         Ok(self.log_entries())
     }

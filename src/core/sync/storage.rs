@@ -190,6 +190,11 @@ pub trait SyncStorage<D> {
     /// server does not have ([`super::rules::force::swept`]), logged, and forgets the sweep.
     async fn finish_force_pull(&self, now: f64) -> Result<Decided>;
 
+    /// Clears the local data of `collection` (records, queued changes, conflicts, dead letters)
+    /// in one transaction, logged; the server's data is untouched. PendingChanges, with nothing
+    /// changed, when it has queued changes and `discard_pending` is false.
+    async fn wipe(&self, collection: &str, discard_pending: bool, now: f64) -> Result<Decided>;
+
     /// Queues the dead letter of `collection`/`id` again under `mutation_id`.
     async fn retry_failed(&self, collection: &str, id: &str, mutation_id: &str, now: f64) -> Result<Decided>;
 

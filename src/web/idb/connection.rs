@@ -122,6 +122,15 @@ pub enum ForcedClose {
     Lost,
 }
 
+/// How many changes the database `name` has queued (0 if it has none, or does not exist).
+pub async fn queued_changes(name: &str) -> Result<u64> {
+    let context = format!("counting the queued changes of \"{name}\"");
+    let count = wasm_bindgen_futures::JsFuture::from(glue::count_queued(name))
+        .await
+        .map_err(|e| from_js(&context, &e, ErrorKind::StorageUnavailable))?;
+    Ok(count.as_f64().unwrap_or(0.0) as u64)
+}
+
 /// Opens (creating or upgrading) the tenant's database, then checks that the database really has
 /// the declared layout. `on_forced_close` runs when the connection later closes without being
 /// asked to.

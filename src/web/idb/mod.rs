@@ -12,6 +12,7 @@ mod pull;
 mod push;
 pub mod reads;
 mod record_step;
+mod wipe;
 pub mod writes;
 
 use std::future::Future;
@@ -134,6 +135,10 @@ impl SyncStorage<JsData> for IdbStore {
 
     fn finish_force_pull(&self, now: f64) -> impl Future<Output = Result<Decided>> {
         force::finish_force_pull(&self.db, &self.schema, now)
+    }
+
+    fn wipe(&self, collection: &str, discard_pending: bool, now: f64) -> impl Future<Output = Result<Decided>> {
+        wipe::wipe(&self.db, collection, discard_pending, now)
     }
 
     fn retry_failed(

@@ -93,6 +93,13 @@ pub enum Event<D> {
         waiter: Waiter,
     },
     ForceBegun(Result<Decided, Error>),
+    /// `collection.wipe()`: settled once the wipe is done (or refused).
+    WipeAsked {
+        collection: String,
+        discard_pending: bool,
+        waiter: Waiter,
+    },
+    Wiped(Result<Decided, Error>),
     ForcePullFinished(Result<Decided, Error>),
     /// The answer to [`Command::Count`] number `id`.
     Counted {
@@ -154,6 +161,11 @@ pub enum Command<D> {
     /// Storage: sweep what a force pull left marked, once its pull is complete; answer
     /// [`Event::ForcePullFinished`].
     FinishForcePull,
+    /// Storage: wipe a collection's local data, under the sync lock; answer [`Event::Wiped`].
+    Wipe {
+        collection: String,
+        discard_pending: bool,
+    },
     /// Storage: count the queue, dead letters and conflicts; answer [`Event::Counted`] with the
     /// same `id` (counts are numbered so that an older answer never overwrites a newer one).
     Count {

@@ -51,6 +51,8 @@ enum Phase {
     BeginningForce,
     /// Sweeping after a force pull's pull from the start.
     FinishingForcePull,
+    /// Wiping a collection, under the lock (no sync runs with it).
+    Wiping,
     /// `next`: the cursor after the page; `has_more`: the server has more after it.
     ApplyingPage {
         next: String,
@@ -79,6 +81,8 @@ struct Job {
     token_refreshed: bool,
     /// The force this sync begins with (`forcePush()`, `forcePull()`).
     force: Option<Force>,
+    /// Not a sync but a wipe of this collection (`discard_pending`), under the lock.
+    wipe: Option<(String, bool)>,
 }
 
 /// The engine of one open database in one tab (or worker).
@@ -96,6 +100,8 @@ pub struct Engine<D> {
     next_waiters: Vec<Waiter>,
     /// Forces asked for, each run by a sync of its own, in order.
     forces: std::collections::VecDeque<(Force, Waiter)>,
+    /// Wipes asked for (collection, discard pending), each run under the lock, in order.
+    wipes: std::collections::VecDeque<(String, bool, Waiter)>,
     /// Failed syncs in a row, for the backoff.
     attempt: u32,
     /// Halved on 413 and kept for this session.
@@ -128,6 +134,7 @@ impl<D> Engine<D> {
             rerun: false,
             next_waiters: Vec::new(),
             forces: std::collections::VecDeque::new(),
+            wipes: std::collections::VecDeque::new(),
             attempt: 0,
             batch_size: None,
             holding: false,
@@ -210,6 +217,14 @@ impl<D> Engine<D> {
                 self.trigger(out);
             }
             Event::WriteCommitted { pending_delta, changes } => self.committed(pending_delta, changes, out),
+            Event::WipeAsked { collection, discard_pending, waiter } => {
+                // A wipe needs no server, only the lock: it waits for a running sync, and a sync
+                // never sees it half done.
+                self.wipes.push_back((collection, discard_pending, waiter));
+                if self.job.is_none() {
+                    self.start_wipe(out);
+                }
+            }
             Event::ForceAsked { force, waiter } => {
                 // Refused before anything changes: a force is destructive, and it needs the server.
                 let refused = if self.settings.is_none() {
@@ -294,6 +309,22 @@ impl<D> Engine<D> {
     fn sync_step(&mut self, event: Event<D>, now: f64, out: &mut Vec<Command<D>>) {
         let Some(job) = &mut self.job else { return };
         match (&job.phase, event) {
+            (Phase::Locking, Event::LockTaken) if job.wipe.is_some() => {
+                self.holding = true;
+                let (collection, discard_pending) = job.wipe.clone().unwrap_or_default();
+                job.phase = Phase::Wiping;
+                out.push(Command::Wipe { collection, discard_pending });
+            }
+            (Phase::Wiping, Event::Wiped(result)) => {
+                let outcome = result.map(|decided| {
+                    self.status.add_pending(decided.pending_delta);
+                    if !decided.changes.is_empty() {
+                        out.push(Command::Announce(decided.changes));
+                    }
+                    Summary::default()
+                });
+                self.end_job(outcome, out);
+            }
             (Phase::Locking, Event::LockTaken) => {
                 self.holding = true;
                 if self.offline {
@@ -459,11 +490,28 @@ impl<D> Engine<D> {
             cursor: None,
             token_refreshed: false,
             force,
+            wipe: None,
         });
         if self.offline {
             // Nothing is sent while offline; the `online` event starts the next sync.
             return self.fail(Stop::Failure(Failure::Offline), out);
         }
+        out.push(Command::TakeLock);
+    }
+
+    /// Starts the oldest wipe asked for, if any: take the lock, then wipe.
+    fn start_wipe(&mut self, out: &mut Vec<Command<D>>) {
+        let Some((collection, discard_pending, waiter)) = self.wipes.pop_front() else { return };
+        self.job = Some(Job {
+            phase: Phase::Locking,
+            waiters: vec![waiter],
+            summary: Summary::default(),
+            done: 0,
+            cursor: None,
+            token_refreshed: false,
+            force: None,
+            wipe: Some((collection, discard_pending)),
+        });
         out.push(Command::TakeLock);
     }
 
@@ -628,12 +676,16 @@ impl<D> Engine<D> {
     /// The finishing sync's count is in: tell the other tabs and the waiters, and start the sync
     /// asked for meanwhile.
     fn finished(&mut self, out: &mut Vec<Command<D>>) {
-        let Some(Job { phase: Phase::Finishing { outcome, .. }, waiters, .. }) = self.job.take() else { return };
-        self.post = true;
+        let Some(Job { phase: Phase::Finishing { outcome, .. }, waiters, wipe, .. }) = self.job.take() else { return };
+        // A sync's end is news for the other tabs; a wipe's is not (this tab's sync status is
+        // whatever it last heard, and posting it would pass on stale news).
+        self.post = wipe.is_none();
         if !waiters.is_empty() {
             out.push(Command::Settle { waiters, outcome });
         }
-        if self.rerun || !self.next_waiters.is_empty() || !self.forces.is_empty() {
+        if !self.wipes.is_empty() {
+            self.start_wipe(out);
+        } else if self.rerun || !self.next_waiters.is_empty() || !self.forces.is_empty() {
             self.trigger(out);
         }
     }
@@ -645,6 +697,7 @@ impl<D> Engine<D> {
         let mut waiters = std::mem::take(&mut self.next_waiters);
         waiters.extend(self.count_waiters.drain(..).map(|(_, w)| w));
         waiters.extend(self.forces.drain(..).map(|(_, w)| w));
+        waiters.extend(self.wipes.drain(..).map(|(_, _, w)| w));
         if let Some(job) = self.job.take() {
             // Taken, or asked for and not granted yet: either way it is given back.
             if self.holding || job.phase == Phase::Locking {

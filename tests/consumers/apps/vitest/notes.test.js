@@ -14,7 +14,7 @@ async function openNotes(extra = {}) {
 
 afterEach(async () => {
   for (const db of opened.splice(0)) db.close();
-  await deleteDatabase("vitest");
+  await deleteDatabase("vitest", undefined, { discardPending: true });
 });
 
 test("records are stored, queried and still there after closing and opening again", async () => {
