@@ -10,6 +10,7 @@ mod pull;
 mod push;
 pub mod reads;
 mod record_step;
+mod unique;
 pub mod writes;
 
 use std::future::Future;
