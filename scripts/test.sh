@@ -73,11 +73,11 @@ bash scripts/use-package.sh www
 npx tsc --noEmit
 npx webpack --mode production
 
-suite "demo page: end to end in headless Chromium, served by the sync server"
+suite "demo page: end to end in headless Chromium, Firefox and WebKit, served by the sync server"
 cargo build -p ferrysync-server
 node --test tests/e2e/
 
-suite "consumers: the tarball in fresh Vite (build and dev server), webpack, esbuild and no-bundler apps with workers and a service worker, vitest, Node SSR"
+suite "consumers: the tarball in fresh Vite (build and dev server), webpack, esbuild and no-bundler apps with workers and a service worker (the no-bundler app in Chromium, Firefox and WebKit), vitest, Node SSR"
 # Each app gets the tarball npm-installed into target/consumers/<app>; the build tools and React
 # come from the workspace's node_modules. Sizes of what each build ships are printed.
 node --test tests/consumers/vite.test.mjs tests/consumers/webpack.test.mjs tests/consumers/esbuild.test.mjs \
