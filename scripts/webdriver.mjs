@@ -170,6 +170,7 @@ export async function startSession(engine, { timeoutMs = 60_000 } = {}) {
     return value;
   };
   let id;
+  let capabilities;
   try {
     // The driver listens once it answers /status.
     const deadline = Date.now() + 30_000;
@@ -179,22 +180,27 @@ export async function startSession(engine, { timeoutMs = 60_000 } = {}) {
       if (Date.now() > deadline) throw new Error(`${engine}'s driver did not start:\n${launched.driver.output()}`);
       await sleep(100);
     }
-    ({ sessionId: id } = await request("POST", "/session", { capabilities: { alwaysMatch: launched.capabilities } }));
+    ({ sessionId: id, capabilities } = await request("POST", "/session", { capabilities: { alwaysMatch: launched.capabilities } }));
   } catch (error) {
     await launched.stop();
     throw error;
   }
-  const call = (method, path, body) => request(method, `/session/${id}${path}`, body);
+  const call = (method, path, body, timeout) => request(method, `/session/${id}${path}`, body, timeout);
   const element = (value) => Object.values(value)[0];
   return {
     engine,
+    /** What the driver says of the browser: browserName, browserVersion, … */
+    capabilities,
     call,
     goto: (url) => call("POST", "/url", { url }),
     reload: () => call("POST", "/refresh", {}),
-    /** Runs `script` (a function body) in the page with `args`; resolves to what it returns. */
-    execute: (script, args = []) => call("POST", "/execute/sync", { script, args }),
-    /** Like `execute`, the body's last argument being the callback to call with the result. */
-    executeAsync: (script, args = []) => call("POST", "/execute/async", { script, args }),
+    /** Runs `script` (a function body) in the page with `args`; resolves to what it returns (a
+     * promise is awaited). `timeoutMs` allows a script longer than the driver's 30 s. */
+    async execute(script, args = [], { timeoutMs } = {}) {
+      if (timeoutMs === undefined) return call("POST", "/execute/sync", { script, args });
+      await call("POST", "/timeouts", { script: timeoutMs });
+      return call("POST", "/execute/sync", { script, args }, timeoutMs + 10_000);
+    },
     /** The WebDriver id of an element a script returned. */
     element,
     click: (el) => call("POST", `/element/${element(el)}/click`, {}),
