@@ -22,7 +22,13 @@ async function serveTests(args) {
     env: { ...process.env, NO_HEADLESS: "1", WASM_BINDGEN_TEST_ADDRESS: "127.0.0.1:0" },
   });
   let output = "";
-  const url = await new Promise((resolve, reject) => {
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((done) => child.once("exit", done));
+    child.kill("SIGTERM");
+    await Promise.race([exited, sleep(5_000).then(() => child.kill("SIGKILL"))]);
+  };
+  const started = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the test server did not start:\n${output}`)), 120_000);
     const seen = (chunk) => {
       output += chunk;
@@ -38,16 +44,14 @@ async function serveTests(args) {
       clearTimeout(timer);
       reject(new Error(`wasm-bindgen-test-runner exited with ${code}:\n${output}`));
     });
+    child.on("error", reject);
   });
-  return {
-    url,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((done) => child.once("exit", done));
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
+  try {
+    return { url: await started, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 const textOf = (session, id) =>

@@ -40,6 +40,8 @@ function startGroup(command, args, env = {}) {
   let output = "";
   child.stdout.setEncoding("utf8").on("data", (chunk) => (output = (output + chunk).slice(-20_000)));
   child.stderr.setEncoding("utf8").on("data", (chunk) => (output = (output + chunk).slice(-20_000)));
+  // A command that cannot start is reported by the driver's /status wait, with this output.
+  child.on("error", (error) => (output += `\n${error}`));
   const exited = new Promise((done) => child.once("exit", done));
   return {
     child,
@@ -69,8 +71,18 @@ async function startXvfb() {
     detached: true,
     stdio: ["ignore", "ignore", "pipe", "pipe"],
   });
-  const display = await new Promise((resolve, reject) => {
+  const stop = async () => {
+    if (xvfb.exitCode !== null || xvfb.signalCode !== null) return;
+    const exited = new Promise((done) => xvfb.once("exit", done));
+    xvfb.kill("SIGTERM");
+    await Promise.race([exited, sleep(5_000).then(() => xvfb.kill("SIGKILL"))]);
+  };
+  const started = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("Xvfb did not start within 15 s")), 15_000);
+    xvfb.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     let text = "";
     xvfb.stdio[3].setEncoding("utf8").on("data", (chunk) => {
       text += chunk;
@@ -84,15 +96,12 @@ async function startXvfb() {
       reject(new Error(`Xvfb exited with ${code}`));
     });
   });
-  return {
-    display,
-    async stop() {
-      if (xvfb.exitCode !== null || xvfb.signalCode !== null) return;
-      const exited = new Promise((done) => xvfb.once("exit", done));
-      xvfb.kill("SIGTERM");
-      await Promise.race([exited, sleep(5_000).then(() => xvfb.kill("SIGKILL"))]);
-    },
-  };
+  try {
+    return { display: await started, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 /** What each engine needs: its driver's command line and the capabilities of a session. */
