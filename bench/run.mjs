@@ -1,5 +1,6 @@
-// Runs the benchmark page (bench/dist) in headless Chromium and prints one table of medians, the
-// package sizes and the machine; writes the whole result to bench/results/latest.json.
+// Runs the benchmark page (bench/dist) in headless Chromium, then in headless Firefox, and prints
+// a table of medians for each, the package sizes and the machine; writes the whole result to
+// bench/results/latest.json (Firefox's under `firefox`).
 //
 //   node bench/run.mjs [--records N] [--reps N] [--warmup N]
 //
@@ -13,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { CHROMIUM, CHROMIUM_ARGS } from "../scripts/chromium.mjs";
+import { startSession } from "../scripts/webdriver.mjs";
 
 export const REPO = resolve(fileURLToPath(new URL("..", import.meta.url)));
 export const DIST = join(REPO, "bench", "dist");
@@ -109,6 +111,31 @@ export async function runInChromium({ records = 10_000, reps = 5, warmup = 1, lo
     if (context) await context.close();
     await server.close();
     await rm(profile, { recursive: true, force: true });
+  }
+}
+
+/** Like runInChromium, in a fresh headless Firefox profile (on disk too) over WebDriver. Firefox
+ * exposes neither a way to collect garbage nor the JS heap's size, so the heap row is n/a.
+ * Resolves to { result, firefox } (the version). */
+export async function runInFirefox({ records = 10_000, reps = 5, warmup = 1 } = {}) {
+  const server = await serve(DIST);
+  let session;
+  try {
+    session = await startSession("firefox");
+    await session.goto(server.url);
+    const deadline = Date.now() + 30_000;
+    while (!(await session.execute('return typeof window.runBenchmarks === "function";'))) {
+      if (Date.now() > deadline) throw new Error("the benchmark page did not load in Firefox within 30 s");
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    // The whole run is one script, so one bound covers it, well beyond a default run's length.
+    const result = await session.execute("return window.runBenchmarks(arguments[0]);", [{ records, reps, warmup }], {
+      timeoutMs: 30 * 60_000,
+    });
+    return { result, firefox: `Firefox ${session.capabilities.browserVersion}` };
+  } finally {
+    await session?.close();
+    await server.close();
   }
 }
 
@@ -219,15 +246,18 @@ function formatMachine(m) {
   return `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; ${m.chromium}; node ${m.node}`;
 }
 
-/** Everything the command does except printing and writing the file. */
+/** Everything the command does except printing and writing the file: Chromium's result at the
+ * top level, Firefox's under `firefox`. */
 export async function benchmark(options) {
   const { result, chromium: chromiumVersion } = await runInChromium(options);
+  const { result: inFirefox, firefox } = await runInFirefox(options);
   return {
     date: new Date().toISOString(),
     dexie: await dexieVersion(),
     machine: machine(chromiumVersion),
     sizes: await sizes(),
     ...result,
+    firefox: { version: firefox, ...inFirefox },
   };
 }
 
@@ -256,7 +286,10 @@ async function main() {
     `\n${report.options.records.toLocaleString("en-US")} records, median of ${report.options.reps} ` +
       `(after ${report.options.warmup} warm-up), Dexie ${report.dexie}\n`,
   );
+  console.log(`${report.machine.chromium}:\n`);
   console.log(formatTable(report));
+  console.log(`\n${report.firefox.version}:\n`);
+  console.log(formatTable(report.firefox));
   console.log(`\n${formatSizes(report.sizes)}`);
   console.log(`\n${formatMachine(report.machine)}`);
   await mkdir(RESULTS, { recursive: true });

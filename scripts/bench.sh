@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The benchmarks: ferrysync against Dexie and hand-written IndexedDB in one headless Chromium page,
-# then sync against the reference server on loopback beside plain fetch.
+# then the same in headless Firefox, then sync against the reference server on loopback beside
+# plain fetch.
 # Sets up what is missing, packs the package and builds the server (profile `server`: optimised for speed), bundles bench/ into
 # bench/dist, then runs both. Arguments go to both runners: --records N (default 10000),
 # --reps N (default 5 for the store, 3 for sync).

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the build, the demo and the tests need, skipping what is already there:
-# the wasm32 target, wasm-bindgen-cli at exactly the version in Cargo.lock, wasm-pack, Chromium
-# and ChromeDriver (Debian packages), and the npm packages (which bring wasm-opt from binaryen).
+# the wasm32 target, wasm-bindgen-cli at exactly the version in Cargo.lock, wasm-pack, the
+# browsers and their WebDriver servers (Chromium and ChromeDriver, Firefox ESR, WebKitGTK's
+# WebKitWebDriver and MiniBrowser with Xvfb: Debian packages; geckodriver: crates.io), and the
+# npm packages (which bring wasm-opt from binaryen).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -33,6 +35,20 @@ if [ "${1:-}" != "--no-browser" ] && { ! command -v chromium >/dev/null || ! com
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq chromium chromium-driver
+fi
+
+if [ "${1:-}" != "--no-browser" ] && { ! command -v firefox-esr >/dev/null || ! command -v WebKitWebDriver >/dev/null || ! command -v Xvfb >/dev/null; }; then
+  say "installing firefox-esr, webkit2gtk-driver and xvfb"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq firefox-esr webkit2gtk-driver xvfb
+fi
+
+# geckodriver is not packaged by Debian; wasm-pack and the node-driven tests find it in
+# ~/.cargo/bin (GECKODRIVER).
+if [ "${1:-}" != "--no-browser" ] && [ ! -x "$HOME/.cargo/bin/geckodriver" ]; then
+  say "installing geckodriver"
+  cargo install geckodriver --locked
 fi
 
 # npm ci when the lock file is newer than the installed tree (or nothing is installed).

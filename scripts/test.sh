@@ -52,13 +52,19 @@ bash scripts/with-postgres.sh cargo test -p ferrysync-server
 suite "server API: schemathesis against the served OpenAPI document"
 bash scripts/schemathesis.sh
 
-suite "browser: wasm-pack test --headless --chrome, against reference servers on 127.0.0.1"
+suite "browser: the wasm-pack suite in headless Chromium, headless Firefox and WebKit, against reference servers on 127.0.0.1"
 # webdriver.json (repo root) gives Chromium the flags this closed network needs.
 # A run that hangs fails after WASM_BINDGEN_TEST_TIMEOUT seconds instead of stalling CI.
 # with-servers.sh starts a reliable and a fault-injecting sync server for the sync scenarios,
-# and stops them afterwards.
-CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}" \
-  bash scripts/with-servers.sh wasm-pack test --headless --chrome
+# and stops them afterwards; each engine gets fresh servers (the scenarios expect their tenants
+# empty).
+export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
+CHROMEDRIVER="$(command -v chromedriver)" bash scripts/with-servers.sh wasm-pack test --headless --chrome
+GECKODRIVER="$HOME/.cargo/bin/geckodriver" bash scripts/with-servers.sh wasm-pack test --headless --firefox
+# wasm-bindgen's runner cannot start WebKit: scripts/wasm-test-webdriver.mjs serves the same
+# tests through it and runs them in MiniBrowser (WebKitGTK) over WebDriver.
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="node $PWD/scripts/wasm-test-webdriver.mjs" WEBDRIVER_ENGINE=webkit \
+  bash scripts/with-servers.sh cargo test --target wasm32-unknown-unknown --test browser
 
 suite "package: release build and tarball, the typings against the Rust exports, installed into the demo; demo types and bundle"
 bash scripts/pack.sh
@@ -67,11 +73,11 @@ bash scripts/use-package.sh www
 npx tsc --noEmit
 npx webpack --mode production
 
-suite "demo page: end to end in headless Chromium, served by the sync server"
+suite "demo page: end to end in headless Chromium, Firefox and WebKit, served by the sync server"
 cargo build -p ferrysync-server
 node --test tests/e2e/
 
-suite "consumers: the tarball in fresh Vite (build and dev server), webpack, esbuild and no-bundler apps with workers and a service worker, vitest, Node SSR"
+suite "consumers: the tarball in fresh Vite (build and dev server), webpack, esbuild and no-bundler apps with workers and a service worker (the no-bundler app in Chromium, Firefox and WebKit), vitest, Node SSR"
 # Each app gets the tarball npm-installed into target/consumers/<app>; the build tools and React
 # come from the workspace's node_modules. Sizes of what each build ships are printed.
 node --test tests/consumers/vite.test.mjs tests/consumers/webpack.test.mjs tests/consumers/esbuild.test.mjs \

@@ -1,4 +1,5 @@
-//! Browser tests, run in headless Chromium by `wasm-pack test --headless --chrome`.
+//! Browser tests, run in headless Chromium and Firefox by `wasm-pack test --headless --chrome` and
+//! `--firefox`, and in WebKit by scripts/wasm-test-webdriver.mjs (see scripts/test.sh).
 //!
 //! Each test drives the public JS API the way an app does: the scenarios in tests/js/scenarios.js
 //! receive `{ open, deleteDatabase }` (the package's own exports) and throw on any failed check.

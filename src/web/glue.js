@@ -383,3 +383,65 @@ export function putEachUnlessClash(stores, values) {
       return stored;
     });
 }
+
+/** The keys a record has in an index of `keyPath` (a path or an array of paths), following
+ * IndexedDB's rules: none when a value is missing or is not a valid key; one per distinct
+ * element of an array for a multiEntry index. */
+function indexKeys(record, keyPath, multiEntry) {
+  const at = (path) => path.split(".").reduce((value, part) => (value == null ? undefined : value[part]), record);
+  const valid = (key) => {
+    try {
+      indexedDB.cmp(key, key);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (Array.isArray(keyPath)) {
+    const key = keyPath.map(at);
+    return valid(key) ? [key] : [];
+  }
+  const value = at(keyPath);
+  if (multiEntry && Array.isArray(value)) {
+    const keys = [];
+    for (const key of value) if (valid(key) && !keys.some((k) => indexedDB.cmp(k, key) === 0)) keys.push(key);
+    return keys;
+  }
+  return valid(value) ? [value] : [];
+}
+
+/** After a write failed with a ConstraintError, finds which unique index of `store` (in a new
+ * read-only transaction) the `records` it put clash on, and with which record: browsers differ
+ * in whether their message names it. `rewritten` holds every id the failed write changed, whose
+ * stored values do not count. Resolves to `{ index, id }` (`id` of the other record) or null. */
+export function findUniqueClash(store, records, rewritten) {
+  const changed = new Set(rewritten);
+  // A record put twice in one write is stored as its last version.
+  const last = new Map(records.map((r) => [r.id, r]));
+  const lookups = [];
+  for (const index of Array.from(store.indexNames).map((name) => store.index(name))) {
+    if (!index.unique) continue;
+    const seen = [];
+    for (const [id, record] of last) {
+      for (const key of indexKeys(record, index.keyPath, index.multiEntry)) {
+        const other = seen.find((s) => indexedDB.cmp(s.key, key) === 0);
+        if (other) return Promise.resolve({ index: index.name, id: other.id });
+        seen.push({ key, id });
+      }
+    }
+    // Every lookup is issued at once, so none waits on a promise while the transaction is open.
+    for (const { key, id } of seen) {
+      const request = index.getKey(key);
+      lookups.push(
+        new Promise((resolve, reject) => {
+          request.onsuccess = () => {
+            const holder = request.result;
+            resolve(holder !== undefined && holder !== id && !changed.has(holder) ? { index: index.name, id: holder } : null);
+          };
+          request.onerror = () => reject(request.error);
+        }),
+      );
+    }
+  }
+  return Promise.all(lookups).then((found) => found.find((f) => f !== null) ?? null);
+}

@@ -2,7 +2,7 @@
 
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
-use web_sys::{IdbDatabase, IdbRequest, IdbTransaction};
+use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransaction};
 
 #[wasm_bindgen(module = "/src/web/glue.js")]
 extern "C" {
@@ -132,6 +132,9 @@ extern "C" {
     /// Throws what `put` throws synchronously (a DataError, say).
     #[wasm_bindgen(js_name = putEachUnlessClash, catch)]
     pub fn put_each_unless_clash(stores: &Array, values: &Array) -> Result<Promise, JsValue>;
+    /// Resolves to `{ index, id }` or null.
+    #[wasm_bindgen(js_name = findUniqueClash)]
+    pub fn find_unique_clash(store: &IdbObjectStore, records: &Array, rewritten: &Array) -> Promise;
     #[wasm_bindgen(js_name = notifyAll)]
     pub fn notify_all(listeners: &Array, event: &JsValue);
 }

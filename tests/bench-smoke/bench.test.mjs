@@ -1,5 +1,6 @@
-// A small run of the benchmark (200 records, one warm-up pass, one counted pass): every operation
-// must give a positive finite median for every contender, and every size must be positive.
+// A small run of the benchmark (200 records, one warm-up pass, one counted pass), in Chromium and
+// in Firefox: every operation must give a positive finite median for every contender, and every
+// size must be positive.
 // It uses the package folder pkg/ferrysync as built (scripts/test.sh packs it before this step)
 // and bundles bench/dist itself when the bundle is missing or older than its inputs.
 import assert from "node:assert/strict";
@@ -73,6 +74,21 @@ test("a small benchmark run measures every operation of every contender", { time
   assert.match(report.machine.chromium, /\d+\.\d+/);
   const table = formatTable(report);
   for (const op of report.operations) assert.ok(table.includes(op.label), `the table has "${op.label}"`);
+
+  // The same run in Firefox (which reports no heap size). Its clock counts whole milliseconds
+  // here, so an operation on 200 records may take 0 ms; each contender's run as a whole may not.
+  assert.match(report.firefox.version, /^Firefox \d+\.\d+/);
+  for (const contender of CONTENDERS) {
+    let total = 0;
+    for (const op of report.firefox.operations) {
+      const { median, samples } = report.firefox.results[op.key][contender];
+      assert.equal(samples.length, 1, `Firefox: ${op.key} / ${contender}: one sample`);
+      assert.ok(Number.isFinite(median) && median >= 0, `Firefox: ${op.key} / ${contender}: median ${median}`);
+      total += median;
+    }
+    assert.ok(total > 0, `Firefox: ${contender} took some time in all`);
+  }
+  assert.equal(report.firefox.operations.length, report.operations.length);
 });
 
 test("a small sync benchmark run times the push and the pull of ferrysync and of plain fetch", { timeout: 300_000 }, async () => {

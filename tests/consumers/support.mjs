@@ -173,14 +173,14 @@ export async function createReloadSynced(page, { appUrl, serverUrl, kinds = [] }
 const ABORTED_SYNC = /^request failed: \S+\/v1\/\S* \(net::ERR_ABORTED\)$/;
 
 /** Runs `body(server, browser)` with a fresh reference sync server (started with `serverArgs`,
- * e.g. `--static <dist>`) and a fresh headless Chromium profile; fails on any error the page
- * reported but those `allowed(problem)` expects. */
-export async function withServerAndBrowser(serverArgs, body, { allowed = () => false } = {}) {
+ * e.g. `--static <dist>`) and a fresh browser profile of `engine` (headless Chromium unless
+ * said); fails on any error the page reported but those `allowed(problem)` expects. */
+export async function withServerAndBrowser(serverArgs, body, { allowed = () => false, engine = "chromium" } = {}) {
   // The apps sync with the development token.
   const server = await startSyncServer({ args: ["--dev-tokens", "dev-token=dev", ...serverArgs] });
   let browser;
   try {
-    browser = await openBrowser();
+    browser = await openBrowser(engine);
     await body(server, browser);
     const problems = browser.problems.filter((p) => !ABORTED_SYNC.test(p) && !allowed(p));
     assert.deepEqual(problems, [], "the page reported errors");

@@ -1,12 +1,15 @@
-// Shared pieces of the browser tests: the static server and a headless Chromium with a fresh profile.
+// Shared pieces of the browser tests: the static server, and a browser with a fresh profile:
+// headless Chromium through playwright-core, Firefox and WebKit through WebDriver.
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { CHROMIUM, CHROMIUM_ARGS } from "../../scripts/chromium.mjs";
 import { startSyncServer } from "../../scripts/sync-server.mjs";
+import { startSession } from "../../scripts/webdriver.mjs";
+import { pageOver } from "./webdriver-page.mjs";
 
 export const REPO = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const DIST = join(REPO, "www", "dist");
@@ -50,12 +53,53 @@ export async function serverRecords(serverUrl) {
   }
 }
 
+/** The engines the browser tests run in, every one by default; FERRYSYNC_BROWSERS="chromium"
+ * (a comma-separated list) narrows a run. */
+export const ENGINES = (process.env.FERRYSYNC_BROWSERS ?? "chromium,firefox,webkit").split(",");
+
+/** Whether `engine` can take the network away (`context.setOffline`). WebKit's WebDriver has no
+ * way to, so the scenarios that go offline run in Chromium and Firefox only. */
+export const canGoOffline = (engine) => engine !== "webkit";
+
 /**
- * Opens a page in headless Chromium with a profile of its own (so IndexedDB starts empty and
- * persists across reloads). Every page error, console error, failed request and HTTP error is
- * collected in `problems`.
+ * Opens a page in `engine` with a profile of its own (so IndexedDB starts empty and persists
+ * across reloads). In Chromium every page error, console error, failed request and HTTP error is
+ * collected in `problems`; WebDriver reports none of these, so elsewhere it stays empty and the
+ * scenarios' own checks are what fails.
  */
-export async function openBrowser() {
+export async function openBrowser(engine = "chromium") {
+  return engine === "chromium" ? openChromium() : openWebDriver(engine);
+}
+
+async function openWebDriver(engine) {
+  const session = await startSession(engine);
+  return {
+    context: {
+      async setOffline(offline) {
+        if (!canGoOffline(engine)) throw new Error(`${engine} cannot be taken offline here`);
+        // Firefox's own offline switch (chrome context): navigator.onLine, the online and
+        // offline events in pages and workers, and failed requests, as with a network gone.
+        await session.call("POST", "/moz/context", { context: "chrome" });
+        try {
+          await session.execute("Services.io.manageOfflineStatus = false; Services.io.offline = arguments[0];", [offline]);
+        } finally {
+          await session.call("POST", "/moz/context", { context: "content" });
+        }
+      },
+    },
+    page: pageOver(session),
+    problems: [],
+    async screenshot(name) {
+      await mkdir(RESULTS, { recursive: true });
+      const path = join(RESULTS, `${name}.png`);
+      await writeFile(path, Buffer.from(await session.screenshot(), "base64"));
+      return path;
+    },
+    close: () => session.close(),
+  };
+}
+
+async function openChromium() {
   const profile = await mkdtemp(join(tmpdir(), "ferrysync-e2e-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,

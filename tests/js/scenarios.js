@@ -650,14 +650,23 @@ export async function schemaMistakesAreReported(api) {
   again.close();
   await api.deleteDatabase(app, undefined, DISCARD);
 
-  // A value that breaks a unique index is refused, names the index, and writes nothing.
+  // A value that breaks a unique index is refused, names the index and the record holding the
+  // value (whatever the browser's own message says), and writes nothing.
   await withDb(api, "unique", async (db) => {
     const users = db.collection("users");
-    await users.create({ id: "u1", email: "a@example.org" });
+    await users.create({ id: "u1", email: "a@example.org", handle: "ann" });
     e = await rejects(users.create({ id: "u2", email: "a@example.org" }), "RecordExistsError", "a duplicate in a unique index");
-    assert(e.message.includes("email"), `the message names the index: ${e.message}`);
-    eq([await users.count(), (await db.outbox()).length], [1, 1], "nothing of the refused write");
-  }, { users: { indexes: [{ keyPath: "email", unique: true }] } });
+    assert(e.message.includes('"email"') && e.message.includes('"u1"'), `the message names the index and the record: ${e.message}`);
+    eq(e.domName, "ConstraintError", "the browser's reason");
+    e = await rejects(users.update("u1", { email: "b@example.org" }).then(() => users.create({ id: "u2", email: "c@example.org", handle: "ann" })), "RecordExistsError", "a duplicate in the second unique index");
+    assert(e.message.includes('"handle"') && !e.message.includes('"email"'), `the message names the second index: ${e.message}`);
+    // Two records of one bulk write that clash with each other, none with what is stored.
+    e = await rejects(users.bulkCreate([{ id: "u3", email: "d@example.org" }, { id: "u4", email: "d@example.org" }]), "RecordExistsError", "a clash within one bulk write");
+    assert(e.message.includes('"email"') && e.message.includes('"u3"'), `the message names the index and the other record: ${e.message}`);
+    // A bulk write that moves a value from one record to another clashes with nothing.
+    await users.bulkPut([{ id: "u1", email: "e@example.org", handle: "ann2" }, { id: "u5", email: "b@example.org" }]);
+    eq([await users.count(), (await db.outbox()).length], [2, 2], "nothing of the refused writes");
+  }, { users: { indexes: [{ keyPath: "email", unique: true }, { keyPath: "handle", unique: true }] } });
 }
 
 export async function migrationsRunOnceAcrossConcurrentOpens(api) {

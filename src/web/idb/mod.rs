@@ -12,6 +12,7 @@ mod pull;
 mod push;
 pub mod reads;
 mod record_step;
+mod unique;
 mod wipe;
 pub mod writes;
 

@@ -26,6 +26,7 @@ use super::super::js::{get, opt_num};
 use super::super::records::{meta_to_js, read_meta};
 use super::connection::{commit_or_abort, request, transaction};
 use super::entries::store;
+use super::unique;
 
 pub struct Write {
     pub id: String,
@@ -107,15 +108,24 @@ pub async fn write(
     writes: Vec<Write>,
 ) -> Result<Written> {
     let tx = transaction(db, &[collection, OUTBOX_STORE], true)?;
-    commit_or_abort(&tx, &format!("writing to \"{collection}\""), issue(&tx, collection, ids, now, writes)).await
+    let rewritten: Array = writes.iter().map(|w| w.key.clone()).collect();
+    let put = Array::new();
+    let context = format!("writing to \"{collection}\"");
+    match commit_or_abort(&tx, &context, issue(&tx, collection, ids, now, writes, &put)).await {
+        Err(e) if unique::is_clash(&e) => Err(unique::name_clash(db, collection, &put, &rewritten, e).await),
+        done => done,
+    }
 }
 
+/// Issues the writes; each record put is also pushed to `put`, to name the unique index a
+/// refused write clashes on.
 async fn issue(
     tx: &IdbTransaction,
     collection: &str,
     ids: &IdGenerator,
     now: f64,
     writes: Vec<Write>,
+    put: &Array,
 ) -> Result<Written> {
     let records = store(tx, collection)?;
     let outbox = store(tx, OUTBOX_STORE)?;
@@ -174,6 +184,7 @@ async fn issue(
                 };
                 let stored = glue::stamp_record(&data, key, &meta_to_js(meta, key)).map_err(|e| unreadable(i, e))?;
                 records.put(&stored).map_err(|e| fail(i, e))?;
+                put.push(&stored);
                 let newest = match *queue {
                     Queue::Append { op, base_version } => {
                         let mutation_id = ids.next_at(now);
