@@ -11,7 +11,8 @@ use std::path::Path;
 const ALLOWED: &[(&str, &[&str])] = &[
     ("api", &["database", "driver", "idb", "events", "options", "query_args", "records", "wire"]),
     ("database", &["driver", "idb", "events", "tabs", "records", "transport"]),
-    ("driver", &["idb", "transport", "wire"]),
+    ("driver", &["idb", "transport", "wire", "resolvers"]),
+    ("resolvers", &["records", "wire"]),
     ("tabs", &["records"]),
     ("idb", &["records", "wire"]),
     ("transport", &["wire"]),

@@ -73,18 +73,29 @@ export interface IndexSpec<T = Fields> {
  * server's version, by the local one, or by a three-way merge whose fields changed on both sides
  * to different values go to a person, or to the named side with `{ merge: ... }`. Every
  * automatic settlement is written to the sync log with both versions. */
-export type ConflictStrategy =
+export type ConflictStrategy<T extends object = Fields> =
   | "manual"
   | "server-wins"
   | "client-wins"
   | "merge"
-  | { merge: "manual" | "server-wins" | "client-wins" };
+  | { merge: "manual" | "server-wins" | "client-wins" }
+  | ConflictResolver<T>;
+
+/** A collection's own resolver: called during a sync with each conflict (as `conflicts()` gives
+ * it), it answers which side to keep, merged data (a plain object of the record's fields), or
+ * `"manual"` to leave it for a person. It may be async. One that throws, rejects, answers
+ * anything else or takes over 10 s leaves the conflict for a person, and the sync log says why
+ * (an `unresolved` entry). */
+export type ConflictResolver<T extends object = Fields> = (
+  conflict: Conflict<T>,
+) => ResolverAnswer | Promise<ResolverAnswer>;
+export type ResolverAnswer = "local" | "server" | "manual" | Fields;
 
 export interface CollectionSpec<T = Fields> {
   /** A string is shorthand for `{ keyPath: string }`. */
   indexes?: Array<NoInfer<KeyPath<T>> | IndexSpec<T>>;
   /** How conflicts of this collection are settled (default `"manual"`). */
-  conflicts?: ConflictStrategy;
+  conflicts?: ConflictStrategy<T & object>;
 }
 
 /** A data migration: runs once, after the schema of `version` is in place, and is recorded. */
@@ -226,10 +237,19 @@ export interface FieldDiff {
 export interface SyncLogEntry<C extends string = string> {
   readonly seq: number;
   readonly at: number;
-  readonly kind: "resolved" | "rejected" | "retried" | "discarded" | "force-push" | "force-pull" | "swept" | "wipe";
+  readonly kind:
+    | "resolved"
+    | "rejected"
+    | "retried"
+    | "discarded"
+    | "force-push"
+    | "force-pull"
+    | "swept"
+    | "wipe"
+    | "unresolved";
   readonly collection: C;
   readonly id: string;
-  readonly by?: "user" | "server-wins" | "client-wins" | "merge";
+  readonly by?: "user" | "server-wins" | "client-wins" | "merge" | "custom";
   readonly kept?: "local" | "server" | "merged";
   readonly local?: Fields | null;
   readonly server?: Fields | null;
@@ -260,7 +280,8 @@ export interface ForcePullOptions<C extends string = string> {
 export interface Conflict<T extends object = Fields, C extends string = string> {
   readonly collection: C;
   readonly id: string;
-  /** The local record as it was when the conflict was found (null if it no longer existed). */
+  /** The record here as it is now (null if it no longer exists): edits made while the conflict
+   * waited are in it. */
   readonly local: StoredRecord<T> | Tombstone | null;
   /** The server's record. */
   readonly server: ServerRecord<T>;

@@ -177,6 +177,8 @@ impl World {
             | Command::BeginForce(_)
             | Command::FinishForcePull
             | Command::Wipe { .. }
+            | Command::AskResolvers(_)
+            | Command::ApplyAnswers(_)
             | Command::Count { .. }) => self.clients[client].storage.push_back(StorageOp::Engine(at, command)),
             Command::Arm { timer, after_ms } => {
                 let due = self.now + after_ms;

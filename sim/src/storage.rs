@@ -10,7 +10,8 @@ use ferrysync::core::sync::conflict::merge::Fallback;
 use ferrysync::core::sync::conflict::strategy::Strategy;
 use ferrysync::core::sync::engine::{Command, Event};
 use ferrysync::core::sync::log::{By, Kept, LogEntry, LogKind};
-use ferrysync::core::sync::storage::{Choice, SyncStorage};
+use ferrysync::core::sync::memory::Patch;
+use ferrysync::core::sync::storage::{Answer, Choice, SyncStorage};
 use ferrysync::core::write::Intent;
 use ferrysync::protocol::decode_cursor;
 use uuid::Uuid;
@@ -79,6 +80,16 @@ impl World {
                         Event::ForceBegun(ready(c.store.begin_force(&force, now, &mut || next_id(client, counter))))
                     }
                     Command::FinishForcePull => Event::ForcePullFinished(ready(store.finish_force_pull(now))),
+                    Command::AskResolvers(asks) => Event::ResolversAnswered(self.resolver_answers(client, asks)),
+                    Command::ApplyAnswers(answers) => {
+                        let c = &mut self.clients[client];
+                        let counter = &mut c.counter;
+                        let applied = ready(c.store.apply_answers(answers, now, &mut || next_id(client, counter)));
+                        if let Ok(s) = &applied {
+                            self.stats.auto_resolved += s.resolved;
+                        }
+                        Event::AnswersApplied(applied)
+                    }
                     Command::Wipe { collection, discard_pending } => {
                         Event::Wiped(ready(store.wipe(&collection, discard_pending, now)))
                     }
@@ -129,6 +140,32 @@ impl World {
                 }
             }
         }
+    }
+
+    /// The app's own resolver, as the seed makes it: keeps one side, merges the local fields
+    /// over the server's, leaves it for a person, or fails (throws, or never answers in time).
+    fn resolver_answers(&mut self, client: usize, asks: Vec<(String, String)>) -> Vec<(String, String, Answer<Data>)> {
+        let rows = self.clients[client].store.conflict_rows();
+        asks.into_iter()
+            .map(|(collection, id)| {
+                let row = rows.iter().find(|r| r.collection == collection && r.id == id);
+                let local = row.and_then(|r| r.local.as_ref()).and_then(|s| s.data.clone());
+                let server = row.and_then(|r| r.server.data.clone());
+                let answer = match (self.rng.below(6), local, server) {
+                    (0, ..) => Answer::Local,
+                    (1, ..) => {
+                        // The app chose to drop its local version: what it drops is excused.
+                        self.history.replaced(client, &collection, &id, self.tick);
+                        Answer::Server
+                    }
+                    (2, Some(local), Some(server)) => Answer::Merged(server.patched(&local)),
+                    (3, ..) => Answer::Manual(None),
+                    (4, ..) => Answer::Manual(Some("the resolver threw: no".into())),
+                    _ => Answer::Manual(Some("the resolver did not answer in time".into())),
+                };
+                (collection, id, answer)
+            })
+            .collect()
     }
 
     /// What the checks watch after every transaction: conflicts as they appear (both versions

@@ -32,13 +32,14 @@ use crate::storage::StorageOp;
 pub const COLLECTIONS: [&str; 2] = ["items", "notes"];
 
 /// The conflict strategies a client's collection may declare.
-const STRATEGIES: [Strategy; 6] = [
+const STRATEGIES: [Strategy; 7] = [
     Strategy::Manual,
     Strategy::ServerWins,
     Strategy::ClientWins,
     Strategy::Merge(Fallback::Manual),
     Strategy::Merge(Fallback::ServerWins),
     Strategy::Merge(Fallback::ClientWins),
+    Strategy::Custom,
 ];
 
 /// The clock the simulation starts at (ms since the epoch).

@@ -530,7 +530,7 @@ pub fn open(options: JsValue) -> Promise {
     promise(async move {
         let options = parsed?;
         intern_constants();
-        let inner = Inner::new(options.schema.clone(), options.sync);
+        let inner = Inner::new(options.schema.clone(), options.sync, options.resolvers);
         let weak = Rc::downgrade(&inner);
         let on_version_change = options.on_version_change.clone();
         let versions: Vec<u32> = options.migrations.iter().map(|(v, _)| *v).collect();

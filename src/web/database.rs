@@ -41,7 +41,7 @@ pub struct Inner {
 
 impl Inner {
     /// A handle on `schema`'s database, not yet connected.
-    pub fn new(schema: Schema, sync: Option<(Settings, Transport)>) -> Rc<Inner> {
+    pub fn new(schema: Schema, sync: Option<(Settings, Transport)>, resolvers: Vec<(String, Function)>) -> Rc<Inner> {
         let lock_name = format!("ferrysync:{}:sync", schema.database_name());
         Rc::new_cyclic(|weak: &std::rc::Weak<Inner>| Inner {
             schema: Rc::new(schema),
@@ -51,7 +51,7 @@ impl Inner {
             status: RefCell::default(),
             status_store: RefCell::default(),
             tabs: RefCell::default(),
-            driver: Rc::new(Driver::new(weak.clone(), sync, lock_name)),
+            driver: Rc::new(Driver::new(weak.clone(), sync, lock_name, resolvers)),
         })
     }
 

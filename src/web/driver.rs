@@ -26,6 +26,7 @@ use super::error::to_js;
 use super::glue;
 use super::idb::IdbStore;
 use super::js::{now, set_field};
+use super::resolvers::Resolvers;
 use super::transport::Transport;
 use super::wire::{JsData, PullResponse, PushResponse};
 use crate::protocol::Mutation;
@@ -60,13 +61,20 @@ pub struct Driver {
     next_waiter: Cell<u64>,
     /// The `online`/`offline` listeners, and the function that removes them.
     network: RefCell<Option<NetworkListeners>>,
+    resolvers: Rc<Resolvers>,
 }
 
 type NetworkListeners = (Closure<dyn FnMut()>, Closure<dyn FnMut()>, Function);
 
 impl Driver {
     /// `sync`: the `sync` options of `open()`, if any; `lock_name`: the database's sync lock.
-    pub fn new(host: Weak<dyn Host>, sync: Option<(Settings, Transport)>, lock_name: String) -> Driver {
+    /// `resolvers`: the collections' own conflict resolvers.
+    pub fn new(
+        host: Weak<dyn Host>,
+        sync: Option<(Settings, Transport)>,
+        lock_name: String,
+        resolvers: Vec<(String, Function)>,
+    ) -> Driver {
         let (settings, transport) = match sync {
             Some((s, t)) => (Some(s), Some(t)),
             None => (None, None),
@@ -84,6 +92,7 @@ impl Driver {
             waiters: RefCell::default(),
             next_waiter: Cell::new(0),
             network: RefCell::default(),
+            resolvers: Rc::new(Resolvers(resolvers)),
         }
     }
 
@@ -220,6 +229,17 @@ impl Driver {
             }),
             Command::FinishForcePull => self.io(move |_| async move {
                 Event::ForcePullFinished(async { host.store()?.finish_force_pull(now()).await }.await)
+            }),
+            Command::AskResolvers(asks) => {
+                let resolvers = self.resolvers.clone();
+                self.io(move |_| async move {
+                    let rows = async { host.store()?.conflicts().await }.await.unwrap_or(JsValue::NULL);
+                    Event::ResolversAnswered(resolvers.ask(asks, &rows).await)
+                })
+            }
+            Command::ApplyAnswers(answers) => self.io(move |_| async move {
+                let applied = async { host.store()?.apply_answers(answers, now(), &mut || host.mutation_id()).await };
+                Event::AnswersApplied(applied.await)
             }),
             Command::SettleConflicts => self.io(move |_| async move {
                 let settled = async { host.store()?.settle_conflicts(now(), &mut || host.mutation_id()).await };

@@ -326,6 +326,26 @@ export function makeFieldDiff(path, base, local, server, change) {
   return { path, base, local, server, change };
 }
 
+/** `resolver(conflict)` as a promise (sync or async; a throw is a rejection), rejected when it
+ * has not answered within `timeoutMs`. */
+export function callResolver(resolver, conflict, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    Promise.resolve()
+      .then(() => resolver(conflict))
+      .then(
+        (answer) => {
+          clearTimeout(timer);
+          resolve(answer);
+        },
+        (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+  });
+}
+
 /** A plain object from `[key, value]` pairs. */
 export function fromFields(pairs) {
   return Object.fromEntries(pairs);

@@ -69,6 +69,8 @@ extern "C" {
     pub fn with_base(entry: &JsValue, version: f64, base: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = holdEntry)]
     pub fn hold_entry(entry: &JsValue, hold: &str, error: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = callResolver)]
+    pub fn call_resolver(resolver: &Function, conflict: &JsValue, timeout_ms: u32) -> Promise;
     #[wasm_bindgen(js_name = countQueued)]
     pub fn count_queued(name: &str) -> Promise;
     #[wasm_bindgen(js_name = forceEntry)]

@@ -24,6 +24,7 @@ mod js;
 mod options;
 mod query_args;
 mod records;
+mod resolvers;
 mod tabs;
 mod transport;
 mod types;

@@ -40,6 +40,8 @@ pub struct OpenOptions {
     pub on_version_change: Option<Function>,
     pub blocked_timeout_ms: u32,
     pub sync: Option<(Settings, Transport)>,
+    /// Collections whose `conflicts` is a function: their own resolvers.
+    pub resolvers: Vec<(String, Function)>,
 }
 
 pub fn read_open_options(options: &JsValue) -> Result<OpenOptions> {
@@ -54,10 +56,14 @@ pub fn read_open_options(options: &JsValue) -> Result<OpenOptions> {
         return Err(options_error("`collections` must be an object of collection specs".into()));
     }
     let mut collections = Vec::new();
+    let mut resolvers = Vec::new();
     for name in Object::keys(collections_value.unchecked_ref::<Object>()).iter() {
         let name = name.as_string().unwrap_or_default();
         let spec = get(&collections_value, &name);
         collections.push(read_collection(&name, &spec)?);
+        if let Ok(resolver) = get(&spec, "conflicts").dyn_into::<Function>() {
+            resolvers.push((name, resolver));
+        }
     }
     let schema = Schema::new(app, tenant, version, collections)?;
 
@@ -97,7 +103,7 @@ pub fn read_open_options(options: &JsValue) -> Result<OpenOptions> {
         Some(ms) => non_negative_int("blockedTimeoutMs", ms).map_err(|e| options_error(e.message))?,
     };
     let sync = read_sync_options(&get(options, "sync"))?;
-    Ok(OpenOptions { schema, migrations, on_version_change, blocked_timeout_ms, sync })
+    Ok(OpenOptions { schema, migrations, on_version_change, blocked_timeout_ms, sync, resolvers })
 }
 
 /// `sync: { url, token } | { transport }`, plus the optional tuning numbers. Absent: no sync.
@@ -186,10 +192,14 @@ fn read_collection(name: &str, spec: &JsValue) -> Result<CollectionDef> {
     Ok(CollectionDef { name: name.to_string(), indexes, conflicts: read_strategy(name, &get(spec, "conflicts"))? })
 }
 
-/// `conflicts`: a strategy's name, or `{ merge: fallback }`; absent is "manual".
+/// `conflicts`: a strategy's name, `{ merge: fallback }`, or a function (the collection's own
+/// resolver); absent is "manual".
 fn read_strategy(collection: &str, value: &JsValue) -> Result<Strategy> {
     if value.is_undefined() {
         return Ok(Strategy::Manual);
+    }
+    if value.is_function() {
+        return Ok(Strategy::Custom);
     }
     let parsed = match value.as_string() {
         Some(name) => Strategy::parse(&name),
@@ -200,7 +210,7 @@ fn read_strategy(collection: &str, value: &JsValue) -> Result<Strategy> {
     };
     parsed.ok_or_else(|| {
         options_error(format!(
-            "collection \"{collection}\": `conflicts` must be \"manual\", \"server-wins\", \"client-wins\", \"merge\" or {{ merge: \"manual\" | \"server-wins\" | \"client-wins\" }}, got {}",
+            "collection \"{collection}\": `conflicts` must be \"manual\", \"server-wins\", \"client-wins\", \"merge\", {{ merge: \"manual\" | \"server-wins\" | \"client-wins\" }} or a resolver function, got {}",
             describe(value)
         ))
     })

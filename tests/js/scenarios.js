@@ -998,6 +998,55 @@ export async function conflictStrategiesSettleAndAreLogged(api) {
   }
 }
 
+/** A collection's own resolver: async, its merged data pushed; a failure leaves the conflict. */
+export async function customResolverSettlesOrLeavesItLogged(api) {
+  const { main } = api.servers;
+  const asked = [];
+  const resolver = async (c) => {
+    asked.push([c.id, c.local.title, c.server.data.title, c.diff.map((f) => f.change)]);
+    await new Promise((done) => setTimeout(done, 5));
+    if (c.local.title === "throw") throw new Error("boom");
+    if (c.local.title === "nonsense") return 42;
+    return { title: `${c.local.title} & ${c.server.data.title}`, done: c.server.data.done };
+  };
+  const a = await openSynced(api, "custom-a", manual(main, "tok20"));
+  const app = uniqueApp("custom-b");
+  const b = {
+    app,
+    db: await api.open({ app, version: 1, collections: { tasks: { conflicts: resolver } }, sync: manual(main, "tok20") }),
+  };
+  b.tasks = b.db.collection("tasks");
+  try {
+    const x = await a.tasks.create({ title: "original", done: false });
+    await a.db.syncNow();
+    await b.db.syncNow();
+    await a.tasks.update(x.id, { title: "A" });
+    await a.db.syncNow();
+    await b.tasks.update(x.id, { title: "B" });
+    eq((await b.db.syncNow()).resolved, 1, "the resolver settled it");
+    eq(asked[0], [x.id, "B", "A", ["both-different"]], "it was asked with both versions and the diff");
+    await b.db.syncNow();
+    await a.db.syncNow();
+    eq((await a.tasks.get(x.id)).title, "B & A", "its merged data reached the other client");
+    const [entry] = await b.db.syncLog();
+    eq([entry.kind, entry.by, entry.kept], ["resolved", "custom", "merged"], "logged");
+
+    for (const bad of ["throw", "nonsense"]) {
+      await a.tasks.update(x.id, { title: `A ${bad}` });
+      await a.db.syncNow();
+      await b.tasks.update(x.id, { title: bad });
+      await b.db.syncNow();
+      eq(b.db.status().conflicts, 1, `a resolver that fails (${bad}) leaves the conflict for a person`);
+      const [why] = await b.db.syncLog();
+      eq([why.kind, why.id], ["unresolved", x.id], "and the log says so");
+      assert(why.message.includes(bad === "throw" ? "boom" : "number"), why.message);
+      await b.db.resolveConflict("tasks", x.id, "server");
+    }
+  } finally {
+    await cleanup(api, a, b);
+  }
+}
+
 /** Force push over a conflict, force pull dropping or keeping local changes, and the log. */
 export async function forceSyncBothWays(api) {
   const { main } = api.servers;

@@ -8,7 +8,7 @@
 export default function init(input?: { module_or_path: unknown }): Promise<unknown>;
 
 export function open(options: unknown): Promise<unknown>;
-export function deleteDatabase(app: string, tenant?: string): Promise<void>;
+export function deleteDatabase(app: string, tenant?: string, options?: unknown): Promise<void>;
 export class Database {
   private constructor();
 }

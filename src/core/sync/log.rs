@@ -38,6 +38,9 @@ pub enum LogKind {
     /// A collection's local data was wiped: `count` records; `message` says how many queued
     /// changes were dropped with them.
     Wipe,
+    /// A collection's own resolver failed on a conflict (`message` says how); it waits for a
+    /// person.
+    Unresolved,
 }
 
 impl LogKind {
@@ -51,6 +54,7 @@ impl LogKind {
             LogKind::ForcePull => "force-pull",
             LogKind::Swept => "swept",
             LogKind::Wipe => "wipe",
+            LogKind::Unresolved => "unresolved",
         }
     }
 }

@@ -28,7 +28,7 @@ use super::rules::force::{begin_pull, force_entry, force_record, swept, Force, S
 use super::rules::pull::{pull_step, PullStep};
 use super::rules::push::{push_step, EntryStep};
 use super::rules::RecordStep;
-use super::storage::{Batch, Changes, Choice, Counts, Decided, PageApplied, PushApplied, Settled, SyncStorage};
+use super::storage::{Answer, Batch, Changes, Choice, Counts, Decided, PageApplied, PushApplied, Settled, SyncStorage};
 
 /// Record data that a patch can be merged into (a shallow merge of fields, as `update()` does).
 pub trait Patch: Clone {
@@ -317,8 +317,15 @@ impl<D: Clone> MemoryStore<D> {
         self.state.borrow().outbox.values().map(|r| r.entry.clone()).collect()
     }
 
+    /// Every conflict, with the record here as it is now: writes made while it was held are in
+    /// it (what a person or a resolver keeps must not undo them).
     pub fn conflict_rows(&self) -> Vec<ConflictRow<D>> {
-        self.state.borrow().conflicts.values().cloned().collect()
+        let state = self.state.borrow();
+        state
+            .conflicts
+            .values()
+            .map(|row| ConflictRow { local: state.records.get(&key(&row.collection, &row.id)).cloned(), ..row.clone() })
+            .collect()
     }
 
     /// The sync log, newest first.
@@ -638,6 +645,10 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 let (side, merged) = match settle(strategy, row.base.as_ref(), local.as_ref(), deleted, server.as_ref())
                 {
                     Settlement::Manual => continue,
+                    Settlement::Ask => {
+                        settled.asks.push((row.collection.clone(), row.id.clone()));
+                        continue;
+                    }
                     Settlement::Local => (Side::Local, None),
                     Settlement::Server => (Side::Server, None),
                     Settlement::Merged(data) => (Side::Merged, Some(data)),
@@ -772,6 +783,45 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
             state.log(logged);
             decided.changes.add(LOG_CHANGES, "", Op::Create);
             Ok(decided)
+        })
+    }
+
+    async fn apply_answers(
+        &self,
+        answers: Vec<(String, String, Answer<D>)>,
+        now: f64,
+        mutation_id: &mut dyn FnMut() -> String,
+    ) -> Result<Settled> {
+        self.transaction(|state| {
+            let mut settled = Settled::default();
+            for (collection, id, answer) in answers {
+                if !state.conflicts.contains_key(&key(&collection, &id)) {
+                    continue;
+                }
+                let (side, merged) = match answer {
+                    Answer::Local => (Side::Local, None),
+                    Answer::Server => (Side::Server, None),
+                    Answer::Merged(data) => (Side::Merged, Some(data)),
+                    Answer::Manual(None) => continue,
+                    Answer::Manual(Some(why)) => {
+                        let mut logged = LogEntry::new(now, LogKind::Unresolved, &collection, &id);
+                        (logged.by, logged.message) = (Some(By::Strategy(Strategy::Custom)), Some(why));
+                        state.log(logged);
+                        settled.decided.changes.add(LOG_CHANGES, &id, Op::Create);
+                        continue;
+                    }
+                };
+                let by = By::Strategy(Strategy::Custom);
+                let d = state.resolve(&collection, &id, side, merged, by, &mutation_id(), now)?;
+                settled.resolved += 1;
+                settled.decided.pending_delta += d.pending_delta;
+                for (c, list) in d.changes.0 {
+                    for (i, op) in list {
+                        settled.decided.changes.add(&c, &i, op);
+                    }
+                }
+            }
+            Ok(settled)
         })
     }
 

@@ -105,6 +105,18 @@ pub struct Settled {
     pub resolved: u64,
     /// Changes queued (local and merged versions to push) and records changed.
     pub decided: Decided,
+    /// Conflicts (collection, id) whose collection's own resolver must be asked.
+    pub asks: Vec<(String, String)>,
+}
+
+/// What a collection's own resolver answered for one conflict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer<D> {
+    Local,
+    Server,
+    Merged(D),
+    /// Left for a person: the resolver said so (`None`), or failed (`Some(why)`, logged).
+    Manual(Option<String>),
 }
 
 /// The storage of one database, as the sync engine and the decisions use it.
@@ -171,6 +183,16 @@ pub trait SyncStorage<D> {
     /// ([`super::conflict::strategy::settle`]), in one transaction; each settlement goes into the
     /// sync log with both versions. Changes it queues take their ids from `mutation_id`.
     async fn settle_conflicts(&self, now: f64, mutation_id: &mut dyn FnMut() -> String) -> Result<Settled>;
+
+    /// Carries out what collections' own resolvers answered, in one transaction: each answer
+    /// settles its conflict as [`Self::settle_conflicts`] would (logged), a failure is logged
+    /// and leaves it for a person; a conflict settled meanwhile is passed over.
+    async fn apply_answers(
+        &self,
+        answers: Vec<(String, String, Answer<D>)>,
+        now: f64,
+        mutation_id: &mut dyn FnMut() -> String,
+    ) -> Result<Settled>;
 
     /// The sync log, newest first ([`super::log`]).
     async fn log(&self) -> Result<Self::Log>;

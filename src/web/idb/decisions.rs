@@ -15,7 +15,7 @@ use crate::core::sync::conflict::strategy::{settle, Settlement, Strategy};
 use crate::core::sync::entry::Hold;
 use crate::core::sync::log::{By, Kept, LogKind, LOG_CHANGES};
 use crate::core::sync::rules::decide::{self, Decision, Side};
-use crate::core::sync::storage::{Changes, Decided, Settled};
+use crate::core::sync::storage::{Answer, Changes, Decided, Settled};
 
 use super::super::glue;
 use super::super::js::{get, opt_num, set_field};
@@ -34,10 +34,27 @@ use super::record_step::carry_out;
 /// [`diff`](crate::core::sync::conflict::diff::diff)).
 pub async fn conflicts(db: &IdbDatabase) -> Result<JsValue> {
     let context = "reading conflicts";
-    let tx = transaction(db, &[CONFLICTS_STORE], false)?;
+    let names = db.object_store_names();
+    let names: Vec<String> = (0..names.length()).filter_map(|i| names.get(i)).collect();
+    let tx = transaction(db, &names.iter().map(String::as_str).collect::<Vec<_>>(), false)?;
     let rows = request(&store(&tx, CONFLICTS_STORE)?.get_all().map_err(js_err(context))?, context).await?;
     let present = |v: JsValue| (!v.is_null() && !v.is_undefined()).then_some(v);
+    // The record here as it is now, not as it was when the conflict was found: writes made while
+    // it was held are in it, and what a person or a resolver keeps must not undo them.
+    let mut reads = Vec::new();
     for row in Array::from(&rows).iter() {
+        let collection = get(&row, "collection").as_string().unwrap_or_default();
+        let current = match store(&tx, &collection) {
+            Ok(records) => Some(request(&records.get(&get(&row, "id")).map_err(js_err(context))?, context)),
+            Err(_) => None,
+        };
+        reads.push((row, current));
+    }
+    for (row, current) in reads {
+        if let Some(current) = current {
+            let current = current.await?;
+            set_field(row.unchecked_ref(), "local", &if current.is_undefined() { JsValue::NULL } else { current });
+        }
         let local = present(get(&row, "local")).filter(|r| !glue::is_tombstone(r)).map(|r| JsData(glue::wire_data(&r)));
         let server = get(&row, "server");
         let server = (!get(&server, "deleted").as_bool().unwrap_or(false)).then(|| JsData(get(&server, "data")));
@@ -207,6 +224,60 @@ async fn settle_one(
     Ok(decided)
 }
 
+/// Carries out collections' own resolvers' answers, in one transaction.
+pub async fn apply_answers(
+    db: &IdbDatabase,
+    answers: Vec<(String, String, Answer<JsData>)>,
+    now: f64,
+    mutation_id: &mut dyn FnMut() -> String,
+) -> Result<Settled> {
+    let context = "settling conflicts by their resolvers";
+    let tx = all_stores(db)?;
+    let work = async {
+        let mut settled = Settled::default();
+        let by = By::Strategy(Strategy::Custom);
+        for (collection, id, answer) in answers {
+            let target = Target::read(&tx, &collection, &id, context).await?;
+            if target.conflict.is_undefined() {
+                continue;
+            }
+            let (side, merged) = match answer {
+                Answer::Local => (Side::Local, JsValue::UNDEFINED),
+                Answer::Server => (Side::Server, JsValue::UNDEFINED),
+                Answer::Merged(data) => (Side::Merged, data.0),
+                Answer::Manual(None) => continue,
+                Answer::Manual(Some(why)) => {
+                    let entry = glue::make_log_entry(
+                        now,
+                        LogKind::Unresolved.as_str(),
+                        &collection,
+                        &id,
+                        Some(by.as_str().to_string()),
+                        None,
+                        &JsValue::UNDEFINED,
+                        &JsValue::UNDEFINED,
+                        None,
+                        Some(why),
+                    );
+                    log::append(&tx, &entry, context).await?;
+                    settled.decided.changes.add(LOG_CHANGES, &id, Op::Create);
+                    continue;
+                }
+            };
+            let d = settle_one(&tx, &target, side, &merged, by, &mutation_id(), now, context).await?;
+            settled.resolved += 1;
+            settled.decided.pending_delta += d.pending_delta;
+            for (c, list) in d.changes.0 {
+                for (i, op) in list {
+                    settled.decided.changes.add(&c, &i, op);
+                }
+            }
+        }
+        Ok(settled)
+    };
+    commit_or_abort(&tx, context, work).await
+}
+
 /// Keeps one side of the conflict on `collection`/`id` (or `merged` data, for [`Side::Merged`]);
 /// a kept local side or a merge is queued under `mutation_id`.
 pub async fn resolve_conflict(
@@ -256,6 +327,10 @@ pub async fn settle_conflicts(
             let local = target.data();
             let (side, merged) = match settle(strategy, base.as_ref(), local.as_ref(), deleted, server_data.as_ref()) {
                 Settlement::Manual => continue,
+                Settlement::Ask => {
+                    settled.asks.push((collection, id));
+                    continue;
+                }
                 Settlement::Local => (Side::Local, JsValue::UNDEFINED),
                 Settlement::Server => (Side::Server, JsValue::UNDEFINED),
                 Settlement::Merged(data) => (Side::Merged, data.0),

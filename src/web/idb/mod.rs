@@ -26,7 +26,9 @@ use crate::core::error::Result;
 use crate::core::schema::Schema;
 use crate::core::sync::rules::decide::Side;
 use crate::core::sync::rules::force::Force;
-use crate::core::sync::storage::{Batch, Choice, Counts, Decided, PageApplied, PushApplied, Settled, SyncStorage};
+use crate::core::sync::storage::{
+    Answer, Batch, Choice, Counts, Decided, PageApplied, PushApplied, Settled, SyncStorage,
+};
 
 use super::wire::{JsData, PullResponse, PushResponse};
 
@@ -115,6 +117,15 @@ impl SyncStorage<JsData> for IdbStore {
         mutation_id: &mut dyn FnMut() -> String,
     ) -> impl Future<Output = Result<Settled>> {
         decisions::settle_conflicts(&self.db, &self.schema, now, mutation_id)
+    }
+
+    fn apply_answers(
+        &self,
+        answers: Vec<(String, String, Answer<JsData>)>,
+        now: f64,
+        mutation_id: &mut dyn FnMut() -> String,
+    ) -> impl Future<Output = Result<Settled>> {
+        decisions::apply_answers(&self.db, answers, now, mutation_id)
     }
 
     fn log(&self) -> impl Future<Output = Result<JsValue>> {

@@ -15,6 +15,9 @@ pub enum Strategy {
     ClientWins,
     /// A three-way merge; what both sides changed differently goes to the fallback.
     Merge(Fallback),
+    /// The app's own resolver decides (it may be async); one that throws or takes too long
+    /// leaves the conflict for a person, and the log says why.
+    Custom,
 }
 
 impl Strategy {
@@ -45,6 +48,7 @@ impl Strategy {
             Strategy::ServerWins => "server-wins",
             Strategy::ClientWins => "client-wins",
             Strategy::Merge(_) => "merge",
+            Strategy::Custom => "custom",
         }
     }
 }
@@ -60,6 +64,8 @@ pub enum Settlement<T> {
     Merged(T),
     /// Leave it for a person.
     Manual,
+    /// Ask the app's resolver.
+    Ask,
 }
 
 /// Settles a conflict by `strategy`. `local` is the record here and `server` the server's
@@ -90,6 +96,7 @@ pub fn settle<T: Tree>(
         Strategy::Manual => Settlement::Manual,
         Strategy::ServerWins => Settlement::Server,
         Strategy::ClientWins => Settlement::Local,
+        Strategy::Custom => Settlement::Ask,
         Strategy::Merge(fallback) => match merge(base, local, server, fallback) {
             Err(_) => Settlement::Manual,
             Ok(merged) if is_server(merged.as_ref(), server) => Settlement::Server,

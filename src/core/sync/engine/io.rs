@@ -8,7 +8,7 @@ use crate::protocol::{PullResponse, PushResponse};
 
 use super::super::failure::Failure;
 use super::super::rules::force::Force;
-use super::super::storage::{Batch, Changes, Counts, Decided, PageApplied, PushApplied, Settled};
+use super::super::storage::{Answer, Batch, Changes, Counts, Decided, PageApplied, PushApplied, Settled};
 
 /// A caller waiting for the engine (`syncNow()`, a decision, an `open()`), by a number the edge
 /// chose; settled by [`Command::Settle`].
@@ -87,6 +87,9 @@ pub enum Event<D> {
     PageApplied(Result<PageApplied, Error>),
     CursorReset(Result<(), Error>),
     ConflictsSettled(Result<Settled, Error>),
+    /// What the resolvers answered ([`Command::AskResolvers`]).
+    ResolversAnswered(Vec<(String, String, Answer<D>)>),
+    AnswersApplied(Result<Settled, Error>),
     /// `forcePush()` / `forcePull()`: settled when the sync it runs ends.
     ForceAsked {
         force: Force,
@@ -156,6 +159,11 @@ pub enum Command<D> {
     /// Storage: settle the conflicts of collections with an automatic strategy; answer
     /// [`Event::ConflictsSettled`].
     SettleConflicts,
+    /// Ask collections' own resolvers about these conflicts (collection, id), each within a
+    /// bounded time; answer [`Event::ResolversAnswered`] with one answer each.
+    AskResolvers(Vec<(String, String)>),
+    /// Storage: carry out the resolvers' answers; answer [`Event::AnswersApplied`].
+    ApplyAnswers(Vec<(String, String, Answer<D>)>),
     /// Storage: start a force, under the sync lock; answer [`Event::ForceBegun`].
     BeginForce(Force),
     /// Storage: sweep what a force pull left marked, once its pull is complete; answer

@@ -47,6 +47,9 @@ enum Phase {
     ResettingCursor,
     /// Settling conflicts by their strategies, once the pull is done.
     Settling,
+    /// Waiting for collections' own resolvers, then for their answers to be carried out.
+    Asking,
+    ApplyingAnswers,
     /// Starting the force this sync was asked for, under the lock.
     BeginningForce,
     /// Sweeping after a force pull's pull from the start.
@@ -433,7 +436,10 @@ impl<D> Engine<D> {
                     self.pull_done(now, out);
                 }
             }
-            (Phase::Settling, Event::ConflictsSettled(Ok(settled))) => {
+            (
+                Phase::Settling | Phase::ApplyingAnswers,
+                Event::ConflictsSettled(Ok(settled)) | Event::AnswersApplied(Ok(settled)),
+            ) => {
                 job.summary.resolved += settled.resolved;
                 if settled.decided.pending_delta > 0 {
                     self.rerun = true;
@@ -442,7 +448,16 @@ impl<D> Engine<D> {
                 if !settled.decided.changes.is_empty() {
                     out.push(Command::Announce(settled.decided.changes));
                 }
-                self.succeed(now, out);
+                if settled.asks.is_empty() || job.phase == Phase::ApplyingAnswers {
+                    self.succeed(now, out);
+                } else {
+                    job.phase = Phase::Asking;
+                    out.push(Command::AskResolvers(settled.asks));
+                }
+            }
+            (Phase::Asking, Event::ResolversAnswered(answers)) => {
+                job.phase = Phase::ApplyingAnswers;
+                out.push(Command::ApplyAnswers(answers));
             }
             (
                 Phase::ReadingBatch
@@ -450,6 +465,7 @@ impl<D> Engine<D> {
                 | Phase::ReadingCursor
                 | Phase::ResettingCursor
                 | Phase::Settling
+                | Phase::ApplyingAnswers
                 | Phase::BeginningForce
                 | Phase::FinishingForcePull
                 | Phase::ApplyingPage { .. },
@@ -458,6 +474,7 @@ impl<D> Engine<D> {
                 | Event::CursorRead(Err(e))
                 | Event::CursorReset(Err(e))
                 | Event::ConflictsSettled(Err(e))
+                | Event::AnswersApplied(Err(e))
                 | Event::ForceBegun(Err(e))
                 | Event::ForcePullFinished(Err(e))
                 | Event::PageApplied(Err(e)),
