@@ -24,6 +24,7 @@ const hints: Record<FerrysyncErrorName, string> = {
   NetworkError: "The sync server is out of reach; changes stay queued and sync later.",
   SyncError: "The sync server refused the request.",
   StorageError: "The browser's storage reported an error.",
+  PendingChangesError: "Changes that never reached the server would be lost; sync them or discard them first.",
 };
 
 export function toShownError(error: unknown): ShownError {

@@ -25,6 +25,12 @@ export function describeEntry(entry: SyncLogEntry): EntryText {
       return { headline: `Your rejected change to ${what} was sent again.`, lost: [], rollback: false };
     case "discarded":
       return { headline: `Your rejected change to ${what} was discarded.`, lost: [], rollback: false };
+    case "unresolved":
+      return {
+        headline: `The resolver could not settle the conflict on ${what}: ${entry.message ?? "no reason given"}. It waits for you.`,
+        lost: [],
+        rollback: false,
+      };
     case "resolved":
       return describeResolution(entry, what);
     case "force-push":
