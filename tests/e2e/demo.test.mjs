@@ -384,3 +384,113 @@ test("chromium: a change the server-wins strategy replaces is a rollback notice 
     await b.page.getByTestId("sync-log-empty").waitFor();
     assert.equal(await b.page.getByTestId("log-entry").count(), 0);
   }));
+
+test("chromium: force push and force pull ask first, saying what will be lost, and cancel changes nothing", () =>
+  scenario(
+    "chromium",
+    "demo-force",
+    // a's pushes are cut off on purpose (below), and one force is tried offline.
+    { browsers: 2, allowed: (p) => /\/v1\/push|ERR_INTERNET_DISCONNECTED/.test(p) },
+    async (server, a, b) => {
+      await load(a.page, server);
+      await load(b.page, server);
+      await addTask(a.page, "Shared");
+      await settled(a.page);
+      await b.page.getByTestId("sync-now").click();
+      await b.page.getByTestId("task-title").getByText("Shared", { exact: true }).waitFor();
+      const forces = (page, kind) => page.locator(`[data-testid="log-entry"][data-kind="${kind}"]`);
+
+      // Force push: b's title, held by a conflict, replaces a's on the server.
+      await clash(server, a, b, async (pa, pb) => {
+        await rename(pa, "Renamed by a");
+        await rename(pb, "Renamed by b");
+      });
+      await b.page.getByTestId("force-push").click();
+      const push = b.page.getByRole("dialog", { name: "Force push" });
+      const pushWarning = "The server's versions of 1 record will be replaced by yours.";
+      assert.equal(await textOf(push.getByTestId("force-push-warning"), pushWarning), pushWarning);
+      await push.getByTestId("force-push-confirm").click();
+      await push.waitFor({ state: "detached" });
+      await b.page.getByTestId("conflict-panel").waitFor({ state: "detached" });
+      await settled(b.page);
+      assert.equal(await textOf(b.page.getByTestId("conflict-count"), "0"), "0");
+      await titleIs(b.page, "Renamed by b");
+      const [forced] = await onServer(server, "b's title on the server", (r) => r[0]?.data.title === "Renamed by b");
+      assert.equal(forced.forced, true, "the server marks the version forced");
+      await titleIs(a.page, "Renamed by b", { sync: true });
+      assert.equal(await textOf(a.page.getByTestId("conflict-count"), "0"), "0");
+      await forces(b.page, "force-push").waitFor();
+      assert.equal(
+        await forces(b.page, "force-push").getByTestId("log-headline").textContent(),
+        "You forced 1 queued change of every collection onto the server.",
+      );
+      // With nothing queued, there is nothing to confirm.
+      await b.page.getByTestId("force-push").click();
+      const idlePush = b.page.getByRole("dialog", { name: "Force push" });
+      assert.equal(await textOf(idlePush.getByTestId("force-push-warning"), "Nothing queued: nothing to force."), "Nothing queued: nothing to force.");
+      assert.equal(await idlePush.getByTestId("force-push-confirm").isDisabled(), true);
+      await idlePush.getByTestId("force-push-cancel").click();
+      await idlePush.waitFor({ state: "detached" });
+
+      // Force pull: a's rename stays queued, since its pushes fail.
+      await idle(a.page);
+      await a.page.route(/\/v1\/push/, (route) => route.abort("internetdisconnected"));
+      await rename(a.page, "Unsent by a");
+      await a.page.getByTestId("sync-state").getByText("sync failed", { exact: true }).waitFor();
+      assert.equal(await textOf(a.page.getByTestId("pending-count"), "1"), "1");
+      const dropWarning = "1 unsent change and 0 conflicts will be dropped; your local data becomes the server's.";
+      const openPull = async () => {
+        await a.page.getByTestId("force-pull").click();
+        const pull = a.page.getByRole("dialog", { name: "Force pull" });
+        assert.equal(await textOf(pull.getByTestId("force-pull-warning"), dropWarning), dropWarning);
+        return pull;
+      };
+
+      // Keeping the changes says so; Cancel and Escape both leave everything as it was.
+      let pull = await openPull();
+      await pull.getByLabel("Keep my unsent changes").check();
+      const keepWarning = "Your 1 unsent change and 0 conflicts are kept and re-applied on top; the rest of your local data becomes the server's.";
+      assert.equal(await textOf(pull.getByTestId("force-pull-warning"), keepWarning), keepWarning);
+      await pull.getByTestId("force-pull-cancel").click();
+      await pull.waitFor({ state: "detached" });
+      pull = await openPull();
+      await a.page.keyboard.press("Escape");
+      await pull.waitFor({ state: "detached" });
+      await titleIs(a.page, "Unsent by a");
+      assert.equal(await textOf(a.page.getByTestId("pending-count"), "1"), "1");
+
+      // Offline, the force is refused before anything changes, and the banner says why.
+      await a.context.setOffline(true);
+      pull = await openPull();
+      await pull.getByTestId("force-pull-confirm").click();
+      assert.equal(await textOf(a.page.getByTestId("error-name"), "NetworkError"), "NetworkError");
+      await a.page.getByTestId("error-dismiss").click();
+      await titleIs(a.page, "Unsent by a");
+      assert.equal(await textOf(a.page.getByTestId("pending-count"), "1"), "1");
+      await a.context.setOffline(false);
+      await a.page.getByTestId("sync-state").getByText("sync failed", { exact: true }).waitFor();
+
+      // Confirmed: while the pull is held, both buttons are disabled and say what runs.
+      let release = () => {};
+      const held = new Promise((resolve) => (release = resolve));
+      await a.page.route(/\/v1\/pull/, async (route) => (await held, route.continue()), { times: 1 });
+      pull = await openPull();
+      await pull.getByTestId("force-pull-confirm").click();
+      await pull.waitFor({ state: "detached" });
+      assert.equal(await textOf(a.page.getByTestId("force-pull"), "Force pulling…"), "Force pulling…");
+      assert.equal(await a.page.getByTestId("force-pull").isDisabled(), true);
+      assert.equal(await a.page.getByTestId("force-push").isDisabled(), true);
+      release();
+      await titleIs(a.page, "Renamed by b");
+      await settled(a.page);
+      assert.equal(await textOf(a.page.getByTestId("force-pull"), "Force pull…"), "Force pull…");
+      await forces(a.page, "force-pull").waitFor();
+      assert.equal(await forces(a.page, "force-pull").count(), 1, "only the confirmed force pull ran");
+      assert.equal(
+        await forces(a.page, "force-pull").getByTestId("log-headline").textContent(),
+        "You replaced every collection with the server's data; 1 unsent change was dropped.",
+      );
+      assert.equal(await a.page.getByTestId("error").count(), 0, "an error banner is showing");
+      assert.equal((await server.records()).records[0].data.title, "Renamed by b", "a's dropped change never reached the server");
+    },
+  ));

@@ -1,5 +1,5 @@
-// The page: status, the last error, conflicts and rejected changes, the board's tasks, and the
-// sync log. The database comes
+// The page: status, the last error, conflicts and rejected changes, the board's tasks, force
+// push and force pull, and the sync log. The database comes
 // from <FerrysyncProvider>, which shows "Opening…" until it is open; a failure to open reaches
 // the error boundary.
 import { useCallback, useMemo, useState } from "react";
@@ -14,6 +14,7 @@ import { NewTaskForm } from "./NewTaskForm";
 import { Problems } from "./Problems";
 import { StatusBar } from "./StatusBar";
 import { SyncLogView } from "./SyncLogView";
+import { SyncTools } from "./SyncTools";
 import { TaskList } from "./TaskList";
 import { useDemoDatabase } from "./useDemoDatabase";
 
@@ -33,6 +34,7 @@ export function App() {
           <ConflictPanel onError={report} />
           <Problems onError={report} />
           <Tasks onError={report} />
+          <SyncTools onError={report} />
           <SyncLogView onError={report} />
         </FerrysyncProvider>
       </OpenFailed>
