@@ -321,9 +321,12 @@ test("chromium: two browsers: a conflict on the same field shows its diff, and i
     assert.equal(await rows(b.page).first().getByTestId("task-toggle").isChecked(), true, "b's own change merged in");
     const [merged] = await onServer(server, "the merged task on the server", (r) => r[0]?.data.done === true);
     assert.deepEqual([merged.data.title, merged.data.done], ["Third by a", true]);
+    // a's title is its own already: what shows the merge arrived is the tick, so wait for that.
     await titleIs(a.page, "Third by a", { sync: true });
+    await a.page.waitForFunction(
+      () => document.querySelector('[data-testid="task-row"] [data-testid="task-toggle"]')?.checked === true,
+    );
     assert.equal(await textOf(rows(a.page).first().getByTestId("task-status"), "synced"), "synced");
-    assert.equal(await rows(a.page).first().getByTestId("task-toggle").isChecked(), true);
 
     // Each decision is in b's log, newest first; the two that replaced b's title say so.
     const entries = b.page.getByTestId("log-entry");
