@@ -642,26 +642,13 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 let local = state.data(&key(&row.collection, &row.id));
                 let deleted = state.meta(&row.collection, &row.id).is_some_and(|m| m.deleted);
                 let server = if row.server.deleted { None } else { row.server.data.clone() };
-                let (side, merged) = match settle(strategy, row.base.as_ref(), local.as_ref(), deleted, server.as_ref())
-                {
-                    Settlement::Manual => continue,
-                    Settlement::Ask => {
-                        settled.asks.push((row.collection.clone(), row.id.clone()));
-                        continue;
-                    }
-                    Settlement::Local => (Side::Local, None),
-                    Settlement::Server => (Side::Server, None),
-                    Settlement::Merged(data) => (Side::Merged, Some(data)),
-                };
-                let by = By::Strategy(strategy);
-                let d = state.resolve(&row.collection, &row.id, side, merged, by, &mutation_id(), now)?;
-                settled.resolved += 1;
-                settled.decided.pending_delta += d.pending_delta;
-                for (c, list) in d.changes.0 {
-                    for (id, op) in list {
-                        settled.decided.changes.add(&c, &id, op);
-                    }
+                let settlement = settle(strategy, row.base.as_ref(), local.as_ref(), deleted, server.as_ref());
+                if matches!(settlement, Settlement::Ask) {
+                    settled.asks.push((row.collection.clone(), row.id.clone()));
                 }
+                let Some((side, merged)) = settlement.side() else { continue };
+                let by = By::Strategy(strategy);
+                settled.settled(state.resolve(&row.collection, &row.id, side, merged, by, &mutation_id(), now)?);
             }
             Ok(settled)
         })
@@ -798,26 +785,17 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 if !state.conflicts.contains_key(&key(&collection, &id)) {
                     continue;
                 }
-                let (side, merged) = match answer {
-                    Answer::Local => (Side::Local, None),
-                    Answer::Server => (Side::Server, None),
-                    Answer::Merged(data) => (Side::Merged, Some(data)),
-                    Answer::Manual(None) => continue,
-                    Answer::Manual(Some(why)) => {
+                let by = By::Strategy(Strategy::Custom);
+                match answer.side() {
+                    Ok((side, merged)) => {
+                        settled.settled(state.resolve(&collection, &id, side, merged, by, &mutation_id(), now)?)
+                    }
+                    Err(None) => {}
+                    Err(Some(why)) => {
                         let mut logged = LogEntry::new(now, LogKind::Unresolved, &collection, &id);
-                        (logged.by, logged.message) = (Some(By::Strategy(Strategy::Custom)), Some(why));
+                        (logged.by, logged.message) = (Some(by), Some(why));
                         state.log(logged);
                         settled.decided.changes.add(LOG_CHANGES, &id, Op::Create);
-                        continue;
-                    }
-                };
-                let by = By::Strategy(Strategy::Custom);
-                let d = state.resolve(&collection, &id, side, merged, by, &mutation_id(), now)?;
-                settled.resolved += 1;
-                settled.decided.pending_delta += d.pending_delta;
-                for (c, list) in d.changes.0 {
-                    for (i, op) in list {
-                        settled.decided.changes.add(&c, &i, op);
                     }
                 }
             }
