@@ -26,7 +26,7 @@ use super::log::{trim_through, By, Kept, LogEntry, LogKind, LOG_CHANGES};
 use super::rules::decide::{self, Decision, Side};
 use super::rules::force::{begin_pull, force_entry, force_record, swept, Force, Scope};
 use super::rules::pull::{pull_step, PullStep};
-use super::rules::push::{push_step, EntryStep};
+use super::rules::push::{push_step, pushed_data_is_base, EntryStep};
 use super::rules::RecordStep;
 use super::storage::{Answer, Batch, Changes, Choice, Counts, Decided, PageApplied, PushApplied, Settled, SyncStorage};
 
@@ -462,6 +462,7 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 }
                 let k = key(&m.collection, &m.id);
                 let later = state.entries_of(&m.collection, &m.id).into_iter().find(|e| e.seq > *seq);
+                let attempts = state.outbox.get(seq).map_or(0, |r| r.entry.attempts);
                 let local = state.records.get(&k).cloned();
                 let step = push_step(&result, local.as_ref().map(|s| &s.meta), later.is_some());
                 match step.entry {
@@ -493,7 +494,7 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                     // The server now has what was pushed: the next change starts from it.
                     if let Some(row) = state.outbox.get_mut(&next.seq) {
                         row.entry.base_version = Some(version);
-                        row.base = m.data.clone();
+                        row.base = m.data.clone().filter(|_| pushed_data_is_base(attempts));
                     }
                 }
                 if let (true, MutationResult::Conflict { current, .. }) = (step.keep_conflict, &result) {
