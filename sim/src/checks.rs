@@ -3,11 +3,13 @@
 //! - every client's visible records equal the server's;
 //! - no mutation id was applied twice (the server answers every repeat of an id as it answered
 //!   it first; see `server.rs`);
-//! - every write a client's caller saw succeed is in the server's state, superseded by a later
-//!   write of that record, held in a conflict with both versions (where the user, or the quiesce
-//!   rule, decided), or replaced by a resolution that the client's sync log records (a strategy
-//!   keeping the server's version, or a merge that took the server's value of its field): nothing
-//!   is replaced silently;
+//! - every write a client's caller saw succeed reached the server (it may have been superseded
+//!   since), or was dropped by what may drop one: a decision for the server's side (by the user,
+//!   or the quiesce rule), a resolution the client's sync log records by a strategy that may drop
+//!   a local value (server-wins, a merge falling back to the server, the app's resolver choosing
+//!   the server), a force pull or a wipe told to drop queued changes. Nothing is replaced
+//!   silently, and being held in a conflict excuses nothing: a conflict settled by a strategy
+//!   that keeps local values must keep them;
 //! - no outbox entry, conflict or dead letter is left, and every tab's status says so;
 //! - no cursor went backwards (watched after every transaction, in `storage.rs`).
 
@@ -28,21 +30,12 @@ struct Wrote {
     tick: u64,
 }
 
-/// A conflict as it was held: the tokens of the local side (`None`: no local record;
-/// `Some(None)`: a tombstone).
-#[derive(Debug, Clone)]
-struct Held {
-    local: Option<Option<Vec<String>>>,
-    tick: u64,
-}
-
 type Record = (usize, String, String);
 
 #[derive(Debug, Default)]
 pub struct History {
     /// The last write of each (client, collection, id): earlier ones are superseded by it.
     last_writes: BTreeMap<Record, Wrote>,
-    conflicts: BTreeMap<Record, Vec<Held>>,
     resolutions: BTreeMap<Record, Vec<(Choice, u64)>>,
     /// Resolutions the sync log says replaced the local version (by a strategy), by tick.
     replaced: BTreeMap<Record, Vec<u64>>,
@@ -70,20 +63,6 @@ impl History {
         tick: u64,
     ) {
         self.last_writes.insert((client, collection.into(), id.into()), Wrote { token, cancelled, tick });
-    }
-
-    pub fn conflict(
-        &mut self,
-        client: usize,
-        collection: &str,
-        id: &str,
-        local: Option<Option<Vec<String>>>,
-        tick: u64,
-    ) {
-        let held = self.conflicts.entry((client, collection.into(), id.into())).or_default();
-        if held.last().is_none_or(|h| h.local != local) {
-            held.push(Held { local, tick });
-        }
     }
 
     pub fn may_discard(&mut self, client: usize, collection: &str) {
@@ -170,22 +149,14 @@ fn lost_writes(world: &World) -> Vec<String> {
                     })
             }
         };
-        // A force push after the write makes the server take it: a conflict holding it then is
-        // let go, so only what settled the write away before the force (a decision, a strategy)
-        // or a force pull dropping it excuses its absence.
+        // A force push after the write makes the server take it: only what settled the write away
+        // before the force (a decision, a strategy) or a force pull dropping it excuses its
+        // absence.
         let force = h
             .forced
             .get(&(*client, collection.clone()))
             .and_then(|list| list.iter().copied().filter(|t| *t >= w.tick).min());
         let after_write = |t: u64| t >= w.tick && force.is_none_or(|f| t < f);
-        let held = force.is_none()
-            && h.conflicts.get(&key).is_some_and(|list| {
-                list.iter().filter(|c| c.tick >= w.tick).any(|c| match (&w.token, &c.local) {
-                    (Some(token), Some(Some(tokens))) => tokens.contains(token),
-                    (None, Some(None)) => true,
-                    _ => false,
-                })
-            });
         // A decision for the server's side after the write drops it, as asked.
         let decided = h
             .resolutions
@@ -193,9 +164,9 @@ fn lost_writes(world: &World) -> Vec<String> {
             .is_some_and(|list| list.iter().any(|(choice, t)| *choice == Choice::Server && after_write(*t)));
         let logged = h.replaced.get(&key).is_some_and(|list| list.iter().any(|t| after_write(*t)))
             || h.dropped.get(&(*client, collection.clone())).is_some_and(|list| list.iter().any(|t| *t >= w.tick));
-        if !on_server && !held && !decided && !logged {
+        if !on_server && !decided && !logged {
             lost.push(format!(
-                "client {client}'s last write of {collection}/{id} ({}) is lost: not on the server, not held in a conflict",
+                "client {client}'s last write of {collection}/{id} ({}) is lost: never on the server, and nothing that may drop it did",
                 w.token.as_deref().unwrap_or("a delete")
             ));
         }

@@ -168,14 +168,10 @@ impl World {
             .collect()
     }
 
-    /// What the checks watch after every transaction: conflicts as they appear (both versions
-    /// held), and the cursor, which never goes back (it may be forgotten, to start over).
+    /// What the checks watch after every transaction: the sync log (what it says was dropped,
+    /// and why), and the cursor, which never goes back (it may be forgotten, to start over).
     fn after_storage(&mut self, client: usize) {
         let store = &self.clients[client].store;
-        for row in store.conflict_rows() {
-            let local = row.local.as_ref().map(|s| s.data.as_ref().map(|d| d.tokens()));
-            self.history.conflict(client, &row.collection, &row.id, local, self.tick);
-        }
         // The log is read whole and cleared, so each entry is seen once.
         let log = store.log_entries();
         if !log.is_empty() {

@@ -26,7 +26,7 @@ use super::log::{trim_through, By, Kept, LogEntry, LogKind, LOG_CHANGES};
 use super::rules::decide::{self, Decision, Side};
 use super::rules::force::{begin_pull, force_entry, force_record, swept, Force, Scope};
 use super::rules::pull::{pull_step, PullStep};
-use super::rules::push::{push_step, EntryStep};
+use super::rules::push::{push_step, pushed_data_is_base, EntryStep};
 use super::rules::RecordStep;
 use super::storage::{Answer, Batch, Changes, Choice, Counts, Decided, PageApplied, PushApplied, Settled, SyncStorage};
 
@@ -462,6 +462,7 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 }
                 let k = key(&m.collection, &m.id);
                 let later = state.entries_of(&m.collection, &m.id).into_iter().find(|e| e.seq > *seq);
+                let attempts = state.outbox.get(seq).map_or(0, |r| r.entry.attempts);
                 let local = state.records.get(&k).cloned();
                 let step = push_step(&result, local.as_ref().map(|s| &s.meta), later.is_some());
                 match step.entry {
@@ -493,7 +494,7 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                     // The server now has what was pushed: the next change starts from it.
                     if let Some(row) = state.outbox.get_mut(&next.seq) {
                         row.entry.base_version = Some(version);
-                        row.base = m.data.clone();
+                        row.base = m.data.clone().filter(|_| pushed_data_is_base(attempts));
                     }
                 }
                 if let (true, MutationResult::Conflict { current, .. }) = (step.keep_conflict, &result) {
@@ -642,26 +643,13 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 let local = state.data(&key(&row.collection, &row.id));
                 let deleted = state.meta(&row.collection, &row.id).is_some_and(|m| m.deleted);
                 let server = if row.server.deleted { None } else { row.server.data.clone() };
-                let (side, merged) = match settle(strategy, row.base.as_ref(), local.as_ref(), deleted, server.as_ref())
-                {
-                    Settlement::Manual => continue,
-                    Settlement::Ask => {
-                        settled.asks.push((row.collection.clone(), row.id.clone()));
-                        continue;
-                    }
-                    Settlement::Local => (Side::Local, None),
-                    Settlement::Server => (Side::Server, None),
-                    Settlement::Merged(data) => (Side::Merged, Some(data)),
-                };
-                let by = By::Strategy(strategy);
-                let d = state.resolve(&row.collection, &row.id, side, merged, by, &mutation_id(), now)?;
-                settled.resolved += 1;
-                settled.decided.pending_delta += d.pending_delta;
-                for (c, list) in d.changes.0 {
-                    for (id, op) in list {
-                        settled.decided.changes.add(&c, &id, op);
-                    }
+                let settlement = settle(strategy, row.base.as_ref(), local.as_ref(), deleted, server.as_ref());
+                if matches!(settlement, Settlement::Ask) {
+                    settled.asks.push((row.collection.clone(), row.id.clone()));
                 }
+                let Some((side, merged)) = settlement.side() else { continue };
+                let by = By::Strategy(strategy);
+                settled.settled(state.resolve(&row.collection, &row.id, side, merged, by, &mutation_id(), now)?);
             }
             Ok(settled)
         })
@@ -798,26 +786,17 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 if !state.conflicts.contains_key(&key(&collection, &id)) {
                     continue;
                 }
-                let (side, merged) = match answer {
-                    Answer::Local => (Side::Local, None),
-                    Answer::Server => (Side::Server, None),
-                    Answer::Merged(data) => (Side::Merged, Some(data)),
-                    Answer::Manual(None) => continue,
-                    Answer::Manual(Some(why)) => {
+                let by = By::Strategy(Strategy::Custom);
+                match answer.side() {
+                    Ok((side, merged)) => {
+                        settled.settled(state.resolve(&collection, &id, side, merged, by, &mutation_id(), now)?)
+                    }
+                    Err(None) => {}
+                    Err(Some(why)) => {
                         let mut logged = LogEntry::new(now, LogKind::Unresolved, &collection, &id);
-                        (logged.by, logged.message) = (Some(By::Strategy(Strategy::Custom)), Some(why));
+                        (logged.by, logged.message) = (Some(by), Some(why));
                         state.log(logged);
                         settled.decided.changes.add(LOG_CHANGES, &id, Op::Create);
-                        continue;
-                    }
-                };
-                let by = By::Strategy(Strategy::Custom);
-                let d = state.resolve(&collection, &id, side, merged, by, &mutation_id(), now)?;
-                settled.resolved += 1;
-                settled.decided.pending_delta += d.pending_delta;
-                for (c, list) in d.changes.0 {
-                    for (i, op) in list {
-                        settled.decided.changes.add(&c, &i, op);
                     }
                 }
             }

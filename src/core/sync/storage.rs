@@ -5,6 +5,7 @@
 
 use crate::core::error::Result;
 use crate::core::outbox::Op;
+use crate::core::sync::rules::decide::Side;
 use crate::core::sync::rules::force::Force;
 use crate::protocol::{Mutation, PullResponse, PushResponse};
 
@@ -40,6 +41,15 @@ impl Changes {
 
     pub fn is_empty(&self) -> bool {
         self.0.iter().all(|(_, list)| list.is_empty())
+    }
+
+    /// Adds every change of `other`.
+    pub fn extend(&mut self, other: Changes) {
+        for (collection, list) in other.0 {
+            for (id, op) in list {
+                self.add(&collection, &id, op);
+            }
+        }
     }
 }
 
@@ -109,6 +119,15 @@ pub struct Settled {
     pub asks: Vec<(String, String)>,
 }
 
+impl Settled {
+    /// Counts one conflict settled by `decided`.
+    pub fn settled(&mut self, decided: Decided) {
+        self.resolved += 1;
+        self.decided.pending_delta += decided.pending_delta;
+        self.decided.changes.extend(decided.changes);
+    }
+}
+
 /// What a collection's own resolver answered for one conflict.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer<D> {
@@ -117,6 +136,19 @@ pub enum Answer<D> {
     Merged(D),
     /// Left for a person: the resolver said so (`None`), or failed (`Some(why)`, logged).
     Manual(Option<String>),
+}
+
+impl<D> Answer<D> {
+    /// The side the answer keeps, with a merge's data; or, for one left for a person, why the
+    /// resolver failed (if it did).
+    pub fn side(self) -> std::result::Result<(Side, Option<D>), Option<String>> {
+        match self {
+            Answer::Local => Ok((Side::Local, None)),
+            Answer::Server => Ok((Side::Server, None)),
+            Answer::Merged(data) => Ok((Side::Merged, Some(data))),
+            Answer::Manual(why) => Err(why),
+        }
+    }
 }
 
 /// The storage of one database, as the sync engine and the decisions use it.

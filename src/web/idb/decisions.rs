@@ -241,12 +241,10 @@ pub async fn apply_answers(
             if target.conflict.is_undefined() {
                 continue;
             }
-            let (side, merged) = match answer {
-                Answer::Local => (Side::Local, JsValue::UNDEFINED),
-                Answer::Server => (Side::Server, JsValue::UNDEFINED),
-                Answer::Merged(data) => (Side::Merged, data.0),
-                Answer::Manual(None) => continue,
-                Answer::Manual(Some(why)) => {
+            let (side, merged) = match answer.side() {
+                Ok((side, merged)) => (side, merged.map_or(JsValue::UNDEFINED, |d| d.0)),
+                Err(None) => continue,
+                Err(Some(why)) => {
                     let entry = glue::make_log_entry(
                         now,
                         LogKind::Unresolved.as_str(),
@@ -264,14 +262,7 @@ pub async fn apply_answers(
                     continue;
                 }
             };
-            let d = settle_one(&tx, &target, side, &merged, by, &mutation_id(), now, context).await?;
-            settled.resolved += 1;
-            settled.decided.pending_delta += d.pending_delta;
-            for (c, list) in d.changes.0 {
-                for (i, op) in list {
-                    settled.decided.changes.add(&c, &i, op);
-                }
-            }
+            settled.settled(settle_one(&tx, &target, side, &merged, by, &mutation_id(), now, context).await?);
         }
         Ok(settled)
     };
@@ -325,25 +316,15 @@ pub async fn settle_conflicts(
             let base = Some(get(&target.conflict, "base")).filter(|b| !b.is_null() && !b.is_undefined()).map(JsData);
             let deleted = target.meta.as_ref().is_some_and(|m| m.deleted);
             let local = target.data();
-            let (side, merged) = match settle(strategy, base.as_ref(), local.as_ref(), deleted, server_data.as_ref()) {
-                Settlement::Manual => continue,
-                Settlement::Ask => {
-                    settled.asks.push((collection, id));
-                    continue;
-                }
-                Settlement::Local => (Side::Local, JsValue::UNDEFINED),
-                Settlement::Server => (Side::Server, JsValue::UNDEFINED),
-                Settlement::Merged(data) => (Side::Merged, data.0),
-            };
-            let by = By::Strategy(strategy);
-            let d = settle_one(&tx, &target, side, &merged, by, &mutation_id(), now, context).await?;
-            settled.resolved += 1;
-            settled.decided.pending_delta += d.pending_delta;
-            for (c, list) in d.changes.0 {
-                for (id, op) in list {
-                    settled.decided.changes.add(&c, &id, op);
-                }
+            let settlement = settle(strategy, base.as_ref(), local.as_ref(), deleted, server_data.as_ref());
+            if matches!(settlement, Settlement::Ask) {
+                settled.asks.push((collection, id));
+                continue;
             }
+            let Some((side, merged)) = settlement.side() else { continue };
+            let merged = merged.map_or(JsValue::UNDEFINED, |d| d.0);
+            let by = By::Strategy(strategy);
+            settled.settled(settle_one(&tx, &target, side, &merged, by, &mutation_id(), now, context).await?);
         }
         Ok(settled)
     };

@@ -15,7 +15,7 @@ use crate::core::schema::CONFLICTS_STORE;
 use crate::core::sync::batch::{next_batch, plan_page, wire_op, Queued};
 use crate::core::sync::entry::Hold;
 use crate::core::sync::log::{LogKind, LOG_CHANGES};
-use crate::core::sync::rules::push::{push_step, EntryStep};
+use crate::core::sync::rules::push::{push_step, pushed_data_is_base, EntryStep};
 use crate::core::sync::storage::{Batch, PushApplied};
 use crate::protocol::{self, Mutation, MutationResult};
 
@@ -156,7 +156,10 @@ pub async fn apply_push(db: &IdbDatabase, batch: Batch<JsData>, answer: PushResp
             }
             if let (Some(version), Some(next)) = (step.rebase_next, later) {
                 // The server now has what was pushed: the next change starts from it.
-                let base = m.data.as_ref().map_or(JsValue::UNDEFINED, |d| d.0.clone());
+                let base = match &m.data {
+                    Some(d) if pushed_data_is_base(sent.entry.attempts) => d.0.clone(),
+                    _ => JsValue::UNDEFINED,
+                };
                 outbox.put(&glue::with_base(&next.raw, version as f64, &base)).map_err(&fail)?;
             }
             if let (true, MutationResult::Conflict { current, .. }) = (step.keep_conflict, &result) {

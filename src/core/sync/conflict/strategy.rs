@@ -1,5 +1,6 @@
 //! The conflict strategies a collection declares, and what each makes of one conflict.
 
+use super::super::rules::decide::Side;
 use super::merge::{is_server, merge, Fallback};
 use super::tree::{same, Tree};
 
@@ -66,6 +67,19 @@ pub enum Settlement<T> {
     Manual,
     /// Ask the app's resolver.
     Ask,
+}
+
+impl<T> Settlement<T> {
+    /// The side a settlement keeps, with a merge's data; `None` when it is left for a person or
+    /// the collection's resolver.
+    pub fn side(self) -> Option<(Side, Option<T>)> {
+        match self {
+            Settlement::Local => Some((Side::Local, None)),
+            Settlement::Server => Some((Side::Server, None)),
+            Settlement::Merged(data) => Some((Side::Merged, Some(data))),
+            Settlement::Manual | Settlement::Ask => None,
+        }
+    }
 }
 
 /// Settles a conflict by `strategy`. `local` is the record here and `server` the server's

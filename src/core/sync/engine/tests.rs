@@ -2,7 +2,7 @@
 //! reference server's storage, is exercised by the simulation in `sim/`.)
 
 use super::*;
-use crate::core::sync::storage::{Batch, Changes, Counts, Decided, PageApplied};
+use crate::core::sync::storage::{Answer, Batch, Changes, Counts, Decided, PageApplied, Settled};
 use crate::protocol::{Mutation, Op, PullResponse};
 use uuid::Uuid;
 
@@ -446,4 +446,44 @@ fn a_force_pull_begins_under_the_lock_and_sweeps_once_its_pull_is_complete() {
     assert!(out.is_empty(), "{out:?}");
     let out = finish(&mut e);
     assert!(has(&out, |c| matches!(c, Command::TakeLock)), "the force's sync starts: {out:?}");
+}
+
+#[test]
+fn a_wipe_runs_under_the_lock_without_a_sync_and_tells_no_other_tab() {
+    let mut e = E::new(None, 1);
+    e.handle(Event::Started { online: false, waiter: None }, 0.0);
+    let out = e.handle(Event::WipeAsked { collection: "c".into(), discard_pending: false, waiter: Waiter(1) }, 1.0);
+    assert_eq!(out, vec![Command::TakeLock], "no sync option and offline: a wipe needs neither");
+    let out = e.handle(Event::LockTaken, 1.0);
+    assert_eq!(out, vec![Command::Wipe { collection: "c".into(), discard_pending: false }]);
+    let refused = Error::pending_changes(2, "\"c\"");
+    let out = e.handle(Event::Wiped(Err(refused.clone())), 1.0);
+    assert!(has(&out, |c| matches!(c, Command::ReleaseLock)));
+    let out = counted(&mut e, out);
+    assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Err(err), .. } if *err == refused)), "{out:?}");
+    assert!(!has(&out, |c| matches!(c, Command::PostStatus(_))), "a wipe's end is no news for other tabs: {out:?}");
+    assert!(!e.status().syncing);
+}
+
+#[test]
+fn collections_own_resolvers_are_asked_after_the_strategies_then_their_answers_applied() {
+    let mut e = started(settings());
+    to_first_read(&mut e, 1);
+    e.handle(Event::BatchRead(Ok(None)), 2.0);
+    e.handle(Event::CursorRead(Ok(None)), 2.0);
+    e.handle(Event::Pulled(Ok(page("c1.1", false))), 2.0);
+    let out = e.handle(Event::PageApplied(Ok(PageApplied { conflicts: 1, ..PageApplied::default() })), 3.0);
+    assert_eq!(out.last(), Some(&Command::SettleConflicts));
+    let asks = vec![("c".to_string(), "a".to_string())];
+    let settled = Settled { asks: asks.clone(), ..Settled::default() };
+    let out = e.handle(Event::ConflictsSettled(Ok(settled)), 3.0);
+    assert_eq!(out, vec![Command::AskResolvers(asks)]);
+    let answers = vec![("c".to_string(), "a".to_string(), Answer::Local)];
+    let out = e.handle(Event::ResolversAnswered(answers.clone()), 3.0);
+    assert_eq!(out, vec![Command::ApplyAnswers(answers)]);
+    let applied = Settled { resolved: 1, decided: Decided { pending_delta: 1, ..Decided::default() }, asks: vec![] };
+    let out = e.handle(Event::AnswersApplied(Ok(applied)), 3.0);
+    let out = counted(&mut e, out);
+    assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Ok(s), .. } if s.resolved == 1)), "{out:?}");
+    assert!(has(&out, |c| matches!(c, Command::TakeLock)), "what it queued goes out in the next sync: {out:?}");
 }

@@ -84,6 +84,16 @@ pub fn push_step<D>(result: &MutationResult<D>, record: Option<&RecordMeta>, lat
     }
 }
 
+/// Whether the data an acknowledged entry was pushed with is what the server stored, and so the
+/// base of the record's next change (for a three-way merge). Only when it was sent once: the
+/// server answers a repeated mutation id with its first answer, and a first attempt it applied
+/// may have carried older data (a push reads the record as it is when sent). An unknown base
+/// makes every field of the next conflict a change of both sides, which a merge does not settle
+/// by itself.
+pub fn pushed_data_is_base(attempts: u32) -> bool {
+    attempts <= 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +119,12 @@ mod tests {
             RecordStep::Meta(RecordMeta { server_version: Some(4), status: Synced, ..meta(Pending, false) })
         );
         assert_eq!(s.announce, Some(Op::Update));
+    }
+
+    #[test]
+    fn only_data_sent_once_is_known_to_be_the_servers() {
+        assert!(pushed_data_is_base(1));
+        assert!(!pushed_data_is_base(2), "a first attempt may have been applied with older data");
     }
 
     #[test]
