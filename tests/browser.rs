@@ -88,6 +88,7 @@ scenarios!(
     force_sync_both_ways => "forceSyncBothWays",
     wipes_look_at_the_outbox_first => "wipesLookAtTheOutboxFirst",
     custom_resolver_settles_or_leaves_it_logged => "customResolverSettlesOrLeavesItLogged",
+    last_write_wins_whatever_the_sync_order => "lastWriteWinsWhateverTheSyncOrder",
     closed_tab_mid_sync_resumes_without_loss_or_duplicates => "closedTabMidSyncResumesWithoutLossOrDuplicates",
     flaky_server_still_converges => "flakyServerStillConverges",
     ten_thousand_queued_sync_in_batches => "tenThousandQueuedSyncInBatches",

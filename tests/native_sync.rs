@@ -96,7 +96,7 @@ impl Server {
             self.answers.insert(m.mutation_id, result.clone());
             results.push(result);
         }
-        PushResponse { results }
+        PushResponse { results, server_time: None }
     }
 
     fn pull(&self, cursor: Option<&str>, limit: u32) -> Result<PullResponse<Title>, Failure> {
@@ -120,6 +120,7 @@ impl Server {
                 .collect(),
             cursor: encode_cursor(last),
             has_more: changed.len() > page.len(),
+            server_time: None,
         })
     }
 }
@@ -217,9 +218,10 @@ impl<'s> Client<'s> {
                         Some(Event::PageApplied(ready(self.store.apply_page(asked_from.as_deref(), page, 0.0))))
                     }
                     Command::ResetCursor => Some(Event::CursorReset(ready(self.store.reset_cursor()))),
-                    Command::SettleConflicts => {
+                    Command::SettleConflicts { clock_offset } => {
                         let (name, ids) = (self.name, &mut self.ids);
-                        let settled = ready(self.store.settle_conflicts(0.0, &mut || mutation_id(name, ids)));
+                        let settled =
+                            ready(self.store.settle_conflicts(0.0, clock_offset, &mut || mutation_id(name, ids)));
                         Some(Event::ConflictsSettled(settled))
                     }
                     Command::Count { id } => Some(Event::Counted { id, counts: ready(self.store.counts()) }),

@@ -70,15 +70,17 @@ export interface IndexSpec<T = Fields> {
 }
 
 /** How a collection's conflicts are settled: kept for a person (`"manual"`, the default), by the
- * server's version, by the local one, or by a three-way merge whose fields changed on both sides
+ * server's version, by the local one, by the newer write (`"last-write-wins"`: each version's
+ * write time on the server's clock; a tie goes to a person), or by a three-way merge whose fields changed on both sides
  * to different values go to a person, or to the named side with `{ merge: ... }`. Every
  * automatic settlement is written to the sync log with both versions. */
 export type ConflictStrategy<T extends object = Fields> =
   | "manual"
   | "server-wins"
   | "client-wins"
+  | "last-write-wins"
   | "merge"
-  | { merge: "manual" | "server-wins" | "client-wins" }
+  | { merge: "manual" | "server-wins" | "client-wins" | "last-write-wins" }
   | ConflictResolver<T>;
 
 /** A collection's own resolver: called during a sync with each conflict (as `conflicts()` gives
@@ -249,7 +251,7 @@ export interface SyncLogEntry<C extends string = string> {
     | "unresolved";
   readonly collection: C;
   readonly id: string;
-  readonly by?: "user" | "server-wins" | "client-wins" | "merge" | "custom";
+  readonly by?: "user" | "server-wins" | "client-wins" | "last-write-wins" | "merge" | "custom";
   readonly kept?: "local" | "server" | "merged";
   readonly local?: Fields | null;
   readonly server?: Fields | null;

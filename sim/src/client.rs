@@ -173,7 +173,7 @@ impl World {
             | Command::ReadCursor
             | Command::ApplyPage { .. }
             | Command::ResetCursor
-            | Command::SettleConflicts
+            | Command::SettleConflicts { .. }
             | Command::BeginForce(_)
             | Command::FinishForcePull
             | Command::Wipe { .. }

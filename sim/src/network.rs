@@ -135,8 +135,14 @@ impl World {
     pub(crate) fn deliver(&mut self, id: u64) {
         let Some(request) = self.requests.get(&id) else { return };
         let answer = match &request.kind {
-            Kind::Push(batch) => Answer::Push(self.server.push(&batch.mutations)),
-            Kind::Pull { cursor, limit } => Answer::Pull(self.server.pull(cursor.as_deref(), *limit)),
+            Kind::Push(batch) => {
+                self.server.set_time(self.now);
+                Answer::Push(self.server.push(&batch.mutations))
+            }
+            Kind::Pull { cursor, limit } => {
+                self.server.set_time(self.now);
+                Answer::Pull(self.server.pull(cursor.as_deref(), *limit))
+            }
             Kind::Probe => Answer::Probe(Ok(())),
         };
         self.note(|| format!("request {id} reaches the server: {}", answer_name(&answer)));

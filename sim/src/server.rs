@@ -4,6 +4,7 @@
 //! keeps the log the checks read: every answer given to every mutation id.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use ferrysync::core::sync::failure::Failure;
@@ -31,6 +32,8 @@ pub struct Applied {
 pub struct Server {
     runtime: tokio::runtime::Runtime,
     state: AppState,
+    /// The server's clock: the world's time, set before each request (ms since the epoch).
+    clock: Arc<AtomicU64>,
     /// The first answer to every mutation id, and whether a later one differed.
     answers: BTreeMap<Uuid, MutationResult<Value>>,
     pub applied: Vec<Applied>,
@@ -53,8 +56,16 @@ impl Server {
     pub fn new() -> Server {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
         let store = runtime.block_on(SqliteStore::open(Location::Memory)).expect("an in-memory SQLite store");
-        let state = AppState::new(config(), Arc::new(store));
-        Server { runtime, state, answers: BTreeMap::new(), applied: Vec::new(), violations: Vec::new() }
+        let mut state = AppState::new(config(), Arc::new(store));
+        let clock = Arc::new(AtomicU64::new(0));
+        let read = clock.clone();
+        state.clock = Arc::new(move || read.load(Ordering::Relaxed));
+        Server { runtime, state, clock, answers: BTreeMap::new(), applied: Vec::new(), violations: Vec::new() }
+    }
+
+    /// Sets the server's clock (the world's time) for the requests that follow.
+    pub fn set_time(&self, now_ms: u64) {
+        self.clock.store(now_ms, Ordering::Relaxed);
     }
 
     /// One push, as the handler runs it; the answer as a client would read it.
@@ -70,6 +81,7 @@ impl Server {
                     data: m.data.as_ref().map(|d| d.0.clone()),
                     base_version: m.base_version,
                     force: m.force,
+                    written_at: m.written_at,
                 })
                 .collect(),
         };
@@ -96,7 +108,7 @@ impl Server {
                 Some(_) => {}
             }
         }
-        Ok(PushResponse { results: answer.results.into_iter().map(to_data).collect() })
+        Ok(PushResponse { results: answer.results.into_iter().map(to_data).collect(), server_time: answer.server_time })
     }
 
     /// One pull page, as the handler runs it.
@@ -110,6 +122,7 @@ impl Server {
             changes: page.changes.into_iter().map(|r| record(r, |raw| parse(raw.get()))).collect(),
             cursor: page.cursor,
             has_more: page.has_more,
+            server_time: page.server_time,
         })
     }
 

@@ -65,10 +65,11 @@ impl World {
                     }
                     Command::ResetCursor => Event::CursorReset(ready(store.reset_cursor())),
                     Command::Count { id } => Event::Counted { id, counts: ready(store.counts()) },
-                    Command::SettleConflicts => {
+                    Command::SettleConflicts { clock_offset } => {
                         let c = &mut self.clients[client];
                         let counter = &mut c.counter;
-                        let settled = ready(c.store.settle_conflicts(now, &mut || next_id(client, counter)));
+                        let settled =
+                            ready(c.store.settle_conflicts(now, clock_offset, &mut || next_id(client, counter)));
                         if let Ok(s) = &settled {
                             self.stats.auto_resolved += s.resolved;
                         }
@@ -188,6 +189,9 @@ impl World {
             (_, Some(Kept::Server), _) if e.local == e.server => true,
             (_, Some(Kept::Server), Strategy::ServerWins) => true,
             (_, Some(Kept::Server | Kept::Merged), Strategy::Merge(Fallback::ServerWins)) => true,
+            // The newer write wins: an older local one may give way.
+            (_, Some(Kept::Server), Strategy::LastWriteWins) => true,
+            (_, Some(Kept::Server | Kept::Merged), Strategy::Merge(Fallback::LastWriteWins)) => true,
             _ => false,
         };
         for entry in log.iter().filter(|e| drops_local(e)) {

@@ -32,7 +32,7 @@ use crate::storage::StorageOp;
 pub const COLLECTIONS: [&str; 2] = ["items", "notes"];
 
 /// The conflict strategies a client's collection may declare.
-const STRATEGIES: [Strategy; 7] = [
+const STRATEGIES: [Strategy; 9] = [
     Strategy::Manual,
     Strategy::ServerWins,
     Strategy::ClientWins,
@@ -40,6 +40,8 @@ const STRATEGIES: [Strategy; 7] = [
     Strategy::Merge(Fallback::ServerWins),
     Strategy::Merge(Fallback::ClientWins),
     Strategy::Custom,
+    Strategy::LastWriteWins,
+    Strategy::Merge(Fallback::LastWriteWins),
 ];
 
 /// The clock the simulation starts at (ms since the epoch).

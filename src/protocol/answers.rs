@@ -64,6 +64,7 @@ mod tests {
             }],
             cursor: encode_cursor(7),
             has_more: true,
+            server_time: None,
         };
         round_trip(
             &pull,

@@ -15,6 +15,9 @@ pub struct PullResponse<D> {
     pub cursor: String,
     /// True when more changes follow this page.
     pub has_more: bool,
+    /// The server's clock when it answered (ms since the epoch). Optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_time: Option<u64>,
 }
 
 // ----- pull cursor -----

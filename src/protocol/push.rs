@@ -49,6 +49,12 @@ pub struct Mutation<D> {
     /// did (`forced` on the version it writes). Optional, false when absent.
     #[serde(default, skip_serializing_if = "is_false")]
     pub force: bool,
+    /// When the change was written, in milliseconds since the epoch on the server's clock (the
+    /// client corrects its own by the offset it measured from `serverTime`). The server stamps
+    /// the version it writes with it, never later than its own clock: what last-write-wins
+    /// compares. Optional; without it the server stamps its own time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_at: Option<u64>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -185,6 +191,10 @@ impl<'de, D: Deserialize<'de>> Deserialize<'de> for MutationResult<D> {
 #[serde(rename_all = "camelCase")]
 pub struct PushResponse<D> {
     pub results: Vec<MutationResult<D>>,
+    /// The server's clock when it answered (ms since the epoch), from which a client measures
+    /// the offset of its own. Optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_time: Option<u64>,
 }
 
 #[cfg(test)]
@@ -207,6 +217,7 @@ mod tests {
                     data: Some(todo("milk")),
                     base_version: None,
                     force: false,
+                    written_at: None,
                 },
                 Mutation {
                     mutation_id: mid(),
@@ -216,6 +227,7 @@ mod tests {
                     data: None,
                     base_version: Some(3),
                     force: false,
+                    written_at: None,
                 },
             ],
         };
@@ -268,6 +280,7 @@ mod tests {
                     message: "bad id".into(),
                 },
             ],
+            server_time: None,
         };
         round_trip(
             &res,
@@ -353,6 +366,7 @@ mod tests {
             data: Some(data),
             base_version: Some(1),
             force: false,
+            written_at: None,
         };
         round_trip(
             &m,

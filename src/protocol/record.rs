@@ -15,8 +15,9 @@ pub struct ServerRecord<D> {
     pub deleted: bool,
     /// Always serialized (null for a tombstone); may be absent on input.
     pub data: Option<D>,
-    /// When the server last changed the record, in milliseconds since the epoch. Informational
-    /// only: ordering uses versions and the pull cursor, never clocks.
+    /// When this version was written, in milliseconds since the epoch: the mutation's
+    /// `writtenAt` (never later than the server's clock when it stored it), or the server's time.
+    /// Ordering uses versions and the pull cursor; only last-write-wins compares these times.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<u64>,
     /// This version was written by a force push, whatever the version it was made on.

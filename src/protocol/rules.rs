@@ -121,6 +121,7 @@ mod tests {
             data: Some(todo("x")),
             base_version: None,
             force: false,
+            written_at: None,
         };
         assert!(matches!(base.check(), Ok(Change::Upsert(_))));
         let with = |f: &dyn Fn(&mut Mutation<Todo>)| {

@@ -241,8 +241,9 @@ impl Driver {
                 let applied = async { host.store()?.apply_answers(answers, now(), &mut || host.mutation_id()).await };
                 Event::AnswersApplied(applied.await)
             }),
-            Command::SettleConflicts => self.io(move |_| async move {
-                let settled = async { host.store()?.settle_conflicts(now(), &mut || host.mutation_id()).await };
+            Command::SettleConflicts { clock_offset } => self.io(move |_| async move {
+                let settled =
+                    async { host.store()?.settle_conflicts(now(), clock_offset, &mut || host.mutation_id()).await };
                 Event::ConflictsSettled(settled.await)
             }),
             Command::Count { id } => {

@@ -260,10 +260,11 @@ export function retryEntry(entry, mutationId) {
 }
 
 /** A mutation as pushed; `data` is left out of a delete, `force` unless it is set. */
-export function makeMutation(mutationId, collection, id, op, data, baseVersion, force) {
+export function makeMutation(mutationId, collection, id, op, data, baseVersion, force, writtenAt) {
   const mutation = { mutationId, collection, id, op, baseVersion };
   if (data !== undefined) mutation.data = data;
   if (force) mutation.force = true;
+  if (writtenAt !== null && writtenAt !== undefined) mutation.writtenAt = writtenAt;
   return mutation;
 }
 

@@ -86,6 +86,7 @@ extern "C" {
         data: &JsValue,
         base_version: JsValue,
         force: bool,
+        written_at: JsValue,
     ) -> JsValue;
     #[wasm_bindgen(js_name = makeServerRecord)]
     pub fn make_server_record(

@@ -210,7 +210,7 @@ fn read_strategy(collection: &str, value: &JsValue) -> Result<Strategy> {
     };
     parsed.ok_or_else(|| {
         options_error(format!(
-            "collection \"{collection}\": `conflicts` must be \"manual\", \"server-wins\", \"client-wins\", \"merge\", {{ merge: \"manual\" | \"server-wins\" | \"client-wins\" }} or a resolver function, got {}",
+            "collection \"{collection}\": `conflicts` must be \"manual\", \"server-wins\", \"client-wins\", \"last-write-wins\", \"merge\", {{ merge: \"manual\" | \"server-wins\" | \"client-wins\" | \"last-write-wins\" }} or a resolver function, got {}",
             describe(value)
         ))
     })

@@ -70,6 +70,7 @@ pub fn push_request(mutations: &[Mutation<JsData>]) -> JsValue {
                 m.data.as_ref().map(|d| &d.0).unwrap_or(&JsValue::UNDEFINED),
                 opt_num(m.base_version),
                 m.force,
+                opt_num(m.written_at),
             )
         })
         .collect();
@@ -94,7 +95,7 @@ pub fn server_record(r: &ServerRecord) -> JsValue {
 pub fn read_push_response(answer: &JsValue) -> Result<PushResponse, Failure> {
     let results = list(answer, "results", "push answer")?;
     let results = results.iter().enumerate().map(|(i, r)| read_result(&r, i)).collect::<Result<_, _>>()?;
-    Ok(Push { results })
+    Ok(Push { results, server_time: optional(answer, "serverTime", "push answer", whole)? })
 }
 
 /// The answer of a pull.
@@ -106,7 +107,7 @@ pub fn read_pull_response(answer: &JsValue) -> Result<PullResponse, Failure> {
     let cursor = string(answer, "cursor", what)?;
     let has_more =
         get(answer, "hasMore").as_bool().ok_or_else(|| bad(what, "hasMore", "a boolean", &get(answer, "hasMore")))?;
-    Ok(Pull { changes, cursor, has_more })
+    Ok(Pull { changes, cursor, has_more, server_time: optional(answer, "serverTime", what, whole)? })
 }
 
 /// One result: its fields read as they come, then the protocol's one rule of which fields each

@@ -998,6 +998,46 @@ export async function conflictStrategiesSettleAndAreLogged(api) {
   }
 }
 
+/** Last-write-wins: the newer write wins whichever client syncs first. */
+export async function lastWriteWinsWhateverTheSyncOrder(api) {
+  const { main } = api.servers;
+  const collections = { tasks: { conflicts: "last-write-wins" } };
+  const open = (prefix) => {
+    const app = uniqueApp(prefix);
+    return api
+      .open({ app, version: 1, collections, sync: manual(main, "tok21") })
+      .then((db) => ({ app, db, tasks: db.collection("tasks") }));
+  };
+  const a = await open("lww-a");
+  const b = await open("lww-b");
+  const later = () => new Promise((done) => setTimeout(done, 20));
+  try {
+    const x = await a.tasks.create({ title: "original" });
+    await a.db.syncNow();
+    await b.db.syncNow();
+    // b writes last; the newer write wins whether b syncs first or last.
+    for (const bFirst of [true, false]) {
+      await a.tasks.update(x.id, { title: `a ${bFirst}` });
+      await later();
+      await b.tasks.update(x.id, { title: `b ${bFirst}` });
+      const [first, second] = bFirst ? [b, a] : [a, b];
+      await first.db.syncNow();
+      await second.db.syncNow();
+      await second.db.syncNow();
+      await first.db.syncNow();
+      for (const c of [a, b]) {
+        eq([(await c.tasks.get(x.id)).title, c.db.status().conflicts], [`b ${bFirst}`, 0], `the newer write, b syncing ${bFirst ? "first" : "last"}`);
+      }
+    }
+    const entry = (await a.db.syncLog()).find((e) => e.kind === "resolved");
+    eq([entry.by, entry.kept, entry.local.title], ["last-write-wins", "server", "a true"], "the older write gave way, logged");
+    const onServer = (await serverState(main, "tok21")).live.find((r) => r.id === x.id);
+    assert(typeof onServer.updatedAt === "number" && onServer.updatedAt <= Date.now() + 1000, "versions carry their write time");
+  } finally {
+    await cleanup(api, a, b);
+  }
+}
+
 /** A collection's own resolver: async, its merged data pushed; a failure leaves the conflict. */
 export async function customResolverSettlesOrLeavesItLogged(api) {
   const { main } = api.servers;

@@ -37,6 +37,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub slots: Arc<Slots>,
     pub auth: Arc<Authenticator>,
+    /// The server's clock (ms since the epoch): answers carry it, and versions are stamped no
+    /// later than it. The wall clock, unless a caller without HTTP (the simulation) brings its own.
+    pub clock: Arc<dyn Fn() -> u64 + Send + Sync>,
 }
 
 impl AppState {
@@ -49,7 +52,13 @@ impl AppState {
 
     pub fn with_auth(config: Config, store: Arc<dyn Store>, auth: Authenticator) -> AppState {
         let slots = Slots::new(config.limits.max_in_flight, config.limits.max_in_flight_per_tenant);
-        AppState { config: Arc::new(config), store, slots: Arc::new(slots), auth: Arc::new(auth) }
+        AppState {
+            config: Arc::new(config),
+            store,
+            slots: Arc::new(slots),
+            auth: Arc::new(auth),
+            clock: Arc::new(crate::store::now_ms),
+        }
     }
 }
 

@@ -61,7 +61,12 @@ pub async fn page(
     };
     let limits = PullLimits { count: limit, bytes: state.config.limits.max_pull_bytes };
     let page = state.store.pull(tenant, after, limits).await?.ok_or(Error::InvalidCursor)?;
-    Ok(PullResponse { changes: page.changes, cursor: encode_cursor(page.last_seq), has_more: page.has_more })
+    Ok(PullResponse {
+        changes: page.changes,
+        cursor: encode_cursor(page.last_seq),
+        has_more: page.has_more,
+        server_time: Some((state.clock)()),
+    })
 }
 
 #[cfg(test)]

@@ -34,11 +34,12 @@ pub async fn apply(
     if got > limits.max_batch {
         return Err(Error::BatchTooLarge { max: limits.max_batch, got });
     }
+    let now = (state.clock)();
     if got == 0 {
-        return Ok(PushResponse { results: Vec::new() });
+        return Ok(PushResponse { results: Vec::new(), server_time: Some(now) });
     }
     let limits =
-        MutationLimits { max_record_bytes: limits.max_record_bytes, max_answer_bytes: limits.max_answer_bytes };
+        MutationLimits { now, max_record_bytes: limits.max_record_bytes, max_answer_bytes: limits.max_answer_bytes };
     let results = state.store.push(tenant, request.mutations, limits).await?;
-    Ok(PushResponse { results })
+    Ok(PushResponse { results, server_time: Some(now) })
 }

@@ -73,7 +73,12 @@ mod tests {
     #[test]
     fn conflicts_are_stored_without_data() {
         let id = Uuid::now_v7();
-        let record = StoredRecord { version: 3, deleted: false, data: Some(json!({ "big": "x".repeat(10_000) })) };
+        let record = StoredRecord {
+            version: 3,
+            deleted: false,
+            updated_at: 1,
+            data: Some(json!({ "big": "x".repeat(10_000) })),
+        };
         let result = MutationResult::Conflict { mutation_id: id, current: conflict_record("c", "r", Some(&record)) };
         let text = encode(&result);
         assert_eq!(text, r#"{"status":"conflict","current":{"collection":"c","id":"r"}}"#);

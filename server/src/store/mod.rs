@@ -59,6 +59,9 @@ pub struct PullPage {
 /// Limits a store applies to a push.
 #[derive(Debug, Clone, Copy)]
 pub struct MutationLimits {
+    /// The server's clock for this push (ms since the epoch): a version is stamped with its
+    /// mutation's `writtenAt`, never later than this.
+    pub now: u64,
     /// Largest `data`, as compact JSON text, in bytes.
     pub max_record_bytes: usize,
     /// Most bytes of record data (the records of conflicts) in the answer.
@@ -142,6 +145,8 @@ pub trait Store: Send + Sync + 'static {
 pub struct StoredRecord {
     pub version: u64,
     pub deleted: bool,
+    /// When this version was written (ms since the epoch).
+    pub updated_at: u64,
     /// `None` for a tombstone.
     pub data: Option<Value>,
 }
@@ -153,6 +158,8 @@ pub struct Write {
     pub deleted: bool,
     /// Written by a force push (stored with the version, and shown in pulled pages).
     pub forced: bool,
+    /// When the version was written: the mutation's `writtenAt`, never later than the clock.
+    pub updated_at: u64,
     /// Compact JSON text of the data; `None` for a tombstone.
     pub data: Option<String>,
 }
@@ -201,7 +208,13 @@ pub fn plan(m: &Mutation<Value>, current: Option<&StoredRecord>, limits: Mutatio
         }
         Decision::Write { version, deleted } => Plan {
             result: MutationResult::Applied { mutation_id, version },
-            write: Some(Write { version, deleted, forced: m.force, data: text }),
+            write: Some(Write {
+                version,
+                deleted,
+                forced: m.force,
+                updated_at: m.written_at.map_or(limits.now, |t| t.min(limits.now)),
+                data: text,
+            }),
         },
         Decision::Conflict => {
             let current = conflict_record(&m.collection, &m.id, current);
@@ -213,9 +226,9 @@ pub fn plan(m: &Mutation<Value>, current: Option<&StoredRecord>, limits: Mutatio
 /// The `current` of a conflict answer: the record as the store holds it, or a version-0
 /// tombstone for one it never held.
 pub fn conflict_record(collection: &str, id: &str, current: Option<&StoredRecord>) -> ServerRecord<Value> {
-    let (version, deleted, data) = match current {
-        Some(c) => (c.version, c.deleted, if c.deleted { None } else { c.data.clone() }),
-        None => (0, true, None),
+    let (version, deleted, data, updated_at) = match current {
+        Some(c) => (c.version, c.deleted, if c.deleted { None } else { c.data.clone() }, Some(c.updated_at)),
+        None => (0, true, None, None),
     };
     ServerRecord {
         collection: collection.to_string(),
@@ -223,7 +236,7 @@ pub fn conflict_record(collection: &str, id: &str, current: Option<&StoredRecord
         version,
         deleted,
         data,
-        updated_at: None,
+        updated_at,
         forced: false,
     }
 }
@@ -239,7 +252,7 @@ mod tests {
     use ferrysync::protocol::Op;
     use serde_json::json;
 
-    const LIMITS: MutationLimits = MutationLimits { max_record_bytes: 64, max_answer_bytes: 2048 };
+    const LIMITS: MutationLimits = MutationLimits { now: 1_000, max_record_bytes: 64, max_answer_bytes: 2048 };
 
     fn m(op: Op, data: Option<Value>, base: Option<u64>) -> Mutation<Value> {
         Mutation {
@@ -250,6 +263,7 @@ mod tests {
             data,
             base_version: base,
             force: false,
+            written_at: None,
         }
     }
 
@@ -265,8 +279,17 @@ mod tests {
     #[test]
     fn create_update_conflict() {
         let p = plan(&m(Op::Upsert, Some(json!({"t": 1})), None), None, LIMITS);
-        assert_eq!(p.write, Some(Write { version: 1, deleted: false, forced: false, data: Some(r#"{"t":1}"#.into()) }));
-        let cur = StoredRecord { version: 1, deleted: false, data: Some(json!({"t": 1})) };
+        assert_eq!(
+            p.write,
+            Some(Write {
+                version: 1,
+                deleted: false,
+                forced: false,
+                updated_at: 1_000,
+                data: Some(r#"{"t":1}"#.into())
+            })
+        );
+        let cur = StoredRecord { version: 1, deleted: false, updated_at: 500, data: Some(json!({"t": 1})) };
         let p = plan(&m(Op::Upsert, Some(json!({"t": 2})), None), Some(&cur), LIMITS);
         match p.result {
             MutationResult::Conflict { current, .. } => {
@@ -276,10 +299,23 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let p = plan(&m(Op::Delete, None, Some(1)), Some(&cur), LIMITS);
-        assert_eq!(p.write, Some(Write { version: 2, deleted: true, forced: false, data: None }));
+        assert_eq!(p.write, Some(Write { version: 2, deleted: true, forced: false, updated_at: 1_000, data: None }));
         // Forced: written over a stale base, and marked.
         let p = plan(&Mutation { force: true, ..m(Op::Upsert, Some(json!({"t": 3})), Some(0)) }, Some(&cur), LIMITS);
-        assert_eq!(p.write, Some(Write { version: 2, deleted: false, forced: true, data: Some(r#"{"t":3}"#.into()) }));
+        assert_eq!(
+            p.write,
+            Some(Write {
+                version: 2,
+                deleted: false,
+                forced: true,
+                updated_at: 1_000,
+                data: Some(r#"{"t":3}"#.into())
+            })
+        );
+        // A version is stamped with its write's time, never later than the server's clock.
+        let at = |t| Mutation { written_at: Some(t), ..m(Op::Upsert, Some(json!({"t": 4})), Some(1)) };
+        assert_eq!(plan(&at(700), Some(&cur), LIMITS).write.map(|w| w.updated_at), Some(700));
+        assert_eq!(plan(&at(9_000), Some(&cur), LIMITS).write.map(|w| w.updated_at), Some(1_000));
         // Never held: a stale base conflicts with a version-0 tombstone.
         let p = plan(&m(Op::Upsert, Some(json!({})), Some(4)), None, LIMITS);
         match p.result {

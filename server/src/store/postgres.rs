@@ -21,7 +21,7 @@ use tokio_postgres::{IsolationLevel, NoTls};
 use super::answers::{self, Stored};
 use super::{
     now_ms, plan, record_bytes, AnswerBudget, BoxFuture, MutationLimits, PullLimits, PullPage, Store, StoreError,
-    StoredRecord,
+    StoredRecord, Write,
 };
 
 /// Connections of each pool (writers, readers) of one server process.
@@ -185,7 +185,7 @@ async fn fetch_records(
     let ids: Vec<&str> = wanted.iter().map(|k| k.1.as_str()).collect();
     let rows = tx
         .query(
-            "SELECT r.collection, r.id, r.version, r.deleted, r.data FROM records r
+            "SELECT r.collection, r.id, r.version, r.deleted, r.data, r.updated_at FROM records r
              JOIN unnest($2::text[], $3::text[]) AS k(collection, id) USING (collection, id)
              WHERE r.tenant = $1",
             &[&tenant, &collections, &ids],
@@ -200,11 +200,9 @@ async fn fetch_records(
         let data: Option<String> = row.get(4);
         let bytes = record_bytes(&collection, &id, data.as_deref());
         let data = data.map(|t| serde_json::from_str(&t)).transpose().map_err(|e| corrupt("data", e))?;
-        let version: i64 = row.get(2);
-        seen.insert(
-            (collection, id),
-            Some((StoredRecord { version: version as u64, deleted: row.get(3), data }, bytes)),
-        );
+        let (version, updated_at): (i64, i64) = (row.get(2), row.get(5));
+        let stored = StoredRecord { version: version as u64, deleted: row.get(3), updated_at: updated_at as u64, data };
+        seen.insert((collection, id), Some((stored, bytes)));
     }
     Ok(())
 }
@@ -246,7 +244,8 @@ async fn push_tx(
 
     let mut seq = start_seq as u64;
     let mut budget = AnswerBudget::new(limits.max_answer_bytes);
-    let mut writes: HashMap<RecordKey, (u64, bool, Option<String>, u64, bool)> = HashMap::new();
+    // Each record's last write in the batch, with its change number.
+    let mut writes: HashMap<RecordKey, (Write, u64)> = HashMap::new();
     let (mut new_keys, mut new_answers) = (Vec::new(), Vec::new());
     let mut results = Vec::with_capacity(mutations.len());
     for (m, key) in mutations.iter().zip(&keys) {
@@ -270,10 +269,10 @@ async fn push_tx(
             let data = if w.deleted { None } else { m.data.clone() };
             seen.insert(
                 record_key.clone(),
-                Some((StoredRecord { version: w.version, deleted: w.deleted, data }, bytes)),
+                Some((StoredRecord { version: w.version, deleted: w.deleted, updated_at: w.updated_at, data }, bytes)),
             );
             // A record written twice in the batch is stored once, in its last state.
-            writes.insert(record_key, (w.version, w.deleted, w.data, seq, w.forced));
+            writes.insert(record_key, (w, seq));
         }
         let text = answers::encode(&planned.result);
         answers.insert(key.clone(), answers::decode(&text).map_err(|e| corrupt("answer", e))?);
@@ -284,25 +283,26 @@ async fn push_tx(
 
     let now = now_ms() as i64;
     if !writes.is_empty() {
-        let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for ((collection, id), (version, deleted, data, seq, forced)) in writes {
+        let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for ((collection, id), (w, seq)) in writes {
             cols.0.push(collection);
             cols.1.push(id);
-            cols.2.push(version as i64);
-            cols.3.push(deleted);
-            cols.4.push(data);
+            cols.2.push(w.version as i64);
+            cols.3.push(w.deleted);
+            cols.4.push(w.data);
             cols.5.push(seq as i64);
-            cols.6.push(forced);
+            cols.6.push(w.forced);
+            cols.7.push(w.updated_at as i64);
         }
         tx.execute(
             "INSERT INTO records (tenant, collection, id, version, deleted, data, seq, updated_at, forced)
-             SELECT $1, c, i, v, d, x, s, $8, f
-             FROM unnest($2::text[], $3::text[], $4::int8[], $5::bool[], $6::text[], $7::int8[], $9::bool[])
-                AS t(c, i, v, d, x, s, f)
+             SELECT $1, c, i, v, d, x, s, u, f
+             FROM unnest($2::text[], $3::text[], $4::int8[], $5::bool[], $6::text[], $7::int8[], $8::bool[], $9::int8[])
+                AS t(c, i, v, d, x, s, f, u)
              ON CONFLICT (tenant, collection, id) DO UPDATE SET
                 version = excluded.version, deleted = excluded.deleted, data = excluded.data,
                 seq = excluded.seq, updated_at = excluded.updated_at, forced = excluded.forced",
-            &[&tenant, &cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &now, &cols.6],
+            &[&tenant, &cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &cols.6, &cols.7],
         )
         .await
         .map_err(pg_err)?;

@@ -187,15 +187,13 @@ impl SqliteStore {
 
 /// A record's row, its data parsed, and what it counts toward an answer.
 fn stored_record(
-    version: u64,
-    deleted: bool,
-    data: Option<String>,
+    (version, deleted, data, updated_at): (u64, bool, Option<String>, u64),
     collection: &str,
     id: &str,
 ) -> Result<(StoredRecord, usize), StoreError> {
     let bytes = record_bytes(collection, id, data.as_deref());
     let data = data.map(|text| serde_json::from_str(&text)).transpose().map_err(|e| corrupt(2, e))?;
-    Ok((StoredRecord { version, deleted, data }, bytes))
+    Ok((StoredRecord { version, deleted, updated_at, data }, bytes))
 }
 
 fn push_tx(
@@ -215,7 +213,7 @@ fn push_tx(
         let mut find_answer =
             tx.prepare_cached("SELECT result FROM mutations WHERE tenant = ?1 AND mutation_id = ?2")?;
         let mut find_record = tx.prepare_cached(
-            "SELECT version, deleted, data FROM records WHERE tenant = ?1 AND collection = ?2 AND id = ?3",
+            "SELECT version, deleted, data, updated_at FROM records WHERE tenant = ?1 AND collection = ?2 AND id = ?3",
         )?;
         let mut write_record = tx.prepare_cached(
             "INSERT INTO records (tenant, collection, id, version, deleted, data, seq, updated_at, forced)
@@ -229,9 +227,9 @@ fn push_tx(
         )?;
         let mut record = |collection: &str, id: &str| -> Result<Option<(StoredRecord, usize)>, StoreError> {
             find_record
-                .query_row(params![tenant, collection, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .query_row(params![tenant, collection, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
                 .optional()?
-                .map(|(version, deleted, data)| stored_record(version, deleted, data, collection, id))
+                .map(|row| stored_record(row, collection, id))
                 .transpose()
         };
 
@@ -265,7 +263,7 @@ fn push_tx(
                     w.deleted,
                     w.data,
                     seq,
-                    now,
+                    w.updated_at,
                     w.forced
                 ])?;
             }

@@ -440,6 +440,8 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                     data: if op == protocol::Op::Upsert { record.and_then(|r| r.data.clone()) } else { None },
                     base_version: e.base_version,
                     force: e.force,
+                    // The local clock; the engine turns it into the server's before the push.
+                    written_at: record.map(|r| r.meta.updated_at as u64),
                 });
                 batch.seqs.push(seq);
                 row.entry.attempts += 1;
@@ -631,7 +633,12 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
         self.transaction(|state| state.resolve(collection, id, Side::Merged, Some(merged), By::User, mutation_id, now))
     }
 
-    async fn settle_conflicts(&self, now: f64, mutation_id: &mut dyn FnMut() -> String) -> Result<Settled> {
+    async fn settle_conflicts(
+        &self,
+        now: f64,
+        clock_offset: f64,
+        mutation_id: &mut dyn FnMut() -> String,
+    ) -> Result<Settled> {
         self.transaction(|state| {
             let mut settled = Settled::default();
             let rows: Vec<ConflictRow<D>> = state.conflicts.values().cloned().collect();
@@ -643,7 +650,9 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 let local = state.data(&key(&row.collection, &row.id));
                 let deleted = state.meta(&row.collection, &row.id).is_some_and(|m| m.deleted);
                 let server = if row.server.deleted { None } else { row.server.data.clone() };
-                let settlement = settle(strategy, row.base.as_ref(), local.as_ref(), deleted, server.as_ref());
+                let local_time = state.meta(&row.collection, &row.id).map(|m| m.updated_at + clock_offset);
+                let times = local_time.zip(row.server.updated_at.map(|t| t as f64));
+                let settlement = settle(strategy, row.base.as_ref(), local.as_ref(), deleted, server.as_ref(), times);
                 if matches!(settlement, Settlement::Ask) {
                     settled.asks.push((row.collection.clone(), row.id.clone()));
                 }

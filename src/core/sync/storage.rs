@@ -214,7 +214,14 @@ pub trait SyncStorage<D> {
     /// Settles every conflict whose collection has an automatic strategy, by that strategy
     /// ([`super::conflict::strategy::settle`]), in one transaction; each settlement goes into the
     /// sync log with both versions. Changes it queues take their ids from `mutation_id`.
-    async fn settle_conflicts(&self, now: f64, mutation_id: &mut dyn FnMut() -> String) -> Result<Settled>;
+    /// `clock_offset` turns this client's clock into the server's (for last-write-wins: a local
+    /// write's time is its `updatedAt` plus the offset).
+    async fn settle_conflicts(
+        &self,
+        now: f64,
+        clock_offset: f64,
+        mutation_id: &mut dyn FnMut() -> String,
+    ) -> Result<Settled>;
 
     /// Carries out what collections' own resolvers answered, in one transaction: each answer
     /// settles its conflict as [`Self::settle_conflicts`] would (logged), a failure is logged

@@ -295,6 +295,7 @@ pub async fn settle_conflicts(
     db: &IdbDatabase,
     schema: &Schema,
     now: f64,
+    clock_offset: f64,
     mutation_id: &mut dyn FnMut() -> String,
 ) -> Result<Settled> {
     let context = "settling conflicts";
@@ -316,7 +317,9 @@ pub async fn settle_conflicts(
             let base = Some(get(&target.conflict, "base")).filter(|b| !b.is_null() && !b.is_undefined()).map(JsData);
             let deleted = target.meta.as_ref().is_some_and(|m| m.deleted);
             let local = target.data();
-            let settlement = settle(strategy, base.as_ref(), local.as_ref(), deleted, server_data.as_ref());
+            let local_time = target.meta.as_ref().map(|m| m.updated_at + clock_offset);
+            let times = local_time.zip(get(&server, "updatedAt").as_f64());
+            let settlement = settle(strategy, base.as_ref(), local.as_ref(), deleted, server_data.as_ref(), times);
             if matches!(settlement, Settlement::Ask) {
                 settled.asks.push((collection, id));
                 continue;

@@ -114,9 +114,10 @@ impl SyncStorage<JsData> for IdbStore {
     fn settle_conflicts(
         &self,
         now: f64,
+        clock_offset: f64,
         mutation_id: &mut dyn FnMut() -> String,
     ) -> impl Future<Output = Result<Settled>> {
-        decisions::settle_conflicts(&self.db, &self.schema, now, mutation_id)
+        decisions::settle_conflicts(&self.db, &self.schema, now, clock_offset, mutation_id)
     }
 
     fn apply_answers(

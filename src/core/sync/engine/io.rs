@@ -156,9 +156,11 @@ pub enum Command<D> {
     },
     /// Storage: forget the cursor; answer [`Event::CursorReset`].
     ResetCursor,
-    /// Storage: settle the conflicts of collections with an automatic strategy; answer
-    /// [`Event::ConflictsSettled`].
-    SettleConflicts,
+    /// Storage: settle the conflicts of collections with an automatic strategy, `clock_offset`
+    /// turning this client's clock into the server's; answer [`Event::ConflictsSettled`].
+    SettleConflicts {
+        clock_offset: f64,
+    },
     /// Ask collections' own resolvers about these conflicts (collection, id), each within a
     /// bounded time; answer [`Event::ResolversAnswered`] with one answer each.
     AskResolvers(Vec<(String, String)>),

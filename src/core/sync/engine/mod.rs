@@ -84,6 +84,8 @@ struct Job {
     token_refreshed: bool,
     /// The force this sync begins with (`forcePush()`, `forcePull()`).
     force: Option<Force>,
+    /// When the request in flight was sent, to measure the server's clock by its answer.
+    sent_at: f64,
     /// Not a sync but a wipe of this collection (`discard_pending`), under the lock.
     wipe: Option<(String, bool)>,
 }
@@ -101,6 +103,11 @@ pub struct Engine<D> {
     rerun: bool,
     /// `syncNow()` callers waiting for the next sync to start.
     next_waiters: Vec<Waiter>,
+    /// The server's clock minus this client's (ms), measured from answers that carry
+    /// `serverTime`: a push's write times are put on the server's clock with it.
+    clock_offset: Option<f64>,
+    /// The time of the event being handled.
+    now: f64,
     /// Forces asked for, each run by a sync of its own, in order.
     forces: std::collections::VecDeque<(Force, Waiter)>,
     /// Wipes asked for (collection, discard pending), each run under the lock, in order.
@@ -137,6 +144,8 @@ impl<D> Engine<D> {
             rerun: false,
             next_waiters: Vec::new(),
             forces: std::collections::VecDeque::new(),
+            clock_offset: None,
+            now: 0.0,
             wipes: std::collections::VecDeque::new(),
             attempt: 0,
             batch_size: None,
@@ -165,6 +174,7 @@ impl<D> Engine<D> {
     /// order. A status change comes first ([`Command::Publish`], then [`Command::PostStatus`]),
     /// so that whoever a later command wakes sees the new status.
     pub fn handle(&mut self, event: Event<D>, now: f64) -> Vec<Command<D>> {
+        self.now = now;
         let before = self.status.clone();
         let mut out = Vec::new();
         if self.closed.is_some() {
@@ -355,8 +365,14 @@ impl<D> Engine<D> {
             }
             (Phase::Probing, Event::Probed(Ok(()))) => self.begin_push(out),
             (Phase::Probing, Event::Probed(Err(f))) => self.fail(Stop::Failure(f), out),
-            (Phase::ReadingBatch, Event::BatchRead(Ok(Some(batch)))) => {
+            (Phase::ReadingBatch, Event::BatchRead(Ok(Some(mut batch)))) => {
+                // Write times go out on the server's clock, as far as this client knows it.
+                let offset = self.clock_offset.unwrap_or(0.0);
+                for m in &mut batch.mutations {
+                    m.written_at = m.written_at.map(|t| (t as f64 + offset).max(0.0).round() as u64);
+                }
                 job.phase = Phase::Pushing;
+                job.sent_at = now;
                 out.push(Command::Push { batch });
             }
             (Phase::ReadingBatch, Event::BatchRead(Ok(None))) => {
@@ -364,6 +380,9 @@ impl<D> Engine<D> {
                 out.push(Command::ReadCursor);
             }
             (Phase::Pushing, Event::Pushed { batch, answer: Ok(answer) }) => {
+                if let Some(server) = answer.server_time {
+                    self.clock_offset = Some(clock_offset(server, job.sent_at, now));
+                }
                 job.phase = Phase::ApplyingPush;
                 out.push(Command::ApplyPush { batch, answer });
             }
@@ -394,6 +413,9 @@ impl<D> Engine<D> {
                 self.pull(out);
             }
             (Phase::Pulling, Event::Pulled(Ok(page))) => {
+                if let Some(server) = page.server_time {
+                    self.clock_offset = Some(clock_offset(server, job.sent_at, now));
+                }
                 job.phase = Phase::ApplyingPage { next: page.cursor.clone(), has_more: page.has_more };
                 out.push(Command::ApplyPage { asked_from: job.cursor.clone(), page });
             }
@@ -508,6 +530,7 @@ impl<D> Engine<D> {
             token_refreshed: false,
             force,
             wipe: None,
+            sent_at: self.now,
         });
         if self.offline {
             // Nothing is sent while offline; the `online` event starts the next sync.
@@ -528,6 +551,7 @@ impl<D> Engine<D> {
             token_refreshed: false,
             force: None,
             wipe: Some((collection, discard_pending)),
+            sent_at: 0.0,
         });
         out.push(Command::TakeLock);
     }
@@ -600,7 +624,7 @@ impl<D> Engine<D> {
             // Conflicts are settled once the server's state is in: a strategy then sees the
             // newest server version, and what it queues goes out in the sync that follows.
             job.phase = Phase::Settling;
-            out.push(Command::SettleConflicts);
+            out.push(Command::SettleConflicts { clock_offset: self.clock_offset.unwrap_or(0.0) });
         } else {
             self.succeed(now, out);
         }
@@ -642,8 +666,10 @@ impl<D> Engine<D> {
 
     fn pull(&mut self, out: &mut Vec<Command<D>>) {
         let limit = self.settings.as_ref().map_or(1, |s| s.pull_limit);
+        let now = self.now;
         if let Some(job) = &mut self.job {
             job.phase = Phase::Pulling;
+            job.sent_at = now;
             out.push(Command::Pull { cursor: job.cursor.clone(), limit });
         }
     }
@@ -748,6 +774,13 @@ impl<D> Engine<D> {
     }
 }
 
+/// The server's clock minus this client's, from an answer stamped `server` (ms) to a request
+/// sent at `sent` and answered at `now` (this client's clock): the server read its clock about
+/// half-way.
+fn clock_offset(server: u64, sent: f64, now: f64) -> f64 {
+    server as f64 - (sent + now) / 2.0
+}
+
 /// The answer a server gives a mutation it refuses as a whole: a request of that one mutation was
 /// too large. It becomes a dead letter like any rejection.
 fn too_large_answer<D>(batch: &super::storage::Batch<D>, failure: &Failure) -> PushResponse<D> {
@@ -765,7 +798,7 @@ fn too_large_answer<D>(batch: &super::storage::Batch<D>, failure: &Failure) -> P
         })
         .into_iter()
         .collect();
-    PushResponse { results }
+    PushResponse { results, server_time: None }
 }
 
 #[cfg(test)]

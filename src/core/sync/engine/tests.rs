@@ -30,6 +30,7 @@ fn batch(n: usize) -> Batch<()> {
                 data: None,
                 base_version: None,
                 force: false,
+                written_at: None,
             })
             .collect(),
         seqs: (1..=n as u64).collect(),
@@ -41,7 +42,7 @@ fn applied(n: u64) -> PushApplied {
 }
 
 fn page(cursor: &str, has_more: bool) -> PullResponse<()> {
-    PullResponse { changes: Vec::new(), cursor: cursor.into(), has_more }
+    PullResponse { changes: Vec::new(), cursor: cursor.into(), has_more, server_time: None }
 }
 
 fn http(status: u16, code: &str) -> Failure {
@@ -105,7 +106,7 @@ fn one_sync_takes_the_lock_probes_pushes_pulls_and_settles() {
     assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100 }));
     let out = e.handle(Event::BatchRead(Ok(Some(batch(2)))), 1.0);
     assert_eq!(out, vec![Command::Push { batch: batch(2) }]);
-    let answer = PushResponse { results: Vec::new() };
+    let answer = PushResponse { results: Vec::new(), server_time: None };
     let out = e.handle(Event::Pushed { batch: batch(2), answer: Ok(answer.clone()) }, 1.0);
     assert_eq!(out, vec![Command::ApplyPush { batch: batch(2), answer }]);
     let out = e.handle(Event::PushApplied(Ok(applied(2))), 1.0);
@@ -208,7 +209,10 @@ fn an_answer_that_matches_no_mutation_backs_off_instead_of_spinning() {
     let mut e = started(settings());
     to_first_read(&mut e, 1);
     e.handle(Event::BatchRead(Ok(Some(batch(3)))), 1.0);
-    e.handle(Event::Pushed { batch: batch(3), answer: Ok(PushResponse { results: Vec::new() }) }, 1.0);
+    e.handle(
+        Event::Pushed { batch: batch(3), answer: Ok(PushResponse { results: Vec::new(), server_time: None }) },
+        1.0,
+    );
     let out = handled(&mut e, Event::PushApplied(Ok(PushApplied::default())));
     assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Err(e), .. } if e.kind == ErrorKind::Sync)));
     assert!(has(&out, |c| matches!(c, Command::Arm { timer: Timer::Retry, .. })));
@@ -339,12 +343,18 @@ fn progress_counts_the_pushed_entries_against_a_total_that_grows_with_new_writes
     let out = to_first_read(&mut e, 1);
     assert!(matches!(out[0], Command::Publish(ref s) if s.progress == Some((0, 250))));
     e.handle(Event::BatchRead(Ok(Some(batch(100)))), 1.0);
-    e.handle(Event::Pushed { batch: batch(100), answer: Ok(PushResponse { results: Vec::new() }) }, 1.0);
+    e.handle(
+        Event::Pushed { batch: batch(100), answer: Ok(PushResponse { results: Vec::new(), server_time: None }) },
+        1.0,
+    );
     let out = e.handle(Event::PushApplied(Ok(applied(100))), 1.0);
     assert!(matches!(out[0], Command::Publish(ref s) if s.progress == Some((100, 250))), "{out:?}");
     e.handle(Event::WriteCommitted { pending_delta: 50, changes: Changes::default() }, 1.0);
     e.handle(Event::BatchRead(Ok(Some(batch(100)))), 1.0);
-    e.handle(Event::Pushed { batch: batch(100), answer: Ok(PushResponse { results: Vec::new() }) }, 1.0);
+    e.handle(
+        Event::Pushed { batch: batch(100), answer: Ok(PushResponse { results: Vec::new(), server_time: None }) },
+        1.0,
+    );
     let out = e.handle(Event::PushApplied(Ok(applied(100))), 1.0);
     assert!(matches!(out[0], Command::Publish(ref s) if s.progress == Some((200, 300))), "{out:?}");
 }
@@ -473,7 +483,7 @@ fn collections_own_resolvers_are_asked_after_the_strategies_then_their_answers_a
     e.handle(Event::CursorRead(Ok(None)), 2.0);
     e.handle(Event::Pulled(Ok(page("c1.1", false))), 2.0);
     let out = e.handle(Event::PageApplied(Ok(PageApplied { conflicts: 1, ..PageApplied::default() })), 3.0);
-    assert_eq!(out.last(), Some(&Command::SettleConflicts));
+    assert_eq!(out.last(), Some(&Command::SettleConflicts { clock_offset: 0.0 }));
     let asks = vec![("c".to_string(), "a".to_string())];
     let settled = Settled { asks: asks.clone(), ..Settled::default() };
     let out = e.handle(Event::ConflictsSettled(Ok(settled)), 3.0);
@@ -486,4 +496,23 @@ fn collections_own_resolvers_are_asked_after_the_strategies_then_their_answers_a
     let out = counted(&mut e, out);
     assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Ok(s), .. } if s.resolved == 1)), "{out:?}");
     assert!(has(&out, |c| matches!(c, Command::TakeLock)), "what it queued goes out in the next sync: {out:?}");
+}
+
+#[test]
+fn write_times_go_out_on_the_servers_clock_as_measured_from_its_answers() {
+    let mut e = started(settings());
+    to_first_read(&mut e, 1);
+    let stamped = |mut b: Batch<()>, t: u64| {
+        b.mutations.iter_mut().for_each(|m| m.written_at = Some(t));
+        b
+    };
+    // No answer yet: the local clock as it is.
+    let out = e.handle(Event::BatchRead(Ok(Some(stamped(batch(1), 1_000)))), 100.0);
+    assert!(matches!(&out[..], [Command::Push { batch }] if batch.mutations[0].written_at == Some(1_000)), "{out:?}");
+    // Sent at 100, answered at 300 by a server whose clock read 10_200 then: 10_000 ahead.
+    let answer = PushResponse { results: Vec::new(), server_time: Some(10_200) };
+    e.handle(Event::Pushed { batch: batch(1), answer: Ok(answer) }, 300.0);
+    e.handle(Event::PushApplied(Ok(applied(1))), 300.0);
+    let out = e.handle(Event::BatchRead(Ok(Some(stamped(batch(1), 1_000)))), 400.0);
+    assert!(matches!(&out[..], [Command::Push { batch }] if batch.mutations[0].written_at == Some(11_000)), "{out:?}");
 }
