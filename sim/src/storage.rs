@@ -66,6 +66,7 @@ impl World {
                     Command::ResetCursor => Event::CursorReset(ready(store.reset_cursor())),
                     Command::Count { id } => Event::Counted { id, counts: ready(store.counts()) },
                     Command::SettleConflicts { clock_offset } => {
+                        let times = self.write_times(client);
                         let c = &mut self.clients[client];
                         let counter = &mut c.counter;
                         let settled =
@@ -73,6 +74,7 @@ impl World {
                         if let Ok(s) = &settled {
                             self.stats.auto_resolved += s.resolved;
                         }
+                        self.check_last_write_wins(client, &times);
                         Event::ConflictsSettled(settled)
                     }
                     Command::BeginForce(force) => {
@@ -139,6 +141,48 @@ impl World {
                     self.after_storage(client);
                     self.feed(tab, Event::Decided { decided, waiter: None });
                 }
+            }
+        }
+    }
+
+    /// When each side of each of `client`'s conflicts was written, on the world's clock: the
+    /// record here by its `updatedAt` less the client's skew, the server's by the time it stamped.
+    fn write_times(&self, client: usize) -> Vec<(String, String, f64, Option<u64>)> {
+        let c = &self.clients[client];
+        c.store
+            .conflict_rows()
+            .into_iter()
+            .filter_map(|row| {
+                let local = row.local.as_ref()?.meta.updated_at - c.skew_ms as f64;
+                Some((row.collection, row.id, local, row.server.updated_at))
+            })
+            .collect()
+    }
+
+    /// A last-write-wins settlement kept the newer write, wherever the times are clearly apart
+    /// (the offset a client measures is good to half a round trip, so close calls are not judged).
+    fn check_last_write_wins(&mut self, client: usize, times: &[(String, String, f64, Option<u64>)]) {
+        const CLEARLY_MS: f64 = 2_000.0;
+        let store = &self.clients[client].store;
+        for entry in store.log_entries() {
+            // Two sides already the same are no conflict, whatever their times.
+            let lww = matches!(entry.by, Some(By::Strategy(Strategy::LastWriteWins))) && entry.local != entry.server;
+            let Some((_, _, local, Some(server))) =
+                times.iter().find(|(c, i, ..)| *c == entry.collection && *i == entry.id).filter(|_| lww)
+            else {
+                continue;
+            };
+            let (local, server) = (*local, *server as f64);
+            let wrong = match entry.kept {
+                Some(Kept::Server) => local > server + CLEARLY_MS,
+                Some(Kept::Local) => server > local + CLEARLY_MS,
+                _ => false,
+            };
+            if wrong {
+                self.violations.push(format!(
+                    "client {client}: last-write-wins kept the older write of {}/{} (here {local}, server {server})",
+                    entry.collection, entry.id
+                ));
             }
         }
     }
