@@ -919,6 +919,7 @@ export async function conflictStrategiesSettleAndAreLogged(api) {
   const collections = {
     tasks: { indexes: ["done"], conflicts: "server-wins" },
     notes: { conflicts: "merge" },
+    drafts: { conflicts: "client-wins" },
   };
   const open = (prefix, app = uniqueApp(prefix)) =>
     api.open({ app, version: 1, collections, sync: manual(main, "tok17") }).then((db) => ({ db, app }));
@@ -952,6 +953,20 @@ export async function conflictStrategiesSettleAndAreLogged(api) {
     eq([b.db.status().conflicts, b.db.status().pending], [0, 0], "nothing left");
     const [entry] = await b.db.syncLog();
     eq([entry.kind, entry.by, entry.kept, entry.local.title, entry.server.title], ["resolved", "server-wins", "server", "from b", "from a"], "a rollback notice");
+
+    // Client wins: b's edit is pushed over a's, and a gets it.
+    const draft = await a.db.collection("drafts").create({ text: "first" });
+    await a.db.syncNow();
+    await b.db.syncNow();
+    await a.db.collection("drafts").update(draft.id, { text: "by a" });
+    await a.db.syncNow();
+    await b.db.collection("drafts").update(draft.id, { text: "by b" });
+    eq((await b.db.syncNow()).resolved, 1, "settled for b");
+    await b.db.syncNow();
+    await a.db.syncNow();
+    for (const c of [a, b]) eq((await c.db.collection("drafts").get(draft.id)).text, "by b", "the client's version wins");
+    const [kept] = await b.db.syncLog();
+    eq([kept.by, kept.kept, kept.server.text], ["client-wins", "local", "by a"], "logged with the version that lost");
 
     // Merge: fields changed on one side each merge by themselves.
     await a.db.collection("notes").update(note.id, { title: "title by a" });
@@ -987,7 +1002,11 @@ export async function conflictStrategiesSettleAndAreLogged(api) {
     b.db.close();
     b = await open("strat-b", b.app);
     const log = await b.db.syncLog();
-    eq(log.map((e) => [e.kind, e.by, e.kept]), [["resolved", "user", "merged"], ["resolved", "merge", "merged"], ["resolved", "server-wins", "server"]], "the log after a reload");
+    eq(
+      log.map((e) => [e.kind, e.by, e.kept]),
+      [["resolved", "user", "merged"], ["resolved", "merge", "merged"], ["resolved", "client-wins", "local"], ["resolved", "server-wins", "server"]],
+      "the log after a reload",
+    );
     let clears = 0;
     const off = b.db.subscribeSyncLog(() => clears++);
     await b.db.clearSyncLog();
