@@ -39,6 +39,8 @@ pub struct History {
     resolutions: BTreeMap<Record, Vec<(Choice, u64)>>,
     /// Resolutions the sync log says replaced the local version (by a strategy), by tick.
     replaced: BTreeMap<Record, Vec<u64>>,
+    /// Dead letters a user (or the quiesce) discarded, with the record's later changes, by tick.
+    discarded: BTreeMap<Record, Vec<u64>>,
     /// Force pulls that dropped a client's queued changes of a collection, by tick.
     dropped: BTreeMap<(usize, String), Vec<u64>>,
     /// Force pushes of a client's queued changes of a collection, by tick.
@@ -63,6 +65,10 @@ impl History {
         tick: u64,
     ) {
         self.last_writes.insert((client, collection.into(), id.into()), Wrote { token, cancelled, tick });
+    }
+
+    pub fn discarded(&mut self, client: usize, collection: &str, id: &str, tick: u64) {
+        self.discarded.entry((client, collection.into(), id.into())).or_default().push(tick);
     }
 
     pub fn may_discard(&mut self, client: usize, collection: &str) {
@@ -152,17 +158,22 @@ fn lost_writes(world: &World) -> Vec<String> {
         // A force push after the write makes the server take it: only what settled the write away
         // before the force (a decision, a strategy) or a force pull dropping it excuses its
         // absence.
+        // (A rejected change stays rejected whatever a force push says.)
+        let rejected = w.token.as_ref().is_some_and(|t| world.server.rejected.contains(t));
         let force = h
             .forced
             .get(&(*client, collection.clone()))
-            .and_then(|list| list.iter().copied().filter(|t| *t >= w.tick).min());
+            .and_then(|list| list.iter().copied().filter(|t| *t >= w.tick).min())
+            .filter(|_| !rejected);
         let after_write = |t: u64| t >= w.tick && force.is_none_or(|f| t < f);
         // A decision for the server's side after the write drops it, as asked.
         let decided = h
             .resolutions
             .get(&key)
             .is_some_and(|list| list.iter().any(|(choice, t)| *choice == Choice::Server && after_write(*t)));
+        // A rejected change stays rejected whatever a force push says: dropping it is the user's.
         let logged = h.replaced.get(&key).is_some_and(|list| list.iter().any(|t| after_write(*t)))
+            || h.discarded.get(&key).is_some_and(|list| list.iter().any(|t| *t >= w.tick))
             || h.dropped.get(&(*client, collection.clone())).is_some_and(|list| list.iter().any(|t| *t >= w.tick));
         if !on_server && !decided && !logged {
             lost.push(format!(

@@ -41,10 +41,18 @@ impl Tree for Data {
 /// The fields a patch sets, one per write.
 pub const PATCH_FIELDS: [&str; 2] = ["a", "b"];
 
+/// The simulated server's record size limit: every record fits, but an oversized one.
+pub const MAX_RECORD_BYTES: usize = 512;
+
 impl Data {
     /// A whole record written by client `client` as its write number `n`.
     pub fn record(token: &str, n: u64) -> Data {
         Data(json!({ "token": token, "n": n }))
+    }
+
+    /// A whole record too large for the server, which rejects it for good (a dead letter).
+    pub fn oversized(token: &str, n: u64) -> Data {
+        Data(json!({ "token": token, "n": n, "filler": "x".repeat(MAX_RECORD_BYTES) }))
     }
 
     /// A patch of one field.

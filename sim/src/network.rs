@@ -137,7 +137,11 @@ impl World {
         let answer = match &request.kind {
             Kind::Push(batch) => {
                 self.server.set_time(self.now);
-                Answer::Push(self.server.push(&batch.mutations))
+                let answer = self.server.push(&batch.mutations);
+                if matches!(answer, Err(Failure::Http { status: 413, .. })) {
+                    self.stats.batches_refused += 1;
+                }
+                Answer::Push(answer)
             }
             Kind::Pull { cursor, limit } => {
                 self.server.set_time(self.now);

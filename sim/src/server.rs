@@ -37,30 +37,39 @@ pub struct Server {
     /// The first answer to every mutation id, and whether a later one differed.
     answers: BTreeMap<Uuid, MutationResult<Value>>,
     pub applied: Vec<Applied>,
+    /// The tokens of the data of every mutation rejected for good (an oversized record).
+    pub rejected: std::collections::BTreeSet<String>,
     pub violations: Vec<String>,
 }
 
-/// The server's configuration, as its command line gives it by default (an in-memory database).
-fn config() -> ferrysync_server::Config {
+/// The server's configuration, as its command line gives it by default (an in-memory database),
+/// but for the batch limit.
+fn config(max_batch: usize) -> ferrysync_server::Config {
     use clap::Parser;
-    ferrysync_server::Config::try_parse_from(["ferrysync-server", "--memory"]).expect("the default configuration")
-}
-
-impl Default for Server {
-    fn default() -> Server {
-        Server::new()
-    }
+    let max_batch = max_batch.to_string();
+    let record = crate::data::MAX_RECORD_BYTES.to_string();
+    let args = ["ferrysync-server", "--memory", "--max-batch", &max_batch, "--max-record-bytes", &record];
+    ferrysync_server::Config::try_parse_from(args).expect("the default configuration")
 }
 
 impl Server {
-    pub fn new() -> Server {
+    /// A server that takes at most `max_batch` mutations in one push.
+    pub fn new(max_batch: usize) -> Server {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
         let store = runtime.block_on(SqliteStore::open(Location::Memory)).expect("an in-memory SQLite store");
-        let mut state = AppState::new(config(), Arc::new(store));
+        let mut state = AppState::new(config(max_batch), Arc::new(store));
         let clock = Arc::new(AtomicU64::new(0));
         let read = clock.clone();
         state.clock = Arc::new(move || read.load(Ordering::Relaxed));
-        Server { runtime, state, clock, answers: BTreeMap::new(), applied: Vec::new(), violations: Vec::new() }
+        Server {
+            runtime,
+            state,
+            clock,
+            answers: BTreeMap::new(),
+            applied: Vec::new(),
+            rejected: Default::default(),
+            violations: Vec::new(),
+        }
     }
 
     /// Sets the server's clock (the world's time) for the requests that follow.
@@ -90,13 +99,17 @@ impl Server {
             match self.answers.get(&m.mutation_id) {
                 None => {
                     self.answers.insert(m.mutation_id, result.clone());
-                    if let MutationResult::Applied { .. } = result {
-                        self.applied.push(Applied {
+                    match result {
+                        MutationResult::Applied { .. } => self.applied.push(Applied {
                             mutation_id: m.mutation_id,
                             collection: m.collection.clone(),
                             id: m.id.clone(),
                             tokens: m.data.as_ref().map(|d| d.tokens()),
-                        });
+                        }),
+                        MutationResult::Rejected { .. } => {
+                            self.rejected.extend(m.data.iter().flat_map(|d| d.tokens()));
+                        }
+                        MutationResult::Conflict { .. } => {}
                     }
                 }
                 Some(first) if !same_answer(first, result) => self.violations.push(format!(

@@ -23,12 +23,35 @@ use crate::world::{World, COLLECTIONS};
 /// One transaction a client's store runs, in the order it was asked for.
 pub(crate) enum StorageOp {
     Engine(TabRef, Command<Data>),
-    Write { tab: TabRef, collection: &'static str, id: String, intent: Intent, data: Option<Data> },
-    Resolve { tab: TabRef, collection: String, id: String, choice: Choice },
+    Write {
+        tab: TabRef,
+        collection: &'static str,
+        id: String,
+        intent: Intent,
+        data: Option<Data>,
+    },
+    Resolve {
+        tab: TabRef,
+        collection: String,
+        id: String,
+        choice: Choice,
+    },
+    /// A dead letter sent again.
+    Retry {
+        tab: TabRef,
+        collection: String,
+        id: String,
+    },
+    /// A dead letter and the record's later changes dropped.
+    Discard {
+        tab: TabRef,
+        collection: String,
+        id: String,
+    },
 }
 
 /// Polls a future that is ready at once (the in-memory store's), without an executor.
-fn ready<F: Future>(future: F) -> F::Output {
+pub(crate) fn ready<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(out) => out,
@@ -127,6 +150,8 @@ impl World {
                     }
                 }
             }
+            StorageOp::Retry { tab, collection, id } => self.decide_dead_letter(client, tab, &collection, &id, true),
+            StorageOp::Discard { tab, collection, id } => self.decide_dead_letter(client, tab, &collection, &id, false),
             StorageOp::Resolve { tab, collection, id, choice } => {
                 if !self.alive(tab) {
                     return;
@@ -211,6 +236,37 @@ impl World {
                 (collection, id, answer)
             })
             .collect()
+    }
+
+    /// A user's decision on a dead letter: sent again, or dropped (what it drops is dropped as
+    /// asked: a rejected change, and the record's changes queued after it).
+    fn decide_dead_letter(&mut self, client: usize, tab: TabRef, collection: &str, id: &str, retry: bool) {
+        if !self.alive(tab) {
+            return;
+        }
+        let now = self.client_now(client);
+        let c = &mut self.clients[client];
+        let mutation_id = next_id(client, &mut c.counter);
+        let decided = if retry {
+            ready(c.store.retry_failed(collection, id, &mutation_id, now))
+        } else {
+            ready(c.store.discard_failed(collection, id, now))
+        };
+        self.note(|| {
+            format!(
+                "client {client}: {} {collection}/{id}: {:?}",
+                if retry { "retry" } else { "discard" },
+                decided.is_ok()
+            )
+        });
+        if let Ok(decided) = decided {
+            self.stats.dead_letter_decisions += 1;
+            if !retry {
+                self.history.discarded(client, collection, id, self.tick);
+            }
+            self.after_storage(client);
+            self.feed(tab, Event::Decided { decided, waiter: None });
+        }
     }
 
     /// What the checks watch after every transaction: the sync log (what it says was dropped,

@@ -9,7 +9,9 @@ use ferrysync::core::write::Intent;
 
 use crate::client::TabRef;
 use crate::data::{Data, PATCH_FIELDS};
-use crate::storage::StorageOp;
+use ferrysync::core::sync::storage::SyncStorage;
+
+use crate::storage::{ready, StorageOp};
 use crate::world::{Action, World, COLLECTIONS};
 
 impl World {
@@ -63,7 +65,20 @@ impl World {
                 self.stats.forces += 1;
                 self.feed(at, Event::ForceAsked { force, waiter: Waiter(w) });
             }
-            70..=77 => {
+            70..=73 => {
+                // A change the server rejected: sent again (as the record is now), or dropped.
+                let dead = ready(self.clients[client].store.dead_letters()).unwrap_or_default();
+                if let Some(d) = self.rng.pick(&dead) {
+                    let (collection, id) = (d.entry.collection.clone(), d.entry.record_id.clone());
+                    let op = if self.rng.chance(50) {
+                        StorageOp::Retry { tab: at, collection, id }
+                    } else {
+                        StorageOp::Discard { tab: at, collection, id }
+                    };
+                    self.clients[client].storage.push_back(op);
+                }
+            }
+            74..=77 => {
                 let rows = self.clients[client].store.conflict_rows();
                 if let Some(row) = self.rng.pick(&rows) {
                     let choice = if self.rng.chance(50) { Choice::Local } else { Choice::Server };
@@ -96,7 +111,8 @@ impl World {
         let token = format!("c{}w{}", at.client, c.counter);
         let n = c.counter;
         let (intent, data) = match self.rng.below(100) {
-            0..=24 => (Intent::Create, Some(Data::record(&token, n))),
+            0..=2 => (Intent::Put, Some(Data::oversized(&token, n))),
+            3..=24 => (Intent::Create, Some(Data::record(&token, n))),
             25..=44 => (Intent::Put, Some(Data::record(&token, n))),
             45..=69 => (Intent::Update, Some(Data::patch(self.rng.pick(&PATCH_FIELDS).unwrap_or(&"a"), &token))),
             70..=79 => (Intent::Replace, Some(Data::record(&token, n))),

@@ -15,6 +15,7 @@
 
 use ferrysync::core::sync::conflict::merge::Fallback;
 use ferrysync::core::sync::conflict::strategy::Strategy;
+use ferrysync::core::sync::storage::SyncStorage;
 use std::collections::{BTreeMap, VecDeque};
 
 use ferrysync::core::sync::engine::{Event, Timer, Waiter};
@@ -75,6 +76,9 @@ pub struct Shape {
     pub fault_percent: u64,
     pub batch_size: u32,
     pub pull_limit: u32,
+    /// The server's batch limit: below a client's batch size, pushes are refused with 413 and
+    /// the client halves its batches.
+    pub max_batch: usize,
 }
 
 /// What a run exercised, to show what the seeds cover.
@@ -96,6 +100,10 @@ pub struct Stats {
     pub forces: u64,
     /// Collection wipes asked for.
     pub wipes: u64,
+    /// Dead letters retried or discarded.
+    pub dead_letter_decisions: u64,
+    /// Pushes the server refused as too many mutations (413): the client halves its batches.
+    pub batches_refused: u64,
 }
 
 impl Stats {
@@ -112,6 +120,8 @@ impl Stats {
         self.auto_resolved += other.auto_resolved;
         self.forces += other.forces;
         self.wipes += other.wipes;
+        self.dead_letter_decisions += other.dead_letter_decisions;
+        self.batches_refused += other.batches_refused;
     }
 }
 
@@ -146,12 +156,13 @@ impl World {
             fault_percent: rng.range(0, 35),
             batch_size: rng.range(1, 4) as u32,
             pull_limit: rng.range(1, 4) as u32,
+            max_batch: rng.range(1, 5) as usize,
         };
         let mut world = World {
             stats: Stats::default(),
             now: EPOCH_MS,
             tick: 0,
-            server: Server::new(),
+            server: Server::new(shape.max_batch),
             clients: Vec::new(),
             actions: Vec::new(),
             requests: BTreeMap::new(),
@@ -298,6 +309,12 @@ impl World {
                     let op =
                         StorageOp::Resolve { tab: at, collection: row.collection, id: row.id, choice: Choice::Server };
                     self.clients[client].storage.push_back(op);
+                }
+                // What the server rejected stays rejected: dropped, so that the run can go quiet.
+                let dead = crate::storage::ready(self.clients[client].store.dead_letters()).unwrap_or_default();
+                for d in dead {
+                    let (collection, id) = (d.entry.collection, d.entry.record_id);
+                    self.clients[client].storage.push_back(StorageOp::Discard { tab: at, collection, id });
                 }
             }
             let mut waiters = Vec::new();

@@ -15,6 +15,9 @@ fn every_seed_converges_without_losing_or_doubling_anything() {
     assert!(stats.conflicts_resolved > count / 10, "{stats:?}");
     // Strategies (each client draws its own per collection) settle conflicts by themselves.
     assert!(stats.auto_resolved > count / 2, "{stats:?}");
+    // Forces, wipes, rejected changes retried or dropped, batches refused as too large.
+    assert!(stats.forces > count / 2 && stats.wipes > count / 10, "{stats:?}");
+    assert!(stats.dead_letter_decisions > count / 5 && stats.batches_refused > count / 20, "{stats:?}");
     assert!(stats.faults.iter().all(|n| *n > count / 20), "{stats:?}");
     assert!(stats.tabs_killed > count / 20 && stats.offline_periods > count / 10, "{stats:?}");
     let report: Vec<String> = failed
