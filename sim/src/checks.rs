@@ -158,8 +158,14 @@ fn lost_writes(world: &World) -> Vec<String> {
         // A force push after the write makes the server take it: only what settled the write away
         // before the force (a decision, a strategy) or a force pull dropping it excuses its
         // absence.
-        // (A rejected change stays rejected whatever a force push says.)
-        let rejected = w.token.as_ref().is_some_and(|t| world.server.rejected.contains(t));
+        // (A rejected change stays rejected whatever a force push says, and the record's changes
+        // queued behind it wait with it.)
+        let mine = format!("c{client}w");
+        let rejected = world
+            .server
+            .rejected
+            .iter()
+            .any(|(c, i, tokens)| c == collection && i == id && tokens.iter().any(|t| t.starts_with(&mine)));
         let force = h
             .forced
             .get(&(*client, collection.clone()))

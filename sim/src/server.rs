@@ -37,8 +37,8 @@ pub struct Server {
     /// The first answer to every mutation id, and whether a later one differed.
     answers: BTreeMap<Uuid, MutationResult<Value>>,
     pub applied: Vec<Applied>,
-    /// The tokens of the data of every mutation rejected for good (an oversized record).
-    pub rejected: std::collections::BTreeSet<String>,
+    /// Every mutation rejected for good (an oversized record): (collection, id, its data's tokens).
+    pub rejected: Vec<(String, String, Vec<String>)>,
     pub violations: Vec<String>,
 }
 
@@ -107,7 +107,8 @@ impl Server {
                             tokens: m.data.as_ref().map(|d| d.tokens()),
                         }),
                         MutationResult::Rejected { .. } => {
-                            self.rejected.extend(m.data.iter().flat_map(|d| d.tokens()));
+                            let tokens = m.data.as_ref().map(|d| d.tokens()).unwrap_or_default();
+                            self.rejected.push((m.collection.clone(), m.id.clone(), tokens));
                         }
                         MutationResult::Conflict { .. } => {}
                     }

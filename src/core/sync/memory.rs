@@ -26,7 +26,7 @@ use super::log::{trim_through, By, Kept, LogEntry, LogKind, LOG_CHANGES};
 use super::rules::decide::{self, Decision, Side};
 use super::rules::force::{begin_pull, force_entry, force_record, swept, Force, Scope};
 use super::rules::pull::{pull_step, PullStep};
-use super::rules::push::{push_step, pushed_data_is_base, EntryStep};
+use super::rules::push::{push_step, pushed_data_is_base, settles_conflict, EntryStep};
 use super::rules::RecordStep;
 use super::storage::{Answer, Batch, Changes, Choice, Counts, Decided, PageApplied, PushApplied, Settled, SyncStorage};
 
@@ -466,7 +466,11 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 let later = state.entries_of(&m.collection, &m.id).into_iter().find(|e| e.seq > *seq);
                 let attempts = state.outbox.get(seq).map_or(0, |r| r.entry.attempts);
                 let local = state.records.get(&k).cloned();
-                let step = push_step(&result, local.as_ref().map(|s| &s.meta), later.is_some());
+                let mut step = push_step(&result, local.as_ref().map(|s| &s.meta), later.is_some());
+                if state.conflicts.get(&k).is_some_and(|c| settles_conflict(&result, c.server.version)) {
+                    state.conflicts.remove(&k);
+                    step = step.conflict_settled(later.is_some());
+                }
                 match step.entry {
                     EntryStep::Remove => {
                         state.outbox.remove(seq);

@@ -12,10 +12,11 @@ use web_sys::{IdbDatabase, IdbKeyRange};
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::outbox::Op;
 use crate::core::schema::CONFLICTS_STORE;
+use crate::core::status::RecordStatus;
 use crate::core::sync::batch::{next_batch, plan_page, wire_op, Queued};
 use crate::core::sync::entry::Hold;
 use crate::core::sync::log::{LogKind, LOG_CHANGES};
-use crate::core::sync::rules::push::{push_step, pushed_data_is_base, EntryStep};
+use crate::core::sync::rules::push::{push_step, pushed_data_is_base, settles_conflict, EntryStep};
 use crate::core::sync::storage::{Batch, PushApplied};
 use crate::protocol::{self, Mutation, MutationResult};
 
@@ -25,7 +26,8 @@ use super::super::records::read_meta;
 use super::super::wire::{self, JsData, PushResponse};
 use super::connection::{commit_or_abort, js_err, request};
 use super::entries::{
-    all_stores, all_stores_strict, by_record, count_dead_letters, entries, entries_of, outbox, seq_key, store, Stored,
+    all_stores, all_stores_strict, by_record, count_dead_letters, entries, entries_of, outbox, record_key, seq_key,
+    store, Stored,
 };
 use super::log;
 use super::record_step::carry_out;
@@ -125,7 +127,17 @@ pub async fn apply_push(db: &IdbDatabase, batch: Batch<JsData>, answer: PushResp
             let Some(sent) = siblings.iter().find(|s| s.entry.seq == seq) else { continue };
             let later = siblings.iter().find(|s| s.entry.seq > seq);
             let meta = read_meta(&record);
-            let step = push_step(&result, meta.as_ref(), later.is_some());
+            let mut step = push_step(&result, meta.as_ref(), later.is_some());
+            // Only a record in conflict has a conflict row to look at.
+            if meta.as_ref().is_some_and(|m| m.status == RecordStatus::Conflict) {
+                let conflict_key = record_key(&m.collection, &key);
+                let conflict = request(&conflicts.get(&conflict_key).map_err(&fail)?, context).await?;
+                let version = get(&get(&conflict, "server"), "version").as_f64();
+                if version.is_some_and(|v| settles_conflict(&result, v as u64)) {
+                    conflicts.delete(&conflict_key).map_err(&fail)?;
+                    step = step.conflict_settled(later.is_some());
+                }
+            }
             match step.entry {
                 EntryStep::Remove => {
                     outbox.delete(&seq_key(seq)).map_err(&fail)?;

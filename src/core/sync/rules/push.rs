@@ -2,7 +2,7 @@
 
 use crate::core::meta::RecordMeta;
 use crate::core::outbox::Op;
-use crate::core::status::StatusEvent;
+use crate::core::status::{RecordStatus, StatusEvent};
 use crate::protocol::MutationResult;
 
 use super::super::entry::Hold;
@@ -84,6 +84,27 @@ pub fn push_step<D>(result: &MutationResult<D>, record: Option<&RecordMeta>, lat
     }
 }
 
+/// Whether `result` settles a conflict whose server side is at `conflict_version`: the server
+/// applied this client's change at a newer version, so it took the local side (a rejected change
+/// retried after a pull had found the conflict, say). The conflict then goes; keeping it would
+/// offer a person a server version older than the one the server holds.
+pub fn settles_conflict<D>(result: &MutationResult<D>, conflict_version: u64) -> bool {
+    matches!(result, MutationResult::Applied { version, .. } if *version > conflict_version)
+}
+
+impl PushStep {
+    /// This step once the record's conflict is settled by it ([`settles_conflict`]): the record
+    /// leaves the conflict status (pending when a later change is queued, synced otherwise).
+    pub fn conflict_settled(mut self, later_queued: bool) -> PushStep {
+        if let RecordStep::Meta(m) = &mut self.record {
+            if m.status == RecordStatus::Conflict {
+                m.status = if later_queued { RecordStatus::Pending } else { RecordStatus::Synced };
+            }
+        }
+        self
+    }
+}
+
 /// Whether the data an acknowledged entry was pushed with is what the server stored, and so the
 /// base of the record's next change (for a three-way merge). Only when it was sent once: the
 /// server answers a repeated mutation id with its first answer, and a first attempt it applied
@@ -119,6 +140,16 @@ mod tests {
             RecordStep::Meta(RecordMeta { server_version: Some(4), status: Synced, ..meta(Pending, false) })
         );
         assert_eq!(s.announce, Some(Op::Update));
+    }
+
+    #[test]
+    fn a_change_the_server_applied_past_a_conflict_settles_it() {
+        assert!(settles_conflict(&applied(5), 4));
+        assert!(!settles_conflict(&applied(4), 4));
+        let step = push_step(&applied(5), Some(&meta(Conflict, false)), false).conflict_settled(false);
+        assert!(matches!(step.record, RecordStep::Meta(RecordMeta { status: Synced, server_version: Some(5), .. })));
+        let step = push_step(&applied(5), Some(&meta(Conflict, false)), true).conflict_settled(true);
+        assert!(matches!(step.record, RecordStep::Meta(RecordMeta { status: Pending, .. })));
     }
 
     #[test]
