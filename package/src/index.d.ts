@@ -490,7 +490,8 @@ export class Database<S = any> {
   clearSyncLog(): Promise<void>;
   /** Destructive: the server takes the local version of every queued change of the named
    * collections (all when absent) whatever it holds now, conflicts held here included (each
-   * change is pushed with `force`); then the sync carries on. Rejected changes stay rejected.
+   * change is pushed with `force`); then the sync carries on. Rejected changes stay rejected,
+   * and a record's changes queued behind one wait with it.
    * Resolves with what the sync did. Refused with NetworkError while offline (nothing changes),
    * InvalidOptionsError without `sync`, UnknownCollectionError for a name not in the schema. If
    * the network fails midway, the marked changes go out with the next sync. Logged. */
