@@ -23,7 +23,8 @@ use super::super::records::read_meta;
 use super::super::wire::JsData;
 use super::connection::{commit_or_abort, js_err, request, transaction};
 use super::entries::{
-    all_stores, by_record, count_dead_letters, entries, entries_of, outbox, record_key, seq_key, store, Stored,
+    all_stores, by_record, count_dead_letters, entries, entries_of, outbox, record_key, seq_key, store, store_names,
+    Stored,
 };
 use super::log;
 use super::pull::CURSOR_KEY;
@@ -34,8 +35,7 @@ use super::record_step::carry_out;
 /// [`diff`](crate::core::sync::conflict::diff::diff)).
 pub async fn conflicts(db: &IdbDatabase) -> Result<JsValue> {
     let context = "reading conflicts";
-    let names = db.object_store_names();
-    let names: Vec<String> = (0..names.length()).filter_map(|i| names.get(i)).collect();
+    let names = store_names(db);
     let tx = transaction(db, &names.iter().map(String::as_str).collect::<Vec<_>>(), false)?;
     let rows = request(&store(&tx, CONFLICTS_STORE)?.get_all().map_err(js_err(context))?, context).await?;
     let present = |v: JsValue| (!v.is_null() && !v.is_undefined()).then_some(v);

@@ -76,7 +76,8 @@ pub fn all_stores_strict(db: &IdbDatabase) -> Result<IdbTransaction> {
         .map_err(|e| from_js("starting a transaction on every store", &e, ErrorKind::Storage))
 }
 
-fn store_names(db: &IdbDatabase) -> Vec<String> {
+/// Every store of the database: the collections and ferrysync's own.
+pub fn store_names(db: &IdbDatabase) -> Vec<String> {
     let names = db.object_store_names();
     (0..names.length()).filter_map(|i| names.get(i)).collect()
 }

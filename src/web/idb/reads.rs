@@ -19,7 +19,7 @@ use super::super::error::from_js;
 use super::super::glue;
 use super::super::js::get as field;
 use super::connection::{js_err, request, transaction};
-use super::entries::DEAD_LETTERS_KEY;
+use super::entries::{record_key, DEAD_LETTERS_KEY};
 
 /// Where a query reads from: the records by id, or a declared index.
 enum Source {
@@ -194,7 +194,7 @@ pub async fn sync_counts(db: &IdbDatabase) -> Result<Counts> {
     }
     let mut waiting = Vec::with_capacity(records.len());
     for (collection, id) in &records {
-        let key: JsValue = Array::of2(&JsValue::from_str(collection), id).into();
+        let key = record_key(collection, id);
         waiting.push(request(&by_record.count_with_key(&key).map_err(js_err(context))?, context));
     }
     let mut held_changes = 0;
