@@ -11,6 +11,7 @@ pub mod checks;
 mod client;
 pub mod data;
 mod network;
+pub mod order;
 pub mod rng;
 pub mod server;
 mod storage;
@@ -52,6 +53,30 @@ pub fn run(seed: u64, trace: bool) -> Outcome {
         stats: world.stats.clone(),
         trace: world.trace.take().unwrap_or_default(),
     }
+}
+
+/// Plays `count` plans of the order check from `first` on `threads` threads, each in `orders`
+/// sync orders: the failing plans, with what broke.
+pub fn order_many(first: u64, count: u64, orders: u64, threads: usize) -> Vec<(u64, Vec<String>)> {
+    let next = std::sync::atomic::AtomicU64::new(first);
+    let failed = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| loop {
+                let seed = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if seed >= first + count {
+                    break;
+                }
+                let problems = order::check_plan(seed, orders);
+                if !problems.is_empty() {
+                    failed.lock().unwrap_or_else(|e| e.into_inner()).push((seed, problems));
+                }
+            });
+        }
+    });
+    let mut failed = failed.into_inner().unwrap_or_else(|e| e.into_inner());
+    failed.sort_by_key(|(seed, _)| *seed);
+    failed
 }
 
 /// Runs `count` seeds from `first` on `threads` threads: the failing outcomes, by seed, and what

@@ -146,6 +146,20 @@ pub struct World {
 
 impl World {
     pub fn new(seed: u64, trace: bool) -> World {
+        World::build(seed, trace, None)
+    }
+
+    /// A world whose clients all declare `strategies` (one per collection of `COLLECTIONS`) and
+    /// whose users do nothing by themselves: the caller scripts what happens (`order.rs`).
+    pub fn scripted(seed: u64, trace: bool, strategies: [Strategy; 2]) -> World {
+        let mut world = World::build(seed, trace, Some(strategies));
+        for client in &mut world.clients {
+            client.user_actions_left = 0;
+        }
+        world
+    }
+
+    fn build(seed: u64, trace: bool, fixed: Option<[Strategy; 2]>) -> World {
         let mut rng = Rng::new(seed);
         let clients = rng.range(2, 3) as usize;
         let shape = Shape {
@@ -180,8 +194,13 @@ impl World {
             let skew_ms = world.rng.range(0, 600_000) as i64 - 300_000;
             // Each client declares its own strategy per collection: clients that disagree must
             // still converge.
-            let strategies: Vec<(&str, Strategy)> =
-                COLLECTIONS.iter().map(|c| (*c, *world.rng.pick(&STRATEGIES).unwrap_or(&Strategy::Manual))).collect();
+            let strategies: Vec<(&str, Strategy)> = match fixed {
+                Some(fixed) => COLLECTIONS.iter().copied().zip(fixed).collect(),
+                None => COLLECTIONS
+                    .iter()
+                    .map(|c| (*c, *world.rng.pick(&STRATEGIES).unwrap_or(&Strategy::Manual)))
+                    .collect(),
+            };
             world.note(|| format!("client {c}: conflicts {strategies:?}"));
             world.clients.push(Client {
                 store: MemoryStore::with_strategies(&strategies),
