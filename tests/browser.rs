@@ -99,6 +99,7 @@ scenarios!(
     sync_starts_shortly_after_a_write => "syncStartsShortlyAfterAWrite",
     sync_options_are_checked => "syncOptionsAreChecked",
     nothing_wedges_the_queue => "nothingWedgesTheQueue",
+    unique_clash_under_a_strategy_waits => "uniqueClashUnderAStrategyWaits",
     deletes_sync_and_conflict_with_edits => "deletesSyncAndConflictWithEdits",
     token_function_is_asked_for_every_request => "tokenFunctionIsAskedForEveryRequest",
 );

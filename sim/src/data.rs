@@ -55,6 +55,16 @@ impl Data {
         Data(json!({ "token": token, "n": n, "filler": "x".repeat(MAX_RECORD_BYTES) }))
     }
 
+    /// A whole record whose unique field (`UNIQUE_FIELD` of `items`) holds `unique`.
+    pub fn record_with_unique(token: &str, n: u64, unique: &str) -> Data {
+        Data(json!({ "token": token, "n": n, crate::world::UNIQUE_FIELD: unique }))
+    }
+
+    /// A patch of field `a` that also sets the unique field.
+    pub fn unique_patch(token: &str, unique: &str) -> Data {
+        Data(json!({ "a": token, crate::world::UNIQUE_FIELD: unique }))
+    }
+
     /// A patch of one field.
     pub fn patch(field: &str, token: &str) -> Data {
         let mut fields = Map::new();

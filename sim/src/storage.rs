@@ -146,6 +146,9 @@ impl World {
                         self.feed(tab, Event::WriteCommitted { pending_delta: written.pending_delta, changes });
                     }
                     Err(e) => {
+                        if e.message.contains("unique index") {
+                            self.stats.unique_refused += 1;
+                        }
                         self.note(|| format!("client {client}: {intent:?} {collection}/{id} refused: {}", e.message))
                     }
                 }

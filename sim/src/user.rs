@@ -110,11 +110,15 @@ impl World {
         c.counter += 1;
         let token = format!("c{}w{}", at.client, c.counter);
         let n = c.counter;
+        // Few values of the unique field, so that clients clash on them.
+        let unique = format!("u{}", self.rng.below(3));
         let (intent, data) = match self.rng.below(100) {
             0..=2 => (Intent::Put, Some(Data::oversized(&token, n))),
-            3..=24 => (Intent::Create, Some(Data::record(&token, n))),
+            3..=14 => (Intent::Create, Some(Data::record_with_unique(&token, n, &unique))),
+            15..=24 => (Intent::Create, Some(Data::record(&token, n))),
             25..=44 => (Intent::Put, Some(Data::record(&token, n))),
-            45..=69 => (Intent::Update, Some(Data::patch(self.rng.pick(&PATCH_FIELDS).unwrap_or(&"a"), &token))),
+            45..=54 => (Intent::Update, Some(Data::unique_patch(&token, &unique))),
+            55..=69 => (Intent::Update, Some(Data::patch(self.rng.pick(&PATCH_FIELDS).unwrap_or(&"a"), &token))),
             70..=79 => (Intent::Replace, Some(Data::record(&token, n))),
             _ => (Intent::Delete, None),
         };

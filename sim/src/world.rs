@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, VecDeque};
 use ferrysync::core::sync::engine::{Event, Timer, Waiter};
 use ferrysync::core::sync::memory::MemoryStore;
 use ferrysync::core::sync::storage::Choice;
+use ferrysync::core::write::Intent;
 
 use crate::checks::History;
 use crate::client::{Client, Message, Tab, TabRef};
@@ -31,6 +32,11 @@ use crate::server::Server;
 use crate::storage::StorageOp;
 
 pub const COLLECTIONS: [&str; 2] = ["items", "notes"];
+
+/// The field of `items` that a unique index keeps to one record per client, as an app's schema
+/// may declare (`unique: true`). The server knows nothing of it: two clients can each give the
+/// same value to a different record, and a client then cannot store the other's.
+pub const UNIQUE_FIELD: &str = "u";
 
 /// The conflict strategies a client's collection may declare.
 const STRATEGIES: [Strategy; 9] = [
@@ -104,6 +110,11 @@ pub struct Stats {
     pub dead_letter_decisions: u64,
     /// Pushes the server refused as too many mutations (413): the client halves its batches.
     pub batches_refused: u64,
+    /// Local writes refused for a value a unique index already holds here.
+    pub unique_refused: u64,
+    /// Pulled versions that clashed on a unique index, found by the quiesce (which gave the
+    /// record here another value).
+    pub clashes: u64,
 }
 
 impl Stats {
@@ -122,6 +133,8 @@ impl Stats {
         self.wipes += other.wipes;
         self.dead_letter_decisions += other.dead_letter_decisions;
         self.batches_refused += other.batches_refused;
+        self.unique_refused += other.unique_refused;
+        self.clashes += other.clashes;
     }
 }
 
@@ -203,7 +216,7 @@ impl World {
             };
             world.note(|| format!("client {c}: conflicts {strategies:?}"));
             world.clients.push(Client {
-                store: MemoryStore::with_strategies(&strategies),
+                store: MemoryStore::with_strategies(&strategies).with_unique(COLLECTIONS[0], UNIQUE_FIELD),
                 tabs: Vec::new(),
                 offline: false,
                 skew_ms,
@@ -325,6 +338,28 @@ impl World {
                 let tab = self.alive_tabs(client)[0];
                 let at = self.tab_ref(client, tab);
                 for row in self.clients[client].store.conflict_rows() {
+                    // The server's version clashes with a record here on the unique index: the
+                    // user gives that record another value first, as an app would ask them to.
+                    let holder = row
+                        .server
+                        .data
+                        .as_ref()
+                        .and_then(|d| self.clients[client].store.unique_holder(&row.collection, &row.id, d));
+                    if let Some(holder) = holder {
+                        self.stats.clashes += 1;
+                        let c = &mut self.clients[client];
+                        c.counter += 1;
+                        let token = format!("c{client}w{}", c.counter);
+                        let data = Some(Data::unique_patch(&token, &format!("{token}u")));
+                        let collection = COLLECTIONS[0];
+                        c.storage.push_back(StorageOp::Write {
+                            tab: at,
+                            collection,
+                            id: holder,
+                            intent: Intent::Update,
+                            data,
+                        });
+                    }
                     let op =
                         StorageOp::Resolve { tab: at, collection: row.collection, id: row.id, choice: Choice::Server };
                     self.clients[client].storage.push_back(op);

@@ -20,6 +20,8 @@ fn every_seed_converges_without_losing_or_doubling_anything() {
     assert!(stats.dead_letter_decisions > count / 5 && stats.batches_refused > count / 20, "{stats:?}");
     assert!(stats.faults.iter().all(|n| *n > count / 20), "{stats:?}");
     assert!(stats.tabs_killed > count / 20 && stats.offline_periods > count / 10, "{stats:?}");
+    // Values a unique index already holds: local writes refused, pulled versions clashing.
+    assert!(stats.unique_refused > count / 10 && stats.clashes > count / 50, "{stats:?}");
     let report: Vec<String> = failed
         .iter()
         .take(10)

@@ -120,6 +120,15 @@ impl Error {
         Error { pending: Some(count), ..Error::new(ErrorKind::PendingChanges, message) }
     }
 
+    /// A write (local, or of a pulled or settled version) would give a value that a unique index
+    /// of `collection` already holds, in record `other`.
+    pub fn unique_clash(collection: &str, index: &str, other: &str) -> Self {
+        Error::new(
+            ErrorKind::RecordExists,
+            format!("writing to \"{collection}\": the unique index \"{index}\" already holds this value, in record \"{other}\""),
+        )
+    }
+
     /// An error caused by a browser DOMException; its name and message join ours.
     pub fn from_dom(context: &str, dom_name: &str, dom_message: &str, fallback: ErrorKind) -> Self {
         let kind = ErrorKind::from_dom_exception(dom_name).unwrap_or(fallback);

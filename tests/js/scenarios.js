@@ -1596,12 +1596,27 @@ export async function nothingWedgesTheQueue(api) {
     await p1.syncNow();
     await p2.syncNow();
     eq(await p2.collection("people").count(), 2, "later changes still arrive");
-
-    // The clash goes away here, and the server's next version of the record lands: the
-    // conflict goes with it.
     const mine = (await p2.collection("people").query()).find((r) => r.email === "ada@example.com");
+
+    // While the clash lasts, taking the server's version is refused with the index and the
+    // record holding the value, and so is keeping "mine" (nothing of that record is here, so
+    // it can only be the server's); the conflict stays as it was.
+    for (const side of ["server", "local"]) {
+      const e = await rejects(p2.resolveConflict("people", first.id, side), "RecordExistsError", `resolving a clash with "${side}"`);
+      assert(e.message.includes('"email"') && e.message.includes(`"${mine.id}"`), e.message);
+    }
+    eq([(await p2.conflicts()).length, await p2.collection("people").get(first.id)], [1, undefined], "the conflict stays");
+
+    // The clash goes away here: the next sync stores the server's version by itself (nothing
+    // of it was queued here, so no person is needed), and logs it.
     await p2.collection("people").update(mine.id, { email: "ada.2@example.com" });
-    await p2.syncNow();
+    const settled = await p2.syncNow();
+    eq([settled.resolved, p2.status().conflicts], [1, 0], "settled once it can be stored");
+    eq((await p2.collection("people").get(first.id)).email, "ada@example.com", "the server's version is in");
+    const [logged] = await p2.syncLog();
+    eq([logged.kind, logged.id, logged.kept], ["resolved", first.id, "server"], "logged");
+
+    // The server's next version of the record lands as any other.
     await p1.collection("people").update(first.id, { name: "Ada" });
     await p1.syncNow();
     await p2.syncNow();
@@ -1667,6 +1682,31 @@ export async function nothingWedgesTheQueue(api) {
   closed.db.close();
   await rejects(closed.db.syncNow(), "DatabaseClosedError", "syncNow after close");
   await api.deleteDatabase(closed.app, undefined, DISCARD);
+}
+
+/** Under an automatic strategy too, a pulled record that clashes on a unique index waits as a
+ * conflict: settling it does not fail the sync (nor the syncs after it) while the clash lasts. */
+export async function uniqueClashUnderAStrategyWaits(api) {
+  const { main } = api.servers;
+  const serverWins = { people: { conflicts: "server-wins", indexes: [{ keyPath: "email", unique: true }] } };
+  const openWins = (prefix) =>
+    api.open({ app: uniqueApp(prefix), version: 1, collections: serverWins, sync: manual(main, "tok22") });
+  const w1 = await openWins("unique-wins-a");
+  const w2 = await openWins("unique-wins-b");
+  try {
+    await w1.collection("people").create({ email: "lin@example.com" });
+    await w1.syncNow();
+    const here = await w2.collection("people").create({ email: "lin@example.com" });
+    eq((await w2.syncNow()).conflicts, 1, "the clash is a conflict");
+    eq([(await w2.syncNow()).resolved, w2.status().conflicts], [0, 1], "left as it is, no failure");
+    await w2.collection("people").update(here.id, { email: "lin.2@example.com" });
+    eq([(await w2.syncNow()).resolved, w2.status().conflicts], [1, 0], "settled once it can be stored");
+  } finally {
+    for (const db of [w1, w2]) {
+      db.close();
+      await api.deleteDatabase(db.app, undefined, DISCARD);
+    }
+  }
 }
 
 export async function deletesSyncAndConflictWithEdits(api) {

@@ -25,7 +25,7 @@ use super::entry::{Entry, Hold};
 use super::log::{trim_through, By, Kept, LogEntry, LogKind, LOG_CHANGES};
 use super::rules::decide::{self, Decision, Side};
 use super::rules::force::{begin_pull, force_entry, force_record, swept, Force, Scope};
-use super::rules::pull::{pull_step, PullStep};
+use super::rules::pull::{clash_step, pull_step, PullStep};
 use super::rules::push::{push_step, pushed_data_is_base, settles_conflict, EntryStep};
 use super::rules::RecordStep;
 use super::storage::{Answer, Batch, Changes, Choice, Counts, Decided, PageApplied, PushApplied, Settled, SyncStorage};
@@ -88,6 +88,35 @@ struct State<D> {
     log_seq: u64,
     /// A force pull under way: the scope to sweep once the pull from the start is complete.
     sweep: Option<Scope>,
+    /// Unique indexes: (collection, field). No two live records of the collection may hold the
+    /// same value in the field (a record without the field holds none), as IndexedDB enforces.
+    unique: Vec<(String, String)>,
+}
+
+/// Settles by `resolve` on `state`, unless what it would store clashes with another record on a
+/// unique index: then nothing of it is kept, and the conflict stays until the clash is gone.
+trait SettleUnlessClash<D> {
+    fn settled_unless_clash(
+        &mut self,
+        state: &mut State<D>,
+        resolve: impl FnOnce(&mut State<D>) -> Result<Decided>,
+    ) -> Result<()>;
+}
+
+impl<D: Clone> SettleUnlessClash<D> for Settled {
+    fn settled_unless_clash(
+        &mut self,
+        state: &mut State<D>,
+        resolve: impl FnOnce(&mut State<D>) -> Result<Decided>,
+    ) -> Result<()> {
+        let before = state.clone();
+        match resolve(state) {
+            Ok(decided) => self.settled(decided),
+            Err(e) if e.kind == ErrorKind::RecordExists => *state = before,
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
 }
 
 /// What one local write call did.
@@ -110,7 +139,35 @@ fn key(collection: &str, id: &str) -> Key {
     (collection.to_string(), id.to_string())
 }
 
-impl<D: Clone> State<D> {
+impl<D: Tree> State<D> {
+    /// The unique index and the other record that `data`, stored as `k`, would clash with.
+    fn clash(&self, k: &Key, data: &D) -> Option<(String, String)> {
+        let fields = data.fields()?;
+        self.unique.iter().filter(|(c, _)| *c == k.0).find_map(|(c, index)| {
+            let value = fields.iter().find(|(f, _)| f == index).map(|(_, v)| v)?;
+            let (other, _) = self.records.iter().find(|((oc, oi), stored)| {
+                oc == c
+                    && *oi != k.1
+                    && stored
+                        .data
+                        .as_ref()
+                        .and_then(Tree::fields)
+                        .is_some_and(|theirs| theirs.iter().any(|(f, v)| f == index && v.same(value)))
+            })?;
+            Some((index.clone(), other.1.clone()))
+        })
+    }
+
+    /// Fails with the unique-index clash of `data` stored as `k`, if there is one.
+    fn check_unique(&self, k: &Key, data: Option<&D>) -> Result<()> {
+        match data.and_then(|d| self.clash(k, d)) {
+            Some((index, other)) => Err(Error::unique_clash(&k.0, &index, &other)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<D: Tree> State<D> {
     /// The record's entries, in queue order.
     fn entries_of(&self, collection: &str, id: &str) -> Vec<Entry> {
         self.outbox.values().filter(|r| r.entry.is(collection, id)).map(|r| r.entry.clone()).collect()
@@ -181,6 +238,7 @@ impl<D: Clone> State<D> {
                     .cloned()
                     .flatten()
                     .ok_or_else(|| Error::new(ErrorKind::Sync, format!("the server's \"{}\" has no data", k.1)))?;
+                self.check_unique(k, Some(&data))?;
                 self.records.insert(k.clone(), Stored { data: Some(data), meta });
             }
         }
@@ -225,7 +283,7 @@ impl<D: Clone> State<D> {
     }
 }
 
-impl<D: Clone> State<D> {
+impl<D: Tree> State<D> {
     /// Settles the conflict of `collection`/`id` by keeping `side` (`merged`: the data of a
     /// [`Side::Merged`]), and logs it with both versions as they were.
     #[allow(clippy::too_many_arguments)]
@@ -242,6 +300,7 @@ impl<D: Clone> State<D> {
         let k = key(collection, id);
         let conflict = self.conflicts.get(&k).cloned().ok_or_else(|| decide::no_conflict(collection, id))?;
         let server_data = if conflict.server.deleted { None } else { conflict.server.data.clone() };
+        let side = decide::kept_side(side, self.meta(collection, id).as_ref());
         let mut logged = LogEntry::new(now, LogKind::Resolved, collection, id);
         logged.by = Some(by);
         logged.kept = Some(match side {
@@ -286,8 +345,24 @@ impl<D: Clone> MemoryStore<D> {
                 log: BTreeMap::new(),
                 log_seq: 0,
                 sweep: None,
+                unique: Vec::new(),
             }),
         }
+    }
+
+    /// The store with a unique index on `field` of `collection`.
+    pub fn with_unique(self, collection: &str, field: &str) -> MemoryStore<D> {
+        self.state.borrow_mut().unique.push((collection.to_string(), field.to_string()));
+        self
+    }
+
+    /// The record of `collection` other than `id` that holds a value of `data` that a unique
+    /// index of the collection keeps to one record: a write of `data` to `id` would clash with it.
+    pub fn unique_holder(&self, collection: &str, id: &str, data: &D) -> Option<String>
+    where
+        D: Tree,
+    {
+        self.state.borrow().clash(&key(collection, id), data).map(|(_, other)| other)
     }
 
     /// Runs `f` on a copy of the state and keeps the copy only if `f` succeeds.
@@ -353,7 +428,7 @@ impl<D: Clone> MemoryStore<D> {
         now: f64,
     ) -> Result<Written>
     where
-        D: Patch,
+        D: Patch + Tree,
     {
         self.check_collection(collection)?;
         self.transaction(|state| {
@@ -390,6 +465,7 @@ impl<D: Clone> MemoryStore<D> {
                             }
                             Fields::Tombstone => None,
                         };
+                        state.check_unique(&k, data.as_ref())?;
                         state.records.insert(k.clone(), Stored { data, meta });
                         match queue {
                             Queue::Append { op, base_version } => {
@@ -537,12 +613,21 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
             let mut applied = PageApplied { received: page.changes.len() as u64, ..PageApplied::default() };
             // Changes to collections this app does not declare are passed over (the cursor still
             // moves past them): the schema decides what this client keeps.
+            // Pulled records that clash with another local record on a unique index, tried once
+            // more after the rest of the page (a page may move a value from one record to another
+            // in either order).
+            let mut clashed = Vec::new();
             for change in page.changes.iter().filter(|c| self.collections.contains(&c.collection)) {
                 let k = key(&change.collection, &change.id);
                 let local = state.records.get(&k).cloned();
                 let queued = state.entries_of(&change.collection, &change.id);
                 match pull_step(change, local.as_ref().map(|s| &s.meta), &queued, now) {
                     PullStep::Ignore => {}
+                    PullStep::Take { record: RecordStep::Server(_), .. }
+                        if change.data.as_ref().is_some_and(|d| state.clash(&k, d).is_some()) =>
+                    {
+                        clashed.push(change);
+                    }
                     PullStep::Take { record, announce } => {
                         state.record(&k, record, Some(&change.data))?;
                         state.conflicts.remove(&k);
@@ -570,6 +655,39 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                         applied.conflicts += u64::from(counted);
                     }
                 }
+            }
+            for change in clashed {
+                let k = key(&change.collection, &change.id);
+                let local = state.records.get(&k).cloned();
+                if let PullStep::Take { record, announce } =
+                    pull_step(change, local.as_ref().map(|s| &s.meta), &[], now)
+                {
+                    if change.data.as_ref().is_none_or(|d| state.clash(&k, d).is_none()) {
+                        state.record(&k, record, Some(&change.data))?;
+                        state.conflicts.remove(&k);
+                        if let Some(op) = announce {
+                            applied.changes.add(&change.collection, &change.id, op);
+                        }
+                        continue;
+                    }
+                }
+                // Still clashing: kept as a conflict (the record here, if any, stays as it is)
+                // instead of stopping the pull for good.
+                let row = ConflictRow {
+                    collection: change.collection.clone(),
+                    id: change.id.clone(),
+                    local: local.clone(),
+                    server: change.clone(),
+                    base: None,
+                    detected_at: now,
+                };
+                state.conflicts.insert(k.clone(), row);
+                let (step, counted) = clash_step(local.as_ref().map(|s| &s.meta));
+                if matches!(step, RecordStep::Meta(_)) {
+                    applied.changes.add(&change.collection, &change.id, Op::Update);
+                }
+                state.record(&k, step, None)?;
+                applied.conflicts += u64::from(counted);
             }
             if state.cursor.as_deref() == asked_from {
                 state.cursor = Some(page.cursor.clone());
@@ -648,6 +766,16 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
             let rows: Vec<ConflictRow<D>> = state.conflicts.values().cloned().collect();
             for row in rows {
                 let strategy = self.strategy(&row.collection);
+                let nothing_queued = state.entries_of(&row.collection, &row.id).is_empty();
+                if nothing_queued {
+                    // Nothing of this record is queued here (a pulled version that clashed on a
+                    // unique index): the server's version, as soon as it can be stored.
+                    let by = By::Strategy(strategy);
+                    settled.settled_unless_clash(state, |s| {
+                        s.resolve(&row.collection, &row.id, Side::Server, None, by, &mutation_id(), now)
+                    })?;
+                    continue;
+                }
                 if strategy == Strategy::Manual {
                     continue;
                 }
@@ -662,7 +790,9 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 }
                 let Some((side, merged)) = settlement.side() else { continue };
                 let by = By::Strategy(strategy);
-                settled.settled(state.resolve(&row.collection, &row.id, side, merged, by, &mutation_id(), now)?);
+                settled.settled_unless_clash(state, |s| {
+                    s.resolve(&row.collection, &row.id, side, merged, by, &mutation_id(), now)
+                })?;
             }
             Ok(settled)
         })
@@ -801,9 +931,9 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 }
                 let by = By::Strategy(Strategy::Custom);
                 match answer.side() {
-                    Ok((side, merged)) => {
-                        settled.settled(state.resolve(&collection, &id, side, merged, by, &mutation_id(), now)?)
-                    }
+                    Ok((side, merged)) => settled.settled_unless_clash(state, |s| {
+                        s.resolve(&collection, &id, side, merged, by, &mutation_id(), now)
+                    })?,
                     Err(None) => {}
                     Err(Some(why)) => {
                         let mut logged = LogEntry::new(now, LogKind::Unresolved, &collection, &id);

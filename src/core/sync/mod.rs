@@ -21,3 +21,5 @@ pub mod rules;
 pub mod settings;
 pub mod storage;
 pub mod transport;
+#[cfg(test)]
+mod unique_tests;

@@ -6,7 +6,7 @@ use js_sys::Array;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbTransaction};
 
-use crate::core::error::Result;
+use crate::core::error::{Error, Result};
 use crate::core::meta::RecordMeta;
 use crate::core::outbox::Op;
 use crate::core::schema::{Schema, CONFLICTS_STORE, META_STORE, OUTBOX_STORE};
@@ -29,6 +29,7 @@ use super::entries::{
 use super::log;
 use super::pull::CURSOR_KEY;
 use super::record_step::carry_out;
+use super::unique;
 
 /// Every unresolved conflict: `{ collection, id, local, server, base, detectedAt, diff }`, where
 /// `diff` lists each field changed since the base and on which side (the core's
@@ -195,6 +196,7 @@ async fn settle_one(
     if target.conflict.is_undefined() {
         return Err(decide::no_conflict(&target.collection, &target.id));
     }
+    let side = decide::kept_side(side, target.meta.as_ref());
     let server = get(&target.conflict, "server");
     let version = get(&server, "version").as_f64().unwrap_or(0.0) as u64;
     let deleted = get(&server, "deleted").as_bool().unwrap_or(false);
@@ -222,6 +224,29 @@ async fn settle_one(
     let mut decided = carry_out_decision(tx, target, d, Some(&data), &server_data, mutation_id, now, context).await?;
     decided.changes.add(LOG_CHANGES, &target.id, Op::Create);
     Ok(decided)
+}
+
+/// The unique-index clash that keeping `side` of `target`'s conflict (`merged`: the data of a
+/// [`Side::Merged`]) would meet, if it stores a version that clashes.
+async fn clash(
+    tx: &IdbTransaction,
+    target: &Target,
+    side: Side,
+    merged: &JsValue,
+    context: &str,
+) -> Result<Option<Error>> {
+    let stored = match decide::kept_side(side, target.meta.as_ref()) {
+        Side::Local => return Ok(None),
+        Side::Merged => merged.clone(),
+        Side::Server => {
+            let server = get(&target.conflict, "server");
+            if get(&server, "deleted").as_bool().unwrap_or(false) {
+                return Ok(None);
+            }
+            get(&server, "data")
+        }
+    };
+    unique::clash_in(tx, &target.collection, &target.key, &stored, context).await
 }
 
 /// Carries out collections' own resolvers' answers, in one transaction.
@@ -262,6 +287,10 @@ pub async fn apply_answers(
                     continue;
                 }
             };
+            // A version that clashes on a unique index stays a conflict until the clash is gone.
+            if clash(&tx, &target, side, &merged, context).await?.is_some() {
+                continue;
+            }
             settled.settled(settle_one(&tx, &target, side, &merged, by, &mutation_id(), now, context).await?);
         }
         Ok(settled)
@@ -284,6 +313,11 @@ pub async fn resolve_conflict(
     let tx = all_stores(db)?;
     let work = async {
         let target = Target::read(&tx, collection, id, context).await?;
+        if !target.conflict.is_undefined() {
+            if let Some(clash) = clash(&tx, &target, side, &merged, context).await? {
+                return Err(clash);
+            }
+        }
         settle_one(&tx, &target, side, &merged, By::User, mutation_id, now, context).await
     };
     commit_or_abort(&tx, context, work).await
@@ -306,11 +340,22 @@ pub async fn settle_conflicts(
         for row in Array::from(&rows).iter() {
             let collection = get(&row, "collection").as_string().unwrap_or_default();
             let strategy = schema.collection(&collection).map_or(Strategy::Manual, |c| c.conflicts);
+            let Some(id) = get(&row, "id").as_string() else { continue };
+            let target = Target::read(&tx, &collection, &id, context).await?;
+            let by = By::Strategy(strategy);
+            if target.queued.is_empty() {
+                // Nothing of this record is queued here (a pulled version that clashed on a
+                // unique index): the server's version, whatever the strategy, once it can be
+                // stored.
+                if clash(&tx, &target, Side::Server, &JsValue::UNDEFINED, context).await?.is_none() {
+                    let (undefined, id) = (JsValue::UNDEFINED, mutation_id());
+                    settled.settled(settle_one(&tx, &target, Side::Server, &undefined, by, &id, now, context).await?);
+                }
+                continue;
+            }
             if strategy == Strategy::Manual {
                 continue;
             }
-            let Some(id) = get(&row, "id").as_string() else { continue };
-            let target = Target::read(&tx, &collection, &id, context).await?;
             let server = get(&target.conflict, "server");
             let server_data =
                 (!get(&server, "deleted").as_bool().unwrap_or(false)).then(|| JsData(get(&server, "data")));
@@ -326,7 +371,9 @@ pub async fn settle_conflicts(
             }
             let Some((side, merged)) = settlement.side() else { continue };
             let merged = merged.map_or(JsValue::UNDEFINED, |d| d.0);
-            let by = By::Strategy(strategy);
+            if clash(&tx, &target, side, &merged, context).await?.is_some() {
+                continue;
+            }
             settled.settled(settle_one(&tx, &target, side, &merged, by, &mutation_id(), now, context).await?);
         }
         Ok(settled)

@@ -3,11 +3,13 @@
 //! such a failure the written records are checked against each unique index of the collection.
 
 use js_sys::Array;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::IdbDatabase;
+use web_sys::{IdbDatabase, IdbTransaction};
 
-use crate::core::error::Error;
+use crate::core::error::{Error, ErrorKind, Result};
 
+use super::super::error::from_js;
 use super::super::glue;
 use super::super::js::get;
 use super::connection::transaction;
@@ -33,10 +35,31 @@ pub async fn name_clash(db: &IdbDatabase, collection: &str, records: &Array, rew
     let (index, other) = (get(&found, "index"), get(&found, "id"));
     let (Some(index), Some(other)) = (index.as_string(), other.as_string()) else { return error };
     let cause = error.dom.as_ref().map(|d| format!(" ({}: {})", d.name, d.message)).unwrap_or_default();
-    Error {
-        message: format!(
-            "writing to \"{collection}\": the unique index \"{index}\" already holds this value, in record \"{other}\"{cause}"
-        ),
-        ..error
+    Error { message: format!("{}{cause}", Error::unique_clash(collection, &index, &other).message), ..error }
+}
+
+/// The clash that storing `data` as record `key` of `collection` would meet on a unique index, read
+/// in `tx` before anything is written: a decision on a conflict checks first, so that a clash
+/// leaves the conflict as it was instead of aborting the transaction.
+pub async fn clash_in(
+    tx: &IdbTransaction,
+    collection: &str,
+    key: &JsValue,
+    data: &JsValue,
+    context: &str,
+) -> Result<Option<Error>> {
+    if data.is_undefined() || data.is_null() {
+        return Ok(None);
     }
+    let records_store = store(tx, collection)?;
+    let candidate =
+        glue::stamp_record(data, key, &JsValue::UNDEFINED).map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
+    let found = JsFuture::from(glue::find_unique_clash(&records_store, &Array::of1(&candidate), &Array::of1(key)))
+        .await
+        .map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
+    if found.is_null() {
+        return Ok(None);
+    }
+    let (index, other) = (get(&found, "index").as_string(), get(&found, "id").as_string());
+    Ok(Some(Error::unique_clash(collection, &index.unwrap_or_default(), &other.unwrap_or_default())))
 }

@@ -73,6 +73,17 @@ fn dead_letters_in(entries: &[Entry]) -> i64 {
     entries.iter().filter(|e| e.hold == Some(Hold::Failed)).count() as i64
 }
 
+/// The side a decision for `choice` keeps: a local side with no record here (a pulled version that
+/// clashed with another record on a unique index) has no local version to send, and dropping the
+/// conflict would leave this client without the server's record for good: it keeps the server's.
+pub fn kept_side(choice: Side, local: Option<&RecordMeta>) -> Side {
+    if choice == Side::Local && local.is_none() {
+        Side::Server
+    } else {
+        choice
+    }
+}
+
 /// Keeps one side of a conflict. `server`: the server's version in the conflict and whether it is
 /// a tombstone; `local`: the record here; `queued`: all its entries.
 ///
@@ -80,8 +91,10 @@ fn dead_letters_in(entries: &[Entry]) -> i64 {
 /// its queued ones (the server answered the old ids with "conflict", and would again). Merged:
 /// the same, with the merged data replacing the record's. Server: the server's record replaces
 /// the local one (or removes it, for a tombstone) and the queued changes are dropped.
+/// A local side with no record here keeps the server's ([`kept_side`]).
 pub fn resolve(choice: Side, server: (u64, bool), local: Option<&RecordMeta>, queued: &[Entry], now: f64) -> Decision {
     let (server_version, server_deleted) = server;
+    let choice = kept_side(choice, local);
     // A record held by a conflict or a dead letter has no change counted as pending.
     let pending_removed = if queued.iter().any(|e| e.hold.is_some()) { 0 } else { queued.len() as i64 };
     let mut d = Decision {
@@ -121,14 +134,14 @@ pub fn resolve(choice: Side, server: (u64, bool), local: Option<&RecordMeta>, qu
             });
             d.announce = Some(Op::Update);
         }
-        (Side::Local, None) => {}
-        (Side::Server, local) if server_deleted => {
+        // (A local side with nothing here is the server's: `kept_side`.)
+        (Side::Server | Side::Local, local) if server_deleted => {
             if local.is_some() {
                 d.record = RecordStep::Remove;
                 d.announce = Some(Op::Delete);
             }
         }
-        (Side::Server, local) => {
+        (Side::Server | Side::Local, local) => {
             d.record = RecordStep::Server(RecordMeta {
                 version: local.map_or(1, |m| m.version + 1),
                 server_version: Some(server_version),
@@ -276,6 +289,12 @@ mod tests {
         // A clash kept a conflict with no local record.
         let d = resolve(Side::Server, (2, false), None, &[], 60.0);
         assert_eq!(d.announce, Some(Op::Create));
+        // Keeping "mine" there keeps nothing: it takes the server's record too, never just
+        // dropping the conflict.
+        assert_eq!(kept_side(Side::Local, None), Side::Server);
+        assert_eq!(kept_side(Side::Local, Some(&meta(Some(1), RecordStatus::Conflict, false))), Side::Local);
+        let kept_mine = resolve(Side::Local, (2, false), None, &[], 60.0);
+        assert_eq!((kept_mine.record, kept_mine.announce, kept_mine.add), (d.record, d.announce, None));
     }
 
     #[test]
