@@ -75,7 +75,7 @@ pub fn plan(seed: u64) -> Plan {
             [first, second]
         })
         .collect();
-    let count = rng.range(3, 10);
+    let count = rng.range(4, 12);
     let writes = (0..count)
         .map(|_| {
             let collection = *rng.pick(&COLLECTIONS).unwrap_or(&COLLECTIONS[0]);
@@ -86,8 +86,8 @@ pub fn plan(seed: u64) -> Plan {
                 rng.below(clients as u64) as usize
             };
             let write = match rng.below(10) {
-                0..=4 => Planned::Patch(rng.pick(&PATCH_FIELDS).unwrap_or(&"a")),
-                5..=7 => Planned::Whole,
+                0..=3 => Planned::Patch(rng.pick(&PATCH_FIELDS).unwrap_or(&"a")),
+                4..=6 => Planned::Whole,
                 _ => Planned::Delete,
             };
             PlannedWrite { client, collection, id: IDS[at], write }

@@ -175,11 +175,15 @@ impl World {
 
     /// When each side of each of `client`'s conflicts was written, on the world's clock: the
     /// record here by its `updatedAt` less the client's skew, the server's by the time it stamped.
+    /// Only conflicts with a change queued here: a record with none (a pulled version that
+    /// clashed on a unique index) was not written here, whatever its `updatedAt`.
     fn write_times(&self, client: usize) -> Vec<(String, String, f64, Option<u64>)> {
         let c = &self.clients[client];
+        let outbox = c.store.outbox();
         c.store
             .conflict_rows()
             .into_iter()
+            .filter(|row| outbox.iter().any(|e| e.is(&row.collection, &row.id)))
             .filter_map(|row| {
                 let local = row.local.as_ref()?.meta.updated_at - c.skew_ms as f64;
                 Some((row.collection, row.id, local, row.server.updated_at))

@@ -202,20 +202,25 @@ pub fn plan(m: &Mutation<Value>, current: Option<&StoredRecord>, limits: Mutatio
         Change::Delete => None,
     };
     let cur = current.map(|c| Current { version: c.version, deleted: c.deleted, data: c.data.as_ref() });
+    let updated_at = m.written_at.map_or(limits.now, |t| t.min(limits.now));
+    let write = |version: u64, deleted: bool| Plan {
+        result: MutationResult::Applied { mutation_id, version },
+        write: Some(Write { version, deleted, forced: m.force, updated_at, data: text.clone() }),
+    };
     match protocol::decide(cur, change, m.base_version, m.force) {
+        // The record already is so, but this write was made later than its version: written
+        // again as a new version with the later time, so that last-write-wins compares against
+        // the latest write (a delete repeated after an edit elsewhere must still beat it), and
+        // clients that hold the older version pull the newer time.
+        Decision::Unchanged { version }
+            if current.is_some_and(|c| m.written_at.is_some() && updated_at > c.updated_at) =>
+        {
+            write(version + 1, current.is_some_and(|c| c.deleted))
+        }
         Decision::Unchanged { version } => {
             Plan { result: MutationResult::Applied { mutation_id, version }, write: None }
         }
-        Decision::Write { version, deleted } => Plan {
-            result: MutationResult::Applied { mutation_id, version },
-            write: Some(Write {
-                version,
-                deleted,
-                forced: m.force,
-                updated_at: m.written_at.map_or(limits.now, |t| t.min(limits.now)),
-                data: text,
-            }),
-        },
+        Decision::Write { version, deleted } => write(version, deleted),
         Decision::Conflict => {
             let current = conflict_record(&m.collection, &m.id, current);
             Plan { result: MutationResult::Conflict { mutation_id, current }, write: None }
@@ -274,6 +279,28 @@ mod tests {
         let p = plan(&m(Op::Upsert, Some(json!({"t": "x".repeat(100)})), None), None, LIMITS);
         assert!(matches!(p.result, MutationResult::Rejected { ref code, .. } if code == codes::DATA_TOO_LARGE));
         assert_eq!(p.write, None);
+    }
+
+    #[test]
+    fn a_change_already_so_but_written_later_is_a_new_version_with_the_later_time() {
+        let at = |written_at: Option<u64>, op: Op, data: Option<Value>| Mutation { written_at, ..m(op, data, Some(1)) };
+        let tombstone = StoredRecord { version: 3, deleted: true, updated_at: 500, data: None };
+        // A delete repeated later: a new tombstone version, stamped with the later time.
+        let p = plan(&at(Some(800), Op::Delete, None), Some(&tombstone), LIMITS);
+        assert!(matches!(p.result, MutationResult::Applied { version: 4, .. }));
+        assert_eq!(p.write, Some(Write { version: 4, deleted: true, forced: false, updated_at: 800, data: None }));
+        // The same data written later: the same, live.
+        let live = StoredRecord { version: 2, deleted: false, updated_at: 500, data: Some(json!({"t": 1})) };
+        let p = plan(&at(Some(2_000), Op::Upsert, Some(json!({"t": 1}))), Some(&live), LIMITS);
+        assert_eq!(p.write.map(|w| (w.version, w.deleted, w.updated_at)), Some((3, false, 1_000)), "cut to the clock");
+        // Written earlier, at the same time, or with no time: nothing to write, as before.
+        for written_at in [Some(400), Some(500), None] {
+            let p = plan(&at(written_at, Op::Delete, None), Some(&tombstone), LIMITS);
+            assert!(matches!(p.result, MutationResult::Applied { version: 3, .. }), "{written_at:?}");
+            assert_eq!(p.write, None);
+        }
+        // A delete of a record never held stays a no-op.
+        assert_eq!(plan(&at(Some(800), Op::Delete, None), None, LIMITS).write, None);
     }
 
     #[test]
