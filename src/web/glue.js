@@ -22,6 +22,16 @@ export function transactionDone(tx) {
   });
 }
 
+/** Asks `tx` to commit once its requests are done, without waiting for it to go idle; a
+ * transaction that committed already (not active any more) is left as it is. */
+export function commitNow(tx) {
+  try {
+    tx.commit();
+  } catch {
+    // InvalidStateError: it is committing or finished.
+  }
+}
+
 /** A copy of the caller's fields with the id and the `_sync` metadata set. */
 export function stampRecord(data, id, meta) {
   const record = Object.assign({}, data);

@@ -10,6 +10,8 @@ extern "C" {
     pub fn request_done(request: &IdbRequest) -> Promise;
     #[wasm_bindgen(js_name = transactionDone)]
     pub fn transaction_done(tx: &IdbTransaction) -> Promise;
+    #[wasm_bindgen(js_name = commitNow)]
+    pub fn commit_now(tx: &IdbTransaction);
     /// Throws when a getter of the caller's object throws.
     #[wasm_bindgen(js_name = stampRecord, catch)]
     pub fn stamp_record(data: &JsValue, id: &JsValue, meta: &JsValue) -> Result<JsValue, JsValue>;

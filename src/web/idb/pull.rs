@@ -19,7 +19,7 @@ use super::super::glue;
 use super::super::js::get;
 use super::super::records::read_meta;
 use super::super::wire::{self, PullResponse};
-use super::connection::{commit_or_abort, js_err, request, transaction};
+use super::connection::{commit_now_or_abort, commit_or_abort, js_err, request, transaction};
 use super::entries::{all_stores, by_record, entries, entries_of_each, outbox, record_key, records_of, store};
 use super::record_step::{carry_out, server_version};
 
@@ -168,5 +168,5 @@ pub async fn apply_page(
         applied.sweep_due = super::force::sweep_due(&tx, context).await?.is_some();
         Ok(applied)
     };
-    commit_or_abort(&tx, context, work).await
+    commit_now_or_abort(&tx, context, work).await
 }

@@ -24,7 +24,7 @@ use super::super::glue;
 use super::super::js::get;
 use super::super::records::read_meta;
 use super::super::wire::{self, JsData, PushResponse};
-use super::connection::{commit_or_abort, js_err, request};
+use super::connection::{commit_now_or_abort, js_err, request};
 use super::entries::{
     all_stores, all_stores_strict, by_record, count_dead_letters, entries, entries_of_each, outbox, record_key,
     records_of, seq_key, store, Stored,
@@ -91,7 +91,7 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
         }
         Ok(Some(batch))
     };
-    commit_or_abort(&tx, context, work).await
+    commit_now_or_abort(&tx, context, work).await
 }
 
 /// Applies the server's answer to `batch`, in one transaction. An entry without an answer is
@@ -215,7 +215,7 @@ pub async fn apply_push(db: &IdbDatabase, batch: Batch<JsData>, answer: PushResp
         count_dead_letters(&tx, applied.rejected as i64).await?;
         Ok(applied)
     };
-    commit_or_abort(&tx, context, work).await
+    commit_now_or_abort(&tx, context, work).await
 }
 
 /// The entries to delete as ranges of keys: `present`, the outbox's keys (ascending) between the
