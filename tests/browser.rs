@@ -102,6 +102,7 @@ scenarios!(
     unique_clash_under_a_strategy_waits => "uniqueClashUnderAStrategyWaits",
     deletes_sync_and_conflict_with_edits => "deletesSyncAndConflictWithEdits",
     token_function_is_asked_for_every_request => "tokenFunctionIsAskedForEveryRequest",
+    scattered_ids_sync_like_neighbouring_ones => "scatteredIdsSyncLikeNeighbouringOnes",
 );
 
 #[wasm_bindgen_test]

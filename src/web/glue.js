@@ -22,6 +22,16 @@ export function transactionDone(tx) {
   });
 }
 
+/** Asks `tx` to commit once its requests are done, without waiting for it to go idle; a
+ * transaction that committed already (not active any more) is left as it is. */
+export function commitNow(tx) {
+  try {
+    tx.commit();
+  } catch {
+    // InvalidStateError: it is committing or finished.
+  }
+}
+
 /** A copy of the caller's fields with the id and the `_sync` metadata set. */
 export function stampRecord(data, id, meta) {
   const record = Object.assign({}, data);
@@ -367,6 +377,74 @@ export function callTransport(transport, method, args, timeoutMs) {
         reject(error);
       },
     );
+  });
+}
+
+/** Settles with a request's result; a failed request rejects (and aborts its transaction). */
+function settled(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+/** The smallest and the largest of `ids` (strings), in IndexedDB's key order (JS's). */
+function span(ids) {
+  let lo = ids[0];
+  let hi = ids[0];
+  for (const id of ids) {
+    if (id < lo) lo = id;
+    if (id > hi) hi = id;
+  }
+  return [lo, hi];
+}
+
+/** The records of `ids` (strings) in `store`, in the order of `ids`, undefined where there is
+ * none. Ids made in order (a bulk create's UUID v7s, a page the server lists in change order) lie
+ * next to each other, so the keys in the range they span are read first, keys only: when that
+ * range holds few records besides the wanted ones, the records come in one getAll over it; when
+ * it holds none of them, nothing more is read; otherwise each wanted record is read on its own.
+ * Every request is issued inside a request callback, so the transaction stays active. */
+export function getMany(store, ids) {
+  if (ids.length === 0) return Promise.resolve([]);
+  const [lo, hi] = span(ids);
+  const range = IDBKeyRange.bound(lo, hi);
+  const limit = ids.length * 2;
+  const each = (wanted) => Promise.all(wanted.map((id) => settled(store.get(id))));
+  return settled(store.getAllKeys(range, limit)).then((keys) => {
+    if (keys.length >= limit) return each(ids);
+    const present = new Set(keys);
+    const wanted = ids.filter((id) => present.has(id));
+    if (wanted.length === 0) return ids.map(() => undefined);
+    if (keys.length > wanted.length * 2) {
+      return each(wanted).then((found) => {
+        const byId = new Map(wanted.map((id, i) => [id, found[i]]));
+        return ids.map((id) => byId.get(id));
+      });
+    }
+    return settled(store.getAll(range)).then((records) => {
+      const byId = new Map(records.map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id));
+    });
+  });
+}
+
+/** The outbox entries of each record of `ids` in `collection`, through the byRecord `index`: one
+ * array per id, in queue order. One getAll over the range the ids span when it holds few other
+ * entries, else one per record. */
+export function entriesOfMany(index, collection, ids) {
+  if (ids.length === 0) return Promise.resolve([]);
+  const [lo, hi] = span(ids);
+  const limit = ids.length * 4;
+  return settled(index.getAll(IDBKeyRange.bound([collection, lo], [collection, hi]), limit)).then((entries) => {
+    if (entries.length >= limit) return Promise.all(ids.map((id) => settled(index.getAll([collection, id]))));
+    const byId = new Map();
+    for (const e of entries) {
+      const list = byId.get(e.recordId);
+      if (list) list.push(e);
+      else byId.set(e.recordId, [e]);
+    }
+    return ids.map((id) => byId.get(id) || []);
   });
 }
 

@@ -2,7 +2,7 @@
 
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
-use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransaction};
+use web_sys::{IdbDatabase, IdbIndex, IdbObjectStore, IdbRequest, IdbTransaction};
 
 #[wasm_bindgen(module = "/src/web/glue.js")]
 extern "C" {
@@ -10,6 +10,8 @@ extern "C" {
     pub fn request_done(request: &IdbRequest) -> Promise;
     #[wasm_bindgen(js_name = transactionDone)]
     pub fn transaction_done(tx: &IdbTransaction) -> Promise;
+    #[wasm_bindgen(js_name = commitNow)]
+    pub fn commit_now(tx: &IdbTransaction);
     /// Throws when a getter of the caller's object throws.
     #[wasm_bindgen(js_name = stampRecord, catch)]
     pub fn stamp_record(data: &JsValue, id: &JsValue, meta: &JsValue) -> Result<JsValue, JsValue>;
@@ -132,6 +134,12 @@ extern "C" {
     pub fn from_fields(pairs: &Array) -> JsValue;
     #[wasm_bindgen(js_name = callTransport)]
     pub fn call_transport(transport: &JsValue, method: &Function, args: &Array, timeout_ms: u32) -> Promise;
+    /// Resolves to one value per id (undefined where there is no record).
+    #[wasm_bindgen(js_name = getMany, catch)]
+    pub fn get_many(store: &IdbObjectStore, ids: &Array) -> Result<Promise, JsValue>;
+    /// Resolves to one array of entries per id.
+    #[wasm_bindgen(js_name = entriesOfMany, catch)]
+    pub fn entries_of_many(index: &IdbIndex, collection: &str, ids: &Array) -> Result<Promise, JsValue>;
     /// Throws what `put` throws synchronously (a DataError, say).
     #[wasm_bindgen(js_name = putEachUnlessClash, catch)]
     pub fn put_each_unless_clash(stores: &Array, values: &Array) -> Result<Promise, JsValue>;

@@ -1809,3 +1809,46 @@ export async function tokenFunctionIsAskedForEveryRequest(api) {
     "a token that is neither a string nor a function",
   );
 }
+
+/** Batches and pages whose ids lie far apart, among many other records and queued entries, take
+ * the one-read-per-record paths of a push and a pull; ids next to each other take the range reads.
+ * Either way the server and both clients end with the same records, each once. */
+export async function scatteredIdsSyncLikeNeighbouringOnes(api) {
+  const { main } = api.servers;
+  const a = await openSynced(api, "scatter-a", manual(main, "tok24", { batchSize: 4 }));
+  const b = await openSynced(api, "scatter-b", manual(main, "tok24", { pullLimit: 5 }));
+  const id = (i) => `s${String(i).padStart(4, "0")}`;
+  const records = async (c) => (await c.tasks.query()).map(userFields).sort(byId);
+  try {
+    // Queued so that every batch of 4 spans the whole range of ids: s0000, s0100, s0200, s0001, …
+    const order = [];
+    for (let i = 0; i < 100; i++) order.push(i, i + 100, i + 200);
+    await a.tasks.bulkPut(order.map((i) => ({ id: id(i), title: `t${i}`, done: i % 2 })));
+    eq((await a.db.syncNow()).pushed, 300, "all pushed");
+    eq(a.db.status().pending, 0, "nothing left queued");
+    assert((await a.tasks.query()).every((r) => r._sync.status === "synced"), "all synced");
+    eq((await b.db.syncNow()).pulled, 300, "b pulled them all");
+
+    // A local edit on b, so that its pulls look up queued entries too.
+    await b.tasks.update(id(7), { title: "b's edit" });
+    // Pages for b: far apart (s0000 … s0299 hold 300 records), one old record among new ones
+    // next to it, and neighbours.
+    for (const i of [0, 150, 299, 50, 250]) await a.tasks.update(id(i), { title: `far ${i}` });
+    await a.tasks.update(id(10), { title: "near new ones" });
+    for (const k of [0, 1, 2, 3]) await a.tasks.create({ id: `${id(10 + k)}a`, title: `new ${k}`, done: 0 });
+    for (let i = 20; i < 25; i++) await a.tasks.update(id(i), { title: `neighbour ${i}` });
+    await a.db.syncNow();
+    await b.db.syncNow();
+    await a.db.syncNow();
+    eq(b.db.status().pending, 0, "b's edit pushed");
+    const server = await serverState(main, "tok24");
+    eq(server.records.size, 304, "the server has each record once");
+    eq(await records(b), await records(a), "both clients hold the same records");
+    eq((await b.tasks.get(id(299))).title, "far 299", "a far-apart change reached b");
+    eq((await b.tasks.get(id(10))).title, "near new ones", "an old record among new ones reached b");
+    eq((await a.tasks.get(id(7))).title, "b's edit", "b's edit reached a");
+    for (const c of [a, b]) assert((await c.tasks.query()).every((r) => r._sync.status === "synced"), "all synced");
+  } finally {
+    await cleanup(api, a, b);
+  }
+}

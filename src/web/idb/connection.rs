@@ -99,6 +99,23 @@ pub async fn commit_or_abort<T>(
     }
 }
 
+/// [`commit_or_abort`] that asks for the commit as soon as `work` has issued its last request,
+/// instead of leaving the browser to notice that the transaction went idle: one round trip less
+/// between the page and the browser's storage process per transaction. For the sync steps, whose
+/// work issues every request it makes before it ends.
+pub async fn commit_now_or_abort<T>(
+    tx: &IdbTransaction,
+    context: &str,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    commit_or_abort(tx, context, async {
+        let value = work.await?;
+        glue::commit_now(tx);
+        Ok(value)
+    })
+    .await
+}
+
 pub fn transaction(db: &IdbDatabase, stores: &[&str], write: bool) -> Result<IdbTransaction> {
     let mode = if write { IdbTransactionMode::Readwrite } else { IdbTransactionMode::Readonly };
     let started = if let [one] = stores {

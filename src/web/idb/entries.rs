@@ -6,6 +6,7 @@ use std::future::Future;
 
 use js_sys::Array;
 use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbIndex, IdbObjectStore, IdbTransaction};
 
 use crate::core::error::{ErrorKind, Result};
@@ -101,6 +102,69 @@ pub fn entries_of(
     let req =
         index.get_all_with_key(&record_key(collection, key)).map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
     Ok(request(&req, context))
+}
+
+/// `keys` (collection, id) grouped by collection: each collection with the positions of its ids
+/// in `keys` and the ids as a JS array.
+fn by_collection<'a>(keys: &[(&'a str, &str)]) -> Vec<(&'a str, Vec<usize>, Array)> {
+    let mut groups: Vec<(&str, Vec<usize>, Array)> = Vec::new();
+    for (i, (collection, id)) in keys.iter().enumerate() {
+        let at = match groups.iter().position(|(c, _, _)| c == collection) {
+            Some(at) => at,
+            None => {
+                groups.push((collection, Vec::new(), Array::new()));
+                groups.len() - 1
+            }
+        };
+        groups[at].1.push(i);
+        groups[at].2.push(&JsValue::from_str(id));
+    }
+    groups
+}
+
+/// Waits for one answer per group of [`by_collection`] and puts each value at its key's position.
+async fn gather(n: usize, answers: Vec<(Vec<usize>, JsFuture)>, context: &str) -> Result<Vec<JsValue>> {
+    let mut out = vec![JsValue::UNDEFINED; n];
+    for (positions, answer) in answers {
+        let values = Array::from(&answer.await.map_err(|e| from_js(context, &e, ErrorKind::Storage))?);
+        for (k, i) in positions.into_iter().enumerate() {
+            out[i] = values.get(k as u32);
+        }
+    }
+    Ok(out)
+}
+
+/// The records of `keys` (collection, id), one value per key in their order (undefined where
+/// there is none), read a collection at a time ([`glue::get_many`]: one range read when the ids
+/// lie together, as ids made in order do). Every request is issued before this returns.
+pub fn records_of(
+    tx: &IdbTransaction,
+    keys: &[(&str, &str)],
+    context: &str,
+) -> Result<impl Future<Output = Result<Vec<JsValue>>>> {
+    let mut answers = Vec::new();
+    for (collection, positions, ids) in by_collection(keys) {
+        let promise = glue::get_many(&store(tx, collection)?, &ids).map_err(js_err(context))?;
+        answers.push((positions, JsFuture::from(promise)));
+    }
+    let (n, context) = (keys.len(), context.to_string());
+    Ok(async move { gather(n, answers, &context).await })
+}
+
+/// The outbox entries of each record of `keys` (collection, id), one JS array per key in their
+/// order ([`glue::entries_of_many`]). Every request is issued before this returns.
+pub fn entries_of_each(
+    index: &IdbIndex,
+    keys: &[(&str, &str)],
+    context: &str,
+) -> Result<impl Future<Output = Result<Vec<JsValue>>>> {
+    let mut answers = Vec::new();
+    for (collection, positions, ids) in by_collection(keys) {
+        let promise = glue::entries_of_many(index, collection, &ids).map_err(js_err(context))?;
+        answers.push((positions, JsFuture::from(promise)));
+    }
+    let (n, context) = (keys.len(), context.to_string());
+    Ok(async move { gather(n, answers, &context).await })
 }
 
 /// `[collection, id]`: the key of a record in the conflicts store, and of its entries in the

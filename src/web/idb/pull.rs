@@ -19,8 +19,8 @@ use super::super::glue;
 use super::super::js::get;
 use super::super::records::read_meta;
 use super::super::wire::{self, PullResponse};
-use super::connection::{commit_or_abort, js_err, request, transaction};
-use super::entries::{all_stores, by_record, entries, entries_of, outbox, record_key, store};
+use super::connection::{commit_now_or_abort, commit_or_abort, js_err, request, transaction};
+use super::entries::{all_stores, by_record, entries, entries_of_each, outbox, record_key, records_of, store};
 use super::record_step::{carry_out, server_version};
 
 /// `_meta` key of the pull cursor (absent: pull from the start).
@@ -75,25 +75,24 @@ pub async fn apply_page(
             }
             Ok(())
         };
-        let mut reads = Vec::new();
         // Changes to collections this app does not declare are passed over (the cursor still
         // moves past them): the schema decides what this client keeps.
-        for change in page.changes.iter().filter(|c| declared(&c.collection)) {
-            let key = JsValue::from_str(&change.id);
-            let records = store(&tx, &change.collection)?;
-            let record = request(&records.get(&key).map_err(&fail)?, context);
-            let queued = if queue_empty { None } else { Some(entries_of(&index, &change.collection, &key, context)?) };
-            reads.push((change, key, records, record, queued));
-        }
+        let changes: Vec<_> = page.changes.iter().filter(|c| declared(&c.collection)).collect();
+        let keys: Vec<(&str, &str)> = changes.iter().map(|c| (c.collection.as_str(), c.id.as_str())).collect();
+        let found = records_of(&tx, &keys, context)?;
+        let queued = if queue_empty { None } else { Some(entries_of_each(&index, &keys, context)?) };
+        let found = found.await?;
+        let queued = match queued {
+            Some(q) => q.await?,
+            None => Vec::new(),
+        };
         let mut applied = PageApplied { received: page.changes.len() as u64, ..Default::default() };
         let mut puts = Vec::new();
         let (put_stores, put_values) = (js_sys::Array::new(), js_sys::Array::new());
-        for (change, key, records, record, queued) in reads {
-            let record = record.await?;
-            let queued = match queued {
-                Some(q) => entries(&q.await?),
-                None => Vec::new(),
-            };
+        for (i, (change, record)) in changes.into_iter().zip(found).enumerate() {
+            let key = JsValue::from_str(&change.id);
+            let records = store(&tx, &change.collection)?;
+            let queued = queued.get(i).map(entries).unwrap_or_default();
             let meta = read_meta(&record);
             let queued_entries: Vec<_> = queued.iter().map(|s| s.entry.clone()).collect();
             match pull_step(change, meta.as_ref(), &queued_entries, now) {
@@ -169,5 +168,5 @@ pub async fn apply_page(
         applied.sweep_due = super::force::sweep_due(&tx, context).await?.is_some();
         Ok(applied)
     };
-    commit_or_abort(&tx, context, work).await
+    commit_now_or_abort(&tx, context, work).await
 }

@@ -24,10 +24,10 @@ use super::super::glue;
 use super::super::js::get;
 use super::super::records::read_meta;
 use super::super::wire::{self, JsData, PushResponse};
-use super::connection::{commit_or_abort, js_err, request};
+use super::connection::{commit_now_or_abort, js_err, request};
 use super::entries::{
-    all_stores, all_stores_strict, by_record, count_dead_letters, entries, entries_of, outbox, record_key, seq_key,
-    store, Stored,
+    all_stores, all_stores_strict, by_record, count_dead_letters, entries, entries_of_each, outbox, record_key,
+    records_of, seq_key, store, Stored,
 };
 use super::log;
 use super::record_step::carry_out;
@@ -65,14 +65,11 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
             return Ok(None);
         }
         let picked: Vec<Stored> = queued.into_iter().filter(|s| chosen.contains(&s.entry.seq)).collect();
-        let mut reads = Vec::with_capacity(picked.len());
-        for s in &picked {
-            let records = store(&tx, &s.entry.collection)?;
-            reads.push(request(&records.get(&JsValue::from_str(&s.entry.record_id)).map_err(&fail)?, context));
-        }
+        let keys: Vec<(&str, &str)> =
+            picked.iter().map(|s| (s.entry.collection.as_str(), s.entry.record_id.as_str())).collect();
+        let records = records_of(&tx, &keys, context)?.await?;
         let mut batch = Batch { mutations: Vec::with_capacity(picked.len()), seqs: Vec::with_capacity(picked.len()) };
-        for (s, read) in picked.into_iter().zip(reads) {
-            let record = read.await?;
+        for (s, record) in picked.iter().zip(records) {
             let e = &s.entry;
             let mutation_id = Uuid::try_parse(&e.mutation_id).map_err(|_| {
                 Error::new(ErrorKind::Storage, format!("outbox entry {} has a malformed mutation id", e.seq))
@@ -94,7 +91,7 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
         }
         Ok(Some(batch))
     };
-    commit_or_abort(&tx, context, work).await
+    commit_now_or_abort(&tx, context, work).await
 }
 
 /// Applies the server's answer to `batch`, in one transaction. An entry without an answer is
@@ -109,20 +106,39 @@ pub async fn apply_push(db: &IdbDatabase, batch: Batch<JsData>, answer: PushResp
         let index = by_record(&outbox)?;
         let conflicts = store(&tx, CONFLICTS_STORE)?;
         let fail = js_err(context);
-        let mut reads = Vec::new();
+        let mut answered = Vec::new();
         let mut applied = PushApplied::default();
         for (m, seq) in batch.mutations.iter().zip(batch.seqs) {
             let Some(result) = by_id.remove(&m.mutation_id) else { continue };
             applied.answered += 1;
+            answered.push((m, seq, result));
+        }
+        // Every read is issued at once: the records, their entries, and the keys of the outbox
+        // between the batch's first and last entry (to delete the acknowledged ones by range).
+        let keys: Vec<(&str, &str)> = answered.iter().map(|(m, _, _)| (m.collection.as_str(), m.id.as_str())).collect();
+        let records = records_of(&tx, &keys, context)?;
+        let siblings = entries_of_each(&index, &keys, context)?;
+        let span = match (answered.iter().map(|a| a.1).min(), answered.iter().map(|a| a.1).max()) {
+            (Some(lo), Some(hi)) => Some(request(
+                &outbox
+                    .get_all_keys_with_key(&IdbKeyRange::bound(&seq_key(lo), &seq_key(hi)).map_err(&fail)?.into())
+                    .map_err(&fail)?,
+                context,
+            )),
+            _ => None,
+        };
+        let (records, siblings) = (records.await?, siblings.await?);
+        let span: Vec<u64> = match span {
+            Some(keys) => {
+                js_sys::Array::from(&keys.await?).iter().filter_map(|k| k.as_f64()).map(|k| k as u64).collect()
+            }
+            None => Vec::new(),
+        };
+        let mut removed: Vec<u64> = Vec::new();
+        for (((m, seq, result), record), siblings) in answered.into_iter().zip(records).zip(siblings) {
             let key = JsValue::from_str(&m.id);
             let records = store(&tx, &m.collection)?;
-            let record = request(&records.get(&key).map_err(&fail)?, context);
-            let siblings = entries_of(&index, &m.collection, &key, context)?;
-            reads.push((m, seq, key, records, result, record, siblings));
-        }
-        for (m, seq, key, records, result, record, siblings) in reads {
-            let record = record.await?;
-            let siblings = entries(&siblings.await?);
+            let siblings = entries(&siblings);
             // The entry may have gone meanwhile (the user discarded it); nothing to apply then.
             let Some(sent) = siblings.iter().find(|s| s.entry.seq == seq) else { continue };
             let later = siblings.iter().find(|s| s.entry.seq > seq);
@@ -140,7 +156,7 @@ pub async fn apply_push(db: &IdbDatabase, batch: Batch<JsData>, answer: PushResp
             }
             match step.entry {
                 EntryStep::Remove => {
-                    outbox.delete(&seq_key(seq)).map_err(&fail)?;
+                    removed.push(seq);
                     applied.acknowledged += 1;
                 }
                 EntryStep::Hold(hold) => {
@@ -188,8 +204,52 @@ pub async fn apply_push(db: &IdbDatabase, batch: Batch<JsData>, answer: PushResp
                 applied.changes.add(&m.collection, &m.id, op);
             }
         }
+        for (lo, hi) in runs(&span, &removed) {
+            let range = if lo == hi {
+                seq_key(lo)
+            } else {
+                IdbKeyRange::bound(&seq_key(lo), &seq_key(hi)).map_err(&fail)?.into()
+            };
+            outbox.delete(&range).map_err(&fail)?;
+        }
         count_dead_letters(&tx, applied.rejected as i64).await?;
         Ok(applied)
     };
-    commit_or_abort(&tx, context, work).await
+    commit_now_or_abort(&tx, context, work).await
+}
+
+/// The entries to delete as ranges of keys: `present`, the outbox's keys (ascending) between the
+/// first and the last entry of a batch, read in the same transaction; `removed`, the entries that
+/// leave. Each range holds removed entries and nothing else of `present`, and an entry queued
+/// later has a greater key than any of them, so a range deletes exactly what it should.
+fn runs(present: &[u64], removed: &[u64]) -> Vec<(u64, u64)> {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    let mut open = false;
+    for &key in present {
+        if removed.contains(&key) {
+            match runs.last_mut() {
+                Some(run) if open => run.1 = key,
+                _ => runs.push((key, key)),
+            }
+            open = true;
+        } else {
+            open = false;
+        }
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs;
+
+    #[test]
+    fn removed_entries_are_deleted_in_runs_that_skip_every_other_entry() {
+        assert_eq!(runs(&[1, 2, 3, 4], &[1, 2, 3, 4]), vec![(1, 4)]);
+        assert_eq!(runs(&[1, 2, 3, 4, 5], &[1, 2, 4, 5]), vec![(1, 2), (4, 5)]);
+        assert_eq!(runs(&[2, 5, 9], &[5]), vec![(5, 5)]);
+        assert_eq!(runs(&[1, 2], &[]), vec![]);
+        // A removed entry not among the keys read (gone meanwhile) needs no delete.
+        assert_eq!(runs(&[1, 3], &[1, 2, 3]), vec![(1, 3)]);
+    }
 }
