@@ -268,8 +268,8 @@ async fn steps(state: &Weak<RefCell<State>>, shared: &Rc<(Plan, LiveSource)>) {
                 return;
             } else {
                 let mut ids = std::mem::take(&mut st.changed);
-                let mut seen = std::collections::HashSet::new();
-                ids.retain(|id| seen.insert(id.clone()));
+                ids.sort_unstable();
+                ids.dedup();
                 Work::Patch(ids)
             }
         };

@@ -11,7 +11,6 @@
 //! descending query is the exact reverse (the "prev" direction).
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
 
 use super::key::{cmp_strings, Key, KeyRange};
 use super::{Order, QuerySpec};
@@ -131,7 +130,9 @@ pub fn patch(query: &LiveQuery, rows: &[Row], changed: &[Changed]) -> Patch {
             None => last.push(k),
         }
     }
-    let touched: HashSet<&str> = last.iter().map(|&k| changed[k].id.as_str()).collect();
+    // Sorted, for a binary search per row (no hash map: it weighs on the wasm build).
+    let mut touched: Vec<&str> = last.iter().map(|&k| changed[k].id.as_str()).collect();
+    touched.sort_unstable();
     let mut entering: Vec<usize> = last
         .iter()
         .copied()
@@ -141,7 +142,7 @@ pub fn patch(query: &LiveQuery, rows: &[Row], changed: &[Changed]) -> Patch {
         Now::At(key) => key,
         _ => unreachable!("only records with a key enter"),
     };
-    entering.sort_by(|&a, &b| query.cmp((key_of(a), &changed[a].id), (key_of(b), &changed[b].id)));
+    entering.sort_unstable_by(|&a, &b| query.cmp((key_of(a), &changed[a].id), (key_of(b), &changed[b].id)));
     let complete = query.window.is_none_or(|w| rows.len() < w);
     // A full window knows nothing past its last row: a record sorting after it may be preceded
     // by rows never read.
@@ -152,7 +153,7 @@ pub fn patch(query: &LiveQuery, rows: &[Row], changed: &[Changed]) -> Patch {
     let mut sources = Vec::with_capacity(rows.len() + entering.len());
     let mut next = entering.iter().copied().filter(|&k| known(k)).peekable();
     for (i, row) in rows.iter().enumerate() {
-        if touched.contains(row.id.as_str()) {
+        if touched.binary_search(&row.id.as_str()).is_ok() {
             continue;
         }
         while let Some(&k) = next.peek() {
