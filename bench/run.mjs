@@ -2,7 +2,10 @@
 // a table of medians for each, the package sizes and the machine; writes the whole result to
 // bench/results/latest.json (Firefox's under `firefox`).
 //
-//   node bench/run.mjs [--records N] [--reps N] [--warmup N]
+//   node bench/run.mjs [--records N] [--reps N] [--warmup N] [--only live]
+//
+// It also times live queries (bench/src/live.js): one write to the new snapshot of a live query
+// over every record, beside running that query again; `--only live` runs that part alone.
 //
 // bench/dist must be built first (scripts/bench.sh does it all).
 import { createReadStream, existsSync } from "node:fs";
@@ -78,7 +81,7 @@ export async function serve(root) {
  * Opens bench/dist in a fresh headless Chromium profile and calls
  * `runBenchmarks({ records, reps, warmup })` in the page. Resolves to { result, chromium }.
  */
-export async function runInChromium({ records = 10_000, reps = 5, warmup = 1, log = () => {} } = {}) {
+export async function runInChromium({ records = 10_000, reps = 5, warmup = 1, log = () => {}, entry = "runBenchmarks" } = {}) {
   if (!existsSync(join(DIST, "index.html"))) {
     throw new Error("bench/dist is missing: run `npx webpack --config webpack.bench.config.js --mode production`");
   }
@@ -104,7 +107,7 @@ export async function runInChromium({ records = 10_000, reps = 5, warmup = 1, lo
     const { product } = await cdp.send("Browser.getVersion");
     await page.goto(server.url);
     await page.waitForFunction(() => typeof window.runBenchmarks === "function", null, { timeout: 30_000 });
-    const result = await page.evaluate((options) => window.runBenchmarks(options), { records, reps, warmup });
+    const result = await page.evaluate(([name, options]) => window[name](options), [entry, { records, reps, warmup }]);
     if (problems.length) log(`page reported: ${problems.join("\n")}`);
     return { result, chromium: product };
   } finally {
@@ -117,7 +120,7 @@ export async function runInChromium({ records = 10_000, reps = 5, warmup = 1, lo
 /** Like runInChromium, in a fresh headless Firefox profile (on disk too) over WebDriver. Firefox
  * exposes neither a way to collect garbage nor the JS heap's size, so the heap row is n/a.
  * Resolves to { result, firefox } (the version). */
-export async function runInFirefox({ records = 10_000, reps = 5, warmup = 1 } = {}) {
+export async function runInFirefox({ records = 10_000, reps = 5, warmup = 1, entry = "runBenchmarks" } = {}) {
   const server = await serve(DIST);
   let session;
   try {
@@ -129,7 +132,7 @@ export async function runInFirefox({ records = 10_000, reps = 5, warmup = 1 } = 
       await new Promise((done) => setTimeout(done, 100));
     }
     // The whole run is one script, so one bound covers it, well beyond a default run's length.
-    const result = await session.execute("return window.runBenchmarks(arguments[0]);", [{ records, reps, warmup }], {
+    const result = await session.execute(`return window.${entry}(arguments[0]);`, [{ records, reps, warmup }], {
       timeoutMs: 30 * 60_000,
     });
     return { result, firefox: `Firefox ${session.capabilities.browserVersion}` };
@@ -258,7 +261,29 @@ export async function benchmark(options) {
     sizes: await sizes(),
     ...result,
     firefox: { version: firefox, ...inFirefox },
+    live: await liveBenchmark(options),
   };
+}
+
+/** The live-query measurement (bench/src/live.js) in Chromium, then in Firefox. */
+export async function liveBenchmark(options) {
+  const live = { entry: "runLiveBenchmark" };
+  const { result, chromium } = await runInChromium({ ...options, ...live });
+  const { result: inFirefox, firefox } = await runInFirefox({ ...options, ...live });
+  return { chromium: { version: chromium, ...result }, firefox: { version: firefox, ...inFirefox } };
+}
+
+/** The live-query table: one column per browser. */
+export function formatLiveTable(live) {
+  const browsers = [live.chromium, live.firefox];
+  const head = ["live query", "Chromium ms", "Firefox ms"];
+  const cell = (op, b) => (op.key === "untouched" ? String(b.results[op.key].median) : ms(b.results[op.key].median));
+  const rows = live.chromium.operations.map((op) => [op.label, ...browsers.map((b) => cell(op, b))]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`;
+  return [line(head), rule, ...rows.map(line)].join("\n");
 }
 
 export function parseArgs(argv, defaults = { records: 10_000, reps: 5, warmup: 1 }) {
@@ -277,10 +302,23 @@ export function parseArgs(argv, defaults = { records: 10_000, reps: 5, warmup: 1
 }
 
 async function main() {
-  const options = parseArgs(process.argv.slice(2));
+  // `--only live`: the live-query lines alone (this command's own option, not the sync one's).
+  const argv = process.argv.slice(2);
+  const only = argv.indexOf("--only");
+  const liveOnly = only >= 0 && argv[only + 1] === "live";
+  if (only >= 0 && !liveOnly) throw new Error("--only takes `live`");
+  if (only >= 0) argv.splice(only, 2);
+  const options = parseArgs(argv);
   const started = Date.now();
   const log = (line) => process.stderr.write(`${line}\n`);
   log(`benchmark: ${options.records} records, ${options.reps} repetitions after ${options.warmup} warm-up`);
+  if (liveOnly) {
+    const live = await liveBenchmark({ ...options, log });
+    console.log(`\n${live.chromium.options.records.toLocaleString("en-US")} records, median of ${live.chromium.options.reps * live.chromium.options.writes} writes\n`);
+    console.log(formatLiveTable(live));
+    console.log(`\n${formatMachine(machine(live.chromium.version))}`);
+    return;
+  }
   const report = await benchmark({ ...options, log });
   console.log(
     `\n${report.options.records.toLocaleString("en-US")} records, median of ${report.options.reps} ` +
@@ -290,6 +328,10 @@ async function main() {
   console.log(formatTable(report));
   console.log(`\n${report.firefox.version}:\n`);
   console.log(formatTable(report.firefox));
+  console.log(
+    `\nLive queries (median of ${report.live.chromium.options.reps * report.live.chromium.options.writes} writes each):\n`,
+  );
+  console.log(formatLiveTable(report.live));
   console.log(`\n${formatSizes(report.sizes)}`);
   console.log(`\n${formatMachine(report.machine)}`);
   await mkdir(RESULTS, { recursive: true });

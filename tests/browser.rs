@@ -79,6 +79,7 @@ scenarios!(
     subscriptions_fire_after_commit => "subscriptionsFireAfterCommit",
     status_store_keeps_identity => "statusStoreKeepsIdentity",
     live_query_follows_writes => "liveQueryFollowsWrites",
+    live_queries_match_fresh_queries_over_random_writes => "liveQueriesMatchFreshQueriesOverRandomWrites",
     schema_mistakes_are_reported => "schemaMistakesAreReported",
     migrations_run_once_across_concurrent_opens => "migrationsRunOnceAcrossConcurrentOpens",
     offline_creates_reach_the_server_when_online => "offlineCreatesReachTheServerWhenOnline",

@@ -2,6 +2,7 @@
 import { makeRecords } from "./records.js";
 import { runBenchmarks } from "./workload.js";
 import { runSyncBenchmark } from "./sync.js";
+import { runLiveBenchmark } from "./live.js";
 import ferrysync from "./contenders/ferrysync.js";
 import dexie from "./contenders/dexie.js";
 import raw from "./contenders/raw.js";
@@ -9,6 +10,7 @@ import raw from "./contenders/raw.js";
 const CONTENDERS = [ferrysync, dexie, raw];
 
 window.runBenchmarks = (options = {}) => runBenchmarks(CONTENDERS, options);
+window.runLiveBenchmark = runLiveBenchmark;
 // Needs the page to be served by a reference sync server (bench/sync.mjs does that).
 window.runSyncBenchmark = runSyncBenchmark;
 // The pieces, for timing or profiling one operation by hand (DevTools, a script).

@@ -430,8 +430,10 @@ export class Collection<T extends object = Fields> {
   /** Fires after each committed transaction that touched this collection. Throws
    * InvalidOptionsError if `listener` is not a function. */
   subscribe(listener: ChangeListener): Unsubscribe;
-  /** A live query: re-runs after each commit to this collection; snapshot is undefined until the
-   * first answer. Throws InvalidQueryError at once for a malformed query. */
+  /** A live query: updated in place after each commit to this collection (the changed records
+   * are read and placed; a commit that touches none of its rows keeps the same snapshot and calls
+   * no listener); snapshot is undefined until the first answer. Throws InvalidQueryError at once
+   * for a malformed query. */
   live(query?: Query & { includeDeleted?: false }): ExternalStore<Array<StoredRecord<T>> | undefined>;
   /** Frees this handle's wasm memory (the database stays open). */
   free(): void;

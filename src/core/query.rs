@@ -2,6 +2,9 @@
 
 use super::error::{Error, ErrorKind, Result};
 
+pub mod key;
+pub mod live;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Order {
     #[default]

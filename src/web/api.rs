@@ -20,11 +20,12 @@ use crate::core::write::Intent;
 use super::database::Inner;
 use super::driver::Host;
 use super::error::to_js;
-use super::events::{external_store, live_store, once_fn};
+use super::events::{external_store, once_fn};
 use super::idb::connection::{self, ForcedClose};
 use super::idb::writes::Write;
 use super::idb::{migrations, reads};
 use super::js::{get as field, now, type_name};
+use super::live::{live_store, LiveSource, Plan};
 use super::options::read_open_options;
 use super::query_args::read_query;
 use super::records::{check_record, read_id};
@@ -500,12 +501,13 @@ impl Collection {
 
     pub fn live(&self, query: JsValue) -> std::result::Result<JsValue, JsValue> {
         // Refuse a bad query now rather than on every re-run.
-        read_query(&query).map_err(to_js)?;
+        let (spec, range) = read_query(&query).map_err(to_js)?;
+        let definition = self.inner.schema.collection(&self.name).ok_or_else(|| to_js(self.inner.closed_error()))?;
+        let plan = Plan::new(definition, &query, &spec, range);
         let weak: Weak<Inner> = Rc::downgrade(&self.inner);
         let collection = self.name.clone();
         let attach = {
             let weak = weak.clone();
-            let collection = collection.clone();
             move |on_change: Function| -> Box<dyn FnOnce()> {
                 let Some(inner) = weak.upgrade() else { return Box::new(|| {}) };
                 let unsubscribe: Function = inner.subscribe(Some(collection.clone()), on_change).into();
@@ -514,12 +516,9 @@ impl Collection {
                 })
             }
         };
-        let run = move || match weak.upgrade() {
-            Some(inner) if inner.is_open() => Collection { inner, name: collection.clone() }.query(query.clone()),
-            // Closed: keep the last answer rather than fail on every change.
-            _ => Promise::reject(&JsValue::UNDEFINED),
-        };
-        Ok(live_store(attach, run))
+        // Closed: the last answer stands rather than fail on every change.
+        let db = move || weak.upgrade().and_then(|inner| inner.db().ok());
+        Ok(live_store(plan, LiveSource { attach: Box::new(attach), db: Box::new(db) }))
     }
 }
 

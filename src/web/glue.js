@@ -58,6 +58,17 @@ export function isTombstone(record) {
   return record !== undefined && !!(record._sync && record._sync.deleted);
 }
 
+/** A live query's new rows: each of `sources` is a row of `old` (>= 0), or, as -(k + 1), the
+ * record `fresh[k]`. */
+export function assembleRows(old, fresh, sources) {
+  const rows = new Array(sources.length);
+  for (let i = 0; i < sources.length; i++) {
+    const s = sources[i];
+    rows[i] = s >= 0 ? old[s] : fresh[-s - 1];
+  }
+  return rows;
+}
+
 /** Drops tombstones from a getAll() result, in place order. */
 export function withoutTombstones(records) {
   return records.filter((r) => !isTombstone(r));

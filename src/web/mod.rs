@@ -7,6 +7,7 @@
 //! - `transport`, `wire`: HTTP or a JS object to the server, and the protocol as JS values;
 //! - `tabs`, `events`: other tabs (BroadcastChannel), listeners and `{subscribe, getSnapshot}`
 //!   stores;
+//! - `live`: live queries, patched in place after each change (the rule is `core::query::live`);
 //! - `options`, `query_args`, `records`: reading the caller's arguments, and records and
 //!   statuses as JS values;
 //! - `error`, `js`, `glue`: errors as JS `Error`s, small JS helpers, the bindings of `glue.js`.
@@ -21,6 +22,7 @@ mod events;
 mod glue;
 mod idb;
 mod js;
+mod live;
 mod options;
 mod query_args;
 mod records;

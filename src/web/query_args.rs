@@ -1,11 +1,13 @@
 //! A query argument (`query()`, `count()`, `live()`) read into the core's query shape and an
-//! IndexedDB key range.
+//! IndexedDB key range; for live queries, keys and the range as the core compares them.
 
 use js_sys::{Array, Object};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbKeyRange;
 
 use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::query::key::{Bound, Key, KeyRange};
+use crate::core::query::live::Now;
 use crate::core::query::{check_query_fields, non_negative_int, parse_order, QuerySpec};
 
 use super::error::from_js;
@@ -83,4 +85,80 @@ fn key_range(query: &JsValue) -> Result<Option<IdbKeyRange>> {
         error.kind = ErrorKind::InvalidQuery;
         error
     })
+}
+
+/// A JS value read as an IndexedDB key, for live queries: [`Now::At`] a valid key, [`Now::Absent`]
+/// a value that is no key (a record holding it at an index's path is not in the index),
+/// [`Now::Unknown`] one the core could not compare exactly (a string that is not well-formed
+/// UTF-16, a shared buffer).
+pub fn js_key(value: &JsValue) -> Now {
+    if let Some(n) = value.as_f64() {
+        return if n.is_nan() { Now::Absent } else { Now::At(Key::Number(n)) };
+    }
+    if let Some(s) = value.as_string() {
+        // Lone surrogates become U+FFFD on the way in: such a key cannot be compared exactly.
+        if s.contains('\u{FFFD}') && !value.unchecked_ref::<js_sys::JsString>().is_valid_utf16() {
+            return Now::Unknown;
+        }
+        return Now::At(Key::String(s));
+    }
+    if !value.is_object() {
+        return Now::Absent;
+    }
+    if let Some(date) = value.dyn_ref::<js_sys::Date>() {
+        let t = date.get_time();
+        return if t.is_nan() { Now::Absent } else { Now::At(Key::Date(t)) };
+    }
+    if Array::is_array(value) {
+        let mut keys = Vec::new();
+        for item in Array::from(value).iter() {
+            match js_key(&item) {
+                Now::At(k) => keys.push(k),
+                other => return other,
+            }
+        }
+        return Now::At(Key::Array(keys));
+    }
+    if value.is_instance_of::<js_sys::ArrayBuffer>() {
+        return Now::At(Key::Binary(js_sys::Uint8Array::new(value).to_vec()));
+    }
+    if js_sys::ArrayBuffer::is_view(value) {
+        let view: &js_sys::Uint8Array = value.unchecked_ref();
+        let buffer = get(value, "buffer");
+        if !buffer.is_instance_of::<js_sys::ArrayBuffer>() {
+            return Now::Unknown;
+        }
+        let bytes =
+            js_sys::Uint8Array::new_with_byte_offset_and_length(&buffer, view.byte_offset(), view.byte_length());
+        return Now::At(Key::Binary(bytes.to_vec()));
+    }
+    Now::Absent
+}
+
+/// A query's key range as the core compares it (None: a bound it cannot read exactly). Called
+/// after [`read_query`] accepted the query.
+pub fn live_range(query: &JsValue) -> Option<KeyRange> {
+    if query.is_undefined() || query.is_null() {
+        return Some(KeyRange::default());
+    }
+    let key = |v: &JsValue| match js_key(v) {
+        Now::At(k) => Some(k),
+        _ => None,
+    };
+    let equals = get(query, "equals");
+    if !equals.is_undefined() {
+        return key(&equals).map(KeyRange::only);
+    }
+    let range = get(query, "range");
+    if range.is_undefined() {
+        return Some(KeyRange::default());
+    }
+    let bound = |end: &str, open: &str| -> Option<Option<Bound>> {
+        let v = get(&range, end);
+        if v.is_undefined() {
+            return Some(None);
+        }
+        Some(Some(Bound { key: key(&v)?, open: get(&range, open).as_bool().unwrap_or(false) }))
+    };
+    Some(KeyRange { lower: bound("lower", "lowerOpen")?, upper: bound("upper", "upperOpen")? })
 }

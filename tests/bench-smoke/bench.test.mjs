@@ -1,6 +1,6 @@
 // A small run of the benchmark (200 records, one warm-up pass, one counted pass), in Chromium and
-// in Firefox: every operation must give a positive finite median for every contender, and every
-// size must be positive.
+// in Firefox: every operation must give a positive finite median for every contender, every
+// size must be positive, and the live-query lines must be measured.
 // It uses the package folder pkg/ferrysync as built (scripts/test.sh packs it before this step)
 // and bundles bench/dist itself when the bundle is missing or older than its inputs.
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { benchmark, DIST, formatTable, REPO } from "../../bench/run.mjs";
+import { benchmark, DIST, formatLiveTable, formatTable, REPO } from "../../bench/run.mjs";
 import { formatSyncTable, syncBenchmark } from "../../bench/sync.mjs";
 
 const CONTENDERS = ["ferrysync", "dexie", "raw"];
@@ -89,6 +89,19 @@ test("a small benchmark run measures every operation of every contender", { time
     assert.ok(total > 0, `Firefox: ${contender} took some time in all`);
   }
   assert.equal(report.firefox.operations.length, report.operations.length);
+
+  // Live queries, in both browsers: every timed line measured, and no new snapshot for the query
+  // no write touched.
+  for (const browser of ["chromium", "firefox"]) {
+    const live = report.live[browser];
+    for (const op of live.operations) {
+      const { median } = live.results[op.key];
+      if (op.key === "untouched") assert.equal(median, 0, `${browser}: the untouched live query got new snapshots`);
+      else assert.ok(Number.isFinite(median) && median >= 0, `${browser}: live ${op.key}: median ${median}`);
+    }
+  }
+  const liveTable = formatLiveTable(report.live);
+  for (const op of report.live.chromium.operations) assert.ok(liveTable.includes(op.label), `the live table has "${op.label}"`);
 });
 
 test("a small sync benchmark run times the push and the pull of ferrysync and of plain fetch", { timeout: 300_000 }, async () => {

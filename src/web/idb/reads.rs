@@ -87,6 +87,22 @@ pub async fn get(db: &IdbDatabase, collection: &str, key: &JsValue, include_dele
     Ok(if !include_deleted && glue::is_tombstone(&record) { JsValue::UNDEFINED } else { record })
 }
 
+/// The records under `keys`, in their order (undefined where none), read in one transaction.
+pub async fn get_many(db: &IdbDatabase, collection: &str, keys: &[JsValue]) -> Result<Vec<JsValue>> {
+    let store = open_store(db, collection)?;
+    let context = format!("reading from \"{collection}\"");
+    // Every request is issued, and listened to, before the first await.
+    let mut pending = Vec::with_capacity(keys.len());
+    for key in keys {
+        pending.push(request(&store.get(key).map_err(js_err(&context))?, &context));
+    }
+    let mut out = Vec::with_capacity(keys.len());
+    for done in pending {
+        out.push(done.await?);
+    }
+    Ok(out)
+}
+
 /// Tombstones whose id falls in `range`.
 async fn tombstones_in(store: &IdbObjectStore, range: &JsValue, context: &str) -> Result<u32> {
     let index = store.index(TOMBSTONE_INDEX).map_err(js_err(context))?;

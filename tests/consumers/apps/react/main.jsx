@@ -147,11 +147,11 @@ window.harness = {
   /** Calls `collection.<method>(...args)` (or a database method) on database `name`. */
   notes: (name, method, ...args) => dbs[name].collection("notes")[method](...args),
   db: (name, method, ...args) => dbs[name][method](...args),
-  /** Makes the write `collection.<method>(...args)` on database `name`, and resolves once the
-   * live query of List's shape has re-run after it: a second store of the same query, counting
-   * its answers. */
-  async afterRerun(name, method, ...args) {
-    const store = dbs[name].collection("notes").live({ index: "at", range: { lower: 100 } });
+  /** Makes the write `collection.<method>(...args)` on database `name`, and resolves once live
+   * queries have handled it: a live query of every note (which any write touches) has answered
+   * after it. A query the write did not touch is not run again and calls no listener. */
+  async afterWrite(name, method, ...args) {
+    const store = dbs[name].collection("notes").live({});
     let answers = 0;
     let wake;
     const unsubscribe = store.subscribe(() => {
