@@ -296,6 +296,7 @@ async fn bad_requests_are_refused_with_json_codes_and_change_nothing() {
         json!({ "spaces": [{ "cursor": "c1.0" }] }),
         json!({ "spaces": [{ "space": 3 }] }),
         json!({ "spaces": "a" }),
+        json!({ "spaces": [[null, null]] }),
         json!({}),
         json!({ "spaces": [], "limit": -1 }),
         json!({ "spaces": [], "limit": 1.5 }),

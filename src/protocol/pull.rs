@@ -37,16 +37,45 @@ pub struct SpacesPullRequest {
     pub limit: Option<u64>,
 }
 
-/// One space of a [`SpacesPullRequest`] and where to resume it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One space of a [`SpacesPullRequest`] and where to resume it. Read only from a JSON object (a
+/// derived decoder would also take an array of the fields in order, which the protocol does not
+/// allow).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SpaceCursor {
     /// The space id; `null` for the records without a space. Required (it may be null).
-    #[serde(deserialize_with = "required_nullable")]
     pub space: Option<String>,
     /// The cursor this space's last page returned; absent, `null` or empty: from the start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for SpaceCursor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = SpaceCursor;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object with space and cursor")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SpaceCursor, A::Error> {
+                let (mut space, mut cursor) = (None, None);
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match &*key {
+                        "space" if space.is_none() => space = Some(map.next_value::<Option<String>>()?),
+                        "cursor" if cursor.is_none() => cursor = Some(map.next_value::<Option<String>>()?),
+                        "space" | "cursor" => return Err(serde::de::Error::custom(format!("duplicate field `{key}`"))),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                let space = space.ok_or_else(|| serde::de::Error::missing_field("space"))?;
+                Ok(SpaceCursor { space, cursor: cursor.flatten() })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 /// The answer of `POST /v1/pull`.
@@ -173,7 +202,9 @@ mod tests {
         round_trip(&req, r#"{"spaces":[{"space":"p1","cursor":"c1.4"},{"space":null}],"limit":500}"#);
         // `space` is required (null for the records without a space); the rest is optional.
         assert!(json::from_str::<SpacesPullRequest>(r#"{"spaces":[{"cursor":"c1.4"}]}"#).is_err());
-        assert!(json::from_str::<SpacesPullRequest>(r#"{"spaces":[{"space":"p","cursor":null}]}"#).is_ok());
+        assert!(json::from_str::<SpacesPullRequest>(r#"{"spaces":[{"space":"p","cursor":null,"x":[1]}]}"#).is_ok());
+        assert!(json::from_str::<SpacesPullRequest>(r#"{"spaces":[[null,null]]}"#).is_err());
+        assert!(json::from_str::<SpacesPullRequest>(r#"{"spaces":[{"space":"p","space":"q"}]}"#).is_err());
         let answer = SpacesPullResponse {
             spaces: vec![SpacePage {
                 space: Some("p1".into()),
