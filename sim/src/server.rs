@@ -91,6 +91,7 @@ impl Server {
                     base_version: m.base_version,
                     force: m.force,
                     written_at: m.written_at,
+                    space: m.space.clone(),
                 })
                 .collect(),
         };

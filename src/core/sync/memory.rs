@@ -518,6 +518,7 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                     force: e.force,
                     // The local clock; the engine turns it into the server's before the push.
                     written_at: record.map(|r| r.meta.updated_at as u64),
+                    space: None,
                 });
                 batch.seqs.push(seq);
                 row.entry.attempts += 1;

@@ -85,6 +85,7 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
                 force: e.force,
                 // The local clock; the engine turns it into the server's before the push.
                 written_at: read_meta(&record).map(|m| m.updated_at as u64),
+                space: None,
             });
             batch.seqs.push(e.seq);
             outbox.put(&glue::mark_sent(&s.raw, now)).map_err(&fail)?;

@@ -31,6 +31,7 @@ fn batch(n: usize) -> Batch<()> {
                 base_version: None,
                 force: false,
                 written_at: None,
+                space: None,
             })
             .collect(),
         seqs: (1..=n as u64).collect(),
