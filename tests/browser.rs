@@ -101,6 +101,7 @@ scenarios!(
     sync_options_are_checked => "syncOptionsAreChecked",
     nothing_wedges_the_queue => "nothingWedgesTheQueue",
     unique_clash_under_a_strategy_waits => "uniqueClashUnderAStrategyWaits",
+    metrics_count_what_syncs_did => "metricsCountWhatSyncsDid",
     deletes_sync_and_conflict_with_edits => "deletesSyncAndConflictWithEdits",
     token_function_is_asked_for_every_request => "tokenFunctionIsAskedForEveryRequest",
     scattered_ids_sync_like_neighbouring_ones => "scatteredIdsSyncLikeNeighbouringOnes",

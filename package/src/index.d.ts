@@ -204,6 +204,40 @@ export type SyncOptions =
     })
   | (SyncTuning & { transport: SyncTransport; url?: never; token?: never });
 
+/** Sync health, for an app's own monitoring: what the syncs of this tab (or worker) did since
+ * it opened the database. Times are ms since the epoch, durations ms; `null`: never happened. */
+export interface SyncMetrics {
+  /** Syncs that ended well, and that failed (an attempt while offline is neither). */
+  readonly syncs: number;
+  readonly failedSyncs: number;
+  /** Push and pull requests the server answered. */
+  readonly pushes: number;
+  readonly pulls: number;
+  /** Changes sent (every attempt counts), and records received (tombstones included). */
+  readonly changesSent: number;
+  readonly recordsReceived: number;
+  /** Request bodies sent and answers' `Content-Length` received, over `sync.url` (0 with a
+   * `transport` of the app's own). */
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  /** Requests sent again within a sync: after a fresh token, with a halved batch, or from the
+   * start after the server forgot the cursor. */
+  readonly retries: number;
+  /** Failed syncs by error name, e.g. `{ NetworkError: 3 }`. */
+  readonly failures: Readonly<Partial<Record<FerrysyncErrorName, number>>>;
+  readonly lastSuccessAt: number | null;
+  /** How long the last successful sync took, and how long ago it ended. */
+  readonly lastSyncMs: number | null;
+  readonly sinceLastSuccessMs: number | null;
+  readonly lastFailureAt: number | null;
+  /** The round trips of the last push and the last pull. */
+  readonly lastPushMs: number | null;
+  readonly lastPullMs: number | null;
+  /** How long the oldest change still queued has waited (`null`: nothing is queued). Read from
+   * the database, so it counts every tab's changes. */
+  readonly oldestPendingAgeMs: number | null;
+}
+
 /** What one completed sync did. */
 export interface SyncSummary {
   /** Queued changes the server acknowledged. */
@@ -464,6 +498,8 @@ export class Database<S = any> {
   statusStore(): ExternalStore<SyncStatus>;
   /** The queued local changes, oldest first. */
   outbox(): Promise<Array<OutboxEntry<keyof S & string>>>;
+  /** Sync health counters and timings (see `SyncMetrics`). */
+  metrics(): Promise<SyncMetrics>;
   /** Pushes the queue and pulls the server's changes now. Resolves when a sync that started
    * after this call completes; rejects with NetworkError (offline, unreachable, 5xx, 429) or
    * SyncError (refused, e.g. a bad token), and a retry is scheduled with backoff. Rejects with

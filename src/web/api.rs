@@ -252,6 +252,16 @@ impl Database {
         })
     }
 
+    /// Sync health: what this tab's syncs did since it opened the database, and the age of the
+    /// oldest change still queued.
+    pub fn metrics(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let oldest = reads::oldest_queued_at(&inner.db()?).await?;
+            Ok(super::metrics::to_js(&inner.driver.metrics(), oldest, now()))
+        })
+    }
+
     pub fn outbox(&self) -> Promise {
         let inner = self.inner.clone();
         promise(async move { reads::outbox(&inner.db()?).await })

@@ -298,6 +298,17 @@ impl Driver {
         spawn_event(self.clone(), future);
     }
 
+    /// What this tab's syncs did since it opened the database, the bytes of the transport with
+    /// them.
+    pub fn metrics(&self) -> crate::core::sync::metrics::Metrics {
+        let mut metrics = self.engine.borrow().metrics().clone();
+        if let Some(transport) = &self.transport {
+            let (sent, received) = transport.bytes();
+            metrics.transferred(sent, received);
+        }
+        metrics
+    }
+
     /// The transport; the engine only syncs with one configured.
     fn transport(&self) -> std::result::Result<&Transport, Failure> {
         self.transport.as_ref().ok_or_else(|| Failure::BadAnswer("no `sync` option was given".into()))

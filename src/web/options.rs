@@ -171,6 +171,7 @@ fn read_sync_options(sync: &JsValue) -> Result<Option<(Settings, Transport)>> {
                 base: url.trim_end_matches('/').to_string(),
                 token,
                 timeout_ms: settings.request_timeout_ms,
+                bytes: std::cell::Cell::new((0, 0)),
             }
         }
         _ => return Err(options_error("`sync` needs either `url` (with `token`) or `transport`, not both".into())),

@@ -3,6 +3,8 @@
 //! Both implement the core's [`Transport`](crate::core::sync::transport::Transport); answers are
 //! read into the protocol's types here ([`super::wire`]).
 
+use std::cell::Cell;
+
 use gloo_net::http::{Method, RequestBuilder};
 use js_sys::{Function, Promise};
 use wasm_bindgen::{JsCast, JsValue};
@@ -18,8 +20,27 @@ use super::js::{describe, get};
 use super::wire::{self, JsData, PullResponse, PushResponse};
 
 pub enum Transport {
-    Http { base: String, token: Token, timeout_ms: u32 },
-    Js { transport: JsValue, timeout_ms: u32 },
+    /// `bytes`: the request bodies sent and the answers' `Content-Length`, for `db.metrics()`.
+    Http {
+        base: String,
+        token: Token,
+        timeout_ms: u32,
+        bytes: Cell<(u64, u64)>,
+    },
+    Js {
+        transport: JsValue,
+        timeout_ms: u32,
+    },
+}
+
+impl Transport {
+    /// Bytes sent and received over HTTP so far (a JS transport's are its own business: 0).
+    pub fn bytes(&self) -> (u64, u64) {
+        match self {
+            Transport::Http { bytes, .. } => bytes.get(),
+            Transport::Js { .. } => (0, 0),
+        }
+    }
 }
 
 /// The bearer token: fixed, or a function asked before every request, so that an app whose
@@ -56,11 +77,11 @@ impl CoreTransport<JsData> for Transport {
     async fn push(&self, mutations: &[Mutation<JsData>]) -> Result<PushResponse, Failure> {
         let request = &wire::push_request(mutations);
         let answer = match self {
-            Transport::Http { base, token, timeout_ms } => {
+            Transport::Http { base, token, timeout_ms, bytes } => {
                 let body = js_sys::JSON::stringify(request).map_err(|e| Failure::BadAnswer(describe(&e)))?;
                 let authorization = token.authorization(*timeout_ms).await?;
-                http(Method::POST, &format!("{base}{PUSH_PATH}"), Some(&authorization), Some(body.into()), *timeout_ms)
-                    .await
+                let url = format!("{base}{PUSH_PATH}");
+                http(Method::POST, &url, Some(&authorization), Some(body.into()), *timeout_ms, bytes).await
             }
             Transport::Js { transport, timeout_ms } => {
                 call_js(transport, "push", std::slice::from_ref(request), *timeout_ms).await
@@ -72,10 +93,10 @@ impl CoreTransport<JsData> for Transport {
     /// The page of changes after `cursor` (None: from the start).
     async fn pull(&self, cursor: Option<&str>, limit: u32) -> Result<PullResponse, Failure> {
         let answer = match self {
-            Transport::Http { base, token, timeout_ms } => {
+            Transport::Http { base, token, timeout_ms, bytes } => {
                 let url = format!("{base}{PULL_PATH}{}", pull_query(cursor, Some(limit)));
                 let authorization = token.authorization(*timeout_ms).await?;
-                http(Method::GET, &url, Some(&authorization), None, *timeout_ms).await
+                http(Method::GET, &url, Some(&authorization), None, *timeout_ms, bytes).await
             }
             Transport::Js { transport, timeout_ms } => {
                 let cursor = cursor.map(JsValue::from_str).unwrap_or(JsValue::NULL);
@@ -89,8 +110,8 @@ impl CoreTransport<JsData> for Transport {
     /// first push or pull tells.
     async fn probe(&self) -> Result<(), Failure> {
         match self {
-            Transport::Http { base, timeout_ms, .. } => {
-                let answer = http(Method::GET, &format!("{base}{HEALTH_PATH}"), None, None, *timeout_ms).await?;
+            Transport::Http { base, timeout_ms, bytes, .. } => {
+                let answer = http(Method::GET, &format!("{base}{HEALTH_PATH}"), None, None, *timeout_ms, bytes).await?;
                 match get(&answer, "status").as_string().as_deref() {
                     Some("ok") => Ok(()),
                     _ => Err(Failure::BadAnswer("the health endpoint did not answer {\"status\": \"ok\"}".into())),
@@ -105,14 +126,18 @@ impl CoreTransport<JsData> for Transport {
 }
 
 /// One request; a 2xx JSON body, or the failure. Aborted after `timeout_ms`, so a connection
-/// that never answers cannot stall the sync.
+/// that never answers cannot stall the sync. The body's length and the answer's
+/// `Content-Length` are added to `bytes`.
 async fn http(
     method: Method,
     url: &str,
     authorization: Option<&str>,
     body: Option<JsValue>,
     timeout_ms: u32,
+    bytes: &Cell<(u64, u64)>,
 ) -> Result<JsValue, Failure> {
+    // The JSON text's length in UTF-16 units: its bytes, for the ASCII that JSON mostly is.
+    let sent = body.as_ref().and_then(|b| b.dyn_ref::<js_sys::JsString>()).map_or(0, |b| b.length() as u64);
     let network = |e: String| Failure::Network { message: e, retry_after_ms: None };
     let controller = AbortController::new().map_err(|e| network(describe(&e)))?;
     let abort = controller.clone();
@@ -130,6 +155,9 @@ async fn http(
     let status = response.status();
     let raw: web_sys::Response = response.into();
     let retry_after = raw.headers().get("Retry-After").ok().flatten().as_deref().and_then(retry_after_ms);
+    let received = raw.headers().get("Content-Length").ok().flatten().and_then(|l| l.parse::<u64>().ok());
+    let (total_sent, total_received) = bytes.get();
+    bytes.set((total_sent + sent, total_received + received.unwrap_or(0)));
     let json = match raw.json() {
         Ok(p) => JsFuture::from(p).await.ok(),
         Err(_) => None,

@@ -1824,6 +1824,38 @@ export async function uniqueClashUnderAStrategyWaits(api) {
   }
 }
 
+/** `db.metrics()` counts what this tab's syncs did, against the reference server. */
+export async function metricsCountWhatSyncsDid(api) {
+  const { main } = api.servers;
+  const client = await openSynced(api, "metrics", manual(main, "tok23"));
+  const refused = await openSynced(api, "metrics-refused", manual(main, "not-a-token"));
+  try {
+    const { db, tasks } = client;
+    let m = await db.metrics();
+    eq([m.syncs, m.pushes, m.lastSuccessAt, m.oldestPendingAgeMs, m.bytesSent], [0, 0, null, null, 0], "nothing yet");
+    await tasks.bulkCreate([{ title: "a", done: 0 }, { title: "b", done: 0 }, { title: "c", done: 0 }]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    m = await db.metrics();
+    assert(m.oldestPendingAgeMs >= 15, `the oldest queued change has waited: ${m.oldestPendingAgeMs}`);
+    await db.syncNow();
+    m = await db.metrics();
+    eq([m.syncs, m.failedSyncs, m.pushes, m.changesSent, m.oldestPendingAgeMs], [1, 0, 1, 3, null], "one sync, one push of three");
+    assert(m.pulls >= 1 && m.recordsReceived >= 3, `pulled the three back: ${JSON.stringify(m)}`);
+    assert(m.bytesSent > 300 && m.bytesReceived > 300, `bytes both ways: ${m.bytesSent}, ${m.bytesReceived}`);
+    assert(m.lastSyncMs >= 0 && m.lastPushMs >= 0 && m.lastPullMs >= 0 && m.sinceLastSuccessMs >= 0, JSON.stringify(m));
+    eq(m.failures, {}, "no failure");
+
+    // A refused token: a failed sync, by the name the app saw.
+    await refused.tasks.create({ title: "never sent", done: 0 });
+    const e = await rejects(refused.db.syncNow(), "SyncError", "a token the server does not know");
+    m = await refused.db.metrics();
+    eq([m.syncs, m.failedSyncs, m.failures.SyncError, m.lastSuccessAt], [0, 1, 1, null], `failed: ${e.message}`);
+    assert(m.lastFailureAt > 0 && m.oldestPendingAgeMs >= 0, JSON.stringify(m));
+  } finally {
+    await cleanup(api, client, refused);
+  }
+}
+
 export async function deletesSyncAndConflictWithEdits(api) {
   const { main } = api.servers;
   const a = await openSynced(api, "del-a", manual(main, "tok15"));

@@ -10,6 +10,7 @@ import {
   type Database,
   type OpenOptions,
   type StoredRecord,
+  type SyncMetrics,
 } from "ferrysync";
 import { FerrysyncProvider, useConflicts, useDatabase, useLiveQuery, useOutbox, useRecord, useSyncLog, useSyncStatus } from "ferrysync/react";
 import type { Note, Schema, Task } from "./schema.js";
@@ -71,6 +72,10 @@ export async function main(): Promise<void> {
     const collection: "tasks" | "notes" = entry.collection;
     console.log(collection, entry.op);
   }
+
+  const metrics: SyncMetrics = await db.metrics();
+  const waited: number | null = metrics.oldestPendingAgeMs;
+  console.log(waited, metrics.failures.NetworkError ?? 0, metrics.bytesSent);
 
   try {
     await tasks.update("missing", { title: "x" });

@@ -17,6 +17,7 @@ pub mod entry;
 pub mod failure;
 pub mod log;
 pub mod memory;
+pub mod metrics;
 pub mod rules;
 pub mod settings;
 pub mod storage;

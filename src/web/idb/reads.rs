@@ -184,6 +184,15 @@ pub async fn outbox(db: &IdbDatabase) -> Result<JsValue> {
     request(&store.get_all().map_err(js_err(context))?, context).await
 }
 
+/// When the oldest change still queued was queued (`None`: nothing is queued).
+pub async fn oldest_queued_at(db: &IdbDatabase) -> Result<Option<f64>> {
+    let store = open_store(db, OUTBOX_STORE)?;
+    let context = "reading the outbox";
+    let first =
+        request(&store.get_all_with_key_and_limit(&JsValue::UNDEFINED, 1).map_err(js_err(context))?, context).await?;
+    Ok(Array::from(&first).iter().next().and_then(|entry| field(&entry, "queuedAt").as_f64()))
+}
+
 /// `(pending, failed, conflicts)`: every queued entry, the dead letters among them, and the
 /// unresolved conflicts.
 pub async fn sync_counts(db: &IdbDatabase) -> Result<Counts> {

@@ -18,6 +18,7 @@ use crate::protocol::{codes, MutationResult, PushResponse};
 
 use super::backoff;
 use super::failure::{Failure, NextStep};
+use super::metrics::Metrics;
 use super::rules::force::Force;
 use super::settings::Settings;
 use super::storage::{Changes, Counts, PushApplied};
@@ -86,6 +87,8 @@ struct Job {
     force: Option<Force>,
     /// When the request in flight was sent, to measure the server's clock by its answer.
     sent_at: f64,
+    /// When the sync started, for its duration.
+    started_at: f64,
     /// Not a sync but a wipe of this collection (`discard_pending`), under the lock.
     wipe: Option<(String, bool)>,
 }
@@ -130,6 +133,8 @@ pub struct Engine<D> {
     applied_count: Option<u64>,
     /// Waiters settled once the count of this number (or a later one) is applied.
     count_waiters: Vec<(u64, Waiter)>,
+    /// What this tab's syncs did, for `db.metrics()`.
+    metrics: Metrics,
     _data: std::marker::PhantomData<fn() -> D>,
 }
 
@@ -157,12 +162,18 @@ impl<D> Engine<D> {
             next_count: 0,
             applied_count: None,
             count_waiters: Vec::new(),
+            metrics: Metrics::default(),
             _data: std::marker::PhantomData,
         }
     }
 
     pub fn status(&self) -> &SyncStatus {
         &self.status
+    }
+
+    /// What this tab's syncs did since it opened the database.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Whether a sync runs in this tab.
@@ -380,6 +391,7 @@ impl<D> Engine<D> {
                 out.push(Command::ReadCursor);
             }
             (Phase::Pushing, Event::Pushed { batch, answer: Ok(answer) }) => {
+                self.metrics.pushed(batch.len(), now - job.sent_at);
                 if let Some(server) = answer.server_time {
                     self.clock_offset = Some(clock_offset(server, job.sent_at, now));
                 }
@@ -389,6 +401,7 @@ impl<D> Engine<D> {
             (Phase::Pushing, Event::Pushed { batch, answer: Err(failure) }) => {
                 match failure.next_step(batch.len() as u32, job.token_refreshed) {
                     NextStep::ShrinkBatch(smaller) => {
+                        self.metrics.retried();
                         self.batch_size = Some(smaller);
                         job.phase = Phase::ReadingBatch;
                         out.push(Command::ReadBatch { max: smaller });
@@ -401,7 +414,9 @@ impl<D> Engine<D> {
                         out.push(Command::ApplyPush { batch, answer });
                     }
                     NextStep::RefreshToken => {
+                        self.metrics.retried();
                         job.token_refreshed = true;
+                        job.sent_at = now;
                         out.push(Command::Push { batch });
                     }
                     NextStep::RetryLater { .. } | NextStep::WaitForNetwork => self.fail(Stop::Failure(failure), out),
@@ -413,6 +428,7 @@ impl<D> Engine<D> {
                 self.pull(out);
             }
             (Phase::Pulling, Event::Pulled(Ok(page))) => {
+                self.metrics.pulled(page.changes.len(), now - job.sent_at);
                 if let Some(server) = page.server_time {
                     self.clock_offset = Some(clock_offset(server, job.sent_at, now));
                 }
@@ -424,9 +440,11 @@ impl<D> Engine<D> {
                     // The server no longer knows the cursor (its data was reset or moved): start
                     // over. Records already here are matched by version, so nothing is applied
                     // twice.
+                    self.metrics.retried();
                     job.phase = Phase::ResettingCursor;
                     out.push(Command::ResetCursor);
                 } else if failure.next_step(1, job.token_refreshed) == NextStep::RefreshToken {
+                    self.metrics.retried();
                     job.token_refreshed = true;
                     self.pull(out);
                 } else {
@@ -531,6 +549,7 @@ impl<D> Engine<D> {
             force,
             wipe: None,
             sent_at: self.now,
+            started_at: self.now,
         });
         if self.offline {
             // Nothing is sent while offline; the `online` event starts the next sync.
@@ -552,6 +571,7 @@ impl<D> Engine<D> {
             force: None,
             wipe: Some((collection, discard_pending)),
             sent_at: 0.0,
+            started_at: self.now,
         });
         out.push(Command::TakeLock);
     }
@@ -677,6 +697,9 @@ impl<D> Engine<D> {
     fn succeed(&mut self, now: f64, out: &mut Vec<Command<D>>) {
         self.attempt = 0;
         self.status.sync_succeeded(now);
+        if let Some(job) = &self.job {
+            self.metrics.synced(job.started_at, now);
+        }
         let summary = self.job.as_ref().map(|j| j.summary).unwrap_or_default();
         self.end_job(Ok(summary), out);
     }
@@ -692,6 +715,10 @@ impl<D> Engine<D> {
             Stop::Local(e) => (e.clone(), self.status.online, Some(None)),
         };
         self.status.sync_failed(error.message.clone(), answered);
+        // Offline, nothing was tried: not a failure of the sync's health.
+        if stop != Stop::Failure(Failure::Offline) {
+            self.metrics.failed(error.kind, self.now);
+        }
         if let Some(floor_ms) = retry {
             let delay = backoff::delay_ms(self.attempt, self.random(), floor_ms);
             self.attempt = self.attempt.saturating_add(1);

@@ -517,3 +517,48 @@ fn write_times_go_out_on_the_servers_clock_as_measured_from_its_answers() {
     let out = e.handle(Event::BatchRead(Ok(Some(stamped(batch(1), 1_000)))), 400.0);
     assert!(matches!(&out[..], [Command::Push { batch }] if batch.mutations[0].written_at == Some(11_000)), "{out:?}");
 }
+
+#[test]
+fn metrics_count_what_the_syncs_did() {
+    let mut e = started(settings());
+    to_first_read(&mut e, 1);
+    e.handle(Event::BatchRead(Ok(Some(batch(3)))), 10.0);
+    // An expired token: the same batch again, counted as a retry.
+    let out = e.handle(Event::Pushed { batch: batch(3), answer: Err(http(401, codes::TOKEN_EXPIRED)) }, 20.0);
+    assert_eq!(out, vec![Command::Push { batch: batch(3) }]);
+    let answer = PushResponse { results: Vec::new(), server_time: None };
+    e.handle(Event::Pushed { batch: batch(3), answer: Ok(answer) }, 45.0);
+    e.handle(Event::PushApplied(Ok(applied(3))), 46.0);
+    e.handle(Event::BatchRead(Ok(None)), 47.0);
+    e.handle(Event::CursorRead(Ok(None)), 50.0);
+    let mut two = page("c1.2", false);
+    two.changes = vec![crate::protocol::ServerRecord {
+        collection: "c".into(),
+        id: "x".into(),
+        version: 1,
+        deleted: true,
+        data: None,
+        updated_at: None,
+        forced: false,
+    }];
+    e.handle(Event::Pulled(Ok(two)), 80.0);
+    let out = e.handle(Event::PageApplied(Ok(PageApplied::default())), 90.0);
+    counted(&mut e, out);
+    let m = e.metrics().clone();
+    assert_eq!((m.pushes, m.changes_sent, m.last_push_ms, m.retries), (1, 3, Some(25.0), 1));
+    assert_eq!((m.pulls, m.records_received, m.last_pull_ms), (1, 1, Some(30.0)));
+    assert_eq!((m.syncs, m.last_sync_ms, m.last_success_at), (1, Some(89.0), Some(90.0)));
+    assert_eq!(m.failed_syncs, 0);
+
+    // A failed sync, by the error name an app sees; offline is not a failure of the sync.
+    to_first_read(&mut e, 2);
+    e.handle(Event::BatchRead(Ok(Some(batch(1)))), 100.0);
+    let out = e.handle(Event::Pushed { batch: batch(1), answer: Err(http(503, "unavailable")) }, 110.0);
+    counted(&mut e, out);
+    e.handle(Event::Offline, 120.0);
+    let out = e.handle(Event::SyncAsked { waiter: Some(Waiter(3)) }, 130.0);
+    counted(&mut e, out);
+    let m = e.metrics();
+    assert_eq!((m.failed_syncs, m.last_failure_at), (1, Some(110.0)));
+    assert_eq!(m.failures.get("NetworkError"), Some(&1));
+}
