@@ -238,6 +238,32 @@ export interface SyncMetrics {
   readonly oldestPendingAgeMs: number | null;
 }
 
+/** One queued change in `exportPending()`. */
+export interface ExportedChange<C extends string = string> {
+  readonly collection: C;
+  readonly id: string;
+  readonly op: ChangeOp;
+  readonly mutationId: string;
+  /** The server's version the change started from (`null`: a record new here). */
+  readonly baseVersion: number | null;
+  readonly queuedAt: number;
+  /** Times it was sent without an answer that settled it. */
+  readonly attempts: number;
+  /** Held by a conflict or a rejection (then with the server's `error`), or `null`. */
+  readonly held: "conflict" | "failed" | null;
+  readonly error?: { readonly code: string; readonly message: string };
+  /** The record as it is here (its id and fields), `null` when it is deleted here. */
+  readonly record: ({ id: string } & Fields) | null;
+}
+
+/** Every queued change, as plain JSON data (`JSON.stringify` it for a file). */
+export interface PendingExport<C extends string = string> {
+  readonly app: string;
+  readonly tenant: string | null;
+  readonly exportedAt: number;
+  readonly changes: ReadonlyArray<ExportedChange<C>>;
+}
+
 /** What one completed sync did. */
 export interface SyncSummary {
   /** Queued changes the server acknowledged. */
@@ -500,6 +526,9 @@ export class Database<S = any> {
   outbox(): Promise<Array<OutboxEntry<keyof S & string>>>;
   /** Sync health counters and timings (see `SyncMetrics`). */
   metrics(): Promise<SyncMetrics>;
+  /** Every queued change with its record as it is here, oldest first, read in one transaction:
+   * a backup an app can offer before a risky step (a force pull, a wipe, a sign-out). */
+  exportPending(): Promise<PendingExport<keyof S & string>>;
   /** Pushes the queue and pulls the server's changes now. Resolves when a sync that started
    * after this call completes; rejects with NetworkError (offline, unreachable, 5xx, 429) or
    * SyncError (refused, e.g. a bad token), and a retry is scheduled with backoff. Rejects with

@@ -24,7 +24,7 @@ use super::events::{external_store, once_fn};
 use super::idb::connection::{self, ForcedClose};
 use super::idb::writes::Write;
 use super::idb::{migrations, reads};
-use super::js::{get as field, now, type_name};
+use super::js::{get as field, now, set_field, type_name};
 use super::live::{live_store, LiveSource, Plan};
 use super::options::read_open_options;
 use super::query_args::read_query;
@@ -259,6 +259,23 @@ impl Database {
         promise(async move {
             let oldest = reads::oldest_queued_at(&inner.db()?).await?;
             Ok(super::metrics::to_js(&inner.driver.metrics(), oldest, now()))
+        })
+    }
+
+    /// Every queued change with its record as it is here, as plain JSON data, for a backup
+    /// before a risky step: `{ app, tenant, exportedAt, changes }`.
+    #[wasm_bindgen(js_name = exportPending)]
+    pub fn export_pending(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let changes = reads::pending_export(&inner.db()?).await?;
+            let out = js_sys::Object::new();
+            let tenant = inner.schema.tenant.as_deref().map_or(JsValue::NULL, JsValue::from_str);
+            set_field(&out, "app", &JsValue::from_str(&inner.schema.app));
+            set_field(&out, "tenant", &tenant);
+            set_field(&out, "exportedAt", &JsValue::from_f64(now()));
+            set_field(&out, "changes", &changes);
+            Ok(out.into())
         })
     }
 

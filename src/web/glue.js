@@ -200,6 +200,25 @@ export function strictTransaction(db, names) {
   return db.transaction(names, "readwrite", { durability: "strict" });
 }
 
+/** One queued change as `exportPending()` gives it: the entry's own fields, and the record as
+ * it is here (its id and fields, no `_sync`; null when it is deleted here or gone). */
+export function exportEntry(entry, record) {
+  const change = {
+    collection: entry.collection,
+    id: entry.recordId,
+    op: entry.op,
+    mutationId: entry.mutationId,
+    baseVersion: entry.baseVersion ?? null,
+    queuedAt: entry.queuedAt,
+    attempts: entry.attempts,
+    held: entry.hold ?? null,
+  };
+  if (entry.error !== undefined) change.error = entry.error;
+  const { _sync, ...fields } = record ?? {};
+  change.record = record === undefined || (_sync && _sync.deleted) ? null : fields;
+  return change;
+}
+
 /** The user's fields of a stored record, as pushed to the server (no id, no `_sync`). */
 export function wireData(record) {
   const { id, _sync, ...fields } = record;

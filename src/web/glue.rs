@@ -36,6 +36,8 @@ extern "C" {
     ) -> JsValue;
     #[wasm_bindgen(js_name = isTombstone)]
     pub fn is_tombstone(record: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = exportEntry)]
+    pub fn export_entry(entry: &JsValue, record: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = assembleRows)]
     pub fn assemble_rows(old: &Array, fresh: &Array, sources: &[i32]) -> Array;
     #[wasm_bindgen(js_name = withoutTombstones)]

@@ -1856,6 +1856,38 @@ export async function metricsCountWhatSyncsDid(api) {
   }
 }
 
+/** `db.exportPending()`: every queued change with its record as it is here, oldest first. */
+export async function exportPendingGivesEveryQueuedChange(api) {
+  const app = uniqueApp("export");
+  const db = await api.open({ app, version: 1, collections: COLLECTIONS });
+  try {
+    const tasks = db.collection("tasks");
+    eq((await db.exportPending()).changes, [], "nothing queued");
+    const a = await tasks.create({ title: "a", done: 0 });
+    const b = await tasks.create({ title: "b", done: 0 });
+    await tasks.update(a.id, { title: "a2" });
+    await rawMarkSynced(db.name, "tasks");
+    const c = await tasks.create({ title: "c", done: 1 });
+    await tasks.delete(b.id);
+    const backup = await db.exportPending();
+    eq([backup.app, backup.tenant, typeof backup.exportedAt], [app, null, "number"], "whose export");
+    const outbox = await db.outbox();
+    eq(
+      backup.changes.map((x) => [x.collection, x.id, x.op, x.mutationId, x.queuedAt, x.attempts, x.held]),
+      outbox.map((e) => [e.collection, e.recordId, e.op, e.mutationId, e.queuedAt, e.attempts, e.hold ?? null]),
+      "every entry, in queue order",
+    );
+    const byId = Object.fromEntries(backup.changes.map((x) => [x.id, x.record]));
+    eq(userFields(byId[c.id]), userFields({ id: c.id, title: "c", done: 1 }), "a created record, as it is here");
+    eq(byId[b.id], null, "a deleted one");
+    // Plain data: it survives JSON as it is.
+    eq(JSON.parse(JSON.stringify(backup)), backup, "plain JSON");
+  } finally {
+    db.close();
+    await api.deleteDatabase(app, undefined, DISCARD);
+  }
+}
+
 export async function deletesSyncAndConflictWithEdits(api) {
   const { main } = api.servers;
   const a = await openSynced(api, "del-a", manual(main, "tok15"));

@@ -76,6 +76,11 @@ export async function main(): Promise<void> {
   const metrics: SyncMetrics = await db.metrics();
   const waited: number | null = metrics.oldestPendingAgeMs;
   console.log(waited, metrics.failures.NetworkError ?? 0, metrics.bytesSent);
+  const backup = await db.exportPending();
+  for (const change of backup.changes) {
+    const collection: "tasks" | "notes" = change.collection;
+    console.log(collection, change.op, change.record?.id, JSON.stringify(backup).length);
+  }
 
   try {
     await tasks.update("missing", { title: "x" });
