@@ -103,6 +103,7 @@ scenarios!(
     unique_clash_under_a_strategy_waits => "uniqueClashUnderAStrategyWaits",
     metrics_count_what_syncs_did => "metricsCountWhatSyncsDid",
     export_pending_gives_every_queued_change => "exportPendingGivesEveryQueuedChange",
+    storage_usage_quota_and_persistence => "storageUsageQuotaAndPersistence",
     deletes_sync_and_conflict_with_edits => "deletesSyncAndConflictWithEdits",
     token_function_is_asked_for_every_request => "tokenFunctionIsAskedForEveryRequest",
     scattered_ids_sync_like_neighbouring_ones => "scatteredIdsSyncLikeNeighbouringOnes",

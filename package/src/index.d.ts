@@ -264,6 +264,14 @@ export interface PendingExport<C extends string = string> {
   readonly changes: ReadonlyArray<ExportedChange<C>>;
 }
 
+/** The origin's storage, as the browser reports it (bytes; `null` where it does not say). */
+export interface StorageInfo {
+  readonly usage: number | null;
+  readonly quota: number | null;
+  /** Whether the browser keeps this origin's data under storage pressure (see `persist()`). */
+  readonly persisted: boolean | null;
+}
+
 /** What one completed sync did. */
 export interface SyncSummary {
   /** Queued changes the server acknowledged. */
@@ -524,6 +532,13 @@ export class Database<S = any> {
   statusStore(): ExternalStore<SyncStatus>;
   /** The queued local changes, oldest first. */
   outbox(): Promise<Array<OutboxEntry<keyof S & string>>>;
+  /** The origin's storage usage, quota and persistence. */
+  storage(): Promise<StorageInfo>;
+  /** Asks the browser to keep this origin's data under storage pressure (without it, Safari
+   * deletes it after seven days without a visit, and any browser may evict it when the disk
+   * fills); resolves to whether it is persistent now. Browsers may ask the user, or decide by
+   * how the site is used; in a worker it cannot be asked, and gives the current answer. */
+  persist(): Promise<boolean>;
   /** Sync health counters and timings (see `SyncMetrics`). */
   metrics(): Promise<SyncMetrics>;
   /** Every queued change with its record as it is here, oldest first, read in one transaction:

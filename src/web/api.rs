@@ -31,6 +31,11 @@ use super::query_args::read_query;
 use super::records::{check_record, read_id};
 use super::wire::JsData;
 
+/// A failure of the browser's storage manager.
+fn storage_error(e: JsValue) -> Error {
+    super::error::from_js("asking the browser about storage", &e, ErrorKind::Storage)
+}
+
 /// The promise of a method's work. The work is boxed, so that one copy of the promise machinery
 /// serves every method (each would otherwise be a copy of it in the wasm).
 fn promise<F>(work: F) -> Promise
@@ -260,6 +265,18 @@ impl Database {
             let oldest = reads::oldest_queued_at(&inner.db()?).await?;
             Ok(super::metrics::to_js(&inner.driver.metrics(), oldest, now()))
         })
+    }
+
+    /// The origin's storage: `{ usage, quota, persisted }` (bytes; null where the browser does
+    /// not say).
+    pub fn storage(&self) -> Promise {
+        promise(async { JsFuture::from(super::glue::storage_estimate()).await.map_err(storage_error) })
+    }
+
+    /// Asks the browser to keep this origin's data under storage pressure (Safari and others
+    /// otherwise evict it); resolves to whether it is persistent now.
+    pub fn persist(&self) -> Promise {
+        promise(async { JsFuture::from(super::glue::request_persistence()).await.map_err(storage_error) })
     }
 
     /// Every queued change with its record as it is here, as plain JSON data, for a backup

@@ -574,3 +574,20 @@ export function findUniqueClash(store, records, rewritten) {
   }
   return Promise.all(lookups).then((found) => found.find((f) => f !== null) ?? null);
 }
+
+/** The origin's storage: `{ usage, quota, persisted }` from `navigator.storage` (each null where
+ * the browser does not say). */
+export async function storageEstimate() {
+  const storage = globalThis.navigator?.storage;
+  const estimate = typeof storage?.estimate === "function" ? await storage.estimate() : {};
+  const persisted = typeof storage?.persisted === "function" ? await storage.persisted() : null;
+  return { usage: estimate.usage ?? null, quota: estimate.quota ?? null, persisted };
+}
+
+/** Asks the browser to keep the origin's data under storage pressure; resolves to whether it is
+ * persistent now. Where it cannot be asked (a worker, an old browser), the current answer. */
+export async function requestPersistence() {
+  const storage = globalThis.navigator?.storage;
+  if (typeof storage?.persist === "function") return storage.persist();
+  return typeof storage?.persisted === "function" ? storage.persisted() : false;
+}

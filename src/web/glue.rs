@@ -38,6 +38,10 @@ extern "C" {
     pub fn is_tombstone(record: &JsValue) -> bool;
     #[wasm_bindgen(js_name = exportEntry)]
     pub fn export_entry(entry: &JsValue, record: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = storageEstimate)]
+    pub fn storage_estimate() -> Promise;
+    #[wasm_bindgen(js_name = requestPersistence)]
+    pub fn request_persistence() -> Promise;
     #[wasm_bindgen(js_name = assembleRows)]
     pub fn assemble_rows(old: &Array, fresh: &Array, sources: &[i32]) -> Array;
     #[wasm_bindgen(js_name = withoutTombstones)]

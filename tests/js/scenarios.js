@@ -1888,6 +1888,33 @@ export async function exportPendingGivesEveryQueuedChange(api) {
   }
 }
 
+/** `db.storage()` and `db.persist()`: the origin's usage, quota and persistence. */
+export async function storageUsageQuotaAndPersistence(api) {
+  const app = uniqueApp("storage");
+  const db = await api.open({ app, version: 1, collections: COLLECTIONS });
+  try {
+    const before = await db.storage();
+    if (typeof navigator.storage?.estimate !== "function") {
+      // An engine without the storage manager (WebKitGTK here): nothing is made up.
+      eq(before, { usage: null, quota: null, persisted: null }, "nothing known");
+      eq(await db.persist(), false, "cannot be asked");
+      return;
+    }
+    assert(before.quota > 0 && before.usage >= 0 && typeof before.persisted === "boolean", JSON.stringify(before));
+    await db.collection("tasks").bulkCreate(Array.from({ length: 200 }, (_, i) => ({ title: "x".repeat(2000) + i, done: 0 })));
+    const after = await db.storage();
+    assert(after.usage >= before.usage, `usage does not shrink: ${before.usage} then ${after.usage}`);
+    // Only Chromium answers without asking anyone; other engines may prompt a person.
+    if (/Chrome\//.test(navigator.userAgent)) {
+      const persisted = await db.persist();
+      eq([typeof persisted, (await db.storage()).persisted], ["boolean", persisted], "asked, and reported");
+    }
+  } finally {
+    db.close();
+    await api.deleteDatabase(app, undefined, DISCARD);
+  }
+}
+
 export async function deletesSyncAndConflictWithEdits(api) {
   const { main } = api.servers;
   const a = await openSynced(api, "del-a", manual(main, "tok15"));

@@ -76,6 +76,9 @@ export async function main(): Promise<void> {
   const metrics: SyncMetrics = await db.metrics();
   const waited: number | null = metrics.oldestPendingAgeMs;
   console.log(waited, metrics.failures.NetworkError ?? 0, metrics.bytesSent);
+  const storage = await db.storage();
+  const free: number | null = storage.quota === null || storage.usage === null ? null : storage.quota - storage.usage;
+  if (!storage.persisted && (await db.persist())) console.log("kept", free);
   const backup = await db.exportPending();
   for (const change of backup.changes) {
     const collection: "tasks" | "notes" = change.collection;
