@@ -104,6 +104,7 @@ scenarios!(
     metrics_count_what_syncs_did => "metricsCountWhatSyncsDid",
     export_pending_gives_every_queued_change => "exportPendingGivesEveryQueuedChange",
     storage_usage_quota_and_persistence => "storageUsageQuotaAndPersistence",
+    damaged_outbox_rows_are_quarantined => "damagedOutboxRowsAreQuarantined",
     deletes_sync_and_conflict_with_edits => "deletesSyncAndConflictWithEdits",
     token_function_is_asked_for_every_request => "tokenFunctionIsAskedForEveryRequest",
     scattered_ids_sync_like_neighbouring_ones => "scatteredIdsSyncLikeNeighbouringOnes",

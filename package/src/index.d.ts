@@ -303,7 +303,10 @@ export interface FieldDiff {
  * (`by: "user"`), with both versions as they were (`local`, `server`; null when deleted) and
  * what was `kept`; a rollback notice is a resolution whose `kept` is "server" or "merged".
  * `rejected`: the server refused a change for good (`code`, `message`, and the change's data as
- * `local`). `retried` / `discarded`: a decision on a rejected change. */
+ * `local`). `retried` / `discarded`: a decision on a rejected change. A pulled version that
+ * clashed on a unique index is `resolved` with `kept: "server"` once it can be stored, `by` the
+ * collection's strategy (`"manual"` included). `quarantined`: a stored row that does not decode
+ * was taken out of the queue, its raw value in `local` and why in `message`. */
 export interface SyncLogEntry<C extends string = string> {
   readonly seq: number;
   readonly at: number;
@@ -316,10 +319,11 @@ export interface SyncLogEntry<C extends string = string> {
     | "force-pull"
     | "swept"
     | "wipe"
-    | "unresolved";
+    | "unresolved"
+    | "quarantined";
   readonly collection: C;
   readonly id: string;
-  readonly by?: "user" | "server-wins" | "client-wins" | "last-write-wins" | "merge" | "custom";
+  readonly by?: "user" | "manual" | "server-wins" | "client-wins" | "last-write-wins" | "merge" | "custom";
   readonly kept?: "local" | "server" | "merged";
   readonly local?: Fields | null;
   readonly server?: Fields | null;

@@ -1915,6 +1915,39 @@ export async function storageUsageQuotaAndPersistence(api) {
   }
 }
 
+/** A damaged outbox row is quarantined (out of the queue, logged with its raw value and why)
+ * instead of stopping every sync (a bad mutation id) or counting as pending for good (a missing
+ * field); the rest of the queue syncs. */
+export async function damagedOutboxRowsAreQuarantined(api) {
+  const { main } = api.servers;
+  const client = await openSynced(api, "quarantine", manual(main, "tok25"));
+  try {
+    const { db, tasks } = client;
+    const good = await tasks.create({ title: "still syncs", done: 0 });
+    const raw = await rawOpen(db.name);
+    await new Promise((resolve, reject) => {
+      const tx = raw.transaction("_outbox", "readwrite");
+      const outbox = tx.objectStore("_outbox");
+      outbox.add({ mutationId: "not-a-uuid", collection: "tasks", recordId: good.id, op: "update", baseVersion: null, queuedAt: 1, attempts: 0 });
+      outbox.add({ mutationId: "0190a0f0-0000-7000-8000-000000000009", collection: "tasks", queuedAt: 2, attempts: 0 });
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+    });
+    raw.close();
+    const summary = await db.syncNow();
+    eq([summary.pushed, db.status().pending, (await db.outbox()).length], [1, 0, 0], "the good change went, the damaged rows are out");
+    const quarantined = (await db.syncLog()).filter((e) => e.kind === "quarantined");
+    eq(quarantined.length, 2, "both logged");
+    const byWhy = Object.fromEntries(quarantined.map((e) => [e.local.mutationId, e.message]));
+    assert(/not a UUID/.test(byWhy["not-a-uuid"]), JSON.stringify(byWhy));
+    assert(/no record id/.test(byWhy["0190a0f0-0000-7000-8000-000000000009"]), JSON.stringify(byWhy));
+    const server = await serverState(main, "tok25");
+    assert(server.records.has(`tasks/${good.id}`), "the good change reached the server");
+  } finally {
+    await cleanup(api, client);
+  }
+}
+
 export async function deletesSyncAndConflictWithEdits(api) {
   const { main } = api.servers;
   const a = await openSynced(api, "del-a", manual(main, "tok15"));
