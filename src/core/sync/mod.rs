@@ -19,6 +19,8 @@ pub mod log;
 pub mod memory;
 pub mod rules;
 pub mod settings;
+#[cfg(test)]
+mod space_tests;
 pub mod storage;
 pub mod transport;
 #[cfg(test)]
