@@ -417,6 +417,11 @@ impl<D: Clone> MemoryStore<D> {
         self
     }
 
+    /// Whether pulls go by space (a collection declares a space field).
+    pub fn by_space(&self) -> bool {
+        !self.state.borrow().space_fields.is_empty()
+    }
+
     /// The spaces this device syncs, with their cursors.
     pub fn space_cursors(&self) -> BTreeMap<String, Option<String>> {
         self.state.borrow().spaces.clone()
@@ -808,7 +813,8 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 };
                 applied.received += (page.changes.len() + page.left.len()) as u64;
                 self.apply_changes(state, &page.changes, now, &mut applied)?;
-                if let Some(space) = &page.space {
+                {
+                    let space = page.space.as_deref();
                     for left in page.left.iter().filter(|l| self.collections.contains(&l.collection)) {
                         let k = key(&left.collection, &left.id);
                         let here = state.space_of(&k);

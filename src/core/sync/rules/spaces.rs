@@ -30,13 +30,13 @@ pub struct Copy<'a> {
     pub queued: bool,
 }
 
-/// Whether a `left` entry of `space` removes the local copy: only a copy that is in the space
+/// Whether a `left` entry of `space` (`None`: the records of no space) removes the local copy: only a copy that is in the space
 /// left, whose server version is lower than the entry's, and that has nothing queued (a queued
 /// change is never dropped: the copy stays until it is acknowledged, then [`outside`] decides).
 /// The removal is local: nothing is queued, the server's record lives on elsewhere.
-pub fn left_removes(left: &LeftRecord, space: &str, copy: Option<Copy<'_>>) -> bool {
+pub fn left_removes(left: &LeftRecord, space: Option<&str>, copy: Option<Copy<'_>>) -> bool {
     let Some(copy) = copy else { return false };
-    !copy.queued && copy.space == Some(space) && copy.meta.server_version.is_none_or(|v| v < left.version)
+    !copy.queued && copy.space == space && copy.meta.server_version.is_none_or(|v| v < left.version)
 }
 
 /// Whether a record with nothing queued and no conflict goes from this device because it is in
@@ -80,20 +80,22 @@ mod tests {
     fn a_left_entry_removes_only_an_older_copy_in_the_space_left() {
         let m = meta(Some(4));
         let copy = |space| Some(Copy { meta: &m, space, queued: false });
-        assert!(left_removes(&left(5), "A", copy(Some("A"))));
+        assert!(left_removes(&left(5), Some("A"), copy(Some("A"))));
         // The copy from the new space, at the move's version or later, is kept.
-        assert!(!left_removes(&left(4), "A", copy(Some("A"))));
-        assert!(!left_removes(&left(3), "A", copy(Some("A"))));
+        assert!(!left_removes(&left(4), Some("A"), copy(Some("A"))));
+        assert!(!left_removes(&left(3), Some("A"), copy(Some("A"))));
         // A copy in another space (the page of the new space came first) is kept.
-        assert!(!left_removes(&left(5), "A", copy(Some("B"))));
-        assert!(!left_removes(&left(5), "A", copy(None)));
-        assert!(!left_removes(&left(5), "A", None));
+        assert!(!left_removes(&left(5), Some("A"), copy(Some("B"))));
+        assert!(!left_removes(&left(5), Some("A"), copy(None)));
+        // Leaving no space for a space.
+        assert!(left_removes(&left(5), None, copy(None)));
+        assert!(!left_removes(&left(5), Some("A"), None));
     }
 
     #[test]
     fn a_left_entry_never_drops_a_queued_change() {
         let m = meta(Some(4));
-        assert!(!left_removes(&left(5), "A", Some(Copy { meta: &m, space: Some("A"), queued: true })));
+        assert!(!left_removes(&left(5), Some("A"), Some(Copy { meta: &m, space: Some("A"), queued: true })));
     }
 
     #[test]
