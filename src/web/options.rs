@@ -190,7 +190,9 @@ fn read_collection(name: &str, spec: &JsValue) -> Result<CollectionDef> {
             indexes.push(read_index(name, &item)?);
         }
     }
-    Ok(CollectionDef { name: name.to_string(), indexes, conflicts: read_strategy(name, &get(spec, "conflicts"))? })
+    // The space field (`space: "projectId"`) is read once the IndexedDB store syncs by space.
+    let conflicts = read_strategy(name, &get(spec, "conflicts"))?;
+    Ok(CollectionDef { name: name.to_string(), indexes, conflicts, space: None })
 }
 
 /// `conflicts`: a strategy's name, `{ merge: fallback }`, or a function (the collection's own

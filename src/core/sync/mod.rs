@@ -20,6 +20,8 @@ pub mod memory;
 pub mod metrics;
 pub mod rules;
 pub mod settings;
+#[cfg(test)]
+mod space_tests;
 pub mod storage;
 pub mod transport;
 #[cfg(test)]
