@@ -108,8 +108,14 @@ pub fn check(world: &World) -> Vec<String> {
         // A wiped collection's records do not come back by themselves: the client may lack some
         // of the server's, but what it has must be the server's.
         let wiped = |k: &(String, String)| world.history.wiped.contains(&(client, k.0.clone()));
+        // Only the spaces it syncs (and what belongs to none).
+        let spaces = store.space_cursors();
+        let synced = |k: &(String, String), d: &crate::data::Data| {
+            store.space_in(&k.0, d).is_none_or(|s| spaces.contains_key(&s))
+        };
         let server: BTreeMap<(String, String), _> = server
             .iter()
+            .filter(|(k, d)| synced(k, d))
             .filter(|(k, _)| here.contains_key(*k) || !wiped(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();

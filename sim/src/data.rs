@@ -49,6 +49,14 @@ pub const PATCH_FIELDS: [&str; 2] = ["a", "b"];
 pub const MAX_RECORD_BYTES: usize = 512;
 
 impl Data {
+    /// The same data with `field` set to `value` (`None`: null, no space).
+    pub fn with_field(mut self, field: &str, value: Option<&str>) -> Data {
+        if let Value::Object(fields) = &mut self.0 {
+            fields.insert(field.to_string(), value.map_or(Value::Null, |v| Value::String(v.to_string())));
+        }
+        self
+    }
+
     /// A whole record written by client `client` as its write number `n`.
     pub fn record(token: &str, n: u64) -> Data {
         Data(json!({ "token": token, "n": n }))

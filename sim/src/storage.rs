@@ -319,6 +319,15 @@ impl World {
             for collection in COLLECTIONS.iter().filter(|c| in_scope(entry, c)) {
                 match (entry.kind, entry.kept) {
                     (LogKind::ForcePull, Some(Kept::Server)) => self.history.dropped(client, collection, self.tick),
+                    // A space removed: its records may go (the check expects only the spaces
+                    // synced), and its queued changes only if they were to be discarded.
+                    (LogKind::Wipe, _)
+                        if !entry.id.is_empty()
+                            && self.history.may_discard.contains(&(client, collection.to_string())) =>
+                    {
+                        self.history.dropped(client, collection, self.tick);
+                    }
+                    (LogKind::Wipe, _) if !entry.id.is_empty() => {}
                     (LogKind::Wipe, _) => {
                         if self.history.may_discard.contains(&(client, collection.to_string())) {
                             self.history.dropped(client, collection, self.tick);

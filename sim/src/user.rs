@@ -12,7 +12,7 @@ use crate::data::{Data, PATCH_FIELDS};
 use ferrysync::core::sync::storage::SyncStorage;
 
 use crate::storage::{ready, StorageOp};
-use crate::world::{Action, World, COLLECTIONS};
+use crate::world::{Action, World, COLLECTIONS, SPACES, SPACE_FIELD};
 
 impl World {
     pub(crate) fn user(&mut self, client: usize) {
@@ -96,6 +96,8 @@ impl World {
                 // Reopen a closed tab, if there is one.
                 if let Some(closed) = (0..self.clients[client].tabs.len()).find(|t| !alive.contains(t)) {
                     self.start_tab(client, closed);
+                } else if self.rng.chance(40) {
+                    self.space_change(at);
                 } else {
                     self.user_write(at);
                 }
@@ -122,7 +124,39 @@ impl World {
             70..=79 => (Intent::Replace, Some(Data::record(&token, n))),
             _ => (Intent::Delete, None),
         };
+        // Notes carry a space (or none); a patch sometimes moves one to another.
+        let data = match data {
+            Some(d) if collection == COLLECTIONS[1] && (intent != Intent::Update || self.rng.chance(25)) => {
+                let space =
+                    self.rng.pick(&[None, Some(SPACES[0]), Some(SPACES[1]), Some(SPACES[2])]).copied().flatten();
+                Some(d.with_field(SPACE_FIELD, space))
+            }
+            other => other,
+        };
         self.clients[at.client].storage.push_back(StorageOp::Write { tab: at, collection, id, intent, data });
+    }
+
+    /// A space added (pulled from its start) or removed (refused with queued changes, unless
+    /// they are discarded).
+    fn space_change(&mut self, at: TabRef) {
+        let client = at.client;
+        let space = self.rng.pick(&SPACES).copied().unwrap_or(SPACES[0]);
+        let synced = self.clients[client].store.space_cursors().contains_key(space);
+        self.stats.space_changes += 1;
+        if !synced {
+            self.note(|| format!("client {client} tab {}: add space {space}", at.tab));
+            let _ = ready(self.clients[client].store.add_space(space));
+            self.feed(at, Event::SyncAsked { waiter: None });
+            return;
+        }
+        let discard_pending = self.rng.chance(50);
+        self.note(|| format!("client {client} tab {}: remove space {space} discard {discard_pending}", at.tab));
+        if discard_pending {
+            self.history.may_discard(client, COLLECTIONS[1]);
+        }
+        let w = self.next_waiter;
+        self.next_waiter += 1;
+        self.feed(at, Event::SpaceRemoveAsked { space: space.to_string(), discard_pending, waiter: Waiter(w) });
     }
 
     pub(crate) fn set_offline(&mut self, client: usize, offline: bool) {

@@ -38,6 +38,10 @@ pub const COLLECTIONS: [&str; 2] = ["items", "notes"];
 /// same value to a different record, and a client then cannot store the other's.
 pub const UNIQUE_FIELD: &str = "u";
 
+/// `notes` syncs by space: its records' field `s` names one of these (or none).
+pub const SPACE_FIELD: &str = "s";
+pub const SPACES: [&str; 3] = ["s0", "s1", "s2"];
+
 /// The conflict strategies a client's collection may declare.
 const STRATEGIES: [Strategy; 9] = [
     Strategy::Manual,
@@ -106,6 +110,8 @@ pub struct Stats {
     pub forces: u64,
     /// Collection wipes asked for.
     pub wipes: u64,
+    /// Spaces added or removed.
+    pub space_changes: u64,
     /// Dead letters retried or discarded.
     pub dead_letter_decisions: u64,
     /// Pushes the server refused as too many mutations (413): the client halves its batches.
@@ -131,6 +137,7 @@ impl Stats {
         self.auto_resolved += other.auto_resolved;
         self.forces += other.forces;
         self.wipes += other.wipes;
+        self.space_changes += other.space_changes;
         self.dead_letter_decisions += other.dead_letter_decisions;
         self.batches_refused += other.batches_refused;
         self.unique_refused += other.unique_refused;
@@ -216,7 +223,9 @@ impl World {
             };
             world.note(|| format!("client {c}: conflicts {strategies:?}"));
             world.clients.push(Client {
-                store: MemoryStore::with_strategies(&strategies).with_unique(COLLECTIONS[0], UNIQUE_FIELD),
+                store: MemoryStore::with_strategies(&strategies)
+                    .with_unique(COLLECTIONS[0], UNIQUE_FIELD)
+                    .with_space(COLLECTIONS[1], SPACE_FIELD),
                 tabs: Vec::new(),
                 offline: false,
                 skew_ms,
@@ -229,6 +238,14 @@ impl World {
                 settled: BTreeMap::new(),
                 user_actions_left: shape.user_actions,
             });
+            // Each client syncs its own spaces (maybe none: then only what belongs to none).
+            for space in SPACES {
+                if world.rng.chance(60) {
+                    let _ = crate::storage::ready(world.clients[c].store.add_space(space));
+                }
+            }
+            let spaces = world.clients[c].store.space_cursors();
+            world.note(|| format!("client {c}: spaces {:?}", spaces.keys().collect::<Vec<_>>()));
             let tabs = if shape.two_tabs[c] { 2 } else { 1 };
             for t in 0..tabs {
                 world.clients[c].tabs.push(Tab { engine: None, life: 0, timers: Vec::new() });
@@ -396,7 +413,9 @@ impl World {
                     matches!(c.settled.get(w), Some(Ok(_)))
                         && c.store.outbox().is_empty()
                         && c.store.conflict_rows().is_empty()
-                        && c.store.stored_cursor().as_deref() == Some(now_head.as_str())
+                        // A space's cursor stays where its last change was; the sync ended with
+                        // every space pulled to its end, after the last write.
+                        && (c.store.by_space() || c.store.stored_cursor().as_deref() == Some(now_head.as_str()))
                 });
             self.note(|| format!("quiesce: round {round} {}", if quiet { "quiet" } else { "busy" }));
             if quiet {

@@ -11,15 +11,15 @@ import { prepareApp, withServerAndBrowser } from "./support.mjs";
 test("chromium: a write over the quota fails typed with nothing half written, and writes work again once there is room", async () => {
   const dir = await prepareApp("quota", { from: new URL("./apps/quota", import.meta.url).pathname });
   await withServerAndBrowser(["--static", dir], async (server, { context, page }) => {
-    await page.goto(`${server.url}/`);
-    await page.waitForSelector("body[data-ready=yes]", { state: "attached" });
     const cdp = await context.newCDPSession(page);
     const setQuota = (quotaSize) => cdp.send("Storage.overrideQuotaForOrigin", { origin: server.url, quotaSize });
     try {
-      // Set before the database is opened: Chromium keeps what a bucket may still use once it has
-      // asked, so a quota set after the first writes may not be enforced at once.
-      const { usage } = await page.evaluate(() => navigator.storage.estimate());
-      await setQuota(usage + 1024 * 1024);
+      // Set before the page has touched storage (a fresh profile: nothing is used yet): Chromium
+      // keeps what a bucket may still use once it has asked, so a quota set later may not be
+      // enforced at once.
+      await setQuota(1024 * 1024);
+      await page.goto(`${server.url}/`);
+      await page.waitForSelector("body[data-ready=yes]", { state: "attached" });
       await page.evaluate(async (url) => {
         window.db = await window.ferrysync.open({
           app: "quota",
@@ -74,7 +74,7 @@ test("chromium: a write over the quota fails typed with nothing half written, an
       assert.deepEqual(synced, { error: "QuotaExceededError", pending: filled.batch * 5, queued: filled.batch * 5 });
 
       // Once there is room again, writes work without a reload, and sync.
-      await setQuota(usage + 64 * 1024 * 1024);
+      await setQuota(64 * 1024 * 1024);
       const written = await page.evaluate(async (refused) => {
         const notes = window.db.collection("notes");
         await notes.bulkCreate(Array.from({ length: 5 }, (_, i) => ({ id: `n${refused}-${i}`, body: "fits now" })));

@@ -27,10 +27,10 @@ use super::conflict::tree::Tree;
 use super::entry::{Entry, Hold};
 use super::log::{trim_through, By, Kept, LogEntry, LogKind, LOG_CHANGES};
 use super::rules::decide::{self, Decision, Side};
-use super::rules::force::{begin_pull, force_entry, force_record, swept, Force, Scope};
+use super::rules::force::{begin_pull, force_entry, force_record, swept, widen_sweep, Force, Scope};
 use super::rules::pull::{clash_step, pull_step, PullStep};
 use super::rules::push::{push_step, pushed_data_is_base, settles_conflict, EntryStep};
-use super::rules::spaces::{self, left_removes, outside, Copy};
+use super::rules::spaces::{self, left_conflict, left_removes, outside, Copy};
 use super::rules::RecordStep;
 use super::storage::{
     Answer, Batch, Changes, Choice, Counts, Decided, PageApplied, PullFrom, PushApplied, Settled, SyncStorage,
@@ -322,6 +322,9 @@ impl<D: Tree> State<D> {
         if d.drop_conflict {
             self.conflicts.remove(k);
         }
+        if d.sweep {
+            self.sweep = Some(widen_sweep(self.sweep.take(), &Scope::Only(vec![k.0.clone()])));
+        }
         if d.reset_cursor {
             self.reset_cursors();
         }
@@ -464,6 +467,11 @@ impl<D: Clone> MemoryStore<D> {
     pub fn live_records(&self) -> Vec<(String, String, D)> {
         let state = self.state.borrow();
         state.records.iter().filter_map(|((c, i), s)| s.data.clone().map(|d| (c.clone(), i.clone(), d))).collect()
+    }
+
+    /// The record here, with its metadata (`None`: not here).
+    pub fn stored(&self, collection: &str, id: &str) -> Option<Stored<D>> {
+        self.state.borrow().records.get(&key(collection, id)).cloned()
     }
 
     /// Every queued entry, oldest first.
@@ -825,6 +833,14 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                             state.records.remove(&k);
                             state.conflicts.remove(&k);
                             applied.changes.add(&k.0, &k.1, Op::Delete);
+                        } else if here.as_deref() == space {
+                            // Kept for its queued changes: a conflict it is in learns that the
+                            // record is gone from here.
+                            if let Some(row) = state.conflicts.get_mut(&k) {
+                                if let Some(gone) = left_conflict(left, &row.server) {
+                                    row.server = gone;
+                                }
+                            }
                         }
                     }
                 }
@@ -1056,14 +1072,7 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                         state.record(&k, step, None)?;
                     }
                     state.reset_cursors();
-                    state.sweep = Some(match state.sweep.take() {
-                        Some(Scope::Only(mut before)) if *scope != Scope::All => {
-                            before.extend(scope.names());
-                            Scope::Only(before)
-                        }
-                        Some(_) => Scope::All,
-                        None => scope.clone(),
-                    });
+                    state.sweep = Some(widen_sweep(state.sweep.take(), scope));
                     let mut logged = LogEntry::force(now, LogKind::ForcePull, scope, count);
                     logged.kept = Some(if *keep_local { Kept::Local } else { Kept::Server });
                     state.log(logged);

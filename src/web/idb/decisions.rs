@@ -15,6 +15,7 @@ use crate::core::sync::conflict::strategy::{settle, Settlement, Strategy};
 use crate::core::sync::entry::Hold;
 use crate::core::sync::log::{By, Kept, LogKind, LOG_CHANGES};
 use crate::core::sync::rules::decide::{self, Decision, Side};
+use crate::core::sync::rules::force::Scope;
 use crate::core::sync::storage::{Answer, Changes, Decided, Settled};
 
 use super::super::glue;
@@ -168,6 +169,9 @@ async fn carry_out_decision(
     count_dead_letters(tx, d.dead_letters_delta).await?;
     if d.drop_conflict {
         store(tx, CONFLICTS_STORE)?.delete(&record_key(collection, &target.key)).map_err(&fail)?;
+    }
+    if d.sweep {
+        super::force::widen_sweep_in(tx, &Scope::Only(vec![collection.to_string()]), context).await?;
     }
     if d.reset_cursor {
         store(tx, META_STORE)?.delete(&JsValue::from_str(CURSOR_KEY)).map_err(&fail)?;

@@ -10,7 +10,7 @@ use crate::core::outbox::Op;
 use crate::core::schema::{Schema, CONFLICTS_STORE, META_STORE};
 use crate::core::sync::entry::Hold;
 use crate::core::sync::log::{Kept, LogKind, LOG_CHANGES};
-use crate::core::sync::rules::force::{begin_pull, force_entry, force_record, swept, Force, Scope};
+use crate::core::sync::rules::force::{begin_pull, force_entry, force_record, swept, widen_sweep, Force, Scope};
 use crate::core::sync::rules::RecordStep;
 use crate::core::sync::storage::Decided;
 
@@ -124,20 +124,7 @@ pub async fn begin_force(
                 }
                 let meta = store(&tx, META_STORE)?;
                 meta.delete(&JsValue::from_str(CURSOR_KEY)).map_err(&fail)?;
-                let before = request(&meta.get(&JsValue::from_str(SWEEP_KEY)).map_err(&fail)?, context).await?;
-                let sweep: Array = match scope {
-                    // Already sweeping everything, or now: everything.
-                    Scope::All => Array::new(),
-                    Scope::Only(_) if Array::is_array(&before) && Array::from(&before).length() == 0 => Array::new(),
-                    Scope::Only(names) => {
-                        let list = if Array::is_array(&before) { Array::from(&before) } else { Array::new() };
-                        for n in names {
-                            list.push(&JsValue::from_str(n));
-                        }
-                        list
-                    }
-                };
-                meta.put_with_key(&sweep, &JsValue::from_str(SWEEP_KEY)).map_err(&fail)?;
+                widen_sweep_in(&tx, scope, context).await?;
                 let kept = if *keep_local { Kept::Local } else { Kept::Server };
                 let log_entry = force_log(now, LogKind::ForcePull, scope, in_scope.len() as u64, Some(kept));
                 log::append(&tx, &log_entry, context).await?;
@@ -147,6 +134,15 @@ pub async fn begin_force(
         Ok(decided)
     };
     commit_or_abort(&tx, context, work).await
+}
+
+/// Adds `more` to the collections to sweep once the pull from the start is complete (stored as
+/// the list of their names; an empty list is all of them).
+pub async fn widen_sweep_in(tx: &IdbTransaction, more: &Scope, context: &str) -> Result<()> {
+    let sweep = widen_sweep(sweep_due(tx, context).await?, more);
+    let names: Array = sweep.names().iter().map(|n| JsValue::from_str(n)).collect();
+    store(tx, META_STORE)?.put_with_key(&names, &JsValue::from_str(SWEEP_KEY)).map_err(js_err(context))?;
+    Ok(())
 }
 
 /// The scope of the force pull under way, if any (read in `tx`).

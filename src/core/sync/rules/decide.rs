@@ -54,6 +54,10 @@ pub struct Decision {
     pub record: RecordStep,
     /// The pull starts over from the beginning (the stored cursor goes).
     pub reset_cursor: bool,
+    /// Once that pull is complete, the record's collection is swept like after a force pull:
+    /// the record goes unless the pull took it again (the server's version may be in a space
+    /// this device does not sync, or gone).
+    pub sweep: bool,
     pub announce: Option<Op>,
     /// Change in the number of queued entries.
     pub pending_delta: i64,
@@ -105,6 +109,7 @@ pub fn resolve(choice: Side, server: (u64, bool), local: Option<&RecordMeta>, qu
         drop_conflict: true,
         record: RecordStep::Keep,
         reset_cursor: false,
+        sweep: false,
         announce: None,
         pending_delta: -pending_removed,
     };
@@ -181,6 +186,7 @@ pub fn retry(from_dead: &[Entry], local: Option<&RecordMeta>) -> Decision {
             None => RecordStep::Keep,
         },
         reset_cursor: false,
+        sweep: false,
         announce: Some(Op::Update),
         pending_delta: if still_held { 0 } else { from_dead.len() as i64 },
     }
@@ -188,9 +194,10 @@ pub fn retry(from_dead: &[Entry], local: Option<&RecordMeta>) -> Decision {
 
 /// Drops a dead letter and the record's later changes. A record the server never had is
 /// removed; any other is marked as not known to the server and the pull restarts from the
-/// beginning, so that the server's version replaces the local one. A conflict found on the
-/// record meanwhile (`in_conflict`) goes with the changes it was about; the server's version it
-/// held comes back by that same restarted pull.
+/// beginning, so that the server's version replaces the local one; once that pull is complete,
+/// a record it did not bring back goes (swept: the server's version is gone, or in a space this
+/// device does not sync). A conflict found on the record meanwhile (`in_conflict`) goes with the
+/// changes it was about; the server's version it held comes back by that same restarted pull.
 pub fn discard(from_dead: &[Entry], local: Option<&RecordMeta>, in_conflict: bool, now: f64) -> Decision {
     let (record, reset_cursor, announce) = match local {
         Some(m) if m.server_version.is_some() => (
@@ -214,6 +221,7 @@ pub fn discard(from_dead: &[Entry], local: Option<&RecordMeta>, in_conflict: boo
         drop_conflict: true,
         record,
         reset_cursor: reset_cursor || in_conflict,
+        sweep: reset_cursor,
         announce: Some(announce),
         // The dropped entries were held by the dead letter: none was counted as pending.
         pending_delta: 0,
@@ -315,7 +323,7 @@ mod tests {
         let d = discard(&queued, Some(&meta(None, RecordStatus::Failed, false)), false, 60.0);
         assert_eq!((d.record, d.reset_cursor, d.pending_delta, d.remove), (RecordStep::Remove, false, 0, vec![4, 6]));
         let d = discard(&queued, Some(&meta(Some(2), RecordStatus::Failed, false)), false, 40.0);
-        assert!(d.reset_cursor);
+        assert!(d.reset_cursor && d.sweep, "the local version goes unless the pull brings the server's back");
         assert!(
             matches!(d.record, RecordStep::Meta(RecordMeta { server_version: None, status: RecordStatus::Synced, updated_at, .. }) if updated_at == 50.0)
         );

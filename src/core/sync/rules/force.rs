@@ -90,6 +90,23 @@ pub fn begin_pull(meta: &RecordMeta, queued: bool, keep_local: bool) -> RecordSt
     RecordStep::Meta(RecordMeta { server_version: None, status: RecordStatus::Synced, ..meta.clone() })
 }
 
+/// The collections to sweep once the pull from the start is complete: those already due
+/// (`before`), and `more`.
+pub fn widen_sweep(before: Option<Scope>, more: &Scope) -> Scope {
+    match (before, more) {
+        (Some(Scope::Only(mut names)), Scope::Only(more)) => {
+            for name in more {
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+            Scope::Only(names)
+        }
+        (Some(_), _) => Scope::All,
+        (None, more) => more.clone(),
+    }
+}
+
 /// Whether a record is still marked once the pull from the start is complete: the server does
 /// not have it, so it goes. A record with queued changes (created here, or kept) stays.
 pub fn swept(meta: &RecordMeta, queued: bool) -> bool {
@@ -100,6 +117,15 @@ pub fn swept(meta: &RecordMeta, queued: bool) -> bool {
 mod tests {
     use super::*;
     use crate::core::outbox::Op;
+
+    #[test]
+    fn sweeps_add_up() {
+        let only = |names: &[&str]| Scope::Only(names.iter().map(|n| n.to_string()).collect());
+        assert_eq!(widen_sweep(None, &only(&["a"])), only(&["a"]));
+        assert_eq!(widen_sweep(Some(only(&["a"])), &only(&["b", "a"])), only(&["a", "b"]));
+        assert_eq!(widen_sweep(Some(only(&["a"])), &Scope::All), Scope::All);
+        assert_eq!(widen_sweep(Some(Scope::All), &only(&["a"])), Scope::All);
+    }
 
     fn entry(hold: Option<Hold>, force: bool) -> Entry {
         Entry {

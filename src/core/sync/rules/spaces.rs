@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::core::meta::RecordMeta;
-use crate::protocol::{LeftRecord, SpaceCursor};
+use crate::protocol::{LeftRecord, ServerRecord, SpaceCursor};
 
 /// The pull by space: every space the device syncs after its cursor (`None`: from its start),
 /// in order, then `space: null` after the no-space cursor.
@@ -37,6 +37,24 @@ pub struct Copy<'a> {
 pub fn left_removes(left: &LeftRecord, space: Option<&str>, copy: Option<Copy<'_>>) -> bool {
     let Some(copy) = copy else { return false };
     !copy.queued && copy.space == space && copy.meta.server_version.is_none_or(|v| v < left.version)
+}
+
+/// The server side a conflict of a record keeps once a `left` entry says the record left a space
+/// this device syncs, at a version newer than the one the conflict holds: as far as this device
+/// can see, the record is gone (a tombstone at that version; the server's record lives on in a
+/// space not synced here). Keeping the server's side then removes the copy here, and nothing is
+/// pushed; keeping the local side sends it on top of that version. `None`: the conflict stays as
+/// it is (what it holds is as new, or newer).
+pub fn left_conflict<D>(left: &LeftRecord, conflict: &ServerRecord<D>) -> Option<ServerRecord<D>> {
+    (left.version > conflict.version).then(|| ServerRecord {
+        collection: left.collection.clone(),
+        id: left.id.clone(),
+        version: left.version,
+        deleted: true,
+        data: None,
+        updated_at: None,
+        forced: false,
+    })
 }
 
 /// Whether a record with nothing queued and no conflict goes from this device because it is in
@@ -96,6 +114,22 @@ mod tests {
     fn a_left_entry_never_drops_a_queued_change() {
         let m = meta(Some(4));
         assert!(!left_removes(&left(5), Some("A"), Some(Copy { meta: &m, space: Some("A"), queued: true })));
+    }
+
+    #[test]
+    fn a_left_entry_brings_a_conflict_up_to_date() {
+        let held = ServerRecord::<()> {
+            collection: "todos".into(),
+            id: "a".into(),
+            version: 4,
+            deleted: false,
+            data: Some(()),
+            updated_at: Some(9),
+            forced: false,
+        };
+        let gone = left_conflict(&left(6), &held).unwrap();
+        assert_eq!((gone.version, gone.deleted, gone.data), (6, true, None));
+        assert_eq!(left_conflict(&left(4), &held), None, "not newer: the conflict stays as it is");
     }
 
     #[test]
