@@ -833,12 +833,15 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                             state.records.remove(&k);
                             state.conflicts.remove(&k);
                             applied.changes.add(&k.0, &k.1, Op::Delete);
-                        } else if here.as_deref() == space {
-                            // Kept for its queued changes: a conflict it is in learns that the
-                            // record is gone from here.
-                            if let Some(row) = state.conflicts.get_mut(&k) {
+                        } else if let Some(row) = state.conflicts.get(&k) {
+                            // Kept for its changes: a conflict whose server version is the one that
+                            // left learns that the record is gone from here.
+                            let theirs = state.space_in(&k.0, row.server.data.as_ref());
+                            if theirs.as_deref() == space {
                                 if let Some(gone) = left_conflict(left, &row.server) {
-                                    row.server = gone;
+                                    if let Some(row) = state.conflicts.get_mut(&k) {
+                                        row.server = gone;
+                                    }
                                 }
                             }
                         }
@@ -898,6 +901,12 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 decided.changes.add(&k.0, &k.1, Op::Delete);
             }
             state.spaces.remove(space);
+            if queued > 0 {
+                // A dropped change may have moved a record into this space from one still synced
+                // (or from none): the server's version is there, behind the cursors. The pull
+                // starts over, so that it comes back.
+                state.reset_cursors();
+            }
             let collections: Vec<String> = state.space_fields.iter().map(|(c, _)| c.clone()).collect();
             let mut logged = LogEntry::force(now, LogKind::Wipe, &Scope::Only(collections), keys.len() as u64);
             logged.id = space.to_string();
