@@ -33,6 +33,12 @@ export function describeEntry(entry: SyncLogEntry): EntryText {
       };
     case "resolved":
       return describeResolution(entry, what);
+    case "quarantined":
+      return {
+        headline: `A damaged queued change of ${entry.collection || "an unknown collection"} was set aside: ${entry.message ?? "it did not decode"}. The sync log keeps it.`,
+        lost: [],
+        rollback: false,
+      };
     case "force-push":
     case "force-pull":
     case "swept":
