@@ -391,6 +391,30 @@ export function callTransport(transport, method, args, timeoutMs) {
   });
 }
 
+/**
+ * One HTTP request of the sync: resolves to `{ status, retryAfter, json }` whatever the status
+ * (`json` is undefined when the body is not JSON), or rejects with the text of the network error
+ * ("TypeError: Failed to fetch", "AbortError: …"). Aborted after `timeoutMs`, body included, so a
+ * connection that never answers cannot stall the sync.
+ */
+export function fetchJson(url, method, authorization, body, timeoutMs) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const headers = {};
+  if (authorization !== undefined) headers.Authorization = authorization;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  return fetch(url, { method, headers, body, signal: controller.signal })
+    .then(
+      (response) =>
+        response.json().then(
+          (json) => ({ status: response.status, retryAfter: response.headers.get("Retry-After"), json }),
+          () => ({ status: response.status, retryAfter: response.headers.get("Retry-After"), json: undefined }),
+        ),
+      (error) => Promise.reject(String(error)),
+    )
+    .finally(() => clearTimeout(timer));
+}
+
 /** Settles with a request's result; a failed request rejects (and aborts its transaction). */
 function settled(request) {
   return new Promise((resolve, reject) => {

@@ -3,11 +3,9 @@
 //! Both implement the core's [`Transport`](crate::core::sync::transport::Transport); answers are
 //! read into the protocol's types here ([`super::wire`]).
 
-use gloo_net::http::{Method, RequestBuilder};
 use js_sys::{Function, Promise};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::AbortController;
 
 use crate::core::sync::failure::{retry_after_ms, Failure};
 use crate::core::sync::transport::Transport as CoreTransport;
@@ -59,8 +57,7 @@ impl CoreTransport<JsData> for Transport {
             Transport::Http { base, token, timeout_ms } => {
                 let body = js_sys::JSON::stringify(request).map_err(|e| Failure::BadAnswer(describe(&e)))?;
                 let authorization = token.authorization(*timeout_ms).await?;
-                http(Method::POST, &format!("{base}{PUSH_PATH}"), Some(&authorization), Some(body.into()), *timeout_ms)
-                    .await
+                http("POST", &format!("{base}{PUSH_PATH}"), Some(&authorization), &body, *timeout_ms).await
             }
             Transport::Js { transport, timeout_ms } => {
                 call_js(transport, "push", std::slice::from_ref(request), *timeout_ms).await
@@ -75,7 +72,7 @@ impl CoreTransport<JsData> for Transport {
             Transport::Http { base, token, timeout_ms } => {
                 let url = format!("{base}{PULL_PATH}{}", pull_query(cursor, Some(limit)));
                 let authorization = token.authorization(*timeout_ms).await?;
-                http(Method::GET, &url, Some(&authorization), None, *timeout_ms).await
+                http("GET", &url, Some(&authorization), &JsValue::UNDEFINED, *timeout_ms).await
             }
             Transport::Js { transport, timeout_ms } => {
                 let cursor = cursor.map(JsValue::from_str).unwrap_or(JsValue::NULL);
@@ -90,7 +87,8 @@ impl CoreTransport<JsData> for Transport {
     async fn probe(&self) -> Result<(), Failure> {
         match self {
             Transport::Http { base, timeout_ms, .. } => {
-                let answer = http(Method::GET, &format!("{base}{HEALTH_PATH}"), None, None, *timeout_ms).await?;
+                let answer =
+                    http("GET", &format!("{base}{HEALTH_PATH}"), None, &JsValue::UNDEFINED, *timeout_ms).await?;
                 match get(&answer, "status").as_string().as_deref() {
                     Some("ok") => Ok(()),
                     _ => Err(Failure::BadAnswer("the health endpoint did not answer {\"status\": \"ok\"}".into())),
@@ -104,36 +102,21 @@ impl CoreTransport<JsData> for Transport {
     }
 }
 
-/// One request; a 2xx JSON body, or the failure. Aborted after `timeout_ms`, so a connection
-/// that never answers cannot stall the sync.
+/// One request (`body`: a string, or undefined); a 2xx JSON body, or the failure. Aborted after `timeout_ms` (in `glue.js`), so a
+/// connection that never answers cannot stall the sync.
 async fn http(
-    method: Method,
+    method: &str,
     url: &str,
     authorization: Option<&str>,
-    body: Option<JsValue>,
+    body: &JsValue,
     timeout_ms: u32,
 ) -> Result<JsValue, Failure> {
-    let network = |e: String| Failure::Network { message: e, retry_after_ms: None };
-    let controller = AbortController::new().map_err(|e| network(describe(&e)))?;
-    let abort = controller.clone();
-    let _timeout = gloo_timers::callback::Timeout::new(timeout_ms, move || abort.abort());
-    let mut builder = RequestBuilder::new(url).method(method).abort_signal(Some(&controller.signal()));
-    if let Some(authorization) = authorization {
-        builder = builder.header("Authorization", authorization);
-    }
-    let request = match body {
-        Some(body) => builder.header("Content-Type", "application/json").body(body),
-        None => builder.build(),
-    }
-    .map_err(|e| network(e.to_string()))?;
-    let response = request.send().await.map_err(|e| network(e.to_string()))?;
-    let status = response.status();
-    let raw: web_sys::Response = response.into();
-    let retry_after = raw.headers().get("Retry-After").ok().flatten().as_deref().and_then(retry_after_ms);
-    let json = match raw.json() {
-        Ok(p) => JsFuture::from(p).await.ok(),
-        Err(_) => None,
-    };
+    let answer = JsFuture::from(glue::fetch_json(url, method, authorization, body, timeout_ms)).await.map_err(|e| {
+        Failure::Network { message: e.as_string().unwrap_or_else(|| describe(&e)), retry_after_ms: None }
+    })?;
+    let status = get(&answer, "status").as_f64().unwrap_or(0.0) as u16;
+    let retry_after = get(&answer, "retryAfter").as_string().as_deref().and_then(retry_after_ms);
+    let json = Some(get(&answer, "json")).filter(|j| !j.is_undefined());
     if (200..300).contains(&status) {
         return json.ok_or_else(|| Failure::BadAnswer(format!("{url} answered {status} without a JSON body")));
     }
