@@ -2,10 +2,25 @@
 
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
-use web_sys::{IdbDatabase, IdbIndex, IdbObjectStore, IdbRequest, IdbTransaction};
+use web_sys::{IdbDatabase, IdbIndex, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction};
 
 #[wasm_bindgen(module = "/src/web/glue.js")]
 extern "C" {
+    /// Resolves to `{ db }`, `{ error }` or `{ blocked }` (see `settleOpen`); `upgrade(db, tx,
+    /// oldVersion)` runs in the versionchange transaction.
+    #[wasm_bindgen(js_name = settleOpen)]
+    pub fn settle_open(request: &IdbOpenDbRequest, upgrade: &JsValue, blocked_timeout_ms: u32) -> Promise;
+    /// `keyPath`: a string, an array of them, or undefined (out-of-line keys).
+    #[wasm_bindgen(js_name = createStore, catch)]
+    pub fn create_store(db: &IdbDatabase, name: &str, key_path: &JsValue, auto_increment: bool) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_name = createIndex, catch)]
+    pub fn create_index(
+        store: &IdbObjectStore,
+        name: &str,
+        key_path: &JsValue,
+        unique: bool,
+        multi_entry: bool,
+    ) -> Result<(), JsValue>;
     #[wasm_bindgen(js_name = requestDone)]
     pub fn request_done(request: &IdbRequest) -> Promise;
     #[wasm_bindgen(js_name = transactionDone)]
