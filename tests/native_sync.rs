@@ -210,7 +210,7 @@ impl<'s> Client<'s> {
                     Command::ApplyPush { batch, answer } => {
                         Some(Event::PushApplied(ready(self.store.apply_push(batch, answer, 0.0))))
                     }
-                    Command::ReadCursor => Some(Event::CursorRead(ready(self.store.cursor()))),
+                    Command::ReadCursor => Some(Event::CursorRead(ready(self.store.pull_from()))),
                     Command::Pull { cursor, limit } => {
                         Some(Event::Pulled(ready(self.transport.pull(cursor.as_deref(), limit))))
                     }

@@ -204,6 +204,74 @@ export type SyncOptions =
     })
   | (SyncTuning & { transport: SyncTransport; url?: never; token?: never });
 
+/** Sync health, for an app's own monitoring: what the syncs of this tab (or worker) did since
+ * it opened the database. Times are ms since the epoch, durations ms; `null`: never happened. */
+export interface SyncMetrics {
+  /** Syncs that ended well, and that failed (an attempt while offline is neither). */
+  readonly syncs: number;
+  readonly failedSyncs: number;
+  /** Push and pull requests the server answered. */
+  readonly pushes: number;
+  readonly pulls: number;
+  /** Changes sent (every attempt counts), and records received (tombstones included). */
+  readonly changesSent: number;
+  readonly recordsReceived: number;
+  /** Request bodies sent and answers' `Content-Length` received, over `sync.url` (0 with a
+   * `transport` of the app's own). */
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  /** Requests sent again within a sync: after a fresh token, with a halved batch, or from the
+   * start after the server forgot the cursor. */
+  readonly retries: number;
+  /** Failed syncs by error name, e.g. `{ NetworkError: 3 }`. */
+  readonly failures: Readonly<Partial<Record<FerrysyncErrorName, number>>>;
+  readonly lastSuccessAt: number | null;
+  /** How long the last successful sync took, and how long ago it ended. */
+  readonly lastSyncMs: number | null;
+  readonly sinceLastSuccessMs: number | null;
+  readonly lastFailureAt: number | null;
+  /** The round trips of the last push and the last pull. */
+  readonly lastPushMs: number | null;
+  readonly lastPullMs: number | null;
+  /** How long the oldest change still queued has waited (`null`: nothing is queued). Read from
+   * the database, so it counts every tab's changes. */
+  readonly oldestPendingAgeMs: number | null;
+}
+
+/** One queued change in `exportPending()`. */
+export interface ExportedChange<C extends string = string> {
+  readonly collection: C;
+  readonly id: string;
+  readonly op: ChangeOp;
+  readonly mutationId: string;
+  /** The server's version the change started from (`null`: a record new here). */
+  readonly baseVersion: number | null;
+  readonly queuedAt: number;
+  /** Times it was sent without an answer that settled it. */
+  readonly attempts: number;
+  /** Held by a conflict or a rejection (then with the server's `error`), or `null`. */
+  readonly held: "conflict" | "failed" | null;
+  readonly error?: { readonly code: string; readonly message: string };
+  /** The record as it is here (its id and fields), `null` when it is deleted here. */
+  readonly record: ({ id: string } & Fields) | null;
+}
+
+/** Every queued change, as plain JSON data (`JSON.stringify` it for a file). */
+export interface PendingExport<C extends string = string> {
+  readonly app: string;
+  readonly tenant: string | null;
+  readonly exportedAt: number;
+  readonly changes: ReadonlyArray<ExportedChange<C>>;
+}
+
+/** The origin's storage, as the browser reports it (bytes; `null` where it does not say). */
+export interface StorageInfo {
+  readonly usage: number | null;
+  readonly quota: number | null;
+  /** Whether the browser keeps this origin's data under storage pressure (see `persist()`). */
+  readonly persisted: boolean | null;
+}
+
 /** What one completed sync did. */
 export interface SyncSummary {
   /** Queued changes the server acknowledged. */
@@ -235,7 +303,10 @@ export interface FieldDiff {
  * (`by: "user"`), with both versions as they were (`local`, `server`; null when deleted) and
  * what was `kept`; a rollback notice is a resolution whose `kept` is "server" or "merged".
  * `rejected`: the server refused a change for good (`code`, `message`, and the change's data as
- * `local`). `retried` / `discarded`: a decision on a rejected change. */
+ * `local`). `retried` / `discarded`: a decision on a rejected change. A pulled version that
+ * clashed on a unique index is `resolved` with `kept: "server"` once it can be stored, `by` the
+ * collection's strategy (`"manual"` included). `quarantined`: a stored row that does not decode
+ * was taken out of the queue, its raw value in `local` and why in `message`. */
 export interface SyncLogEntry<C extends string = string> {
   readonly seq: number;
   readonly at: number;
@@ -248,10 +319,11 @@ export interface SyncLogEntry<C extends string = string> {
     | "force-pull"
     | "swept"
     | "wipe"
-    | "unresolved";
+    | "unresolved"
+    | "quarantined";
   readonly collection: C;
   readonly id: string;
-  readonly by?: "user" | "server-wins" | "client-wins" | "last-write-wins" | "merge" | "custom";
+  readonly by?: "user" | "manual" | "server-wins" | "client-wins" | "last-write-wins" | "merge" | "custom";
   readonly kept?: "local" | "server" | "merged";
   readonly local?: Fields | null;
   readonly server?: Fields | null;
@@ -464,6 +536,18 @@ export class Database<S = any> {
   statusStore(): ExternalStore<SyncStatus>;
   /** The queued local changes, oldest first. */
   outbox(): Promise<Array<OutboxEntry<keyof S & string>>>;
+  /** The origin's storage usage, quota and persistence. */
+  storage(): Promise<StorageInfo>;
+  /** Asks the browser to keep this origin's data under storage pressure (without it, Safari
+   * deletes it after seven days without a visit, and any browser may evict it when the disk
+   * fills); resolves to whether it is persistent now. Browsers may ask the user, or decide by
+   * how the site is used; in a worker it cannot be asked, and gives the current answer. */
+  persist(): Promise<boolean>;
+  /** Sync health counters and timings (see `SyncMetrics`). */
+  metrics(): Promise<SyncMetrics>;
+  /** Every queued change with its record as it is here, oldest first, read in one transaction:
+   * a backup an app can offer before a risky step (a force pull, a wipe, a sign-out). */
+  exportPending(): Promise<PendingExport<keyof S & string>>;
   /** Pushes the queue and pulls the server's changes now. Resolves when a sync that started
    * after this call completes; rejects with NetworkError (offline, unreachable, 5xx, 429) or
    * SyncError (refused, e.g. a bad token), and a retry is scheduled with backoff. Rejects with

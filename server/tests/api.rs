@@ -28,9 +28,13 @@ async fn openapi_document_is_served_and_complete() {
     .unwrap();
     assert_eq!(doc, on_disk, "the served document is docs/openapi.json");
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for (path, method) in
-        [("/v1/push", "post"), ("/v1/pull", "get"), ("/v1/health", "get"), ("/v1/openapi.json", "get")]
-    {
+    for (path, method) in [
+        ("/v1/push", "post"),
+        ("/v1/pull", "get"),
+        ("/v1/pull", "post"),
+        ("/v1/health", "get"),
+        ("/v1/openapi.json", "get"),
+    ] {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} missing");
     }
     let api = OpenApi(doc);
@@ -66,10 +70,12 @@ async fn openapi_document_is_served_and_complete() {
         ANSWER_TOO_LARGE,
         URI_TOO_LONG,
         HEADERS_TOO_LARGE,
+        INVALID_SPACE,
+        TOO_MANY_SPACES,
     ] {
         assert!(documented.contains(&code), "{code} undocumented");
     }
-    assert_eq!(documented.len(), 19);
+    assert_eq!(documented.len(), 21);
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use ferrysync::protocol::{Mutation, MutationResult};
-use ferrysync_server::store::{BoxFuture, MutationLimits, PullLimits, PullPage, Store, StoreError};
+use ferrysync_server::store::{BoxFuture, MutationLimits, PullLimits, PullPage, SpacePage, Store, StoreError};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -194,6 +194,14 @@ impl Store for GatedStore {
         limits: PullLimits,
     ) -> BoxFuture<'_, Result<Option<PullPage>, StoreError>> {
         self.inner.pull(tenant, after, limits)
+    }
+    fn pull_spaces(
+        &self,
+        tenant: String,
+        spaces: Vec<(String, u64)>,
+        limits: PullLimits,
+    ) -> BoxFuture<'_, Result<Option<Vec<SpacePage>>, StoreError>> {
+        self.inner.pull_spaces(tenant, spaces, limits)
     }
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         self.inner.ping()

@@ -168,6 +168,7 @@ impl World {
                 self.send(at, Kind::Push(batch))
             }
             Command::Pull { cursor, limit } => self.send(at, Kind::Pull { cursor, limit }),
+            Command::PullSpaces { request } => self.send(at, Kind::PullSpaces(request)),
             command @ (Command::ReadBatch { .. }
             | Command::ApplyPush { .. }
             | Command::ReadCursor
@@ -177,6 +178,8 @@ impl World {
             | Command::BeginForce(_)
             | Command::FinishForcePull
             | Command::Wipe { .. }
+            | Command::ApplySpaces { .. }
+            | Command::RemoveSpace { .. }
             | Command::AskResolvers(_)
             | Command::ApplyAnswers(_)
             | Command::Count { .. }) => self.clients[client].storage.push_back(StorageOp::Engine(at, command)),

@@ -36,6 +36,10 @@ impl Tree for Data {
     fn same(&self, other: &Data) -> bool {
         self.0 == other.0
     }
+
+    fn text(&self) -> Option<String> {
+        self.0.as_str().map(str::to_string)
+    }
 }
 
 /// The fields a patch sets, one per write.

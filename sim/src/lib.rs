@@ -55,11 +55,9 @@ pub fn run(seed: u64, trace: bool) -> Outcome {
     }
 }
 
-/// Plays `count` plans of the order check from `first` on `threads` threads, each in `orders`
-/// sync orders: the failing plans, with what broke.
-pub fn order_many(first: u64, count: u64, orders: u64, threads: usize) -> Vec<(u64, Vec<String>)> {
+/// Calls `work` with each seed of `first..first + count`, on `threads` threads.
+fn each_seed(first: u64, count: u64, threads: usize, work: impl Fn(u64) + Sync) {
     let next = std::sync::atomic::AtomicU64::new(first);
-    let failed = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..threads.max(1) {
             scope.spawn(|| loop {
@@ -67,11 +65,20 @@ pub fn order_many(first: u64, count: u64, orders: u64, threads: usize) -> Vec<(u
                 if seed >= first + count {
                     break;
                 }
-                let problems = order::check_plan(seed, orders);
-                if !problems.is_empty() {
-                    failed.lock().unwrap_or_else(|e| e.into_inner()).push((seed, problems));
-                }
+                work(seed);
             });
+        }
+    });
+}
+
+/// Plays `count` plans of the order check from `first` on `threads` threads, each in `orders`
+/// sync orders: the failing plans, with what broke.
+pub fn order_many(first: u64, count: u64, orders: u64, threads: usize) -> Vec<(u64, Vec<String>)> {
+    let failed = std::sync::Mutex::new(Vec::new());
+    each_seed(first, count, threads, |seed| {
+        let problems = order::check_plan(seed, orders);
+        if !problems.is_empty() {
+            failed.lock().unwrap_or_else(|e| e.into_inner()).push((seed, problems));
         }
     });
     let mut failed = failed.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -82,22 +89,13 @@ pub fn order_many(first: u64, count: u64, orders: u64, threads: usize) -> Vec<(u
 /// Runs `count` seeds from `first` on `threads` threads: the failing outcomes, by seed, and what
 /// all the runs exercised.
 pub fn run_many(first: u64, count: u64, threads: usize) -> (Vec<Outcome>, world::Stats) {
-    let next = std::sync::atomic::AtomicU64::new(first);
     let failed = std::sync::Mutex::new(Vec::new());
     let total = std::sync::Mutex::new(world::Stats::default());
-    std::thread::scope(|scope| {
-        for _ in 0..threads.max(1) {
-            scope.spawn(|| loop {
-                let seed = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if seed >= first + count {
-                    break;
-                }
-                let outcome = run(seed, false);
-                total.lock().unwrap_or_else(|e| e.into_inner()).add(&outcome.stats);
-                if !outcome.problems.is_empty() {
-                    failed.lock().unwrap_or_else(|e| e.into_inner()).push(outcome);
-                }
-            });
+    each_seed(first, count, threads, |seed| {
+        let outcome = run(seed, false);
+        total.lock().unwrap_or_else(|e| e.into_inner()).add(&outcome.stats);
+        if !outcome.problems.is_empty() {
+            failed.lock().unwrap_or_else(|e| e.into_inner()).push(outcome);
         }
     });
     let mut failed = failed.into_inner().unwrap_or_else(|e| e.into_inner());

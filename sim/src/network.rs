@@ -7,7 +7,7 @@
 use ferrysync::core::sync::engine::Event;
 use ferrysync::core::sync::failure::Failure;
 use ferrysync::core::sync::storage::Batch;
-use ferrysync::protocol::{codes, PullResponse, PushResponse};
+use ferrysync::protocol::{codes, PullResponse, PushResponse, SpacesPullRequest, SpacesPullResponse};
 
 use crate::client::TabRef;
 use crate::data::Data;
@@ -21,6 +21,7 @@ pub(crate) const REQUEST_TIMEOUT_MS: u64 = 5_000;
 pub(crate) enum Kind {
     Push(Batch<Data>),
     Pull { cursor: Option<String>, limit: u32 },
+    PullSpaces(SpacesPullRequest),
     Probe,
 }
 
@@ -44,6 +45,7 @@ const FAULTS: [Fate; 6] =
 pub(crate) enum Answer {
     Push(Result<PushResponse<Data>, Failure>),
     Pull(Result<PullResponse<Data>, Failure>),
+    PullSpaces(Result<SpacesPullResponse<Data>, Failure>),
     Probe(Result<(), Failure>),
 }
 
@@ -79,7 +81,7 @@ impl World {
         });
         match kind {
             Kind::Push(_) => self.stats.pushes += 1,
-            Kind::Pull { .. } => self.stats.pulls += 1,
+            Kind::Pull { .. } | Kind::PullSpaces(_) => self.stats.pulls += 1,
             Kind::Probe => {}
         }
         let fault = FAULTS.iter().position(|f| *f == fate);
@@ -127,6 +129,7 @@ impl World {
             r.answer = Some(match r.kind {
                 Kind::Push(_) => Answer::Push(Err(failure)),
                 Kind::Pull { .. } => Answer::Pull(Err(failure)),
+                Kind::PullSpaces(_) => Answer::PullSpaces(Err(failure)),
                 Kind::Probe => Answer::Probe(Err(failure)),
             });
         }
@@ -147,6 +150,10 @@ impl World {
                 self.server.set_time(self.now);
                 Answer::Pull(self.server.pull(cursor.as_deref(), *limit))
             }
+            Kind::PullSpaces(request) => {
+                self.server.set_time(self.now);
+                Answer::PullSpaces(self.server.pull_spaces(request.clone()))
+            }
             Kind::Probe => Answer::Probe(Ok(())),
         };
         self.note(|| format!("request {id} reaches the server: {}", answer_name(&answer)));
@@ -163,6 +170,7 @@ impl World {
             (Fate::AnswerLost, _) => match request.kind {
                 Kind::Push(_) => Answer::Push(Err(dropped())),
                 Kind::Pull { .. } => Answer::Pull(Err(dropped())),
+                Kind::PullSpaces(_) => Answer::PullSpaces(Err(dropped())),
                 Kind::Probe => Answer::Probe(Err(dropped())),
             },
             (_, answer) => answer,
@@ -184,6 +192,7 @@ impl World {
         let event = match (&request.kind, answer) {
             (Kind::Push(batch), Answer::Push(answer)) => Event::Pushed { batch: batch.clone(), answer },
             (_, Answer::Pull(answer)) => Event::Pulled(answer),
+            (_, Answer::PullSpaces(answer)) => Event::SpacesPulled(answer),
             (_, Answer::Probe(answer)) => Event::Probed(answer),
             (_, Answer::Push(_)) => return,
         };

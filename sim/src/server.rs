@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use ferrysync::core::sync::failure::Failure;
-use ferrysync::protocol::{Mutation, MutationResult, PullResponse, PushRequest, PushResponse, ServerRecord};
+use ferrysync::protocol::{
+    Mutation, MutationResult, PullResponse, PushRequest, PushResponse, ServerRecord, SpacePage, SpacesPullRequest,
+    SpacesPullResponse,
+};
 use ferrysync_server::http::{pull, push, AppState};
 use ferrysync_server::store::sqlite::{Location, SqliteStore};
 use serde_json::Value;
@@ -91,6 +94,7 @@ impl Server {
                     base_version: m.base_version,
                     force: m.force,
                     written_at: m.written_at,
+                    space: m.space.clone(),
                 })
                 .collect(),
         };
@@ -137,6 +141,25 @@ impl Server {
             cursor: page.cursor,
             has_more: page.has_more,
             server_time: page.server_time,
+        })
+    }
+
+    /// One pull by space, as the handler of `POST /v1/pull` runs it.
+    pub fn pull_spaces(&self, request: SpacesPullRequest) -> Result<SpacesPullResponse<Data>, Failure> {
+        let answer = self.runtime.block_on(pull::spaces(&self.state, TENANT.into(), request)).map_err(http_failure)?;
+        Ok(SpacesPullResponse {
+            spaces: answer
+                .spaces
+                .into_iter()
+                .map(|p| SpacePage {
+                    space: p.space,
+                    changes: p.changes.into_iter().map(|r| record(r, |raw| parse(raw.get()))).collect(),
+                    left: p.left,
+                    cursor: p.cursor,
+                    has_more: p.has_more,
+                })
+                .collect(),
+            server_time: answer.server_time,
         })
     }
 

@@ -82,7 +82,7 @@ impl World {
                     Command::ApplyPush { batch, answer } => {
                         Event::PushApplied(ready(store.apply_push(batch, answer, now)))
                     }
-                    Command::ReadCursor => Event::CursorRead(ready(store.cursor())),
+                    Command::ReadCursor => Event::CursorRead(ready(store.pull_from())),
                     Command::ApplyPage { asked_from, page } => {
                         Event::PageApplied(ready(store.apply_page(asked_from.as_deref(), page, now)))
                     }
@@ -118,6 +118,14 @@ impl World {
                     }
                     Command::Wipe { collection, discard_pending } => {
                         Event::Wiped(ready(store.wipe(&collection, discard_pending, now)))
+                    }
+                    Command::ApplySpaces { asked, answer } => {
+                        Event::PageApplied(ready(store.apply_spaces(&asked, answer, now)))
+                    }
+                    Command::RemoveSpace { space, discard_pending } => {
+                        let removed = ready(store.remove_space(&space, discard_pending, now));
+                        self.note(|| format!("client {client}: remove space {space}: {:?}", removed.as_ref().err()));
+                        Event::Wiped(removed)
                     }
                     _ => return,
                 };

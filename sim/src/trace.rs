@@ -23,6 +23,10 @@ pub(crate) fn kind_name(kind: &Kind) -> String {
             format!("push [{}]", ids.join(", "))
         }
         Kind::Pull { cursor, limit } => format!("pull after {cursor:?} limit {limit}"),
+        Kind::PullSpaces(r) => {
+            let s: Vec<String> = r.spaces.iter().map(|s| format!("{:?}@{:?}", s.space, s.cursor)).collect();
+            format!("pull spaces [{}]", s.join(", "))
+        }
         Kind::Probe => "probe".into(),
     }
 }
@@ -34,8 +38,18 @@ pub(crate) fn answer_name(answer: &Answer) -> String {
             format!("[{}]", s.join(", "))
         }
         Answer::Pull(Ok(p)) => format!("{} changes to {}", p.changes.len(), p.cursor),
+        Answer::PullSpaces(Ok(a)) => {
+            let s: Vec<String> = a
+                .spaces
+                .iter()
+                .map(|p| format!("{:?}: {} changes {} left to {}", p.space, p.changes.len(), p.left.len(), p.cursor))
+                .collect();
+            format!("[{}]", s.join(", "))
+        }
         Answer::Probe(Ok(())) => "ok".into(),
-        Answer::Push(Err(f)) | Answer::Pull(Err(f)) | Answer::Probe(Err(f)) => format!("{f:?}"),
+        Answer::Push(Err(f)) | Answer::Pull(Err(f)) | Answer::PullSpaces(Err(f)) | Answer::Probe(Err(f)) => {
+            format!("{f:?}")
+        }
     }
 }
 

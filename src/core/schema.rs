@@ -47,6 +47,9 @@ pub struct CollectionDef {
     pub indexes: Vec<IndexDef>,
     /// How its conflicts are settled (not part of the IndexedDB layout).
     pub conflicts: Strategy,
+    /// The field whose value is a record's space (`space: "projectId"`); `None`: the collection's
+    /// records belong to no space and sync as they always did (docs/sync.md, "Spaces").
+    pub space: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -303,7 +306,7 @@ mod tests {
     }
 
     fn tasks(indexes: Vec<IndexDef>) -> CollectionDef {
-        CollectionDef { name: "tasks".into(), indexes, conflicts: Strategy::Manual }
+        CollectionDef { name: "tasks".into(), indexes, conflicts: Strategy::Manual, space: None }
     }
 
     #[test]
@@ -324,7 +327,7 @@ mod tests {
         assert!(schema(1.0, vec![]).is_err());
         assert!(schema(
             1.0,
-            vec![CollectionDef { name: "_outbox".into(), indexes: vec![], conflicts: Strategy::Manual }]
+            vec![CollectionDef { name: "_outbox".into(), indexes: vec![], conflicts: Strategy::Manual, space: None }]
         )
         .is_err());
         assert!(Schema::new("a:b".into(), None, 1.0, vec![tasks(vec![])]).is_err());
@@ -420,7 +423,7 @@ mod tests {
             2.0,
             vec![
                 tasks(vec![index("priority")]),
-                CollectionDef { name: "notes".into(), indexes: vec![], conflicts: Strategy::Manual },
+                CollectionDef { name: "notes".into(), indexes: vec![], conflicts: Strategy::Manual, space: None },
             ],
         )
         .unwrap();
@@ -430,9 +433,11 @@ mod tests {
         assert!(steps.iter().any(|s| matches!(s, UpgradeStep::CreateIndex { index, .. } if index.name == "priority")));
         assert!(!steps.iter().any(|s| matches!(s, UpgradeStep::CreateStore { name, .. } if name == "tasks")));
         // Dropping a collection from the schema keeps its store.
-        let v3 =
-            schema(3.0, vec![CollectionDef { name: "notes".into(), indexes: vec![], conflicts: Strategy::Manual }])
-                .unwrap();
+        let v3 = schema(
+            3.0,
+            vec![CollectionDef { name: "notes".into(), indexes: vec![], conflicts: Strategy::Manual, space: None }],
+        )
+        .unwrap();
         let steps = plan_upgrade(&existing_after(&v1), &v3);
         assert!(steps.iter().all(|s| !matches!(s, UpgradeStep::DeleteIndex { store, .. } if store == "tasks")));
     }

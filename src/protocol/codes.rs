@@ -9,6 +9,11 @@ pub const INVALID_REQUEST: &str = "invalid_request";
 pub const INVALID_CURSOR: &str = "invalid_cursor";
 /// 400: the pull `limit` is not a positive integer.
 pub const INVALID_LIMIT: &str = "invalid_limit";
+/// 400: a space id in a pull request is empty, too long, or has control characters. Also a
+/// per-mutation rejection code (a mutation's `space`).
+pub const INVALID_SPACE: &str = "invalid_space";
+/// 413: more spaces in one pull than the server takes (`limits::MAX_PULL_SPACES`).
+pub const TOO_MANY_SPACES: &str = "too_many_spaces";
 /// 401: no `Authorization: Bearer` header.
 pub const MISSING_TOKEN: &str = "missing_token";
 /// 401: the token is not known.

@@ -16,3 +16,8 @@ pub const MAX_ID_BYTES: usize = 256;
 pub const DEFAULT_PULL_LIMIT: u32 = 100;
 /// Largest page a pull returns; a larger `limit` is lowered to this.
 pub const MAX_PULL_LIMIT: u32 = 1000;
+/// Longest space id, in UTF-8 bytes.
+pub const MAX_SPACE_BYTES: usize = 128;
+/// Most spaces (the records without a space counting as one) in one `POST /v1/pull` (over it:
+/// 413 `too_many_spaces`).
+pub const MAX_PULL_SPACES: usize = 100;

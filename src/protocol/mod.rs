@@ -29,8 +29,11 @@ mod serde_util;
 mod test_support;
 
 pub use answers::{ErrorDetail, ErrorResponse, HealthResponse};
-pub use names::{check_collection, check_record_id, Rejection};
-pub use pull::{decode_cursor, encode_cursor, pull_query, PullResponse};
+pub use names::{check_collection, check_record_id, check_space, Rejection};
+pub use pull::{
+    decode_cursor, encode_cursor, pull_query, LeftRecord, PullResponse, SpaceCursor, SpacePage, SpacesPullRequest,
+    SpacesPullResponse,
+};
 pub use push::{Mutation, MutationResult, Op, PushRequest, PushResponse, ResultError, ResultParts};
 pub use record::ServerRecord;
 pub use rules::{decide, Change, Current, Decision};
@@ -40,7 +43,8 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// `POST` a [`PushRequest`], answered by a [`PushResponse`].
 pub const PUSH_PATH: &str = "/v1/push";
-/// `GET ?cursor=&limit=`, answered by a [`PullResponse`].
+/// `GET ?cursor=&limit=`, answered by a [`PullResponse`]; or `POST` a [`SpacesPullRequest`]
+/// (several spaces, one cursor each), answered by a [`SpacesPullResponse`].
 pub const PULL_PATH: &str = "/v1/pull";
 /// `GET`, answered by a [`HealthResponse`]; needs no token.
 pub const HEALTH_PATH: &str = "/v1/health";

@@ -1,4 +1,4 @@
-//! The names every side checks: collection names and record ids. The client refuses what the
+//! The names every side checks: collection names, record ids and space ids. The client refuses what the
 //! server would reject, so that nothing it stores can end as a dead letter for its name.
 
 use super::{codes, limits};
@@ -46,6 +46,19 @@ pub fn check_record_id(id: &str) -> Result<(), Rejection> {
         Some(p) => Err(Rejection::new(
             codes::INVALID_ID,
             format!("a record id {p} (1 to {} bytes, no control characters)", limits::MAX_ID_BYTES),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A space id: 1 to [`limits::MAX_SPACE_BYTES`] bytes, no control characters. The same rule for
+/// a mutation's `space` (else that mutation is rejected) and for the spaces a pull asks for
+/// (else the request is refused with 400), both with the code `invalid_space`.
+pub fn check_space(space: &str) -> Result<(), Rejection> {
+    match problem(space, limits::MAX_SPACE_BYTES) {
+        Some(p) => Err(Rejection::new(
+            codes::INVALID_SPACE,
+            format!("a space id {p} (1 to {} bytes, no control characters)", limits::MAX_SPACE_BYTES),
         )),
         None => Ok(()),
     }

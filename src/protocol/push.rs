@@ -55,6 +55,13 @@ pub struct Mutation<D> {
     /// compares. Optional; without it the server stamps its own time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub written_at: Option<u64>,
+    /// The space the record belongs to after an upsert (a string id inside the tenant, checked
+    /// by [`check_space`](super::names::check_space)); absent or `null`: the record belongs to
+    /// no space. The client reads it from the collection's declared space field; the server
+    /// stores it beside the record and never looks into `data` for it. A delete keeps the
+    /// record in the space it was in (its `space` is checked, then ignored). Optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -218,6 +225,7 @@ mod tests {
                     base_version: None,
                     force: false,
                     written_at: None,
+                    space: None,
                 },
                 Mutation {
                     mutation_id: mid(),
@@ -228,6 +236,7 @@ mod tests {
                     base_version: Some(3),
                     force: false,
                     written_at: None,
+                    space: None,
                 },
             ],
         };
@@ -367,6 +376,7 @@ mod tests {
             base_version: Some(1),
             force: false,
             written_at: None,
+            space: None,
         };
         round_trip(
             &m,

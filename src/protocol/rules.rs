@@ -2,7 +2,7 @@
 //! ([`decide`]).
 
 use super::codes;
-use super::names::{check_collection, check_record_id, Rejection};
+use super::names::{check_collection, check_record_id, check_space, Rejection};
 use super::push::{Mutation, Op};
 
 /// A checked mutation's effect.
@@ -26,6 +26,9 @@ impl<D> Mutation<D> {
     pub fn check(&self) -> Result<Change<'_, D>, Rejection> {
         check_collection(&self.collection)?;
         check_record_id(&self.id)?;
+        if let Some(space) = &self.space {
+            check_space(space)?;
+        }
         match (self.op, &self.data) {
             (Op::Upsert, Some(data)) => Ok(Change::Upsert(data)),
             (Op::Upsert, None) => Err(Rejection::new(codes::INVALID_DATA, "an upsert needs data")),
@@ -122,6 +125,7 @@ mod tests {
             base_version: None,
             force: false,
             written_at: None,
+            space: None,
         };
         assert!(matches!(base.check(), Ok(Change::Upsert(_))));
         let with = |f: &dyn Fn(&mut Mutation<Todo>)| {
@@ -137,6 +141,10 @@ mod tests {
         assert_eq!(with(&|m| m.id = "é".repeat(129)), Err(codes::INVALID_ID));
         assert_eq!(with(&|m| m.id = "a\0".into()), Err(codes::INVALID_ID));
         assert_eq!(with(&|m| m.data = None), Err(codes::INVALID_DATA));
+        assert_eq!(with(&|m| m.space = Some("project-1".into())), Ok(()));
+        assert_eq!(with(&|m| m.space = Some(String::new())), Err(codes::INVALID_SPACE));
+        assert_eq!(with(&|m| m.space = Some("x".repeat(129))), Err(codes::INVALID_SPACE));
+        assert_eq!(with(&|m| m.space = Some("a\tb".into())), Err(codes::INVALID_SPACE));
         assert_eq!(
             with(&|m| {
                 m.op = Op::Delete;

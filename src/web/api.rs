@@ -25,12 +25,17 @@ use super::events::{external_store, once_fn};
 use super::idb::connection::{self, ForcedClose};
 use super::idb::writes::Write;
 use super::idb::{migrations, reads};
-use super::js::{get as field, now, type_name};
+use super::js::{get as field, now, set_field, type_name};
 use super::live::{live_store, LiveSource, Plan};
 use super::options::read_open_options;
 use super::query_args::read_query;
 use super::records::{check_record, read_id};
 use super::wire::JsData;
+
+/// A failure of the browser's storage manager.
+fn storage_error(e: JsValue) -> Error {
+    super::error::from_js("asking the browser about storage", &e, ErrorKind::Storage)
+}
 
 /// The promise of a method's work. The work is boxed, so that one copy of the promise machinery
 /// serves every method (each would otherwise be a copy of it in the wasm).
@@ -250,6 +255,45 @@ impl Database {
             let decided = inner.store()?.discard_failed(&collection, &id, now()).await?;
             inner.decided(decided).await;
             Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Sync health: what this tab's syncs did since it opened the database, and the age of the
+    /// oldest change still queued.
+    pub fn metrics(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let oldest = reads::oldest_queued_at(&inner.db()?).await?;
+            Ok(super::metrics::to_js(&inner.driver.metrics(), oldest, now()))
+        })
+    }
+
+    /// The origin's storage: `{ usage, quota, persisted }` (bytes; null where the browser does
+    /// not say).
+    pub fn storage(&self) -> Promise {
+        promise(async { JsFuture::from(super::glue::storage_estimate()).await.map_err(storage_error) })
+    }
+
+    /// Asks the browser to keep this origin's data under storage pressure (Safari and others
+    /// otherwise evict it); resolves to whether it is persistent now.
+    pub fn persist(&self) -> Promise {
+        promise(async { JsFuture::from(super::glue::request_persistence()).await.map_err(storage_error) })
+    }
+
+    /// Every queued change with its record as it is here, as plain JSON data, for a backup
+    /// before a risky step: `{ app, tenant, exportedAt, changes }`.
+    #[wasm_bindgen(js_name = exportPending)]
+    pub fn export_pending(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let changes = reads::pending_export(&inner.db()?).await?;
+            let out = js_sys::Object::new();
+            let tenant = inner.schema.tenant.as_deref().map_or(JsValue::NULL, JsValue::from_str);
+            set_field(&out, "app", &JsValue::from_str(&inner.schema.app));
+            set_field(&out, "tenant", &tenant);
+            set_field(&out, "exportedAt", &JsValue::from_f64(now()));
+            set_field(&out, "changes", &changes);
+            Ok(out.into())
         })
     }
 

@@ -209,13 +209,22 @@ impl Driver {
                 Event::PushApplied(async { host.store()?.apply_push(batch, answer, now()).await }.await)
             }),
             Command::ReadCursor => {
-                self.io(move |_| async move { Event::CursorRead(async { host.store()?.cursor().await }.await) })
+                self.io(move |_| async move { Event::CursorRead(async { host.store()?.pull_from().await }.await) })
             }
             Command::Pull { cursor, limit } => {
                 self.io(move |d| async move { Event::Pulled(d.pull(cursor.as_deref(), limit).await) })
             }
             Command::ApplyPage { asked_from, page } => self.io(move |_| async move {
                 Event::PageApplied(async { host.store()?.apply_page(asked_from.as_deref(), page, now()).await }.await)
+            }),
+            Command::PullSpaces { request } => {
+                self.io(move |d| async move { Event::SpacesPulled(d.pull_spaces(&request).await) })
+            }
+            Command::ApplySpaces { asked, answer } => self.io(move |_| async move {
+                Event::PageApplied(async { host.store()?.apply_spaces(&asked, answer, now()).await }.await)
+            }),
+            Command::RemoveSpace { space, discard_pending } => self.io(move |_| async move {
+                Event::Wiped(async { host.store()?.remove_space(&space, discard_pending, now()).await }.await)
             }),
             Command::ResetCursor => {
                 self.io(move |_| async move { Event::CursorReset(async { host.store()?.reset_cursor().await }.await) })
@@ -298,6 +307,17 @@ impl Driver {
         spawn_event(self.clone(), future);
     }
 
+    /// What this tab's syncs did since it opened the database, the bytes of the transport with
+    /// them.
+    pub fn metrics(&self) -> crate::core::sync::metrics::Metrics {
+        let mut metrics = self.engine.borrow().metrics().clone();
+        if let Some(transport) = &self.transport {
+            let (sent, received) = transport.bytes();
+            metrics.transferred(sent, received);
+        }
+        metrics
+    }
+
     /// The transport; the engine only syncs with one configured.
     fn transport(&self) -> std::result::Result<&Transport, Failure> {
         self.transport.as_ref().ok_or_else(|| Failure::BadAnswer("no `sync` option was given".into()))
@@ -313,6 +333,13 @@ impl Driver {
 
     async fn pull(&self, cursor: Option<&str>, limit: u32) -> std::result::Result<PullResponse, Failure> {
         self.transport()?.pull(cursor, limit).await
+    }
+
+    async fn pull_spaces(
+        &self,
+        request: &crate::protocol::SpacesPullRequest,
+    ) -> std::result::Result<crate::protocol::SpacesPullResponse<JsData>, Failure> {
+        self.transport()?.pull_spaces(request).await
     }
 }
 

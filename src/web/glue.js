@@ -200,6 +200,25 @@ export function strictTransaction(db, names) {
   return db.transaction(names, "readwrite", { durability: "strict" });
 }
 
+/** One queued change as `exportPending()` gives it: the entry's own fields, and the record as
+ * it is here (its id and fields, no `_sync`; null when it is deleted here or gone). */
+export function exportEntry(entry, record) {
+  const change = {
+    collection: entry.collection,
+    id: entry.recordId,
+    op: entry.op,
+    mutationId: entry.mutationId,
+    baseVersion: entry.baseVersion ?? null,
+    queuedAt: entry.queuedAt,
+    attempts: entry.attempts,
+    held: entry.hold ?? null,
+  };
+  if (entry.error !== undefined) change.error = entry.error;
+  const { _sync, ...fields } = record ?? {};
+  change.record = record === undefined || (_sync && _sync.deleted) ? null : fields;
+  return change;
+}
+
 /** The user's fields of a stored record, as pushed to the server (no id, no `_sync`). */
 export function wireData(record) {
   const { id, _sync, ...fields } = record;
@@ -441,10 +460,11 @@ export function createIndex(store, name, keyPath, unique, multiEntry) {
 }
 
 /**
- * One HTTP request of the sync: resolves to `{ status, retryAfter, json }` whatever the status
- * (`json` is undefined when the body is not JSON), or rejects with the text of the network error
- * ("TypeError: Failed to fetch", "AbortError: …"). Aborted after `timeoutMs`, body included, so a
- * connection that never answers cannot stall the sync.
+ * One HTTP request of the sync: resolves to `{ status, retryAfter, contentLength, json }`
+ * whatever the status (the two headers as strings or null; `json` is undefined when the body is
+ * not JSON), or rejects with the text of the network error ("TypeError: Failed to fetch",
+ * "AbortError: …"). Aborted after `timeoutMs`, body included, so a connection that never answers
+ * cannot stall the sync.
  */
 export function fetchJson(url, method, authorization, body, timeoutMs) {
   const controller = new AbortController();
@@ -454,11 +474,15 @@ export function fetchJson(url, method, authorization, body, timeoutMs) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   return fetch(url, { method, headers, body, signal: controller.signal })
     .then(
-      (response) =>
-        response.json().then(
-          (json) => ({ status: response.status, retryAfter: response.headers.get("Retry-After"), json }),
-          () => ({ status: response.status, retryAfter: response.headers.get("Retry-After"), json: undefined }),
-        ),
+      (response) => {
+        const answer = (json) => ({
+          status: response.status,
+          retryAfter: response.headers.get("Retry-After"),
+          contentLength: response.headers.get("Content-Length"),
+          json,
+        });
+        return response.json().then(answer, () => answer(undefined));
+      },
       (error) => Promise.reject(String(error)),
     )
     .finally(() => clearTimeout(timer));
@@ -627,4 +651,21 @@ export function findUniqueClash(store, records, rewritten) {
     }
   }
   return Promise.all(lookups).then((found) => found.find((f) => f !== null) ?? null);
+}
+
+/** The origin's storage: `{ usage, quota, persisted }` from `navigator.storage` (each null where
+ * the browser does not say). */
+export async function storageEstimate() {
+  const storage = globalThis.navigator?.storage;
+  const estimate = typeof storage?.estimate === "function" ? await storage.estimate() : {};
+  const persisted = typeof storage?.persisted === "function" ? await storage.persisted() : null;
+  return { usage: estimate.usage ?? null, quota: estimate.quota ?? null, persisted };
+}
+
+/** Asks the browser to keep the origin's data under storage pressure; resolves to whether it is
+ * persistent now. Where it cannot be asked (a worker, an old browser), the current answer. */
+export async function requestPersistence() {
+  const storage = globalThis.navigator?.storage;
+  if (typeof storage?.persist === "function") return storage.persist();
+  return typeof storage?.persisted === "function" ? storage.persisted() : false;
 }

@@ -51,6 +51,12 @@ extern "C" {
     ) -> JsValue;
     #[wasm_bindgen(js_name = isTombstone)]
     pub fn is_tombstone(record: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = exportEntry)]
+    pub fn export_entry(entry: &JsValue, record: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = storageEstimate)]
+    pub fn storage_estimate() -> Promise;
+    #[wasm_bindgen(js_name = requestPersistence)]
+    pub fn request_persistence() -> Promise;
     #[wasm_bindgen(js_name = assembleRows)]
     pub fn assemble_rows(old: &Array, fresh: &Array, sources: &[i32]) -> Array;
     #[wasm_bindgen(js_name = withoutTombstones)]
@@ -149,8 +155,8 @@ extern "C" {
     pub fn make_field_diff(path: &Array, base: &JsValue, local: &JsValue, server: &JsValue, change: &str) -> JsValue;
     #[wasm_bindgen(js_name = fromFields)]
     pub fn from_fields(pairs: &Array) -> JsValue;
-    /// `body`: a string, or undefined. Resolves to `{ status, retryAfter, json }`; rejects with the
-    /// network error's text.
+    /// `body`: a string, or undefined. Resolves to `{ status, retryAfter, contentLength,
+    /// json }`; rejects with the network error's text.
     #[wasm_bindgen(js_name = fetchJson)]
     pub fn fetch_json(url: &str, method: &str, authorization: Option<&str>, body: &JsValue, timeout_ms: u32)
         -> Promise;

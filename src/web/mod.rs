@@ -23,6 +23,7 @@ mod glue;
 mod idb;
 mod js;
 mod live;
+mod metrics;
 mod options;
 mod query_args;
 mod records;

@@ -172,6 +172,7 @@ fn read_sync_options(sync: &JsValue) -> Result<Option<(Settings, Transport)>> {
                 base: url.trim_end_matches('/').to_string(),
                 token,
                 timeout_ms: settings.request_timeout_ms,
+                bytes: std::cell::Cell::new((0, 0)),
             }
         }
         _ => return Err(options_error("`sync` needs either `url` (with `token`) or `transport`, not both".into())),
@@ -190,7 +191,9 @@ fn read_collection(name: &str, spec: &JsValue) -> Result<CollectionDef> {
             indexes.push(read_index(name, &item)?);
         }
     }
-    Ok(CollectionDef { name: name.to_string(), indexes, conflicts: read_strategy(name, &get(spec, "conflicts"))? })
+    // The space field (`space: "projectId"`) is read once the IndexedDB store syncs by space.
+    let conflicts = read_strategy(name, &get(spec, "conflicts"))?;
+    Ok(CollectionDef { name: name.to_string(), indexes, conflicts, space: None })
 }
 
 /// `conflicts`: a strategy's name, `{ merge: fallback }`, or a function (the collection's own

@@ -3,6 +3,8 @@
 //! Both implement the core's [`Transport`](crate::core::sync::transport::Transport); answers are
 //! read into the protocol's types here ([`super::wire`]).
 
+use std::cell::Cell;
+
 use js_sys::{Function, Promise};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -16,8 +18,27 @@ use super::js::{describe, get};
 use super::wire::{self, JsData, PullResponse, PushResponse};
 
 pub enum Transport {
-    Http { base: String, token: Token, timeout_ms: u32 },
-    Js { transport: JsValue, timeout_ms: u32 },
+    /// `bytes`: the request bodies sent and the answers' `Content-Length`, for `db.metrics()`.
+    Http {
+        base: String,
+        token: Token,
+        timeout_ms: u32,
+        bytes: Cell<(u64, u64)>,
+    },
+    Js {
+        transport: JsValue,
+        timeout_ms: u32,
+    },
+}
+
+impl Transport {
+    /// Bytes sent and received over HTTP so far (a JS transport's are its own business: 0).
+    pub fn bytes(&self) -> (u64, u64) {
+        match self {
+            Transport::Http { bytes, .. } => bytes.get(),
+            Transport::Js { .. } => (0, 0),
+        }
+    }
 }
 
 /// The bearer token: fixed, or a function asked before every request, so that an app whose
@@ -54,10 +75,10 @@ impl CoreTransport<JsData> for Transport {
     async fn push(&self, mutations: &[Mutation<JsData>]) -> Result<PushResponse, Failure> {
         let request = &wire::push_request(mutations);
         let answer = match self {
-            Transport::Http { base, token, timeout_ms } => {
+            Transport::Http { base, token, timeout_ms, bytes } => {
                 let body = js_sys::JSON::stringify(request).map_err(|e| Failure::BadAnswer(describe(&e)))?;
                 let authorization = token.authorization(*timeout_ms).await?;
-                http("POST", &format!("{base}{PUSH_PATH}"), Some(&authorization), &body, *timeout_ms).await
+                http("POST", &format!("{base}{PUSH_PATH}"), Some(&authorization), &body, *timeout_ms, bytes).await
             }
             Transport::Js { transport, timeout_ms } => {
                 call_js(transport, "push", std::slice::from_ref(request), *timeout_ms).await
@@ -69,10 +90,10 @@ impl CoreTransport<JsData> for Transport {
     /// The page of changes after `cursor` (None: from the start).
     async fn pull(&self, cursor: Option<&str>, limit: u32) -> Result<PullResponse, Failure> {
         let answer = match self {
-            Transport::Http { base, token, timeout_ms } => {
+            Transport::Http { base, token, timeout_ms, bytes } => {
                 let url = format!("{base}{PULL_PATH}{}", pull_query(cursor, Some(limit)));
                 let authorization = token.authorization(*timeout_ms).await?;
-                http("GET", &url, Some(&authorization), &JsValue::UNDEFINED, *timeout_ms).await
+                http("GET", &url, Some(&authorization), &JsValue::UNDEFINED, *timeout_ms, bytes).await
             }
             Transport::Js { transport, timeout_ms } => {
                 let cursor = cursor.map(JsValue::from_str).unwrap_or(JsValue::NULL);
@@ -86,9 +107,9 @@ impl CoreTransport<JsData> for Transport {
     /// first push or pull tells.
     async fn probe(&self) -> Result<(), Failure> {
         match self {
-            Transport::Http { base, timeout_ms, .. } => {
-                let answer =
-                    http("GET", &format!("{base}{HEALTH_PATH}"), None, &JsValue::UNDEFINED, *timeout_ms).await?;
+            Transport::Http { base, timeout_ms, bytes, .. } => {
+                let url = format!("{base}{HEALTH_PATH}");
+                let answer = http("GET", &url, None, &JsValue::UNDEFINED, *timeout_ms, bytes).await?;
                 match get(&answer, "status").as_string().as_deref() {
                     Some("ok") => Ok(()),
                     _ => Err(Failure::BadAnswer("the health endpoint did not answer {\"status\": \"ok\"}".into())),
@@ -102,20 +123,27 @@ impl CoreTransport<JsData> for Transport {
     }
 }
 
-/// One request (`body`: a string, or undefined); a 2xx JSON body, or the failure. Aborted after `timeout_ms` (in `glue.js`), so a
-/// connection that never answers cannot stall the sync.
+/// One request (`body`: a string, or undefined); a 2xx JSON body, or the failure. Aborted after
+/// `timeout_ms` (in `glue.js`), so a connection that never answers cannot stall the sync. The
+/// body's length and the answer's `Content-Length` are added to `bytes`.
 async fn http(
     method: &str,
     url: &str,
     authorization: Option<&str>,
     body: &JsValue,
     timeout_ms: u32,
+    bytes: &Cell<(u64, u64)>,
 ) -> Result<JsValue, Failure> {
+    // The JSON text's length in UTF-16 units: its bytes, for the ASCII that JSON mostly is.
+    let sent = body.dyn_ref::<js_sys::JsString>().map_or(0, |b| b.length() as u64);
     let answer = JsFuture::from(glue::fetch_json(url, method, authorization, body, timeout_ms)).await.map_err(|e| {
         Failure::Network { message: e.as_string().unwrap_or_else(|| describe(&e)), retry_after_ms: None }
     })?;
     let status = get(&answer, "status").as_f64().unwrap_or(0.0) as u16;
     let retry_after = get(&answer, "retryAfter").as_string().as_deref().and_then(retry_after_ms);
+    let received = get(&answer, "contentLength").as_string().and_then(|l| l.parse::<u64>().ok());
+    let (total_sent, total_received) = bytes.get();
+    bytes.set((total_sent + sent, total_received + received.unwrap_or(0)));
     let json = Some(get(&answer, "json")).filter(|j| !j.is_undefined());
     if (200..300).contains(&status) {
         return json.ok_or_else(|| Failure::BadAnswer(format!("{url} answered {status} without a JSON body")));

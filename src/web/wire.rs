@@ -51,6 +51,10 @@ impl Tree for JsData {
     fn same(&self, other: &JsData) -> bool {
         glue::same_value(&self.0, &other.0)
     }
+
+    fn text(&self) -> Option<String> {
+        self.0.as_string()
+    }
 }
 
 pub type PushResponse = Push<JsData>;

@@ -1830,6 +1830,130 @@ export async function uniqueClashUnderAStrategyWaits(api) {
   }
 }
 
+/** `db.metrics()` counts what this tab's syncs did, against the reference server. */
+export async function metricsCountWhatSyncsDid(api) {
+  const { main } = api.servers;
+  const client = await openSynced(api, "metrics", manual(main, "tok23"));
+  const refused = await openSynced(api, "metrics-refused", manual(main, "not-a-token"));
+  try {
+    const { db, tasks } = client;
+    let m = await db.metrics();
+    eq([m.syncs, m.pushes, m.lastSuccessAt, m.oldestPendingAgeMs, m.bytesSent], [0, 0, null, null, 0], "nothing yet");
+    await tasks.bulkCreate([{ title: "a", done: 0 }, { title: "b", done: 0 }, { title: "c", done: 0 }]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    m = await db.metrics();
+    assert(m.oldestPendingAgeMs >= 15, `the oldest queued change has waited: ${m.oldestPendingAgeMs}`);
+    await db.syncNow();
+    m = await db.metrics();
+    eq([m.syncs, m.failedSyncs, m.pushes, m.changesSent, m.oldestPendingAgeMs], [1, 0, 1, 3, null], "one sync, one push of three");
+    assert(m.pulls >= 1 && m.recordsReceived >= 3, `pulled the three back: ${JSON.stringify(m)}`);
+    assert(m.bytesSent > 300 && m.bytesReceived > 300, `bytes both ways: ${m.bytesSent}, ${m.bytesReceived}`);
+    assert(m.lastSyncMs >= 0 && m.lastPushMs >= 0 && m.lastPullMs >= 0 && m.sinceLastSuccessMs >= 0, JSON.stringify(m));
+    eq(m.failures, {}, "no failure");
+
+    // A refused token: a failed sync, by the name the app saw.
+    await refused.tasks.create({ title: "never sent", done: 0 });
+    const e = await rejects(refused.db.syncNow(), "SyncError", "a token the server does not know");
+    m = await refused.db.metrics();
+    eq([m.syncs, m.failedSyncs, m.failures.SyncError, m.lastSuccessAt], [0, 1, 1, null], `failed: ${e.message}`);
+    assert(m.lastFailureAt > 0 && m.oldestPendingAgeMs >= 0, JSON.stringify(m));
+  } finally {
+    await cleanup(api, client, refused);
+  }
+}
+
+/** `db.exportPending()`: every queued change with its record as it is here, oldest first. */
+export async function exportPendingGivesEveryQueuedChange(api) {
+  const app = uniqueApp("export");
+  const db = await api.open({ app, version: 1, collections: COLLECTIONS });
+  try {
+    const tasks = db.collection("tasks");
+    eq((await db.exportPending()).changes, [], "nothing queued");
+    const a = await tasks.create({ title: "a", done: 0 });
+    const b = await tasks.create({ title: "b", done: 0 });
+    await tasks.update(a.id, { title: "a2" });
+    await rawMarkSynced(db.name, "tasks");
+    const c = await tasks.create({ title: "c", done: 1 });
+    await tasks.delete(b.id);
+    const backup = await db.exportPending();
+    eq([backup.app, backup.tenant, typeof backup.exportedAt], [app, null, "number"], "whose export");
+    const outbox = await db.outbox();
+    eq(
+      backup.changes.map((x) => [x.collection, x.id, x.op, x.mutationId, x.queuedAt, x.attempts, x.held]),
+      outbox.map((e) => [e.collection, e.recordId, e.op, e.mutationId, e.queuedAt, e.attempts, e.hold ?? null]),
+      "every entry, in queue order",
+    );
+    const byId = Object.fromEntries(backup.changes.map((x) => [x.id, x.record]));
+    eq(userFields(byId[c.id]), userFields({ id: c.id, title: "c", done: 1 }), "a created record, as it is here");
+    eq(byId[b.id], null, "a deleted one");
+    // Plain data: it survives JSON as it is.
+    eq(JSON.parse(JSON.stringify(backup)), backup, "plain JSON");
+  } finally {
+    db.close();
+    await api.deleteDatabase(app, undefined, DISCARD);
+  }
+}
+
+/** `db.storage()` and `db.persist()`: the origin's usage, quota and persistence. */
+export async function storageUsageQuotaAndPersistence(api) {
+  const app = uniqueApp("storage");
+  const db = await api.open({ app, version: 1, collections: COLLECTIONS });
+  try {
+    const before = await db.storage();
+    if (typeof navigator.storage?.estimate !== "function") {
+      // An engine without the storage manager (WebKitGTK here): nothing is made up.
+      eq(before, { usage: null, quota: null, persisted: null }, "nothing known");
+      eq(await db.persist(), false, "cannot be asked");
+      return;
+    }
+    assert(before.quota > 0 && before.usage >= 0 && typeof before.persisted === "boolean", JSON.stringify(before));
+    await db.collection("tasks").bulkCreate(Array.from({ length: 200 }, (_, i) => ({ title: "x".repeat(2000) + i, done: 0 })));
+    const after = await db.storage();
+    assert(after.usage >= before.usage, `usage does not shrink: ${before.usage} then ${after.usage}`);
+    // Only Chromium answers without asking anyone; other engines may prompt a person.
+    if (/Chrome\//.test(navigator.userAgent)) {
+      const persisted = await db.persist();
+      eq([typeof persisted, (await db.storage()).persisted], ["boolean", persisted], "asked, and reported");
+    }
+  } finally {
+    db.close();
+    await api.deleteDatabase(app, undefined, DISCARD);
+  }
+}
+
+/** A damaged outbox row is quarantined (out of the queue, logged with its raw value and why)
+ * instead of stopping every sync (a bad mutation id) or counting as pending for good (a missing
+ * field); the rest of the queue syncs. */
+export async function damagedOutboxRowsAreQuarantined(api) {
+  const { main } = api.servers;
+  const client = await openSynced(api, "quarantine", manual(main, "tok25"));
+  try {
+    const { db, tasks } = client;
+    const good = await tasks.create({ title: "still syncs", done: 0 });
+    const raw = await rawOpen(db.name);
+    await new Promise((resolve, reject) => {
+      const tx = raw.transaction("_outbox", "readwrite");
+      const outbox = tx.objectStore("_outbox");
+      outbox.add({ mutationId: "not-a-uuid", collection: "tasks", recordId: good.id, op: "update", baseVersion: null, queuedAt: 1, attempts: 0 });
+      outbox.add({ mutationId: "0190a0f0-0000-7000-8000-000000000009", collection: "tasks", queuedAt: 2, attempts: 0 });
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+    });
+    raw.close();
+    const summary = await db.syncNow();
+    eq([summary.pushed, db.status().pending, (await db.outbox()).length], [1, 0, 0], "the good change went, the damaged rows are out");
+    const quarantined = (await db.syncLog()).filter((e) => e.kind === "quarantined");
+    eq(quarantined.length, 2, "both logged");
+    const byWhy = Object.fromEntries(quarantined.map((e) => [e.local.mutationId, e.message]));
+    assert(/not a UUID/.test(byWhy["not-a-uuid"]), JSON.stringify(byWhy));
+    assert(/no record id/.test(byWhy["0190a0f0-0000-7000-8000-000000000009"]), JSON.stringify(byWhy));
+    const server = await serverState(main, "tok25");
+    assert(server.records.has(`tasks/${good.id}`), "the good change reached the server");
+  } finally {
+    await cleanup(api, client);
+  }
+}
+
 export async function deletesSyncAndConflictWithEdits(api) {
   const { main } = api.servers;
   const a = await openSynced(api, "del-a", manual(main, "tok15"));

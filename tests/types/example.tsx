@@ -10,6 +10,7 @@ import {
   type Database,
   type OpenOptions,
   type StoredRecord,
+  type SyncMetrics,
 } from "ferrysync";
 import { FerrysyncProvider, useConflicts, useDatabase, useLiveQuery, useOutbox, useRecord, useSyncLog, useSyncStatus } from "ferrysync/react";
 import type { Note, Schema, Task } from "./schema.js";
@@ -70,6 +71,18 @@ export async function main(): Promise<void> {
   for (const entry of await db.outbox()) {
     const collection: "tasks" | "notes" = entry.collection;
     console.log(collection, entry.op);
+  }
+
+  const metrics: SyncMetrics = await db.metrics();
+  const waited: number | null = metrics.oldestPendingAgeMs;
+  console.log(waited, metrics.failures.NetworkError ?? 0, metrics.bytesSent);
+  const storage = await db.storage();
+  const free: number | null = storage.quota === null || storage.usage === null ? null : storage.quota - storage.usage;
+  if (!storage.persisted && (await db.persist())) console.log("kept", free);
+  const backup = await db.exportPending();
+  for (const change of backup.changes) {
+    const collection: "tasks" | "notes" = change.collection;
+    console.log(collection, change.op, change.record?.id, JSON.stringify(backup).length);
   }
 
   try {

@@ -43,6 +43,13 @@ pub enum Error {
     },
     InvalidCursor,
     InvalidLimit(String),
+    /// A space id of a pull by space that is not one (what is wrong with it, never the id).
+    InvalidSpace(String),
+    /// More spaces in one pull than the server takes.
+    TooManySpaces {
+        max: usize,
+        got: usize,
+    },
     NotFound,
     MethodNotAllowed,
     /// Load shedding, real or injected.
@@ -66,13 +73,16 @@ impl Error {
             Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Error::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             Error::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Error::MalformedJson(_) | Error::InvalidRequest(_) | Error::InvalidCursor | Error::InvalidLimit(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Error::MalformedJson(_)
+            | Error::InvalidRequest(_)
+            | Error::InvalidCursor
+            | Error::InvalidLimit(_)
+            | Error::InvalidSpace(_) => StatusCode::BAD_REQUEST,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Error::PayloadTooLarge { .. } | Error::BatchTooLarge { .. } | Error::AnswerTooLarge { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            Error::PayloadTooLarge { .. }
+            | Error::BatchTooLarge { .. }
+            | Error::AnswerTooLarge { .. }
+            | Error::TooManySpaces { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -97,6 +107,8 @@ impl Error {
             Error::BatchTooLarge { .. } => codes::BATCH_TOO_LARGE,
             Error::InvalidCursor => codes::INVALID_CURSOR,
             Error::InvalidLimit(_) => codes::INVALID_LIMIT,
+            Error::InvalidSpace(_) => codes::INVALID_SPACE,
+            Error::TooManySpaces { .. } => codes::TOO_MANY_SPACES,
             Error::NotFound => codes::NOT_FOUND,
             Error::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
             Error::RateLimited { .. } => codes::RATE_LIMITED,
@@ -126,6 +138,10 @@ impl Error {
             }
             Error::InvalidCursor => "the cursor is not one this server issued".into(),
             Error::InvalidLimit(detail) => format!("limit must be a positive integer: {}", cut(detail)),
+            Error::InvalidSpace(detail) => cut(detail),
+            Error::TooManySpaces { max, got } => {
+                format!("{got} spaces in one pull, more than the limit of {max}: split the request")
+            }
             Error::NotFound => "no such endpoint".into(),
             Error::MethodNotAllowed => "this endpoint does not take this method".into(),
             Error::RateLimited { retry_after_secs } => {

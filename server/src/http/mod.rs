@@ -44,7 +44,7 @@ pub struct AppState {
 
 impl AppState {
     /// A state whose authenticator knows only the configuration's development tokens (it reads
-    /// no key file): for callers of [`push::apply`] and [`pull::page`] without HTTP.
+    /// no key file): for callers of [`push::apply`], [`pull::page`] and [`pull::spaces`] without HTTP.
     pub fn new(config: Config, store: Arc<dyn Store>) -> AppState {
         let auth = Authenticator::dev_only(&config.auth);
         AppState::with_auth(config, store, auth)
@@ -76,7 +76,7 @@ fn cors() -> CorsLayer {
 pub fn router(state: AppState) -> Router {
     let mut api = Router::new()
         .route(PUSH_PATH, post(push::push))
-        .route(PULL_PATH, get(pull::pull))
+        .route(PULL_PATH, get(pull::pull).post(pull::pull_spaces))
         .route(HEALTH_PATH, get(health::health));
     if state.config.enable_faults {
         api = api.route_layer(middleware::from_fn_with_state(state.clone(), faults::inject));

@@ -78,6 +78,7 @@ mod tests {
             deleted: false,
             updated_at: 1,
             data: Some(json!({ "big": "x".repeat(10_000) })),
+            space: String::new(),
         };
         let result = MutationResult::Conflict { mutation_id: id, current: conflict_record("c", "r", Some(&record)) };
         let text = encode(&result);

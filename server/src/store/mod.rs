@@ -1,9 +1,11 @@
 //! Storage behind a small trait, with two backends: SQLite ([`sqlite`]) and PostgreSQL
 //! ([`postgres`]).
 //!
-//! A store keeps three things per tenant: the records (latest state, tombstones included), the
-//! answer given to every mutation id (in the compact form of [`answers`]), and a change sequence
-//! (a counter, +1 on every write) that orders the records for pull. The rules for one mutation
+//! A store keeps four things per tenant: the records (latest state, tombstones included, each
+//! with its space: `""` for none), the answer given to every mutation id (in the compact form of
+//! [`answers`]), a change sequence (a counter, +1 on every write) that orders the records for
+//! pull, and the departures: for each record that a write moved out of a space, that space, the
+//! write's version and its change number, so that a pull of the old space learns it left. The rules for one mutation
 //! are the same for every backend and live here ([`plan`]); a backend only supplies the
 //! transaction around them.
 
@@ -14,7 +16,9 @@ pub mod sqlite;
 use std::future::Future;
 use std::pin::Pin;
 
-use ferrysync::protocol::{self, codes, Change, Current, Decision, Mutation, MutationResult, Rejection, ServerRecord};
+use ferrysync::protocol::{
+    self, codes, Change, Current, Decision, LeftRecord, Mutation, MutationResult, Rejection, ServerRecord,
+};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -54,6 +58,112 @@ pub struct PullPage {
     /// The sequence number of the last change in `changes` (the requested one if it is empty).
     pub last_seq: u64,
     pub has_more: bool,
+}
+
+/// One space's page of a pull by space (`POST /v1/pull`).
+#[derive(Debug, Default)]
+pub struct SpacePage {
+    /// Records of the space changed after the requested sequence number, in change order.
+    pub changes: Vec<ServerRecord<Box<RawValue>>>,
+    /// Records that left the space after it, in change order.
+    pub left: Vec<LeftRecord>,
+    /// The sequence number of the last entry in the page (the requested one if it is empty).
+    pub last_seq: u64,
+    pub has_more: bool,
+}
+
+/// One entry of a space's page, as a backend reads it.
+pub enum SpaceEntry {
+    Record(ServerRecord<Box<RawValue>>),
+    Left(LeftRecord),
+}
+
+impl SpaceEntry {
+    /// What it counts toward the answer's byte bound ([`record_bytes`]).
+    pub fn bytes(&self) -> usize {
+        match self {
+            SpaceEntry::Record(r) => record_bytes(&r.collection, &r.id, r.data.as_ref().map(|d| d.get())),
+            SpaceEntry::Left(l) => record_bytes(&l.collection, &l.id, None),
+        }
+    }
+}
+
+/// How the count and byte bounds of a pull by space are shared between its spaces. A backend
+/// reads each space twice at most, in one snapshot:
+///
+/// 1. each space in request order, up to its fair share ([`SpacesBudget::first_pass`]: the limit
+///    divided among the spaces, rounded up), so that one busy space does not starve the others;
+/// 2. then, in request order again, the spaces cut by their share, up to what the answer may still
+///    carry ([`SpacesBudget::second_pass`]).
+///
+/// The byte bound is the answer's: an entry that would take the answer over it ends its space's
+/// page (and, since every later space would meet the same bound, the answer), except that the
+/// answer's first entry is always taken, so that every request makes progress.
+pub struct SpacesBudget {
+    count_left: u32,
+    bytes_left: usize,
+    share: u32,
+    /// Nothing taken yet: the next entry is taken whatever its size.
+    empty: bool,
+    /// An entry did not fit in the bytes left.
+    full: bool,
+}
+
+impl SpacesBudget {
+    pub fn new(limits: PullLimits, spaces: usize) -> SpacesBudget {
+        let share = limits.count.div_ceil(spaces.max(1) as u32).max(1);
+        SpacesBudget { count_left: limits.count, bytes_left: limits.bytes, share, empty: true, full: false }
+    }
+
+    /// Most entries a space may take in the first pass (0: only find out whether it has any).
+    pub fn first_pass(&self) -> u32 {
+        if self.full {
+            0
+        } else {
+            self.share.min(self.count_left)
+        }
+    }
+
+    /// Most entries a space with more may take in the second pass; `None`: skip it.
+    pub fn second_pass(&self, page: &SpacePage) -> Option<u32> {
+        (page.has_more && !self.full && self.count_left > 0).then_some(self.count_left)
+    }
+
+    /// Records that the next entry did not fit in the bytes left (a backend that applies the byte
+    /// bound in its query learns it from the rows it did not get).
+    pub fn mark_full(&mut self) {
+        if !self.empty {
+            self.full = true;
+        }
+    }
+
+    /// Bytes the answer may still carry, and whether the next entry is taken whatever its size.
+    pub fn bytes_left(&self) -> (usize, bool) {
+        (self.bytes_left, self.empty)
+    }
+
+    /// Offers the next entry of a space (in change order, after `page.last_seq`) that may take at
+    /// most `cap` entries in this pass; false when it is not taken (the page then has more).
+    pub fn offer(&mut self, page: &mut SpacePage, taken: &mut u32, cap: u32, seq: u64, entry: SpaceEntry) -> bool {
+        let size = entry.bytes();
+        if *taken >= cap || self.count_left == 0 {
+            return false;
+        }
+        if !self.empty && size > self.bytes_left {
+            self.full = true;
+            return false;
+        }
+        self.count_left -= 1;
+        self.bytes_left = self.bytes_left.saturating_sub(size);
+        self.empty = false;
+        *taken += 1;
+        page.last_seq = seq;
+        match entry {
+            SpaceEntry::Record(r) => page.changes.push(r),
+            SpaceEntry::Left(l) => page.left.push(l),
+        }
+        true
+    }
 }
 
 /// Limits a store applies to a push.
@@ -132,6 +242,18 @@ pub trait Store: Send + Sync + 'static {
         limits: PullLimits,
     ) -> BoxFuture<'_, Result<Option<PullPage>, StoreError>>;
 
+    /// For each `(space, after)` (space `""`: the records without a space), the space's records
+    /// changed after change number `after` and the records that left it since, within `limits`
+    /// for the whole answer (shared as [`SpacesBudget`] says), all read in one snapshot; one page
+    /// per space, in order. `None` when an `after` is beyond the tenant's last change. Reads only
+    /// the index entries of the spaces asked for. Never waits for a writer.
+    fn pull_spaces(
+        &self,
+        tenant: String,
+        spaces: Vec<(String, u64)>,
+        limits: PullLimits,
+    ) -> BoxFuture<'_, Result<Option<Vec<SpacePage>>, StoreError>>;
+
     /// Checks that the storage answers. Never waits for a writer.
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 
@@ -149,6 +271,8 @@ pub struct StoredRecord {
     pub updated_at: u64,
     /// `None` for a tombstone.
     pub data: Option<Value>,
+    /// The record's space; `""` for none.
+    pub space: String,
 }
 
 /// A write a store must make for one mutation.
@@ -162,6 +286,17 @@ pub struct Write {
     pub updated_at: u64,
     /// Compact JSON text of the data; `None` for a tombstone.
     pub data: Option<String>,
+    /// The record's space after the write (`""`: none): the mutation's for an upsert, the
+    /// record's own for a delete (a tombstone stays where the record was).
+    pub space: String,
+}
+
+impl Write {
+    /// The space the write moves the record out of, if it moves it: the stored record's space
+    /// when it differs from the write's.
+    pub fn leaves<'a>(&self, current: Option<&'a StoredRecord>) -> Option<&'a str> {
+        current.map(|c| c.space.as_str()).filter(|old| *old != self.space)
+    }
 }
 
 /// What to do for one mutation that has no stored answer yet: the answer, and maybe a write.
@@ -201,11 +336,21 @@ pub fn plan(m: &Mutation<Value>, current: Option<&StoredRecord>, limits: Mutatio
         }
         Change::Delete => None,
     };
-    let cur = current.map(|c| Current { version: c.version, deleted: c.deleted, data: c.data.as_ref() });
+    let space = match change {
+        Change::Upsert(_) => m.space.clone().unwrap_or_default(),
+        Change::Delete => current.map(|c| c.space.clone()).unwrap_or_default(),
+    };
+    // A record's space is part of what an upsert asks for: a live record in another space is not
+    // "already so" even with equal data (the data is then compared as if it differed).
+    let cur = current.map(|c| Current {
+        version: c.version,
+        deleted: c.deleted,
+        data: if c.space == space { c.data.as_ref() } else { None },
+    });
     let updated_at = m.written_at.map_or(limits.now, |t| t.min(limits.now));
     let write = |version: u64, deleted: bool| Plan {
         result: MutationResult::Applied { mutation_id, version },
-        write: Some(Write { version, deleted, forced: m.force, updated_at, data: text.clone() }),
+        write: Some(Write { version, deleted, forced: m.force, updated_at, data: text.clone(), space: space.clone() }),
     };
     match protocol::decide(cur, change, m.base_version, m.force) {
         // The record already is so, but this write was made later than its version: written
@@ -269,6 +414,7 @@ mod tests {
             base_version: base,
             force: false,
             written_at: None,
+            space: None,
         }
     }
 
@@ -284,13 +430,22 @@ mod tests {
     #[test]
     fn a_change_already_so_but_written_later_is_a_new_version_with_the_later_time() {
         let at = |written_at: Option<u64>, op: Op, data: Option<Value>| Mutation { written_at, ..m(op, data, Some(1)) };
-        let tombstone = StoredRecord { version: 3, deleted: true, updated_at: 500, data: None };
+        let tombstone = StoredRecord { version: 3, deleted: true, updated_at: 500, data: None, space: String::new() };
         // A delete repeated later: a new tombstone version, stamped with the later time.
         let p = plan(&at(Some(800), Op::Delete, None), Some(&tombstone), LIMITS);
         assert!(matches!(p.result, MutationResult::Applied { version: 4, .. }));
-        assert_eq!(p.write, Some(Write { version: 4, deleted: true, forced: false, updated_at: 800, data: None }));
+        assert_eq!(
+            p.write,
+            Some(Write { version: 4, deleted: true, forced: false, updated_at: 800, data: None, space: String::new() })
+        );
         // The same data written later: the same, live.
-        let live = StoredRecord { version: 2, deleted: false, updated_at: 500, data: Some(json!({"t": 1})) };
+        let live = StoredRecord {
+            version: 2,
+            deleted: false,
+            updated_at: 500,
+            data: Some(json!({"t": 1})),
+            space: String::new(),
+        };
         let p = plan(&at(Some(2_000), Op::Upsert, Some(json!({"t": 1}))), Some(&live), LIMITS);
         assert_eq!(p.write.map(|w| (w.version, w.deleted, w.updated_at)), Some((3, false, 1_000)), "cut to the clock");
         // Written earlier, at the same time, or with no time: nothing to write, as before.
@@ -313,10 +468,17 @@ mod tests {
                 deleted: false,
                 forced: false,
                 updated_at: 1_000,
-                data: Some(r#"{"t":1}"#.into())
+                data: Some(r#"{"t":1}"#.into()),
+                space: String::new(),
             })
         );
-        let cur = StoredRecord { version: 1, deleted: false, updated_at: 500, data: Some(json!({"t": 1})) };
+        let cur = StoredRecord {
+            version: 1,
+            deleted: false,
+            updated_at: 500,
+            data: Some(json!({"t": 1})),
+            space: String::new(),
+        };
         let p = plan(&m(Op::Upsert, Some(json!({"t": 2})), None), Some(&cur), LIMITS);
         match p.result {
             MutationResult::Conflict { current, .. } => {
@@ -326,7 +488,17 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let p = plan(&m(Op::Delete, None, Some(1)), Some(&cur), LIMITS);
-        assert_eq!(p.write, Some(Write { version: 2, deleted: true, forced: false, updated_at: 1_000, data: None }));
+        assert_eq!(
+            p.write,
+            Some(Write {
+                version: 2,
+                deleted: true,
+                forced: false,
+                updated_at: 1_000,
+                data: None,
+                space: String::new()
+            })
+        );
         // Forced: written over a stale base, and marked.
         let p = plan(&Mutation { force: true, ..m(Op::Upsert, Some(json!({"t": 3})), Some(0)) }, Some(&cur), LIMITS);
         assert_eq!(
@@ -336,7 +508,8 @@ mod tests {
                 deleted: false,
                 forced: true,
                 updated_at: 1_000,
-                data: Some(r#"{"t":3}"#.into())
+                data: Some(r#"{"t":3}"#.into()),
+                space: String::new(),
             })
         );
         // A version is stamped with its write's time, never later than the server's clock.
@@ -351,5 +524,39 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn spaces() {
+        let in_a = StoredRecord {
+            version: 2,
+            deleted: false,
+            updated_at: 500,
+            data: Some(json!({"t": 1})),
+            space: "a".into(),
+        };
+        let to = |space: Option<&str>, data| Mutation {
+            space: space.map(str::to_string),
+            ..m(Op::Upsert, Some(data), Some(2))
+        };
+        // Same data, same space: already so.
+        let p = plan(&to(Some("a"), json!({"t": 1})), Some(&in_a), LIMITS);
+        assert_eq!(p.write, None);
+        // Same data, another space (or none): a move, written at the next version.
+        let p = plan(&to(Some("b"), json!({"t": 1})), Some(&in_a), LIMITS);
+        let w = p.write.unwrap();
+        assert_eq!((w.version, w.space.as_str(), w.leaves(Some(&in_a))), (3, "b", Some("a")));
+        let w = plan(&to(None, json!({"t": 1})), Some(&in_a), LIMITS).write.unwrap();
+        assert_eq!((w.space.as_str(), w.leaves(Some(&in_a))), ("", Some("a")));
+        // A move on a stale base is a conflict like any other change.
+        let stale = Mutation { base_version: Some(1), ..to(Some("b"), json!({"t": 1})) };
+        assert!(matches!(plan(&stale, Some(&in_a), LIMITS).result, MutationResult::Conflict { .. }));
+        // A delete keeps the record where it is, whatever space it names.
+        let del = Mutation { space: Some("z".into()), ..m(Op::Delete, None, Some(2)) };
+        let w = plan(&del, Some(&in_a), LIMITS).write.unwrap();
+        assert_eq!((w.deleted, w.space.as_str(), w.leaves(Some(&in_a))), (true, "a", None));
+        // A bad space id is rejected.
+        let p = plan(&to(Some(""), json!({"t": 1})), Some(&in_a), LIMITS);
+        assert!(matches!(p.result, MutationResult::Rejected { ref code, .. } if code == codes::INVALID_SPACE));
     }
 }

@@ -13,15 +13,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
-use ferrysync::protocol::{Mutation, MutationResult, ServerRecord};
+use ferrysync::protocol::{LeftRecord, Mutation, MutationResult, ServerRecord};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio_postgres::{IsolationLevel, NoTls};
 
 use super::answers::{self, Stored};
 use super::{
-    now_ms, plan, record_bytes, AnswerBudget, BoxFuture, MutationLimits, PullLimits, PullPage, Store, StoreError,
-    StoredRecord, Write,
+    now_ms, plan, record_bytes, AnswerBudget, BoxFuture, MutationLimits, PullLimits, PullPage, SpaceEntry, SpacePage,
+    SpacesBudget, Store, StoreError, StoredRecord, Write,
 };
 
 /// Connections of each pool (writers, readers) of one server process.
@@ -45,7 +45,20 @@ CREATE TABLE IF NOT EXISTS records (
 );
 -- A database made before force pushes were recorded gets the column.
 ALTER TABLE records ADD COLUMN IF NOT EXISTS forced BOOLEAN NOT NULL DEFAULT false;
+-- A database made before spaces: every record belongs to no space ('').
+ALTER TABLE records ADD COLUMN IF NOT EXISTS space TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX IF NOT EXISTS records_by_seq ON records (tenant, seq);
+CREATE INDEX IF NOT EXISTS records_by_space ON records (tenant, space, seq);
+CREATE TABLE IF NOT EXISTS departures (
+    tenant     TEXT   NOT NULL,
+    space      TEXT   NOT NULL,
+    collection TEXT   NOT NULL,
+    id         TEXT   NOT NULL,
+    version    BIGINT NOT NULL,
+    seq        BIGINT NOT NULL,
+    PRIMARY KEY (tenant, space, collection, id)
+);
+CREATE INDEX IF NOT EXISTS departures_by_space ON departures (tenant, space, seq);
 CREATE TABLE IF NOT EXISTS mutations (
     tenant      TEXT   NOT NULL,
     mutation_id TEXT   NOT NULL,
@@ -72,6 +85,35 @@ SELECT collection, id, version, deleted, data, updated_at, seq, total, forced FR
     WINDOW w AS (ORDER BY seq)
 ) p
 WHERE n <= $3::int8 AND (n = 1 OR upto <= $4::int8)
+ORDER BY seq
+"#;
+
+/// One space's entries after `$3`: its records and departures merged in change order (each side
+/// read from its index, `records_by_space` and `departures_by_space`, at most `$4 + 1` rows). An
+/// entry `fits` when it is among the first `$4` and the running size stays within `$5` (the first
+/// one too when `$6`: the answer is still empty); the rows are the fitting ones and the first one
+/// after them, which only says that more follow (its data is not sent), and `total` tells it when
+/// no row is left over. `kind` is 0 for a record, 1 for a departure.
+pub const SPACE_SQL: &str = r#"
+SELECT kind, collection, id, version, deleted, CASE WHEN fits THEN data END, updated_at, seq, forced, total, fits
+FROM (
+    SELECT u.*,
+           row_number() OVER w AS n,
+           sum(size) OVER w AS upto,
+           count(*) OVER () AS total,
+           (row_number() OVER w <= $4::int8 AND ((row_number() OVER w = 1 AND $6::bool) OR sum(size) OVER w <= $5::int8)) AS fits
+    FROM (
+        (SELECT 0 AS kind, collection, id, version, deleted, data, updated_at, seq, forced,
+                octet_length(collection) + octet_length(id) + coalesce(octet_length(data), 0) + 100 AS size
+         FROM records WHERE tenant = $1 AND space = $2 AND seq > $3::int8 ORDER BY seq LIMIT $4::int8 + 1)
+        UNION ALL
+        (SELECT 1, collection, id, version, false, NULL, 0, seq, false,
+                octet_length(collection) + octet_length(id) + 100
+         FROM departures WHERE tenant = $1 AND space = $2 AND seq > $3::int8 ORDER BY seq LIMIT $4::int8 + 1)
+    ) u
+    WINDOW w AS (ORDER BY seq)
+) p
+WHERE fits OR n = 1 OR upto - size <= $5::int8 OR (n = 2 AND $6::bool)
 ORDER BY seq
 "#;
 
@@ -185,7 +227,7 @@ async fn fetch_records(
     let ids: Vec<&str> = wanted.iter().map(|k| k.1.as_str()).collect();
     let rows = tx
         .query(
-            "SELECT r.collection, r.id, r.version, r.deleted, r.data, r.updated_at FROM records r
+            "SELECT r.collection, r.id, r.version, r.deleted, r.data, r.updated_at, r.space FROM records r
              JOIN unnest($2::text[], $3::text[]) AS k(collection, id) USING (collection, id)
              WHERE r.tenant = $1",
             &[&tenant, &collections, &ids],
@@ -201,7 +243,13 @@ async fn fetch_records(
         let bytes = record_bytes(&collection, &id, data.as_deref());
         let data = data.map(|t| serde_json::from_str(&t)).transpose().map_err(|e| corrupt("data", e))?;
         let (version, updated_at): (i64, i64) = (row.get(2), row.get(5));
-        let stored = StoredRecord { version: version as u64, deleted: row.get(3), updated_at: updated_at as u64, data };
+        let stored = StoredRecord {
+            version: version as u64,
+            deleted: row.get(3),
+            updated_at: updated_at as u64,
+            data,
+            space: row.get(6),
+        };
         seen.insert((collection, id), Some((stored, bytes)));
     }
     Ok(())
@@ -246,6 +294,8 @@ async fn push_tx(
     let mut budget = AnswerBudget::new(limits.max_answer_bytes);
     // Each record's last write in the batch, with its change number.
     let mut writes: HashMap<RecordKey, (Write, u64)> = HashMap::new();
+    // The space of each written record before the batch (`None`: never held).
+    let mut before: HashMap<RecordKey, Option<String>> = HashMap::new();
     let (mut new_keys, mut new_answers) = (Vec::new(), Vec::new());
     let mut results = Vec::with_capacity(mutations.len());
     for (m, key) in mutations.iter().zip(&keys) {
@@ -267,10 +317,15 @@ async fn push_tx(
             seq += 1;
             let bytes = record_bytes(&m.collection, &m.id, w.data.as_deref());
             let data = if w.deleted { None } else { m.data.clone() };
-            seen.insert(
-                record_key.clone(),
-                Some((StoredRecord { version: w.version, deleted: w.deleted, updated_at: w.updated_at, data }, bytes)),
-            );
+            before.entry(record_key.clone()).or_insert_with(|| current.map(|c| c.0.space.clone()));
+            let stored = StoredRecord {
+                version: w.version,
+                deleted: w.deleted,
+                updated_at: w.updated_at,
+                data,
+                space: w.space.clone(),
+            };
+            seen.insert(record_key.clone(), Some((stored, bytes)));
             // A record written twice in the batch is stored once, in its last state.
             writes.insert(record_key, (w, seq));
         }
@@ -284,7 +339,22 @@ async fn push_tx(
     let now = now_ms() as i64;
     if !writes.is_empty() {
         let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut spaces, mut moved) =
+            (Vec::new(), (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()));
         for ((collection, id), (w, seq)) in writes {
+            // A record the batch moved out of a space leaves a departure there (the batch's last
+            // write of it says where to and at which version); in the space it is now, it has none.
+            if let Some(Some(old)) = before.get(&(collection.clone(), id.clone())) {
+                if *old != w.space {
+                    moved.0.push(old.clone());
+                    moved.1.push(w.space.clone());
+                    moved.2.push(collection.clone());
+                    moved.3.push(id.clone());
+                    moved.4.push(w.version as i64);
+                    moved.5.push(seq as i64);
+                }
+            }
+            spaces.push(w.space);
             cols.0.push(collection);
             cols.1.push(id);
             cols.2.push(w.version as i64);
@@ -295,17 +365,38 @@ async fn push_tx(
             cols.7.push(w.updated_at as i64);
         }
         tx.execute(
-            "INSERT INTO records (tenant, collection, id, version, deleted, data, seq, updated_at, forced)
-             SELECT $1, c, i, v, d, x, s, u, f
-             FROM unnest($2::text[], $3::text[], $4::int8[], $5::bool[], $6::text[], $7::int8[], $8::bool[], $9::int8[])
-                AS t(c, i, v, d, x, s, f, u)
+            "INSERT INTO records (tenant, collection, id, version, deleted, data, seq, updated_at, forced, space)
+             SELECT $1, c, i, v, d, x, s, u, f, sp
+             FROM unnest($2::text[], $3::text[], $4::int8[], $5::bool[], $6::text[], $7::int8[], $8::bool[], $9::int8[],
+                         $10::text[])
+                AS t(c, i, v, d, x, s, f, u, sp)
              ON CONFLICT (tenant, collection, id) DO UPDATE SET
                 version = excluded.version, deleted = excluded.deleted, data = excluded.data,
-                seq = excluded.seq, updated_at = excluded.updated_at, forced = excluded.forced",
-            &[&tenant, &cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &cols.6, &cols.7],
+                seq = excluded.seq, updated_at = excluded.updated_at, forced = excluded.forced,
+                space = excluded.space",
+            &[&tenant, &cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &cols.6, &cols.7, &spaces],
         )
         .await
         .map_err(pg_err)?;
+        if !moved.0.is_empty() {
+            tx.execute(
+                "INSERT INTO departures (tenant, space, collection, id, version, seq)
+                 SELECT $1, o, c, i, v, s FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[])
+                    AS t(o, c, i, v, s)
+                 ON CONFLICT (tenant, space, collection, id) DO UPDATE SET
+                    version = excluded.version, seq = excluded.seq",
+                &[&tenant, &moved.0, &moved.2, &moved.3, &moved.4, &moved.5],
+            )
+            .await
+            .map_err(pg_err)?;
+            tx.execute(
+                "DELETE FROM departures d USING unnest($2::text[], $3::text[], $4::text[]) AS t(sp, c, i)
+                 WHERE d.tenant = $1 AND d.space = t.sp AND d.collection = t.c AND d.id = t.i",
+                &[&tenant, &moved.1, &moved.2, &moved.3],
+            )
+            .await
+            .map_err(pg_err)?;
+        }
         tx.execute("UPDATE tenants SET last_seq = $2 WHERE tenant = $1", &[&tenant, &(seq as i64)])
             .await
             .map_err(pg_err)?;
@@ -372,6 +463,86 @@ async fn pull_tx(
     Ok(Some(PullPage { changes, last_seq, has_more }))
 }
 
+/// The pages of a pull by space, in one snapshot ([`SpacesBudget`] shares the bounds).
+async fn pull_spaces_tx(
+    conn: &mut Object,
+    tenant: &str,
+    spaces: &[(String, u64)],
+    limits: PullLimits,
+) -> Result<Option<Vec<SpacePage>>, StoreError> {
+    let tx = conn
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(pg_err)?;
+    let last: i64 = tx
+        .query_opt("SELECT last_seq FROM tenants WHERE tenant = $1", &[&tenant])
+        .await
+        .map_err(pg_err)?
+        .map_or(0, |r| r.get(0));
+    if spaces.iter().any(|(_, after)| *after > last as u64) {
+        return Ok(None);
+    }
+    let stmt = tx.prepare_cached(SPACE_SQL).await.map_err(pg_err)?;
+    let mut budget = SpacesBudget::new(limits, spaces.len());
+    let mut pages: Vec<SpacePage> =
+        spaces.iter().map(|(_, after)| SpacePage { last_seq: *after, ..SpacePage::default() }).collect();
+    for pass in 0..2 {
+        for ((space, _), page) in spaces.iter().zip(pages.iter_mut()) {
+            let cap = match pass {
+                0 => budget.first_pass(),
+                _ => match budget.second_pass(page) {
+                    Some(cap) => cap,
+                    None => continue,
+                },
+            };
+            let (bytes_left, empty) = budget.bytes_left();
+            let rows = tx
+                .query(&stmt, &[&tenant, space, &(page.last_seq as i64), &i64::from(cap), &(bytes_left as i64), &empty])
+                .await
+                .map_err(pg_err)?;
+            let total = rows.first().map_or(0, |r| r.get::<_, i64>(9));
+            let mut taken = 0;
+            let mut more = total as usize > rows.len();
+            for row in rows.iter() {
+                if !row.get::<_, bool>(10) {
+                    // Over the count or the byte bound; only the bytes concern the other spaces.
+                    more = true;
+                    if taken < cap {
+                        budget.mark_full();
+                    }
+                    break;
+                }
+                let (kind, version, seq): (i32, i64, i64) = (row.get(0), row.get(3), row.get(7));
+                let entry = if kind == 0 {
+                    let data: Option<String> = row.get(5);
+                    let updated_at: i64 = row.get(6);
+                    SpaceEntry::Record(ServerRecord {
+                        collection: row.get(1),
+                        id: row.get(2),
+                        version: version as u64,
+                        deleted: row.get(4),
+                        data: data.map(RawValue::from_string).transpose().map_err(|e| corrupt("data", e))?,
+                        updated_at: Some(updated_at as u64),
+                        forced: row.get(8),
+                    })
+                } else {
+                    SpaceEntry::Left(LeftRecord { collection: row.get(1), id: row.get(2), version: version as u64 })
+                };
+                if !budget.offer(page, &mut taken, cap, seq as u64, entry) {
+                    more = true;
+                    break;
+                }
+            }
+            page.has_more = more;
+        }
+    }
+    tx.commit().await.map_err(pg_err)?;
+    Ok(Some(pages))
+}
+
 impl Store for PostgresStore {
     fn push(
         &self,
@@ -391,6 +562,18 @@ impl Store for PostgresStore {
         Box::pin(async move {
             let mut conn = self.readers.get().await.map_err(pool_err)?;
             pull_tx(&mut conn, &tenant, after, limits).await
+        })
+    }
+
+    fn pull_spaces(
+        &self,
+        tenant: String,
+        spaces: Vec<(String, u64)>,
+        limits: PullLimits,
+    ) -> BoxFuture<'_, Result<Option<Vec<SpacePage>>, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.readers.get().await.map_err(pool_err)?;
+            pull_spaces_tx(&mut conn, &tenant, &spaces, limits).await
         })
     }
 

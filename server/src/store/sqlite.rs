@@ -10,15 +10,15 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferrysync::protocol::{Mutation, MutationResult, ServerRecord};
+use ferrysync::protocol::{LeftRecord, Mutation, MutationResult, ServerRecord};
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use super::{
-    answers, now_ms, plan, record_bytes, AnswerBudget, BoxFuture, MutationLimits, PullLimits, PullPage, Store,
-    StoreError, StoredRecord,
+    answers, now_ms, plan, record_bytes, AnswerBudget, BoxFuture, MutationLimits, PullLimits, PullPage, SpaceEntry,
+    SpacePage, SpacesBudget, Store, StoreError, StoredRecord,
 };
 use crate::config::Synchronous;
 
@@ -40,9 +40,20 @@ CREATE TABLE IF NOT EXISTS records (
     seq        INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     forced     INTEGER NOT NULL DEFAULT 0,
+    space      TEXT    NOT NULL DEFAULT '',
     PRIMARY KEY (tenant, collection, id)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS records_by_seq ON records (tenant, seq);
+CREATE TABLE IF NOT EXISTS departures (
+    tenant     TEXT    NOT NULL,
+    space      TEXT    NOT NULL,
+    collection TEXT    NOT NULL,
+    id         TEXT    NOT NULL,
+    version    INTEGER NOT NULL,
+    seq        INTEGER NOT NULL,
+    PRIMARY KEY (tenant, space, collection, id)
+);
+CREATE INDEX IF NOT EXISTS departures_by_space ON departures (tenant, space, seq);
 CREATE TABLE IF NOT EXISTS mutations (
     tenant      TEXT    NOT NULL,
     mutation_id TEXT    NOT NULL,
@@ -56,6 +67,18 @@ CREATE TABLE IF NOT EXISTS tenants (
     last_seq INTEGER NOT NULL
 );
 "#;
+
+/// Made after the migrations of [`SqliteStore::open_with`], since older databases get their
+/// column there. A pull of one space reads only its entries of this index.
+const SPACE_INDEX: &str = "CREATE INDEX IF NOT EXISTS records_by_space ON records (tenant, space, seq);";
+
+/// A pull of one space's records: a range of `records_by_space`, in change order.
+pub const SPACE_RECORDS_SQL: &str =
+    "SELECT collection, id, version, deleted, data, updated_at, seq, forced FROM records
+     WHERE tenant = ?1 AND space = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4";
+/// A pull of the records that left one space: a range of `departures_by_space`.
+pub const SPACE_DEPARTURES_SQL: &str = "SELECT collection, id, version, seq FROM departures
+     WHERE tenant = ?1 AND space = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4";
 
 /// Where the data lives.
 #[derive(Debug, Clone)]
@@ -178,6 +201,16 @@ impl SqliteStore {
                 if !has_forced {
                     tx.execute_batch("ALTER TABLE records ADD COLUMN forced INTEGER NOT NULL DEFAULT 0")?;
                 }
+                // A database made before spaces: every record belongs to no space.
+                let has_space: bool = tx.query_row(
+                    "SELECT count(*) > 0 FROM pragma_table_info('records') WHERE name = 'space'",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if !has_space {
+                    tx.execute_batch("ALTER TABLE records ADD COLUMN space TEXT NOT NULL DEFAULT ''")?;
+                }
+                tx.execute_batch(SPACE_INDEX)?;
                 Ok(tx.commit()?)
             })
             .await?;
@@ -187,13 +220,13 @@ impl SqliteStore {
 
 /// A record's row, its data parsed, and what it counts toward an answer.
 fn stored_record(
-    (version, deleted, data, updated_at): (u64, bool, Option<String>, u64),
+    (version, deleted, data, updated_at, space): (u64, bool, Option<String>, u64, String),
     collection: &str,
     id: &str,
 ) -> Result<(StoredRecord, usize), StoreError> {
     let bytes = record_bytes(collection, id, data.as_deref());
     let data = data.map(|text| serde_json::from_str(&text)).transpose().map_err(|e| corrupt(2, e))?;
-    Ok((StoredRecord { version, deleted, updated_at, data }, bytes))
+    Ok((StoredRecord { version, deleted, updated_at, data, space }, bytes))
 }
 
 fn push_tx(
@@ -213,21 +246,34 @@ fn push_tx(
         let mut find_answer =
             tx.prepare_cached("SELECT result FROM mutations WHERE tenant = ?1 AND mutation_id = ?2")?;
         let mut find_record = tx.prepare_cached(
-            "SELECT version, deleted, data, updated_at FROM records WHERE tenant = ?1 AND collection = ?2 AND id = ?3",
+            "SELECT version, deleted, data, updated_at, space FROM records
+             WHERE tenant = ?1 AND collection = ?2 AND id = ?3",
         )?;
         let mut write_record = tx.prepare_cached(
-            "INSERT INTO records (tenant, collection, id, version, deleted, data, seq, updated_at, forced)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            "INSERT INTO records (tenant, collection, id, version, deleted, data, seq, updated_at, forced, space)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (tenant, collection, id) DO UPDATE SET
                 version = excluded.version, deleted = excluded.deleted, data = excluded.data,
-                seq = excluded.seq, updated_at = excluded.updated_at, forced = excluded.forced",
+                seq = excluded.seq, updated_at = excluded.updated_at, forced = excluded.forced,
+                space = excluded.space",
+        )?;
+        // A record moved out of a space leaves a departure there; moved (back) in, it has none.
+        let mut depart = tx.prepare_cached(
+            "INSERT INTO departures (tenant, space, collection, id, version, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (tenant, space, collection, id) DO UPDATE SET
+                version = excluded.version, seq = excluded.seq",
+        )?;
+        let mut arrive = tx.prepare_cached(
+            "DELETE FROM departures WHERE tenant = ?1 AND space = ?2 AND collection = ?3 AND id = ?4",
         )?;
         let mut save_answer = tx.prepare_cached(
             "INSERT INTO mutations (tenant, mutation_id, result, created_at) VALUES (?1, ?2, ?3, ?4)",
         )?;
         let mut record = |collection: &str, id: &str| -> Result<Option<(StoredRecord, usize)>, StoreError> {
             find_record
-                .query_row(params![tenant, collection, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .query_row(params![tenant, collection, id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
                 .optional()?
                 .map(|row| stored_record(row, collection, id))
                 .transpose()
@@ -264,8 +310,13 @@ fn push_tx(
                     w.data,
                     seq,
                     w.updated_at,
-                    w.forced
+                    w.forced,
+                    w.space
                 ])?;
+                if let Some(old) = w.leaves(current.as_ref().map(|c| &c.0)) {
+                    depart.execute(params![tenant, old, m.collection, m.id, w.version, seq])?;
+                    arrive.execute(params![tenant, w.space, m.collection, m.id])?;
+                }
             }
             save_answer.execute(params![tenant, key, answers::encode(&planned.result), now])?;
             results.push(planned.result);
@@ -331,6 +382,97 @@ fn pull_tx(
     Ok(Some(PullPage { changes, last_seq, has_more }))
 }
 
+/// The pages of a pull by space, in one read transaction ([`SpacesBudget`] shares the bounds).
+fn pull_spaces_tx(
+    conn: &mut Connection,
+    tenant: &str,
+    spaces: &[(String, u64)],
+    limits: PullLimits,
+) -> Result<Option<Vec<SpacePage>>, StoreError> {
+    let tx = conn.transaction()?;
+    let last: u64 =
+        tx.query_row("SELECT last_seq FROM tenants WHERE tenant = ?1", [tenant], |r| r.get(0)).optional()?.unwrap_or(0);
+    if spaces.iter().any(|(_, after)| *after > last) {
+        return Ok(None);
+    }
+    let mut budget = SpacesBudget::new(limits, spaces.len());
+    let mut pages: Vec<SpacePage> =
+        spaces.iter().map(|(_, after)| SpacePage { last_seq: *after, ..SpacePage::default() }).collect();
+    for ((space, _), page) in spaces.iter().zip(pages.iter_mut()) {
+        let cap = budget.first_pass();
+        read_space(&tx, tenant, space, cap, &mut budget, page)?;
+    }
+    for ((space, _), page) in spaces.iter().zip(pages.iter_mut()) {
+        if let Some(cap) = budget.second_pass(page) {
+            read_space(&tx, tenant, space, cap, &mut budget, page)?;
+        }
+    }
+    tx.commit()?;
+    Ok(Some(pages))
+}
+
+/// Up to `cap` more entries of one space after `page.last_seq`: its records and its departures,
+/// merged in change order (a change number is one write: it is a record's or a departure's in a
+/// space, never both). Records are read one row at a time, so a page never holds more data than
+/// the budget lets in.
+fn read_space(
+    tx: &rusqlite::Transaction<'_>,
+    tenant: &str,
+    space: &str,
+    cap: u32,
+    budget: &mut SpacesBudget,
+    page: &mut SpacePage,
+) -> Result<(), StoreError> {
+    let after = page.last_seq;
+    let fetch = u64::from(cap) + 1;
+    let mut left = tx.prepare_cached(SPACE_DEPARTURES_SQL)?;
+    let departures = left
+        .query_map(params![tenant, space, after, fetch], |r| {
+            Ok((LeftRecord { collection: r.get(0)?, id: r.get(1)?, version: r.get(2)? }, r.get::<_, u64>(3)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut departures = departures.into_iter().peekable();
+    let mut stmt = tx.prepare_cached(SPACE_RECORDS_SQL)?;
+    let mut rows = stmt.query(params![tenant, space, after, fetch])?;
+    let mut taken = 0;
+    page.has_more = 'read: loop {
+        let record = match rows.next()? {
+            Some(r) => {
+                let data: Option<String> = r.get(4)?;
+                let record = ServerRecord {
+                    collection: r.get(0)?,
+                    id: r.get(1)?,
+                    version: r.get(2)?,
+                    deleted: r.get(3)?,
+                    data: data.map(RawValue::from_string).transpose().map_err(|e| corrupt(4, e))?,
+                    updated_at: Some(r.get(5)?),
+                    forced: r.get(7)?,
+                };
+                Some((record, r.get::<_, u64>(6)?))
+            }
+            None => None,
+        };
+        while let Some((_, seq)) = departures.peek() {
+            if record.as_ref().is_some_and(|(_, at)| at < seq) {
+                break;
+            }
+            let (l, seq) = departures.next().expect("peeked");
+            if !budget.offer(page, &mut taken, cap, seq, SpaceEntry::Left(l)) {
+                break 'read true;
+            }
+        }
+        match record {
+            Some((r, seq)) => {
+                if !budget.offer(page, &mut taken, cap, seq, SpaceEntry::Record(r)) {
+                    break 'read true;
+                }
+            }
+            None => break 'read false,
+        }
+    };
+    Ok(())
+}
+
 impl Store for SqliteStore {
     fn push(
         &self,
@@ -348,6 +490,15 @@ impl Store for SqliteStore {
         limits: PullLimits,
     ) -> BoxFuture<'_, Result<Option<PullPage>, StoreError>> {
         Box::pin(self.readers.run(move |conn| pull_tx(conn, &tenant, after, limits)))
+    }
+
+    fn pull_spaces(
+        &self,
+        tenant: String,
+        spaces: Vec<(String, u64)>,
+        limits: PullLimits,
+    ) -> BoxFuture<'_, Result<Option<Vec<SpacePage>>, StoreError>> {
+        Box::pin(self.readers.run(move |conn| pull_spaces_tx(conn, &tenant, &spaces, limits)))
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {

@@ -389,6 +389,29 @@ impl Client {
         res
     }
 
+    /// POST /v1/pull with this body; checks the answer against the OpenAPI document.
+    pub async fn pull_spaces_raw(&self, body: &Value) -> Resp {
+        let body = serde_json::to_vec(body).unwrap();
+        let res = self.send("POST", "/v1/pull", &[("content-type", "application/json")], Some(body)).await;
+        OpenApi::load().check_response("/v1/pull", "post", &res);
+        res
+    }
+
+    /// The answer of a pull by space that must succeed: `spaces` are (space, cursor) pairs. The
+    /// request is checked against the OpenAPI document too.
+    pub async fn pull_spaces(&self, spaces: &[(Option<&str>, Option<&str>)], limit: Option<u32>) -> Value {
+        let mut body = json!({
+            "spaces": spaces.iter().map(|(s, c)| json!({ "space": s, "cursor": c })).collect::<Vec<_>>()
+        });
+        if let Some(limit) = limit {
+            body["limit"] = json!(limit);
+        }
+        OpenApi::load().check("SpacesPullRequest", &body);
+        let res = self.pull_spaces_raw(&body).await;
+        assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+        res.json()
+    }
+
     /// Every change from the start, following pages; returns the changes and the last cursor.
     pub async fn pull_all(&self) -> (Vec<Value>, String) {
         let mut cursor: Option<String> = None;
@@ -427,6 +450,13 @@ pub fn new_id() -> String {
 
 pub fn upsert(collection: &str, id: &str, data: Value, base: Option<u64>) -> Value {
     json!({ "mutationId": new_id(), "collection": collection, "id": id, "op": "upsert", "data": data, "baseVersion": base })
+}
+
+/// An upsert of a record into `space` (`None`: no space).
+pub fn upsert_in(collection: &str, id: &str, data: Value, base: Option<u64>, space: Option<&str>) -> Value {
+    let mut m = upsert(collection, id, data, base);
+    m["space"] = json!(space);
+    m
 }
 
 pub fn delete(collection: &str, id: &str, base: Option<u64>) -> Value {

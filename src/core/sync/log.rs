@@ -41,6 +41,9 @@ pub enum LogKind {
     /// A collection's own resolver failed on a conflict (`message` says how); it waits for a
     /// person.
     Unresolved,
+    /// A stored row that does not decode (written by hand, by another version, or damaged) was
+    /// taken out of the way: `local` holds its raw value, `message` why.
+    Quarantined,
 }
 
 impl LogKind {
@@ -55,6 +58,7 @@ impl LogKind {
             LogKind::Swept => "swept",
             LogKind::Wipe => "wipe",
             LogKind::Unresolved => "unresolved",
+            LogKind::Quarantined => "quarantined",
         }
     }
 }

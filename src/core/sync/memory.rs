@@ -16,7 +16,10 @@ use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::meta::RecordMeta;
 use crate::core::outbox::{Op, Queued as QueuedOp};
 use crate::core::write::{plan_write, Current, Fields, Intent, Newest, Queue, WriteStep};
-use crate::protocol::{self, check_record_id, Mutation, MutationResult, PullResponse, PushResponse, ServerRecord};
+use crate::protocol::{
+    self, check_record_id, check_space, Mutation, MutationResult, PullResponse, PushResponse, ServerRecord,
+    SpaceCursor, SpacesPullResponse,
+};
 
 use super::batch::{next_batch, wire_op, Queued};
 use super::conflict::strategy::{settle, Settlement, Strategy};
@@ -27,8 +30,11 @@ use super::rules::decide::{self, Decision, Side};
 use super::rules::force::{begin_pull, force_entry, force_record, swept, Force, Scope};
 use super::rules::pull::{clash_step, pull_step, PullStep};
 use super::rules::push::{push_step, pushed_data_is_base, settles_conflict, EntryStep};
+use super::rules::spaces::{self, left_removes, outside, Copy};
 use super::rules::RecordStep;
-use super::storage::{Answer, Batch, Changes, Choice, Counts, Decided, PageApplied, PushApplied, Settled, SyncStorage};
+use super::storage::{
+    Answer, Batch, Changes, Choice, Counts, Decided, PageApplied, PullFrom, PushApplied, Settled, SyncStorage,
+};
 
 /// Record data that a patch can be merged into (a shallow merge of fields, as `update()` does).
 pub trait Patch: Clone {
@@ -91,6 +97,11 @@ struct State<D> {
     /// Unique indexes: (collection, field). No two live records of the collection may hold the
     /// same value in the field (a record without the field holds none), as IndexedDB enforces.
     unique: Vec<(String, String)>,
+    /// Space fields: (collection, field). When a collection declares one, pulls go by space.
+    space_fields: Vec<(String, String)>,
+    /// The spaces this device syncs, each with its cursor (`None`: from its start). The
+    /// no-space cursor is `cursor`.
+    spaces: BTreeMap<String, Option<String>>,
 }
 
 /// Settles by `resolve` on `state`, unless what it would store clashes with another record on a
@@ -168,6 +179,46 @@ impl<D: Tree> State<D> {
 }
 
 impl<D: Tree> State<D> {
+    /// Whether pulls go by space: a collection declares a space field.
+    fn by_space(&self) -> bool {
+        !self.space_fields.is_empty()
+    }
+
+    /// The space `data` of `collection` belongs to: its space field's value, if it is a string.
+    fn space_in(&self, collection: &str, data: Option<&D>) -> Option<String> {
+        let (_, field) = self.space_fields.iter().find(|(c, _)| c == collection)?;
+        let fields = data?.fields()?;
+        fields.iter().find(|(f, _)| f == field).and_then(|(_, v)| v.text())
+    }
+
+    /// The space of the record here (`None`: no space, a tombstone, or no record).
+    fn space_of(&self, k: &Key) -> Option<String> {
+        self.space_in(&k.0, self.records.get(k).and_then(|s| s.data.as_ref()))
+    }
+
+    /// Forgets every cursor: the next pull starts from the beginning, every space's too.
+    fn reset_cursors(&mut self) {
+        self.cursor = None;
+        for cursor in self.spaces.values_mut() {
+            *cursor = None;
+        }
+    }
+
+    /// Removes the record here if it is in a space this device does not sync and nothing holds
+    /// it ([`spaces::outside`]): a local removal, never pushed.
+    fn prune(&mut self, k: &Key, changes: &mut Changes) {
+        if !self.by_space() || !self.records.contains_key(k) {
+            return;
+        }
+        let space = self.space_of(k);
+        let queued = !self.entries_of(&k.0, &k.1).is_empty();
+        let in_conflict = self.conflicts.contains_key(k);
+        if outside(space.as_deref(), |s| self.spaces.contains_key(s), queued, in_conflict) {
+            self.records.remove(k);
+            changes.add(&k.0, &k.1, Op::Delete);
+        }
+    }
+
     /// The record's entries, in queue order.
     fn entries_of(&self, collection: &str, id: &str) -> Vec<Entry> {
         self.outbox.values().filter(|r| r.entry.is(collection, id)).map(|r| r.entry.clone()).collect()
@@ -272,13 +323,14 @@ impl<D: Tree> State<D> {
             self.conflicts.remove(k);
         }
         if d.reset_cursor {
-            self.cursor = None;
+            self.reset_cursors();
         }
         self.record(k, d.record, server)?;
         let mut changes = Changes::default();
         if let Some(op) = d.announce {
             changes.add(&k.0, &k.1, op);
         }
+        self.prune(k, &mut changes);
         Ok(Decided { pending_delta: d.pending_delta, changes })
     }
 }
@@ -346,6 +398,8 @@ impl<D: Clone> MemoryStore<D> {
                 log_seq: 0,
                 sweep: None,
                 unique: Vec::new(),
+                space_fields: Vec::new(),
+                spaces: BTreeMap::new(),
             }),
         }
     }
@@ -354,6 +408,31 @@ impl<D: Clone> MemoryStore<D> {
     pub fn with_unique(self, collection: &str, field: &str) -> MemoryStore<D> {
         self.state.borrow_mut().unique.push((collection.to_string(), field.to_string()));
         self
+    }
+
+    /// The store with `field` as the space field of `collection` (`space: "projectId"`): pulls
+    /// then go by space, and pushes carry each record's space.
+    pub fn with_space(self, collection: &str, field: &str) -> MemoryStore<D> {
+        self.state.borrow_mut().space_fields.push((collection.to_string(), field.to_string()));
+        self
+    }
+
+    /// Whether pulls go by space (a collection declares a space field).
+    pub fn by_space(&self) -> bool {
+        !self.state.borrow().space_fields.is_empty()
+    }
+
+    /// The spaces this device syncs, with their cursors.
+    pub fn space_cursors(&self) -> BTreeMap<String, Option<String>> {
+        self.state.borrow().spaces.clone()
+    }
+
+    /// The space of `data` in `collection` (`None`: no space field, or no value in it).
+    pub fn space_in(&self, collection: &str, data: &D) -> Option<String>
+    where
+        D: Tree,
+    {
+        self.state.borrow().space_in(collection, Some(data))
     }
 
     /// The record of `collection` other than `id` that holds a value of `data` that a unique
@@ -487,6 +566,95 @@ impl<D: Clone> MemoryStore<D> {
     }
 }
 
+impl<D: Tree> MemoryStore<D> {
+    /// Applies pulled changes ([`super::rules::pull`]) to `state`, counting into `applied`.
+    fn apply_changes(
+        &self,
+        state: &mut State<D>,
+        changes: &[ServerRecord<D>],
+        now: f64,
+        applied: &mut PageApplied,
+    ) -> Result<()> {
+        // Changes to collections this app does not declare are passed over (the cursor still
+        // moves past them): the schema decides what this client keeps.
+        // Pulled records that clash with another local record on a unique index, tried once
+        // more after the rest of the page (a page may move a value from one record to another
+        // in either order).
+        let mut clashed = Vec::new();
+        for change in changes.iter().filter(|c| self.collections.contains(&c.collection)) {
+            let k = key(&change.collection, &change.id);
+            let local = state.records.get(&k).cloned();
+            let queued = state.entries_of(&change.collection, &change.id);
+            match pull_step(change, local.as_ref().map(|s| &s.meta), &queued, now) {
+                PullStep::Ignore => {}
+                PullStep::Take { record: RecordStep::Server(_), .. }
+                    if change.data.as_ref().is_some_and(|d| state.clash(&k, d).is_some()) =>
+                {
+                    clashed.push(change);
+                }
+                PullStep::Take { record, announce } => {
+                    state.record(&k, record, Some(&change.data))?;
+                    state.conflicts.remove(&k);
+                    if let Some(op) = announce {
+                        applied.changes.add(&change.collection, &change.id, op);
+                    }
+                }
+                PullStep::Conflict { hold, record, counted } => {
+                    let row = ConflictRow {
+                        collection: change.collection.clone(),
+                        id: change.id.clone(),
+                        local: local.clone(),
+                        server: change.clone(),
+                        base: state.base_of(&change.collection, &change.id),
+                        detected_at: now,
+                    };
+                    state.conflicts.insert(k.clone(), row);
+                    if let Some(row) = hold.and_then(|seq| state.outbox.get_mut(&seq)) {
+                        row.entry.hold = Some(Hold::Conflict);
+                    }
+                    if matches!(record, RecordStep::Meta(_)) {
+                        applied.changes.add(&change.collection, &change.id, Op::Update);
+                    }
+                    state.record(&k, record, None)?;
+                    applied.conflicts += u64::from(counted);
+                }
+            }
+        }
+        for change in clashed {
+            let k = key(&change.collection, &change.id);
+            let local = state.records.get(&k).cloned();
+            if let PullStep::Take { record, announce } = pull_step(change, local.as_ref().map(|s| &s.meta), &[], now) {
+                if change.data.as_ref().is_none_or(|d| state.clash(&k, d).is_none()) {
+                    state.record(&k, record, Some(&change.data))?;
+                    state.conflicts.remove(&k);
+                    if let Some(op) = announce {
+                        applied.changes.add(&change.collection, &change.id, op);
+                    }
+                    continue;
+                }
+            }
+            // Still clashing: kept as a conflict (the record here, if any, stays as it is)
+            // instead of stopping the pull for good.
+            let row = ConflictRow {
+                collection: change.collection.clone(),
+                id: change.id.clone(),
+                local: local.clone(),
+                server: change.clone(),
+                base: None,
+                detected_at: now,
+            };
+            state.conflicts.insert(k.clone(), row);
+            let (step, counted) = clash_step(local.as_ref().map(|s| &s.meta));
+            if matches!(step, RecordStep::Meta(_)) {
+                applied.changes.add(&change.collection, &change.id, Op::Update);
+            }
+            state.record(&k, step, None)?;
+            applied.conflicts += u64::from(counted);
+        }
+        Ok(())
+    }
+}
+
 impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
     type Conflicts = Vec<ConflictRow<D>>;
     type DeadLetters = Vec<DeadLetter>;
@@ -501,6 +669,10 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
             }
             let mut batch = Batch { mutations: Vec::new(), seqs: Vec::new() };
             for seq in chosen {
+                let space = state.outbox.get(&seq).and_then(|row| {
+                    let record = state.records.get(&key(&row.entry.collection, &row.entry.record_id));
+                    state.space_in(&row.entry.collection, record.and_then(|r| r.data.as_ref()))
+                });
                 let Some(row) = state.outbox.get_mut(&seq) else { continue };
                 let e = &row.entry;
                 let record = state.records.get(&key(&e.collection, &e.record_id));
@@ -518,6 +690,8 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                     force: e.force,
                     // The local clock; the engine turns it into the server's before the push.
                     written_at: record.map(|r| r.meta.updated_at as u64),
+                    // Where the record is after the change, from its space field.
+                    space: space.filter(|_| op == protocol::Op::Upsert),
                 });
                 batch.seqs.push(seq);
                 row.entry.attempts += 1;
@@ -594,6 +768,8 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 if let Some(op) = step.announce {
                     applied.changes.add(&m.collection, &m.id, op);
                 }
+                // Acknowledged into a space this device does not sync: the local copy goes.
+                state.prune(&k, &mut applied.changes);
             }
             Ok(applied)
         })
@@ -604,91 +780,122 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
     }
 
     async fn reset_cursor(&self) -> Result<()> {
-        self.state.borrow_mut().cursor = None;
+        self.state.borrow_mut().reset_cursors();
         Ok(())
+    }
+
+    async fn pull_from(&self) -> Result<PullFrom> {
+        let state = self.state.borrow();
+        Ok(if state.by_space() {
+            PullFrom::Spaces(spaces::request(&state.spaces, state.cursor.as_deref()))
+        } else {
+            PullFrom::Tenant(state.cursor.clone())
+        })
+    }
+
+    async fn apply_spaces(
+        &self,
+        asked: &[SpaceCursor],
+        answer: SpacesPullResponse<D>,
+        now: f64,
+    ) -> Result<PageApplied> {
+        self.transaction(|state| {
+            let mut applied = PageApplied::default();
+            for page in &answer.spaces {
+                let Some(asked) = asked.iter().find(|a| a.space == page.space) else { continue };
+                let stored = match &page.space {
+                    None => state.cursor.clone(),
+                    // Removed meanwhile: its records went with it, and its page goes too.
+                    Some(space) => match state.spaces.get(space) {
+                        Some(cursor) => cursor.clone(),
+                        None => continue,
+                    },
+                };
+                applied.received += (page.changes.len() + page.left.len()) as u64;
+                self.apply_changes(state, &page.changes, now, &mut applied)?;
+                {
+                    let space = page.space.as_deref();
+                    for left in page.left.iter().filter(|l| self.collections.contains(&l.collection)) {
+                        let k = key(&left.collection, &left.id);
+                        let here = state.space_of(&k);
+                        let queued = !state.entries_of(&k.0, &k.1).is_empty();
+                        let copy =
+                            state.records.get(&k).map(|s| Copy { meta: &s.meta, space: here.as_deref(), queued });
+                        if left_removes(left, space, copy) {
+                            state.records.remove(&k);
+                            state.conflicts.remove(&k);
+                            applied.changes.add(&k.0, &k.1, Op::Delete);
+                        }
+                    }
+                }
+                if stored == asked.cursor {
+                    match &page.space {
+                        None => state.cursor = Some(page.cursor.clone()),
+                        Some(space) => {
+                            state.spaces.insert(space.clone(), Some(page.cursor.clone()));
+                        }
+                    }
+                } else {
+                    applied.restart = true;
+                }
+            }
+            applied.sweep_due = state.sweep.is_some();
+            Ok(applied)
+        })
+    }
+
+    async fn spaces(&self) -> Result<Vec<String>> {
+        Ok(self.state.borrow().spaces.keys().cloned().collect())
+    }
+
+    async fn add_space(&self, space: &str) -> Result<bool> {
+        check_space(space).map_err(|r| Error::new(ErrorKind::InvalidOptions, r.message))?;
+        self.transaction(|state| {
+            if state.spaces.contains_key(space) {
+                return Ok(false);
+            }
+            state.spaces.insert(space.to_string(), None);
+            Ok(true)
+        })
+    }
+
+    async fn remove_space(&self, space: &str, discard_pending: bool, now: f64) -> Result<Decided> {
+        self.transaction(|state| {
+            let keys: Vec<Key> =
+                state.records.keys().filter(|k| state.space_of(k).as_deref() == Some(space)).cloned().collect();
+            let queued = state.outbox.values().filter(|r| keys.iter().any(|(c, i)| r.entry.is(c, i))).count() as u64;
+            if queued > 0 && !discard_pending {
+                return Err(Error::pending_changes(queued, &format!("space \"{space}\"")));
+            }
+            let dead = state
+                .outbox
+                .values()
+                .filter(|r| r.entry.hold == Some(Hold::Failed) && keys.iter().any(|(c, i)| r.entry.is(c, i)))
+                .count() as u64;
+            state.dead_letters = state.dead_letters.saturating_sub(dead);
+            state.outbox.retain(|_, r| !keys.iter().any(|(c, i)| r.entry.is(c, i)));
+            // The count that follows the removal (under the lock) sets the queue's size.
+            let mut decided = Decided::default();
+            for k in &keys {
+                state.conflicts.remove(k);
+                state.records.remove(k);
+                decided.changes.add(&k.0, &k.1, Op::Delete);
+            }
+            state.spaces.remove(space);
+            let collections: Vec<String> = state.space_fields.iter().map(|(c, _)| c.clone()).collect();
+            let mut logged = LogEntry::force(now, LogKind::Wipe, &Scope::Only(collections), keys.len() as u64);
+            logged.id = space.to_string();
+            logged.message = Some(format!("space \"{space}\" removed: {queued} queued changes dropped"));
+            state.log(logged);
+            decided.changes.add(LOG_CHANGES, "", Op::Create);
+            Ok(decided)
+        })
     }
 
     async fn apply_page(&self, asked_from: Option<&str>, page: PullResponse<D>, now: f64) -> Result<PageApplied> {
         self.transaction(|state| {
             let mut applied = PageApplied { received: page.changes.len() as u64, ..PageApplied::default() };
-            // Changes to collections this app does not declare are passed over (the cursor still
-            // moves past them): the schema decides what this client keeps.
-            // Pulled records that clash with another local record on a unique index, tried once
-            // more after the rest of the page (a page may move a value from one record to another
-            // in either order).
-            let mut clashed = Vec::new();
-            for change in page.changes.iter().filter(|c| self.collections.contains(&c.collection)) {
-                let k = key(&change.collection, &change.id);
-                let local = state.records.get(&k).cloned();
-                let queued = state.entries_of(&change.collection, &change.id);
-                match pull_step(change, local.as_ref().map(|s| &s.meta), &queued, now) {
-                    PullStep::Ignore => {}
-                    PullStep::Take { record: RecordStep::Server(_), .. }
-                        if change.data.as_ref().is_some_and(|d| state.clash(&k, d).is_some()) =>
-                    {
-                        clashed.push(change);
-                    }
-                    PullStep::Take { record, announce } => {
-                        state.record(&k, record, Some(&change.data))?;
-                        state.conflicts.remove(&k);
-                        if let Some(op) = announce {
-                            applied.changes.add(&change.collection, &change.id, op);
-                        }
-                    }
-                    PullStep::Conflict { hold, record, counted } => {
-                        let row = ConflictRow {
-                            collection: change.collection.clone(),
-                            id: change.id.clone(),
-                            local: local.clone(),
-                            server: change.clone(),
-                            base: state.base_of(&change.collection, &change.id),
-                            detected_at: now,
-                        };
-                        state.conflicts.insert(k.clone(), row);
-                        if let Some(row) = hold.and_then(|seq| state.outbox.get_mut(&seq)) {
-                            row.entry.hold = Some(Hold::Conflict);
-                        }
-                        if matches!(record, RecordStep::Meta(_)) {
-                            applied.changes.add(&change.collection, &change.id, Op::Update);
-                        }
-                        state.record(&k, record, None)?;
-                        applied.conflicts += u64::from(counted);
-                    }
-                }
-            }
-            for change in clashed {
-                let k = key(&change.collection, &change.id);
-                let local = state.records.get(&k).cloned();
-                if let PullStep::Take { record, announce } =
-                    pull_step(change, local.as_ref().map(|s| &s.meta), &[], now)
-                {
-                    if change.data.as_ref().is_none_or(|d| state.clash(&k, d).is_none()) {
-                        state.record(&k, record, Some(&change.data))?;
-                        state.conflicts.remove(&k);
-                        if let Some(op) = announce {
-                            applied.changes.add(&change.collection, &change.id, op);
-                        }
-                        continue;
-                    }
-                }
-                // Still clashing: kept as a conflict (the record here, if any, stays as it is)
-                // instead of stopping the pull for good.
-                let row = ConflictRow {
-                    collection: change.collection.clone(),
-                    id: change.id.clone(),
-                    local: local.clone(),
-                    server: change.clone(),
-                    base: None,
-                    detected_at: now,
-                };
-                state.conflicts.insert(k.clone(), row);
-                let (step, counted) = clash_step(local.as_ref().map(|s| &s.meta));
-                if matches!(step, RecordStep::Meta(_)) {
-                    applied.changes.add(&change.collection, &change.id, Op::Update);
-                }
-                state.record(&k, step, None)?;
-                applied.conflicts += u64::from(counted);
-            }
+            self.apply_changes(state, &page.changes, now, &mut applied)?;
             if state.cursor.as_deref() == asked_from {
                 state.cursor = Some(page.cursor.clone());
             } else {
@@ -848,7 +1055,7 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                         }
                         state.record(&k, step, None)?;
                     }
-                    state.cursor = None;
+                    state.reset_cursors();
                     state.sweep = Some(match state.sweep.take() {
                         Some(Scope::Only(mut before)) if *scope != Scope::All => {
                             before.extend(scope.names());

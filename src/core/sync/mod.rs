@@ -17,8 +17,11 @@ pub mod entry;
 pub mod failure;
 pub mod log;
 pub mod memory;
+pub mod metrics;
 pub mod rules;
 pub mod settings;
+#[cfg(test)]
+mod space_tests;
 pub mod storage;
 pub mod transport;
 #[cfg(test)]

@@ -4,10 +4,11 @@
 //! the only thing that differs between them is how values are stored.
 
 use crate::core::error::Result;
+use crate::core::error::{Error, ErrorKind};
 use crate::core::outbox::Op;
 use crate::core::sync::rules::decide::Side;
 use crate::core::sync::rules::force::Force;
-use crate::protocol::{Mutation, PullResponse, PushResponse};
+use crate::protocol::{Mutation, PullResponse, PushResponse, SpaceCursor, SpacesPullResponse};
 
 /// A batch read from the outbox and marked as sent: the mutations to push, and the queue
 /// position (`seq`) of the entry each came from, in the same order.
@@ -79,6 +80,17 @@ pub struct PageApplied {
     pub changes: Changes,
 }
 
+/// Where the next pull starts, read in one transaction with the device's space set.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PullFrom {
+    /// No collection declares a space field: `GET /v1/pull`, the whole tenant after one cursor.
+    Tenant(Option<String>),
+    /// `POST /v1/pull`: each space the device syncs after its own cursor, and `space: null` (the
+    /// records of no space, the collections without a space field among them) after its own
+    /// ([`super::rules::spaces::request`]).
+    Spaces(Vec<SpaceCursor>),
+}
+
 /// The numbers the status shows, read from the database.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -89,6 +101,10 @@ pub struct Counts {
     pub failed: u64,
     /// Unresolved conflicts.
     pub conflicts: u64,
+}
+
+fn no_spaces() -> Error {
+    Error::new(ErrorKind::InvalidOptions, "this store does not sync by space yet")
 }
 
 /// How a conflict is settled.
@@ -175,8 +191,52 @@ pub trait SyncStorage<D> {
     /// The stored pull cursor (`None`: pull from the start).
     async fn cursor(&self) -> Result<Option<String>>;
 
-    /// Forgets the cursor: the next pull starts from the beginning.
+    /// Forgets the cursor (and every space's): the next pull starts from the beginning.
     async fn reset_cursor(&self) -> Result<()>;
+
+    /// Where the next pull starts: the stored cursor, or, when a collection declares a space
+    /// field, the device's space set with each space's cursor (one transaction, so that a space
+    /// added or removed meanwhile is either wholly in or wholly out).
+    async fn pull_from(&self) -> Result<PullFrom> {
+        Ok(PullFrom::Tenant(self.cursor().await?))
+    }
+
+    /// Applies the pages of a pull by space ([`super::rules::pull`] for changes,
+    /// [`super::rules::spaces`] for `left` entries) in one transaction, and stores each page's
+    /// cursor unless that space's stored cursor is no longer the one `asked` gave (then
+    /// [`PageApplied::restart`]: the engine reads the cursors again). A page of a space removed
+    /// meanwhile is passed over.
+    async fn apply_spaces(
+        &self,
+        asked: &[SpaceCursor],
+        answer: SpacesPullResponse<D>,
+        now: f64,
+    ) -> Result<PageApplied> {
+        let _ = (asked, answer, now);
+        Err(no_spaces())
+    }
+
+    /// The spaces this device syncs, in order.
+    async fn spaces(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    /// Adds `space` to the device's set, with no cursor (its next pull starts from its start).
+    /// Not under the sync lock: a sync in flight keeps its pages, and the next one pulls the
+    /// space. False when the device syncs it already.
+    async fn add_space(&self, space: &str) -> Result<bool> {
+        let _ = space;
+        Err(no_spaces())
+    }
+
+    /// Removes `space` from the set and wipes its local records (those of collections with a
+    /// space field whose field holds it), their queued changes, conflicts and dead letters, in
+    /// one transaction, logged; never pushed. PendingChanges, with nothing changed, when some
+    /// are queued and `discard_pending` is false. Run under the sync lock.
+    async fn remove_space(&self, space: &str, discard_pending: bool, now: f64) -> Result<Decided> {
+        let _ = (space, discard_pending, now);
+        Err(no_spaces())
+    }
 
     /// Applies a page ([`super::rules::pull`]) and stores its cursor, unless the stored cursor is
     /// no longer `asked_from` (then [`PageApplied::restart`]).

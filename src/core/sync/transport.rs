@@ -2,7 +2,7 @@
 //! server and a JS object with `push`/`pull` (both in `crate::web::transport`), and
 //! [`InProcess`], which calls a server living in the same process (native tests and tools).
 
-use crate::protocol::{Mutation, PullResponse, PushResponse};
+use crate::protocol::{Mutation, PullResponse, PushResponse, SpacesPullRequest, SpacesPullResponse};
 
 use super::failure::Failure;
 
@@ -13,6 +13,12 @@ pub trait Transport<D> {
 
     /// The page of changes after `cursor` (`None`: from the start).
     async fn pull(&self, cursor: Option<&str>, limit: u32) -> Result<PullResponse<D>, Failure>;
+
+    /// Pages of several spaces, each after its own cursor (`POST /v1/pull`).
+    async fn pull_spaces(&self, request: &SpacesPullRequest) -> Result<SpacesPullResponse<D>, Failure> {
+        let _ = request;
+        Err(Failure::BadAnswer("this transport does not pull by space".into()))
+    }
 
     /// Whether the server answers.
     async fn probe(&self) -> Result<(), Failure>;

@@ -10,9 +10,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbIndex, IdbObjectStore, IdbTransaction};
 
 use crate::core::error::{ErrorKind, Result};
-use crate::core::outbox::Op;
 use crate::core::schema::{META_STORE, OUTBOX_BY_RECORD, OUTBOX_STORE};
-use crate::core::sync::entry::{Entry, Hold};
+use crate::core::sync::entry::{decode, Entry, RawEntry};
 
 use super::super::error::from_js;
 use super::super::glue;
@@ -30,25 +29,43 @@ pub struct Stored {
 }
 
 impl Stored {
-    pub fn read(raw: JsValue) -> Option<Stored> {
-        let entry = Entry {
-            seq: get(&raw, "seq").as_f64()? as u64,
-            mutation_id: get(&raw, "mutationId").as_string()?,
-            collection: get(&raw, "collection").as_string()?,
-            record_id: get(&raw, "recordId").as_string()?,
-            op: Op::parse(&get(&raw, "op").as_string()?)?,
-            base_version: get(&raw, "baseVersion").as_f64().map(|v| v as u64),
-            attempts: get(&raw, "attempts").as_f64().unwrap_or(0.0) as u32,
-            hold: get(&raw, "hold").as_string().as_deref().and_then(Hold::parse),
-            force: get(&raw, "force").as_bool().unwrap_or(false),
+    /// The entry `raw` holds, or why it holds none (the core's [`decode`] says).
+    pub fn decode(raw: JsValue) -> std::result::Result<Stored, (JsValue, String)> {
+        let fields = RawEntry {
+            seq: get(&raw, "seq").as_f64(),
+            mutation_id: get(&raw, "mutationId").as_string(),
+            collection: get(&raw, "collection").as_string(),
+            record_id: get(&raw, "recordId").as_string(),
+            op: get(&raw, "op").as_string(),
+            base_version: get(&raw, "baseVersion").as_f64(),
+            attempts: get(&raw, "attempts").as_f64(),
+            hold: get(&raw, "hold").as_string(),
+            force: get(&raw, "force").as_bool(),
         };
-        Some(Stored { entry, raw })
+        match decode(fields) {
+            Ok(entry) => Ok(Stored { entry, raw }),
+            Err(why) => Err((raw, why)),
+        }
     }
 }
 
-/// The entries of a getAll() answer, in queue order.
+/// The entries of a getAll() answer, in queue order. A row that does not decode is passed over
+/// here; reading a batch quarantines it ([`super::push::read_batch`]).
 pub fn entries(list: &JsValue) -> Vec<Stored> {
-    Array::from(list).iter().filter_map(Stored::read).collect()
+    Array::from(list).iter().filter_map(|raw| Stored::decode(raw).ok()).collect()
+}
+
+/// The entries of a getAll() answer, and the rows that do not decode, each with why.
+pub fn entries_and_damaged(list: &JsValue) -> (Vec<Stored>, Vec<(JsValue, String)>) {
+    let mut good = Vec::new();
+    let mut damaged = Vec::new();
+    for raw in Array::from(list).iter() {
+        match Stored::decode(raw) {
+            Ok(stored) => good.push(stored),
+            Err(bad) => damaged.push(bad),
+        }
+    }
+    (good, damaged)
 }
 
 /// The seq key of an entry, as IndexedDB holds it.

@@ -3,9 +3,10 @@
 //! the request is in flight. What each answer does comes from the core
 //! ([`push_step`](crate::core::sync::rules::push::push_step)).
 
+use js_sys::Array;
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
-use web_sys::{IdbDatabase, IdbKeyRange};
+use web_sys::{IdbDatabase, IdbKeyRange, IdbTransaction};
 
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::order::sorted_by;
@@ -25,8 +26,8 @@ use super::super::records::read_meta;
 use super::super::wire::{self, JsData, PushResponse};
 use super::connection::{commit_now_or_abort, js_err, request};
 use super::entries::{
-    all_stores, all_stores_strict, by_record, count_dead_letters, entries, entries_of_each, outbox, record_key,
-    records_of, seq_key, store, Stored,
+    all_stores, all_stores_strict, by_record, count_dead_letters, entries, entries_and_damaged, entries_of_each,
+    outbox, record_key, records_of, seq_key, store, Stored,
 };
 use super::log;
 use super::record_step::carry_out;
@@ -50,9 +51,11 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
             };
             let page =
                 request(&outbox.get_all_with_key_and_limit(&range, plan_page(max)).map_err(&fail)?, context).await?;
-            let page = entries(&page);
-            let full = page.len() as u32 == plan_page(max);
-            after = page.last().map(|e| e.entry.seq);
+            let read = Array::from(&page);
+            let full = read.length() == plan_page(max);
+            after = read.iter().last().and_then(|raw| get(&raw, "seq").as_f64()).map(|s| s as u64);
+            let (page, damaged) = entries_and_damaged(&page);
+            quarantine(&tx, damaged, now, context).await?;
             queued.extend(page);
             let plan: Vec<Queued<'_>> = queued.iter().map(|s| Queued::from(&s.entry)).collect();
             let chosen = next_batch(&plan, max as usize);
@@ -84,6 +87,7 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
                 force: e.force,
                 // The local clock; the engine turns it into the server's before the push.
                 written_at: read_meta(&record).map(|m| m.updated_at as u64),
+                space: None,
             });
             batch.seqs.push(e.seq);
             outbox.put(&glue::mark_sent(&s.raw, now)).map_err(&fail)?;
@@ -91,6 +95,30 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
         Ok(Some(batch))
     };
     commit_now_or_abort(&tx, context, work).await
+}
+
+/// Takes outbox rows that do not decode out of the queue, each logged with its raw value and why
+/// (`quarantined`): sent, such a row could be applied twice or mean nothing; left, it would
+/// count as pending for good.
+async fn quarantine(tx: &IdbTransaction, damaged: Vec<(JsValue, String)>, now: f64, context: &str) -> Result<()> {
+    let outbox = outbox(tx)?;
+    for (raw, why) in damaged {
+        outbox.delete(&get(&raw, "seq")).map_err(js_err(context))?;
+        let logged = glue::make_log_entry(
+            now,
+            LogKind::Quarantined.as_str(),
+            &get(&raw, "collection").as_string().unwrap_or_default(),
+            &get(&raw, "recordId").as_string().unwrap_or_default(),
+            None,
+            None,
+            &raw,
+            &JsValue::UNDEFINED,
+            None,
+            Some(format!("an outbox entry that does not decode: {why}")),
+        );
+        log::append(tx, &logged, context).await?;
+    }
+    Ok(())
 }
 
 /// The answer's results sorted by mutation id, for a binary search per entry (no hash map, which

@@ -184,6 +184,47 @@ pub async fn outbox(db: &IdbDatabase) -> Result<JsValue> {
     request(&store.get_all().map_err(js_err(context))?, context).await
 }
 
+/// Every queued change, oldest first, with its record as it is here, read in one transaction:
+/// what `exportPending()` gives (`glue::export_entry` says the shape).
+pub async fn pending_export(db: &IdbDatabase) -> Result<Array> {
+    let context = "exporting the queued changes";
+    let names = super::entries::store_names(db);
+    let tx = transaction(db, &names.iter().map(String::as_str).collect::<Vec<_>>(), false)?;
+    let outbox = tx.object_store(OUTBOX_STORE).map_err(js_err(context))?;
+    let entries = Array::from(&request(&outbox.get_all().map_err(js_err(context))?, context).await?);
+    // Every record read is issued before any is awaited, so the transaction stays busy.
+    let mut reads = Vec::with_capacity(entries.length() as usize);
+    for entry in entries.iter() {
+        let collection = field(&entry, "collection").as_string().unwrap_or_default();
+        let read = match names.contains(&collection) {
+            true => {
+                let store = tx.object_store(&collection).map_err(js_err(context))?;
+                Some(request(&store.get(&field(&entry, "recordId")).map_err(js_err(context))?, context))
+            }
+            false => None,
+        };
+        reads.push((entry, read));
+    }
+    let changes = Array::new();
+    for (entry, read) in reads {
+        let record = match read {
+            Some(read) => read.await?,
+            None => JsValue::UNDEFINED,
+        };
+        changes.push(&glue::export_entry(&entry, &record));
+    }
+    Ok(changes)
+}
+
+/// When the oldest change still queued was queued (`None`: nothing is queued).
+pub async fn oldest_queued_at(db: &IdbDatabase) -> Result<Option<f64>> {
+    let store = open_store(db, OUTBOX_STORE)?;
+    let context = "reading the outbox";
+    let first =
+        request(&store.get_all_with_key_and_limit(&JsValue::UNDEFINED, 1).map_err(js_err(context))?, context).await?;
+    Ok(Array::from(&first).iter().next().and_then(|entry| field(&entry, "queuedAt").as_f64()))
+}
+
 /// `(pending, failed, conflicts)`: every queued entry, the dead letters among them, and the
 /// unresolved conflicts.
 pub async fn sync_counts(db: &IdbDatabase) -> Result<Counts> {

@@ -24,18 +24,20 @@ fn query(order: Order, limit: Option<u32>, offset: u32) -> LiveQuery {
     LiveQuery::new(&spec, KeyRange::default(), false)
 }
 
+/// The rows the changed records make, as the edge reads them (`None`: not in the index).
+fn fresh_rows(changed: &[Changed]) -> Vec<Option<Row>> {
+    changed
+        .iter()
+        .map(|c| match &c.now {
+            Now::At(k) => Some(Row { key: k.clone(), id: c.id.clone() }),
+            _ => None,
+        })
+        .collect()
+}
+
 fn patched(q: &LiveQuery, rows: &[Row], changed: &[Changed]) -> Vec<Row> {
     match patch(q, rows, changed) {
-        Patch::Patched { sources, .. } => {
-            let fresh = changed
-                .iter()
-                .map(|c| match &c.now {
-                    Now::At(k) => Some(Row { key: k.clone(), id: c.id.clone() }),
-                    _ => None,
-                })
-                .collect();
-            apply(rows.to_vec(), fresh, &sources)
-        }
+        Patch::Patched { sources, .. } => apply(rows.to_vec(), fresh_rows(changed), &sources),
         other => panic!("expected a patch, got {other:?}"),
     }
 }
@@ -223,14 +225,7 @@ fn a_patched_result_is_what_a_rerun_gives_over_random_writes() {
                 }
                 Patch::Patched { sources, visible } => {
                     patches += 1;
-                    let fresh = changed
-                        .iter()
-                        .map(|c| match &c.now {
-                            Now::At(k) => Some(Row { key: k.clone(), id: c.id.clone() }),
-                            _ => None,
-                        })
-                        .collect();
-                    let new = apply(rows.clone(), fresh, &sources);
+                    let new = apply(rows.clone(), fresh_rows(&changed), &sources);
                     assert_eq!(new, expected, "{why}\nsources {sources:?}");
                     if !visible {
                         assert_eq!(rows.get(q.offset..).unwrap_or(&[]), new.get(q.offset..).unwrap_or(&[]), "{why}");

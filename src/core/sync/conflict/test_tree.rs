@@ -30,6 +30,13 @@ impl Tree for V {
             _ => false,
         }
     }
+
+    fn text(&self) -> Option<String> {
+        match self {
+            V::Leaf(s) => Some(s.clone()),
+            V::Obj(_) => None,
+        }
+    }
 }
 
 pub fn leaf(s: &str) -> V {

@@ -14,6 +14,11 @@ pub trait Tree: Clone {
     /// Deep equality: plain objects and arrays by content, anything else as the platform compares
     /// values.
     fn same(&self, other: &Self) -> bool;
+
+    /// The value as a string, if it is one (a record's space field is read with it).
+    fn text(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Whether two optional values are the same (both absent, or both present and the same).

@@ -4,11 +4,11 @@
 
 use crate::core::error::Error;
 use crate::core::status::SyncStatus;
-use crate::protocol::{PullResponse, PushResponse};
+use crate::protocol::{PullResponse, PushResponse, SpaceCursor, SpacesPullRequest, SpacesPullResponse};
 
 use super::super::failure::Failure;
 use super::super::rules::force::Force;
-use super::super::storage::{Answer, Batch, Changes, Counts, Decided, PageApplied, PushApplied, Settled};
+use super::super::storage::{Answer, Batch, Changes, Counts, Decided, PageApplied, PullFrom, PushApplied, Settled};
 
 /// A caller waiting for the engine (`syncNow()`, a decision, an `open()`), by a number the edge
 /// chose; settled by [`Command::Settle`].
@@ -82,8 +82,11 @@ pub enum Event<D> {
         answer: Result<PushResponse<D>, Failure>,
     },
     PushApplied(Result<PushApplied, Error>),
-    CursorRead(Result<Option<String>, Error>),
+    /// Where the pull starts ([`Command::ReadCursor`]): one cursor, or the device's spaces.
+    CursorRead(Result<PullFrom, Error>),
     Pulled(Result<PullResponse<D>, Failure>),
+    /// The answer to [`Command::PullSpaces`].
+    SpacesPulled(Result<SpacesPullResponse<D>, Failure>),
     PageApplied(Result<PageApplied, Error>),
     CursorReset(Result<(), Error>),
     ConflictsSettled(Result<Settled, Error>),
@@ -99,6 +102,13 @@ pub enum Event<D> {
     /// `collection.wipe()`: settled once the wipe is done (or refused).
     WipeAsked {
         collection: String,
+        discard_pending: bool,
+        waiter: Waiter,
+    },
+    /// `db.spaces.remove(space)`: settled once its records are wiped (or the removal refused);
+    /// answered, like a wipe, by [`Event::Wiped`].
+    SpaceRemoveAsked {
+        space: String,
         discard_pending: bool,
         waiter: Waiter,
     },
@@ -142,12 +152,29 @@ pub enum Command<D> {
         batch: Batch<D>,
         answer: PushResponse<D>,
     },
-    /// Storage: read the pull cursor; answer [`Event::CursorRead`].
+    /// Storage: read where the pull starts (the cursor, or the spaces with theirs); answer
+    /// [`Event::CursorRead`].
     ReadCursor,
     /// Ask for the page after `cursor`; answer [`Event::Pulled`].
     Pull {
         cursor: Option<String>,
         limit: u32,
+    },
+    /// Ask for the pages of these spaces (`POST /v1/pull`); answer [`Event::SpacesPulled`].
+    PullSpaces {
+        request: SpacesPullRequest,
+    },
+    /// Storage: apply the pages of a pull by space and store their cursors; answer
+    /// [`Event::PageApplied`].
+    ApplySpaces {
+        asked: Vec<SpaceCursor>,
+        answer: SpacesPullResponse<D>,
+    },
+    /// Storage: remove a space and wipe its local records, under the sync lock; answer
+    /// [`Event::Wiped`].
+    RemoveSpace {
+        space: String,
+        discard_pending: bool,
     },
     /// Storage: apply the page and store its cursor; answer [`Event::PageApplied`].
     ApplyPage {

@@ -14,13 +14,14 @@ pub use io::{Command, Event, Summary, Timer, Waiter};
 
 use crate::core::error::{Error, ErrorKind};
 use crate::core::status::SyncStatus;
-use crate::protocol::{codes, MutationResult, PushResponse};
+use crate::protocol::{codes, MutationResult, PushResponse, SpaceCursor, SpacesPullRequest};
 
 use super::backoff;
 use super::failure::{Failure, NextStep};
+use super::metrics::Metrics;
 use super::rules::force::Force;
 use super::settings::Settings;
-use super::storage::{Changes, Counts, PushApplied};
+use super::storage::{Changes, Counts, PullFrom, PushApplied};
 
 /// How long after another tab's change the queue is counted again (one count for a burst).
 pub const RECOUNT_DELAY_MS: u64 = 20;
@@ -54,8 +55,14 @@ enum Phase {
     BeginningForce,
     /// Sweeping after a force pull's pull from the start.
     FinishingForcePull,
-    /// Wiping a collection, under the lock (no sync runs with it).
+    /// Wiping a collection (or a space), under the lock (no sync runs with it).
     Wiping,
+    /// Applying the pages of a pull by space: `more` whether a space has more; `finished` the
+    /// spaces whose page ended theirs.
+    ApplyingSpaces {
+        more: bool,
+        finished: Vec<Option<String>>,
+    },
     /// `next`: the cursor after the page; `has_more`: the server has more after it.
     ApplyingPage {
         next: String,
@@ -86,8 +93,23 @@ struct Job {
     force: Option<Force>,
     /// When the request in flight was sent, to measure the server's clock by its answer.
     sent_at: f64,
-    /// Not a sync but a wipe of this collection (`discard_pending`), under the lock.
-    wipe: Option<(String, bool)>,
+    /// When the sync started, for its duration.
+    started_at: f64,
+    /// Not a sync but a wipe of a collection or a space (`discard_pending`), under the lock.
+    wipe: Option<(Wipe, bool)>,
+    /// Pulling by space: the spaces asked for last.
+    spaces: Option<Vec<SpaceCursor>>,
+    /// Spaces pulled to their end in this sync: not asked again, unless a cursor was reset.
+    finished: Vec<Option<String>>,
+    /// The last page applied said a force pull's sweep is due.
+    sweep_due: bool,
+}
+
+/// What a wipe clears.
+#[derive(Debug, Clone, PartialEq)]
+enum Wipe {
+    Collection(String),
+    Space(String),
 }
 
 /// The engine of one open database in one tab (or worker).
@@ -111,7 +133,7 @@ pub struct Engine<D> {
     /// Forces asked for, each run by a sync of its own, in order.
     forces: std::collections::VecDeque<(Force, Waiter)>,
     /// Wipes asked for (collection, discard pending), each run under the lock, in order.
-    wipes: std::collections::VecDeque<(String, bool, Waiter)>,
+    wipes: std::collections::VecDeque<(Wipe, bool, Waiter)>,
     /// Failed syncs in a row, for the backoff.
     attempt: u32,
     /// Halved on 413 and kept for this session.
@@ -130,6 +152,8 @@ pub struct Engine<D> {
     applied_count: Option<u64>,
     /// Waiters settled once the count of this number (or a later one) is applied.
     count_waiters: Vec<(u64, Waiter)>,
+    /// What this tab's syncs did, for `db.metrics()`.
+    metrics: Metrics,
     _data: std::marker::PhantomData<fn() -> D>,
 }
 
@@ -157,12 +181,18 @@ impl<D> Engine<D> {
             next_count: 0,
             applied_count: None,
             count_waiters: Vec::new(),
+            metrics: Metrics::default(),
             _data: std::marker::PhantomData,
         }
     }
 
     pub fn status(&self) -> &SyncStatus {
         &self.status
+    }
+
+    /// What this tab's syncs did since it opened the database.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Whether a sync runs in this tab.
@@ -233,7 +263,14 @@ impl<D> Engine<D> {
             Event::WipeAsked { collection, discard_pending, waiter } => {
                 // A wipe needs no server, only the lock: it waits for a running sync, and a sync
                 // never sees it half done.
-                self.wipes.push_back((collection, discard_pending, waiter));
+                self.wipes.push_back((Wipe::Collection(collection), discard_pending, waiter));
+                if self.job.is_none() {
+                    self.start_wipe(out);
+                }
+            }
+            Event::SpaceRemoveAsked { space, discard_pending, waiter } => {
+                // Like a wipe: under the lock, so that no page of the space lands after it.
+                self.wipes.push_back((Wipe::Space(space), discard_pending, waiter));
                 if self.job.is_none() {
                     self.start_wipe(out);
                 }
@@ -324,9 +361,12 @@ impl<D> Engine<D> {
         match (&job.phase, event) {
             (Phase::Locking, Event::LockTaken) if job.wipe.is_some() => {
                 self.holding = true;
-                let (collection, discard_pending) = job.wipe.clone().unwrap_or_default();
+                let Some((wipe, discard_pending)) = job.wipe.clone() else { return };
                 job.phase = Phase::Wiping;
-                out.push(Command::Wipe { collection, discard_pending });
+                out.push(match wipe {
+                    Wipe::Collection(collection) => Command::Wipe { collection, discard_pending },
+                    Wipe::Space(space) => Command::RemoveSpace { space, discard_pending },
+                });
             }
             (Phase::Wiping, Event::Wiped(result)) => {
                 let outcome = result.map(|decided| {
@@ -380,6 +420,7 @@ impl<D> Engine<D> {
                 out.push(Command::ReadCursor);
             }
             (Phase::Pushing, Event::Pushed { batch, answer: Ok(answer) }) => {
+                self.metrics.pushed(batch.len(), now - job.sent_at);
                 if let Some(server) = answer.server_time {
                     self.clock_offset = Some(clock_offset(server, job.sent_at, now));
                 }
@@ -389,6 +430,7 @@ impl<D> Engine<D> {
             (Phase::Pushing, Event::Pushed { batch, answer: Err(failure) }) => {
                 match failure.next_step(batch.len() as u32, job.token_refreshed) {
                     NextStep::ShrinkBatch(smaller) => {
+                        self.metrics.retried();
                         self.batch_size = Some(smaller);
                         job.phase = Phase::ReadingBatch;
                         out.push(Command::ReadBatch { max: smaller });
@@ -401,18 +443,82 @@ impl<D> Engine<D> {
                         out.push(Command::ApplyPush { batch, answer });
                     }
                     NextStep::RefreshToken => {
+                        self.metrics.retried();
                         job.token_refreshed = true;
+                        job.sent_at = now;
                         out.push(Command::Push { batch });
                     }
                     NextStep::RetryLater { .. } | NextStep::WaitForNetwork => self.fail(Stop::Failure(failure), out),
                 }
             }
             (Phase::ApplyingPush, Event::PushApplied(Ok(applied))) => self.pushed(applied, out),
-            (Phase::ReadingCursor, Event::CursorRead(Ok(cursor))) => {
+            (Phase::ReadingCursor, Event::CursorRead(Ok(PullFrom::Tenant(cursor)))) => {
                 job.cursor = cursor;
                 self.pull(out);
             }
+            (Phase::ReadingCursor, Event::CursorRead(Ok(PullFrom::Spaces(mut spaces)))) => {
+                // Spaces pulled to their end in this sync are not asked again; one added
+                // meanwhile is (from its start).
+                spaces.retain(|s| !job.finished.contains(&s.space));
+                if spaces.is_empty() {
+                    let sweep_due = job.sweep_due;
+                    return self.pull_complete_after(sweep_due, now, out);
+                }
+                job.spaces = Some(spaces);
+                self.pull_spaces(out);
+            }
+            (Phase::Pulling, Event::SpacesPulled(Ok(answer))) => {
+                let records = answer.spaces.iter().map(|p| p.changes.len() + p.left.len()).sum();
+                self.metrics.pulled(records, now - job.sent_at);
+                if let Some(server) = answer.server_time {
+                    self.clock_offset = Some(clock_offset(server, job.sent_at, now));
+                }
+                let asked = job.spaces.clone().unwrap_or_default();
+                let more = answer.spaces.iter().any(|p| p.has_more);
+                // A space the answer left out is asked again.
+                let finished = answer.spaces.iter().filter(|p| !p.has_more).map(|p| p.space.clone()).collect();
+                job.phase = Phase::ApplyingSpaces { more, finished };
+                out.push(Command::ApplySpaces { asked, answer });
+            }
+            (Phase::Pulling, Event::SpacesPulled(Err(failure))) => {
+                let from_somewhere = job.spaces.iter().flatten().any(|s| s.cursor.is_some());
+                if failure.is_unknown_cursor() && from_somewhere {
+                    // The answer does not say which cursor the server no longer knows: every
+                    // space starts over (records here are matched by version).
+                    self.metrics.retried();
+                    job.phase = Phase::ResettingCursor;
+                    out.push(Command::ResetCursor);
+                } else if failure.next_step(1, job.token_refreshed) == NextStep::RefreshToken {
+                    self.metrics.retried();
+                    job.token_refreshed = true;
+                    self.pull_spaces(out);
+                } else {
+                    self.fail(Stop::Failure(failure), out);
+                }
+            }
+            (Phase::ApplyingSpaces { more, finished }, Event::PageApplied(Ok(applied))) => {
+                let (more, finished) = (*more, finished.clone());
+                job.summary.pulled += applied.received;
+                job.summary.conflicts += applied.conflicts;
+                if !applied.changes.is_empty() {
+                    out.push(Command::Announce(applied.changes));
+                }
+                if applied.restart {
+                    // A decision reset cursors while the pages were in flight: read them again.
+                    job.finished.clear();
+                } else {
+                    job.finished.extend(finished);
+                }
+                job.sweep_due = applied.sweep_due;
+                if applied.restart || more {
+                    job.phase = Phase::ReadingCursor;
+                    out.push(Command::ReadCursor);
+                } else {
+                    self.pull_complete_after(applied.sweep_due, now, out);
+                }
+            }
             (Phase::Pulling, Event::Pulled(Ok(page))) => {
+                self.metrics.pulled(page.changes.len(), now - job.sent_at);
                 if let Some(server) = page.server_time {
                     self.clock_offset = Some(clock_offset(server, job.sent_at, now));
                 }
@@ -424,14 +530,21 @@ impl<D> Engine<D> {
                     // The server no longer knows the cursor (its data was reset or moved): start
                     // over. Records already here are matched by version, so nothing is applied
                     // twice.
+                    self.metrics.retried();
                     job.phase = Phase::ResettingCursor;
                     out.push(Command::ResetCursor);
                 } else if failure.next_step(1, job.token_refreshed) == NextStep::RefreshToken {
+                    self.metrics.retried();
                     job.token_refreshed = true;
                     self.pull(out);
                 } else {
                     self.fail(Stop::Failure(failure), out);
                 }
+            }
+            (Phase::ResettingCursor, Event::CursorReset(Ok(()))) if job.spaces.is_some() => {
+                job.finished.clear();
+                job.phase = Phase::ReadingCursor;
+                out.push(Command::ReadCursor);
             }
             (Phase::ResettingCursor, Event::CursorReset(Ok(()))) => {
                 job.cursor = None;
@@ -451,11 +564,8 @@ impl<D> Engine<D> {
                 } else if has_more {
                     job.cursor = Some(next);
                     self.pull(out);
-                } else if applied.sweep_due {
-                    job.phase = Phase::FinishingForcePull;
-                    out.push(Command::FinishForcePull);
                 } else {
-                    self.pull_done(now, out);
+                    self.pull_complete_after(applied.sweep_due, now, out);
                 }
             }
             (
@@ -490,7 +600,8 @@ impl<D> Engine<D> {
                 | Phase::ApplyingAnswers
                 | Phase::BeginningForce
                 | Phase::FinishingForcePull
-                | Phase::ApplyingPage { .. },
+                | Phase::ApplyingPage { .. }
+                | Phase::ApplyingSpaces { .. },
                 Event::BatchRead(Err(e))
                 | Event::PushApplied(Err(e))
                 | Event::CursorRead(Err(e))
@@ -531,6 +642,10 @@ impl<D> Engine<D> {
             force,
             wipe: None,
             sent_at: self.now,
+            started_at: self.now,
+            spaces: None,
+            finished: Vec::new(),
+            sweep_due: false,
         });
         if self.offline {
             // Nothing is sent while offline; the `online` event starts the next sync.
@@ -541,7 +656,7 @@ impl<D> Engine<D> {
 
     /// Starts the oldest wipe asked for, if any: take the lock, then wipe.
     fn start_wipe(&mut self, out: &mut Vec<Command<D>>) {
-        let Some((collection, discard_pending, waiter)) = self.wipes.pop_front() else { return };
+        let Some((wipe, discard_pending, waiter)) = self.wipes.pop_front() else { return };
         self.job = Some(Job {
             phase: Phase::Locking,
             waiters: vec![waiter],
@@ -550,8 +665,12 @@ impl<D> Engine<D> {
             cursor: None,
             token_refreshed: false,
             force: None,
-            wipe: Some((collection, discard_pending)),
+            wipe: Some((wipe, discard_pending)),
             sent_at: 0.0,
+            started_at: self.now,
+            spaces: None,
+            finished: Vec::new(),
+            sweep_due: false,
         });
         out.push(Command::TakeLock);
     }
@@ -617,6 +736,17 @@ impl<D> Engine<D> {
         }
     }
 
+    /// The pull is complete: sweep if a force pull left one due, then settle.
+    fn pull_complete_after(&mut self, sweep_due: bool, now: f64, out: &mut Vec<Command<D>>) {
+        let Some(job) = &mut self.job else { return };
+        if sweep_due {
+            job.phase = Phase::FinishingForcePull;
+            out.push(Command::FinishForcePull);
+        } else {
+            self.pull_done(now, out);
+        }
+    }
+
     /// The pull is complete: settle conflicts if there are any, then the sync has succeeded.
     fn pull_done(&mut self, now: f64, out: &mut Vec<Command<D>>) {
         let Some(job) = &mut self.job else { return };
@@ -674,9 +804,23 @@ impl<D> Engine<D> {
         }
     }
 
+    fn pull_spaces(&mut self, out: &mut Vec<Command<D>>) {
+        let limit = self.settings.as_ref().map_or(1, |s| s.pull_limit);
+        let now = self.now;
+        if let Some(job) = &mut self.job {
+            job.phase = Phase::Pulling;
+            job.sent_at = now;
+            let spaces = job.spaces.clone().unwrap_or_default();
+            out.push(Command::PullSpaces { request: SpacesPullRequest { spaces, limit: Some(limit.into()) } });
+        }
+    }
+
     fn succeed(&mut self, now: f64, out: &mut Vec<Command<D>>) {
         self.attempt = 0;
         self.status.sync_succeeded(now);
+        if let Some(job) = &self.job {
+            self.metrics.synced(job.started_at, now);
+        }
         let summary = self.job.as_ref().map(|j| j.summary).unwrap_or_default();
         self.end_job(Ok(summary), out);
     }
@@ -692,6 +836,10 @@ impl<D> Engine<D> {
             Stop::Local(e) => (e.clone(), self.status.online, Some(None)),
         };
         self.status.sync_failed(error.message.clone(), answered);
+        // Offline, nothing was tried: not a failure of the sync's health.
+        if stop != Stop::Failure(Failure::Offline) {
+            self.metrics.failed(error.kind, self.now);
+        }
         if let Some(floor_ms) = retry {
             let delay = backoff::delay_ms(self.attempt, self.random(), floor_ms);
             self.attempt = self.attempt.saturating_add(1);

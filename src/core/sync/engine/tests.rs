@@ -2,7 +2,7 @@
 //! reference server's storage, is exercised by the simulation in `sim/`.)
 
 use super::*;
-use crate::core::sync::storage::{Answer, Batch, Changes, Counts, Decided, PageApplied, Settled};
+use crate::core::sync::storage::{Answer, Batch, Changes, Counts, Decided, PageApplied, PullFrom, Settled};
 use crate::protocol::{Mutation, Op, PullResponse};
 use uuid::Uuid;
 
@@ -31,6 +31,7 @@ fn batch(n: usize) -> Batch<()> {
                 base_version: None,
                 force: false,
                 written_at: None,
+                space: None,
             })
             .collect(),
         seqs: (1..=n as u64).collect(),
@@ -87,7 +88,7 @@ fn to_first_read(e: &mut E, waiter: u64) -> Vec<C> {
 fn finish(e: &mut E) -> Vec<C> {
     let out = e.handle(Event::BatchRead(Ok(None)), 2.0);
     assert_eq!(out.last(), Some(&Command::ReadCursor));
-    let out = e.handle(Event::CursorRead(Ok(None)), 2.0);
+    let out = e.handle(Event::CursorRead(Ok(PullFrom::Tenant(None))), 2.0);
     assert_eq!(out.last(), Some(&Command::Pull { cursor: None, limit: 500 }));
     e.handle(Event::Pulled(Ok(page("c1.0", false))), 2.0);
     let out = e.handle(Event::PageApplied(Ok(PageApplied::default())), 3.0);
@@ -174,7 +175,7 @@ fn an_unknown_cursor_restarts_the_pull_from_the_beginning() {
     let mut e = started(settings());
     to_first_read(&mut e, 1);
     e.handle(Event::BatchRead(Ok(None)), 1.0);
-    e.handle(Event::CursorRead(Ok(Some("c1.9".into()))), 1.0);
+    e.handle(Event::CursorRead(Ok(PullFrom::Tenant(Some("c1.9".into())))), 1.0);
     let out = e.handle(Event::Pulled(Err(http(400, codes::INVALID_CURSOR))), 1.0);
     assert_eq!(out, vec![Command::ResetCursor]);
     let out = e.handle(Event::CursorReset(Ok(())), 1.0);
@@ -189,7 +190,7 @@ fn pages_are_pulled_until_the_server_has_no_more_and_a_reset_restarts_them() {
     let mut e = started(settings());
     to_first_read(&mut e, 1);
     e.handle(Event::BatchRead(Ok(None)), 1.0);
-    e.handle(Event::CursorRead(Ok(Some("c1.2".into()))), 1.0);
+    e.handle(Event::CursorRead(Ok(PullFrom::Tenant(Some("c1.2".into())))), 1.0);
     let out = e.handle(Event::Pulled(Ok(page("c1.5", true))), 1.0);
     assert!(matches!(&out[..], [Command::ApplyPage { asked_from: Some(a), .. }] if a == "c1.2"));
     let mut changes = Changes::default();
@@ -376,7 +377,7 @@ fn waiters_learn_the_outcome_once_the_counts_that_follow_are_in() {
     let mut e = started(settings());
     to_first_read(&mut e, 1);
     e.handle(Event::BatchRead(Ok(None)), 2.0);
-    e.handle(Event::CursorRead(Ok(None)), 2.0);
+    e.handle(Event::CursorRead(Ok(PullFrom::Tenant(None))), 2.0);
     e.handle(Event::Pulled(Ok(page("c1.0", false))), 2.0);
     let out = e.handle(Event::PageApplied(Ok(PageApplied::default())), 3.0);
     assert!(!has(&out, |c| matches!(c, Command::Settle { .. })), "not before the count: {out:?}");
@@ -437,7 +438,7 @@ fn a_force_pull_begins_under_the_lock_and_sweeps_once_its_pull_is_complete() {
     assert_eq!(out.last(), Some(&Command::Probe));
     e.handle(Event::Probed(Ok(())), 1.0);
     e.handle(Event::BatchRead(Ok(None)), 2.0);
-    e.handle(Event::CursorRead(Ok(None)), 2.0);
+    e.handle(Event::CursorRead(Ok(PullFrom::Tenant(None))), 2.0);
     e.handle(Event::Pulled(Ok(page("c1.3", false))), 2.0);
     let out = e.handle(Event::PageApplied(Ok(PageApplied { sweep_due: true, ..PageApplied::default() })), 3.0);
     assert_eq!(out, vec![Command::FinishForcePull]);
@@ -480,7 +481,7 @@ fn collections_own_resolvers_are_asked_after_the_strategies_then_their_answers_a
     let mut e = started(settings());
     to_first_read(&mut e, 1);
     e.handle(Event::BatchRead(Ok(None)), 2.0);
-    e.handle(Event::CursorRead(Ok(None)), 2.0);
+    e.handle(Event::CursorRead(Ok(PullFrom::Tenant(None))), 2.0);
     e.handle(Event::Pulled(Ok(page("c1.1", false))), 2.0);
     let out = e.handle(Event::PageApplied(Ok(PageApplied { conflicts: 1, ..PageApplied::default() })), 3.0);
     assert_eq!(out.last(), Some(&Command::SettleConflicts { clock_offset: 0.0 }));
@@ -515,4 +516,129 @@ fn write_times_go_out_on_the_servers_clock_as_measured_from_its_answers() {
     e.handle(Event::PushApplied(Ok(applied(1))), 300.0);
     let out = e.handle(Event::BatchRead(Ok(Some(stamped(batch(1), 1_000)))), 400.0);
     assert!(matches!(&out[..], [Command::Push { batch }] if batch.mutations[0].written_at == Some(11_000)), "{out:?}");
+}
+
+#[test]
+fn metrics_count_what_the_syncs_did() {
+    let mut e = started(settings());
+    to_first_read(&mut e, 1);
+    e.handle(Event::BatchRead(Ok(Some(batch(3)))), 10.0);
+    // An expired token: the same batch again, counted as a retry.
+    let out = e.handle(Event::Pushed { batch: batch(3), answer: Err(http(401, codes::TOKEN_EXPIRED)) }, 20.0);
+    assert_eq!(out, vec![Command::Push { batch: batch(3) }]);
+    let answer = PushResponse { results: Vec::new(), server_time: None };
+    e.handle(Event::Pushed { batch: batch(3), answer: Ok(answer) }, 45.0);
+    e.handle(Event::PushApplied(Ok(applied(3))), 46.0);
+    e.handle(Event::BatchRead(Ok(None)), 47.0);
+    e.handle(Event::CursorRead(Ok(PullFrom::Tenant(None))), 50.0);
+    let mut two = page("c1.2", false);
+    two.changes = vec![crate::protocol::ServerRecord {
+        collection: "c".into(),
+        id: "x".into(),
+        version: 1,
+        deleted: true,
+        data: None,
+        updated_at: None,
+        forced: false,
+    }];
+    e.handle(Event::Pulled(Ok(two)), 80.0);
+    let out = e.handle(Event::PageApplied(Ok(PageApplied::default())), 90.0);
+    counted(&mut e, out);
+    let m = e.metrics().clone();
+    assert_eq!((m.pushes, m.changes_sent, m.last_push_ms, m.retries), (1, 3, Some(25.0), 1));
+    assert_eq!((m.pulls, m.records_received, m.last_pull_ms), (1, 1, Some(30.0)));
+    assert_eq!((m.syncs, m.last_sync_ms, m.last_success_at), (1, Some(89.0), Some(90.0)));
+    assert_eq!(m.failed_syncs, 0);
+
+    // A failed sync, by the error name an app sees; offline is not a failure of the sync.
+    to_first_read(&mut e, 2);
+    e.handle(Event::BatchRead(Ok(Some(batch(1)))), 100.0);
+    let out = e.handle(Event::Pushed { batch: batch(1), answer: Err(http(503, "unavailable")) }, 110.0);
+    counted(&mut e, out);
+    e.handle(Event::Offline, 120.0);
+    let out = e.handle(Event::SyncAsked { waiter: Some(Waiter(3)) }, 130.0);
+    counted(&mut e, out);
+    let m = e.metrics();
+    assert_eq!((m.failed_syncs, m.last_failure_at), (1, Some(110.0)));
+    assert_eq!(m.failures.get("NetworkError"), Some(&1));
+}
+
+fn cursor(space: Option<&str>, cursor: Option<&str>) -> SpaceCursor {
+    SpaceCursor { space: space.map(str::to_string), cursor: cursor.map(str::to_string) }
+}
+
+fn space_page(space: Option<&str>, cursor: &str, has_more: bool) -> crate::protocol::SpacePage<()> {
+    crate::protocol::SpacePage {
+        space: space.map(str::to_string),
+        changes: Vec::new(),
+        left: Vec::new(),
+        cursor: cursor.into(),
+        has_more,
+    }
+}
+
+#[test]
+fn a_pull_by_space_asks_every_space_once_and_follows_has_more_per_space() {
+    let mut e = started(settings());
+    to_first_read(&mut e, 1);
+    e.handle(Event::BatchRead(Ok(None)), 2.0);
+    let asked = vec![cursor(Some("p1"), Some("c1.4")), cursor(Some("p2"), None), cursor(None, Some("c1.4"))];
+    let out = e.handle(Event::CursorRead(Ok(PullFrom::Spaces(asked.clone()))), 2.0);
+    let request = SpacesPullRequest { spaces: asked.clone(), limit: Some(500) };
+    assert_eq!(out, vec![Command::PullSpaces { request }]);
+    // p2 (added later, from its start) has more; the others are done.
+    let answer = crate::protocol::SpacesPullResponse {
+        spaces: vec![
+            space_page(Some("p1"), "c1.9", false),
+            space_page(Some("p2"), "c1.6", true),
+            space_page(None, "c1.9", false),
+        ],
+        server_time: None,
+    };
+    let out = e.handle(Event::SpacesPulled(Ok(answer.clone())), 2.0);
+    assert_eq!(out, vec![Command::ApplySpaces { asked, answer }]);
+    let out = e.handle(Event::PageApplied(Ok(PageApplied { received: 3, ..PageApplied::default() })), 2.0);
+    assert_eq!(out, vec![Command::ReadCursor], "the cursors are read again");
+    // A space added meanwhile (p3) is asked for; those pulled to their end are not.
+    let stored = vec![
+        cursor(Some("p1"), Some("c1.9")),
+        cursor(Some("p2"), Some("c1.6")),
+        cursor(Some("p3"), None),
+        cursor(None, Some("c1.9")),
+    ];
+    let out = e.handle(Event::CursorRead(Ok(PullFrom::Spaces(stored))), 2.0);
+    let next = vec![cursor(Some("p2"), Some("c1.6")), cursor(Some("p3"), None)];
+    assert_eq!(out, vec![Command::PullSpaces { request: SpacesPullRequest { spaces: next, limit: Some(500) } }]);
+    let answer = crate::protocol::SpacesPullResponse {
+        spaces: vec![space_page(Some("p2"), "c1.9", false), space_page(Some("p3"), "c1.9", false)],
+        server_time: None,
+    };
+    e.handle(Event::SpacesPulled(Ok(answer)), 2.0);
+    let out = handled(&mut e, Event::PageApplied(Ok(PageApplied::default())));
+    assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Ok(s), .. } if s.pulled == 3)), "{out:?}");
+}
+
+#[test]
+fn an_unknown_cursor_in_a_pull_by_space_starts_every_space_over() {
+    let mut e = started(settings());
+    to_first_read(&mut e, 1);
+    e.handle(Event::BatchRead(Ok(None)), 2.0);
+    let asked = vec![cursor(Some("p1"), Some("c1.4")), cursor(None, None)];
+    e.handle(Event::CursorRead(Ok(PullFrom::Spaces(asked))), 2.0);
+    let out = e.handle(Event::SpacesPulled(Err(http(400, codes::INVALID_CURSOR))), 2.0);
+    assert_eq!(out, vec![Command::ResetCursor]);
+    assert_eq!(e.handle(Event::CursorReset(Ok(())), 2.0), vec![Command::ReadCursor]);
+}
+
+#[test]
+fn removing_a_space_runs_under_the_lock_like_a_wipe() {
+    let mut e = started(settings());
+    let out = e.handle(Event::SpaceRemoveAsked { space: "p1".into(), discard_pending: true, waiter: Waiter(1) }, 1.0);
+    assert_eq!(out, vec![Command::TakeLock]);
+    let out = e.handle(Event::LockTaken, 1.0);
+    assert_eq!(out, vec![Command::RemoveSpace { space: "p1".into(), discard_pending: true }]);
+    let refused = Error::pending_changes(2, "space \"p1\"");
+    let out = handled(&mut e, Event::Wiped(Err(refused.clone())));
+    assert!(has(&out, |c| matches!(c, Command::ReleaseLock)));
+    assert!(has(&out, |c| *c == Command::Settle { waiters: vec![Waiter(1)], outcome: Err(refused.clone()) }));
 }

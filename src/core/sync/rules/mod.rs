@@ -7,6 +7,7 @@ pub mod decide;
 pub mod force;
 pub mod pull;
 pub mod push;
+pub mod spaces;
 
 use crate::core::meta::RecordMeta;
 
