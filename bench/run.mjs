@@ -165,29 +165,27 @@ async function filesUnder(dir, suffix) {
 
 /** Raw, gzip (-9) and brotli (q 11) sizes of what each library ships. */
 export async function sizes() {
-  // The package folder scripts/pack.sh builds; the glue is wasm-bindgen's (the package's own
-  // entry and loader are not counted).
+  // The package folder scripts/pack.sh builds, whose JS is minified there: the wasm, the glue
+  // (wasm-bindgen's and glue.js), and the package's own entry and loader.
   const pkg = join(REPO, "pkg", "ferrysync");
   const glueFiles = [join(pkg, "wasm", "ferrysync.js"), ...(await filesUnder(join(pkg, "wasm", "snippets"), ".js"))];
   const glue = Buffer.concat(await Promise.all(glueFiles.map((f) => readFile(f))));
+  const entryFiles = [join(pkg, "ferrysync.js"), join(pkg, "loader.js"), join(pkg, "wasm", "errors.js")];
+  const entry = Buffer.concat(await Promise.all(entryFiles.map((f) => readFile(f))));
   const list = [
     {
       name: "ferrysync wasm (pkg/ferrysync/wasm/ferrysync_bg.wasm)",
       ...compressed(await readFile(join(pkg, "wasm", "ferrysync_bg.wasm"))),
     },
     {
-      name: `ferrysync JS glue (${glueFiles.map((f) => relative(REPO, f)).join(" + ")}), as built`,
+      name: `ferrysync JS glue (${glueFiles.map((f) => relative(REPO, f)).join(" + ")}), as shipped (minified)`,
       ...compressed(glue),
     },
+    {
+      name: `ferrysync JS entry (${entryFiles.map((f) => relative(REPO, f)).join(" + ")}), as shipped (minified)`,
+      ...compressed(entry),
+    },
   ];
-  // The glue ships unminified; a bundler minifies it. terser comes with webpack.
-  try {
-    const { minify } = await import("terser");
-    const min = await minify(glue.toString("utf8"), { module: true, compress: true, mangle: true });
-    list.push({ name: "ferrysync JS glue, minified (terser)", ...compressed(Buffer.from(min.code)) });
-  } catch {
-    // terser is missing: the unminified line stands alone.
-  }
   list.push({
     name: "Dexie (node_modules/dexie/dist/dexie.min.js)",
     ...compressed(await readFile(join(REPO, "node_modules", "dexie", "dist", "dexie.min.js"))),
@@ -302,11 +300,16 @@ export function parseArgs(argv, defaults = { records: 10_000, reps: 5, warmup: 1
 }
 
 async function main() {
-  // `--only live`: the live-query lines alone (this command's own option, not the sync one's).
+  // `--only live`: the live-query lines alone (this command's own option, not the sync one's);
+  // `--only sizes`: the size lines alone, with no browser (after `bash scripts/pack.sh`).
   const argv = process.argv.slice(2);
   const only = argv.indexOf("--only");
   const liveOnly = only >= 0 && argv[only + 1] === "live";
-  if (only >= 0 && !liveOnly) throw new Error("--only takes `live`");
+  if (only >= 0 && argv[only + 1] === "sizes") {
+    console.log(formatSizes(await sizes()));
+    return;
+  }
+  if (only >= 0 && !liveOnly) throw new Error("--only takes `live` or `sizes`");
   if (only >= 0) argv.splice(only, 2);
   const options = parseArgs(argv);
   const started = Date.now();

@@ -18,7 +18,9 @@ fi
 
 wasm-pack build --release --target web --out-dir pkg/wasm --out-name ferrysync
 # Feature flags match what rustc emits for wasm32 today; wasm-opt validates against them.
-wasm-opt pkg/wasm/ferrysync_bg.wasm -Oz \
+# `--converge` repeats -Oz while it still shrinks the module; the producers and target-features
+# sections only describe the build (BENCHMARKS.md, "Size", has what each flag is worth).
+wasm-opt pkg/wasm/ferrysync_bg.wasm -Oz --converge --strip-producers --strip-target-features \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   -o pkg/wasm/ferrysync_bg.wasm.opt

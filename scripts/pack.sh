@@ -43,11 +43,20 @@ tsc -p package/tsconfig.json
 rm "$out/ferrysync.d.ts" "$out/loader.d.ts"
 cp package/src/index.d.ts package/package.json package/README.md LICENSE-MIT LICENSE-APACHE "$out/"
 
+# Every JS file of the package is minified in place (one file at a time, so the module graph,
+# the file names and the exports stay as they are): an app loaded without a bundler, or with
+# one that leaves node_modules alone, would otherwise ship the comments and long names. The
+# types (.d.ts) are not touched. `new URL("ferrysync_bg.wasm", import.meta.url)` survives as
+# written, so bundlers still find the wasm.
+find "$out" -name '*.js' -print0 | while IFS= read -r -d '' js; do
+  esbuild "$js" --minify --format=esm --log-level=error --outfile="$js" --allow-overwrite
+done
+
 (cd pkg && npm pack ./ferrysync --pack-destination . --silent >/dev/null)
 tarball="pkg/ferrysync-$version.tgz"
 gz() { gzip -9c "$1" | wc -c; }
 printf '%s: %s bytes\n' "$tarball" "$(wc -c < "$tarball")"
-printf '  wasm: %s bytes (%s gzipped); entry, loader and glue JS: %s bytes (%s gzipped, unminified)\n' \
+printf '  wasm: %s bytes (%s gzipped); entry, loader and glue JS: %s bytes (%s gzipped, minified)\n' \
   "$(wc -c < "$out/wasm/ferrysync_bg.wasm")" "$(gz "$out/wasm/ferrysync_bg.wasm")" \
   "$(cat "$out/ferrysync.js" "$out/loader.js" "$out/wasm/ferrysync.js" "$out/wasm/errors.js" "$out/wasm/$glue" | wc -c)" \
   "$(cat "$out/ferrysync.js" "$out/loader.js" "$out/wasm/ferrysync.js" "$out/wasm/errors.js" "$out/wasm/$glue" | gzip -9 | wc -c)"

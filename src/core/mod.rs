@@ -7,6 +7,7 @@
 pub mod error;
 pub mod ids;
 pub mod meta;
+pub mod order;
 pub mod outbox;
 pub mod query;
 pub mod schema;

@@ -138,7 +138,6 @@ impl Schema {
         if collections.is_empty() {
             return Err(invalid("`collections` must declare at least one collection"));
         }
-        let mut seen = std::collections::HashSet::new();
         for c in &collections {
             // The protocol's rule, so that every collection can sync; plus the one of this store:
             // names starting with "_" are its own (`_outbox`, `_meta`, ...).
@@ -146,13 +145,11 @@ impl Schema {
             if c.name.starts_with('_') {
                 return Err(invalid(format!("collection name \"{}\" starts with \"_\" (reserved)", c.name)));
             }
-            let mut index_names = std::collections::HashSet::new();
-            for i in &c.indexes {
-                if !index_names.insert(i.name.as_str()) {
+            for (n, i) in c.indexes.iter().enumerate() {
+                if c.indexes[..n].iter().any(|earlier| earlier.name == i.name) {
                     return Err(invalid(format!("collection \"{}\": index \"{}\" is declared twice", c.name, i.name)));
                 }
             }
-            seen.insert(c.name.as_str());
         }
         Ok(Schema { app, tenant, version: version as u32, collections })
     }

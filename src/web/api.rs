@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::order::sort_positions;
 use crate::core::outbox::Op;
 use crate::core::schema::database_name;
 use crate::core::sync::conflict::tree::Tree;
@@ -420,24 +421,33 @@ impl Collection {
             if !Array::is_array(records) {
                 return Err(Error::new(ErrorKind::InvalidRecord, "bulk writes take an array of records"));
             }
-            let mut seen = std::collections::HashSet::new();
             let mut writes = Vec::new();
+            // The first invalid record; a repeated id before it is reported first.
+            let mut invalid = None;
             for (i, record) in Array::from(records).iter().enumerate() {
-                let own = check_record(&collection, &record)
-                    .map_err(|e| Error { message: format!("record #{i}: {}", e.message), ..e })?;
+                let own = match check_record(&collection, &record) {
+                    Ok(own) => own,
+                    Err(e) => {
+                        invalid = Some(Error { message: format!("record #{i}: {}", e.message), ..e });
+                        break;
+                    }
+                };
                 let (id, generated) = match own {
                     Some(id) => (id, false),
                     None => (inner.ids.next_at(now()), true),
                 };
-                if refuse_duplicates && !generated && !seen.insert(id.clone()) {
-                    return Err(Error::new(
-                        ErrorKind::RecordExists,
-                        format!("record #{i}: id \"{id}\" appears twice in the batch"),
-                    ));
-                }
                 writes.push(Write { key: JsValue::from_str(&id), id, generated, intent, data: record });
             }
-            Ok(writes)
+            if let Some(i) = refuse_duplicates.then(|| first_repeat(&writes)).flatten() {
+                return Err(Error::new(
+                    ErrorKind::RecordExists,
+                    format!("record #{i}: id \"{}\" appears twice in the batch", writes[i].id),
+                ));
+            }
+            match invalid {
+                Some(e) => Err(e),
+                None => Ok(writes),
+            }
         })();
         promise(async move {
             let writes = prepared?;
@@ -611,6 +621,14 @@ pub fn open(options: JsValue) -> Promise {
         }
         Ok(handle)
     })
+}
+
+/// The first write (in call order) whose given id an earlier write of the call already has. Sorted
+/// positions rather than a hash set, which weighs on the wasm build.
+fn first_repeat(writes: &[Write]) -> Option<usize> {
+    let mut given: Vec<usize> = (0..writes.len()).filter(|&i| !writes[i].generated).collect();
+    sort_positions(&mut given, &|a, b| writes[a].id.cmp(&writes[b].id).then(a.cmp(&b)));
+    given.windows(2).filter(|p| writes[p[0]].id == writes[p[1]].id).map(|p| p[1]).min()
 }
 
 /// Caches the JS strings every write passes (op and status names), so they are not decoded

@@ -410,6 +410,84 @@ export function callTransport(transport, method, args, timeoutMs) {
   });
 }
 
+/**
+ * Settles an open (or delete) request: `{ db }` on success (the result), `{ error }` on failure,
+ * or `{ blocked }` when a `blocked` event came and `timeoutMs` passed before any upgrade started.
+ * `blocked` is a promise of the request's end: the request carries on, `upgrade` may still run
+ * until then, a late connection is closed at once and a late delete still happens. Once an
+ * upgrade runs, nothing blocks it any more: it is never cut short. `upgrade(db, tx, oldVersion)`
+ * runs in the versionchange transaction.
+ */
+export function settleOpen(request, upgrade, timeoutMs) {
+  return new Promise((resolve) => {
+    let upgrading = false;
+    let timer;
+    let late;
+    const end = () => {
+      clearTimeout(timer);
+      if (late) late();
+    };
+    request.onupgradeneeded = (event) => {
+      upgrading = true;
+      upgrade(request.result, request.transaction, event.oldVersion);
+    };
+    request.onblocked = () => {
+      if (timer !== undefined) return;
+      timer = setTimeout(() => {
+        if (!upgrading) resolve({ blocked: new Promise((done) => (late = done)) });
+      }, timeoutMs);
+    };
+    request.onsuccess = () => {
+      end();
+      if (!late) resolve({ db: request.result });
+      else if (request.result) request.result.close();
+    };
+    request.onerror = () => {
+      end();
+      resolve({ error: request.error });
+    };
+  });
+}
+
+/** Creates an object store in an upgrade; `keyPath` undefined: out-of-line keys. */
+export function createStore(db, name, keyPath, autoIncrement) {
+  db.createObjectStore(name, keyPath === undefined ? { autoIncrement } : { keyPath, autoIncrement });
+}
+
+/** Creates an index in an upgrade. */
+export function createIndex(store, name, keyPath, unique, multiEntry) {
+  store.createIndex(name, keyPath, { unique, multiEntry });
+}
+
+/**
+ * One HTTP request of the sync: resolves to `{ status, retryAfter, contentLength, json }`
+ * whatever the status (the two headers as strings or null; `json` is undefined when the body is
+ * not JSON), or rejects with the text of the network error ("TypeError: Failed to fetch",
+ * "AbortError: …"). Aborted after `timeoutMs`, body included, so a connection that never answers
+ * cannot stall the sync.
+ */
+export function fetchJson(url, method, authorization, body, timeoutMs) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const headers = {};
+  if (authorization !== undefined) headers.Authorization = authorization;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  return fetch(url, { method, headers, body, signal: controller.signal })
+    .then(
+      (response) => {
+        const answer = (json) => ({
+          status: response.status,
+          retryAfter: response.headers.get("Retry-After"),
+          contentLength: response.headers.get("Content-Length"),
+          json,
+        });
+        return response.json().then(answer, () => answer(undefined));
+      },
+      (error) => Promise.reject(String(error)),
+    )
+    .finally(() => clearTimeout(timer));
+}
+
 /** Settles with a request's result; a failed request rejects (and aborts its transaction). */
 function settled(request) {
   return new Promise((resolve, reject) => {

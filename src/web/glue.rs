@@ -2,10 +2,25 @@
 
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
-use web_sys::{IdbDatabase, IdbIndex, IdbObjectStore, IdbRequest, IdbTransaction};
+use web_sys::{IdbDatabase, IdbIndex, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction};
 
 #[wasm_bindgen(module = "/src/web/glue.js")]
 extern "C" {
+    /// Resolves to `{ db }`, `{ error }` or `{ blocked }` (see `settleOpen`); `upgrade(db, tx,
+    /// oldVersion)` runs in the versionchange transaction.
+    #[wasm_bindgen(js_name = settleOpen)]
+    pub fn settle_open(request: &IdbOpenDbRequest, upgrade: &JsValue, blocked_timeout_ms: u32) -> Promise;
+    /// `keyPath`: a string, an array of them, or undefined (out-of-line keys).
+    #[wasm_bindgen(js_name = createStore, catch)]
+    pub fn create_store(db: &IdbDatabase, name: &str, key_path: &JsValue, auto_increment: bool) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_name = createIndex, catch)]
+    pub fn create_index(
+        store: &IdbObjectStore,
+        name: &str,
+        key_path: &JsValue,
+        unique: bool,
+        multi_entry: bool,
+    ) -> Result<(), JsValue>;
     #[wasm_bindgen(js_name = requestDone)]
     pub fn request_done(request: &IdbRequest) -> Promise;
     #[wasm_bindgen(js_name = transactionDone)]
@@ -140,6 +155,11 @@ extern "C" {
     pub fn make_field_diff(path: &Array, base: &JsValue, local: &JsValue, server: &JsValue, change: &str) -> JsValue;
     #[wasm_bindgen(js_name = fromFields)]
     pub fn from_fields(pairs: &Array) -> JsValue;
+    /// `body`: a string, or undefined. Resolves to `{ status, retryAfter, contentLength,
+    /// json }`; rejects with the network error's text.
+    #[wasm_bindgen(js_name = fetchJson)]
+    pub fn fetch_json(url: &str, method: &str, authorization: Option<&str>, body: &JsValue, timeout_ms: u32)
+        -> Promise;
     #[wasm_bindgen(js_name = callTransport)]
     pub fn call_transport(transport: &JsValue, method: &Function, args: &Array, timeout_ms: u32) -> Promise;
     /// Resolves to one value per id (undefined where there is no record).

@@ -18,6 +18,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{IdbDatabase, IdbKeyRange};
 
 use crate::core::error::Result;
+use crate::core::order::sorted_by;
 use crate::core::query::key::Key;
 use crate::core::query::live::{apply, patch, worth_patching, Changed, LiveQuery, Now, Patch, Row, Source};
 use crate::core::query::QuerySpec;
@@ -267,8 +268,7 @@ async fn steps(state: &Weak<RefCell<State>>, shared: &Rc<(Plan, LiveSource)>) {
             } else if st.changed.is_empty() {
                 return;
             } else {
-                let mut ids = std::mem::take(&mut st.changed);
-                ids.sort_unstable();
+                let mut ids = sorted_by(std::mem::take(&mut st.changed), &|a, b| a.cmp(b));
                 ids.dedup();
                 Work::Patch(ids)
             }

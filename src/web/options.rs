@@ -4,6 +4,7 @@ use js_sys::{Array, Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::order::sorted_by;
 use crate::core::query::non_negative_int;
 use crate::core::schema::{CollectionDef, IndexDef, Schema};
 use crate::core::sync::conflict::strategy::Strategy;
@@ -91,7 +92,7 @@ pub fn read_open_options(options: &JsValue) -> Result<OpenOptions> {
                 .map_err(|_| options_error(format!("migration {version} is not a function")))?;
             migrations.push((version, f));
         }
-        migrations.sort_by_key(|(v, _)| *v);
+        migrations = sorted_by(migrations, &|a, b| a.0.cmp(&b.0));
     }
 
     let on_version_change = match get(options, "onVersionChange") {

@@ -5,11 +5,9 @@
 
 use std::cell::Cell;
 
-use gloo_net::http::{Method, RequestBuilder};
 use js_sys::{Function, Promise};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::AbortController;
 
 use crate::core::sync::failure::{retry_after_ms, Failure};
 use crate::core::sync::transport::Transport as CoreTransport;
@@ -80,8 +78,7 @@ impl CoreTransport<JsData> for Transport {
             Transport::Http { base, token, timeout_ms, bytes } => {
                 let body = js_sys::JSON::stringify(request).map_err(|e| Failure::BadAnswer(describe(&e)))?;
                 let authorization = token.authorization(*timeout_ms).await?;
-                let url = format!("{base}{PUSH_PATH}");
-                http(Method::POST, &url, Some(&authorization), Some(body.into()), *timeout_ms, bytes).await
+                http("POST", &format!("{base}{PUSH_PATH}"), Some(&authorization), &body, *timeout_ms, bytes).await
             }
             Transport::Js { transport, timeout_ms } => {
                 call_js(transport, "push", std::slice::from_ref(request), *timeout_ms).await
@@ -96,7 +93,7 @@ impl CoreTransport<JsData> for Transport {
             Transport::Http { base, token, timeout_ms, bytes } => {
                 let url = format!("{base}{PULL_PATH}{}", pull_query(cursor, Some(limit)));
                 let authorization = token.authorization(*timeout_ms).await?;
-                http(Method::GET, &url, Some(&authorization), None, *timeout_ms, bytes).await
+                http("GET", &url, Some(&authorization), &JsValue::UNDEFINED, *timeout_ms, bytes).await
             }
             Transport::Js { transport, timeout_ms } => {
                 let cursor = cursor.map(JsValue::from_str).unwrap_or(JsValue::NULL);
@@ -111,7 +108,8 @@ impl CoreTransport<JsData> for Transport {
     async fn probe(&self) -> Result<(), Failure> {
         match self {
             Transport::Http { base, timeout_ms, bytes, .. } => {
-                let answer = http(Method::GET, &format!("{base}{HEALTH_PATH}"), None, None, *timeout_ms, bytes).await?;
+                let url = format!("{base}{HEALTH_PATH}");
+                let answer = http("GET", &url, None, &JsValue::UNDEFINED, *timeout_ms, bytes).await?;
                 match get(&answer, "status").as_string().as_deref() {
                     Some("ok") => Ok(()),
                     _ => Err(Failure::BadAnswer("the health endpoint did not answer {\"status\": \"ok\"}".into())),
@@ -125,43 +123,28 @@ impl CoreTransport<JsData> for Transport {
     }
 }
 
-/// One request; a 2xx JSON body, or the failure. Aborted after `timeout_ms`, so a connection
-/// that never answers cannot stall the sync. The body's length and the answer's
-/// `Content-Length` are added to `bytes`.
+/// One request (`body`: a string, or undefined); a 2xx JSON body, or the failure. Aborted after
+/// `timeout_ms` (in `glue.js`), so a connection that never answers cannot stall the sync. The
+/// body's length and the answer's `Content-Length` are added to `bytes`.
 async fn http(
-    method: Method,
+    method: &str,
     url: &str,
     authorization: Option<&str>,
-    body: Option<JsValue>,
+    body: &JsValue,
     timeout_ms: u32,
     bytes: &Cell<(u64, u64)>,
 ) -> Result<JsValue, Failure> {
     // The JSON text's length in UTF-16 units: its bytes, for the ASCII that JSON mostly is.
-    let sent = body.as_ref().and_then(|b| b.dyn_ref::<js_sys::JsString>()).map_or(0, |b| b.length() as u64);
-    let network = |e: String| Failure::Network { message: e, retry_after_ms: None };
-    let controller = AbortController::new().map_err(|e| network(describe(&e)))?;
-    let abort = controller.clone();
-    let _timeout = gloo_timers::callback::Timeout::new(timeout_ms, move || abort.abort());
-    let mut builder = RequestBuilder::new(url).method(method).abort_signal(Some(&controller.signal()));
-    if let Some(authorization) = authorization {
-        builder = builder.header("Authorization", authorization);
-    }
-    let request = match body {
-        Some(body) => builder.header("Content-Type", "application/json").body(body),
-        None => builder.build(),
-    }
-    .map_err(|e| network(e.to_string()))?;
-    let response = request.send().await.map_err(|e| network(e.to_string()))?;
-    let status = response.status();
-    let raw: web_sys::Response = response.into();
-    let retry_after = raw.headers().get("Retry-After").ok().flatten().as_deref().and_then(retry_after_ms);
-    let received = raw.headers().get("Content-Length").ok().flatten().and_then(|l| l.parse::<u64>().ok());
+    let sent = body.dyn_ref::<js_sys::JsString>().map_or(0, |b| b.length() as u64);
+    let answer = JsFuture::from(glue::fetch_json(url, method, authorization, body, timeout_ms)).await.map_err(|e| {
+        Failure::Network { message: e.as_string().unwrap_or_else(|| describe(&e)), retry_after_ms: None }
+    })?;
+    let status = get(&answer, "status").as_f64().unwrap_or(0.0) as u16;
+    let retry_after = get(&answer, "retryAfter").as_string().as_deref().and_then(retry_after_ms);
+    let received = get(&answer, "contentLength").as_string().and_then(|l| l.parse::<u64>().ok());
     let (total_sent, total_received) = bytes.get();
     bytes.set((total_sent + sent, total_received + received.unwrap_or(0)));
-    let json = match raw.json() {
-        Ok(p) => JsFuture::from(p).await.ok(),
-        Err(_) => None,
-    };
+    let json = Some(get(&answer, "json")).filter(|j| !j.is_undefined());
     if (200..300).contains(&status) {
         return json.ok_or_else(|| Failure::BadAnswer(format!("{url} answered {status} without a JSON body")));
     }

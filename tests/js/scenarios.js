@@ -353,6 +353,12 @@ export async function badInputChangesNothing(api) {
     await rejects(tasks.bulkPut([{ title: "ok" }, 5]), "InvalidRecordError", "a non-object in a batch");
     await rejects(tasks.bulkPut({ title: "not an array" }), "InvalidRecordError", "bulkPut of a non-array");
     await rejects(tasks.bulkCreate([{ id: "x" }, { id: "x" }]), "RecordExistsError", "the same id twice in bulkCreate");
+    e = await rejects(tasks.bulkCreate([{ id: "p" }, { id: "q" }, { title: "new" }, { id: "q" }, { id: "p" }]), "RecordExistsError", "the first repeated id is named");
+    assert(e.message.includes("#3") && e.message.includes('"q"'), e.message);
+    e = await rejects(tasks.bulkCreate([{ id: "r" }, { id: "r" }, 5]), "RecordExistsError", "a repeated id before an invalid record");
+    assert(e.message.includes("#1"), e.message);
+    e = await rejects(tasks.bulkCreate([{ id: "s" }, 5, { id: "s" }]), "InvalidRecordError", "an invalid record before a repeated id");
+    assert(e.message.includes("#1"), e.message);
     await rejects(tasks.query({ index: "missingField" }), "UnknownIndexError", "an index on a missing field");
     const trap = { title: "ok" };
     Object.defineProperty(trap, "secret", { enumerable: true, get() { throw new TypeError("no access"); } });

@@ -14,6 +14,7 @@ use std::cmp::Ordering;
 
 use super::key::{cmp_strings, Key, KeyRange};
 use super::{Order, QuerySpec};
+use crate::core::order::{sort_positions, sorted_by};
 
 /// More changed records than this in one commit: the query runs again rather than reading each.
 pub const MAX_PATCHED_CHANGES: usize = 64;
@@ -131,8 +132,8 @@ pub fn patch(query: &LiveQuery, rows: &[Row], changed: &[Changed]) -> Patch {
         }
     }
     // Sorted, for a binary search per row (no hash map: it weighs on the wasm build).
-    let mut touched: Vec<&str> = last.iter().map(|&k| changed[k].id.as_str()).collect();
-    touched.sort_unstable();
+    let touched: Vec<&str> = last.iter().map(|&k| changed[k].id.as_str()).collect();
+    let touched = sorted_by(touched, &|a, b| a.cmp(b));
     let mut entering: Vec<usize> = last
         .iter()
         .copied()
@@ -142,7 +143,7 @@ pub fn patch(query: &LiveQuery, rows: &[Row], changed: &[Changed]) -> Patch {
         Now::At(key) => key,
         _ => unreachable!("only records with a key enter"),
     };
-    entering.sort_unstable_by(|&a, &b| query.cmp((key_of(a), &changed[a].id), (key_of(b), &changed[b].id)));
+    sort_positions(&mut entering, &|a, b| query.cmp((key_of(a), &changed[a].id), (key_of(b), &changed[b].id)));
     let complete = query.window.is_none_or(|w| rows.len() < w);
     // A full window knows nothing past its last row: a record sorting after it may be preceded
     // by rows never read.

@@ -1,22 +1,21 @@
 //! Opening a tenant's database: the schema upgrade, the blocked and versionchange protocol, and
 //! the two primitives every operation uses (await a request, await a transaction).
 //!
-//! `idb` drives the open request (its typed upgrade and blocked events); the data paths then use
-//! the raw web-sys handle, so that results such as `getAll` arrays stay JS values instead of
-//! being copied element by element into Rust vectors.
+//! web-sys issues the open and delete requests; `glue.js` (`settleOpen`) waits for them, with the
+//! blocked timeout, and calls back into [`upgrade`] inside the versionchange transaction. The data
+//! paths use the same raw handle, so that results such as `getAll` arrays stay JS values instead
+//! of being copied element by element into Rust vectors.
 
-use std::cell::{Cell, RefCell};
-use std::future::{poll_fn, Future, IntoFuture};
-use std::pin::{pin, Pin};
+use std::cell::RefCell;
+use std::future::Future;
 use std::rc::Rc;
-use std::task::Poll;
 
-use idb::event::VersionChangeEvent;
-use idb::{DatabaseEvent as _, Event as _, Factory, IndexParams, KeyPath, ObjectStoreParams, Request as _};
-use js_sys::Promise;
+use js_sys::{Array, Promise};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbRequest, IdbTransaction, IdbTransactionMode, IdbVersionChangeEvent};
+use web_sys::{
+    IdbDatabase, IdbFactory, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode, IdbVersionChangeEvent,
+};
 
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::schema::{
@@ -26,6 +25,7 @@ use wasm_bindgen::closure::Closure;
 
 use super::super::error::from_js;
 use super::super::glue;
+use super::super::js::get;
 
 /// `_meta` key of the list of applied migration versions.
 pub const APPLIED_MIGRATIONS_KEY: &str = "appliedMigrations";
@@ -34,8 +34,10 @@ pub const APPLIED_MIGRATIONS_KEY: &str = "appliedMigrations";
 /// the data.
 pub struct Connection {
     pub raw: IdbDatabase,
-    _events: idb::Database,
+    _events: (VersionChangeHandler, Closure<dyn FnMut()>),
 }
+
+type VersionChangeHandler = Closure<dyn FnMut(IdbVersionChangeEvent)>;
 
 impl Drop for Connection {
     /// A handle that is dropped (closed, or collected without `close()`) must not keep the
@@ -44,17 +46,6 @@ impl Drop for Connection {
         self.raw.set_onversionchange(None);
         self.raw.set_onclose(None);
         self.raw.close();
-    }
-}
-
-fn idb_error(context: &str, error: idb::Error, fallback: ErrorKind) -> Error {
-    match error {
-        idb::Error::DomException(dom) => Error::from_dom(context, &dom.name(), &dom.message(), fallback),
-        other => {
-            let text = other.to_string();
-            // Most idb errors wrap the thrown JS value; its text holds the DOMException's.
-            Error::new(fallback, format!("{context}: {text}"))
-        }
     }
 }
 
@@ -148,6 +139,38 @@ pub async fn queued_changes(name: &str) -> Result<u64> {
     Ok(count.as_f64().unwrap_or(0.0) as u64)
 }
 
+/// The global scope's IndexedDB (a window's or a worker's).
+fn factory() -> Result<IdbFactory> {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB"))
+        .ok()
+        .and_then(|f| f.dyn_into::<IdbFactory>().ok())
+        .ok_or_else(|| Error::new(ErrorKind::StorageUnavailable, "IndexedDB is not available in this context"))
+}
+
+/// How an open or delete request ended (`glue.js` `settleOpen`).
+enum Settled {
+    /// The request succeeded with this result (the database of an open).
+    Done(JsValue),
+    /// The request failed with this error (a DOMException).
+    Failed(JsValue),
+    /// A `blocked` event came and the timeout passed before any upgrade started; the promise
+    /// settles once the request ends after all (a late connection is closed at once).
+    Blocked(Promise),
+}
+
+async fn settle(request: &IdbOpenDbRequest, upgrade: &JsValue, blocked_timeout_ms: u32) -> Settled {
+    let outcome = JsFuture::from(glue::settle_open(request, upgrade, blocked_timeout_ms)).await.unwrap_or_default();
+    if let Ok(late) = get(&outcome, "blocked").dyn_into::<Promise>() {
+        return Settled::Blocked(late);
+    }
+    let error = get(&outcome, "error");
+    if error.is_undefined() {
+        Settled::Done(get(&outcome, "db"))
+    } else {
+        Settled::Failed(error)
+    }
+}
+
 /// Opens (creating or upgrading) the tenant's database, then checks that the database really has
 /// the declared layout. `on_forced_close` runs when the connection later closes without being
 /// asked to.
@@ -159,40 +182,29 @@ pub async fn open(
 ) -> Result<Connection> {
     let name = schema.database_name();
     let context = format!("opening database \"{name}\"");
-    let factory = Factory::new()
-        .map_err(|e| idb_error("IndexedDB is not available in this context", e, ErrorKind::StorageUnavailable))?;
-    let mut open_request = factory
-        .open(&name, Some(schema.idb_version()))
-        .map_err(|e| idb_error(&context, e, ErrorKind::StorageUnavailable))?;
+    let open_request = factory()?
+        .open_with_u32(&name, schema.idb_version())
+        .map_err(|e| from_js(&context, &e, ErrorKind::StorageUnavailable))?;
 
     let upgrade_error: Rc<RefCell<Option<Error>>> = Rc::default();
-    let upgrading = Rc::new(Cell::new(false));
-    {
+    let on_upgrade = {
         let schema = schema.clone();
         let upgrade_error = upgrade_error.clone();
-        let upgrading = upgrading.clone();
-        open_request.on_upgrade_needed(move |event| {
-            upgrading.set(true);
-            let old = event.old_version().unwrap_or(0);
-            if let Err(e) = upgrade(&event, &schema, old == 0, &migration_versions, &upgrade_error) {
+        Closure::<dyn FnMut(IdbDatabase, IdbTransaction, f64)>::new(move |db, tx: IdbTransaction, old: f64| {
+            if let Err(e) = upgrade(&db, &tx, &schema, old == 0.0, &migration_versions, &upgrade_error) {
                 *upgrade_error.borrow_mut() = Some(e);
-                if let Ok(Some(tx)) = event.target().map(|r| r.transaction()) {
-                    let _ = tx.abort();
-                }
+                let _ = tx.abort();
             }
-        });
-    }
-    let (blocked_promise, blocked_signal) = signal();
-    open_request.on_blocked(move |_| blocked_signal());
+        })
+    };
 
-    let opening = Box::pin(open_request.into_future());
-    let database = match race_blocked(opening, blocked_promise, blocked_timeout_ms, upgrading).await {
-        Err(opening) => {
-            // Gave up waiting; if the upgrade goes through later, close that connection at once.
+    let database = match settle(&open_request, on_upgrade.as_ref(), blocked_timeout_ms).await {
+        Settled::Blocked(late) => {
+            // Gave up waiting; the upgrade may still run (its callback lives until the request
+            // ends), and glue.js closes that late connection at once.
             wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(db) = opening.await {
-                    db.close();
-                }
+                let _ = JsFuture::from(late).await;
+                drop(on_upgrade);
             });
             return Err(blocked_error(
                 &format!(
@@ -202,11 +214,11 @@ pub async fn open(
                 blocked_timeout_ms,
             ));
         }
-        Ok(Err(e)) => {
+        Settled::Failed(e) => {
             if let Some(e) = upgrade_error.borrow_mut().take() {
                 return Err(e);
             }
-            let mut error = idb_error(&context, e, ErrorKind::StorageUnavailable);
+            let mut error = from_js(&context, &e, ErrorKind::StorageUnavailable);
             match error.dom.as_ref().map(|d| d.name.as_str()) {
                 Some("VersionError") => {
                     error.kind = ErrorKind::InvalidOptions;
@@ -221,23 +233,23 @@ pub async fn open(
             }
             return Err(error);
         }
-        Ok(Ok(db)) => db,
+        Settled::Done(db) => db,
     };
 
-    let raw: IdbDatabase = database.into();
-    let mut events = idb::Database::from(raw.clone());
+    let raw: IdbDatabase = database.unchecked_into();
     let on_forced_close = Rc::new(on_forced_close);
     let for_close = raw.clone();
     let notify = on_forced_close.clone();
-    events.on_version_change(move |event| {
+    let on_version_change = VersionChangeHandler::new(move |event: IdbVersionChangeEvent| {
         // Another connection wants a newer version (or a delete): step aside instead of blocking it.
         for_close.close();
-        let next =
-            event.dyn_ref::<IdbVersionChangeEvent>().and_then(|e| e.new_version()).map(|v| app_version_of(v as u32));
+        let next = event.new_version().map(|v| app_version_of(v as u32));
         notify(ForcedClose::VersionChange(next));
     });
-    events.on_close(move |_| on_forced_close(ForcedClose::Lost));
-    let connection = Connection { raw, _events: events };
+    let on_close = Closure::<dyn FnMut()>::new(move || on_forced_close(ForcedClose::Lost));
+    raw.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
+    raw.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    let connection = Connection { raw, _events: (on_version_change, on_close) };
 
     // A schema changed without raising `version` runs no upgrade; it would otherwise fail later
     // with confusing errors.
@@ -273,50 +285,6 @@ fn describe_steps(steps: &[UpgradeStep]) -> String {
         })
         .collect();
     texts.join(", ")
-}
-
-/// Waits for `work`, unless a `blocked` event fires and `timeout_ms` pass before the upgrade
-/// starts (`started`); then gives the unfinished work back.
-async fn race_blocked<F: Future + Unpin>(
-    mut work: F,
-    blocked: Promise,
-    timeout_ms: u32,
-    started: Rc<Cell<bool>>,
-) -> std::result::Result<F::Output, F> {
-    let timeout = async move {
-        let _ = JsFuture::from(blocked).await;
-        gloo_timers::future::TimeoutFuture::new(timeout_ms).await;
-    };
-    let mut timeout = pin!(timeout);
-    let mut timed_out = false;
-    let outcome = poll_fn(|cx| {
-        if let Poll::Ready(r) = Pin::new(&mut work).poll(cx) {
-            return Poll::Ready(Some(r));
-        }
-        if !timed_out && timeout.as_mut().poll(cx).is_ready() {
-            timed_out = true;
-        }
-        // Once the upgrade runs, nothing blocks it any more: let it finish, however long.
-        if timed_out && !started.get() {
-            return Poll::Ready(None);
-        }
-        Poll::Pending
-    })
-    .await;
-    outcome.ok_or(work)
-}
-
-/// A promise and the function that resolves it, for turning a callback into something to await.
-fn signal() -> (Promise, impl FnOnce()) {
-    let resolver: Rc<RefCell<Option<js_sys::Function>>> = Rc::default();
-    let r = resolver.clone();
-    let promise = Promise::new(&mut |resolve, _| *r.borrow_mut() = Some(resolve));
-    let fire = move || {
-        if let Some(f) = resolver.borrow_mut().take() {
-            let _ = f.call0(&JsValue::UNDEFINED);
-        }
-    };
-    (promise, fire)
 }
 
 /// The stores and indexes of an open database, read in one readonly transaction (metadata only,
@@ -365,23 +333,19 @@ fn read_layout(tx: &IdbTransaction, names: &[String]) -> Result<Vec<ExistingStor
 /// newest shape, so there is nothing to migrate. An index that fails while it is built (a unique
 /// index over duplicate values) aborts the transaction later; `failure` receives that error.
 fn upgrade(
-    event: &VersionChangeEvent,
+    database: &IdbDatabase,
+    tx: &IdbTransaction,
     schema: &Schema,
     created: bool,
     migrations: &[u32],
     failure: &Rc<RefCell<Option<Error>>>,
 ) -> Result<()> {
     let context = format!("upgrading \"{}\" to version {}", schema.database_name(), schema.version);
-    let fail = |e: idb::Error| idb_error(&context, e, ErrorKind::InvalidOptions);
-    let database = event.database().map_err(fail)?;
-    let request = event.target().map_err(fail)?;
-    let no_tx = || Error::new(ErrorKind::Storage, format!("{context}: no upgrade transaction"));
-    let tx = request.transaction().ok_or_else(no_tx)?;
-    let raw_tx: IdbTransaction = request.transaction().ok_or_else(no_tx)?.into();
+    let fail = |e: JsValue| from_js(&context, &e, ErrorKind::InvalidOptions);
 
     let failure = failure.clone();
     let abort_context = context.clone();
-    let tx_for_error = raw_tx.clone();
+    let tx_for_error = tx.clone();
     let on_abort = Closure::once_into_js(move || {
         let mut slot = failure.borrow_mut();
         if slot.is_none() {
@@ -394,54 +358,51 @@ fn upgrade(
             }
         }
     });
-    let _ = raw_tx.add_event_listener_with_callback("abort", on_abort.unchecked_ref());
+    let _ = tx.add_event_listener_with_callback("abort", on_abort.unchecked_ref());
 
-    let existing = read_layout(&raw_tx, &database.store_names())?;
+    let names = database.object_store_names();
+    let names: Vec<String> = (0..names.length()).filter_map(|i| names.get(i)).collect();
+    let existing = read_layout(tx, &names)?;
     for step in plan_upgrade(&existing, schema) {
         match step {
             UpgradeStep::CreateStore { name, kind } => {
-                let mut params = ObjectStoreParams::new();
-                match kind {
-                    StoreKind::Collection => params.key_path(Some(KeyPath::new_single("id"))),
-                    StoreKind::Outbox => params.key_path(Some(KeyPath::new_single("seq"))).auto_increment(true),
-                    StoreKind::Conflicts => params.key_path(Some(KeyPath::new_array(["collection", "id"]))),
-                    StoreKind::Meta => &mut params,
-                    StoreKind::Log => params.key_path(Some(KeyPath::new_single("seq"))).auto_increment(true),
+                let (key_path, auto_increment) = match kind {
+                    StoreKind::Collection => (JsValue::from_str("id"), false),
+                    StoreKind::Outbox | StoreKind::Log => (JsValue::from_str("seq"), true),
+                    StoreKind::Conflicts => (Array::of2(&"collection".into(), &"id".into()).into(), false),
+                    StoreKind::Meta => (JsValue::UNDEFINED, false),
                 };
-                database.create_object_store(&name, params).map_err(fail)?;
+                glue::create_store(database, &name, &key_path, auto_increment).map_err(fail)?;
             }
             UpgradeStep::DeleteIndex { store, name } => {
                 tx.object_store(&store).map_err(fail)?.delete_index(&name).map_err(fail)?;
             }
             UpgradeStep::CreateIndex { store, index } => {
-                let key_path = if index.compound {
-                    KeyPath::new_array(index.key_path.iter().map(String::as_str))
+                let key_path: JsValue = if index.compound {
+                    index.key_path.iter().map(|p| JsValue::from_str(p)).collect::<Array>().into()
                 } else {
-                    KeyPath::new_single(&index.key_path[0])
+                    JsValue::from_str(&index.key_path[0])
                 };
-                let mut params = IndexParams::new();
-                params.unique(index.unique).multi_entry(index.multi_entry);
-                tx.object_store(&store).map_err(fail)?.create_index(&index.name, key_path, Some(params)).map_err(
-                    |e| {
-                        idb_error(
-                            &format!("{context}: creating index \"{}\" on \"{store}\"", index.name),
-                            e,
-                            ErrorKind::InvalidOptions,
-                        )
-                    },
-                )?;
+                let store = tx.object_store(&store).map_err(fail)?;
+                glue::create_index(&store, &index.name, &key_path, index.unique, index.multi_entry).map_err(|e| {
+                    from_js(
+                        &format!("{context}: creating index \"{}\" on \"{}\"", index.name, store.name()),
+                        &e,
+                        ErrorKind::InvalidOptions,
+                    )
+                })?;
             }
         }
     }
 
     if created && !migrations.is_empty() {
-        let applied = js_sys::Array::new();
+        let applied = Array::new();
         for v in migrations {
             applied.push(&JsValue::from_f64(*v as f64));
         }
         tx.object_store(META_STORE)
             .map_err(fail)?
-            .put(&applied, Some(&JsValue::from_str(APPLIED_MIGRATIONS_KEY)))
+            .put_with_key(&applied, &JsValue::from_str(APPLIED_MIGRATIONS_KEY))
             .map_err(fail)?;
     }
     Ok(())
@@ -451,19 +412,12 @@ fn upgrade(
 /// `blocked_timeout_ms` of the `blocked` event fails the delete with UpgradeBlockedError.
 pub async fn delete(name: &str, blocked_timeout_ms: u32) -> Result<()> {
     let context = format!("deleting \"{name}\"");
-    let factory =
-        Factory::new().map_err(|e| idb_error("IndexedDB is not available", e, ErrorKind::StorageUnavailable))?;
-    let mut request = factory.delete(name).map_err(|e| idb_error(&context, e, ErrorKind::Storage))?;
-    let (blocked_promise, blocked_signal) = signal();
-    request.on_blocked(move |_| blocked_signal());
-    let deleting = Box::pin(request.into_future());
-    match race_blocked(deleting, blocked_promise, blocked_timeout_ms, Rc::new(Cell::new(false))).await {
-        Ok(done) => done.map_err(|e| idb_error(&context, e, ErrorKind::Storage)),
-        Err(pending) => {
-            // The delete still happens once the other connections close; nobody waits for it.
-            wasm_bindgen_futures::spawn_local(async move {
-                let _ = pending.await;
-            });
+    let request = factory()?.delete_database(name).map_err(|e| from_js(&context, &e, ErrorKind::Storage))?;
+    match settle(&request, &JsValue::UNDEFINED, blocked_timeout_ms).await {
+        Settled::Done(_) => Ok(()),
+        Settled::Failed(e) => Err(from_js(&context, &e, ErrorKind::Storage)),
+        // The delete still happens once the other connections close; nobody waits for it.
+        Settled::Blocked(_) => {
             Err(blocked_error(&format!("{context} is blocked: another tab holds it open"), blocked_timeout_ms))
         }
     }

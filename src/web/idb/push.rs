@@ -3,14 +3,13 @@
 //! the request is in flight. What each answer does comes from the core
 //! ([`push_step`](crate::core::sync::rules::push::push_step)).
 
-use std::collections::HashMap;
-
 use js_sys::Array;
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
 use web_sys::{IdbDatabase, IdbKeyRange, IdbTransaction};
 
 use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::order::sorted_by;
 use crate::core::outbox::Op;
 use crate::core::schema::CONFLICTS_STORE;
 use crate::core::status::RecordStatus;
@@ -122,11 +121,28 @@ async fn quarantine(tx: &IdbTransaction, damaged: Vec<(JsValue, String)>, now: f
     Ok(())
 }
 
+/// The answer's results sorted by mutation id, for a binary search per entry (no hash map, which
+/// weighs on the wasm build). Of two results for one id, the later counts.
+fn results_by_id(results: Vec<MutationResult<JsData>>) -> Vec<(Uuid, Option<MutationResult<JsData>>)> {
+    let sorted = sorted_by(results, &|a, b| a.mutation_id().cmp(&b.mutation_id()));
+    let mut by_id: Vec<(Uuid, Option<MutationResult<JsData>>)> = Vec::with_capacity(sorted.len());
+    for r in sorted {
+        match by_id.last_mut() {
+            Some((id, slot)) if *id == r.mutation_id() => *slot = Some(r),
+            _ => by_id.push((r.mutation_id(), Some(r))),
+        }
+    }
+    by_id
+}
+
 /// Applies the server's answer to `batch`, in one transaction. An entry without an answer is
 /// left as it is and sent again (under the same mutation id, so the server answers it once).
 pub async fn apply_push(db: &IdbDatabase, batch: Batch<JsData>, answer: PushResponse, now: f64) -> Result<PushApplied> {
-    let mut by_id: HashMap<Uuid, MutationResult<JsData>> =
-        answer.results.into_iter().map(|r| (r.mutation_id(), r)).collect();
+    let mut by_id = results_by_id(answer.results);
+    let mut take = |id: &Uuid| match by_id.binary_search_by(|(k, _)| k.cmp(id)) {
+        Ok(i) => by_id[i].1.take(),
+        Err(_) => None,
+    };
     let context = "applying push results";
     let tx = all_stores(db)?;
     let work = async {
@@ -137,7 +153,7 @@ pub async fn apply_push(db: &IdbDatabase, batch: Batch<JsData>, answer: PushResp
         let mut answered = Vec::new();
         let mut applied = PushApplied::default();
         for (m, seq) in batch.mutations.iter().zip(batch.seqs) {
-            let Some(result) = by_id.remove(&m.mutation_id) else { continue };
+            let Some(result) = take(&m.mutation_id) else { continue };
             applied.answered += 1;
             answered.push((m, seq, result));
         }

@@ -7,14 +7,13 @@
 //! failing request aborts the transaction, and the commit reports it), then the commit is
 //! awaited once.
 
-use std::collections::HashMap;
-
 use js_sys::Array;
 use wasm_bindgen::JsValue;
 use web_sys::{IdbDatabase, IdbObjectStore, IdbTransaction};
 
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::ids::IdGenerator;
+use crate::core::order::sorted_by;
 use crate::core::outbox::{Op, Queued};
 use crate::core::schema::{OUTBOX_BY_RECORD, OUTBOX_STORE};
 use crate::core::sync::storage::Changes;
@@ -58,23 +57,44 @@ struct Here {
     newest: Option<JsValue>,
 }
 
+/// What is stored under each id read, sorted by id: a binary search per write (no hash map,
+/// which weighs on the wasm build).
+struct HereById(Vec<(String, Here)>);
+
+impl HereById {
+    fn position(&self, id: &str) -> Option<usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(id)).ok()
+    }
+
+    fn get(&self, id: &str) -> Option<&Here> {
+        self.position(id).map(|i| &self.0[i].1)
+    }
+
+    /// Records what a write left under `id`. Only ids read are kept: the others are fresh
+    /// generated ids, which no other write of the call can name.
+    fn set(&mut self, id: &str, here: Here) {
+        if let Some(i) = self.position(id) {
+            self.0[i].1 = here;
+        }
+    }
+}
+
 /// Reads what is stored under each id that needs it: the record and its outbox entries.
 async fn read_here(
     collection: &str,
     records: &IdbObjectStore,
     outbox: &IdbObjectStore,
     writes: &[Write],
-) -> Result<HashMap<String, Here>> {
+) -> Result<HereById> {
     let by_record =
         outbox.index(OUTBOX_BY_RECORD).map_err(|e| from_js("opening the outbox index", &e, ErrorKind::Storage))?;
     let context = format!("reading \"{collection}\"");
     let collection_key = JsValue::from_str(collection);
-    let mut pending = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for w in writes.iter().filter(|w| !w.generated) {
-        if !seen.insert(w.id.as_str()) {
-            continue;
-        }
+    let wanted: Vec<&Write> = writes.iter().filter(|w| !w.generated).collect();
+    let mut wanted = sorted_by(wanted, &|a, b| a.id.cmp(&b.id));
+    wanted.dedup_by(|a, b| a.id == b.id);
+    let mut pending = Vec::with_capacity(wanted.len());
+    for w in wanted {
         let key = &w.key;
         let record_req = records.get(key).map_err(|e| from_js(&context, &e, ErrorKind::Storage))?;
         let entries_req = by_record
@@ -82,7 +102,7 @@ async fn read_here(
             .map_err(|e| from_js(&context, &e, ErrorKind::Storage))?;
         pending.push((w.id.clone(), request(&record_req, &context), request(&entries_req, &context)));
     }
-    let mut here = HashMap::new();
+    let mut here = Vec::with_capacity(pending.len());
     for (id, record, entries) in pending {
         let record = record.await?;
         let entries = Array::from(&entries.await?);
@@ -94,9 +114,9 @@ async fn read_here(
             Some(Newest { seq: get(e, "seq").as_f64().map(|s| s as u64), queued: Queued { op, attempts, held } })
         });
         let (meta, record) = if record.is_undefined() { (None, None) } else { (read_meta(&record), Some(record)) };
-        here.insert(id, Here { current: Current { meta, newest: queued }, record, newest });
+        here.push((id, Here { current: Current { meta, newest: queued }, record, newest }));
     }
-    Ok(here)
+    Ok(HereById(here))
 }
 
 /// Carries out `writes` on `collection` in one transaction; all or nothing.
@@ -215,7 +235,7 @@ async fn issue(
                 Here { current: step.next(&was.current, None), record: Some(stored), newest }
             }
         };
-        here.insert(w.id, now_here);
+        here.set(&w.id, now_here);
     }
     Ok(written)
 }
