@@ -110,6 +110,36 @@ scenarios!(
     scattered_ids_sync_like_neighbouring_ones => "scatteredIdsSyncLikeNeighbouringOnes",
 );
 
+/// The scenarios of sync per space (tests/js/spaces.js).
+mod spaces {
+    use super::*;
+
+    #[wasm_bindgen(module = "/tests/js/spaces.js")]
+    extern "C" {
+        #[wasm_bindgen(js_name = spacesAreChosenWaitedForAndRemoved)]
+        fn chosen_waited_for_and_removed(api: JsValue) -> Promise;
+        #[wasm_bindgen(js_name = aReloadMidFirstPullOfASpaceResumesFromItsCursor)]
+        fn reload_mid_first_pull(api: JsValue) -> Promise;
+        #[wasm_bindgen(js_name = aRecordMovedBetweenSpacesLeavesOneAndReachesTheOther)]
+        fn record_moved_between_spaces(api: JsValue) -> Promise;
+    }
+
+    #[wasm_bindgen_test]
+    async fn spaces_are_chosen_waited_for_and_removed() {
+        run(chosen_waited_for_and_removed(api())).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_reload_mid_first_pull_of_a_space_resumes_from_its_cursor() {
+        run(reload_mid_first_pull(api())).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_record_moved_between_spaces_leaves_one_and_reaches_the_other() {
+        run(record_moved_between_spaces(api())).await;
+    }
+}
+
 #[wasm_bindgen_test]
 fn every_test_database_has_its_own_name() {
     assert_ne!(unique_app("x"), unique_app("x"));

@@ -20,6 +20,10 @@ export interface RecordMeta {
   readonly deleted: boolean;
   /** On tombstones only: the record's id, which feeds an internal index of tombstones. */
   readonly tombstone?: string;
+  /** On a record a write just returned, when its space field names a space this device does not
+   * sync (`db.spaces`): the write is kept and sent, and once the server has it the record goes
+   * from this device (it lives on in that space). */
+  readonly outside?: true;
 }
 
 /** Records of no declared type: any fields. */
@@ -60,6 +64,12 @@ type KeyPathOf<T, Depth extends unknown[]> = Depth["length"] extends 4
               : never);
     }[keyof T & string];
 
+/** The top-level fields of `T` that may hold a string (a space field's candidates); any string
+ * when the record type is open. */
+export type StringField<T> = unknown extends T
+  ? string
+  : { [K in keyof T & string]: string extends NonNullable<T[K]> ? K : never }[keyof T & string];
+
 /** An index on one field (dotted paths allowed) or, with an array keyPath, a compound index. */
 export interface IndexSpec<T = Fields> {
   /** Defaults to the keyPath, compound paths joined with "+". */
@@ -98,6 +108,11 @@ export interface CollectionSpec<T = Fields> {
   indexes?: Array<NoInfer<KeyPath<T>> | IndexSpec<T>>;
   /** How conflicts of this collection are settled (default `"manual"`). */
   conflicts?: ConflictStrategy<T & object>;
+  /** The top-level field whose value (a string) is a record's space, e.g. `"projectId"`. When a
+   * collection declares one, the device syncs only the spaces `db.spaces` lists (records of no
+   * space, and collections without this field, sync as always). A record whose field is not a
+   * string belongs to no space. An index on the field speeds up `db.spaces.remove()`. */
+  space?: NoInfer<StringField<T>>;
 }
 
 /** A data migration: runs once, after the schema of `version` is in place, and is recorded. */
@@ -389,6 +404,37 @@ export interface ChangeEvent<C extends string = string> {
 export type ChangeListener<C extends string = string> = (event: ChangeEvent<C>) => void;
 export type Unsubscribe = () => void;
 
+/** One space this device syncs, in `status().spaces`. */
+export interface SpaceStatus {
+  /** Its first full pull is done: every record of the space is here (as of then). */
+  readonly ready: boolean;
+  /** Entries (changed records and records that left the space) received for it by the sync
+   * under way; null when no pull of it runs. The server sends no total. */
+  readonly pulled: number | null;
+  /** When a pull of it last reached its end (ms since the epoch); null before the first. */
+  readonly lastSyncAt: number | null;
+}
+
+/** `db.spaces`: the spaces this device syncs, stored with the database (they survive reloads).
+ * Every method rejects with InvalidOptionsError when no collection declares a `space` field, and
+ * for a space id that is not a non-empty string of at most 256 characters. */
+export interface Spaces {
+  /** The spaces this device syncs, in order. */
+  list(): Promise<string[]>;
+  /** Syncs `space` from now on: it is pulled from its start while the other spaces carry on, at
+   * once when online, else at the next sync. Allowed offline and during a sync. Resolves with
+   * false when the device synced it already. With `wait`, resolves once its first full pull is
+   * done (waiting through offline periods and retries); rejects with RecordNotFoundError if the
+   * space is removed first, InvalidOptionsError without `sync`, DatabaseClosedError on close. */
+  add(space: string, options?: { wait?: boolean }): Promise<boolean>;
+  /** Stops syncing `space` and removes its records from this device (never from the server),
+   * with their conflicts and rejected changes, waiting for a running sync. Refused with
+   * PendingChangesError (`pending` counts them), nothing changed, while some of them have
+   * queued changes, unless `discardPending` is true. Logged as a `wipe` whose `id` is the
+   * space. */
+  remove(space: string, options?: WipeOptions): Promise<void>;
+}
+
 /** The sync status snapshot. It keeps its identity until one of its values changes. */
 export interface SyncStatus {
   /** The sync server answered this tab's last request or probe. False before the first sync,
@@ -412,6 +458,8 @@ export interface SyncStatus {
   readonly lastError: string | null;
   /** During a push: entries sent and the total of this sync (it grows if writes arrive). */
   readonly progress: { readonly done: number; readonly total: number } | null;
+  /** Each space this device syncs (see `db.spaces`), by id; empty without spaces. */
+  readonly spaces: Readonly<Record<string, SpaceStatus>>;
 }
 
 /**
@@ -531,6 +579,8 @@ export class Database<S = any> {
   /** Fires after each committed transaction in any collection. Throws InvalidOptionsError if
    * `listener` is not a function. */
   subscribe(listener: ChangeListener<keyof S & string>): Unsubscribe;
+  /** The spaces this device syncs (collections with a `space` field). */
+  readonly spaces: Spaces;
   /** The status snapshot; the same object until something changes. */
   status(): SyncStatus;
   statusStore(): ExternalStore<SyncStatus>;

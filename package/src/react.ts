@@ -22,6 +22,7 @@ import type {
   StoredRecord,
   SyncLogEntry,
   SyncStatus,
+  SpaceStatus,
   CollectionName,
 } from "./index.js";
 import { queryKey } from "./react/key.js";
@@ -151,6 +152,15 @@ const NO_RECORD: ExternalStore<null> = { subscribe: () => () => {}, getSnapshot:
 /** The sync status (`db.status()`), re-rendering only when one of its values changes. */
 export function useSyncStatus(db?: Database): SyncStatus {
   const store = useDatabaseOr(db).statusStore();
+  return useStore(store);
+}
+
+/** One space's status (`status().spaces[space]`: whether its first pull is done, its progress,
+ * its last sync), re-rendering only when it changes; undefined while this device does not sync
+ * the space. */
+export function useSpaceStatus(space: string, db?: Database): SpaceStatus | undefined {
+  const chosen = useDatabaseOr(db);
+  const store = useMemo(() => sharedStore(chosen.statusStore(), (s) => s.spaces[space]), [chosen, space]);
   return useStore(store);
 }
 

@@ -92,6 +92,22 @@ fn check_key_path(collection: &str, path: &str) -> Result<()> {
     Ok(())
 }
 
+/// A collection's space field (`space: "projectId"`): one top-level field, not `id` (a record
+/// never changes its id, so it could never change space) nor the metadata.
+pub fn check_space_field(collection: &str, field: &str) -> Result<()> {
+    if !is_identifier(field) {
+        return Err(invalid(format!(
+            "collection \"{collection}\": `space` must name one top-level field (an identifier), got \"{field}\""
+        )));
+    }
+    if field == "id" || field == META_FIELD {
+        return Err(invalid(format!(
+            "collection \"{collection}\": `space` cannot be \"{field}\" (`id` is the primary key, `{META_FIELD}` is ferrysync's metadata)"
+        )));
+    }
+    Ok(())
+}
+
 impl IndexDef {
     /// A declared index; `name` defaults to the key path (compound paths joined with "+").
     pub fn new(
@@ -307,6 +323,14 @@ mod tests {
 
     fn tasks(indexes: Vec<IndexDef>) -> CollectionDef {
         CollectionDef { name: "tasks".into(), indexes, conflicts: Strategy::Manual, space: None }
+    }
+
+    #[test]
+    fn a_space_field_is_one_top_level_field_other_than_the_id_and_the_metadata() {
+        assert!(check_space_field("tasks", "projectId").is_ok());
+        for bad in ["", "project.id", "1st", "id", "_sync", "a b"] {
+            assert_eq!(check_space_field("tasks", bad).unwrap_err().kind, ErrorKind::InvalidOptions, "{bad:?}");
+        }
     }
 
     #[test]

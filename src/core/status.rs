@@ -1,6 +1,6 @@
 //! Record sync status and its transitions, and the database-wide sync status snapshot.
 
-use super::sync::storage::Counts;
+use super::sync::storage::{Counts, SpaceState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordStatus {
@@ -94,6 +94,19 @@ pub struct SyncStatus {
     pub last_sync_at: Option<f64>,
     pub last_error: Option<String>,
     pub progress: Option<(u64, u64)>,
+    /// The spaces this device syncs, in order (empty when no collection declares a space field).
+    pub spaces: Vec<SpaceStatus>,
+}
+
+/// One space this device syncs, as the status shows it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SpaceStatus {
+    pub space: String,
+    /// When a pull of it last reached its end (`None`: its first pull is not done).
+    pub synced_at: Option<f64>,
+    /// Entries (changes and `left` entries) received for it by the sync under way; `None` when
+    /// no pull of it runs.
+    pub pulled: Option<u64>,
 }
 
 impl SyncStatus {
@@ -102,9 +115,40 @@ impl SyncStatus {
         self.pending = (self.pending as i64).saturating_add(delta).max(0) as u64;
     }
 
-    /// Sets the counts read from the database.
+    /// Sets the counts read from the database, and the space set with them (a space keeps the
+    /// progress of the pull under way).
     pub fn set_counts(&mut self, counts: Counts) {
         (self.pending, self.failed, self.conflicts) = (counts.pending, counts.failed, counts.conflicts);
+        let old = std::mem::take(&mut self.spaces);
+        self.spaces = counts
+            .spaces
+            .into_iter()
+            .map(|SpaceState { space, synced_at }| {
+                let pulled = old.iter().find(|s| s.space == space).and_then(|s| s.pulled);
+                SpaceStatus { space, synced_at, pulled }
+            })
+            .collect();
+    }
+
+    /// `entries` of `space` arrived in the sync under way. False when the status does not show
+    /// the space (yet, or any more).
+    pub fn space_pulled(&mut self, space: &str, entries: u64) -> bool {
+        let Some(s) = self.spaces.iter_mut().find(|s| s.space == space) else { return false };
+        s.pulled = Some(s.pulled.unwrap_or(0) + entries);
+        true
+    }
+
+    /// A pull of `space` reached its end and was stored. False when the status does not show
+    /// the space.
+    pub fn space_synced(&mut self, space: &str, now: f64) -> bool {
+        let Some(s) = self.spaces.iter_mut().find(|s| s.space == space) else { return false };
+        s.synced_at = Some(now);
+        true
+    }
+
+    /// No pull runs any more.
+    fn pulls_ended(&mut self) {
+        self.spaces.iter_mut().for_each(|s| s.pulled = None);
     }
 
     /// The server answered and a sync began, with `total` entries to push.
@@ -121,6 +165,7 @@ impl SyncStatus {
     pub fn sync_succeeded(&mut self, now: f64) {
         self.syncing = false;
         self.progress = None;
+        self.pulls_ended();
         self.last_sync_at = Some(now);
         self.last_error = None;
     }
@@ -129,6 +174,7 @@ impl SyncStatus {
     pub fn sync_failed(&mut self, error: String, answered: bool) {
         self.syncing = false;
         self.progress = None;
+        self.pulls_ended();
         self.online = answered;
         self.last_error = Some(error);
     }
@@ -145,12 +191,23 @@ impl SyncStatus {
         self.last_sync_at = theirs.last_sync_at.or(self.last_sync_at);
         self.last_error = theirs.last_error.clone();
         self.progress = theirs.progress;
+        // The set is this tab's own (read from the database); the progress is the syncing tab's.
+        for mine in &mut self.spaces {
+            if let Some(their) = theirs.spaces.iter().find(|s| s.space == mine.space) {
+                mine.pulled = their.pulled;
+                mine.synced_at = match (mine.synced_at, their.synced_at) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
     }
 
     /// The other tab's sync is over (its lock came free), however it ended.
     pub fn remote_sync_ended(&mut self) {
         self.syncing = false;
         self.progress = None;
+        self.pulls_ended();
     }
 }
 
@@ -193,7 +250,7 @@ mod tests {
         s.add_pending(2);
         s.add_pending(-5);
         assert_eq!(s.pending, 0);
-        s.set_counts(Counts { pending: 7, failed: 1, conflicts: 2 });
+        s.set_counts(Counts { pending: 7, failed: 1, conflicts: 2, spaces: Vec::new() });
         assert_eq!((s.pending, s.failed, s.conflicts), (7, 1, 2));
         s.sync_began(4);
         assert!(s.online && s.syncing && s.progress == Some((0, 4)));

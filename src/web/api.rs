@@ -30,6 +30,7 @@ use super::live::{live_store, LiveSource, Plan};
 use super::options::read_open_options;
 use super::query_args::read_query;
 use super::records::{check_record, read_id};
+use super::spaces::Spaces;
 use super::wire::JsData;
 
 /// A failure of the browser's storage manager.
@@ -39,7 +40,7 @@ fn storage_error(e: JsValue) -> Error {
 
 /// The promise of a method's work. The work is boxed, so that one copy of the promise machinery
 /// serves every method (each would otherwise be a copy of it in the wasm).
-fn promise<F>(work: F) -> Promise
+pub(super) fn promise<F>(work: F) -> Promise
 where
     F: std::future::Future<Output = Result<JsValue>> + 'static,
 {
@@ -103,6 +104,12 @@ impl Database {
         // Every write passes the collection name to JS; interned, it crosses as a cached handle.
         wasm_bindgen::intern(name);
         Ok(Collection { inner: self.inner.clone(), name: name.to_string() })
+    }
+
+    /// The spaces this device syncs: `list()`, `add()`, `remove()`.
+    #[wasm_bindgen(getter)]
+    pub fn spaces(&self) -> Spaces {
+        Spaces { inner: self.inner.clone() }
     }
 
     pub fn subscribe(&self, listener: JsValue) -> std::result::Result<JsValue, JsValue> {
@@ -410,7 +417,8 @@ impl Collection {
         })();
         promise(async move {
             let written = inner.write(&collection, vec![prepared?]).await?;
-            Ok(written.stored.into_iter().next().flatten().unwrap_or(JsValue::UNDEFINED))
+            let stored = written.stored.into_iter().next().flatten().unwrap_or(JsValue::UNDEFINED);
+            Ok(super::spaces::mark_outside(&inner, &collection, stored))
         })
     }
 
@@ -666,7 +674,7 @@ pub fn delete_database(app: String, tenant: Option<String>, options: JsValue) ->
 }
 
 /// `{ discardPending?: boolean }` of a wipe or a database deletion.
-fn read_discard(options: &JsValue) -> Result<bool> {
+pub(super) fn read_discard(options: &JsValue) -> Result<bool> {
     if options.is_undefined() {
         return Ok(false);
     }
@@ -676,7 +684,7 @@ fn read_discard(options: &JsValue) -> Result<bool> {
         (false, Some(d)) => Ok(d),
         _ => Err(Error::new(
             ErrorKind::InvalidOptions,
-            format!("wipe options must be {{ discardPending?: boolean }}, got {}", type_name(options)),
+            format!("options must be {{ discardPending?: boolean }}, got {}", type_name(options)),
         )),
     }
 }

@@ -113,6 +113,11 @@ impl Inner {
         self.status.borrow().snapshot()
     }
 
+    /// Whether the status (as of its last count) lists `space` among the spaces this device syncs.
+    pub fn syncs_space(&self, space: &str) -> bool {
+        self.status.borrow().status().spaces.iter().any(|s| s.space == space)
+    }
+
     pub fn add_status_listener(&self, listener: Function) -> u32 {
         self.status.borrow_mut().add(listener)
     }

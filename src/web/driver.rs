@@ -146,6 +146,29 @@ impl Driver {
         promise
     }
 
+    /// `db.spaces.add()` committed: the engine counts and syncs (nothing to do for a space synced
+    /// already, unless the caller waits for it). With `wait`, a promise settled once the space's
+    /// first full pull is done.
+    pub fn space_added(self: &Rc<Self>, space: String, added: bool, wait: bool) -> Option<Promise> {
+        if !added && !wait {
+            return None;
+        }
+        let (waiter, promise) = match wait.then(|| self.waiter()).flatten() {
+            Some((w, p)) => (Some(w), Some(p)),
+            None => (None, None),
+        };
+        self.feed(Event::SpaceAdded { space, waiter });
+        promise
+    }
+
+    /// `db.spaces.remove()`: a promise settled once the space's records are wiped, under the
+    /// sync lock (or the removal refused).
+    pub fn remove_space(self: &Rc<Self>, space: String, discard_pending: bool) -> Promise {
+        let Some((waiter, promise)) = self.waiter() else { return Promise::resolve(&JsValue::UNDEFINED) };
+        self.feed(Event::SpaceRemoveAsked { space, discard_pending, waiter });
+        promise
+    }
+
     /// A decision committed: a promise settled once the counts that follow it are in.
     pub fn decided(self: &Rc<Self>, decided: Decided) -> Promise {
         let (waiter, promise) = match self.waiter() {

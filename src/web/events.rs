@@ -66,6 +66,13 @@ pub struct StatusState {
     next: u32,
 }
 
+impl StatusState {
+    /// The status as last published.
+    pub fn status(&self) -> &SyncStatus {
+        &self.status
+    }
+}
+
 impl Default for StatusState {
     fn default() -> Self {
         let status = SyncStatus::default();

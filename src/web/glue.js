@@ -300,11 +300,12 @@ export function retryEntry(entry, mutationId) {
 }
 
 /** A mutation as pushed; `data` is left out of a delete, `force` unless it is set. */
-export function makeMutation(mutationId, collection, id, op, data, baseVersion, force, writtenAt) {
+export function makeMutation(mutationId, collection, id, op, data, baseVersion, force, writtenAt, space) {
   const mutation = { mutationId, collection, id, op, baseVersion };
   if (data !== undefined) mutation.data = data;
   if (force) mutation.force = true;
   if (writtenAt !== null && writtenAt !== undefined) mutation.writtenAt = writtenAt;
+  if (space !== undefined) mutation.space = space;
   return mutation;
 }
 

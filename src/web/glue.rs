@@ -112,6 +112,7 @@ extern "C" {
         base_version: JsValue,
         force: bool,
         written_at: JsValue,
+        space: Option<String>,
     ) -> JsValue;
     #[wasm_bindgen(js_name = makeServerRecord)]
     pub fn make_server_record(

@@ -8,6 +8,7 @@
 //! - `tabs`, `events`: other tabs (BroadcastChannel), listeners and `{subscribe, getSnapshot}`
 //!   stores;
 //! - `live`: live queries, patched in place after each change (the rule is `core::query::live`);
+//! - `spaces`: `db.spaces`, the spaces this device syncs;
 //! - `options`, `query_args`, `records`: reading the caller's arguments, and records and
 //!   statuses as JS values;
 //! - `error`, `js`, `glue`: errors as JS `Error`s, small JS helpers, the bindings of `glue.js`.
@@ -28,6 +29,7 @@ mod options;
 mod query_args;
 mod records;
 mod resolvers;
+mod spaces;
 mod tabs;
 mod transport;
 mod types;

@@ -6,7 +6,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::order::sorted_by;
 use crate::core::query::non_negative_int;
-use crate::core::schema::{CollectionDef, IndexDef, Schema};
+use crate::core::schema::{check_space_field, CollectionDef, IndexDef, Schema};
 use crate::core::sync::conflict::strategy::Strategy;
 use crate::core::sync::settings::{whole, Settings};
 
@@ -191,9 +191,18 @@ fn read_collection(name: &str, spec: &JsValue) -> Result<CollectionDef> {
             indexes.push(read_index(name, &item)?);
         }
     }
-    // The space field (`space: "projectId"`) is read once the IndexedDB store syncs by space.
     let conflicts = read_strategy(name, &get(spec, "conflicts"))?;
-    Ok(CollectionDef { name: name.to_string(), indexes, conflicts, space: None })
+    let space = match get(spec, "space") {
+        v if v.is_undefined() => None,
+        v => {
+            let field = v.as_string().ok_or_else(|| {
+                options_error(format!("collection \"{name}\": `space` must be a field name, got {}", type_name(&v)))
+            })?;
+            check_space_field(name, &field)?;
+            Some(field)
+        }
+    };
+    Ok(CollectionDef { name: name.to_string(), indexes, conflicts, space })
 }
 
 /// `conflicts`: a strategy's name, `{ merge: fallback }`, or a function (the collection's own

@@ -2,13 +2,13 @@
 //! change events, and the status snapshot.
 
 use js_sys::{Array, Object, Reflect};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::ids::check_id;
 use crate::core::meta::{RecordMeta, META_FIELD};
 use crate::core::outbox::Op;
-use crate::core::status::{RecordStatus, SyncStatus};
+use crate::core::status::{RecordStatus, SpaceStatus, SyncStatus};
 
 use super::glue;
 use super::js::{get, opt_num, set_field, type_name};
@@ -103,6 +103,16 @@ pub fn status_to_js(status: &SyncStatus) -> JsValue {
         None => JsValue::NULL,
     };
     set_field(&o, "progress", &progress);
+    // `{ [space]: { ready, pulled, lastSyncAt } }`, in the set's order.
+    let spaces = Object::new();
+    for s in &status.spaces {
+        let one = Object::new();
+        set_field(&one, "ready", &JsValue::from_bool(s.synced_at.is_some()));
+        set_field(&one, "pulled", &s.pulled.map_or(JsValue::NULL, |n| JsValue::from_f64(n as f64)));
+        set_field(&one, "lastSyncAt", &s.synced_at.map_or(JsValue::NULL, JsValue::from_f64));
+        set_field(&spaces, &s.space, &Object::freeze(&one));
+    }
+    set_field(&o, "spaces", &Object::freeze(&spaces));
     Object::freeze(&o).into()
 }
 
@@ -124,7 +134,26 @@ pub fn status_from_js(theirs: &JsValue) -> SyncStatus {
                 get(&progress, "total").as_f64().unwrap_or(0.0) as u64,
             )
         }),
+        spaces: spaces_from_js(&get(theirs, "spaces")),
     }
+}
+
+fn spaces_from_js(spaces: &JsValue) -> Vec<SpaceStatus> {
+    if !spaces.is_object() {
+        return Vec::new();
+    }
+    Object::entries(spaces.unchecked_ref())
+        .iter()
+        .filter_map(|pair| {
+            let pair = Array::from(&pair);
+            let one = pair.get(1);
+            Some(SpaceStatus {
+                space: pair.get(0).as_string()?,
+                synced_at: get(&one, "lastSyncAt").as_f64(),
+                pulled: get(&one, "pulled").as_f64().map(|n| n as u64),
+            })
+        })
+        .collect()
 }
 
 /// `{ collection, changes: [{id, op}] }`: the event listeners of `collection` receive.

@@ -11,11 +11,11 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::core::sync::failure::{retry_after_ms, Failure};
 use crate::core::sync::transport::Transport as CoreTransport;
-use crate::protocol::{pull_query, Mutation, HEALTH_PATH, PULL_PATH, PUSH_PATH};
+use crate::protocol::{pull_query, Mutation, SpacesPullRequest, HEALTH_PATH, PULL_PATH, PUSH_PATH};
 
 use super::glue;
 use super::js::{describe, get};
-use super::wire::{self, JsData, PullResponse, PushResponse};
+use super::wire::{self, JsData, PullResponse, PushResponse, SpacesResponse};
 
 pub enum Transport {
     /// `bytes`: the request bodies sent and the answers' `Content-Length`, for `db.metrics()`.
@@ -101,6 +101,23 @@ impl CoreTransport<JsData> for Transport {
             }
         }?;
         wire::read_pull_response(&answer)
+    }
+
+    /// The pages of each space after its cursor, in one request: `POST /v1/pull`, or a JS
+    /// transport's `pullSpaces({ spaces, limit })`.
+    async fn pull_spaces(&self, request: &SpacesPullRequest) -> Result<SpacesResponse, Failure> {
+        let body = wire::spaces_pull_request(request);
+        let answer = match self {
+            Transport::Http { base, token, timeout_ms, bytes } => {
+                let text = js_sys::JSON::stringify(&body).map_err(|e| Failure::BadAnswer(describe(&e)))?;
+                let authorization = token.authorization(*timeout_ms).await?;
+                http("POST", &format!("{base}{PULL_PATH}"), Some(&authorization), &text, *timeout_ms, bytes).await
+            }
+            Transport::Js { transport, timeout_ms } => {
+                call_js(transport, "pullSpaces", std::slice::from_ref(&body), *timeout_ms).await
+            }
+        }?;
+        wire::read_spaces_pull_response(&answer)
     }
 
     /// Whether the server answers. A JS transport without `probe()` counts as reachable; its

@@ -14,7 +14,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::core::sync::conflict::tree::Tree;
 use crate::core::sync::failure::Failure;
 use crate::protocol::{
-    Mutation, MutationResult, PullResponse as Pull, PushResponse as Push, ResultParts, ServerRecord as Record,
+    LeftRecord, Mutation, MutationResult, PullResponse as Pull, PushResponse as Push, ResultParts,
+    ServerRecord as Record, SpacePage, SpacesPullRequest, SpacesPullResponse,
 };
 
 use super::glue;
@@ -60,6 +61,7 @@ impl Tree for JsData {
 pub type PushResponse = Push<JsData>;
 pub type PullResponse = Pull<JsData>;
 pub type ServerRecord = Record<JsData>;
+pub type SpacesResponse = SpacesPullResponse<JsData>;
 
 /// `{ mutations: [...] }`, as `POST /v1/push` takes it.
 pub fn push_request(mutations: &[Mutation<JsData>]) -> JsValue {
@@ -75,6 +77,7 @@ pub fn push_request(mutations: &[Mutation<JsData>]) -> JsValue {
                 opt_num(m.base_version),
                 m.force,
                 opt_num(m.written_at),
+                m.space.clone(),
             )
         })
         .collect();
@@ -112,6 +115,67 @@ pub fn read_pull_response(answer: &JsValue) -> Result<PullResponse, Failure> {
     let has_more =
         get(answer, "hasMore").as_bool().ok_or_else(|| bad(what, "hasMore", "a boolean", &get(answer, "hasMore")))?;
     Ok(Pull { changes, cursor, has_more, server_time: optional(answer, "serverTime", what, whole)? })
+}
+
+/// `{ spaces: [{ space, cursor }], limit }`, as `POST /v1/pull` takes it (a space from its start
+/// has no `cursor`).
+pub fn spaces_pull_request(request: &SpacesPullRequest) -> JsValue {
+    let spaces: Array = request
+        .spaces
+        .iter()
+        .map(|s| {
+            let asked = Object::new();
+            set_field(&asked, "space", &s.space.as_deref().map_or(JsValue::NULL, JsValue::from_str));
+            if let Some(cursor) = &s.cursor {
+                set_field(&asked, "cursor", &JsValue::from_str(cursor));
+            }
+            JsValue::from(asked)
+        })
+        .collect();
+    let body = Object::new();
+    set_field(&body, "spaces", &spaces);
+    if let Some(limit) = request.limit {
+        set_field(&body, "limit", &JsValue::from_f64(limit as f64));
+    }
+    body.into()
+}
+
+/// The answer of a pull by space.
+pub fn read_spaces_pull_response(answer: &JsValue) -> Result<SpacesResponse, Failure> {
+    let what = "pull answer";
+    let pages = list(answer, "spaces", what)?;
+    let spaces: Result<Vec<_>, _> =
+        pages.iter().enumerate().map(|(i, p)| read_space_page(&p, &format!("spaces[{i}]"))).collect();
+    Ok(SpacesPullResponse { spaces: spaces?, server_time: optional(answer, "serverTime", what, whole)? })
+}
+
+fn read_space_page(p: &JsValue, what: &str) -> Result<SpacePage<JsData>, Failure> {
+    if !p.is_object() {
+        return Err(Failure::BadAnswer(format!("{what} is {}, not a space's page", type_name(p))));
+    }
+    let space = get(p, "space");
+    let space = if space.is_null() { None } else { Some(string(p, "space", what)?) };
+    let changes = list(p, "changes", what)?;
+    let changes = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| read_record(&c, &format!("{what}.changes[{i}]")))
+        .collect::<Result<_, _>>()?;
+    let left = if absent(&get(p, "left")) { Array::new() } else { list(p, "left", what)? };
+    let left = left
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let what = format!("{what}.left[{i}]");
+            Ok(LeftRecord {
+                collection: string(&l, "collection", &what)?,
+                id: string(&l, "id", &what)?,
+                version: whole(&l, "version", &what)?,
+            })
+        })
+        .collect::<Result<_, Failure>>()?;
+    let has_more = get(p, "hasMore").as_bool().ok_or_else(|| bad(what, "hasMore", "a boolean", &get(p, "hasMore")))?;
+    Ok(SpacePage { space, changes, left, cursor: string(p, "cursor", what)?, has_more })
 }
 
 /// One result: its fields read as they come, then the protocol's one rule of which fields each

@@ -587,7 +587,7 @@ export async function statusStoreKeepsIdentity(api) {
     assert(store === db.statusStore(), "the same store object on every call");
     const { subscribe, getSnapshot } = store; // unbound, as React calls them
     const first = getSnapshot();
-    eq(first, { online: false, syncing: false, pending: 0, failed: 0, conflicts: 0, lastSyncAt: null, lastError: null, progress: null }, "initial status");
+    eq(first, { online: false, syncing: false, pending: 0, failed: 0, conflicts: 0, lastSyncAt: null, lastError: null, progress: null, spaces: {} }, "initial status");
     assert(getSnapshot() === first, "the snapshot keeps its identity while nothing changes");
     let notified = 0;
     const off = subscribe(() => notified++);
@@ -829,12 +829,12 @@ export async function migrationsRunOnceAcrossConcurrentOpens(api) {
 const COLLECTIONS = { tasks: { indexes: ["done"] } };
 
 /** Sync options for manual control: no sync on open, no timers, unless `options` says so. */
-function quiet(options) {
+export function quiet(options) {
   return { syncOnOpen: false, intervalMs: false, debounceMs: false, ...options };
 }
 
 /** `quiet` sync options with the reference server at `url`. */
-function manual(url, token, extra = {}) {
+export function manual(url, token, extra = {}) {
   return quiet({ url, token, ...extra });
 }
 
@@ -886,7 +886,7 @@ async function syncUntilEmpty(db, maxTries = 200) {
   throw new Error(`still ${db.status().pending} queued after ${maxTries} syncs`);
 }
 
-function waitFor(check, what, ms = 20000) {
+export function waitFor(check, what, ms = 20000) {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const poll = async () => {

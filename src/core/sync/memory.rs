@@ -33,7 +33,8 @@ use super::rules::push::{push_step, pushed_data_is_base, settles_conflict, Entry
 use super::rules::spaces::{self, left_conflict, left_removes, outside, Copy};
 use super::rules::RecordStep;
 use super::storage::{
-    Answer, Batch, Changes, Choice, Counts, Decided, PageApplied, PullFrom, PushApplied, Settled, SyncStorage,
+    Answer, Batch, Changes, Choice, Counts, Decided, PageApplied, PullFrom, PushApplied, Settled, SpaceState,
+    SyncStorage,
 };
 
 /// Record data that a patch can be merged into (a shallow merge of fields, as `update()` does).
@@ -102,6 +103,8 @@ struct State<D> {
     /// The spaces this device syncs, each with its cursor (`None`: from its start). The
     /// no-space cursor is `cursor`.
     spaces: BTreeMap<String, Option<String>>,
+    /// When a pull of each space last reached its end (absent: its first pull is not done).
+    synced: BTreeMap<String, f64>,
 }
 
 /// Settles by `resolve` on `state`, unless what it would store clashes with another record on a
@@ -403,6 +406,7 @@ impl<D: Clone> MemoryStore<D> {
                 unique: Vec::new(),
                 space_fields: Vec::new(),
                 spaces: BTreeMap::new(),
+                synced: BTreeMap::new(),
             }),
         }
     }
@@ -852,6 +856,9 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                         None => state.cursor = Some(page.cursor.clone()),
                         Some(space) => {
                             state.spaces.insert(space.clone(), Some(page.cursor.clone()));
+                            if !page.has_more {
+                                state.synced.insert(space.clone(), now);
+                            }
                         }
                     }
                 } else {
@@ -901,6 +908,7 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 decided.changes.add(&k.0, &k.1, Op::Delete);
             }
             state.spaces.remove(space);
+            state.synced.remove(space);
             if queued > 0 {
                 // A dropped change may have moved a record into this space from one still synced
                 // (or from none): the server's version is there, behind the cursors. The pull
@@ -943,6 +951,11 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
             pending: state.outbox.values().filter(|r| !held.iter().any(|(c, i)| r.entry.is(c, i))).count() as u64,
             failed: state.dead_letters,
             conflicts: state.conflicts.len() as u64,
+            spaces: state
+                .spaces
+                .keys()
+                .map(|space| SpaceState { space: space.clone(), synced_at: state.synced.get(space).copied() })
+                .collect(),
         })
     }
 

@@ -91,8 +91,16 @@ pub enum PullFrom {
     Spaces(Vec<SpaceCursor>),
 }
 
+/// One space of the device's set, as stored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpaceState {
+    pub space: String,
+    /// When a pull of it last reached its end (`None`: its first pull is not done).
+    pub synced_at: Option<f64>,
+}
+
 /// The numbers the status shows, read from the database.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counts {
     /// Queued entries that can be sent: those of a record held by a conflict or a dead letter
     /// count only in `conflicts` and `failed`, so that 0 means "nothing left to send".
@@ -101,6 +109,8 @@ pub struct Counts {
     pub failed: u64,
     /// Unresolved conflicts.
     pub conflicts: u64,
+    /// The spaces this device syncs, in order.
+    pub spaces: Vec<SpaceState>,
 }
 
 fn no_spaces() -> Error {

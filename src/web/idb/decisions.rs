@@ -16,6 +16,7 @@ use crate::core::sync::entry::Hold;
 use crate::core::sync::log::{By, Kept, LogKind, LOG_CHANGES};
 use crate::core::sync::rules::decide::{self, Decision, Side};
 use crate::core::sync::rules::force::Scope;
+use crate::core::sync::rules::RecordStep;
 use crate::core::sync::storage::{Answer, Changes, Decided, Settled};
 
 use super::super::glue;
@@ -28,8 +29,8 @@ use super::entries::{
     Stored,
 };
 use super::log;
-use super::pull::CURSOR_KEY;
 use super::record_step::carry_out;
+use super::spaces;
 use super::unique;
 
 /// Every unresolved conflict: `{ collection, id, local, server, base, detectedAt, diff }`, where
@@ -137,6 +138,7 @@ impl Target {
 #[allow(clippy::too_many_arguments)]
 async fn carry_out_decision(
     tx: &IdbTransaction,
+    schema: &Schema,
     target: &Target,
     d: Decision,
     server: Option<&JsValue>,
@@ -174,12 +176,28 @@ async fn carry_out_decision(
         super::force::widen_sweep_in(tx, &Scope::Only(vec![collection.to_string()]), context).await?;
     }
     if d.reset_cursor {
-        store(tx, META_STORE)?.delete(&JsValue::from_str(CURSOR_KEY)).map_err(&fail)?;
+        super::spaces::forget_cursors(tx, context).await?;
     }
+    // The record as the decision leaves it, for the space check below.
+    let after = match &d.record {
+        RecordStep::Remove => None,
+        RecordStep::Server(_) => server.cloned(),
+        RecordStep::Keep | RecordStep::Meta(_) => Some(target.record.clone()),
+    };
+    let queued = target.queued.len() + usize::from(d.add.is_some()) > d.remove.len();
+    let in_conflict = !target.conflict.is_undefined() && !d.drop_conflict;
     carry_out(&store(tx, collection)?, &target.key, &target.record, d.record, server, context)?;
     let mut changes = Changes::default();
+    let id = target.key.as_string().unwrap_or_default();
     if let Some(op) = d.announce {
-        changes.add(collection, &target.key.as_string().unwrap_or_default(), op);
+        changes.add(collection, &id, op);
+    }
+    // Settled on a version in a space this device does not sync: the copy goes.
+    if let (Some(after), true) = (after, spaces::by_space(schema)) {
+        let set = spaces::read_set(&store(tx, META_STORE)?, context).await?;
+        if spaces::prune(tx, schema, &set, collection, &target.key, &after, queued, in_conflict, context)? {
+            changes.add(collection, &id, Op::Delete);
+        }
     }
     Ok(Decided { pending_delta: d.pending_delta, changes })
 }
@@ -189,6 +207,7 @@ async fn carry_out_decision(
 #[allow(clippy::too_many_arguments)]
 async fn settle_one(
     tx: &IdbTransaction,
+    schema: &Schema,
     target: &Target,
     side: Side,
     merged: &JsValue,
@@ -225,7 +244,8 @@ async fn settle_one(
     log::append(tx, &logged, context).await?;
     let d = decide::resolve(side, (version, deleted), target.meta.as_ref(), &target.entries(), now);
     let data = if side == Side::Merged { merged.clone() } else { get(&server, "data") };
-    let mut decided = carry_out_decision(tx, target, d, Some(&data), &server_data, mutation_id, now, context).await?;
+    let mut decided =
+        carry_out_decision(tx, schema, target, d, Some(&data), &server_data, mutation_id, now, context).await?;
     decided.changes.add(LOG_CHANGES, &target.id, Op::Create);
     Ok(decided)
 }
@@ -256,6 +276,7 @@ async fn clash(
 /// Carries out collections' own resolvers' answers, in one transaction.
 pub async fn apply_answers(
     db: &IdbDatabase,
+    schema: &Schema,
     answers: Vec<(String, String, Answer<JsData>)>,
     now: f64,
     mutation_id: &mut dyn FnMut() -> String,
@@ -295,7 +316,7 @@ pub async fn apply_answers(
             if clash(&tx, &target, side, &merged, context).await?.is_some() {
                 continue;
             }
-            settled.settled(settle_one(&tx, &target, side, &merged, by, &mutation_id(), now, context).await?);
+            settled.settled(settle_one(&tx, schema, &target, side, &merged, by, &mutation_id(), now, context).await?);
         }
         Ok(settled)
     };
@@ -304,8 +325,10 @@ pub async fn apply_answers(
 
 /// Keeps one side of the conflict on `collection`/`id` (or `merged` data, for [`Side::Merged`]);
 /// a kept local side or a merge is queued under `mutation_id`.
+#[allow(clippy::too_many_arguments)]
 pub async fn resolve_conflict(
     db: &IdbDatabase,
+    schema: &Schema,
     collection: &str,
     id: &str,
     side: Side,
@@ -322,7 +345,7 @@ pub async fn resolve_conflict(
                 return Err(clash);
             }
         }
-        settle_one(&tx, &target, side, &merged, By::User, mutation_id, now, context).await
+        settle_one(&tx, schema, &target, side, &merged, By::User, mutation_id, now, context).await
     };
     commit_or_abort(&tx, context, work).await
 }
@@ -353,7 +376,9 @@ pub async fn settle_conflicts(
                 // stored.
                 if clash(&tx, &target, Side::Server, &JsValue::UNDEFINED, context).await?.is_none() {
                     let (undefined, id) = (JsValue::UNDEFINED, mutation_id());
-                    settled.settled(settle_one(&tx, &target, Side::Server, &undefined, by, &id, now, context).await?);
+                    settled.settled(
+                        settle_one(&tx, schema, &target, Side::Server, &undefined, by, &id, now, context).await?,
+                    );
                 }
                 continue;
             }
@@ -378,7 +403,7 @@ pub async fn settle_conflicts(
             if clash(&tx, &target, side, &merged, context).await?.is_some() {
                 continue;
             }
-            settled.settled(settle_one(&tx, &target, side, &merged, by, &mutation_id(), now, context).await?);
+            settled.settled(settle_one(&tx, schema, &target, side, &merged, by, &mutation_id(), now, context).await?);
         }
         Ok(settled)
     };
@@ -406,6 +431,7 @@ fn log_entry(now: f64, kind: LogKind, target: &Target) -> JsValue {
 /// server answers a repeated id with its first answer, the rejection).
 pub async fn retry_failed(
     db: &IdbDatabase,
+    schema: &Schema,
     collection: &str,
     id: &str,
     mutation_id: &str,
@@ -419,7 +445,7 @@ pub async fn retry_failed(
         let d = decide::retry(decide::from_dead_letter(&queued, collection, id)?, target.meta.as_ref());
         log::append(&tx, &log_entry(now, LogKind::Retried, &target), context).await?;
         let mut decided =
-            carry_out_decision(&tx, &target, d, None, &JsValue::UNDEFINED, mutation_id, now, context).await?;
+            carry_out_decision(&tx, schema, &target, d, None, &JsValue::UNDEFINED, mutation_id, now, context).await?;
         decided.changes.add(LOG_CHANGES, id, Op::Create);
         Ok(decided)
     };
@@ -427,7 +453,13 @@ pub async fn retry_failed(
 }
 
 /// Drops the dead letter of `collection`/`id` and the record's later changes.
-pub async fn discard_failed(db: &IdbDatabase, collection: &str, id: &str, now: f64) -> Result<Decided> {
+pub async fn discard_failed(
+    db: &IdbDatabase,
+    schema: &Schema,
+    collection: &str,
+    id: &str,
+    now: f64,
+) -> Result<Decided> {
     let context = "discarding a failed change";
     let tx = all_stores(db)?;
     let work = async {
@@ -436,7 +468,8 @@ pub async fn discard_failed(db: &IdbDatabase, collection: &str, id: &str, now: f
         let from_dead = decide::from_dead_letter(&queued, collection, id)?;
         let d = decide::discard(from_dead, target.meta.as_ref(), !target.conflict.is_undefined(), now);
         log::append(&tx, &log_entry(now, LogKind::Discarded, &target), context).await?;
-        let mut decided = carry_out_decision(&tx, &target, d, None, &JsValue::UNDEFINED, "", now, context).await?;
+        let mut decided =
+            carry_out_decision(&tx, schema, &target, d, None, &JsValue::UNDEFINED, "", now, context).await?;
         decided.changes.add(LOG_CHANGES, id, Op::Create);
         Ok(decided)
     };

@@ -20,7 +20,6 @@ use super::super::records::read_meta;
 use super::connection::{commit_or_abort, js_err, request};
 use super::entries::{all_stores, count_dead_letters, entries, outbox, record_key, seq_key, store};
 use super::log;
-use super::pull::CURSOR_KEY;
 use super::record_step::carry_out;
 
 /// `_meta` key of a force pull under way: the collections to sweep once the pull from the start
@@ -122,8 +121,7 @@ pub async fn begin_force(
                         carry_out(&records, &key, &record, step, None, context)?;
                     }
                 }
-                let meta = store(&tx, META_STORE)?;
-                meta.delete(&JsValue::from_str(CURSOR_KEY)).map_err(&fail)?;
+                super::spaces::forget_cursors(&tx, context).await?;
                 widen_sweep_in(&tx, scope, context).await?;
                 let kept = if *keep_local { Kept::Local } else { Kept::Server };
                 let log_entry = force_log(now, LogKind::ForcePull, scope, in_scope.len() as u64, Some(kept));

@@ -12,6 +12,7 @@ mod pull;
 mod push;
 pub mod reads;
 mod record_step;
+pub mod spaces;
 mod unique;
 mod wipe;
 pub mod writes;
@@ -27,10 +28,11 @@ use crate::core::schema::Schema;
 use crate::core::sync::rules::decide::Side;
 use crate::core::sync::rules::force::Force;
 use crate::core::sync::storage::{
-    Answer, Batch, Choice, Counts, Decided, PageApplied, PushApplied, Settled, SyncStorage,
+    Answer, Batch, Choice, Counts, Decided, PageApplied, PullFrom, PushApplied, Settled, SyncStorage,
 };
+use crate::protocol::SpaceCursor;
 
-use super::wire::{JsData, PullResponse, PushResponse};
+use super::wire::{JsData, PullResponse, PushResponse, SpacesResponse};
 
 /// The sync engine's storage over one open database. Each method hands back the step's own
 /// future rather than wrapping it in another (every wrapper would be more wasm).
@@ -48,7 +50,7 @@ impl SyncStorage<JsData> for IdbStore {
     type Log = JsValue;
 
     fn read_batch(&self, max: u32, now: f64) -> impl Future<Output = Result<Option<Batch<JsData>>>> {
-        push::read_batch(&self.db, max, now)
+        push::read_batch(&self.db, &self.schema, max, now)
     }
 
     fn apply_push(
@@ -57,7 +59,7 @@ impl SyncStorage<JsData> for IdbStore {
         answer: PushResponse,
         now: f64,
     ) -> impl Future<Output = Result<PushApplied>> {
-        push::apply_push(&self.db, batch, answer, now)
+        push::apply_push(&self.db, &self.schema, batch, answer, now)
     }
 
     fn cursor(&self) -> impl Future<Output = Result<Option<String>>> {
@@ -66,6 +68,31 @@ impl SyncStorage<JsData> for IdbStore {
 
     fn reset_cursor(&self) -> impl Future<Output = Result<()>> {
         pull::reset_cursor(&self.db)
+    }
+
+    fn pull_from(&self) -> impl Future<Output = Result<PullFrom>> {
+        spaces::pull_from(&self.db, &self.schema)
+    }
+
+    fn apply_spaces(
+        &self,
+        asked: &[SpaceCursor],
+        answer: SpacesResponse,
+        now: f64,
+    ) -> impl Future<Output = Result<PageApplied>> {
+        spaces::apply_spaces(&self.db, &self.schema, asked, answer, now)
+    }
+
+    async fn spaces(&self) -> Result<Vec<String>> {
+        Ok(spaces::states(&self.db).await?.into_iter().map(|s| s.space).collect())
+    }
+
+    fn add_space(&self, space: &str) -> impl Future<Output = Result<bool>> {
+        spaces::add_space(&self.db, space)
+    }
+
+    fn remove_space(&self, space: &str, discard_pending: bool, now: f64) -> impl Future<Output = Result<Decided>> {
+        spaces::remove_space(&self.db, &self.schema, space, discard_pending, now)
     }
 
     fn apply_page(
@@ -97,7 +124,16 @@ impl SyncStorage<JsData> for IdbStore {
         mutation_id: &str,
         now: f64,
     ) -> impl Future<Output = Result<Decided>> {
-        decisions::resolve_conflict(&self.db, collection, id, choice.into(), JsValue::UNDEFINED, mutation_id, now)
+        decisions::resolve_conflict(
+            &self.db,
+            &self.schema,
+            collection,
+            id,
+            choice.into(),
+            JsValue::UNDEFINED,
+            mutation_id,
+            now,
+        )
     }
 
     async fn merge_conflict(
@@ -108,7 +144,8 @@ impl SyncStorage<JsData> for IdbStore {
         mutation_id: &str,
         now: f64,
     ) -> Result<Decided> {
-        decisions::resolve_conflict(&self.db, collection, id, Side::Merged, merged.0, mutation_id, now).await
+        decisions::resolve_conflict(&self.db, &self.schema, collection, id, Side::Merged, merged.0, mutation_id, now)
+            .await
     }
 
     fn settle_conflicts(
@@ -126,7 +163,7 @@ impl SyncStorage<JsData> for IdbStore {
         now: f64,
         mutation_id: &mut dyn FnMut() -> String,
     ) -> impl Future<Output = Result<Settled>> {
-        decisions::apply_answers(&self.db, answers, now, mutation_id)
+        decisions::apply_answers(&self.db, &self.schema, answers, now, mutation_id)
     }
 
     fn log(&self) -> impl Future<Output = Result<JsValue>> {
@@ -161,10 +198,10 @@ impl SyncStorage<JsData> for IdbStore {
         mutation_id: &str,
         now: f64,
     ) -> impl Future<Output = Result<Decided>> {
-        decisions::retry_failed(&self.db, collection, id, mutation_id, now)
+        decisions::retry_failed(&self.db, &self.schema, collection, id, mutation_id, now)
     }
 
     fn discard_failed(&self, collection: &str, id: &str, now: f64) -> impl Future<Output = Result<Decided>> {
-        decisions::discard_failed(&self.db, collection, id, now)
+        decisions::discard_failed(&self.db, &self.schema, collection, id, now)
     }
 }

@@ -11,12 +11,13 @@ use web_sys::{IdbDatabase, IdbKeyRange, IdbTransaction};
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::order::sorted_by;
 use crate::core::outbox::Op;
-use crate::core::schema::CONFLICTS_STORE;
+use crate::core::schema::{Schema, CONFLICTS_STORE, META_STORE};
 use crate::core::status::RecordStatus;
 use crate::core::sync::batch::{next_batch, plan_page, wire_op, Queued};
 use crate::core::sync::entry::Hold;
 use crate::core::sync::log::{LogKind, LOG_CHANGES};
 use crate::core::sync::rules::push::{push_step, pushed_data_is_base, settles_conflict, EntryStep};
+use crate::core::sync::rules::RecordStep;
 use crate::core::sync::storage::{Batch, PushApplied};
 use crate::protocol::{self, Mutation, MutationResult};
 
@@ -31,10 +32,11 @@ use super::entries::{
 };
 use super::log;
 use super::record_step::carry_out;
+use super::spaces::{by_space, prune, read_set, space_of};
 
 /// Reads the next batch (at most `max` entries) and counts the attempt on each, in one
 /// transaction. None when nothing is ready to push.
-pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<Batch<JsData>>> {
+pub async fn read_batch(db: &IdbDatabase, schema: &Schema, max: u32, now: f64) -> Result<Option<Batch<JsData>>> {
     let context = "reading a batch to push";
     let tx = all_stores_strict(db)?;
     let work = async {
@@ -87,7 +89,8 @@ pub async fn read_batch(db: &IdbDatabase, max: u32, now: f64) -> Result<Option<B
                 force: e.force,
                 // The local clock; the engine turns it into the server's before the push.
                 written_at: read_meta(&record).map(|m| m.updated_at as u64),
-                space: None,
+                // Where the record is after the change, from its space field.
+                space: if op == protocol::Op::Upsert { space_of(schema, &e.collection, &record) } else { None },
             });
             batch.seqs.push(e.seq);
             outbox.put(&glue::mark_sent(&s.raw, now)).map_err(&fail)?;
@@ -137,7 +140,13 @@ fn results_by_id(results: Vec<MutationResult<JsData>>) -> Vec<(Uuid, Option<Muta
 
 /// Applies the server's answer to `batch`, in one transaction. An entry without an answer is
 /// left as it is and sent again (under the same mutation id, so the server answers it once).
-pub async fn apply_push(db: &IdbDatabase, batch: Batch<JsData>, answer: PushResponse, now: f64) -> Result<PushApplied> {
+pub async fn apply_push(
+    db: &IdbDatabase,
+    schema: &Schema,
+    batch: Batch<JsData>,
+    answer: PushResponse,
+    now: f64,
+) -> Result<PushApplied> {
     let mut by_id = results_by_id(answer.results);
     let mut take = |id: &Uuid| match by_id.binary_search_by(|(k, _)| k.cmp(id)) {
         Ok(i) => by_id[i].1.take(),
@@ -172,6 +181,10 @@ pub async fn apply_push(db: &IdbDatabase, batch: Batch<JsData>, answer: PushResp
             _ => None,
         };
         let (records, siblings) = (records.await?, siblings.await?);
+        let spaces = match by_space(schema) {
+            true => Some(read_set(&store(&tx, META_STORE)?, context).await?),
+            false => None,
+        };
         let span: Vec<u64> = match span {
             Some(keys) => {
                 js_sys::Array::from(&keys.await?).iter().filter_map(|k| k.as_f64()).map(|k| k as u64).collect()
@@ -188,16 +201,19 @@ pub async fn apply_push(db: &IdbDatabase, batch: Batch<JsData>, answer: PushResp
             let later = siblings.iter().find(|s| s.entry.seq > seq);
             let meta = read_meta(&record);
             let mut step = push_step(&result, meta.as_ref(), later.is_some());
+            let mut in_conflict = meta.as_ref().is_some_and(|m| m.status == RecordStatus::Conflict);
             // Only a record in conflict has a conflict row to look at.
-            if meta.as_ref().is_some_and(|m| m.status == RecordStatus::Conflict) {
+            if in_conflict {
                 let conflict_key = record_key(&m.collection, &key);
                 let conflict = request(&conflicts.get(&conflict_key).map_err(&fail)?, context).await?;
                 let version = get(&get(&conflict, "server"), "version").as_f64();
                 if version.is_some_and(|v| settles_conflict(&result, v as u64)) {
                     conflicts.delete(&conflict_key).map_err(&fail)?;
                     step = step.conflict_settled(later.is_some());
+                    in_conflict = false;
                 }
             }
+            let queued = later.is_some() || !matches!(step.entry, EntryStep::Remove);
             match step.entry {
                 EntryStep::Remove => {
                     removed.push(seq);
@@ -243,9 +259,17 @@ pub async fn apply_push(db: &IdbDatabase, batch: Batch<JsData>, answer: PushResp
                 let conflict = glue::make_conflict(&m.collection, &key, &local, &server, &base, now);
                 conflicts.put(&conflict).map_err(&fail)?;
             }
+            in_conflict |= step.keep_conflict;
+            let gone = step.record == RecordStep::Remove;
             carry_out(&records, &key, &record, step.record, None, context)?;
             if let Some(op) = step.announce {
                 applied.changes.add(&m.collection, &m.id, op);
+            }
+            // Acknowledged into a space this device does not sync: the local copy goes.
+            if let (Some(set), false) = (&spaces, gone) {
+                if prune(&tx, schema, set, &m.collection, &key, &record, queued, in_conflict, context)? {
+                    applied.changes.add(&m.collection, &m.id, Op::Delete);
+                }
             }
         }
         for (lo, hi) in runs(&span, &removed) {

@@ -13,7 +13,7 @@ use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::meta::TOMBSTONE_INDEX;
 use crate::core::query::{Order, QuerySpec};
 use crate::core::schema::{CONFLICTS_STORE, META_STORE, OUTBOX_BY_HOLD, OUTBOX_BY_RECORD, OUTBOX_STORE};
-use crate::core::sync::storage::Counts;
+use crate::core::sync::storage::{Counts, SpaceState};
 
 use super::super::error::from_js;
 use super::super::glue;
@@ -240,6 +240,8 @@ pub async fn sync_counts(db: &IdbDatabase) -> Result<Counts> {
     let conflicted = request(&store(CONFLICTS_STORE)?.count().map_err(js_err(context))?, context);
     let failed =
         request(&store(META_STORE)?.get(&JsValue::from_str(DEAD_LETTERS_KEY)).map_err(js_err(context))?, context);
+    let meta = store(META_STORE)?;
+    let spaces = super::spaces::read_set(&meta, context);
     let n = |v: JsValue| v.as_f64().unwrap_or(0.0).max(0.0) as u64;
     let by_record = outbox.index(OUTBOX_BY_RECORD).map_err(js_err(context))?;
     let mut records: Vec<(String, JsValue)> = Vec::new();
@@ -262,5 +264,6 @@ pub async fn sync_counts(db: &IdbDatabase) -> Result<Counts> {
         pending: n(queued.await?).saturating_sub(held_changes),
         failed: n(failed.await?),
         conflicts: n(conflicted.await?),
+        spaces: spaces.await?.into_iter().map(|(space, row)| SpaceState { space, synced_at: row.synced_at }).collect(),
     })
 }

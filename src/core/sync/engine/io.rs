@@ -105,6 +105,12 @@ pub enum Event<D> {
         discard_pending: bool,
         waiter: Waiter,
     },
+    /// `db.spaces.add(space)` committed: the status learns of it, and a sync pulls it. `waiter`
+    /// (`{ wait: true }`) is settled once its first pull is done.
+    SpaceAdded {
+        space: String,
+        waiter: Option<Waiter>,
+    },
     /// `db.spaces.remove(space)`: settled once its records are wiped (or the removal refused);
     /// answered, like a wipe, by [`Event::Wiped`].
     SpaceRemoveAsked {

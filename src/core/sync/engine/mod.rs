@@ -152,6 +152,9 @@ pub struct Engine<D> {
     applied_count: Option<u64>,
     /// Waiters settled once the count of this number (or a later one) is applied.
     count_waiters: Vec<(u64, Waiter)>,
+    /// `db.spaces.add(space, { wait: true })` callers: settled once the space's first pull is
+    /// done, or refused once a count after the number given no longer finds the space (removed).
+    space_waiters: Vec<(String, u64, Waiter)>,
     /// What this tab's syncs did, for `db.metrics()`.
     metrics: Metrics,
     _data: std::marker::PhantomData<fn() -> D>,
@@ -181,6 +184,7 @@ impl<D> Engine<D> {
             next_count: 0,
             applied_count: None,
             count_waiters: Vec::new(),
+            space_waiters: Vec::new(),
             metrics: Metrics::default(),
             _data: std::marker::PhantomData,
         }
@@ -267,6 +271,18 @@ impl<D> Engine<D> {
                 if self.job.is_none() {
                     self.start_wipe(out);
                 }
+            }
+            Event::SpaceAdded { space, waiter } => {
+                if let (None, Some(waiter)) = (&self.settings, waiter) {
+                    let error =
+                        Error::new(ErrorKind::InvalidOptions, "waiting for a space needs a `sync` option in open()");
+                    out.push(Command::Settle { waiters: vec![waiter], outcome: Err(error) });
+                    return;
+                }
+                // The status learns of the space from the count; its pull starts at once.
+                let id = self.count(out);
+                self.space_waiters.extend(waiter.map(|w| (space, id, w)));
+                self.trigger(out);
             }
             Event::SpaceRemoveAsked { space, discard_pending, waiter } => {
                 // Like a wipe: under the lock, so that no page of the space lands after it.
@@ -470,6 +486,11 @@ impl<D> Engine<D> {
             (Phase::Pulling, Event::SpacesPulled(Ok(answer))) => {
                 let records = answer.spaces.iter().map(|p| p.changes.len() + p.left.len()).sum();
                 self.metrics.pulled(records, now - job.sent_at);
+                for page in &answer.spaces {
+                    if let Some(space) = &page.space {
+                        self.post |= self.status.space_pulled(space, (page.changes.len() + page.left.len()) as u64);
+                    }
+                }
                 if let Some(server) = answer.server_time {
                     self.clock_offset = Some(clock_offset(server, job.sent_at, now));
                 }
@@ -507,6 +528,10 @@ impl<D> Engine<D> {
                     // A decision reset cursors while the pages were in flight: read them again.
                     job.finished.clear();
                 } else {
+                    // Stored with their cursors: their first pull (or this one) is done.
+                    for space in finished.iter().flatten() {
+                        self.post |= self.status.space_synced(space, now);
+                    }
                     job.finished.extend(finished);
                 }
                 job.sweep_due = applied.sweep_due;
@@ -516,6 +541,7 @@ impl<D> Engine<D> {
                 } else {
                     self.pull_complete_after(applied.sweep_due, now, out);
                 }
+                self.settle_space_waiters(out);
             }
             (Phase::Pulling, Event::Pulled(Ok(page))) => {
                 self.metrics.pulled(page.changes.len(), now - job.sent_at);
@@ -693,6 +719,7 @@ impl<D> Engine<D> {
                 self.applied_count = Some(id);
             }
         }
+        self.settle_space_waiters(out);
         let (done, waiting): (Vec<_>, Vec<_>) = self.count_waiters.drain(..).partition(|(c, _)| *c <= id);
         self.count_waiters = waiting;
         if !done.is_empty() {
@@ -703,6 +730,33 @@ impl<D> Engine<D> {
             if *count <= id {
                 self.finished(out);
             }
+        }
+    }
+
+    /// Settles the `add(space, { wait: true })` callers whose space's first pull is done, and
+    /// refuses those whose space a count made after the add no longer finds.
+    fn settle_space_waiters(&mut self, out: &mut Vec<Command<D>>) {
+        let status = &self.status;
+        let applied = self.applied_count;
+        let mut ready = Vec::new();
+        let mut gone = Vec::new();
+        self.space_waiters.retain(|(space, after, waiter)| {
+            match status.spaces.iter().find(|s| &s.space == space) {
+                Some(s) if s.synced_at.is_some() => ready.push(*waiter),
+                None if applied.is_some_and(|a| a >= *after) => gone.push((space.clone(), *waiter)),
+                _ => return true,
+            }
+            false
+        });
+        if !ready.is_empty() {
+            out.push(Command::Settle { waiters: ready, outcome: Ok(Summary::default()) });
+        }
+        for (space, waiter) in gone {
+            let error = Error::new(
+                ErrorKind::RecordNotFound,
+                format!("space \"{space}\" was removed before its first pull was done"),
+            );
+            out.push(Command::Settle { waiters: vec![waiter], outcome: Err(error) });
         }
     }
 
@@ -889,6 +943,7 @@ impl<D> Engine<D> {
         waiters.extend(self.count_waiters.drain(..).map(|(_, w)| w));
         waiters.extend(self.forces.drain(..).map(|(_, w)| w));
         waiters.extend(self.wipes.drain(..).map(|(_, _, w)| w));
+        waiters.extend(self.space_waiters.drain(..).map(|(_, _, w)| w));
         if let Some(job) = self.job.take() {
             // Taken, or asked for and not granted yet: either way it is given back.
             if self.holding || job.phase == Phase::Locking {

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::core::sync::storage::{Answer, Batch, Changes, Counts, Decided, PageApplied, PullFrom, Settled};
-use crate::protocol::{Mutation, Op, PullResponse};
+use crate::protocol::{LeftRecord, Mutation, Op, PullResponse};
 use uuid::Uuid;
 
 type E = Engine<()>;
@@ -290,7 +290,10 @@ fn writes_count_announce_and_debounce() {
     assert!(!has(&out, |c| matches!(c, Command::Arm { .. })));
     let out = e.handle(Event::SyncAsked { waiter: Some(Waiter(3)) }, 1.0);
     assert!(matches!(&out[..], [Command::Settle { outcome: Err(e), .. }] if e.kind == ErrorKind::InvalidOptions));
-    let out = e.handle(Event::Counted { id: 100, counts: Ok(Counts { pending: 5, failed: 1, conflicts: 0 }) }, 1.0);
+    let out = e.handle(
+        Event::Counted { id: 100, counts: Ok(Counts { pending: 5, failed: 1, conflicts: 0, spaces: Vec::new() }) },
+        1.0,
+    );
     assert!(matches!(&out[..], [Command::Publish(s)] if s.pending == 5 && s.failed == 1));
 }
 
@@ -340,7 +343,10 @@ fn closing_cancels_timers_gives_the_lock_back_and_settles_every_waiter() {
 #[test]
 fn progress_counts_the_pushed_entries_against_a_total_that_grows_with_new_writes() {
     let mut e = started(settings());
-    e.handle(Event::Counted { id: 100, counts: Ok(Counts { pending: 250, failed: 0, conflicts: 0 }) }, 0.0);
+    e.handle(
+        Event::Counted { id: 100, counts: Ok(Counts { pending: 250, failed: 0, conflicts: 0, spaces: Vec::new() }) },
+        0.0,
+    );
     let out = to_first_read(&mut e, 1);
     assert!(matches!(out[0], Command::Publish(ref s) if s.progress == Some((0, 250))));
     e.handle(Event::BatchRead(Ok(Some(batch(100)))), 1.0);
@@ -385,7 +391,10 @@ fn waiters_learn_the_outcome_once_the_counts_that_follow_are_in() {
         panic!()
     };
     // An older count's answer does not settle it, nor overwrite a newer count.
-    let out = e.handle(Event::Counted { id: id + 1, counts: Ok(Counts { pending: 4, failed: 0, conflicts: 1 }) }, 3.0);
+    let out = e.handle(
+        Event::Counted { id: id + 1, counts: Ok(Counts { pending: 4, failed: 0, conflicts: 1, spaces: Vec::new() }) },
+        3.0,
+    );
     assert!(
         has(&out, |c| matches!(c, Command::Settle { waiters, .. } if waiters == &[Waiter(1)])),
         "a later count will do"
@@ -398,7 +407,10 @@ fn waiters_learn_the_outcome_once_the_counts_that_follow_are_in() {
     let mut e = E::new(Some(settings()), 1);
     let out = e.handle(Event::Started { online: true, waiter: Some(Waiter(7)) }, 0.0);
     let [Command::Count { id }] = out[..] else { panic!("{out:?}") };
-    let out = e.handle(Event::Counted { id, counts: Ok(Counts { pending: 3, failed: 0, conflicts: 0 }) }, 0.0);
+    let out = e.handle(
+        Event::Counted { id, counts: Ok(Counts { pending: 3, failed: 0, conflicts: 0, spaces: Vec::new() }) },
+        0.0,
+    );
     assert!(
         matches!(&out[..], [Command::Publish(s), Command::Settle { waiters, outcome: Ok(_) }] if s.pending == 3 && waiters == &[Waiter(7)])
     );
@@ -407,7 +419,10 @@ fn waiters_learn_the_outcome_once_the_counts_that_follow_are_in() {
     let Some(Command::Count { id }) = out.iter().find(|c| matches!(c, Command::Count { .. })).cloned() else {
         panic!()
     };
-    let out = e.handle(Event::Counted { id, counts: Ok(Counts { pending: 2, failed: 0, conflicts: 0 }) }, 1.0);
+    let out = e.handle(
+        Event::Counted { id, counts: Ok(Counts { pending: 2, failed: 0, conflicts: 0, spaces: Vec::new() }) },
+        1.0,
+    );
     assert!(has(&out, |c| matches!(c, Command::Settle { waiters, .. } if waiters == &[Waiter(8)])));
 }
 
@@ -641,4 +656,77 @@ fn removing_a_space_runs_under_the_lock_like_a_wipe() {
     let out = handled(&mut e, Event::Wiped(Err(refused.clone())));
     assert!(has(&out, |c| matches!(c, Command::ReleaseLock)));
     assert!(has(&out, |c| *c == Command::Settle { waiters: vec![Waiter(1)], outcome: Err(refused.clone()) }));
+}
+
+fn spaces_counted(spaces: &[(&str, Option<f64>)]) -> Counts {
+    let spaces = spaces
+        .iter()
+        .map(|(space, synced_at)| crate::core::sync::storage::SpaceState {
+            space: space.to_string(),
+            synced_at: *synced_at,
+        })
+        .collect();
+    Counts { spaces, ..Counts::default() }
+}
+
+fn count_id(out: &[C]) -> u64 {
+    out.iter().find_map(|c| if let Command::Count { id } = c { Some(*id) } else { None }).expect("a count")
+}
+
+#[test]
+fn a_space_added_shows_its_progress_and_its_waiter_learns_when_its_first_pull_is_done() {
+    let mut e = started(settings());
+    let out = e.handle(Event::SpaceAdded { space: "p1".into(), waiter: Some(Waiter(7)) }, 1.0);
+    assert!(has(&out, |c| matches!(c, Command::TakeLock)), "its pull starts at once: {out:?}");
+    let out = e.handle(Event::Counted { id: count_id(&out), counts: Ok(spaces_counted(&[("p1", None)])) }, 1.0);
+    assert!(!has(&out, |c| matches!(c, Command::Settle { .. })), "not pulled yet: {out:?}");
+    assert_eq!(e.status().spaces[0].synced_at, None);
+    e.handle(Event::LockTaken, 1.0);
+    e.handle(Event::Probed(Ok(())), 1.0);
+    e.handle(Event::BatchRead(Ok(None)), 2.0);
+    e.handle(Event::CursorRead(Ok(PullFrom::Spaces(vec![cursor(Some("p1"), None), cursor(None, None)]))), 2.0);
+    let mut first = space_page(Some("p1"), "c1.4", true);
+    first.left.push(LeftRecord { collection: "todos".into(), id: "a".into(), version: 3 });
+    let answer =
+        crate::protocol::SpacesPullResponse { spaces: vec![first, space_page(None, "c1.4", false)], server_time: None };
+    e.handle(Event::SpacesPulled(Ok(answer)), 3.0);
+    assert_eq!(e.status().spaces[0].pulled, Some(1), "its entries so far");
+    let out = e.handle(Event::PageApplied(Ok(PageApplied::default())), 3.0);
+    assert!(!has(&out, |c| matches!(c, Command::Settle { .. })), "p1 has more: {out:?}");
+    e.handle(Event::CursorRead(Ok(PullFrom::Spaces(vec![cursor(Some("p1"), Some("c1.4")), cursor(None, None)]))), 4.0);
+    let answer =
+        crate::protocol::SpacesPullResponse { spaces: vec![space_page(Some("p1"), "c1.9", false)], server_time: None };
+    e.handle(Event::SpacesPulled(Ok(answer)), 4.0);
+    let out = e.handle(Event::PageApplied(Ok(PageApplied::default())), 5.0);
+    assert!(
+        has(&out, |c| *c == Command::Settle { waiters: vec![Waiter(7)], outcome: Ok(Summary::default()) }),
+        "{out:?}"
+    );
+    assert_eq!(e.status().spaces[0].synced_at, Some(5.0));
+    let id = count_id(&out);
+    e.handle(Event::Counted { id, counts: Ok(spaces_counted(&[("p1", Some(5.0))])) }, 5.0);
+    assert_eq!(e.status().spaces[0].pulled, None, "no pull runs");
+    assert_eq!(e.status().spaces[0].synced_at, Some(5.0));
+}
+
+#[test]
+fn waiting_for_a_space_removed_before_its_first_pull_is_refused_not_forever() {
+    let mut e = started(Settings { sync_on_open: false, ..settings() });
+    e.handle(Event::Offline, 0.0);
+    let before = count_id(&e.handle(Event::TimerFired(Timer::Recount), 0.0));
+    let out = e.handle(Event::SpaceAdded { space: "p1".into(), waiter: Some(Waiter(7)) }, 1.0);
+    let added = count_id(&out);
+    assert!(added > before);
+    // A count issued before the add (still in flight) does not see it: no verdict yet.
+    let out = e.handle(Event::Counted { id: before, counts: Ok(spaces_counted(&[])) }, 1.0);
+    assert!(!has(&out, |c| matches!(c, Command::Settle { .. })), "{out:?}");
+    let out = e.handle(Event::Counted { id: added, counts: Ok(spaces_counted(&[("p1", None)])) }, 1.0);
+    assert!(!has(&out, |c| matches!(c, Command::Settle { .. })), "{out:?}");
+    // Removed (by another tab, say) before its first pull.
+    let out = e.handle(Event::Counted { id: added + 1, counts: Ok(spaces_counted(&[])) }, 2.0);
+    let refused = out.iter().any(|c| {
+        matches!(c, Command::Settle { waiters, outcome: Err(err) }
+            if waiters == &vec![Waiter(7)] && err.kind == ErrorKind::RecordNotFound)
+    });
+    assert!(refused, "{out:?}");
 }
