@@ -64,11 +64,14 @@ type KeyPathOf<T, Depth extends unknown[]> = Depth["length"] extends 4
               : never);
     }[keyof T & string];
 
-/** The top-level fields of `T` that may hold a string (a space field's candidates); any string
- * when the record type is open. */
+/** The top-level fields of `T` that hold a string (a space field's candidates), `id` aside; any
+ * string when the record type is open. */
 export type StringField<T> = unknown extends T
   ? string
-  : { [K in keyof T & string]: string extends NonNullable<T[K]> ? K : never }[keyof T & string];
+  : { [K in Exclude<keyof T & string, "id" | "_sync">]: NonNullable<T[K]> extends string ? K : never }[Exclude<
+      keyof T & string,
+      "id" | "_sync"
+    >];
 
 /** An index on one field (dotted paths allowed) or, with an array keyPath, a compound index. */
 export interface IndexSpec<T = Fields> {

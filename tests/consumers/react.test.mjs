@@ -150,6 +150,22 @@ test("useSyncStatus: commits when a value changes, not for a write that changes 
     assert.equal(await h.commits("status"), start + 2, "no commit for the coalesced update");
   }));
 
+test("useSpaceStatus: undefined until the space is added, then its pull; a change elsewhere in the status commits nothing", () =>
+  withHarness(async (h) => {
+    await h.open("rooms", { syncOnOpen: false, debounceMs: false, intervalMs: false }, undefined, "room");
+    await h.mount("space", "rooms", { space: "r1" });
+    await settled(h, "space", "not synced yet", (v) => v === null);
+    await h.spaces("rooms", "add", "r1", { wait: true });
+    const ready = await settled(h, "space", "ready", (v) => v.ready === true);
+    assert.equal(typeof ready.value.lastSyncAt, "number");
+    const start = await h.commits("space");
+    // The status changes (one pending change); this space's does not.
+    await h.notes("rooms", "create", { title: "queued", at: 1 });
+    await eventually("the status counts it", async () => ((await h.db("rooms", "status")).pending === 1 ? true : null));
+    await new Promise((done) => setTimeout(done, 100));
+    assert.equal(await h.commits("space"), start, "no commit for a status change outside the space");
+  }));
+
 test("useConflicts and useOutbox follow a conflict from its sync to its resolution", () =>
   withHarness(async (h) => {
     const manual = { syncOnOpen: false, debounceMs: false, intervalMs: false };

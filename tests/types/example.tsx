@@ -12,7 +12,17 @@ import {
   type StoredRecord,
   type SyncMetrics,
 } from "ferrysync";
-import { FerrysyncProvider, useConflicts, useDatabase, useLiveQuery, useOutbox, useRecord, useSyncLog, useSyncStatus } from "ferrysync/react";
+import {
+  FerrysyncProvider,
+  useConflicts,
+  useDatabase,
+  useLiveQuery,
+  useOutbox,
+  useRecord,
+  useSpaceStatus,
+  useSyncLog,
+  useSyncStatus,
+} from "ferrysync/react";
 import type { Note, Schema, Task } from "./schema.js";
 
 export const options: OpenOptions<Schema> = {
@@ -20,7 +30,8 @@ export const options: OpenOptions<Schema> = {
   version: 2,
   collections: {
     // Index paths are checked against the record type, nested paths included.
-    tasks: { indexes: ["createdAt", "owner.name", { keyPath: ["done", "createdAt"], name: "byDone" }] },
+    // A task's space is its title (any string field may be one).
+    tasks: { indexes: ["createdAt", "owner.name", { keyPath: ["done", "createdAt"], name: "byDone" }], space: "title" },
     notes: { indexes: [{ keyPath: "tags", multiEntry: true }] },
   },
   migrations: {
@@ -43,6 +54,14 @@ export async function main(): Promise<void> {
   const done: boolean = updated.done;
   const found = await tasks.get(created.id);
   if (found !== undefined) console.log(found.owner?.name ?? "nobody", title, version, done);
+
+  // Spaces: chosen at run time, with a status each.
+  const added: boolean = await db.spaces.add("p1", { wait: true });
+  const spaces: string[] = await db.spaces.list();
+  await db.spaces.remove("p1", { discardPending: true });
+  const ready: boolean | undefined = db.status().spaces["p1"]?.ready;
+  const outside: true | undefined = created._sync.outside;
+  console.log(added, spaces, ready, outside);
 
   // A record type with its own `id`: optional on input, a string on output.
   const notes = db.collection("notes");
@@ -120,6 +139,8 @@ function TaskList() {
   const rows = useLiveQuery(db.collection("tasks"), { index: "createdAt", order: "desc" });
   const note = useRecord(db.collection("notes"), "some-id");
   const status = useSyncStatus();
+  const p1 = useSpaceStatus("p1", db);
+  const pulled: number | null | undefined = p1?.pulled;
   const conflicts = useConflicts(db);
   const outbox = useOutbox(db);
   const log = useSyncLog(db);
@@ -133,7 +154,8 @@ function TaskList() {
       ))}
       <li>{note === null ? "no note" : note?.tags.join(", ")}</li>
       <li>
-        {status.pending} pending, {conflicts?.length ?? 0} conflicts, {outbox?.[0]?.collection}, {lastCollection}
+        {status.pending} pending, {conflicts?.length ?? 0} conflicts, {outbox?.[0]?.collection}, {lastCollection},{" "}
+        {pulled}
       </li>
     </ul>
   );

@@ -15,6 +15,17 @@ export const typo: OpenOptions<Schema> = {
   },
 };
 
+export const badSpace: OpenOptions<Schema> = {
+  app: "typed",
+  version: 1,
+  collections: {
+    // expect-error TS2322: Type '"done"' is not assignable to type '"title"'.
+    tasks: { space: "done" },
+    // expect-error TS2322: Type '"id"' is not assignable to type '"text"'.
+    notes: { space: "id" },
+  },
+};
+
 export const missing: OpenOptions<Schema> = {
   app: "typed",
   version: 1,
@@ -46,6 +57,9 @@ export async function mistakes(): Promise<void> {
       console.log(conflict.server.data?.text);
     }
   }
+
+  // expect-error TS2345: Argument of type 'number' is not assignable to parameter of type 'string'.
+  await db.spaces.add(1);
 
   const loose = await open({ app: "loose", version: 1, collections: { things: {} } });
   // expect-error TS2345: Argument of type '"other"' is not assignable to parameter of type '"things"'.

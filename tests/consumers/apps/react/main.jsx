@@ -2,7 +2,17 @@
 // (which counts commits), what each hook returned at each render, and controls the test drives
 // through `window.harness`.
 import { open, preload } from "ferrysync";
-import { FerrysyncProvider, useConflicts, useDatabase, useLiveQuery, useOutbox, useRecord, useSyncLog, useSyncStatus } from "ferrysync/react";
+import {
+  FerrysyncProvider,
+  useConflicts,
+  useDatabase,
+  useLiveQuery,
+  useOutbox,
+  useRecord,
+  useSpaceStatus,
+  useSyncLog,
+  useSyncStatus,
+} from "ferrysync/react";
 import { Component, Profiler, StrictMode, useState } from "react";
 import { createRoot } from "react-dom/client";
 
@@ -47,6 +57,12 @@ function Status() {
   return <p>{status.pending} pending</p>;
 }
 
+function SpaceState({ space }) {
+  const state = useSpaceStatus(space);
+  record("space", state);
+  return <p>{state === undefined ? "not synced" : state.ready ? "ready" : "pulling"}</p>;
+}
+
 function Conflicts() {
   const conflicts = useConflicts();
   record("conflicts", conflicts);
@@ -81,6 +97,7 @@ const views = {
   list: () => <Parent />,
   record: ({ id }) => counted("record", <OneRecord id={id} />),
   status: () => counted("status", <Status />),
+  space: ({ space }) => counted("space", <SpaceState space={space} />),
   problems: () => (
     <>
       {counted("conflicts", <Conflicts />)}
@@ -100,14 +117,15 @@ let root;
 
 window.harness = {
   preload: () => preload(),
-  /** Opens database `name` (a fresh tenant), with `sync` options when given, and the notes'
-   * conflict strategy `conflicts` (manual when absent). */
-  async open(name, sync, conflicts) {
+  /** Opens database `name` (a fresh tenant), with `sync` options when given, the notes'
+   * conflict strategy `conflicts` (manual when absent) and their `space` field (none when
+   * absent). */
+  async open(name, sync, conflicts, space) {
     dbs[name] = await open({
       app: "react-harness",
       tenant: name,
       version: 1,
-      collections: { notes: { indexes: ["at"], ...(conflicts ? { conflicts } : {}) } },
+      collections: { notes: { indexes: ["at"], ...(conflicts ? { conflicts } : {}), ...(space ? { space } : {}) } },
       ...(sync ? { sync: { url: location.origin, token: "dev-token", ...sync } } : {}),
     });
   },
@@ -147,6 +165,8 @@ window.harness = {
   /** Calls `collection.<method>(...args)` (or a database method) on database `name`. */
   notes: (name, method, ...args) => dbs[name].collection("notes")[method](...args),
   db: (name, method, ...args) => dbs[name][method](...args),
+  /** Calls `db.spaces.<method>(...args)` on database `name`. */
+  spaces: (name, method, ...args) => dbs[name].spaces[method](...args),
   /** Makes the write `collection.<method>(...args)` on database `name`, and resolves once live
    * queries have handled it: a live query of every note (which any write touches) has answered
    * after it. A query the write did not touch is not run again and calls no listener. */
