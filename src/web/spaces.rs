@@ -16,7 +16,7 @@ use crate::protocol::check_space;
 use super::api::{promise, read_discard};
 use super::database::Inner;
 use super::driver::Host;
-use super::error::to_js;
+use super::error::{from_js, to_js};
 use super::idb::spaces::space_of;
 use super::js::{describe, get, set_field, type_name};
 
@@ -96,12 +96,12 @@ impl Spaces {
     pub fn add(&self, space: JsValue, options: JsValue) -> Promise {
         let inner = self.inner.clone();
         let checked = self.check().and_then(|_| Ok((read_space(&space)?, read_wait(&options)?)));
-        wasm_bindgen_futures::future_to_promise(async move {
-            let (space, wait) = checked.map_err(to_js)?;
-            let added = async { inner.store()?.add_space(&space).await }.await.map_err(to_js)?;
-            // The engine's waiter rejects with the typed error already.
+        promise(async move {
+            let (space, wait) = checked?;
+            let added = inner.store()?.add_space(&space).await?;
             if let Some(waited) = inner.driver.space_added(space, added, wait) {
-                JsFuture::from(waited).await?;
+                // The engine's waiter rejects with a typed error, whose kind is kept.
+                JsFuture::from(waited).await.map_err(|e| from_js("waiting for a space", &e, ErrorKind::Sync))?;
             }
             Ok(JsValue::from_bool(added))
         })

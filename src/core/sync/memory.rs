@@ -799,7 +799,8 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
     async fn pull_from(&self) -> Result<PullFrom> {
         let state = self.state.borrow();
         Ok(if state.by_space() {
-            PullFrom::Spaces(spaces::request(&state.spaces, state.cursor.as_deref()))
+            let set = state.spaces.iter().map(|(s, c)| (s.as_str(), c.as_deref()));
+            PullFrom::Spaces(spaces::request(set, state.cursor.as_deref()))
         } else {
             PullFrom::Tenant(state.cursor.clone())
         })

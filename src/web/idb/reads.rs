@@ -13,7 +13,7 @@ use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::meta::TOMBSTONE_INDEX;
 use crate::core::query::{Order, QuerySpec};
 use crate::core::schema::{CONFLICTS_STORE, META_STORE, OUTBOX_BY_HOLD, OUTBOX_BY_RECORD, OUTBOX_STORE};
-use crate::core::sync::storage::{Counts, SpaceState};
+use crate::core::sync::storage::Counts;
 
 use super::super::error::from_js;
 use super::super::glue;
@@ -264,6 +264,6 @@ pub async fn sync_counts(db: &IdbDatabase) -> Result<Counts> {
         pending: n(queued.await?).saturating_sub(held_changes),
         failed: n(failed.await?),
         conflicts: n(conflicted.await?),
-        spaces: spaces.await?.into_iter().map(|(space, row)| SpaceState { space, synced_at: row.synced_at }).collect(),
+        spaces: spaces.await?.states(),
     })
 }

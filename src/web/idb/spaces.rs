@@ -3,8 +3,6 @@
 //! local records; and the check that lets a record outside the device's spaces go. What each
 //! step does comes from the core ([`crate::core::sync::rules::spaces`]).
 
-use std::collections::BTreeMap;
-
 use js_sys::{Array, Object};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbObjectStore, IdbTransaction};
@@ -40,7 +38,51 @@ pub struct SpaceRow {
     pub synced_at: Option<f64>,
 }
 
-type SpaceSet = BTreeMap<String, SpaceRow>;
+/// The space set, sorted by space id. A sorted list rather than a map: a map's code weighs on
+/// the wasm build (BENCHMARKS.md, "Size"), and a device syncs a handful of spaces.
+#[derive(Debug, Clone, Default)]
+pub struct SpaceSet(Vec<(String, SpaceRow)>);
+
+impl SpaceSet {
+    fn at(&self, space: &str) -> std::result::Result<usize, usize> {
+        self.0.binary_search_by(|(s, _)| s.as_str().cmp(space))
+    }
+
+    pub fn get(&self, space: &str) -> Option<&SpaceRow> {
+        self.at(space).ok().map(|i| &self.0[i].1)
+    }
+
+    fn get_mut(&mut self, space: &str) -> Option<&mut SpaceRow> {
+        self.at(space).ok().map(|i| &mut self.0[i].1)
+    }
+
+    pub fn contains(&self, space: &str) -> bool {
+        self.at(space).is_ok()
+    }
+
+    /// Adds `space` with `row`, or replaces its row.
+    fn insert(&mut self, space: String, row: SpaceRow) {
+        match self.at(&space) {
+            Ok(i) => self.0[i].1 = row,
+            Err(i) => self.0.insert(i, (space, row)),
+        }
+    }
+
+    fn remove(&mut self, space: &str) {
+        if let Ok(i) = self.at(space) {
+            self.0.remove(i);
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &SpaceRow)> {
+        self.0.iter().map(|(s, row)| (s.as_str(), row))
+    }
+
+    /// The spaces as the status shows them.
+    pub fn states(self) -> Vec<SpaceState> {
+        self.0.into_iter().map(|(space, row)| SpaceState { space, synced_at: row.synced_at }).collect()
+    }
+}
 
 /// The space field of `collection`, if it declares one.
 fn field<'a>(schema: &'a Schema, collection: &str) -> Option<&'a str> {
@@ -65,7 +107,7 @@ pub fn space_of(schema: &Schema, collection: &str, record: &JsValue) -> Option<S
 /// The space set as stored in `meta` (empty when none was stored).
 pub async fn read_set(meta: &IdbObjectStore, context: &str) -> Result<SpaceSet> {
     let stored = request(&meta.get(&JsValue::from_str(SPACES_KEY)).map_err(js_err(context))?, context).await?;
-    let mut set = SpaceSet::new();
+    let mut set = SpaceSet::default();
     if !stored.is_object() {
         return Ok(set);
     }
@@ -83,7 +125,7 @@ pub async fn read_set(meta: &IdbObjectStore, context: &str) -> Result<SpaceSet> 
 
 fn write_set(meta: &IdbObjectStore, set: &SpaceSet, context: &str) -> Result<()> {
     let stored = Object::new();
-    for (space, row) in set {
+    for (space, row) in set.iter() {
         let value = Object::new();
         set_field(&value, "cursor", &row.cursor.as_deref().map_or(JsValue::NULL, JsValue::from_str));
         set_field(&value, "syncedAt", &row.synced_at.map_or(JsValue::NULL, JsValue::from_f64));
@@ -98,8 +140,8 @@ pub async fn forget_cursors(tx: &IdbTransaction, context: &str) -> Result<()> {
     let meta = store(tx, META_STORE)?;
     meta.delete(&JsValue::from_str(CURSOR_KEY)).map_err(js_err(context))?;
     let mut set = read_set(&meta, context).await?;
-    if set.values().any(|row| row.cursor.is_some()) {
-        set.values_mut().for_each(|row| row.cursor = None);
+    if set.iter().any(|(_, row)| row.cursor.is_some()) {
+        set.0.iter_mut().for_each(|(_, row)| row.cursor = None);
         write_set(&meta, &set, context)?;
     }
     Ok(())
@@ -115,8 +157,8 @@ pub async fn pull_from(db: &IdbDatabase, schema: &Schema) -> Result<PullFrom> {
         return Ok(PullFrom::Tenant(cursor.await?.as_string()));
     }
     let set = read_set(&meta, context).await?;
-    let cursors = set.into_iter().map(|(space, row)| (space, row.cursor)).collect();
-    Ok(PullFrom::Spaces(space_request(&cursors, cursor.await?.as_string().as_deref())))
+    let cursors = set.iter().map(|(space, row)| (space, row.cursor.as_deref()));
+    Ok(PullFrom::Spaces(space_request(cursors, cursor.await?.as_string().as_deref())))
 }
 
 /// The spaces this device syncs, in order, with when each was last pulled to its end.
@@ -124,7 +166,7 @@ pub async fn states(db: &IdbDatabase) -> Result<Vec<SpaceState>> {
     let context = "reading the spaces";
     let tx = transaction(db, &[META_STORE], false)?;
     let set = read_set(&store(&tx, META_STORE)?, context).await?;
-    Ok(set.into_iter().map(|(space, row)| SpaceState { space, synced_at: row.synced_at }).collect())
+    Ok(set.states())
 }
 
 /// Adds `space` to the set, from its start; false when it is there already.
@@ -135,7 +177,7 @@ pub async fn add_space(db: &IdbDatabase, space: &str) -> Result<bool> {
     let meta = store(&tx, META_STORE)?;
     commit_or_abort(&tx, context, async {
         let mut set = read_set(&meta, context).await?;
-        if set.contains_key(space) {
+        if set.contains(space) {
             return Ok(false);
         }
         set.insert(space.to_string(), SpaceRow::default());
@@ -379,7 +421,7 @@ pub fn prune(
     context: &str,
 ) -> Result<bool> {
     let space = space_of(schema, collection, record);
-    if !outside(space.as_deref(), |s| set.contains_key(s), queued, in_conflict) {
+    if !outside(space.as_deref(), |s| set.contains(s), queued, in_conflict) {
         return Ok(false);
     }
     store(tx, collection)?.delete(key).map_err(js_err(context))?;

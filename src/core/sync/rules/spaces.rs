@@ -4,17 +4,18 @@
 //! A record's space is the value of its collection's space field in the record's data as it is
 //! here (the store reads it; a tombstone has none). Spaces live inside a tenant.
 
-use std::collections::BTreeMap;
-
 use crate::core::meta::RecordMeta;
 use crate::protocol::{LeftRecord, ServerRecord, SpaceCursor};
 
 /// The pull by space: every space the device syncs after its cursor (`None`: from its start),
-/// in order, then `space: null` after the no-space cursor.
-pub fn request(spaces: &BTreeMap<String, Option<String>>, no_space: Option<&str>) -> Vec<SpaceCursor> {
+/// in the order given, then `space: null` after the no-space cursor.
+pub fn request<'a>(
+    spaces: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    no_space: Option<&str>,
+) -> Vec<SpaceCursor> {
     let mut out: Vec<SpaceCursor> = spaces
-        .iter()
-        .map(|(space, cursor)| SpaceCursor { space: Some(space.clone()), cursor: cursor.clone() })
+        .into_iter()
+        .map(|(space, cursor)| SpaceCursor { space: Some(space.to_string()), cursor: cursor.map(str::to_string) })
         .collect();
     out.push(SpaceCursor { space: None, cursor: no_space.map(str::to_string) });
     out
@@ -79,19 +80,19 @@ mod tests {
 
     #[test]
     fn a_request_names_every_space_with_its_cursor_then_no_space() {
-        let mut spaces = BTreeMap::new();
+        let mut spaces = std::collections::BTreeMap::new();
         spaces.insert("p1".to_string(), Some("c1.4".to_string()));
         // Added later: from its start, while p1 carries on.
         spaces.insert("p2".to_string(), None);
         assert_eq!(
-            request(&spaces, Some("c1.9")),
+            request(spaces.iter().map(|(s, c): (&String, &Option<String>)| (s.as_str(), c.as_deref())), Some("c1.9")),
             vec![
                 SpaceCursor { space: Some("p1".into()), cursor: Some("c1.4".into()) },
                 SpaceCursor { space: Some("p2".into()), cursor: None },
                 SpaceCursor { space: None, cursor: Some("c1.9".into()) },
             ]
         );
-        assert_eq!(request(&BTreeMap::new(), None), vec![SpaceCursor { space: None, cursor: None }]);
+        assert_eq!(request([], None), vec![SpaceCursor { space: None, cursor: None }]);
     }
 
     #[test]
