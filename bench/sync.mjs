@@ -1,8 +1,10 @@
 // The sync benchmark: a reference sync server (profile `server`, in memory) serves bench/dist on
 // loopback; headless Chromium times N offline-created records until the server acknowledged
-// them all, and a fresh client pulling them, beside plain fetch making the same requests.
+// them all, and a fresh client pulling them, beside plain fetch making the same requests. Then
+// the first full pull of one space (`--space` records) in a tenant of `--tenant` records, beside
+// pulling the whole tenant (bench/src/space.js).
 //
-//   node bench/sync.mjs [--records N] [--reps N] [--warmup N]
+//   node bench/sync.mjs [--records N] [--reps N] [--warmup N] [--tenant N] [--space N]
 //
 // bench/dist and target/server/ferrysync-server must be built first (scripts/bench.sh does it).
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -14,10 +16,9 @@ import { CHROMIUM, CHROMIUM_ARGS } from "../scripts/chromium.mjs";
 import { startSyncServer } from "../scripts/sync-server.mjs";
 import { DIST, machine, parseArgs, REPO } from "./run.mjs";
 
-/** Runs the sync benchmark page. `profile`: which server build to use. */
-export async function syncBenchmark({ records = 10_000, reps = 3, warmup = 1, profile = "server", log = () => {} } = {}) {
-  const rounds = reps + warmup;
-  const tokens = Array.from({ length: rounds * 2 }, (_, i) => `bench-${i}`);
+/** Runs `run(page)` on the benchmark page served by a sync server of `profile` that knows
+ * `tokens` (each its own tenant); resolves with its answer, the date and the machine. */
+async function onSyncPage(tokens, profile, log, run) {
   const server = await startSyncServer({
     profile,
     args: ["--static", DIST, "--dev-tokens", tokens.map((t) => `${t}=${t}`).join(",")],
@@ -32,7 +33,7 @@ export async function syncBenchmark({ records = 10_000, reps = 3, warmup = 1, pr
     const { product } = await cdp.send("Browser.getVersion");
     await page.goto(`${server.url}/`);
     await page.waitForFunction(() => typeof window.runSyncBenchmark === "function", null, { timeout: 30_000 });
-    const result = await page.evaluate((options) => window.runSyncBenchmark(options), { records, reps, warmup, tokens });
+    const result = await run(page);
     return { date: new Date().toISOString(), machine: machine(product), server: profile, ...result };
   } finally {
     if (context) await context.close();
@@ -41,7 +42,40 @@ export async function syncBenchmark({ records = 10_000, reps = 3, warmup = 1, pr
   }
 }
 
+/** Runs the sync benchmark page. `profile`: which server build to use. */
+export function syncBenchmark({ records = 10_000, reps = 3, warmup = 1, profile = "server", log = () => {} } = {}) {
+  const tokens = Array.from({ length: (reps + warmup) * 2 }, (_, i) => `bench-${i}`);
+  return onSyncPage(tokens, profile, log, (page) =>
+    page.evaluate((options) => window.runSyncBenchmark(options), { records, reps, warmup, tokens }),
+  );
+}
+
+/** Runs the space benchmark page: the first full pull of one space of `space` records in a
+ * tenant of `tenant`, beside the whole tenant's. */
+export function spaceBenchmark({ tenant = 100_000, space = 1_000, reps = 3, warmup = 1, profile = "server", log = () => {} } = {}) {
+  return onSyncPage(["bench-space"], profile, log, (page) =>
+    page.evaluate((options) => window.runSpaceBenchmark(options), { tenant, space, reps, warmup, token: "bench-space" }),
+  );
+}
+
 const ms = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+
+function table(head, rows) {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`;
+  return [line(head), rule, ...rows.map(line)].join("\n");
+}
+
+export function formatSpaceTable(report) {
+  const o = report.options;
+  const n = (v) => v.toLocaleString("en-US");
+  const rows = [
+    [`first full pull of one space (${n(o.space)} records; median of ${o.reps})`, report.space.ferrysync.median, report.space.fetch.median, o.space],
+    [`the whole tenant (${n(o.tenant)} records; one run)`, report.tenant.ferrysync, report.tenant.fetch, o.tenant],
+  ].map(([label, f, raw, count]) => [label, ms(f), ms(raw), `${(f / raw).toFixed(2)}×`, `${Math.round((count / f) * 1000)}`]);
+  return table(["fresh client pulls", "ferrysync ms", "fetch only ms", "ferrysync/fetch", "records/s"], rows);
+}
 
 export function formatSyncTable(report) {
   const n = report.options.records.toLocaleString("en-US");
@@ -49,18 +83,15 @@ export function formatSyncTable(report) {
     [`${n} offline creates → all acknowledged`, report.ferrysync.push.median, report.fetch.push.median],
     [`fresh client pulls ${n} records`, report.ferrysync.pull.median, report.fetch.pull.median],
   ].map(([label, f, raw]) => [label, ms(f), ms(raw), `${(f / raw).toFixed(2)}×`, `${Math.round((report.options.records / f) * 1000)}`]);
-  const head = ["operation", "ferrysync ms", "fetch only ms", "ferrysync/fetch", "records/s"];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
-  const rule = `|${widths.map((w, i) => (i === 0 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`;
-  return [line(head), rule, ...rows.map(line)].join("\n");
+  return table(["operation", "ferrysync ms", "fetch only ms", "ferrysync/fetch", "records/s"], rows);
 }
 
 async function main() {
-  const options = parseArgs(process.argv.slice(2), { records: 10_000, reps: 3, warmup: 1 });
+  const options = parseArgs(process.argv.slice(2), { records: 10_000, reps: 3, warmup: 1, tenant: 100_000, space: 1_000 });
   const log = (line) => process.stderr.write(`${line}\n`);
   log(`sync benchmark: ${options.records} records, ${options.reps} repetitions after ${options.warmup} warm-up`);
-  const report = await syncBenchmark({ ...options, log });
+  const { tenant, space, ...sync } = options;
+  const report = await syncBenchmark({ ...sync, log });
   const o = report.options;
   console.log(
     `\nsync against the reference server (profile server, in memory) on loopback: ${o.records.toLocaleString("en-US")} records of ~1 KB, ` +
@@ -70,8 +101,15 @@ async function main() {
   const m = report.machine;
   console.log(`\nmachine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; ${m.chromium}; node ${m.node}`);
   await mkdir(join(REPO, "bench", "results"), { recursive: true });
+  log(`space benchmark: one space of ${space} records in a tenant of ${tenant}`);
+  const spaces = await spaceBenchmark({ tenant, space, reps: sync.reps, warmup: sync.warmup, log });
+  console.log(
+    `\npull by space: a tenant of ${spaces.options.tenant.toLocaleString("en-US")} records (~170 B each) over ${spaces.options.spaces} spaces, ` +
+      `filled in ${(spaces.fillMs / 1000).toFixed(1)} s; pull pages of ${spaces.options.pullLimit}\n`,
+  );
+  console.log(formatSpaceTable(spaces));
   const out = join(REPO, "bench", "results", "sync-latest.json");
-  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(out, `${JSON.stringify({ ...report, spaces }, null, 2)}\n`);
   console.log(`\nwrote ${relative(REPO, out)}`);
 }
 

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { benchmark, DIST, formatLiveTable, formatTable, REPO } from "../../bench/run.mjs";
-import { formatSyncTable, syncBenchmark } from "../../bench/sync.mjs";
+import { formatSpaceTable, formatSyncTable, spaceBenchmark, syncBenchmark } from "../../bench/sync.mjs";
 
 const CONTENDERS = ["ferrysync", "dexie", "raw"];
 const PACKAGE = join(REPO, "pkg", "ferrysync");
@@ -118,4 +118,11 @@ test("a small sync benchmark run times the push and the pull of ferrysync and of
   const table = formatSyncTable(report);
   assert.match(table, /200 offline creates → all acknowledged/);
   assert.match(table, /fresh client pulls 200 records/);
+
+  const spaces = await spaceBenchmark({ tenant: 2_000, space: 100, reps: 1, warmup: 0, profile: "debug" });
+  for (const who of ["ferrysync", "fetch"]) {
+    assert.ok(spaces.space[who].median > 0, `${who}: the space's pull was timed`);
+    assert.ok(spaces.tenant[who] > 0, `${who}: the tenant's pull was timed`);
+  }
+  assert.match(formatSpaceTable(spaces), /first full pull of one space \(100 records/);
 });
