@@ -1,5 +1,5 @@
-// The page: status, the last error, conflicts and rejected changes, the board's tasks, force
-// push and force pull, and the sync log. The database comes
+// The page: status, the last error, conflicts and rejected changes, the board's tasks, the
+// projects this device syncs, force push and force pull, and the sync log. The database comes
 // from <FerrysyncProvider>, which shows "Opening…" until it is open; a failure to open reaches
 // the error boundary.
 import { useCallback, useState } from "react";
@@ -10,6 +10,7 @@ import { ErrorBanner } from "./ErrorBanner";
 import { OpenFailed } from "./OpenFailed";
 import { toShownError, type ShownError } from "./errors";
 import { Problems } from "./Problems";
+import { ProjectsPanel } from "./ProjectsPanel";
 import { StatusBar } from "./StatusBar";
 import { SyncLogView } from "./SyncLogView";
 import { SyncTools } from "./SyncTools";
@@ -31,6 +32,7 @@ export function App() {
           <ConflictPanel onError={report} />
           <Problems onError={report} />
           <TaskBoard onError={report} />
+          <ProjectsPanel onError={report} />
           <SyncTools onError={report} />
           <SyncLogView onError={report} />
         </FerrysyncProvider>
