@@ -25,15 +25,19 @@ export function ProjectSwitch({ project, last, onError }: Props) {
   const state = projectState(status, step);
   const on = state !== "off";
 
+  /** Ends `done`, unless the switch has moved on to another step meanwhile. */
+  const finish = (done: SwitchStep) => setStep((current) => (current === done ? null : current));
+
   async function turnOn() {
     setStep("adding");
     try {
       // Waits through offline periods and retries: "pulling…" stays until the project is here.
       await db.spaces.add(project.id, { wait: true });
     } catch (error) {
-      onError(error);
+      // Turned off again before its first pull was done: what the person asked for, no error.
+      if (!isFerrysyncError(error, "RecordNotFoundError")) onError(error);
     } finally {
-      setStep(null);
+      finish("adding");
     }
   }
 
@@ -47,7 +51,7 @@ export function ProjectSwitch({ project, last, onError }: Props) {
       if (isFerrysyncError(error, "PendingChangesError")) setAsking(error.pending ?? 0);
       else onError(error);
     } finally {
-      setStep(null);
+      finish("removing");
     }
   }
 
@@ -58,7 +62,8 @@ export function ProjectSwitch({ project, last, onError }: Props) {
           type="checkbox"
           data-testid="project-toggle"
           checked={on}
-          disabled={step !== null || (on && last)}
+          // A pull still waiting (offline, say) can be called off; a removal runs to its end.
+          disabled={step === "removing" || (on && last)}
           onChange={() => void (on ? turnOff(false) : turnOn())}
         />
         {project.name}
