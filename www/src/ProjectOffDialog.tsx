@@ -17,7 +17,7 @@ export function ProjectOffDialog({ project, pending, onConfirm, onCancel }: Prop
     <ConfirmDialog
       name="project-off"
       title={`Stop syncing ${project.name}`}
-      confirmLabel="Drop them and stop syncing"
+      confirmLabel={`Drop ${pending === 1 ? "it" : "them"} and stop syncing`}
       confirmDisabled={false}
       onConfirm={onConfirm}
       onCancel={onCancel}
@@ -27,8 +27,8 @@ export function ProjectOffDialog({ project, pending, onConfirm, onCancel }: Prop
         {pending === 1 ? "it" : "them"}.
       </p>
       <p className="hint">
-        The rest of {project.name} stays on the server, and comes back if you turn it on again. To keep your changes,
-        cancel and sync first.
+        {project.name}'s tasks stay on the server as it has them, and come back if you turn {project.name} on again. To
+        keep your changes, cancel and sync first.
       </p>
     </ConfirmDialog>
   );

@@ -68,7 +68,7 @@ export function ProjectSwitch({ project, last, onError }: Props) {
         />
         {project.name}
       </label>
-      <span className="hint" role="status" data-testid="project-state">
+      <span className="hint project-state" role="status" data-testid="project-state">
         {projectStateText(state, status)}
       </span>
       {asking !== null && (
