@@ -39,11 +39,38 @@ async function load(page, server) {
 
 const rows = (page) => page.getByTestId("task-row");
 
-async function addTask(page, title) {
+/** Adds a task through the form, in `project` (an id) when given, else in what the form offers. */
+async function addTask(page, title, project) {
   await page.getByTestId("new-task-input").fill(title);
+  if (project !== undefined) await page.getByTestId("new-task-project").selectOption(project);
   await page.getByTestId("add-task").click();
   await page.getByTestId("task-title").getByText(title, { exact: true }).waitFor();
 }
+
+/** The switch of `project` (an id) in the panel "Projects on this device". */
+const projectSwitch = (page, project) => page.locator(`[data-testid="project"][data-project="${project}"]`);
+
+/** Clicks the switch of `project`: on asks for it, off removes it from this device. */
+const toggleProject = (page, project) => projectSwitch(page, project).getByTestId("project-toggle").click();
+
+/** Waits until the switch of `project` shows `state`: off, pulling, ready or removing. */
+async function projectIs(page, project, state) {
+  await page.waitForFunction(
+    ([p, s]) => document.querySelector(`[data-testid="project"][data-project="${p}"]`)?.dataset.state === s,
+    [project, state],
+  );
+}
+
+/** The titles of the tasks on `page`, as the list shows them, and in its database. */
+async function localTitles(page) {
+  const shown = await page.getByTestId("task-title").allTextContents();
+  const stored = await page.evaluate(() => window.ferrysyncDemo.collection("tasks").query().then((ts) => ts.map((t) => t.title)));
+  assert.deepEqual([...stored].sort(), [...shown].sort(), "the list shows what the database holds");
+  return shown;
+}
+
+/** The server's tasks as [title, project], by title. */
+const projectsOf = (records) => records.map((r) => [r.data.title, r.data.project ?? null]).sort(([a], [b]) => a.localeCompare(b));
 
 /** Waits until nothing is queued and the page shows every task synced. */
 async function settled(page) {
@@ -109,11 +136,8 @@ for (const engine of ENGINES) {
     scenario(engine, "demo-offline", {}, async (server, { context, page }) => {
       await load(page, server);
       assert.equal(await textOf(page.getByTestId("online"), "online"), "online");
-      // The sync on open over first: a request it has in flight would fail with the network.
-      await page.waitForFunction(() => {
-        const state = document.querySelector('[data-testid="sync-state"]')?.textContent ?? "";
-        return state.startsWith("synced") && state !== "synced never";
-      });
+      // The opening syncs over first: a request they have in flight would fail with the network.
+      await quiet(page);
       await context.setOffline(true);
       assert.equal(await textOf(page.getByTestId("online"), "offline"), "offline");
       await addTask(page, "Written offline");
@@ -196,6 +220,138 @@ for (const engine of ENGINES) {
         assert.equal(await page.evaluate(() => window.ferrysyncDemo.collection("tasks").count()), 500);
       },
     ));
+
+  test(`${engine}: each device holds only the projects it syncs; on pulls one in, off removes it here only`, () =>
+    scenario(
+      engine,
+      "demo-projects",
+      // Slow answers, so that a project's first pull shows while it runs.
+      { browsers: 2, serverArgs: ["--latency-ms", "300"] },
+      async (server, a, b) => {
+        await load(a.page, server);
+        await load(b.page, server);
+        // A fresh device syncs Home, and keeps one project on.
+        for (const { page } of [a, b]) {
+          await projectIs(page, "home", "ready");
+          for (const other of ["work", "garden"]) await projectIs(page, other, "off");
+        }
+        const homeLocked = () => document.querySelector('[data-project="home"] [data-testid="project-toggle"]').disabled;
+        assert.equal(await a.page.evaluate(homeLocked), true, "the only project cannot be turned off");
+
+        await toggleProject(b.page, "work");
+        await projectIs(b.page, "work", "ready");
+        assert.equal(await b.page.evaluate(homeLocked), false);
+        await addTask(b.page, "Fix the fence", "home");
+        await addTask(b.page, "Write the report", "work");
+        await settled(b.page);
+        assert.deepEqual(projectsOf((await server.records()).records), [["Fix the fence", "home"], ["Write the report", "work"]]);
+
+        // a gets b's Home task, never the Work one.
+        await a.page.getByTestId("sync-now").click();
+        await a.page.getByTestId("task-title").getByText("Fix the fence", { exact: true }).waitFor();
+        await idle(a.page);
+        assert.deepEqual(await localTitles(a.page), ["Fix the fence"]);
+
+        // Turned on, Work comes in: the switch says it is pulling until its first pull is done.
+        await toggleProject(a.page, "work");
+        await projectIs(a.page, "work", "pulling");
+        assert.match(await projectSwitch(a.page, "work").getByTestId("project-state").textContent(), /^pulling…/);
+        await projectIs(a.page, "work", "ready");
+        assert.match(await projectSwitch(a.page, "work").getByTestId("project-state").textContent(), /^ready, synced /);
+        await a.page.getByTestId("task-title").getByText("Write the report", { exact: true }).waitFor();
+        assert.deepEqual(await localTitles(a.page), ["Fix the fence", "Write the report"]);
+        assert.equal(await rows(a.page).nth(1).getByTestId("task-project").inputValue(), "work");
+
+        // Turned off, Work's task goes from a, not from the server, and the sync log says so.
+        await toggleProject(a.page, "work");
+        await projectIs(a.page, "work", "off");
+        await a.page.waitForFunction(() => document.querySelectorAll('[data-testid="task-row"]').length === 1);
+        assert.deepEqual(await localTitles(a.page), ["Fix the fence"]);
+        assert.deepEqual(projectsOf((await server.records()).records), [["Fix the fence", "home"], ["Write the report", "work"]]);
+        const wipe = a.page.locator('[data-testid="log-entry"][data-kind="wipe"]');
+        const said = "You stopped syncing Work on this device: its task was removed from this device, not from the server.";
+        assert.equal(await textOf(wipe.getByTestId("log-headline"), said), said);
+        assert.equal(await wipe.getAttribute("data-rollback"), "false", "nothing of a's was lost");
+
+        // Each device's choice is kept with its database.
+        await load(a.page, server);
+        await load(b.page, server);
+        await projectIs(a.page, "home", "ready");
+        await projectIs(a.page, "work", "off");
+        await projectIs(b.page, "work", "ready");
+        await b.page.getByTestId("task-title").getByText("Write the report", { exact: true }).waitFor();
+        assert.deepEqual(await localTitles(a.page), ["Fix the fence"]);
+      },
+    ));
+
+  test(`${engine}: turning off a project with an unsent change asks first; cancel keeps it, confirm drops it`, offline, () =>
+    scenario(engine, "demo-project-off", {}, async (server, { context, page }) => {
+      await load(page, server);
+      await projectIs(page, "home", "ready");
+      await toggleProject(page, "work");
+      await projectIs(page, "work", "ready");
+      await addTask(page, "Sent report", "work");
+      await settled(page);
+      await quiet(page);
+      await context.setOffline(true);
+      assert.equal(await textOf(page.getByTestId("online"), "offline"), "offline");
+      await addTask(page, "Unsent report", "work");
+      assert.equal(await textOf(page.getByTestId("pending-count"), "1"), "1");
+
+      // Asked first: the removal was refused, nothing changed, and Cancel keeps it so.
+      const warning = "1 unsent change to Work's tasks will be lost: the server never got it.";
+      await toggleProject(page, "work");
+      assert.equal(await textOf(page.getByTestId("project-off-warning"), warning), warning);
+      await page.getByTestId("project-off-cancel").click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="project-off-dialog"]') === null);
+      await projectIs(page, "work", "ready");
+      assert.deepEqual(await localTitles(page), ["Sent report", "Unsent report"]);
+      assert.equal(await textOf(page.getByTestId("pending-count"), "1"), "1");
+      assert.equal(await page.locator('[data-testid="log-entry"][data-kind="wipe"]').count(), 0);
+
+      // Confirmed: Work's tasks go from this device, the unsent change with them.
+      await toggleProject(page, "work");
+      await textOf(page.getByTestId("project-off-warning"), warning);
+      await page.getByTestId("project-off-confirm").click();
+      await projectIs(page, "work", "off");
+      await page.getByTestId("tasks-empty").waitFor();
+      assert.deepEqual(await localTitles(page), []);
+      assert.equal(await textOf(page.getByTestId("pending-count"), "0"), "0");
+      const wipe = page.locator('[data-testid="log-entry"][data-kind="wipe"]');
+      const said =
+        "You stopped syncing Work on this device: its 2 tasks were removed from this device, not from the server; 1 unsent change was dropped.";
+      assert.equal(await textOf(wipe.getByTestId("log-headline"), said), said);
+      assert.equal(await wipe.getAttribute("data-rollback"), "true", "a dropped change is a loss");
+      assert.equal(await page.getByTestId("error").count(), 0, "an error banner is showing");
+
+      // Back online, the dropped change never reaches the server; the sent task is still there.
+      await context.setOffline(false);
+      await idle(page);
+      assert.deepEqual(projectsOf((await server.records()).records), [["Sent report", "work"]]);
+    }));
+
+  test(`${engine}: a task moved to a project this device does not sync says so, and leaves once synced`, () =>
+    scenario(engine, "demo-project-move", {}, async (server, { page }) => {
+      await load(page, server);
+      await projectIs(page, "home", "ready");
+      await addTask(page, "Plant tulips", "home");
+      await settled(page);
+
+      await rows(page).first().getByTestId("task-project").selectOption("garden");
+      const notice = "“Plant tulips” now lives in Garden, a project this device does not sync: it leaves this device once it is synced. Turn Garden on to keep it here.";
+      assert.equal(await textOf(page.getByTestId("moved-away-text"), notice), notice);
+      await page.getByTestId("tasks-empty").waitFor();
+      await onServer(server, "the task in Garden", (r) => r[0]?.data.project === "garden");
+      assert.deepEqual(await localTitles(page), []);
+      await page.getByTestId("moved-away-dismiss").click();
+      assert.equal(await page.getByTestId("moved-away").count(), 0);
+
+      // Turning Garden on brings it back.
+      await toggleProject(page, "garden");
+      await projectIs(page, "garden", "ready");
+      await page.getByTestId("task-title").getByText("Plant tulips", { exact: true }).waitFor();
+      assert.equal(await rows(page).first().getByTestId("task-project").inputValue(), "garden");
+    }));
 }
 
 // The conflict panel and the sync log, driven through the page with the full playwright API (the
@@ -227,6 +383,17 @@ async function idle(page) {
     const state = document.querySelector('[data-testid="sync-state"]')?.textContent ?? "";
     const button = document.querySelector('[data-testid="sync-now"]');
     return state.startsWith("synced") && state !== "synced never" && button && !button.disabled;
+  });
+}
+
+/** Waits until no sync runs and the last one ended 300 ms ago or more: stricter than idle(),
+ * for a sync that follows another at once. A fresh device syncs twice as it opens: the sync on
+ * open, then the one that adding its default project asks for (even when the first pulled the
+ * project already); between them, it is idle for a few milliseconds. */
+async function quiet(page) {
+  await page.waitForFunction(() => {
+    const { syncing, lastSyncAt } = window.ferrysyncDemo.status();
+    return !syncing && lastSyncAt !== null && Date.now() - lastSyncAt >= 300;
   });
 }
 

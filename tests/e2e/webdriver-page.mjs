@@ -113,6 +113,22 @@ class Locator {
     await this.session.click(element);
   }
 
+  /** Picks the option whose value is `value` as Playwright's selectOption does (then `input` and
+   * `change` events, the one React's controlled selects follow). */
+  async selectOption(value) {
+    const picked = await this.#on(
+      `if (![...el.options].some((o) => o.value === arguments[1])) return false;
+       el.focus();
+       el.value = arguments[1];
+       el.dispatchEvent(new Event("input", { bubbles: true }));
+       el.dispatchEvent(new Event("change", { bubbles: true }));
+       return true;`,
+      [value],
+    );
+    if (!picked) throw new Error(`selectOption ${JSON.stringify(this.steps)}: no option of value ${JSON.stringify(value)}`);
+    return [value];
+  }
+
   /** Sets the value as Playwright's fill does (the native setter, then an `input` event), which
    * React's controlled inputs follow. */
   fill(value) {

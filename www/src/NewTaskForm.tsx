@@ -1,16 +1,25 @@
-// Adds a task.
+// Adds a task, to one of the projects this device syncs or to none.
 import { useState, type FormEvent } from "react";
-import type { Collection } from "ferrysync";
+import type { Collection, StoredRecord } from "ferrysync";
 import type { Task } from "./database";
+import { ProjectPicker } from "./ProjectPicker";
+import { useSyncedProjects } from "./useSyncedProjects";
 
 interface Props {
   tasks: Collection<Task>;
+  /** A task written to a project this device does not sync (turned off while picked). */
+  onMovedAway: (task: StoredRecord<Task>) => void;
   onError: (error: unknown) => void;
 }
 
-export function NewTaskForm({ tasks, onError }: Props) {
+export function NewTaskForm({ tasks, onMovedAway, onError }: Props) {
+  const { projects } = useSyncedProjects();
   const [title, setTitle] = useState("");
+  /** The project picked; undefined until the person picks one, meaning the first synced one. */
+  const [picked, setPicked] = useState<string | null | undefined>(undefined);
   const [busy, setBusy] = useState(false);
+  // Until the person picks, and once a picked project is turned off, the first one offered.
+  const project = picked === null ? null : (projects.find((p) => p.id === picked) ?? projects[0])?.id ?? null;
 
   async function add(event: FormEvent) {
     event.preventDefault();
@@ -18,7 +27,8 @@ export function NewTaskForm({ tasks, onError }: Props) {
     if (!trimmed) return;
     setBusy(true);
     try {
-      await tasks.create({ title: trimmed, done: false, createdAt: Date.now() });
+      const created = await tasks.create({ title: trimmed, done: false, createdAt: Date.now(), project });
+      if (created._sync.outside) onMovedAway(created);
       setTitle("");
     } catch (error) {
       onError(error);
@@ -37,6 +47,7 @@ export function NewTaskForm({ tasks, onError }: Props) {
         value={title}
         onChange={(event) => setTitle(event.target.value)}
       />
+      <ProjectPicker projects={projects} value={project} onChange={setPicked} label="Project of the new task" testId="new-task-project" />
       <button type="submit" className="primary" data-testid="add-task" disabled={busy || !title.trim()}>
         Add
       </button>

@@ -1,15 +1,18 @@
-// Every task, oldest first, kept current by a live query.
-import type { Collection } from "ferrysync";
+// Every task on this device, oldest first, kept current by a live query: those of the projects
+// it syncs and those of no project (one just moved to a project it does not sync stays until
+// the server has it).
+import type { Collection, StoredRecord } from "ferrysync";
 import { useLiveQuery } from "ferrysync/react";
 import type { Task } from "./database";
 import { TaskRow } from "./TaskRow";
 
 interface Props {
   tasks: Collection<Task>;
+  onMovedAway: (task: StoredRecord<Task>) => void;
   onError: (error: unknown) => void;
 }
 
-export function TaskList({ tasks, onError }: Props) {
+export function TaskList({ tasks, onMovedAway, onError }: Props) {
   const rows = useLiveQuery(tasks, { index: "createdAt" });
 
   if (rows === undefined) {
@@ -21,7 +24,7 @@ export function TaskList({ tasks, onError }: Props) {
   return (
     <ul className="tasks" data-testid="task-list">
       {rows.map((task) => (
-        <TaskRow key={task.id} task={task} tasks={tasks} onError={onError} />
+        <TaskRow key={task.id} task={task} tasks={tasks} onMovedAway={onMovedAway} onError={onError} />
       ))}
     </ul>
   );

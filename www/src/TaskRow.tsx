@@ -1,15 +1,26 @@
-// One task: toggle done, rename, delete, and its sync status.
+// One task: toggle done, rename, move to another project, delete, and its sync status.
 import { useState, type FormEvent } from "react";
 import type { Collection, StoredRecord } from "ferrysync";
 import type { Task } from "./database";
+import { ProjectPicker } from "./ProjectPicker";
+import { PROJECTS, type Project } from "./projects";
 
 interface Props {
   task: StoredRecord<Task>;
   tasks: Collection<Task>;
+  /** The task was moved to a project this device does not sync: it leaves once synced. */
+  onMovedAway: (task: StoredRecord<Task>) => void;
   onError: (error: unknown) => void;
 }
 
-export function TaskRow({ task, tasks, onError }: Props) {
+/** Every project a task can move to, and the one it is in when this version does not know it
+ * (so that the select shows it rather than another). */
+function movesFor(current: string | null | undefined): ReadonlyArray<Project> {
+  if (typeof current !== "string" || PROJECTS.some((p) => p.id === current)) return PROJECTS;
+  return [...PROJECTS, { id: current, name: current }];
+}
+
+export function TaskRow({ task, tasks, onMovedAway, onError }: Props) {
   const [draft, setDraft] = useState<string | null>(null);
 
   function run(write: () => Promise<unknown>) {
@@ -21,6 +32,13 @@ export function TaskRow({ task, tasks, onError }: Props) {
     const title = draft?.trim();
     setDraft(null);
     if (title && title !== task.title) run(() => tasks.update(task.id, { title }));
+  }
+
+  function move(project: string | null) {
+    run(async () => {
+      const moved = await tasks.update(task.id, { project });
+      if (moved._sync.outside) onMovedAway(moved);
+    });
   }
 
   const { status, version } = task._sync;
@@ -58,6 +76,7 @@ export function TaskRow({ task, tasks, onError }: Props) {
           </button>
         </form>
       )}
+      <ProjectPicker projects={movesFor(task.project)} value={task.project ?? null} onChange={move} label="Project" testId="task-project" />
       <span className={`badge ${status}`} data-testid="task-status" title={`Local version ${version}`}>
         {status}
       </span>

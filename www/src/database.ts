@@ -1,6 +1,7 @@
 // The demo's one database, opened once for the page's lifetime: the tasks, and the board they are
-// on (its title).
+// on (its title). Tasks belong to projects, and a device syncs only the projects it turned on.
 import { open, type Database, type OpenOptions } from "ferrysync";
+import { DEFAULT_PROJECT } from "./projects";
 
 /** A task as the app writes it; ferrysync adds `id` and `_sync` when storing it. */
 export interface Task {
@@ -8,6 +9,9 @@ export interface Task {
   title: string;
   done: boolean;
   createdAt: number;
+  /** The project's id (see projects.ts): the task's ferrysync space. Absent on tasks made
+   * before projects existed and null when moved to "No project": either way, in no space. */
+  project?: string | null;
 }
 
 /** The board's one record (id `BOARD_ID`): its title, shown above the tasks. */
@@ -30,11 +34,14 @@ export type DemoDatabase = Database<Schema>;
  * own origin, as the development tenant. */
 export const openOptions: OpenOptions<Schema> = {
   app: "ferrysync-demo",
-  version: 2,
+  // 3: the index on `project`.
+  version: 3,
   collections: {
     // Edits to different fields of a task merge by themselves; the same field changed on both
-    // sides waits in the conflict panel for a person.
-    tasks: { indexes: ["createdAt"], conflicts: "merge" },
+    // sides waits in the conflict panel for a person. `project` is the task's space: only the
+    // projects this device turned on are synced, and turning one off finds its tasks through
+    // the index on it.
+    tasks: { indexes: ["createdAt", "project"], conflicts: "merge", space: "project" },
     // The board's title is shared: the version the server has wins, and a local change it
     // replaces shows up in the sync log as a rollback notice.
     board: { conflicts: "server-wins" },
@@ -46,10 +53,24 @@ let opening: Promise<DemoDatabase> | null = null;
 
 /** Opens the database on first call (the wasm module loads then); later calls share it. */
 export function getDatabase(): Promise<DemoDatabase> {
-  opening ??= open(openOptions).then((db) => {
+  opening ??= open(openOptions).then(async (db) => {
+    await syncDefaultProject(db);
     // For poking at from the browser console (and for the end-to-end tests).
     (window as unknown as { ferrysyncDemo: DemoDatabase }).ferrysyncDemo = db;
     return db;
   });
   return opening;
+}
+
+/**
+ * A device that syncs no project yet has never chosen (a fresh one, or one opened before
+ * projects existed): it starts with the default. The set itself is kept by ferrysync, so the
+ * choice survives reloads. An empty set means "never chosen" only because the projects panel
+ * always keeps one project on (ProjectsPanel): ferrysync tells a fresh database from one whose
+ * every space was removed in no other way, and a migration does not run on a fresh database.
+ */
+async function syncDefaultProject(db: DemoDatabase): Promise<void> {
+  if ((await db.spaces.list()).length > 0) return;
+  // Not waiting for its first pull: the page shows it coming in.
+  await db.spaces.add(DEFAULT_PROJECT);
 }

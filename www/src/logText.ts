@@ -1,6 +1,8 @@
 // What a sync log entry means for the person who made the change, in words.
 import type { SyncLogEntry } from "ferrysync";
 import { differingFields, showValue, titleOf } from "./fields";
+import { counted } from "./forceText";
+import { projectName } from "./projects";
 
 export interface EntryText {
   /** One sentence saying what happened. */
@@ -39,10 +41,14 @@ export function describeEntry(entry: SyncLogEntry): EntryText {
         lost: [],
         rollback: false,
       };
+    case "wipe":
+      // A collection wipe names no record; a project turned off (`db.spaces.remove`) names its
+      // space in `id`.
+      if (entry.id !== "") return describeProjectOff(entry);
+      return { headline: describeForce(entry), lost: [], rollback: false };
     case "force-push":
     case "force-pull":
     case "swept":
-    case "wipe":
       return { headline: describeForce(entry), lost: [], rollback: entry.kind === "force-pull" && entry.kept === "server" };
   }
 }
@@ -63,6 +69,29 @@ function describeForce(entry: SyncLogEntry): string {
     default:
       return `The local data of ${where} was cleared (${n} record${n === 1 ? "" : "s"}).`;
   }
+}
+
+/** A project this device stopped syncing: `count` is how many of its tasks were removed here;
+ * the changes dropped with them are only in `message`. Dropped changes are a loss, shown like a
+ * rollback. */
+function describeProjectOff(entry: SyncLogEntry): EntryText {
+  const dropped = droppedChanges(entry.message);
+  let headline = `You stopped syncing ${projectName(entry.id)} on this device: ${removedTasks(entry.count ?? 0)}`;
+  if (dropped === null && entry.message) headline += ` (${entry.message})`;
+  if (dropped !== null && dropped > 0) headline += `; ${counted(dropped, "unsent change")} ${dropped === 1 ? "was" : "were"} dropped`;
+  return { headline: `${headline}.`, lost: [], rollback: dropped !== null && dropped > 0 };
+}
+
+function removedTasks(n: number): string {
+  if (n === 0) return "none of its tasks were here";
+  return `${n === 1 ? "its task was" : `its ${n} tasks were`} removed from this device, not from the server`;
+}
+
+/** The queued changes a space's removal dropped, as its log message says ("space \"work\"
+ * removed: 2 queued changes dropped"); null for a message worded otherwise. */
+function droppedChanges(message: string | undefined): number | null {
+  const match = /(\d+) queued changes? dropped/.exec(message ?? "");
+  return match ? Number(match[1]) : null;
 }
 
 function describeResolution(entry: SyncLogEntry, what: string): EntryText {

@@ -1,0 +1,20 @@
+// The projects this device syncs, read from the sync status (`status().spaces`), so that a
+// project turned on or off anywhere (this tab, another tab, the console) shows at once.
+import { useMemo } from "react";
+import { useSyncStatus } from "ferrysync/react";
+import { projectsAmong, type Project } from "./projects";
+
+export interface SyncedProjects {
+  /** The known projects this device syncs, in the demo's order. */
+  projects: Project[];
+  /** Every space this device syncs, a project of another version's list among them. */
+  spaceCount: number;
+}
+
+export function useSyncedProjects(): SyncedProjects {
+  const { spaces } = useSyncStatus();
+  return useMemo(() => {
+    const ids = Object.keys(spaces);
+    return { projects: projectsAmong(ids), spaceCount: ids.length };
+  }, [spaces]);
+}
