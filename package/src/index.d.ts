@@ -141,6 +141,10 @@ export interface OpenOptions<S = any> {
   onVersionChange?: (info: VersionChangeInfo) => void;
   /** How long to wait for older tabs to close before failing with UpgradeBlockedError (default 5000 ms). */
   blockedTimeoutMs?: number;
+  /** The spaces a database starts with (see `db.spaces`), stored as it is created, so that its
+   * first sync pulls them; ignored for a database that exists already (change it with
+   * `db.spaces`). Needs a collection with a `space` field. */
+  spaces?: ReadonlyArray<string>;
   /** Sync with a server. Without it the database is local only. */
   sync?: SyncOptions;
 }
@@ -348,9 +352,13 @@ export interface SyncLogEntry<C extends string = string> {
   readonly code?: string;
   readonly message?: string;
   /** On a force or wipe entry (`collection` names its collections, comma-separated, or `*` for
-   * all; `id` is empty): the changes it forced, dropped or kept, or the records a sweep or a wipe
-   * removed (a wipe's `message` says how many queued changes went with them). */
+   * all; `id` is empty, or the space a space's removal wiped): the changes it forced, dropped or
+   * kept, or the records a sweep or a wipe removed. */
   readonly count?: number;
+  /** On a wipe entry: the queued changes it dropped (0 unless `discardPending` was given). */
+  readonly dropped?: number;
+  /** On the wipe of a space (`db.spaces.remove()`): the space. */
+  readonly space?: string;
 }
 
 /** Options of `forcePush()`: the collections whose queued changes the server must take (all
@@ -427,7 +435,7 @@ export interface Spaces {
   /** Syncs `space` from now on: it is pulled from its start while the other spaces carry on, at
    * once when online, else at the next sync. Allowed offline and during a sync. Resolves with
    * false when the device synced it already. With `wait`, resolves once its first full pull is
-   * done (waiting through offline periods and retries); rejects with RecordNotFoundError if the
+   * done (waiting through offline periods and retries); rejects with SpaceRemovedError if the
    * space is removed first, InvalidOptionsError without `sync`, DatabaseClosedError on close. */
   add(space: string, options?: { wait?: boolean }): Promise<boolean>;
   /** Stops syncing `space` and removes its records from this device (never from the server),
@@ -715,7 +723,8 @@ export type FerrysyncErrorName =
   | "NetworkError"
   | "SyncError"
   | "StorageError"
-  | "PendingChangesError";
+  | "PendingChangesError"
+  | "SpaceRemovedError";
 
 /** Every rejection and throw from ferrysync is a FerrysyncError whose `name` is one of
  * FerrysyncErrorName. */

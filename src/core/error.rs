@@ -29,10 +29,12 @@ pub enum ErrorKind {
     /// A wipe or a database deletion would drop queued changes that never reached the server;
     /// the error counts them (`pending`), and nothing was changed.
     PendingChanges,
+    /// A space was removed from the device's set while a caller waited for its first pull.
+    SpaceRemoved,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 17] = [
+    pub const ALL: [ErrorKind; 18] = [
         ErrorKind::UnknownCollection,
         ErrorKind::UnknownIndex,
         ErrorKind::RecordNotFound,
@@ -50,6 +52,7 @@ impl ErrorKind {
         ErrorKind::Sync,
         ErrorKind::Storage,
         ErrorKind::PendingChanges,
+        ErrorKind::SpaceRemoved,
     ];
 
     /// The JS `Error.name` of this kind (the `FerrysyncErrorName` union in the .d.ts).
@@ -72,6 +75,7 @@ impl ErrorKind {
             ErrorKind::Sync => "SyncError",
             ErrorKind::Storage => "StorageError",
             ErrorKind::PendingChanges => "PendingChangesError",
+            ErrorKind::SpaceRemoved => "SpaceRemovedError",
         }
     }
 

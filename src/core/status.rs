@@ -138,14 +138,6 @@ impl SyncStatus {
         true
     }
 
-    /// A pull of `space` reached its end and was stored. False when the status does not show
-    /// the space.
-    pub fn space_synced(&mut self, space: &str, now: f64) -> bool {
-        let Some(s) = self.spaces.iter_mut().find(|s| s.space == space) else { return false };
-        s.synced_at = Some(now);
-        true
-    }
-
     /// No pull runs any more.
     fn pulls_ended(&mut self) {
         self.spaces.iter_mut().for_each(|s| s.pulled = None);

@@ -595,7 +595,8 @@ pub fn open(options: JsValue) -> Promise {
         let weak = Rc::downgrade(&inner);
         let on_version_change = options.on_version_change.clone();
         let versions: Vec<u32> = options.migrations.iter().map(|(v, _)| *v).collect();
-        let connection = connection::open(&options.schema, versions, options.blocked_timeout_ms, move |why| {
+        let initial = &options.initial_spaces;
+        let connection = connection::open(&options.schema, versions, initial, options.blocked_timeout_ms, move |why| {
             if let Some(inner) = weak.upgrade() {
                 inner.close();
             }

@@ -9,6 +9,7 @@ use crate::core::query::non_negative_int;
 use crate::core::schema::{check_space_field, CollectionDef, IndexDef, Schema};
 use crate::core::sync::conflict::strategy::Strategy;
 use crate::core::sync::settings::{whole, Settings};
+use crate::protocol::check_space;
 
 use super::js::{describe, get, type_name};
 use super::transport::{Token, Transport};
@@ -43,6 +44,8 @@ pub struct OpenOptions {
     pub sync: Option<(Settings, Transport)>,
     /// Collections whose `conflicts` is a function: their own resolvers.
     pub resolvers: Vec<(String, Function)>,
+    /// `spaces`: the spaces a database starts with, when it is created.
+    pub initial_spaces: Vec<String>,
 }
 
 pub fn read_open_options(options: &JsValue) -> Result<OpenOptions> {
@@ -104,7 +107,33 @@ pub fn read_open_options(options: &JsValue) -> Result<OpenOptions> {
         Some(ms) => non_negative_int("blockedTimeoutMs", ms).map_err(|e| options_error(e.message))?,
     };
     let sync = read_sync_options(&get(options, "sync"))?;
-    Ok(OpenOptions { schema, migrations, on_version_change, blocked_timeout_ms, sync, resolvers })
+    let initial_spaces = read_initial_spaces(&schema, &get(options, "spaces"))?;
+    Ok(OpenOptions { schema, migrations, on_version_change, blocked_timeout_ms, sync, resolvers, initial_spaces })
+}
+
+/// `spaces: ["p1", ...]`: the spaces a new database starts with (applied once, as it is
+/// created, so that its first sync pulls them; later changes go through `db.spaces`).
+fn read_initial_spaces(schema: &Schema, value: &JsValue) -> Result<Vec<String>> {
+    if value.is_undefined() {
+        return Ok(Vec::new());
+    }
+    if !Array::is_array(value) {
+        return Err(options_error(format!("`spaces` must be an array of space ids, got {}", type_name(value))));
+    }
+    if !schema.collections.iter().any(|c| c.space.is_some()) {
+        return Err(options_error("`spaces` needs a collection that declares a `space` field".into()));
+    }
+    let mut spaces = Vec::new();
+    for space in Array::from(value).iter() {
+        let id = space
+            .as_string()
+            .ok_or_else(|| options_error(format!("`spaces` holds space ids (strings), got {}", type_name(&space))))?;
+        check_space(&id).map_err(|r| options_error(format!("`spaces`: {}", r.message)))?;
+        if !spaces.contains(&id) {
+            spaces.push(id);
+        }
+    }
+    Ok(spaces)
 }
 
 /// `sync: { url, token } | { transport }`, plus the optional tuning numbers. Absent: no sync.

@@ -1302,7 +1302,7 @@ export async function wipesLookAtTheOutboxFirst(api) {
     assert(heard >= 1, "its listeners hear of it");
     eq((await serverState(main, "tok19")).live.map((r) => r.id), [kept.id], "the server's data is untouched");
     const [entry] = await a.db.syncLog();
-    eq([entry.kind, entry.collection, entry.count], ["wipe", "tasks", 2], "logged");
+    eq([entry.kind, entry.collection, entry.count, entry.dropped], ["wipe", "tasks", 2, 1], "logged");
     await a.db.forcePull({ collections: ["tasks"] });
     eq((await a.tasks.query()).map((r) => r.id), [kept.id], "a force pull brings the server's records back");
 

@@ -102,7 +102,7 @@ export async function spacesAreChosenWaitedForAndRemoved(api) {
     eq(await db.spaces.list(), ["p2"], "p1 is no longer synced");
     eq(db.status().pending, 0, "its queued change went with it");
     const [logged] = await db.syncLog();
-    eq([logged.kind, logged.id, logged.count], ["wipe", "p1", 5], "logged");
+    eq([logged.kind, logged.space, logged.id, logged.count, logged.dropped], ["wipe", "p1", "p1", 5, 1], "logged");
 
     window.dispatchEvent(new Event("online"));
     await waitFor(() => db.status().spaces.p2?.ready, "p2's first pull");
@@ -120,8 +120,34 @@ export async function spacesAreChosenWaitedForAndRemoved(api) {
   } finally {
     await cleanup(api, a);
   }
+  // A new database can start with its spaces: its first sync pulls them.
+  const fresh = uniqueApp("spaces-initial");
+  const sync = manual(main, "tok26");
+  for (const [spaces, why] of [["p1", "not an array"], [[""], "an empty id"], [[7], "not a string"]]) {
+    await rejects(api.open({ app: fresh, version: 1, collections: SPACED, spaces, sync }), "InvalidOptionsError", why);
+  }
+  const started = await api.open({ app: fresh, version: 1, collections: SPACED, spaces: ["p2", "p2"], sync });
+  try {
+    eq(await started.spaces.list(), ["p2"], "the set it starts with");
+    await started.syncNow();
+    eq(started.status().spaces.p2.ready, true, "pulled by the first sync");
+    await started.spaces.remove("p2");
+    started.close();
+    const reopened = await api.open({ app: fresh, version: 1, collections: SPACED, spaces: ["p1"], sync });
+    eq(await reopened.spaces.list(), [], "only a new database takes them");
+    reopened.close();
+  } finally {
+    started.close();
+    await api.deleteDatabase(fresh, undefined, DISCARD);
+  }
+
   // Without a space field there are no spaces.
   const plain = uniqueApp("no-spaces");
+  await rejects(
+    api.open({ app: plain, version: 1, collections: { notes: {} }, spaces: ["p1"] }),
+    "InvalidOptionsError",
+    "starting spaces without a space field",
+  );
   const db = await api.open({ app: plain, version: 1, collections: { notes: {} } });
   try {
     await rejects(db.spaces.list(), "InvalidOptionsError", "spaces without a space field");

@@ -11,12 +11,10 @@ import { useDemoDatabase } from "./useDemoDatabase";
 
 interface Props {
   project: Project;
-  /** The device's only synced project: it stays on (see ProjectsPanel). */
-  last: boolean;
   onError: (error: unknown) => void;
 }
 
-export function ProjectSwitch({ project, last, onError }: Props) {
+export function ProjectSwitch({ project, onError }: Props) {
   const db = useDemoDatabase();
   const status = useSpaceStatus(project.id);
   const [step, setStep] = useState<SwitchStep>(null);
@@ -35,7 +33,7 @@ export function ProjectSwitch({ project, last, onError }: Props) {
       await db.spaces.add(project.id, { wait: true });
     } catch (error) {
       // Turned off again before its first pull was done: what the person asked for, no error.
-      if (!isFerrysyncError(error, "RecordNotFoundError")) onError(error);
+      if (!isFerrysyncError(error, "SpaceRemovedError")) onError(error);
     } finally {
       finish("adding");
     }
@@ -63,7 +61,7 @@ export function ProjectSwitch({ project, last, onError }: Props) {
           data-testid="project-toggle"
           checked={on}
           // A pull still waiting (offline, say) can be called off; a removal runs to its end.
-          disabled={step === "removing" || (on && last)}
+          disabled={step === "removing"}
           onChange={() => void (on ? turnOff(false) : turnOn())}
         />
         {project.name}

@@ -2,23 +2,18 @@
 // syncs, and the tasks of no project, which every device syncs.
 import { PROJECTS } from "./projects";
 import { ProjectSwitch } from "./ProjectSwitch";
-import { useSyncedProjects } from "./useSyncedProjects";
 
 export function ProjectsPanel({ onError }: { onError: (error: unknown) => void }) {
-  const { spaceCount } = useSyncedProjects();
-  // The last project stays on: an empty set is how the page tells a device that never chose
-  // (and gets the default, database.ts) from one that did.
-  const last = spaceCount === 1;
   return (
     <section className="card projects" data-testid="projects" aria-labelledby="projects-heading">
       <h2 id="projects-heading">Projects on this device</h2>
       <p className="hint">
         Only the projects turned on here are synced to this device; turning one off removes its tasks here, never from
-        the server. Tasks of no project are always synced.{last && " One project stays on."}
+        the server. Tasks of no project are always synced.
       </p>
       <ul className="project-list">
         {PROJECTS.map((project) => (
-          <ProjectSwitch key={project.id} project={project} last={last} onError={onError} />
+          <ProjectSwitch key={project.id} project={project} onError={onError} />
         ))}
       </ul>
     </section>

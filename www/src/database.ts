@@ -46,6 +46,10 @@ export const openOptions: OpenOptions<Schema> = {
     // replaces shows up in the sync log as a rollback notice.
     board: { conflicts: "server-wins" },
   },
+  // A new device starts with the default project; the set is ferrysync's from then on, so the
+  // person's choice survives reloads. (A device that had the demo before projects existed
+  // starts with none, and turns them on in the panel.)
+  spaces: [DEFAULT_PROJECT],
   sync: { url: window.location.origin, token: "dev-token", debounceMs: 300 },
 };
 
@@ -53,24 +57,10 @@ let opening: Promise<DemoDatabase> | null = null;
 
 /** Opens the database on first call (the wasm module loads then); later calls share it. */
 export function getDatabase(): Promise<DemoDatabase> {
-  opening ??= open(openOptions).then(async (db) => {
-    await syncDefaultProject(db);
+  opening ??= open(openOptions).then((db) => {
     // For poking at from the browser console (and for the end-to-end tests).
     (window as unknown as { ferrysyncDemo: DemoDatabase }).ferrysyncDemo = db;
     return db;
   });
   return opening;
-}
-
-/**
- * A device that syncs no project yet has never chosen (a fresh one, or one opened before
- * projects existed): it starts with the default. The set itself is kept by ferrysync, so the
- * choice survives reloads. An empty set means "never chosen" only because the projects panel
- * always keeps one project on (ProjectsPanel): ferrysync tells a fresh database from one whose
- * every space was removed in no other way, and a migration does not run on a fresh database.
- */
-async function syncDefaultProject(db: DemoDatabase): Promise<void> {
-  if ((await db.spaces.list()).length > 0) return;
-  // Not waiting for its first pull: the page shows it coming in.
-  await db.spaces.add(DEFAULT_PROJECT);
 }

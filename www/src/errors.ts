@@ -25,6 +25,7 @@ const hints: Record<FerrysyncErrorName, string> = {
   SyncError: "The sync server refused the request.",
   StorageError: "The browser's storage reported an error.",
   PendingChangesError: "Changes that never reached the server would be lost; sync them or discard them first.",
+  SpaceRemovedError: "That project was turned off on this device before its first pull was done.",
 };
 
 export function toShownError(error: unknown): ShownError {

@@ -42,9 +42,8 @@ export function describeEntry(entry: SyncLogEntry): EntryText {
         rollback: false,
       };
     case "wipe":
-      // A collection wipe names no record; a project turned off (`db.spaces.remove`) names its
-      // space in `id`.
-      if (entry.id !== "") return describeProjectOff(entry);
+      // A project turned off (`db.spaces.remove`) is the wipe of its space.
+      if (entry.space !== undefined) return describeProjectOff(entry, entry.space);
       return { headline: describeForce(entry), lost: [], rollback: false };
     case "force-push":
     case "force-pull":
@@ -71,27 +70,18 @@ function describeForce(entry: SyncLogEntry): string {
   }
 }
 
-/** A project this device stopped syncing: `count` is how many of its tasks were removed here;
- * the changes dropped with them are only in `message`. Dropped changes are a loss, shown like a
- * rollback. */
-function describeProjectOff(entry: SyncLogEntry): EntryText {
-  const dropped = droppedChanges(entry.message);
-  let headline = `You stopped syncing ${projectName(entry.id)} on this device: ${removedTasks(entry.count ?? 0)}`;
-  if (dropped === null && entry.message) headline += ` (${entry.message})`;
-  if (dropped !== null && dropped > 0) headline += `; ${counted(dropped, "unsent change")} ${dropped === 1 ? "was" : "were"} dropped`;
-  return { headline: `${headline}.`, lost: [], rollback: dropped !== null && dropped > 0 };
+/** A project this device stopped syncing: `count` is how many of its tasks were removed here,
+ * `dropped` the unsent changes that went with them, a loss shown like a rollback. */
+function describeProjectOff(entry: SyncLogEntry, space: string): EntryText {
+  const dropped = entry.dropped ?? 0;
+  let headline = `You stopped syncing ${projectName(space)} on this device: ${removedTasks(entry.count ?? 0)}`;
+  if (dropped > 0) headline += `; ${counted(dropped, "unsent change")} ${dropped === 1 ? "was" : "were"} dropped`;
+  return { headline: `${headline}.`, lost: [], rollback: dropped > 0 };
 }
 
 function removedTasks(n: number): string {
   if (n === 0) return "none of its tasks were here";
   return `${n === 1 ? "its task was" : `its ${n} tasks were`} removed from this device, not from the server`;
-}
-
-/** The queued changes a space's removal dropped, as its log message says ("space \"work\"
- * removed: 2 queued changes dropped"); null for a message worded otherwise. */
-function droppedChanges(message: string | undefined): number | null {
-  const match = /(\d+) queued changes? dropped/.exec(message ?? "");
-  return match ? Number(match[1]) : null;
 }
 
 function describeResolution(entry: SyncLogEntry, what: string): EntryText {

@@ -7,14 +7,11 @@ import { projectsAmong, type Project } from "./projects";
 export interface SyncedProjects {
   /** The known projects this device syncs, in the demo's order. */
   projects: Project[];
-  /** Every space this device syncs, a project of another version's list among them. */
-  spaceCount: number;
 }
 
 export function useSyncedProjects(): SyncedProjects {
   const { spaces } = useSyncStatus();
   return useMemo(() => {
-    const ids = Object.keys(spaces);
-    return { projects: projectsAmong(ids), spaceCount: ids.length };
+    return { projects: projectsAmong(Object.keys(spaces)) };
   }, [spaces]);
 }

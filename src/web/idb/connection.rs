@@ -177,6 +177,7 @@ async fn settle(request: &IdbOpenDbRequest, upgrade: &JsValue, blocked_timeout_m
 pub async fn open(
     schema: &Schema,
     migration_versions: Vec<u32>,
+    initial_spaces: &[String],
     blocked_timeout_ms: u32,
     on_forced_close: impl Fn(ForcedClose) + 'static,
 ) -> Result<Connection> {
@@ -190,8 +191,10 @@ pub async fn open(
     let on_upgrade = {
         let schema = schema.clone();
         let upgrade_error = upgrade_error.clone();
+        let initial_spaces = initial_spaces.to_vec();
         Closure::<dyn FnMut(IdbDatabase, IdbTransaction, f64)>::new(move |db, tx: IdbTransaction, old: f64| {
-            if let Err(e) = upgrade(&db, &tx, &schema, old == 0.0, &migration_versions, &upgrade_error) {
+            let created = (old == 0.0).then_some(initial_spaces.as_slice());
+            if let Err(e) = upgrade(&db, &tx, &schema, created, &migration_versions, &upgrade_error) {
                 *upgrade_error.borrow_mut() = Some(e);
                 let _ = tx.abort();
             }
@@ -329,14 +332,15 @@ fn read_layout(tx: &IdbTransaction, names: &[String]) -> Result<Vec<ExistingStor
 }
 
 /// Runs inside the versionchange transaction: brings stores and indexes to the schema. A brand
-/// new database also records every declared migration as applied: its data is born in the
-/// newest shape, so there is nothing to migrate. An index that fails while it is built (a unique
-/// index over duplicate values) aborts the transaction later; `failure` receives that error.
+/// new database (`created`, with the spaces it starts with) also records every declared
+/// migration as applied (its data is born in the newest shape, so there is nothing to migrate)
+/// and stores its space set. An index that fails while it is built (a unique index over
+/// duplicate values) aborts the transaction later; `failure` receives that error.
 fn upgrade(
     database: &IdbDatabase,
     tx: &IdbTransaction,
     schema: &Schema,
-    created: bool,
+    created: Option<&[String]>,
     migrations: &[u32],
     failure: &Rc<RefCell<Option<Error>>>,
 ) -> Result<()> {
@@ -395,7 +399,11 @@ fn upgrade(
         }
     }
 
-    if created && !migrations.is_empty() {
+    if let Some(spaces) = created.filter(|s| !s.is_empty()) {
+        let meta = tx.object_store(META_STORE).map_err(fail)?;
+        super::spaces::start_set(&meta, spaces, &context)?;
+    }
+    if created.is_some() && !migrations.is_empty() {
         let applied = Array::new();
         for v in migrations {
             applied.push(&JsValue::from_f64(*v as f64));

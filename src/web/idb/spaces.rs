@@ -135,6 +135,15 @@ fn write_set(meta: &IdbObjectStore, set: &SpaceSet, context: &str) -> Result<()>
     Ok(())
 }
 
+/// Stores `spaces` as the set of a database just created (none pulled yet).
+pub fn start_set(meta: &IdbObjectStore, spaces: &[String], context: &str) -> Result<()> {
+    let mut set = SpaceSet::default();
+    for space in spaces {
+        set.insert(space.clone(), SpaceRow::default());
+    }
+    write_set(meta, &set, context)
+}
+
 /// Forgets every cursor in `tx`, every space's too: the next pull starts from the beginning.
 pub async fn forget_cursors(tx: &IdbTransaction, context: &str) -> Result<()> {
     let meta = store(tx, META_STORE)?;
@@ -278,6 +287,8 @@ pub async fn remove_space(
             Some(format!("space \"{space}\" removed: {queued} queued changes dropped")),
         );
         set_field(entry.unchecked_ref(), "count", &JsValue::from_f64(found.len() as f64));
+        set_field(entry.unchecked_ref(), "dropped", &JsValue::from_f64(queued as f64));
+        set_field(entry.unchecked_ref(), "space", &JsValue::from_str(space));
         log::append(&tx, &entry, context).await?;
         decided.changes.add(LOG_CHANGES, "", Op::Create);
         Ok(decided)

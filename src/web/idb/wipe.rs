@@ -63,6 +63,7 @@ pub async fn wipe(db: &IdbDatabase, collection: &str, discard_pending: bool, now
             Some(format!("{} queued changes dropped", queued.len())),
         );
         js_sys::Reflect::set(&entry, &JsValue::from_str("count"), &JsValue::from_f64(keys.length() as f64)).ok();
+        js_sys::Reflect::set(&entry, &JsValue::from_str("dropped"), &JsValue::from_f64(queued.len() as f64)).ok();
         log::append(&tx, &entry, context).await?;
         decided.changes.add(LOG_CHANGES, "", Op::Create);
         Ok(decided)

@@ -524,14 +524,13 @@ impl<D> Engine<D> {
                 if !applied.changes.is_empty() {
                     out.push(Command::Announce(applied.changes));
                 }
+                // Spaces pulled to their end, stored with their cursors: the status reads when
+                // (as stored) from the count, which also settles whoever waits for them.
+                let synced = !applied.restart && finished.iter().any(Option::is_some);
                 if applied.restart {
                     // A decision reset cursors while the pages were in flight: read them again.
                     job.finished.clear();
                 } else {
-                    // Stored with their cursors: their first pull (or this one) is done.
-                    for space in finished.iter().flatten() {
-                        self.post |= self.status.space_synced(space, now);
-                    }
                     job.finished.extend(finished);
                 }
                 job.sweep_due = applied.sweep_due;
@@ -541,7 +540,9 @@ impl<D> Engine<D> {
                 } else {
                     self.pull_complete_after(applied.sweep_due, now, out);
                 }
-                self.settle_space_waiters(out);
+                if synced {
+                    self.count(out);
+                }
             }
             (Phase::Pulling, Event::Pulled(Ok(page))) => {
                 self.metrics.pulled(page.changes.len(), now - job.sent_at);
@@ -753,7 +754,7 @@ impl<D> Engine<D> {
         }
         for (space, waiter) in gone {
             let error = Error::new(
-                ErrorKind::RecordNotFound,
+                ErrorKind::SpaceRemoved,
                 format!("space \"{space}\" was removed before its first pull was done"),
             );
             out.push(Command::Settle { waiters: vec![waiter], outcome: Err(error) });
