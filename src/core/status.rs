@@ -264,4 +264,31 @@ mod tests {
         mine.remote_sync_ended();
         assert!(!mine.syncing && mine.progress.is_none());
     }
+
+    #[test]
+    fn spaces_come_from_the_counts_and_keep_the_progress_of_the_pull_under_way() {
+        let state = |space: &str, synced_at| SpaceState { space: space.into(), synced_at };
+        let mut s = SyncStatus::default();
+        s.set_counts(Counts { spaces: vec![state("p1", None), state("p2", Some(1.0))], ..Counts::default() });
+        assert!(s.space_pulled("p1", 5) && s.space_pulled("p1", 2));
+        assert!(!s.space_pulled("p9", 1), "a space the status does not show");
+        // A count during the pull: the progress stays, the stored times are taken, a space
+        // removed meanwhile goes.
+        s.set_counts(Counts { spaces: vec![state("p1", Some(3.0))], ..Counts::default() });
+        assert_eq!(s.spaces, vec![SpaceStatus { space: "p1".into(), synced_at: Some(3.0), pulled: Some(7) }]);
+        s.sync_succeeded(4.0);
+        assert_eq!(s.spaces[0].pulled, None, "no pull runs");
+        // Another tab's progress is shown; the set stays this tab's.
+        let theirs = SyncStatus {
+            spaces: vec![
+                SpaceStatus { space: "p1".into(), synced_at: Some(5.0), pulled: Some(2) },
+                SpaceStatus { space: "p8".into(), synced_at: None, pulled: Some(1) },
+            ],
+            ..SyncStatus::default()
+        };
+        s.adopt_remote(&theirs);
+        assert_eq!(s.spaces, vec![SpaceStatus { space: "p1".into(), synced_at: Some(5.0), pulled: Some(2) }]);
+        s.remote_sync_ended();
+        assert_eq!(s.spaces[0].pulled, None);
+    }
 }
