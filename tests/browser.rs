@@ -140,6 +140,22 @@ mod spaces {
     }
 }
 
+/// What happens to a device's data outside ferrysync (tests/js/device.js).
+mod device {
+    use super::*;
+
+    #[wasm_bindgen(module = "/tests/js/device.js")]
+    extern "C" {
+        #[wasm_bindgen(js_name = aDatabaseClearedOutsideIsReportedOnceAndPulledAfresh)]
+        fn cleared_outside(api: JsValue) -> Promise;
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_database_cleared_outside_is_reported_once_and_pulled_afresh() {
+        run(cleared_outside(api())).await;
+    }
+}
+
 #[wasm_bindgen_test]
 fn every_test_database_has_its_own_name() {
     assert_ne!(unique_app("x"), unique_app("x"));

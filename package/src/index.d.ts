@@ -342,7 +342,8 @@ export interface SyncLogEntry<C extends string = string> {
     | "swept"
     | "wipe"
     | "unresolved"
-    | "quarantined";
+    | "quarantined"
+    | "evicted";
   readonly collection: C;
   readonly id: string;
   readonly by?: "user" | "manual" | "server-wins" | "client-wins" | "last-write-wins" | "merge" | "custom";
@@ -471,6 +472,13 @@ export interface SyncStatus {
   readonly progress: { readonly done: number; readonly total: number } | null;
   /** Each space this device syncs (see `db.spaces`), by id; empty without spaces. */
   readonly spaces: Readonly<Record<string, SpaceStatus>>;
+  /** Set by the open that found this device's database cleared outside ferrysync (deleted in
+   * the browser's tools or by a script, or evicted by the browser while a marker of it was
+   * kept): the data is pulled afresh, and `lostUnsent` counts the changes the lost database had
+   * not sent when last seen (written about a second after they changed). Reported by that open
+   * only, and in the sync log (`evicted`); null otherwise. When the browser clears the whole
+   * origin, the marker goes too and the device looks new: see docs/storage.md. */
+  readonly evicted: { readonly detectedAt: number; readonly lostUnsent: number; readonly lastSeenAt: number } | null;
 }
 
 /**

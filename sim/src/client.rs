@@ -161,6 +161,8 @@ impl World {
                 }
             }
             Command::Probe => self.send(at, Kind::Probe),
+            // The eviction marker lives outside the database; the simulation evicts nothing.
+            Command::Mark { .. } => {}
             Command::Push { batch } => {
                 for m in &batch.mutations {
                     self.history.sent.entry(m.mutation_id).or_insert((client, self.tick));

@@ -5,6 +5,7 @@
 //! queries, metadata, ids) and its errors.
 
 pub mod error;
+pub mod eviction;
 pub mod ids;
 pub mod meta;
 pub mod order;

@@ -96,6 +96,9 @@ pub struct SyncStatus {
     pub progress: Option<(u64, u64)>,
     /// The spaces this device syncs, in order (empty when no collection declares a space field).
     pub spaces: Vec<SpaceStatus>,
+    /// Set at open when the database this device had was found cleared behind the library's
+    /// back ([`crate::core::eviction`]); reported by this open only.
+    pub evicted: Option<crate::core::eviction::Evicted>,
 }
 
 /// One space this device syncs, as the status shows it.
@@ -110,6 +113,12 @@ pub struct SpaceStatus {
 }
 
 impl SyncStatus {
+    /// Changes not yet on the server: queued ones, and the records held by a conflict or a
+    /// rejection (the eviction marker's count).
+    pub fn unsent(&self) -> u64 {
+        self.pending + self.failed + self.conflicts
+    }
+
     /// Adds `delta` queued changes (negative when entries leave the outbox).
     pub fn add_pending(&mut self, delta: i64) {
         self.pending = (self.pending as i64).saturating_add(delta).max(0) as u64;

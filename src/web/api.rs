@@ -9,10 +9,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::eviction::Verdict;
 use crate::core::order::sort_positions;
 use crate::core::outbox::Op;
 use crate::core::schema::database_name;
 use crate::core::sync::conflict::tree::Tree;
+use crate::core::sync::engine::Event;
 use crate::core::sync::log::LOG_CHANGES;
 use crate::core::sync::rules::force::{Force, Scope};
 use crate::core::sync::storage::{Changes, Choice, Decided, SyncStorage};
@@ -24,7 +26,7 @@ use super::error::to_js;
 use super::events::{external_store, once_fn};
 use super::idb::connection::{self, ForcedClose};
 use super::idb::writes::Write;
-use super::idb::{migrations, reads};
+use super::idb::{marker, migrations, reads};
 use super::js::{get as field, now, set_field, type_name};
 use super::live::{live_store, LiveSource, Plan};
 use super::options::read_open_options;
@@ -612,6 +614,18 @@ pub fn open(options: JsValue) -> Promise {
         })
         .await?;
         let db = connection.raw.clone();
+        // A database cleared behind the library's back is reported once (the marker); a marker
+        // that cannot be read or written costs the report, never the open.
+        let name = options.schema.database_name();
+        match marker::check_at_open(&db, &name, || inner.ids.next_at(now()), now()).await {
+            Ok((instance, found)) => {
+                inner.set_instance(instance);
+                if let Verdict::Lost(evicted) = found {
+                    inner.driver.feed(Event::Evicted(evicted));
+                }
+            }
+            Err(e) => web_sys::console::warn_1(&format!("ferrysync: {}", e.message).into()),
+        }
         inner.connected(connection);
         let handle: JsValue = Database { inner: inner.clone() }.into();
         if options.migrations.is_empty() {
@@ -670,6 +684,10 @@ pub fn delete_database(app: String, tenant: Option<String>, options: JsValue) ->
             }
         }
         connection::delete(&name, DELETE_BLOCKED_TIMEOUT_MS).await?;
+        // Deleted on purpose: its next open is a new device, not an eviction.
+        if let Err(e) = marker::delete(&name).await {
+            web_sys::console::warn_1(&format!("ferrysync: {}", e.message).into());
+        }
         Ok(JsValue::UNDEFINED)
     })
 }

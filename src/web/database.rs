@@ -10,6 +10,7 @@ use wasm_bindgen::JsValue;
 use web_sys::IdbDatabase;
 
 use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::eviction::Marker;
 use crate::core::ids::IdGenerator;
 use crate::core::schema::Schema;
 use crate::core::status::SyncStatus;
@@ -20,6 +21,7 @@ use crate::core::sync::storage::{Changes, Decided};
 use super::driver::{Driver, Host};
 use super::events::{notify, once_fn, Listeners, StatusState};
 use super::idb::connection::Connection;
+use super::idb::marker;
 use super::idb::writes::{self, Write, Written};
 use super::idb::IdbStore;
 use super::js::{get, now};
@@ -37,6 +39,8 @@ pub struct Inner {
     pub status_store: RefCell<Option<JsValue>>,
     tabs: RefCell<Option<Tabs>>,
     pub driver: Rc<Driver>,
+    /// The database's instance id, for its eviction marker (unknown if the marker failed).
+    instance: RefCell<Option<String>>,
 }
 
 impl Inner {
@@ -52,6 +56,7 @@ impl Inner {
             status_store: RefCell::default(),
             tabs: RefCell::default(),
             driver: Rc::new(Driver::new(weak.clone(), sync, lock_name, resolvers)),
+            instance: RefCell::default(),
         })
     }
 
@@ -111,6 +116,10 @@ impl Inner {
 
     pub fn status_snapshot(&self) -> JsValue {
         self.status.borrow().snapshot()
+    }
+
+    pub fn set_instance(&self, instance: String) {
+        *self.instance.borrow_mut() = Some(instance);
     }
 
     /// Whether the status (as of its last count) lists `space` among the spaces this device syncs.
@@ -198,5 +207,16 @@ impl Host for Inner {
         if let Some(tabs) = self.tabs.borrow().as_ref() {
             tabs.post_status(status);
         }
+    }
+
+    fn mark(&self, unsent: u64) {
+        let Some(instance) = self.instance.borrow().clone() else { return };
+        let name = self.schema.database_name();
+        let marker = Marker { instance, unsent, seen_at: now() };
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = marker::write(&name, &marker).await {
+                web_sys::console::warn_1(&format!("ferrysync: {}", e.message).into());
+            }
+        });
     }
 }

@@ -43,6 +43,8 @@ pub trait Host {
     fn publish(&self, status: &SyncStatus);
     /// Tell the other tabs this tab's sync status.
     fn post_status(&self, status: &SyncStatus);
+    /// Write the eviction marker with this many unsent changes.
+    fn mark(&self, unsent: u64);
 }
 
 pub struct Driver {
@@ -297,6 +299,7 @@ impl Driver {
             Command::Announce(changes) => host.announce(&changes),
             Command::Publish(status) => host.publish(&status),
             Command::PostStatus(status) => host.post_status(&status),
+            Command::Mark { unsent } => host.mark(unsent),
             Command::Settle { waiters, outcome } => {
                 let settled: Vec<_> = {
                     let mut all = self.waiters.borrow_mut();

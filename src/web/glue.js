@@ -670,3 +670,49 @@ export async function requestPersistence() {
   if (typeof storage?.persist === "function") return storage.persist();
   return typeof storage?.persisted === "function" ? storage.persisted() : false;
 }
+
+/* The eviction markers (src/core/eviction.rs): one small database beside every ferrysync
+ * database, so that a database cleared behind the library's back is noticed at its next open.
+ * Each call opens it, does one request, and closes it (a marker is written about once a second
+ * at most, while unsent changes change). */
+const MARKERS = "ferrysync-markers";
+
+function markerRequest(mode, act) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open(MARKERS, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("markers");
+    open.onerror = () => reject(open.error);
+    open.onblocked = () => reject(new Error("the markers database is blocked"));
+    open.onsuccess = () => {
+      const db = open.result;
+      try {
+        const tx = db.transaction("markers", mode);
+        const request = act(tx.objectStore("markers"));
+        tx.oncomplete = () => {
+          db.close();
+          resolve(request.result);
+        };
+        tx.onerror = tx.onabort = () => {
+          db.close();
+          reject(tx.error);
+        };
+      } catch (error) {
+        db.close();
+        reject(error);
+      }
+    };
+  });
+}
+
+/** The marker of database `name` (`{ instance, unsent, seenAt }`), or undefined. */
+export function readMarker(name) {
+  return markerRequest("readonly", (store) => store.get(name));
+}
+
+export function writeMarker(name, instance, unsent, seenAt) {
+  return markerRequest("readwrite", (store) => store.put({ instance, unsent, seenAt }, name));
+}
+
+export function deleteMarker(name) {
+  return markerRequest("readwrite", (store) => store.delete(name));
+}

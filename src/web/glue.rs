@@ -102,6 +102,12 @@ extern "C" {
     pub fn force_entry(entry: &JsValue, mutation_id: &str) -> JsValue;
     #[wasm_bindgen(js_name = retryEntry)]
     pub fn retry_entry(entry: &JsValue, mutation_id: &str) -> JsValue;
+    #[wasm_bindgen(js_name = readMarker)]
+    pub fn read_marker(name: &str) -> Promise;
+    #[wasm_bindgen(js_name = writeMarker)]
+    pub fn write_marker(name: &str, instance: &str, unsent: f64, seen_at: f64) -> Promise;
+    #[wasm_bindgen(js_name = deleteMarker)]
+    pub fn delete_marker(name: &str) -> Promise;
     #[wasm_bindgen(js_name = makeMutation)]
     pub fn make_mutation(
         mutation_id: &str,

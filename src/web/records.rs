@@ -113,6 +113,17 @@ pub fn status_to_js(status: &SyncStatus) -> JsValue {
         set_field(&spaces, &s.space, &Object::freeze(&one));
     }
     set_field(&o, "spaces", &Object::freeze(&spaces));
+    let evicted = match &status.evicted {
+        Some(e) => {
+            let one = Object::new();
+            set_field(&one, "detectedAt", &JsValue::from_f64(e.detected_at));
+            set_field(&one, "lostUnsent", &JsValue::from_f64(e.lost_unsent as f64));
+            set_field(&one, "lastSeenAt", &JsValue::from_f64(e.last_seen_at));
+            Object::freeze(&one).into()
+        }
+        None => JsValue::NULL,
+    };
+    set_field(&o, "evicted", &evicted);
     Object::freeze(&o).into()
 }
 
@@ -135,6 +146,8 @@ pub fn status_from_js(theirs: &JsValue) -> SyncStatus {
             )
         }),
         spaces: spaces_from_js(&get(theirs, "spaces")),
+        // What an open found is that tab's to report.
+        evicted: None,
     }
 }
 

@@ -41,6 +41,14 @@ export function describeEntry(entry: SyncLogEntry): EntryText {
         lost: [],
         rollback: false,
       };
+    case "evicted": {
+      const n = entry.count ?? 0;
+      return {
+        headline: `This device's data was cleared outside the app (by the browser, or in its settings) and pulled afresh from the server; ${n === 0 ? "no unsent change was lost" : `${counted(n, "unsent change")} ${n === 1 ? "was" : "were"} lost`}.`,
+        lost: [],
+        rollback: n > 0,
+      };
+    }
     case "wipe":
       // A project turned off (`db.spaces.remove`) is the wipe of its space.
       if (entry.space !== undefined) return describeProjectOff(entry, entry.space);

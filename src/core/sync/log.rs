@@ -44,6 +44,9 @@ pub enum LogKind {
     /// A stored row that does not decode (written by hand, by another version, or damaged) was
     /// taken out of the way: `local` holds its raw value, `message` why.
     Quarantined,
+    /// At open, the database this device had under this name was found cleared outside
+    /// ferrysync ([`crate::core::eviction`]): `count` changes it had not sent were lost.
+    Evicted,
 }
 
 impl LogKind {
@@ -59,6 +62,7 @@ impl LogKind {
             LogKind::Wipe => "wipe",
             LogKind::Unresolved => "unresolved",
             LogKind::Quarantined => "quarantined",
+            LogKind::Evicted => "evicted",
         }
     }
 }

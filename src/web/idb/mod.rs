@@ -7,6 +7,7 @@ mod decisions;
 pub mod entries;
 mod force;
 pub mod log;
+pub mod marker;
 pub mod migrations;
 mod pull;
 mod push;

@@ -26,10 +26,12 @@ pub enum Timer {
     Interval,
     /// Counting the queue again, shortly after other tabs' changes (once for a burst).
     Recount,
+    /// Writing the eviction marker, shortly after the number of unsent changes changed.
+    Mark,
 }
 
 impl Timer {
-    pub const ALL: [Timer; 4] = [Timer::Retry, Timer::Debounce, Timer::Interval, Timer::Recount];
+    pub const ALL: [Timer; 5] = [Timer::Retry, Timer::Debounce, Timer::Interval, Timer::Recount, Timer::Mark];
 }
 
 /// What a finished sync did, as `syncNow()` resolves it.
@@ -127,6 +129,9 @@ pub enum Event<D> {
     },
     /// Another tab committed a change.
     RemoteChange,
+    /// At open: the database this device had under this name was found cleared
+    /// ([`crate::core::eviction`]).
+    Evicted(crate::core::eviction::Evicted),
     /// Another tab posted its status.
     RemoteStatus(SyncStatus),
     /// The database was closed; waiters get `error`.
@@ -189,6 +194,11 @@ pub enum Command<D> {
     },
     /// Storage: forget the cursor; answer [`Event::CursorReset`].
     ResetCursor,
+    /// Write the eviction marker with this many unsent changes ([`crate::core::eviction`]); no
+    /// answer.
+    Mark {
+        unsent: u64,
+    },
     /// Storage: settle the conflicts of collections with an automatic strategy, `clock_offset`
     /// turning this client's clock into the server's; answer [`Event::ConflictsSettled`].
     SettleConflicts {

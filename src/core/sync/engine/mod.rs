@@ -157,6 +157,9 @@ pub struct Engine<D> {
     space_waiters: Vec<(String, u64, Waiter)>,
     /// What this tab's syncs did, for `db.metrics()`.
     metrics: Metrics,
+    /// The unsent changes the eviction marker was last written with, and whether its timer runs.
+    marked: Option<u64>,
+    mark_armed: bool,
     _data: std::marker::PhantomData<fn() -> D>,
 }
 
@@ -185,6 +188,8 @@ impl<D> Engine<D> {
             applied_count: None,
             count_waiters: Vec::new(),
             space_waiters: Vec::new(),
+            marked: None,
+            mark_armed: false,
             metrics: Metrics::default(),
             _data: std::marker::PhantomData,
         }
@@ -218,6 +223,7 @@ impl<D> Engine<D> {
             return out;
         }
         self.step(event, now, &mut out);
+        self.mark_soon(&mut out);
         let mut first = Vec::new();
         if self.status != before {
             first.push(Command::Publish(self.status.clone()));
@@ -336,6 +342,15 @@ impl<D> Engine<D> {
             Event::TimerFired(Timer::Recount) => {
                 self.count(out);
             }
+            Event::TimerFired(Timer::Mark) => {
+                self.mark_armed = false;
+                let unsent = self.status.unsent();
+                if self.marked != Some(unsent) {
+                    self.marked = Some(unsent);
+                    out.push(Command::Mark { unsent });
+                }
+            }
+            Event::Evicted(evicted) => self.status.evicted = Some(evicted),
             Event::RemoteChange => out.push(Command::Arm { timer: Timer::Recount, after_ms: RECOUNT_DELAY_MS }),
             Event::Counted { id, counts } => self.counted(id, counts, out),
             Event::RemoteStatus(theirs) => {
@@ -732,6 +747,16 @@ impl<D> Engine<D> {
                 self.finished(out);
             }
         }
+    }
+
+    /// Arms the marker's timer when the number of unsent changes differs from the one last
+    /// written, once the counts are known (before, the status's zeros say nothing).
+    fn mark_soon(&mut self, out: &mut Vec<Command<D>>) {
+        if self.applied_count.is_none() || self.mark_armed || self.marked == Some(self.status.unsent()) {
+            return;
+        }
+        self.mark_armed = true;
+        out.push(Command::Arm { timer: Timer::Mark, after_ms: crate::core::eviction::MARK_DELAY_MS });
     }
 
     /// Settles the `add(space, { wait: true })` callers whose space's first pull is done, and

@@ -294,7 +294,10 @@ fn writes_count_announce_and_debounce() {
         Event::Counted { id: 100, counts: Ok(Counts { pending: 5, failed: 1, conflicts: 0, spaces: Vec::new() }) },
         1.0,
     );
-    assert!(matches!(&out[..], [Command::Publish(s)] if s.pending == 5 && s.failed == 1));
+    // The counts are known: the eviction marker is written soon.
+    assert!(
+        matches!(&out[..], [Command::Publish(s), Command::Arm { timer: Timer::Mark, .. }] if s.pending == 5 && s.failed == 1)
+    );
 }
 
 #[test]
@@ -412,7 +415,7 @@ fn waiters_learn_the_outcome_once_the_counts_that_follow_are_in() {
         0.0,
     );
     assert!(
-        matches!(&out[..], [Command::Publish(s), Command::Settle { waiters, outcome: Ok(_) }] if s.pending == 3 && waiters == &[Waiter(7)])
+        matches!(&out[..], [Command::Publish(s), Command::Settle { waiters, outcome: Ok(_) }, Command::Arm { timer: Timer::Mark, .. }] if s.pending == 3 && waiters == &[Waiter(7)])
     );
     let decided = crate::core::sync::storage::Decided { pending_delta: -1, changes: Changes::default() };
     let out = e.handle(Event::Decided { decided, waiter: Some(Waiter(8)) }, 1.0);
@@ -729,4 +732,36 @@ fn waiting_for_a_space_removed_before_its_first_pull_is_refused_not_forever() {
             if waiters == &vec![Waiter(7)] && err.kind == ErrorKind::SpaceRemoved)
     });
     assert!(refused, "{out:?}");
+}
+
+#[test]
+fn the_eviction_marker_follows_the_unsent_changes_once_per_burst_after_the_counts() {
+    let mut e = E::new(None, 1);
+    e.handle(Event::Started { online: true, waiter: None }, 0.0);
+    let out = e.handle(Event::WriteCommitted { pending_delta: 1, changes: Changes::default() }, 1.0);
+    assert!(!has(&out, |c| matches!(c, Command::Arm { timer: Timer::Mark, .. })), "not before the counts: {out:?}");
+    let counts = Counts { pending: 4, failed: 1, conflicts: 2, spaces: Vec::new() };
+    let out = e.handle(Event::Counted { id: 0, counts: Ok(counts) }, 2.0);
+    let armed = Command::Arm { timer: Timer::Mark, after_ms: crate::core::eviction::MARK_DELAY_MS };
+    assert!(has(&out, |c| *c == armed), "{out:?}");
+    // More writes while the timer runs: one marker write, with the count at that time.
+    for at in [3.0, 4.0] {
+        let out = e.handle(Event::WriteCommitted { pending_delta: 1, changes: Changes::default() }, at);
+        assert!(!has(&out, |c| matches!(c, Command::Arm { .. })), "{out:?}");
+    }
+    let out = e.handle(Event::TimerFired(Timer::Mark), 5.0);
+    assert_eq!(out, vec![Command::Mark { unsent: 9 }], "queued, rejected and in conflict");
+    // Nothing changed since: nothing to write.
+    let out = e.handle(Event::Offline, 6.0);
+    assert!(!has(&out, |c| matches!(c, Command::Arm { timer: Timer::Mark, .. })), "{out:?}");
+    let out = e.handle(Event::WriteCommitted { pending_delta: -6, changes: Changes::default() }, 7.0);
+    assert!(has(&out, |c| *c == armed), "{out:?}");
+}
+
+#[test]
+fn an_eviction_found_at_open_is_in_the_status() {
+    let mut e = E::new(None, 1);
+    let evicted = crate::core::eviction::Evicted { detected_at: 3.0, lost_unsent: 2, last_seen_at: 1.0 };
+    let out = e.handle(Event::Evicted(evicted.clone()), 3.0);
+    assert!(matches!(&out[..], [Command::Publish(s)] if s.evicted == Some(evicted.clone())), "{out:?}");
 }

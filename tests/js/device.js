@@ -1,0 +1,77 @@
+// Browser scenarios of what happens to a device's data outside ferrysync (docs/storage.md, "When
+// the data goes"), against the reference server that scripts/with-servers.sh starts.
+import { eq, manual, uniqueApp, waitFor } from "./scenarios.js";
+
+const TASKS = { tasks: {} };
+const DISCARD = { discardPending: true };
+
+/** The eviction marker of database `name`, as stored beside it. */
+function marker(name) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open("ferrysync-markers");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      const get = db.transaction("markers").objectStore("markers").get(name);
+      get.onsuccess = () => {
+        db.close();
+        resolve(get.result);
+      };
+      get.onerror = () => reject(get.error);
+    };
+  });
+}
+
+/** Deletes database `name` the way a user's "clear site data" or a script would: around
+ * ferrysync, with plain IndexedDB. */
+function deleteBehindItsBack(name) {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.deleteDatabase(name);
+    request.onsuccess = () => resolve();
+    request.onerror = () => reject(request.error);
+  });
+}
+
+export async function aDatabaseClearedOutsideIsReportedOnceAndPulledAfresh(api) {
+  const { main } = api.servers;
+  const app = uniqueApp("evicted");
+  const sync = manual(main, "tok29");
+  const open = () => api.open({ app, version: 1, collections: TASKS, sync });
+  let db = await open();
+  try {
+    const tasks = db.collection("tasks");
+    await tasks.create({ id: "kept", title: "on the server" });
+    await db.syncNow();
+    window.dispatchEvent(new Event("offline"));
+    for (const id of ["a", "b", "c"]) await tasks.create({ id, title: "never sent" });
+    eq(db.status().evicted, null, "nothing to report at first");
+    // The marker follows the unsent changes about a second after they change.
+    await waitFor(async () => (await marker(db.name))?.unsent === 3, "the marker to count 3 unsent changes");
+    db.close();
+    window.dispatchEvent(new Event("online"));
+
+    await deleteBehindItsBack(db.name);
+    db = await open();
+    const evicted = db.status().evicted;
+    eq([evicted?.lostUnsent, typeof evicted?.detectedAt, typeof evicted?.lastSeenAt], [3, "number", "number"], "reported at open");
+    const [entry] = await db.syncLog();
+    eq([entry.kind, entry.count], ["evicted", 3], "and in the sync log");
+    await db.syncNow();
+    eq((await db.collection("tasks").query()).map((t) => t.id), ["kept"], "pulled afresh: what the server had");
+
+    // Reported once.
+    db.close();
+    db = await open();
+    eq(db.status().evicted, null, "not again at the next open");
+
+    // Deleted on purpose: a new device, nothing to report.
+    db.close();
+    await api.deleteDatabase(app, undefined, DISCARD);
+    eq(await marker(db.name), undefined, "the marker goes with a deliberate delete");
+    db = await open();
+    eq(db.status().evicted, null, "a deliberate delete is not an eviction");
+  } finally {
+    db.close();
+    await api.deleteDatabase(app, undefined, DISCARD);
+  }
+}
