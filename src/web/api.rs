@@ -598,6 +598,8 @@ pub fn open(options: JsValue) -> Promise {
         let on_version_change = options.on_version_change.clone();
         let versions: Vec<u32> = options.migrations.iter().map(|(v, _)| *v).collect();
         let initial = &options.initial_spaces;
+        let name = options.schema.database_name();
+        let marker_read = marker::start_read(&name);
         let connection = connection::open(&options.schema, versions, initial, options.blocked_timeout_ms, move |why| {
             if let Some(inner) = weak.upgrade() {
                 inner.close();
@@ -616,8 +618,7 @@ pub fn open(options: JsValue) -> Promise {
         let db = connection.raw.clone();
         // A database cleared behind the library's back is reported once (the marker); a marker
         // that cannot be read or written costs the report, never the open.
-        let name = options.schema.database_name();
-        match marker::check_at_open(&db, &name, || inner.ids.next_at(now()), now()).await {
+        match marker::check_at_open(&db, &name, marker_read, || inner.ids.next_at(now()), now()).await {
             Ok((instance, found)) => {
                 inner.set_instance(instance);
                 if let Verdict::Lost(evicted) = found {

@@ -20,9 +20,14 @@ use super::log;
 /// `_meta` key of the database's instance id, made when it is first opened.
 pub const INSTANCE_KEY: &str = "instance";
 
-async fn read_marker(name: &str) -> Result<Option<Marker>> {
+/// Starts reading the marker of database `name` (read while the database itself opens).
+pub fn start_read(name: &str) -> JsFuture {
+    JsFuture::from(glue::read_marker(name))
+}
+
+async fn read_marker(reading: JsFuture) -> Result<Option<Marker>> {
     let context = "reading the eviction marker";
-    let found = JsFuture::from(glue::read_marker(name)).await.map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
+    let found = reading.await.map_err(|e| from_js(context, &e, ErrorKind::Storage))?;
     Ok(get(&found, "instance").as_string().map(|instance| Marker {
         instance,
         unsent: get(&found, "unsent").as_f64().unwrap_or(0.0) as u64,
@@ -46,16 +51,18 @@ pub async fn delete(name: &str) -> Result<()> {
 }
 
 /// At open: the database's instance id (made now, with `new_id`, if it has none) and what the
-/// marker says of it. A database found cleared gets an `evicted` entry in its sync log; a new
-/// marker is written unless the one there already names this instance.
+/// marker (`reading`, from [`start_read`]) says of it. A database found cleared gets an `evicted`
+/// entry in its sync log; a new marker is written unless the one there already names this
+/// instance.
 pub async fn check_at_open(
     db: &IdbDatabase,
     name: &str,
+    reading: JsFuture,
     new_id: impl FnOnce() -> String,
     now: f64,
 ) -> Result<(String, Verdict)> {
     let context = "checking the eviction marker";
-    let marker = read_marker(name).await?;
+    let marker = read_marker(reading).await?;
     let tx = transaction(db, &[META_STORE, LOG_STORE], true)?;
     let meta = store(&tx, META_STORE)?;
     let (instance, found) = commit_or_abort(&tx, context, async {
