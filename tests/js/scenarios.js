@@ -474,7 +474,8 @@ export async function migrationRunsExactlyOnce(api) {
   assert(e.message.includes("version 3") && e.message.includes("bad data"), e.message);
   const v3 = await api.open({ app, version: 3, collections: { tasks: {} }, migrations: flaky });
   eq([attempts, runs], [2, 1], "the failed one ran again, the done one did not");
-  eq(await rawGetAll(v3.name, "_meta"), [[1, 2, 3]], "applied migrations are recorded");
+  // `_meta` also holds the database's instance id (a string); the applied list is the array.
+  eq((await rawGetAll(v3.name, "_meta")).filter(Array.isArray), [[1, 2, 3]], "applied migrations are recorded");
   v3.close();
   await api.deleteDatabase(app, undefined, DISCARD);
 }
@@ -1908,8 +1909,9 @@ export async function storageUsageQuotaAndPersistence(api) {
     }
     assert(before.quota > 0 && before.usage >= 0 && typeof before.persisted === "boolean", JSON.stringify(before));
     await db.collection("tasks").bulkCreate(Array.from({ length: 200 }, (_, i) => ({ title: "x".repeat(2000) + i, done: 0 })));
-    const after = await db.storage();
-    assert(after.usage >= before.usage, `usage does not shrink: ${before.usage} then ${after.usage}`);
+    // The estimate is the origin's, and lags: other databases of this page settle meanwhile
+    // (deletes, eviction markers), so it is read until it shows the 400 KB written.
+    await waitFor(async () => (await db.storage()).usage > before.usage, "the usage to grow", 5000);
     // Only Chromium answers without asking anyone; other engines may prompt a person.
     if (/Chrome\//.test(navigator.userAgent)) {
       const persisted = await db.persist();
