@@ -43,6 +43,9 @@ pub struct History {
     discarded: BTreeMap<Record, Vec<u64>>,
     /// Force pulls that dropped a client's queued changes of a collection, by tick.
     dropped: BTreeMap<(usize, String), Vec<u64>>,
+    /// Force pulls by space that dropped a record's queued changes (it was in their spaces), by
+    /// tick.
+    force_dropped: BTreeMap<Record, Vec<u64>>,
     /// Force pushes of a client's queued changes of a collection, by tick.
     forced: BTreeMap<(usize, String), Vec<u64>>,
     /// Collections a client wiped: it may lack records of them that the server has.
@@ -81,6 +84,10 @@ impl History {
 
     pub fn forced(&mut self, client: usize, collection: &str, tick: u64) {
         self.forced.entry((client, collection.into())).or_default().push(tick);
+    }
+
+    pub fn force_dropped(&mut self, client: usize, collection: &str, id: &str, tick: u64) {
+        self.force_dropped.entry((client, collection.into(), id.into())).or_default().push(tick);
     }
 
     pub fn dropped(&mut self, client: usize, collection: &str, tick: u64) {
@@ -186,6 +193,7 @@ fn lost_writes(world: &World) -> Vec<String> {
         // A rejected change stays rejected whatever a force push says: dropping it is the user's.
         let logged = h.replaced.get(&key).is_some_and(|list| list.iter().any(|t| after_write(*t)))
             || h.discarded.get(&key).is_some_and(|list| list.iter().any(|t| *t >= w.tick))
+            || h.force_dropped.get(&key).is_some_and(|list| list.iter().any(|t| *t >= w.tick))
             || h.dropped.get(&(*client, collection.clone())).is_some_and(|list| list.iter().any(|t| *t >= w.tick));
         if !on_server && !decided && !logged {
             lost.push(format!(
