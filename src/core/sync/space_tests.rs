@@ -393,21 +393,51 @@ fn a_force_pull_of_a_space_keeping_local_changes_marks_only_the_rest() {
 }
 
 #[test]
-fn a_force_pull_of_a_space_with_a_conflict_in_it_forgets_every_cursor() {
+fn a_force_pull_of_a_space_keeps_a_conflict_with_its_changes_or_drops_both() {
     let s = synced_spaces();
     write(&s, "a", Intent::Update, Some(obj(&[("title", leaf("mine"))]))).unwrap();
     // The server moved a to p2: the conflict holds a version of another space.
     apply(&s, vec![page(Some("p2"), vec![record("a", 6, todo("x", Some("p2")))], &[], "c1.6")]);
     assert_eq!(s.conflict_rows().len(), 1);
     force_spaces(&s, &["p1"], true).unwrap();
-    assert_eq!(s.conflict_rows().len(), 1, "kept with its change");
-    assert!(s.space_cursors().values().all(Option::is_none) && s.stored_cursor().is_none());
-    // Dropping the changes drops the conflict; the pull from the start brings a back in p2.
+    assert_eq!((s.conflict_rows().len(), s.outbox().len()), (1, 1), "kept with its change");
+    assert_eq!(s.space_cursors()["p2"].as_deref(), Some("c1.6"), "settled as usual: nothing to pull again");
+    // p1's `left` entry leaves the copy to its queued change.
+    apply(&s, vec![page(Some("p1"), vec![], &[("a", 6)], "c1.7")]);
+    assert_eq!(here(&s, "a"), Some(todo("mine", Some("p1"))));
+    // Dropping the changes drops the conflict, and the pull from the start brings a back in p2.
     force_spaces(&s, &["p1"], false).unwrap();
     assert!(s.conflict_rows().is_empty() && s.outbox().is_empty());
+    assert!(s.space_cursors().values().all(Option::is_none) && s.stored_cursor().is_none());
     apply(&s, vec![page(Some("p2"), vec![record("a", 6, todo("x", Some("p2")))], &[], "c1.6")]);
     ready(s.finish_force_pull(6.0)).unwrap();
     assert_eq!(here(&s, "a"), Some(todo("x", Some("p2"))));
+}
+
+#[test]
+fn a_force_pull_of_a_space_with_a_clash_in_it_forgets_every_cursor() {
+    let coded =
+        |space: &str, code: &str| obj(&[("title", leaf("x")), ("projectId", leaf(space)), ("code", leaf(code))]);
+    for keep_local in [false, true] {
+        let s = store().with_unique("todos", "code");
+        ready(s.add_space("p1")).unwrap();
+        ready(s.add_space("p2")).unwrap();
+        apply(
+            &s,
+            vec![
+                page(Some("p1"), vec![record("a", 1, coded("p1", "A"))], &[], "c1.1"),
+                page(Some("p2"), vec![record("b", 2, coded("p2", "B"))], &[], "c1.2"),
+            ],
+        );
+        // The server moved a to p2 with b's code: it clashes here, a conflict with nothing queued.
+        apply(&s, vec![page(Some("p2"), vec![record("a", 6, coded("p2", "B"))], &[], "c1.6")]);
+        assert_eq!((s.conflict_rows().len(), s.outbox().len()), (1, 0));
+        force_spaces(&s, &["p1"], keep_local).unwrap();
+        // p1's `left` entry (or the sweep) removes the stale copy here: p2's version must come
+        // again.
+        assert!(s.space_cursors().values().all(Option::is_none) && s.stored_cursor().is_none(), "{keep_local}");
+        assert_eq!(server_version(&s, "a"), None, "marked");
+    }
 }
 
 #[test]

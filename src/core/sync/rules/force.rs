@@ -84,14 +84,20 @@ pub fn in_spaces(spaces: &[String], space: Option<&str>) -> bool {
 /// Whether a force pull of spaces must forget every cursor, not only its spaces', because of
 /// this record of its spaces: the server's version of the record may then be in another space
 /// this device syncs (or in none), behind that space's cursor, and only a pull from the start
-/// brings it back before the sweep. That is so when the force drops the record's queued changes
-/// (`queued` and not `keep_local`: a dropped change may have moved the record into the space
-/// here), and when the record is in conflict (the conflict holds a version this device already
-/// pulled, maybe from another space; the force drops it, or marks a record whose own version
-/// is stale). Any other record of the space is as the server last sent it, and a newer version
+/// brings it back before the sweep (or a `left` entry of the space) removes the copy here. So it
+/// is when the force drops the record's queued changes (`queued` and not `keep_local`: a dropped
+/// change may have moved the record into the space here), and when the record is in conflict
+/// with nothing queued (a pulled version that clashed on a unique index: the conflict holds a
+/// version already pulled, maybe from another space, and the force drops it or marks the stale
+/// copy). A record whose changes are kept stays as it is, its conflict (if any) settled as
+/// usual; any other record of the space is as the server last sent it, and a newer version
 /// elsewhere is still ahead of its space's cursor.
 pub fn forgets_every_cursor(queued: bool, in_conflict: bool, keep_local: bool) -> bool {
-    (queued && !keep_local) || in_conflict
+    if queued {
+        !keep_local
+    } else {
+        in_conflict
+    }
 }
 
 /// What a force push does to one queued entry: marked forced, and let go if a conflict held it
@@ -290,9 +296,12 @@ mod tests {
     fn a_force_pull_by_space_forgets_every_cursor_only_for_a_record_that_may_be_elsewhere() {
         assert!(!forgets_every_cursor(false, false, false), "as the server last sent it");
         assert!(!forgets_every_cursor(true, false, true), "its changes kept: pushed on top");
+        assert!(!forgets_every_cursor(true, true, true), "kept with its conflict, settled as usual");
         assert!(forgets_every_cursor(true, false, false), "a dropped change may have moved it here");
-        assert!(forgets_every_cursor(false, true, true), "a conflict holds a version pulled from elsewhere");
         assert!(forgets_every_cursor(true, true, false));
+        for keep_local in [false, true] {
+            assert!(forgets_every_cursor(false, true, keep_local), "a clash holds a version pulled from elsewhere");
+        }
     }
 
     #[test]
