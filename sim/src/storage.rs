@@ -203,6 +203,7 @@ impl World {
             })
             .map(|e| (e.collection, e.record_id))
             .collect();
+        records.sort();
         records.dedup();
         records
     }

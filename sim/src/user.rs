@@ -164,8 +164,9 @@ impl World {
             // One it may not sync.
             1 => spaces.push(self.rng.pick(&SPACES).copied().unwrap_or(SPACES[0]).to_string()),
             _ => {
+                let first = self.rng.pick(&synced).cloned();
                 for space in &synced {
-                    if spaces.is_empty() || self.rng.chance(30) {
+                    if first.as_ref() == Some(space) || self.rng.chance(30) {
                         spaces.push(space.clone());
                     }
                 }
