@@ -7,7 +7,8 @@
 //!   since), or was dropped by what may drop one: a decision for the server's side (by the user,
 //!   or the quiesce rule), a resolution the client's sync log records by a strategy that may drop
 //!   a local value (server-wins, a merge falling back to the server, the app's resolver choosing
-//!   the server), a force pull or a wipe told to drop queued changes. Nothing is replaced
+//!   the server), a force pull or a wipe told to drop queued changes (a force pull by space: only
+//!   those of the records that were in its spaces). Nothing is replaced
 //!   silently, and being held in a conflict excuses nothing: a conflict settled by a strategy
 //!   that keeps local values must keep them;
 //! - no outbox entry, conflict or dead letter is left, and every tab's status says so;
