@@ -7,7 +7,8 @@
 //!   since), or was dropped by what may drop one: a decision for the server's side (by the user,
 //!   or the quiesce rule), a resolution the client's sync log records by a strategy that may drop
 //!   a local value (server-wins, a merge falling back to the server, the app's resolver choosing
-//!   the server), a force pull or a wipe told to drop queued changes. Nothing is replaced
+//!   the server), a force pull or a wipe told to drop queued changes (a force pull by space: only
+//!   those of the records that were in its spaces). Nothing is replaced
 //!   silently, and being held in a conflict excuses nothing: a conflict settled by a strategy
 //!   that keeps local values must keep them;
 //! - no outbox entry, conflict or dead letter is left, and every tab's status says so;
@@ -43,6 +44,9 @@ pub struct History {
     discarded: BTreeMap<Record, Vec<u64>>,
     /// Force pulls that dropped a client's queued changes of a collection, by tick.
     dropped: BTreeMap<(usize, String), Vec<u64>>,
+    /// Force pulls by space that dropped a record's queued changes (it was in their spaces), by
+    /// tick.
+    force_dropped: BTreeMap<Record, Vec<u64>>,
     /// Force pushes of a client's queued changes of a collection, by tick.
     forced: BTreeMap<(usize, String), Vec<u64>>,
     /// Collections a client wiped: it may lack records of them that the server has.
@@ -81,6 +85,10 @@ impl History {
 
     pub fn forced(&mut self, client: usize, collection: &str, tick: u64) {
         self.forced.entry((client, collection.into())).or_default().push(tick);
+    }
+
+    pub fn force_dropped(&mut self, client: usize, collection: &str, id: &str, tick: u64) {
+        self.force_dropped.entry((client, collection.into(), id.into())).or_default().push(tick);
     }
 
     pub fn dropped(&mut self, client: usize, collection: &str, tick: u64) {
@@ -186,6 +194,7 @@ fn lost_writes(world: &World) -> Vec<String> {
         // A rejected change stays rejected whatever a force push says: dropping it is the user's.
         let logged = h.replaced.get(&key).is_some_and(|list| list.iter().any(|t| after_write(*t)))
             || h.discarded.get(&key).is_some_and(|list| list.iter().any(|t| *t >= w.tick))
+            || h.force_dropped.get(&key).is_some_and(|list| list.iter().any(|t| *t >= w.tick))
             || h.dropped.get(&(*client, collection.clone())).is_some_and(|list| list.iter().any(|t| *t >= w.tick));
         if !on_server && !decided && !logged {
             lost.push(format!(

@@ -51,6 +51,9 @@ pub(crate) struct Client {
     /// Outcomes of `syncNow()` calls, by waiter.
     pub(crate) settled: BTreeMap<u64, Result<Summary, Error>>,
     pub(crate) user_actions_left: u32,
+    /// The records with queued changes in the spaces of the force pull being begun (as they are
+    /// here): what it drops, if its log entry says it dropped them.
+    pub(crate) in_forced_spaces: Vec<(String, String)>,
 }
 
 impl World {

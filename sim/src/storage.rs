@@ -6,12 +6,14 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
+use ferrysync::core::error::{Error, ErrorKind};
 use ferrysync::core::sync::conflict::merge::Fallback;
 use ferrysync::core::sync::conflict::strategy::Strategy;
 use ferrysync::core::sync::engine::{Command, Event};
 use ferrysync::core::sync::log::{By, Kept, LogEntry, LogKind};
 use ferrysync::core::sync::memory::Patch;
-use ferrysync::core::sync::storage::{Answer, Choice, SyncStorage};
+use ferrysync::core::sync::rules::force::Force;
+use ferrysync::core::sync::storage::{Answer, Choice, Decided, SyncStorage};
 use ferrysync::core::write::Intent;
 use ferrysync::protocol::decode_cursor;
 use uuid::Uuid;
@@ -101,9 +103,16 @@ impl World {
                         Event::ConflictsSettled(settled)
                     }
                     Command::BeginForce(force) => {
+                        if let Force::PullSpaces { spaces, .. } = &force {
+                            self.clients[client].in_forced_spaces = self.queued_in_spaces(client, spaces);
+                        }
                         let c = &mut self.clients[client];
                         let counter = &mut c.counter;
-                        Event::ForceBegun(ready(c.store.begin_force(&force, now, &mut || next_id(client, counter))))
+                        let begun = ready(c.store.begin_force(&force, now, &mut || next_id(client, counter)));
+                        if let Force::PullSpaces { spaces, .. } = &force {
+                            self.check_space_force_refusal(client, spaces, &begun);
+                        }
+                        Event::ForceBegun(begun)
                     }
                     Command::FinishForcePull => Event::ForcePullFinished(ready(store.finish_force_pull(now))),
                     Command::AskResolvers(asks) => Event::ResolversAnswered(self.resolver_answers(client, asks)),
@@ -178,6 +187,39 @@ impl World {
                     self.feed(tab, Event::Decided { decided, waiter: None });
                 }
             }
+        }
+    }
+
+    /// The records of `client` with queued changes whose space, as the record is here, is one of
+    /// `spaces`: those a force pull of them drops.
+    fn queued_in_spaces(&self, client: usize, spaces: &[String]) -> Vec<(String, String)> {
+        let store = &self.clients[client].store;
+        let mut records: Vec<(String, String)> = store
+            .outbox()
+            .into_iter()
+            .filter(|e| {
+                let data = store.stored(&e.collection, &e.record_id).and_then(|r| r.data);
+                data.and_then(|d| store.space_in(&e.collection, &d)).is_some_and(|s| spaces.contains(&s))
+            })
+            .map(|e| (e.collection, e.record_id))
+            .collect();
+        records.sort();
+        records.dedup();
+        records
+    }
+
+    /// A force pull by space is refused exactly when it names no space or one the client does
+    /// not sync, and then with `InvalidOptions`.
+    fn check_space_force_refusal(&mut self, client: usize, spaces: &[String], begun: &Result<Decided, Error>) {
+        let synced = self.clients[client].store.space_cursors();
+        let valid = !spaces.is_empty() && spaces.iter().all(|s| synced.contains_key(s));
+        match (begun, valid) {
+            (Ok(_), true) => {}
+            (Err(e), false) if e.kind == ErrorKind::InvalidOptions => self.stats.space_forces_refused += 1,
+            (outcome, _) => self.violations.push(format!(
+                "client {client}: a force pull of spaces {spaces:?} (synced: {:?}) ended {outcome:?}",
+                synced.keys().collect::<Vec<_>>()
+            )),
         }
     }
 
@@ -287,6 +329,7 @@ impl World {
     /// What the checks watch after every transaction: the sync log (what it says was dropped,
     /// and why), and the cursor, which never goes back (it may be forgotten, to start over).
     fn after_storage(&mut self, client: usize) {
+        let in_forced_spaces = std::mem::take(&mut self.clients[client].in_forced_spaces);
         let store = &self.clients[client].store;
         // The log is read whole and cleared, so each entry is seen once.
         let log = store.log_entries();
@@ -316,9 +359,23 @@ impl World {
         // asked; a force push, after which the server must have them.
         let in_scope = |e: &LogEntry<Data>, c: &str| e.collection == "*" || e.collection.split(',').any(|n| n == c);
         for entry in &log {
+            if entry.kind == LogKind::Swept && !entry.id.is_empty() {
+                self.stats.space_swept += entry.count.unwrap_or(0);
+            }
+            // A force pull by space (it names its spaces in `id`) drops the queued changes of the
+            // records that were in its spaces, and only those.
+            if (entry.kind, entry.kept) == (LogKind::ForcePull, Some(Kept::Server)) && !entry.id.is_empty() {
+                self.stats.space_forces_dropping += u64::from(entry.count.unwrap_or(0) > 0);
+                for (collection, id) in &in_forced_spaces {
+                    self.history.force_dropped(client, collection, id, self.tick);
+                }
+                continue;
+            }
             for collection in COLLECTIONS.iter().filter(|c| in_scope(entry, c)) {
                 match (entry.kind, entry.kept) {
-                    (LogKind::ForcePull, Some(Kept::Server)) => self.history.dropped(client, collection, self.tick),
+                    (LogKind::ForcePull, Some(Kept::Server)) if entry.id.is_empty() => {
+                        self.history.dropped(client, collection, self.tick)
+                    }
                     // A space removed: its records may go (the check expects only the spaces
                     // synced), and its queued changes only if they were to be discarded.
                     (LogKind::Wipe, _)

@@ -30,7 +30,8 @@ impl World {
         };
         let at = self.tab_ref(client, tab);
         match roll {
-            0..=59 => self.user_write(at),
+            0..=57 => self.user_write(at),
+            58..=59 => self.force_pull_spaces(at),
             60..=67 => {
                 let w = self.next_waiter;
                 self.next_waiter += 1;
@@ -107,6 +108,12 @@ impl World {
 
     fn user_write(&mut self, at: TabRef) {
         let collection = if self.rng.chance(80) { COLLECTIONS[0] } else { COLLECTIONS[1] };
+        self.write(at, collection, None);
+    }
+
+    /// A write to `collection`; a note written goes to space `into` if given (moved there by a
+    /// patch too), else to a space drawn, or none (a patch mostly leaves it where it is).
+    fn write(&mut self, at: TabRef, collection: &'static str, into: Option<&str>) {
         let id = format!("r{}", self.rng.below(self.shape.ids as u64));
         let c = &mut self.clients[at.client];
         c.counter += 1;
@@ -126,14 +133,54 @@ impl World {
         };
         // Notes carry a space (or none); a patch sometimes moves one to another.
         let data = match data {
-            Some(d) if collection == COLLECTIONS[1] && (intent != Intent::Update || self.rng.chance(25)) => {
-                let space =
-                    self.rng.pick(&[None, Some(SPACES[0]), Some(SPACES[1]), Some(SPACES[2])]).copied().flatten();
+            Some(d)
+                if collection == COLLECTIONS[1]
+                    && (into.is_some() || intent != Intent::Update || self.rng.chance(25)) =>
+            {
+                let space = match into {
+                    Some(space) => Some(space),
+                    None => {
+                        self.rng.pick(&[None, Some(SPACES[0]), Some(SPACES[1]), Some(SPACES[2])]).copied().flatten()
+                    }
+                };
                 Some(d.with_field(SPACE_FIELD, space))
             }
             other => other,
         };
         self.clients[at.client].storage.push_back(StorageOp::Write { tab: at, collection, id, intent, data });
+    }
+
+    /// A force pull of some spaces (`forcePull({ spaces })`), keeping queued changes or not:
+    /// mostly spaces this client syncs, often right after a write of a note into one of them
+    /// (before it is pushed: a user resetting a space they just made a mess of, so that the
+    /// force has queued changes to drop or keep, some of them moving a note in from elsewhere);
+    /// sometimes a space it does not sync, or none, which is refused.
+    fn force_pull_spaces(&mut self, at: TabRef) {
+        let synced: Vec<String> = self.clients[at.client].store.space_cursors().into_keys().collect();
+        let mut spaces = Vec::new();
+        match self.rng.below(20) {
+            // None at all.
+            0 => {}
+            // One it may not sync.
+            1 => spaces.push(self.rng.pick(&SPACES).copied().unwrap_or(SPACES[0]).to_string()),
+            _ => {
+                let first = self.rng.pick(&synced).cloned();
+                for space in &synced {
+                    if first.as_ref() == Some(space) || self.rng.chance(30) {
+                        spaces.push(space.clone());
+                    }
+                }
+                if let Some(space) = self.rng.pick(&spaces).cloned().filter(|_| self.rng.chance(60)) {
+                    self.write(at, COLLECTIONS[1], Some(&space));
+                }
+            }
+        }
+        let force = Force::PullSpaces { spaces, keep_local: self.rng.chance(50) };
+        let w = self.next_waiter;
+        self.next_waiter += 1;
+        self.note(|| format!("client {} tab {}: {force:?}", at.client, at.tab));
+        self.stats.space_forces += 1;
+        self.feed(at, Event::ForceAsked { force, waiter: Waiter(w) });
     }
 
     /// A space added (pulled from its start) or removed (refused with queued changes, unless

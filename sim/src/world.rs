@@ -108,6 +108,14 @@ pub struct Stats {
     pub auto_resolved: u64,
     /// Force pushes and pulls asked for.
     pub forces: u64,
+    /// Force pulls by space asked for.
+    pub space_forces: u64,
+    /// Those refused (a space not synced here, or none named).
+    pub space_forces_refused: u64,
+    /// Those that dropped queued changes, as their log entries say.
+    pub space_forces_dropping: u64,
+    /// Records their sweeps removed (the server no longer had them in those spaces).
+    pub space_swept: u64,
     /// Collection wipes asked for.
     pub wipes: u64,
     /// Spaces added or removed.
@@ -136,6 +144,10 @@ impl Stats {
         self.conflicts_resolved += other.conflicts_resolved;
         self.auto_resolved += other.auto_resolved;
         self.forces += other.forces;
+        self.space_forces += other.space_forces;
+        self.space_forces_refused += other.space_forces_refused;
+        self.space_forces_dropping += other.space_forces_dropping;
+        self.space_swept += other.space_swept;
         self.wipes += other.wipes;
         self.space_changes += other.space_changes;
         self.dead_letter_decisions += other.dead_letter_decisions;
@@ -237,6 +249,7 @@ impl World {
                 last_cursor: None,
                 settled: BTreeMap::new(),
                 user_actions_left: shape.user_actions,
+                in_forced_spaces: Vec::new(),
             });
             // Each client syncs its own spaces (maybe none: then only what belongs to none).
             for space in SPACES {

@@ -17,6 +17,10 @@ fn every_seed_converges_without_losing_or_doubling_anything() {
     assert!(stats.auto_resolved > count / 2, "{stats:?}");
     // Forces, wipes, rejected changes retried or dropped, batches refused as too large.
     assert!(stats.forces > count / 2 && stats.wipes > count / 10, "{stats:?}");
+    // Force pulls by space, some refused (a space not synced here, or none), some dropping
+    // queued changes, some sweeping records the server no longer has there.
+    assert!(stats.space_forces > count / 2 && stats.space_forces_refused > count / 50, "{stats:?}");
+    assert!(stats.space_forces_dropping > count / 50 && stats.space_swept > count / 50, "{stats:?}");
     assert!(stats.dead_letter_decisions > count / 5 && stats.batches_refused > count / 20, "{stats:?}");
     assert!(stats.faults.iter().all(|n| *n > count / 20), "{stats:?}");
     assert!(stats.tabs_killed > count / 20 && stats.offline_periods > count / 10, "{stats:?}");

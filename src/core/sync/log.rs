@@ -5,7 +5,7 @@
 //! go.
 
 use super::conflict::strategy::Strategy;
-use super::rules::force::Scope;
+use super::rules::force::{Scope, Sweep};
 
 /// Entries kept; the oldest go first.
 pub const LOG_CAP: u64 = 500;
@@ -30,10 +30,11 @@ pub enum LogKind {
     /// A force push marked `count` queued changes: the server takes them whatever it holds.
     ForcePush,
     /// A force pull began: `kept` says whether the queued changes were kept (`Local`) or dropped
-    /// (`Server`); `count` how many.
+    /// (`Server`); `count` how many. One by space names its spaces in `id`.
     ForcePull,
     /// A force pull's pull from the start was complete: `count` local records the server does
-    /// not have were removed.
+    /// not have were removed. Named as the force pull was; a sweep of spaces names them in `id`
+    /// (and, if collections were swept whole with them, those in `collection`).
     Swept,
     /// A collection's local data was wiped: `count` records; `message` says how many queued
     /// changes were dropped with them.
@@ -104,7 +105,8 @@ impl By {
 /// One log entry. `local` and `server` are the two versions of a resolution as they were before
 /// it (`None`: deleted, or the record was not here); a rejection keeps the server's `code` and
 /// `message`. An entry about a force names its collections in `collection` (comma-separated,
-/// `*` for all) and has no `id`.
+/// `*` for all); its `id` is empty, or, for a force pull by space and its sweep, names the
+/// spaces (comma-separated), as a space removal's `wipe` entry names its space.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogEntry<D> {
     pub at: f64,
@@ -144,6 +146,31 @@ impl<D> LogEntry<D> {
         let names = scope.names();
         let collection = if names.is_empty() { "*".to_string() } else { names.join(",") };
         LogEntry { count: Some(count), ..LogEntry::new(at, kind, &collection, "") }
+    }
+
+    /// An entry about a force pull of `spaces`, concerning `count` changes: `collection` names
+    /// the collections with a space field (`space_collections`), and `id` the spaces
+    /// (comma-separated), as the `wipe` entry of a space removed names its space.
+    pub fn force_spaces(
+        at: f64,
+        kind: LogKind,
+        space_collections: &[String],
+        spaces: &[String],
+        count: u64,
+    ) -> LogEntry<D> {
+        let mut entry = LogEntry::force(at, kind, &Scope::Only(space_collections.to_vec()), count);
+        entry.id = spaces.join(",");
+        entry
+    }
+
+    /// The entry of a sweep that removed `count` records: the collections it swept whole as a
+    /// force's, and its spaces (if any) in `id`; a sweep of spaces only is named as
+    /// [`LogEntry::force_spaces`] names its force.
+    pub fn swept(at: f64, sweep: &Sweep, space_collections: &[String], count: u64) -> LogEntry<D> {
+        match &sweep.collections {
+            Some(scope) => LogEntry { id: sweep.spaces.join(","), ..LogEntry::force(at, LogKind::Swept, scope, count) },
+            None => LogEntry::force_spaces(at, LogKind::Swept, space_collections, &sweep.spaces, count),
+        }
     }
 
     /// Whether this entry replaced the local version of a record by another (the server's or a

@@ -8,7 +8,7 @@
 //! `Rc`), as tabs share one IndexedDB database.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use uuid::Uuid;
 
@@ -27,7 +27,9 @@ use super::conflict::tree::Tree;
 use super::entry::{Entry, Hold};
 use super::log::{trim_through, By, Kept, LogEntry, LogKind, LOG_CHANGES};
 use super::rules::decide::{self, Decision, Side};
-use super::rules::force::{begin_pull, force_entry, force_record, swept, widen_sweep, Force, Scope};
+use super::rules::force::{
+    begin_pull, check_spaces, force_entry, force_record, forgets_every_cursor, in_spaces, swept, Force, Scope, Sweep,
+};
 use super::rules::pull::{clash_step, pull_step, PullStep};
 use super::rules::push::{push_step, pushed_data_is_base, settles_conflict, EntryStep};
 use super::rules::spaces::{self, left_conflict, left_removes, outside, Copy};
@@ -93,8 +95,9 @@ struct State<D> {
     /// The sync log by sequence number, oldest first.
     log: BTreeMap<u64, LogEntry<D>>,
     log_seq: u64,
-    /// A force pull under way: the scope to sweep once the pull from the start is complete.
-    sweep: Option<Scope>,
+    /// Force pulls (and discards) under way: what to sweep once the pull from the start is
+    /// complete.
+    sweep: Sweep,
     /// Unique indexes: (collection, field). No two live records of the collection may hold the
     /// same value in the field (a record without the field holds none), as IndexedDB enforces.
     unique: Vec<(String, String)>,
@@ -205,6 +208,21 @@ impl<D: Tree> State<D> {
         for cursor in self.spaces.values_mut() {
             *cursor = None;
         }
+    }
+
+    /// Forgets the cursors of `spaces`: they are pulled from their start, while the other spaces
+    /// and the records of no space carry on from where they were.
+    fn reset_space_cursors(&mut self, spaces: &[String]) {
+        for space in spaces {
+            if let Some(cursor) = self.spaces.get_mut(space) {
+                *cursor = None;
+            }
+        }
+    }
+
+    /// The collections with a space field, in the order they were declared.
+    fn space_collections(&self) -> Vec<String> {
+        self.space_fields.iter().map(|(c, _)| c.clone()).collect()
     }
 
     /// Removes the record here if it is in a space this device does not sync and nothing holds
@@ -326,7 +344,7 @@ impl<D: Tree> State<D> {
             self.conflicts.remove(k);
         }
         if d.sweep {
-            self.sweep = Some(widen_sweep(self.sweep.take(), &Scope::Only(vec![k.0.clone()])));
+            self.sweep.add_collections(&Scope::Only(vec![k.0.clone()]));
         }
         if d.reset_cursor {
             self.reset_cursors();
@@ -402,7 +420,7 @@ impl<D: Clone> MemoryStore<D> {
                 dead_letters: 0,
                 log: BTreeMap::new(),
                 log_seq: 0,
-                sweep: None,
+                sweep: Sweep::default(),
                 unique: Vec::new(),
                 space_fields: Vec::new(),
                 spaces: BTreeMap::new(),
@@ -866,7 +884,7 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                     applied.restart = true;
                 }
             }
-            applied.sweep_due = state.sweep.is_some();
+            applied.sweep_due = state.sweep.is_due();
             Ok(applied)
         })
     }
@@ -916,8 +934,8 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 // starts over, so that it comes back.
                 state.reset_cursors();
             }
-            let collections: Vec<String> = state.space_fields.iter().map(|(c, _)| c.clone()).collect();
-            let mut logged = LogEntry::force(now, LogKind::Wipe, &Scope::Only(collections), keys.len() as u64);
+            let mut logged =
+                LogEntry::force(now, LogKind::Wipe, &Scope::Only(state.space_collections()), keys.len() as u64);
             logged.id = space.to_string();
             logged.message = Some(format!("space \"{space}\" removed: {queued} queued changes dropped"));
             state.log(logged);
@@ -935,7 +953,7 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
             } else {
                 applied.restart = true;
             }
-            applied.sweep_due = state.sweep.is_some();
+            applied.sweep_due = state.sweep.is_due();
             Ok(applied)
         })
     }
@@ -1095,8 +1113,47 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                         state.record(&k, step, None)?;
                     }
                     state.reset_cursors();
-                    state.sweep = Some(widen_sweep(state.sweep.take(), scope));
+                    state.sweep.add_collections(scope);
                     let mut logged = LogEntry::force(now, LogKind::ForcePull, scope, count);
+                    logged.kept = Some(if *keep_local { Kept::Local } else { Kept::Server });
+                    state.log(logged);
+                }
+                Force::PullSpaces { spaces, keep_local } => {
+                    check_spaces(spaces, |s| state.spaces.contains_key(s))?;
+                    // The records of those spaces as they are here: a tombstone has no space, so
+                    // a queued delete stays (the user made it), as when a space is removed.
+                    let keys: BTreeSet<Key> = state
+                        .records
+                        .keys()
+                        .filter(|k| in_spaces(spaces, state.space_of(k).as_deref()))
+                        .cloned()
+                        .collect();
+                    let in_scope = |r: &Row<D>| keys.contains(&key(&r.entry.collection, &r.entry.record_id));
+                    let count = state.outbox.values().filter(|r| in_scope(r)).count() as u64;
+                    let every_cursor = keys.iter().any(|k| {
+                        let queued = !state.entries_of(&k.0, &k.1).is_empty();
+                        forgets_every_cursor(queued, state.conflicts.contains_key(k), *keep_local)
+                    });
+                    if !keep_local {
+                        let dead =
+                            state.outbox.values().filter(|r| in_scope(r) && r.entry.hold == Some(Hold::Failed)).count();
+                        state.dead_letters = state.dead_letters.saturating_sub(dead as u64);
+                        state.outbox.retain(|_, r| !in_scope(r));
+                        state.conflicts.retain(|k, _| !keys.contains(k));
+                    }
+                    for k in &keys {
+                        let queued = !state.entries_of(&k.0, &k.1).is_empty();
+                        let meta = state.records[k].meta.clone();
+                        state.record(k, begin_pull(&meta, queued, *keep_local), None)?;
+                    }
+                    if every_cursor {
+                        state.reset_cursors();
+                    } else {
+                        state.reset_space_cursors(spaces);
+                    }
+                    state.sweep.add_spaces(spaces);
+                    let collections = state.space_collections();
+                    let mut logged = LogEntry::force_spaces(now, LogKind::ForcePull, &collections, spaces, count);
                     logged.kept = Some(if *keep_local { Kept::Local } else { Kept::Server });
                     state.log(logged);
                 }
@@ -1109,18 +1166,24 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
     async fn finish_force_pull(&self, now: f64) -> Result<Decided> {
         self.transaction(|state| {
             let mut decided = Decided::default();
-            let Some(scope) = state.sweep.take() else { return Ok(decided) };
+            let sweep = std::mem::take(&mut state.sweep);
+            if !sweep.is_due() {
+                return Ok(decided);
+            }
             let gone: Vec<Key> = state
                 .records
                 .iter()
-                .filter(|((c, i), s)| scope.contains(c) && swept(&s.meta, !state.entries_of(c, i).is_empty()))
+                .filter(|(k, s)| {
+                    sweep.covers(&k.0, state.space_of(k).as_deref())
+                        && swept(&s.meta, !state.entries_of(&k.0, &k.1).is_empty())
+                })
                 .map(|(k, _)| k.clone())
                 .collect();
             for k in &gone {
                 state.records.remove(k);
                 decided.changes.add(&k.0, &k.1, Op::Delete);
             }
-            state.log(LogEntry::force(now, LogKind::Swept, &scope, gone.len() as u64));
+            state.log(LogEntry::swept(now, &sweep, &state.space_collections(), gone.len() as u64));
             decided.changes.add(LOG_CHANGES, "", Op::Create);
             Ok(decided)
         })

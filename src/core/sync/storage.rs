@@ -313,12 +313,18 @@ pub trait SyncStorage<D> {
     /// scope's queued changes forced (a conflict holding one lets it go). A pull drops the
     /// scope's queued changes, conflicts and dead letters (unless `keep_local`), marks its
     /// records to be taken again, forgets the cursor and remembers that a sweep is due
-    /// ([`PageApplied::sweep_due`]).
+    /// ([`PageApplied::sweep_due`]). A pull of spaces does the same to the records of those
+    /// spaces as they are here, forgets those spaces' cursors (every cursor when
+    /// [`super::rules::force::forgets_every_cursor`] says so) and adds them to the sweep; it is
+    /// refused with `InvalidOptions`, nothing changed, when [`super::rules::force::check_spaces`]
+    /// refuses its spaces.
     /// An entry sent before takes a new mutation id from `mutation_id`.
     async fn begin_force(&self, force: &Force, now: f64, mutation_id: &mut dyn FnMut() -> String) -> Result<Decided>;
 
     /// After a pull from the start that a force pull began: removes the records of its scope the
-    /// server does not have ([`super::rules::force::swept`]), logged, and forgets the sweep.
+    /// server does not have ([`super::rules::force::swept`]; the scope is a
+    /// [`super::rules::force::Sweep`]: collections, and spaces as records are here), logged, and
+    /// forgets the sweep.
     async fn finish_force_pull(&self, now: f64) -> Result<Decided>;
 
     /// Clears the local data of `collection` (records, queued changes, conflicts, dead letters)

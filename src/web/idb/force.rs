@@ -5,7 +5,7 @@ use js_sys::Array;
 use wasm_bindgen::JsValue;
 use web_sys::{IdbDatabase, IdbTransaction};
 
-use crate::core::error::Result;
+use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::outbox::Op;
 use crate::core::schema::{Schema, CONFLICTS_STORE, META_STORE};
 use crate::core::sync::entry::Hold;
@@ -126,6 +126,13 @@ pub async fn begin_force(
                 let kept = if *keep_local { Kept::Local } else { Kept::Server };
                 let log_entry = force_log(now, LogKind::ForcePull, scope, in_scope.len() as u64, Some(kept));
                 log::append(&tx, &log_entry, context).await?;
+            }
+            Force::PullSpaces { .. } => {
+                // The transaction aborts on this error: nothing changed.
+                return Err(Error::new(
+                    ErrorKind::InvalidOptions,
+                    "forcePull({ spaces }) is not supported by the IndexedDB store yet",
+                ));
             }
         }
         decided.changes.add(LOG_CHANGES, "", Op::Create);

@@ -89,8 +89,9 @@ struct Job {
     cursor: Option<String>,
     /// A request was already sent again with a fresh token after `token_expired`.
     token_refreshed: bool,
-    /// The force this sync begins with (`forcePush()`, `forcePull()`).
-    force: Option<Force>,
+    /// The force this sync begins with (`forcePush()`, `forcePull()`), and its caller (among
+    /// `waiters` too).
+    force: Option<(Force, Waiter)>,
     /// When the request in flight was sent, to measure the server's clock by its answer.
     sent_at: f64,
     /// When the sync started, for its duration.
@@ -414,12 +415,22 @@ impl<D> Engine<D> {
                 if self.offline {
                     return self.fail(Stop::Failure(Failure::Offline), out);
                 }
-                if let Some(force) = job.force.clone() {
+                if let Some((force, _)) = job.force.clone() {
                     job.phase = Phase::BeginningForce;
                     out.push(Command::BeginForce(force));
                 } else {
                     self.connect(out);
                 }
+            }
+            (Phase::BeginningForce, Event::ForceBegun(Err(e))) if e.kind == ErrorKind::InvalidOptions => {
+                // Refused by storage before it changed anything (a space this device does not
+                // sync, say): only the force's caller hears it, the sync carries on for whoever
+                // else waits for it, and nothing is retried.
+                if let Some((_, waiter)) = job.force.take() {
+                    job.waiters.retain(|w| *w != waiter);
+                    out.push(Command::Settle { waiters: vec![waiter], outcome: Err(e) });
+                }
+                self.connect(out);
             }
             (Phase::BeginningForce, Event::ForceBegun(Ok(decided))) => {
                 self.status.add_pending(decided.pending_delta);
@@ -670,10 +681,7 @@ impl<D> Engine<D> {
         self.rerun = false;
         out.push(Command::Cancel { timer: Timer::Retry });
         let mut waiters = std::mem::take(&mut self.next_waiters);
-        let force = self.forces.pop_front().map(|(force, waiter)| {
-            waiters.push(waiter);
-            force
-        });
+        let force = self.forces.pop_front().inspect(|(_, waiter)| waiters.push(*waiter));
         self.job = Some(Job {
             phase: Phase::Locking,
             waiters,

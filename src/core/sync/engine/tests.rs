@@ -765,3 +765,35 @@ fn an_eviction_found_at_open_is_in_the_status() {
     let out = e.handle(Event::Evicted(evicted.clone()), 3.0);
     assert!(matches!(&out[..], [Command::Publish(s)] if s.evicted == Some(evicted.clone())), "{out:?}");
 }
+
+#[test]
+fn a_force_refused_by_storage_settles_its_caller_and_the_sync_carries_on() {
+    let mut e = started(settings());
+    e.handle(Event::SyncAsked { waiter: Some(Waiter(2)) }, 1.0);
+    e.handle(Event::LockTaken, 1.0);
+    e.handle(Event::Probed(Ok(())), 1.0);
+    // Asked while a sync runs, with a syncNow() caller: both go into the next sync.
+    let force = Force::PullSpaces { spaces: vec!["p9".into()], keep_local: false };
+    e.handle(Event::ForceAsked { force: force.clone(), waiter: Waiter(1) }, 1.0);
+    e.handle(Event::SyncAsked { waiter: Some(Waiter(3)) }, 1.0);
+    let out = finish(&mut e);
+    assert!(has(&out, |c| matches!(c, Command::TakeLock)), "{out:?}");
+    assert_eq!(e.handle(Event::LockTaken, 2.0), vec![Command::BeginForce(force)]);
+    let refused = Error::new(ErrorKind::InvalidOptions, "space \"p9\" is not synced on this device");
+    let out = e.handle(Event::ForceBegun(Err(refused.clone())), 2.0);
+    assert!(
+        has(
+            &out,
+            |c| matches!(c, Command::Settle { waiters, outcome: Err(err) } if waiters == &vec![Waiter(1)] && *err == refused)
+        ),
+        "only the force's caller hears it: {out:?}"
+    );
+    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100 }), "the sync goes on: {out:?}");
+    assert!(!has(&out, |c| matches!(c, Command::Arm { timer: Timer::Retry, .. })), "nothing to retry");
+    assert_eq!(e.status().last_error, None, "not a failed sync");
+    let out = finish(&mut e);
+    assert!(
+        has(&out, |c| matches!(c, Command::Settle { waiters, outcome: Ok(_) } if waiters == &vec![Waiter(3)])),
+        "{out:?}"
+    );
+}

@@ -8,6 +8,7 @@
 //! takes the server's version of every record it has, and [`swept`] removes what is still
 //! marked once the pull is complete: the records the server does not have.
 
+use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::meta::RecordMeta;
 use crate::core::status::RecordStatus;
 
@@ -47,6 +48,56 @@ pub enum Force {
     /// re-applied on top of the server's fresh state (as conflicts where the server changed the
     /// record, settled by the collection's strategy); otherwise they are dropped.
     Pull { scope: Scope, keep_local: bool },
+    /// A force pull of some spaces: the records of collections with a space field whose field,
+    /// as the record is here, holds one of `spaces` ([`in_spaces`]). Records of other spaces and
+    /// of no space, their queued changes and their cursors are untouched. Every space must be
+    /// one the device syncs ([`check_spaces`]). `keep_local` as for [`Force::Pull`].
+    ///
+    /// A variant of its own rather than a third [`Scope`]: a scope is also a force push's, and
+    /// the sweep it leaves adds to those of collections ([`Sweep`]).
+    PullSpaces { spaces: Vec<String>, keep_local: bool },
+}
+
+/// Why a force pull of `spaces` is refused before anything changes (`InvalidOptions`): no space
+/// named, or one the device does not sync (`synced` says which it does). Pulling a space from
+/// its start is only meaningful for a space whose cursor this device keeps; syncing a new one is
+/// adding it.
+pub fn check_spaces(spaces: &[String], synced: impl Fn(&str) -> bool) -> Result<()> {
+    if spaces.is_empty() {
+        return Err(Error::new(ErrorKind::InvalidOptions, "a force pull by space needs at least one space"));
+    }
+    match spaces.iter().find(|s| !synced(s)) {
+        Some(space) => {
+            Err(Error::new(ErrorKind::InvalidOptions, format!("space \"{space}\" is not synced on this device")))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Whether a record whose space here is `space` (its space field's value in the local data;
+/// `None` for no space, a tombstone, or a collection without a space field) is in a force pull
+/// of `spaces`. A record of no space never is.
+pub fn in_spaces(spaces: &[String], space: Option<&str>) -> bool {
+    space.is_some_and(|s| spaces.iter().any(|f| f == s))
+}
+
+/// Whether a force pull of spaces must forget every cursor, not only its spaces', because of
+/// this record of its spaces: the server's version of the record may then be in another space
+/// this device syncs (or in none), behind that space's cursor, and only a pull from the start
+/// brings it back before the sweep (or a `left` entry of the space) removes the copy here. So it
+/// is when the force drops the record's queued changes (`queued` and not `keep_local`: a dropped
+/// change may have moved the record into the space here), and when the record is in conflict
+/// with nothing queued (a pulled version that clashed on a unique index: the conflict holds a
+/// version already pulled, maybe from another space, and the force drops it or marks the stale
+/// copy). A record whose changes are kept stays as it is, its conflict (if any) settled as
+/// usual; any other record of the space is as the server last sent it, and a newer version
+/// elsewhere is still ahead of its space's cursor.
+pub fn forgets_every_cursor(queued: bool, in_conflict: bool, keep_local: bool) -> bool {
+    if queued {
+        !keep_local
+    } else {
+        in_conflict
+    }
 }
 
 /// What a force push does to one queued entry: marked forced, and let go if a conflict held it
@@ -104,6 +155,45 @@ pub fn widen_sweep(before: Option<Scope>, more: &Scope) -> Scope {
         }
         (Some(_), _) => Scope::All,
         (None, more) => more.clone(),
+    }
+}
+
+/// What a sweep removes once the pull from the start is complete: the marked records of some
+/// collections (a force pull of collections, a discarded change), and those of some spaces (a
+/// force pull of spaces). Several forces before one complete pull add up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sweep {
+    /// The collections swept (`None`: none).
+    pub collections: Option<Scope>,
+    /// The spaces swept: a record whose space, as it is here, is one of these.
+    pub spaces: Vec<String>,
+}
+
+impl Sweep {
+    /// Whether a sweep is due: a force pull (or a discard) is under way.
+    pub fn is_due(&self) -> bool {
+        self.collections.is_some() || !self.spaces.is_empty()
+    }
+
+    /// Adds the collections of `scope`.
+    pub fn add_collections(&mut self, scope: &Scope) {
+        self.collections = Some(widen_sweep(self.collections.take(), scope));
+    }
+
+    /// Adds `spaces`.
+    pub fn add_spaces(&mut self, spaces: &[String]) {
+        for space in spaces {
+            if !self.spaces.contains(space) {
+                self.spaces.push(space.clone());
+            }
+        }
+    }
+
+    /// Whether a record of `collection` whose space here is `space` is in the sweep: a record is
+    /// removed only once the pull from the start of its own collection or space is complete (a
+    /// force pull of spaces forgets only their cursors).
+    pub fn covers(&self, collection: &str, space: Option<&str>) -> bool {
+        self.collections.as_ref().is_some_and(|c| c.contains(collection)) || in_spaces(&self.spaces, space)
     }
 }
 
@@ -182,6 +272,52 @@ mod tests {
         // Created here and kept: never swept.
         assert!(!swept(&meta(None, RecordStatus::Pending, false), true));
         assert!(scope_checks());
+    }
+
+    #[test]
+    fn a_force_pull_by_space_names_spaces_the_device_syncs() {
+        let synced = |s: &str| s == "p1" || s == "p2";
+        assert_eq!(check_spaces(&["p1".into(), "p2".into()], synced), Ok(()));
+        let unknown = check_spaces(&["p1".into(), "p9".into()], synced).unwrap_err();
+        assert_eq!(unknown.kind, ErrorKind::InvalidOptions);
+        assert!(unknown.message.contains("\"p9\""), "{}", unknown.message);
+        assert_eq!(check_spaces(&[], synced).unwrap_err().kind, ErrorKind::InvalidOptions);
+    }
+
+    #[test]
+    fn a_force_pull_by_space_takes_the_records_of_its_spaces_as_they_are_here() {
+        let spaces = ["p1".to_string(), "p2".to_string()];
+        assert!(in_spaces(&spaces, Some("p1")) && in_spaces(&spaces, Some("p2")));
+        assert!(!in_spaces(&spaces, Some("p3")));
+        assert!(!in_spaces(&spaces, None), "no space (a tombstone, a collection without a space field)");
+    }
+
+    #[test]
+    fn a_force_pull_by_space_forgets_every_cursor_only_for_a_record_that_may_be_elsewhere() {
+        assert!(!forgets_every_cursor(false, false, false), "as the server last sent it");
+        assert!(!forgets_every_cursor(true, false, true), "its changes kept: pushed on top");
+        assert!(!forgets_every_cursor(true, true, true), "kept with its conflict, settled as usual");
+        assert!(forgets_every_cursor(true, false, false), "a dropped change may have moved it here");
+        assert!(forgets_every_cursor(true, true, false));
+        for keep_local in [false, true] {
+            assert!(forgets_every_cursor(false, true, keep_local), "a clash holds a version pulled from elsewhere");
+        }
+    }
+
+    #[test]
+    fn a_sweep_covers_its_collections_and_its_spaces() {
+        let mut sweep = Sweep::default();
+        assert!(!sweep.is_due() && !sweep.covers("notes", Some("p1")));
+        sweep.add_spaces(&["p1".into()]);
+        sweep.add_spaces(&["p2".into(), "p1".into()]);
+        assert_eq!(sweep.spaces, vec!["p1".to_string(), "p2".to_string()]);
+        assert!(sweep.is_due() && sweep.covers("notes", Some("p1")) && sweep.covers("notes", Some("p2")));
+        assert!(!sweep.covers("notes", Some("p3")), "another space's pull may not be complete");
+        assert!(!sweep.covers("notes", None), "nor that of no space");
+        sweep.add_collections(&Scope::Only(vec!["tags".into()]));
+        assert!(sweep.covers("tags", None) && sweep.covers("notes", Some("p2")) && !sweep.covers("notes", None));
+        sweep.add_collections(&Scope::All);
+        assert!(sweep.covers("notes", None));
     }
 
     fn scope_checks() -> bool {
