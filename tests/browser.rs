@@ -122,6 +122,8 @@ mod spaces {
         fn reload_mid_first_pull(api: JsValue) -> Promise;
         #[wasm_bindgen(js_name = aRecordMovedBetweenSpacesLeavesOneAndReachesTheOther)]
         fn record_moved_between_spaces(api: JsValue) -> Promise;
+        #[wasm_bindgen(js_name = aForcePullOfASpaceReplacesOnlyThatSpace)]
+        fn force_pull_of_a_space(api: JsValue) -> Promise;
     }
 
     #[wasm_bindgen_test]
@@ -137,6 +139,11 @@ mod spaces {
     #[wasm_bindgen_test]
     async fn a_record_moved_between_spaces_leaves_one_and_reaches_the_other() {
         run(record_moved_between_spaces(api())).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_force_pull_of_a_space_replaces_only_that_space() {
+        run(force_pull_of_a_space(api())).await;
     }
 }
 

@@ -368,14 +368,27 @@ export interface ForcePushOptions<C extends string = string> {
   collections?: ReadonlyArray<C>;
 }
 
-/** Options of `forcePull()`. */
-export interface ForcePullOptions<C extends string = string> {
-  /** The collections whose local data becomes the server's (all when absent). */
-  collections?: ReadonlyArray<C>;
-  /** Keep queued changes and re-apply them on top of the server's state (through each
-   * collection's conflict strategy), instead of dropping them. */
-  keepLocalChanges?: boolean;
-}
+/** Options of `forcePull()`: the collections, or the spaces, whose local data becomes the
+ * server's (everything when neither is given). */
+export type ForcePullOptions<C extends string = string> =
+  | {
+      /** The collections whose local data becomes the server's (all when absent). */
+      collections?: ReadonlyArray<C>;
+      spaces?: never;
+      /** Keep queued changes and re-apply them on top of the server's state (through each
+       * collection's conflict strategy), instead of dropping them. */
+      keepLocalChanges?: boolean;
+    }
+  | {
+      collections?: never;
+      /** The spaces whose local records become the server's (see `db.spaces`): each must be one
+       * this device syncs (InvalidOptionsError otherwise, nothing changed). Only those spaces
+       * are pulled from their start, unless dropping a queued change there means a record may
+       * have moved in from elsewhere: then every space is. Records of other spaces, and of no
+       * space, keep their queued changes. */
+      spaces: ReadonlyArray<string>;
+      keepLocalChanges?: boolean;
+    };
 
 /** A record changed both here and on the server. Both versions are kept until resolved. */
 export interface Conflict<T extends object = Fields, C extends string = string> {
@@ -651,12 +664,14 @@ export class Database<S = any> {
    * InvalidOptionsError without `sync`, UnknownCollectionError for a name not in the schema. If
    * the network fails midway, the marked changes go out with the next sync. Logged. */
   forcePush(options?: ForcePushOptions<keyof S & string>): Promise<SyncSummary>;
-  /** Destructive: the local data of the named collections (all when absent) becomes the
-   * server's, pulled from the start; local records the server does not have are removed. Queued
-   * changes, conflicts and rejected changes of those collections are dropped, or kept and
-   * re-applied on top of the server's state with `keepLocalChanges`. Resolves when the pull is
-   * complete. Refused like `forcePush()`. If the network fails midway, the next sync completes
-   * it (until then the local records are still there). Logged. */
+  /** Destructive: the local data of the named collections, or of the named spaces (all when
+   * neither is given), becomes the server's, pulled from the start; local records the server
+   * does not have there are removed. Queued changes, conflicts and rejected changes of those
+   * records are dropped, or kept and re-applied on top of the server's state with
+   * `keepLocalChanges`. Resolves when the pull is complete. Refused like `forcePush()`, and with
+   * InvalidOptionsError for a space this device does not sync. If the network fails midway, the
+   * next sync completes it (until then the local records are still there). Logged (a force by
+   * space names its spaces in `id`). */
   forcePull(options?: ForcePullOptions<keyof S & string>): Promise<SyncSummary>;
   /** The changes the server rejected. */
   failed(): Promise<Array<DeadLetter<keyof S & string>>>;

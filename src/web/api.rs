@@ -19,6 +19,7 @@ use crate::core::sync::log::LOG_CHANGES;
 use crate::core::sync::rules::force::{Force, Scope};
 use crate::core::sync::storage::{Changes, Choice, Decided, SyncStorage};
 use crate::core::write::Intent;
+use crate::protocol::check_space;
 
 use super::database::Inner;
 use super::driver::Host;
@@ -158,17 +159,17 @@ impl Database {
     #[wasm_bindgen(js_name = forcePush)]
     pub fn force_push(&self, options: JsValue) -> Promise {
         match self.read_force(&options, false) {
-            Ok((scope, _)) => self.inner.driver.force(Force::Push(scope)),
+            Ok(force) => self.inner.driver.force(force),
             Err(e) => Promise::reject(&to_js(e)),
         }
     }
 
-    /// Replaces local data (of `collections`, or all) with the server's, pulled from the start;
-    /// queued changes are dropped, or with `keepLocalChanges` re-applied on top.
+    /// Replaces local data (of `collections` or `spaces`, or all) with the server's, pulled from
+    /// the start; queued changes are dropped, or with `keepLocalChanges` re-applied on top.
     #[wasm_bindgen(js_name = forcePull)]
     pub fn force_pull(&self, options: JsValue) -> Promise {
         match self.read_force(&options, true) {
-            Ok((scope, keep_local)) => self.inner.driver.force(Force::Pull { scope, keep_local }),
+            Ok(force) => self.inner.driver.force(force),
             Err(e) => Promise::reject(&to_js(e)),
         }
     }
@@ -318,10 +319,13 @@ impl Database {
 
 impl Database {
     /// `{ collections?: string[], keepLocalChanges?: boolean }` (the latter for a pull only).
-    fn read_force(&self, options: &JsValue, pull: bool) -> Result<(Scope, bool)> {
+    /// The options of `forcePush()` (`pull` false) or `forcePull()`: `{ collections? }`, and for a
+    /// pull `keepLocalChanges?` and `spaces?` (instead of `collections`).
+    fn read_force(&self, options: &JsValue, pull: bool) -> Result<Force> {
         let invalid = |m: String| Error::new(ErrorKind::InvalidOptions, m);
+        let force = |scope, keep_local| if pull { Force::Pull { scope, keep_local } } else { Force::Push(scope) };
         if options.is_undefined() {
-            return Ok((Scope::All, false));
+            return Ok(force(Scope::All, false));
         }
         if !options.is_object() || Array::is_array(options) {
             return Err(invalid(format!("force options must be an object, got {}", type_name(options))));
@@ -333,9 +337,32 @@ impl Database {
             (_, false, true) => return Err(invalid("`keepLocalChanges` must be a boolean".into())),
             (_, false, false) => return Err(invalid("`keepLocalChanges` is an option of forcePull()".into())),
         };
-        let list = field(options, "collections");
+        let (list, spaces) = (field(options, "collections"), field(options, "spaces"));
+        if !spaces.is_undefined() {
+            if !pull {
+                return Err(invalid("`spaces` is an option of forcePull()".into()));
+            }
+            if !list.is_undefined() {
+                return Err(invalid("forcePull() takes `collections` or `spaces`, not both".into()));
+            }
+            if !Array::is_array(&spaces) || Array::from(&spaces).length() == 0 {
+                return Err(invalid("`spaces` must be a non-empty array of space ids".into()));
+            }
+            let mut ids = Vec::new();
+            for space in Array::from(&spaces).iter() {
+                let id = space.as_string().ok_or_else(|| invalid("`spaces` must hold strings".into()))?;
+                check_space(&id).map_err(|r| invalid(r.message))?;
+                // Refused here, before a sync is started for it (storage checks again, against
+                // the set as stored, when the force begins).
+                if !self.inner.syncs_space(&id) {
+                    return Err(invalid(format!("space \"{id}\" is not synced on this device")));
+                }
+                ids.push(id);
+            }
+            return Ok(Force::PullSpaces { spaces: ids, keep_local });
+        }
         if list.is_undefined() {
-            return Ok((Scope::All, keep_local));
+            return Ok(force(Scope::All, keep_local));
         }
         if !Array::is_array(&list) || Array::from(&list).length() == 0 {
             return Err(invalid("`collections` must be a non-empty array of collection names".into()));
@@ -346,7 +373,7 @@ impl Database {
             self.inner.check_collection(&name)?;
             names.push(name);
         }
-        Ok((Scope::Only(names), keep_local))
+        Ok(force(Scope::Only(names), keep_local))
     }
 
     fn decision_target(&self, collection: &str, id: &JsValue) -> Result<String> {

@@ -253,3 +253,44 @@ export async function aRecordMovedBetweenSpacesLeavesOneAndReachesTheOther(api) 
     await cleanup(api, only1, only2, both);
   }
 }
+
+export async function aForcePullOfASpaceReplacesOnlyThatSpace(api) {
+  const { main } = api.servers;
+  await seed(api, main, "tok30", { p1: 3, p2: 2, notes: 0 });
+  const c = await openSpaced(api, "force-space", manual(main, "tok30"));
+  try {
+    const { db, tasks } = c;
+    await db.spaces.add("p1", { wait: true });
+    await db.spaces.add("p2", { wait: true });
+    const [p1a] = (await tasks.query()).filter((t) => t.project === "p1");
+    const [p2a] = (await tasks.query()).filter((t) => t.project === "p2");
+    await tasks.update(p1a.id, { title: "edited in p1" });
+    const local = await tasks.create({ title: "only here", project: "p1" });
+    await tasks.update(p2a.id, { title: "edited in p2" });
+    eq(db.status().pending, 3, "three changes queued");
+
+    // Refused, nothing changed.
+    await rejects(db.forcePull({ spaces: ["p9"] }), "InvalidOptionsError", "a space not synced here");
+    await rejects(db.forcePull({ spaces: [] }), "InvalidOptionsError", "no space");
+    await rejects(db.forcePull({ spaces: ["p1"], collections: ["tasks"] }), "InvalidOptionsError", "both");
+    await rejects(db.forcePush({ spaces: ["p1"] }), "InvalidOptionsError", "a force push by space");
+    eq(db.status().pending, 3, "nothing changed by a refusal");
+    eq((await serverState(main, "tok30")).live.filter((r) => r.data.title.startsWith("edited")).length, 0, "nor sent");
+
+    await db.forcePull({ spaces: ["p1"] });
+    const byId = Object.fromEntries((await tasks.query()).map((t) => [t.id, t]));
+    eq(byId[p1a.id].title, p1a.title, "p1's edit gave way to the server's version");
+    eq(byId[local.id], undefined, "a record of p1 the server never had is gone");
+    eq([byId[p2a.id].title, byId[p2a.id]._sync.status], ["edited in p2", "synced"], "p2's change was kept, and sent by the sync");
+    eq(db.status().pending, 0, "nothing left queued");
+    const log = await db.syncLog();
+    const forced = log.find((e) => e.kind === "force-pull");
+    eq([forced.id, forced.count, forced.kept], ["p1", 2, "server"], "logged with its space and what it dropped");
+    assert(log.some((e) => e.kind === "swept" && e.id === "p1" && e.count === 1), JSON.stringify(log));
+    const server = await serverState(main, "tok30");
+    assert(!server.live.some((r) => r.id === local.id), "the dropped create never reached the server");
+    eq(server.live.find((r) => r.id === p2a.id).data.title, "edited in p2", "p2's change did");
+  } finally {
+    await cleanup(api, c);
+  }
+}

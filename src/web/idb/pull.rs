@@ -65,7 +65,7 @@ pub async fn apply_page(
         } else {
             applied.restart = true;
         }
-        applied.sweep_due = super::force::sweep_due(&tx, context).await?.is_some();
+        applied.sweep_due = super::force::sweep_due(&tx, context).await?.is_due();
         Ok(applied)
     };
     commit_now_or_abort(&tx, context, work).await

@@ -196,9 +196,21 @@ pub async fn add_space(db: &IdbDatabase, space: &str) -> Result<bool> {
     .await
 }
 
+/// Forgets the cursors of `spaces` in `tx` (the others carry on).
+pub async fn forget_space_cursors(tx: &IdbTransaction, spaces: &[String], context: &str) -> Result<()> {
+    let meta = store(tx, META_STORE)?;
+    let mut set = read_set(&meta, context).await?;
+    for space in spaces {
+        if let Some(row) = set.get_mut(space) {
+            row.cursor = None;
+        }
+    }
+    write_set(&meta, &set, context)
+}
+
 /// The records of `collection` whose space field holds `space`: through an index on the field
 /// when the collection declares one, otherwise by reading the collection whole.
-async fn records_in(
+pub async fn records_in(
     tx: &IdbTransaction,
     schema: &Schema,
     collection: &str,
@@ -354,7 +366,7 @@ pub async fn apply_spaces(
         if set_changed {
             write_set(&meta, &set, context)?;
         }
-        applied.sweep_due = super::force::sweep_due(&tx, context).await?.is_some();
+        applied.sweep_due = super::force::sweep_due(&tx, context).await?.is_due();
         Ok(applied)
     };
     commit_now_or_abort(&tx, context, work).await
