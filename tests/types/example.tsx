@@ -58,6 +58,7 @@ export async function main(): Promise<void> {
   // Spaces: chosen at run time, with a status each.
   const added: boolean = await db.spaces.add("p1", { wait: true });
   const spaces: string[] = await db.spaces.list();
+  await db.forcePull({ spaces: ["p1"], keepLocalChanges: true });
   await db.spaces.remove("p1", { discardPending: true });
   const ready: boolean | undefined = db.status().spaces["p1"]?.ready;
   const outside: true | undefined = created._sync.outside;
