@@ -155,11 +155,18 @@ mod device {
     extern "C" {
         #[wasm_bindgen(js_name = aDatabaseClearedOutsideIsReportedOnceAndPulledAfresh)]
         fn cleared_outside(api: JsValue) -> Promise;
+        #[wasm_bindgen(js_name = aDamagedRecordIsSetAsideAndReplacedByTheServers)]
+        fn damaged_record(api: JsValue) -> Promise;
     }
 
     #[wasm_bindgen_test]
     async fn a_database_cleared_outside_is_reported_once_and_pulled_afresh() {
         run(cleared_outside(api())).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_damaged_record_is_set_aside_and_replaced_by_the_servers() {
+        run(damaged_record(api())).await;
     }
 }
 

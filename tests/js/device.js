@@ -1,6 +1,6 @@
 // Browser scenarios of what happens to a device's data outside ferrysync (docs/storage.md, "When
 // the data goes"), against the reference server that scripts/with-servers.sh starts.
-import { eq, manual, uniqueApp, waitFor } from "./scenarios.js";
+import { assert, eq, manual, rawOpen, uniqueApp, waitFor } from "./scenarios.js";
 
 const TASKS = { tasks: {} };
 const DISCARD = { discardPending: true };
@@ -73,5 +73,44 @@ export async function aDatabaseClearedOutsideIsReportedOnceAndPulledAfresh(api) 
   } finally {
     db.close();
     await api.deleteDatabase(app, undefined, DISCARD);
+  }
+}
+
+export async function aDamagedRecordIsSetAsideAndReplacedByTheServers(api) {
+  const { main } = api.servers;
+  const sync = manual(main, "tok31");
+  const [appA, appB] = [uniqueApp("damaged-a"), uniqueApp("damaged-b")];
+  const a = await api.open({ app: appA, version: 1, collections: TASKS, sync });
+  const b = await api.open({ app: appB, version: 1, collections: TASKS, sync });
+  try {
+    const r1 = await a.collection("tasks").create({ title: "one" });
+    const r2 = await a.collection("tasks").create({ title: "two" });
+    await a.syncNow();
+    await b.syncNow();
+    // A row damaged by hand: its metadata is not an object.
+    const raw = await rawOpen(b.name);
+    await new Promise((resolve, reject) => {
+      const tx = raw.transaction("tasks", "readwrite");
+      tx.objectStore("tasks").put({ id: r1.id, title: "garbage", _sync: "broken" });
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+    });
+    raw.close();
+    const tasks = b.collection("tasks");
+    eq([await tasks.count(), (await tasks.get(r1.id)).title], [2, "garbage"], "reads go on");
+
+    await a.collection("tasks").update(r1.id, { title: "fixed on the server" });
+    await a.syncNow();
+    await b.syncNow();
+    const fixed = await tasks.get(r1.id);
+    eq([fixed.title, fixed._sync.status, (await tasks.get(r2.id)).title], ["fixed on the server", "synced", "two"], "replaced, the rest untouched");
+    const [entry] = (await b.syncLog()).filter((e) => e.kind === "quarantined");
+    eq([entry?.collection, entry?.id, entry?.local?.title], ["tasks", r1.id, "garbage"], "set aside with its raw value");
+    assert(/does not decode/.test(entry.message), entry.message);
+  } finally {
+    for (const [db, app] of [[a, appA], [b, appB]]) {
+      db.close();
+      await api.deleteDatabase(app, undefined, DISCARD);
+    }
   }
 }

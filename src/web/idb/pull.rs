@@ -7,9 +7,11 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbTransaction};
 
 use crate::core::error::{ErrorKind, Result};
+use crate::core::meta::META_FIELD;
 use crate::core::outbox::Op;
 use crate::core::schema::{CONFLICTS_STORE, META_STORE};
 use crate::core::sync::entry::Hold;
+use crate::core::sync::log::{LogKind, LOG_CHANGES};
 use crate::core::sync::rules::pull::{clash_step, pull_step, PullStep};
 use crate::core::sync::rules::RecordStep;
 use crate::core::sync::storage::PageApplied;
@@ -71,6 +73,33 @@ pub async fn apply_page(
     commit_now_or_abort(&tx, context, work).await
 }
 
+/// Takes a stored record whose metadata does not decode out of the sync's way: logged
+/// (`quarantined`) with its raw value; the caller then treats the record as absent.
+async fn quarantine_record(
+    tx: &IdbTransaction,
+    collection: &str,
+    id: &str,
+    raw: &JsValue,
+    now: f64,
+    context: &str,
+) -> Result<()> {
+    let logged = glue::make_log_entry(
+        now,
+        LogKind::Quarantined.as_str(),
+        collection,
+        id,
+        None,
+        None,
+        raw,
+        &JsValue::UNDEFINED,
+        None,
+        Some(format!(
+            "a stored record whose `{META_FIELD}` metadata does not decode; the server's version replaced it"
+        )),
+    );
+    super::log::append(tx, &logged, context).await
+}
+
 /// Applies pulled changes in `tx` ([`pull_step`] decides each), adding what they did to
 /// `applied`. `declared`: whether the schema declares a collection.
 pub async fn apply_changes(
@@ -112,11 +141,20 @@ pub async fn apply_changes(
     };
     let mut puts = Vec::new();
     let (put_stores, put_values) = (js_sys::Array::new(), js_sys::Array::new());
-    for (i, (change, record)) in changes.into_iter().zip(found).enumerate() {
+    for (i, (change, mut record)) in changes.into_iter().zip(found).enumerate() {
         let key = JsValue::from_str(&change.id);
         let records = store(tx, &change.collection)?;
         let queued = queued.get(i).map(entries).unwrap_or_default();
-        let meta = read_meta(&record);
+        let mut meta = read_meta(&record);
+        if meta.is_none() && !record.is_undefined() {
+            // A row without readable metadata (written by hand, by another program, damaged):
+            // set aside in the log with its raw value, and the server's version takes its place.
+            quarantine_record(tx, &change.collection, &change.id, &record, now, context).await?;
+            records.delete(&key).map_err(&fail)?;
+            applied.changes.add(&change.collection, &change.id, Op::Delete);
+            applied.changes.add(LOG_CHANGES, &change.id, Op::Create);
+            (record, meta) = (JsValue::UNDEFINED, None);
+        }
         let queued_entries: Vec<_> = queued.iter().map(|s| s.entry.clone()).collect();
         match pull_step(change, meta.as_ref(), &queued_entries, now) {
             PullStep::Ignore => {}
