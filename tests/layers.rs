@@ -9,7 +9,23 @@ use std::path::Path;
 
 /// The modules of `src/web` each module may use, besides the leaves every module may use.
 const ALLOWED: &[(&str, &[&str])] = &[
-    ("api", &["database", "driver", "idb", "events", "live", "metrics", "options", "query_args", "records", "wire"]),
+    (
+        "api",
+        &[
+            "database",
+            "driver",
+            "idb",
+            "events",
+            "live",
+            "metrics",
+            "options",
+            "query_args",
+            "records",
+            "spaces",
+            "wire",
+        ],
+    ),
+    ("spaces", &["database", "driver", "idb", "options"]),
     ("metrics", &[]),
     ("live", &["events", "idb", "query_args"]),
     ("database", &["driver", "idb", "events", "tabs", "records", "transport"]),

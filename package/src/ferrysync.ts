@@ -9,6 +9,7 @@ import { FerrysyncError as GlueError } from "./wasm/errors.js";
 export const FerrysyncError = GlueError as unknown as typeof api.FerrysyncError;
 export const Database = wasm.Database as unknown as typeof api.Database;
 export const Collection = wasm.Collection as unknown as typeof api.Collection;
+export const Spaces = wasm.Spaces as unknown as typeof api.Spaces;
 
 export const preload: typeof api.preload = (source) => load(source);
 

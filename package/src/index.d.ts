@@ -443,7 +443,8 @@ export interface SpaceStatus {
 /** `db.spaces`: the spaces this device syncs, stored with the database (they survive reloads).
  * Every method rejects with InvalidOptionsError when no collection declares a `space` field, and
  * for a space id that is not a non-empty string of at most 256 characters. */
-export interface Spaces {
+export class Spaces {
+  private constructor();
   /** The spaces this device syncs, in order. */
   list(): Promise<string[]>;
   /** Syncs `space` from now on: it is pulled from its start while the other spaces carry on, at
@@ -458,6 +459,8 @@ export interface Spaces {
    * queued changes, unless `discardPending` is true. Logged as a `wipe` whose `id` is the
    * space. */
   remove(space: string, options?: WipeOptions): Promise<void>;
+  /** Frees this handle's wasm memory (the database stays open). */
+  free(): void;
 }
 
 /** The sync status snapshot. It keeps its identity until one of its values changes. */

@@ -226,7 +226,8 @@ impl World {
             if tab != from.tab {
                 let at = self.tab_ref(from.client, tab);
                 let delay = self.rng.range(0, 5);
-                self.schedule(delay, Action::Message(at, message.clone()));
+                self.mail.entry((from.client, from.tab, tab)).or_default().push_back(message.clone());
+                self.schedule(delay, Action::Message { to: at, from: from.tab });
             }
         }
     }

@@ -72,8 +72,13 @@ pub(crate) enum Action {
     LockGranted(TabRef),
     /// The tab sees the sync lock free.
     LockFree(TabRef),
-    /// Another tab's message (BroadcastChannel).
-    Message(TabRef, Message),
+    /// Another tab's message (BroadcastChannel) reaches the tab: the oldest one the tab
+    /// `from` (of the same client) posted to it that has not arrived yet. A channel delivers
+    /// one sender's messages in the order they were posted, whatever their delays.
+    Message {
+        to: TabRef,
+        from: usize,
+    },
 }
 
 /// Parameters of a run, drawn from its seed.
@@ -166,6 +171,8 @@ pub struct World {
     pub server: Server,
     pub(crate) clients: Vec<Client>,
     pub(crate) actions: Vec<(u64, Action)>,
+    /// Messages posted and not delivered yet, by (client, from tab, to tab), oldest first.
+    pub(crate) mail: BTreeMap<(usize, usize, usize), std::collections::VecDeque<Message>>,
     pub(crate) requests: BTreeMap<u64, Request>,
     pub(crate) next_request: u64,
     pub(crate) next_waiter: u64,
@@ -211,6 +218,7 @@ impl World {
             server: Server::new(shape.max_batch),
             clients: Vec::new(),
             actions: Vec::new(),
+            mail: BTreeMap::new(),
             requests: BTreeMap::new(),
             next_request: 0,
             next_waiter: 0,
@@ -332,8 +340,14 @@ impl World {
                 }
             }
             Action::LockFree(at) => self.feed(at, Event::LockFree),
-            Action::Message(at, Message::Change) => self.feed(at, Event::RemoteChange),
-            Action::Message(at, Message::Status(status)) => self.feed(at, Event::RemoteStatus(status)),
+            Action::Message { to, from } => {
+                let queue = self.mail.get_mut(&(to.client, from, to.tab));
+                match queue.and_then(|q| q.pop_front()) {
+                    Some(Message::Change) => self.feed(to, Event::RemoteChange),
+                    Some(Message::Status(status)) => self.feed(to, Event::RemoteStatus(status)),
+                    None => {}
+                }
+            }
         }
     }
 

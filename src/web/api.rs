@@ -6,7 +6,7 @@ use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::eviction::Verdict;
@@ -23,14 +23,14 @@ use crate::protocol::check_space;
 
 use super::database::Inner;
 use super::driver::Host;
-use super::error::to_js;
+use super::error::{promise, to_js};
 use super::events::{external_store, once_fn};
 use super::idb::connection::{self, ForcedClose};
 use super::idb::writes::Write;
 use super::idb::{marker, migrations, reads};
 use super::js::{get as field, now, set_field, type_name};
 use super::live::{live_store, LiveSource, Plan};
-use super::options::read_open_options;
+use super::options::{read_discard, read_open_options};
 use super::query_args::read_query;
 use super::records::{check_record, read_id};
 use super::spaces::Spaces;
@@ -39,19 +39,6 @@ use super::wire::JsData;
 /// A failure of the browser's storage manager.
 fn storage_error(e: JsValue) -> Error {
     super::error::from_js("asking the browser about storage", &e, ErrorKind::Storage)
-}
-
-/// The promise of a method's work. The work is boxed, so that one copy of the promise machinery
-/// serves every method (each would otherwise be a copy of it in the wasm).
-pub(super) fn promise<F>(work: F) -> Promise
-where
-    F: std::future::Future<Output = Result<JsValue>> + 'static,
-{
-    boxed_promise(Box::pin(work))
-}
-
-fn boxed_promise(work: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue>>>>) -> Promise {
-    future_to_promise(async move { work.await.map_err(to_js) })
 }
 
 /// A listener argument, or the typed error for anything that is not a function.
@@ -718,20 +705,4 @@ pub fn delete_database(app: String, tenant: Option<String>, options: JsValue) ->
         }
         Ok(JsValue::UNDEFINED)
     })
-}
-
-/// `{ discardPending?: boolean }` of a wipe or a database deletion.
-pub(super) fn read_discard(options: &JsValue) -> Result<bool> {
-    if options.is_undefined() {
-        return Ok(false);
-    }
-    let discard = if options.is_object() { field(options, "discardPending") } else { JsValue::NULL };
-    match (discard.is_undefined(), discard.as_bool()) {
-        (true, _) => Ok(false),
-        (false, Some(d)) => Ok(d),
-        _ => Err(Error::new(
-            ErrorKind::InvalidOptions,
-            format!("options must be {{ discardPending?: boolean }}, got {}", type_name(options)),
-        )),
-    }
 }

@@ -1,7 +1,10 @@
 //! Turning core errors and browser exceptions into the JS `Error`s callers switch on.
 
-use crate::core::error::{Error, ErrorKind};
+use js_sys::Promise;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::core::error::{Error, ErrorKind, Result};
 use web_sys::DomException;
 
 use super::glue;
@@ -40,4 +43,17 @@ pub fn from_js(context: &str, thrown: &JsValue, fallback: ErrorKind) -> Error {
         return Error::new(fallback, format!("{context}: {name}: {message}"));
     }
     Error::new(fallback, format!("{context}: {}", describe(thrown)))
+}
+
+/// The promise of a method's work. The work is boxed, so that one copy of the promise machinery
+/// serves every method (each would otherwise be a copy of it in the wasm).
+pub fn promise<F>(work: F) -> Promise
+where
+    F: std::future::Future<Output = Result<JsValue>> + 'static,
+{
+    boxed_promise(Box::pin(work))
+}
+
+fn boxed_promise(work: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue>>>>) -> Promise {
+    future_to_promise(async move { work.await.map_err(to_js) })
 }

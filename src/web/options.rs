@@ -291,3 +291,19 @@ fn read_index(collection: &str, item: &JsValue) -> Result<IndexDef> {
         optional_bool(item, "multiEntry")?,
     )
 }
+
+/// `{ discardPending?: boolean }` of a wipe or a database deletion.
+pub fn read_discard(options: &JsValue) -> Result<bool> {
+    if options.is_undefined() {
+        return Ok(false);
+    }
+    let discard = if options.is_object() { get(options, "discardPending") } else { JsValue::NULL };
+    match (discard.is_undefined(), discard.as_bool()) {
+        (true, _) => Ok(false),
+        (false, Some(d)) => Ok(d),
+        _ => Err(Error::new(
+            ErrorKind::InvalidOptions,
+            format!("options must be {{ discardPending?: boolean }}, got {}", type_name(options)),
+        )),
+    }
+}

@@ -13,12 +13,12 @@ use crate::core::meta::META_FIELD;
 use crate::core::sync::storage::SyncStorage;
 use crate::protocol::check_space;
 
-use super::api::{promise, read_discard};
 use super::database::Inner;
 use super::driver::Host;
-use super::error::{from_js, to_js};
+use super::error::{from_js, promise, to_js};
 use super::idb::spaces::space_of;
 use super::js::{describe, get, set_field, type_name};
+use super::options::read_discard;
 
 #[wasm_bindgen(skip_typescript)]
 pub struct Spaces {

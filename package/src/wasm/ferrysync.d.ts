@@ -15,3 +15,6 @@ export class Database {
 export class Collection {
   private constructor();
 }
+export class Spaces {
+  private constructor();
+}
