@@ -7,7 +7,7 @@
 // harness is tests/consumers/apps/devtools, built by Vite with React's development build (which
 // reports a missing key or a misplaced element as a console error, and so fails the test).
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, test } from "node:test";
 import { gzipSync } from "node:zlib";
@@ -187,7 +187,7 @@ test("Reset counts the unsent changes; Cancel keeps them; Export first shows the
     assert.deepEqual(onServer.map((r) => [r.id, r.data.title]), [[shared.id, "the server's"]], "the server's data is untouched");
   }));
 
-test("an app that does not import ferrysync/devtools ships none of it; what the panel adds", async () => {
+test("an app that does not import ferrysync/devtools, or mounts it under import.meta.env.DEV, ships none of it in production; what the panel adds", async () => {
   const bundle = async (entry) => {
     const out = join(dir, "sizes", entry.replace(/\.jsx$/, ".js"));
     await tool(dir, "esbuild", [entry, "--bundle", "--minify", "--format=esm", "--jsx=automatic", "--external:react", "--external:react-dom", `--outfile=${out}`]);
@@ -203,4 +203,13 @@ test("an app that does not import ferrysync/devtools ships none of it; what the 
     `ferrysync/devtools adds ${kb(withPanel.length - without.length)} minified, ${kb(gz(withPanel) - gz(without))} gzipped ` +
       `(app with the React bindings: ${kb(without.length)}, ${kb(gz(without))} gzipped; React itself external)`,
   );
+
+  // `import.meta.env.DEV && <FerrysyncDevtools />`, built by Vite for production.
+  await tool(dir, "vite", ["build", "--config", "vite.dev-only.config.js", "--logLevel", "warn"], { NODE_ENV: "production" });
+  const assets = join(dir, "dist-dev-only", "assets");
+  const shipped = readdirSync(assets).filter((f) => f.endsWith(".js"));
+  assert.ok(shipped.length > 0, "the production build has its JS");
+  for (const file of shipped) {
+    assert.ok(!readFileSync(join(assets, file), "utf8").includes("ferrysync-devtools"), `${file} holds nothing of the panel`);
+  }
 });
