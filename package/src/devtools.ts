@@ -4,7 +4,7 @@
 // entry of its own, so that an app that never imports it ships none of it; it reads through the
 // hooks of ferrysync/react and needs nothing else than React.
 import { useState, type ReactNode } from "react";
-import type { Database } from "./index.js";
+import type { Database, SyncStatus } from "./index.js";
 import { useSyncStatus } from "./react.js";
 import { useDatabaseOr } from "./react/context.js";
 import { ActionsSection } from "./devtools/actions.js";
@@ -52,7 +52,7 @@ export function FerrysyncDevtools({ db, initialOpen = false, position = "bottom-
   );
 }
 
-function Panel({ db, status }: { db: Database; status: ReturnType<Database["status"]> }): ReactNode {
+function Panel({ db, status }: { db: Database; status: SyncStatus }): ReactNode {
   return h(
     "div",
     { className: "fsd-body", role: "region", "aria-label": "ferrysync devtools" },
