@@ -83,8 +83,8 @@ suite "consumers: the tarball in fresh Vite (build and dev server), webpack, esb
 node --test tests/consumers/vite.test.mjs tests/consumers/webpack.test.mjs tests/consumers/esbuild.test.mjs \
   tests/consumers/plain.test.mjs tests/consumers/node.test.mjs tests/consumers/quota.test.mjs
 
-suite "React bindings: render counts in headless Chromium"
-node --test tests/consumers/react.test.mjs
+suite "React bindings: render counts in headless Chromium; the devtools panel against the sync server"
+node --test tests/consumers/react.test.mjs tests/consumers/devtools.test.mjs
 
 suite "types: tsc --strict on a typed example (bundler, node16 and node10 resolution), and the expected type errors"
 node --test tests/types/check.mjs

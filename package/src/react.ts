@@ -3,7 +3,6 @@
 // each render keeps its subscription), under StrictMode's double mount, and never re-renders
 // for an answer equal to the last one.
 import {
-  createContext,
   createElement,
   useContext,
   useEffect,
@@ -25,11 +24,11 @@ import type {
   SpaceStatus,
   CollectionName,
 } from "./index.js";
+import { DatabaseContext, useDatabaseOr } from "./react/context.js";
 import { queryKey } from "./react/key.js";
-import { FerrysyncError } from "./wasm/errors.js";
 import { asyncStore, sharedStore } from "./react/stores.js";
 
-const DatabaseContext = createContext<Database | null>(null);
+export { useDatabase } from "./react/context.js";
 
 export interface FerrysyncProviderProps<S = any> {
   /** The open database, or the promise `open()` returned: until it resolves the provider shows
@@ -74,28 +73,6 @@ function useSettled<T>(value: T | Promise<T>): T | undefined {
   if (outcome === undefined) return undefined;
   if (!outcome.ok) throw outcome.error;
   return outcome.value;
-}
-
-/** The provider's database. `S` names its schema: `useDatabase<MySchema>()`. */
-export function useDatabase<S = any>(): Database<S> {
-  const db = useContext(DatabaseContext);
-  if (db === null) {
-    throw new FerrysyncError("InvalidOptionsError", "ferrysync/react: useDatabase() needs a <FerrysyncProvider db={…}> above it");
-  }
-  return db as Database<S>;
-}
-
-/** The database passed in, else the provider's. */
-function useDatabaseOr<S>(db: Database<S> | undefined): Database<S> {
-  const fromContext = useContext(DatabaseContext);
-  const chosen = db ?? fromContext;
-  if (chosen === null) {
-    throw new FerrysyncError(
-      "InvalidOptionsError",
-      "ferrysync/react: pass this hook a database, or render it below a <FerrysyncProvider db={…}>",
-    );
-  }
-  return chosen as Database<S>;
 }
 
 const NOTHING: ExternalStore<undefined> = {

@@ -23,6 +23,7 @@ import {
   useSyncLog,
   useSyncStatus,
 } from "ferrysync/react";
+import { FerrysyncDevtools } from "ferrysync/devtools";
 import type { Note, Schema, Task } from "./schema.js";
 
 export const options: OpenOptions<Schema> = {
@@ -155,6 +156,9 @@ function TaskList() {
       ))}
       <li>{note === null ? "no note" : note?.tags.join(", ")}</li>
       <li>
+        <FerrysyncDevtools db={db} position="inline" initialOpen />
+      </li>
+      <li>
         {status.pending} pending, {conflicts?.length ?? 0} conflicts, {outbox?.[0]?.collection}, {lastCollection},{" "}
         {pulled}
       </li>
@@ -166,6 +170,8 @@ export function App({ db }: { db: Promise<Database<Schema>> }) {
   return (
     <FerrysyncProvider db={db} fallback={<p>Opening…</p>}>
       <TaskList />
+      {/* The devtools panel: the provider's database, or one of any schema given as a prop. */}
+      <FerrysyncDevtools />
     </FerrysyncProvider>
   );
 }

@@ -2,6 +2,7 @@
 // `expect-error` comment (code and the start of the message). check.mjs compiles this file and
 // fails on a missing, different or extra error.
 import { Database, isFerrysyncError, open, type OpenOptions } from "ferrysync";
+import { FerrysyncDevtools } from "ferrysync/devtools";
 import { useLiveQuery } from "ferrysync/react";
 import type { Schema } from "./schema.js";
 
@@ -89,4 +90,13 @@ export function Rows() {
   const rows = useLiveQuery(db.collection("tasks"), { includeDeleted: true });
   // expect-error TS18048: 'rows' is possibly 'undefined'.
   return rows.length;
+}
+
+export function Panel() {
+  const opening = open<Schema>({ app: "typed", version: 1, collections: { tasks: {}, notes: {} } });
+  // The panel takes an open database, not the promise a provider takes.
+  // expect-error TS2740: Type 'Promise<Database<Schema>>' is missing the following properties from type 'Database<any>'
+  FerrysyncDevtools({ db: opening });
+  // expect-error TS2322: Type '"middle"' is not assignable to type
+  return FerrysyncDevtools({ position: "middle" });
 }
