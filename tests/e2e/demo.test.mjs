@@ -552,6 +552,41 @@ test("chromium: a change the server-wins strategy replaces is a rollback notice 
     assert.equal(await b.page.getByTestId("log-entry").count(), 0);
   }));
 
+/** The text of `locator` once it matches `re` (or, after 10 s, as it is). */
+async function textMatching(locator, re) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const text = (await locator.textContent())?.trim() ?? "";
+    if (re.test(text) || Date.now() > deadline) return text;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
+test("chromium: the sync health panel shows the queue, the storage and the sync, and asks for persistent storage", () =>
+  scenario("chromium", "demo-health", {}, async (server, { context, page }) => {
+    await load(page, server);
+    const health = page.getByTestId("health");
+    const toggle = health.locator(".fsd-toggle");
+    await quiet(page);
+    await context.setOffline(true);
+    await addTask(page, "Waiting in the queue");
+    assert.match(await textMatching(toggle, /1 pending/), /ferrysync · 1 pending/);
+    await toggle.click();
+    const queued = health.locator('[data-section="outbox"] [data-record]');
+    await queued.first().waitFor();
+    assert.equal(await queued.count(), 1, "the queued create is listed");
+    const usage = await textMatching(health.locator('[data-section="storage"] [data-field="usage"]'), /\d/);
+    assert.match(usage, /\d/, `the storage usage: ${usage}`);
+    await health.locator('[data-section="storage"] button').click();
+    assert.match(await textMatching(health.locator('[data-field="persist"]'), /./), /./, "the browser's answer is shown");
+
+    await context.setOffline(false);
+    await settled(page);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="health"] [data-section="outbox"] [data-record]').length === 0);
+    assert.match(await textMatching(toggle, /0 pending/), /0 pending/);
+    assert.deepEqual(titles((await server.records()).records), ["Waiting in the queue"]);
+  }));
+
 test("chromium: force push and force pull ask first, saying what will be lost, and cancel changes nothing", () =>
   scenario(
     "chromium",

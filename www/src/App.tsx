@@ -4,6 +4,7 @@
 // the error boundary.
 import { useCallback, useState } from "react";
 import { FerrysyncProvider } from "ferrysync/react";
+import { HealthPanel } from "./HealthPanel";
 import { getDatabase } from "./database";
 import { ConflictPanel } from "./ConflictPanel";
 import { ErrorBanner } from "./ErrorBanner";
@@ -35,6 +36,7 @@ export function App() {
           <ProjectsPanel onError={report} />
           <SyncTools onError={report} />
           <SyncLogView onError={report} />
+          <HealthPanel />
         </FerrysyncProvider>
       </OpenFailed>
     </main>
