@@ -23,6 +23,7 @@ import {
   useSyncLog,
   useSyncStatus,
 } from "ferrysync/react";
+import { backgroundSync, type BackgroundSync, type SyncRequestMessage } from "ferrysync/sw";
 import type { Note, Schema, Task } from "./schema.js";
 
 export const options: OpenOptions<Schema> = {
@@ -159,6 +160,17 @@ function TaskList() {
       </li>
     </ul>
   );
+}
+
+/** In a service worker: the same options with Background Sync on, and a token read at each
+ * sync (the function form of the options is called then). */
+export function serviceWorker(): BackgroundSync {
+  const sync = { url: "https://sync.example.com", token: async () => "stored-token", backgroundSync: true };
+  const worker = backgroundSync<Schema>(async () => ({ ...options, sync }), { tag: "ferrysync:ferrysync:typed" });
+  void worker.sync().then((summary) => console.log(summary?.pushed ?? "no database yet"));
+  backgroundSync(options, { syncOnStart: false });
+  const ask: SyncRequestMessage = { ferrysync: "sync", tag: "ferrysync:ferrysync:typed" };
+  return ask.tag === "" ? backgroundSync(options) : worker;
 }
 
 export function App({ db }: { db: Promise<Database<Schema>> }) {

@@ -3,6 +3,7 @@
 // fails on a missing, different or extra error.
 import { Database, isFerrysyncError, open, type OpenOptions } from "ferrysync";
 import { useLiveQuery } from "ferrysync/react";
+import { backgroundSync } from "ferrysync/sw";
 import type { Schema } from "./schema.js";
 
 export const typo: OpenOptions<Schema> = {
@@ -89,4 +90,11 @@ export function Rows() {
   const rows = useLiveQuery(db.collection("tasks"), { includeDeleted: true });
   // expect-error TS18048: 'rows' is possibly 'undefined'.
   return rows.length;
+}
+
+export function worker(): void {
+  // expect-error TS2322: Type 'number' is not assignable to type 'string'.
+  backgroundSync(typo, { tag: 1 });
+  // expect-error TS2322: Type 'string' is not assignable to type 'boolean | undefined'.
+  backgroundSync({ ...typo, sync: { url: "https://x", token: "t", backgroundSync: "yes" } });
 }
