@@ -2,8 +2,9 @@
 # Builds the npm package: the folder pkg/ferrysync and the tarball pkg/ferrysync-<version>.tgz
 # (`npm install ./pkg/ferrysync-<version>.tgz` in an app). Installs what is missing first, builds
 # the wasm module in release mode (scripts/build-wasm.sh; `--dev` for an unoptimised one),
-# compiles package/src (the entry, the lazy loader, the React bindings) with tsc, and adds the
-# public types, the package README, both licence texts and the manifest.
+# compiles package/src (the entry, the lazy loader, the React bindings, the service worker
+# entry) with tsc, and adds the public types, the package README, both licence texts and the
+# manifest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
@@ -60,3 +61,4 @@ printf '  wasm: %s bytes (%s gzipped); entry, loader and glue JS: %s bytes (%s g
   "$(wc -c < "$out/wasm/ferrysync_bg.wasm")" "$(gz "$out/wasm/ferrysync_bg.wasm")" \
   "$(cat "$out/ferrysync.js" "$out/loader.js" "$out/wasm/ferrysync.js" "$out/wasm/errors.js" "$out/wasm/$glue" | wc -c)" \
   "$(cat "$out/ferrysync.js" "$out/loader.js" "$out/wasm/ferrysync.js" "$out/wasm/errors.js" "$out/wasm/$glue" | gzip -9 | wc -c)"
+printf '  service worker entry (ferrysync/sw): %s bytes (%s gzipped, minified)\n' "$(wc -c < "$out/sw.js")" "$(gz "$out/sw.js")"

@@ -66,7 +66,7 @@ GECKODRIVER="$HOME/.cargo/bin/geckodriver" bash scripts/with-servers.sh wasm-pac
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="node $PWD/scripts/wasm-test-webdriver.mjs" WEBDRIVER_ENGINE=webkit \
   bash scripts/with-servers.sh cargo test --target wasm32-unknown-unknown --test browser
 
-suite "package: release build and tarball, the typings against the Rust exports, installed into the demo; demo types and bundle"
+suite "package: release build and tarball, the typings against the Rust exports and every entry's against its JS, installed into the demo; demo types and bundle"
 bash scripts/pack.sh
 node --test tests/types/exports.test.mjs
 bash scripts/use-package.sh www
@@ -77,11 +77,12 @@ suite "demo page: end to end in headless Chromium, Firefox and WebKit, served by
 cargo build -p ferrysync-server
 node --test tests/e2e/
 
-suite "consumers: the tarball in fresh Vite (build and dev server), webpack, esbuild and no-bundler apps with workers and a service worker (the no-bundler app in Chromium, Firefox and WebKit), vitest, Node SSR, and a real quota in Chromium"
+suite "consumers: the tarball in fresh Vite (build and dev server), webpack, esbuild and no-bundler apps with workers and a service worker (the no-bundler app in Chromium, Firefox and WebKit), vitest, Node SSR, a real quota in Chromium, and background sync through a service worker in Chromium"
 # Each app gets the tarball npm-installed into target/consumers/<app>; the build tools and React
 # come from the workspace's node_modules. Sizes of what each build ships are printed.
 node --test tests/consumers/vite.test.mjs tests/consumers/webpack.test.mjs tests/consumers/esbuild.test.mjs \
-  tests/consumers/plain.test.mjs tests/consumers/node.test.mjs tests/consumers/quota.test.mjs
+  tests/consumers/plain.test.mjs tests/consumers/node.test.mjs tests/consumers/quota.test.mjs \
+  tests/consumers/background.test.mjs
 
 suite "React bindings: render counts in headless Chromium; the devtools panel against the sync server"
 node --test tests/consumers/react.test.mjs tests/consumers/devtools.test.mjs

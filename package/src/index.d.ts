@@ -212,6 +212,11 @@ export interface SyncTuning {
   syncOnOpen?: boolean;
   /** A request without an answer by then is abandoned as a network failure (default 30000 ms). */
   requestTimeoutMs?: number;
+  /** Registers a Background Sync (tag `"ferrysync:" + db.name`) with the page's service worker
+   * whenever changes are queued, so that a worker calling `backgroundSync()` of
+   * `ferrysync/sw` sends them after the page has closed (default false). Nothing happens where
+   * there is no service worker or no SyncManager. */
+  backgroundSync?: boolean;
 }
 
 export type SyncOptions =

@@ -69,6 +69,7 @@ impl World {
             debounce_ms: Some(300),
             sync_on_open: true,
             request_timeout_ms: REQUEST_TIMEOUT_MS as u32,
+            background_sync: false,
         }
     }
 
@@ -197,7 +198,8 @@ impl World {
             }
             Command::Cancel { timer } => self.clients[client].tabs[at.tab].timers.retain(|(t, _)| *t != timer),
             Command::Announce(_) => self.post_to_other_tabs(at, Message::Change),
-            Command::Publish(_) => {}
+            // No browser here to wake a closed tab: a tab that is gone resumes when reopened.
+            Command::Publish(_) | Command::AskBackgroundSync => {}
             Command::PostStatus(status) => self.post_to_other_tabs(at, Message::Status(status)),
             Command::Settle { waiters, outcome } => {
                 for Waiter(w) in waiters {

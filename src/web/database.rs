@@ -47,6 +47,9 @@ impl Inner {
     /// A handle on `schema`'s database, not yet connected.
     pub fn new(schema: Schema, sync: Option<(Settings, Transport)>, resolvers: Vec<(String, Function)>) -> Rc<Inner> {
         let lock_name = format!("ferrysync:{}:sync", schema.database_name());
+        // The tag of the Background Sync registration that `ferrysync/sw` answers (its
+        // `tagOf()` builds the same name from the options).
+        let tag = format!("ferrysync:{}", schema.database_name());
         Rc::new_cyclic(|weak: &std::rc::Weak<Inner>| Inner {
             schema: Rc::new(schema),
             connection: RefCell::new(None),
@@ -55,7 +58,7 @@ impl Inner {
             status: RefCell::default(),
             status_store: RefCell::default(),
             tabs: RefCell::default(),
-            driver: Rc::new(Driver::new(weak.clone(), sync, lock_name, resolvers)),
+            driver: Rc::new(Driver::new(weak.clone(), sync, lock_name, tag, resolvers)),
             instance: RefCell::default(),
         })
     }

@@ -56,6 +56,8 @@ pub struct Driver {
     host: Weak<dyn Host>,
     transport: Option<Transport>,
     lock_name: String,
+    /// The database's Background Sync tag.
+    tag: String,
     /// Gives the sync lock back (held, or asked for).
     release_lock: RefCell<Option<Function>>,
     timers: RefCell<Vec<(Timer, Timeout)>>,
@@ -69,12 +71,13 @@ pub struct Driver {
 type NetworkListeners = (Closure<dyn FnMut()>, Closure<dyn FnMut()>, Function);
 
 impl Driver {
-    /// `sync`: the `sync` options of `open()`, if any; `lock_name`: the database's sync lock.
-    /// `resolvers`: the collections' own conflict resolvers.
+    /// `sync`: the `sync` options of `open()`, if any; `lock_name`: the database's sync lock;
+    /// `tag`: its Background Sync tag. `resolvers`: the collections' own conflict resolvers.
     pub fn new(
         host: Weak<dyn Host>,
         sync: Option<(Settings, Transport)>,
         lock_name: String,
+        tag: String,
         resolvers: Vec<(String, Function)>,
     ) -> Driver {
         let (settings, transport) = match sync {
@@ -89,6 +92,7 @@ impl Driver {
             host,
             transport,
             lock_name,
+            tag,
             release_lock: RefCell::default(),
             timers: RefCell::default(),
             waiters: RefCell::default(),
@@ -300,6 +304,7 @@ impl Driver {
             Command::Publish(status) => host.publish(&status),
             Command::PostStatus(status) => host.post_status(&status),
             Command::Mark { unsent } => host.mark(unsent),
+            Command::AskBackgroundSync => glue::ask_background_sync(&self.tag),
             Command::Settle { waiters, outcome } => {
                 let settled: Vec<_> = {
                     let mut all = self.waiters.borrow_mut();

@@ -192,6 +192,18 @@ export function listenNetwork(online, offline) {
   };
 }
 
+/** Registers a Background Sync of `tag` (`registration.sync.register`), so that the browser
+ * fires `sync` at this origin's service worker once it is online, even after the page has
+ * closed. In a service worker, its own registration; elsewhere, the ready one (which waits for
+ * a registration, if none is there yet). Where there is no service worker or no SyncManager
+ * (Firefox, Safari, an insecure origin), or the browser refuses, nothing happens. */
+export function askBackgroundSync(tag) {
+  if (typeof SyncManager !== "function") return;
+  const inWorker = typeof ServiceWorkerGlobalScope === "function" && globalThis instanceof ServiceWorkerGlobalScope;
+  const ready = inWorker ? Promise.resolve(globalThis.registration) : globalThis.navigator?.serviceWorker?.ready;
+  ready?.then((registration) => registration.sync?.register(tag)).catch(() => {});
+}
+
 // ---- sync ----
 
 /** A readwrite transaction over `names` that reports its commit only once it is on disk

@@ -80,6 +80,10 @@ extern "C" {
     /// Returns the function that stops listening.
     #[wasm_bindgen(js_name = listenNetwork)]
     pub fn listen_network(online: &Function, offline: &Function) -> Function;
+    /// Registers a Background Sync of `tag` with this page's service worker, where there is one
+    /// that can; nothing otherwise. Never throws.
+    #[wasm_bindgen(js_name = askBackgroundSync)]
+    pub fn ask_background_sync(tag: &str);
     #[wasm_bindgen(js_name = withOp)]
     pub fn with_op(entry: &JsValue, op: &str) -> JsValue;
     #[wasm_bindgen(js_name = strictTransaction, catch)]

@@ -170,6 +170,12 @@ fn read_sync_options(sync: &JsValue) -> Result<Option<(Settings, Transport)>> {
         v if v.is_undefined() => true,
         v => v.as_bool().ok_or_else(|| options_error("`sync.syncOnOpen` must be a boolean".into()))?,
     };
+    settings.background_sync = match get(sync, "backgroundSync") {
+        v if v.is_undefined() => false,
+        v => v
+            .as_bool()
+            .ok_or_else(|| options_error(format!("`sync.backgroundSync` must be a boolean, got {}", type_name(&v))))?,
+    };
 
     let transport = get(sync, "transport");
     let url = get(sync, "url");

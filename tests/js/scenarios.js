@@ -1651,6 +1651,7 @@ export async function syncOptionsAreChecked(api) {
   await rejects(open({ transport: { push() {} } }), "InvalidOptionsError", "no pull");
   await rejects(open({ url: main, token: "t", batchSize: 0 }), "InvalidOptionsError", "batch 0");
   await rejects(open({ url: main, token: "t", intervalMs: "soon" }), "InvalidOptionsError", "interval not a number");
+  await rejects(open({ url: main, token: "t", backgroundSync: "yes" }), "InvalidOptionsError", "backgroundSync not a boolean");
   await rejects(open(42), "InvalidOptionsError", "not an object");
   await withDb(api, "nosync", async (db) => {
     await rejects(db.syncNow(), "InvalidOptionsError", "syncNow without sync");

@@ -24,6 +24,7 @@ import {
   useSyncStatus,
 } from "ferrysync/react";
 import { FerrysyncDevtools } from "ferrysync/devtools";
+import { backgroundSync, type BackgroundSync, type SyncRequestMessage } from "ferrysync/sw";
 import type { Note, Schema, Task } from "./schema.js";
 
 export const options: OpenOptions<Schema> = {
@@ -164,6 +165,17 @@ function TaskList() {
       </li>
     </ul>
   );
+}
+
+/** In a service worker: the same options with Background Sync on, and a token read at each
+ * sync (the function form of the options is called then). */
+export function serviceWorker(): BackgroundSync {
+  const sync = { url: "https://sync.example.com", token: async () => "stored-token", backgroundSync: true };
+  const worker = backgroundSync<Schema>(async () => ({ ...options, sync }), { tag: "ferrysync:ferrysync:typed" });
+  void worker.sync().then((summary) => console.log(summary?.pushed ?? "no database yet"));
+  backgroundSync(options, { syncOnStart: false });
+  const ask: SyncRequestMessage = { ferrysync: "sync", tag: "ferrysync:ferrysync:typed" };
+  return ask.tag === "" ? backgroundSync(options) : worker;
 }
 
 export function App({ db }: { db: Promise<Database<Schema>> }) {

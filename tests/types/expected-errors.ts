@@ -4,6 +4,7 @@
 import { Database, isFerrysyncError, open, type OpenOptions } from "ferrysync";
 import { FerrysyncDevtools } from "ferrysync/devtools";
 import { useLiveQuery } from "ferrysync/react";
+import { backgroundSync } from "ferrysync/sw";
 import type { Schema } from "./schema.js";
 
 export const typo: OpenOptions<Schema> = {
@@ -99,4 +100,11 @@ export function Panel() {
   FerrysyncDevtools({ db: opening });
   // expect-error TS2322: Type '"middle"' is not assignable to type
   return FerrysyncDevtools({ position: "middle" });
+}
+
+export function worker(): void {
+  // expect-error TS2322: Type 'number' is not assignable to type 'string'.
+  backgroundSync(typo, { tag: 1 });
+  // expect-error TS2322: Type 'string' is not assignable to type 'boolean | undefined'.
+  backgroundSync({ ...typo, sync: { url: "https://x", token: "t", backgroundSync: "yes" } });
 }

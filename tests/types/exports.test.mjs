@@ -58,3 +58,36 @@ test("the .d.ts declares the Rust exports as they are, and the entry exports wha
   const undeclared = Object.keys(entry).filter((n) => !classes.has(n) && !functions.has(n));
   assert.deepEqual(undeclared, [], "everything the entry exports is declared");
 });
+
+const PACKAGE = join(REPO, "pkg/ferrysync");
+
+/** The names a .d.ts exports as values (functions, classes, consts). */
+function declaredValues(file) {
+  const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
+  const names = [];
+  for (const node of source.statements) {
+    if (!node.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) continue;
+    if ((ts.isFunctionDeclaration(node) || ts.isClassDeclaration(node)) && node.name) names.push(node.name.text);
+    if (ts.isVariableStatement(node)) names.push(...node.declarationList.declarations.map((d) => d.name.getText(source)));
+  }
+  return names;
+}
+
+test("every entry of the manifest's exports ships its files, and each typed entry declares what its JS exports", async () => {
+  const manifest = JSON.parse(readFileSync(join(PACKAGE, "package.json"), "utf8"));
+  const shipped = (file) =>
+    manifest.files.some((f) => (f.endsWith("/") ? file.startsWith(`./${f}`) : file === `./${f}`));
+  const entries = Object.entries(manifest.exports);
+  assert.ok(entries.some(([name]) => name === "./sw"), "the service worker entry is exported");
+  for (const [name, target] of entries) {
+    const files = typeof target === "string" ? [target] : [target.types, target.default];
+    for (const file of files) {
+      assert.ok(existsSync(join(PACKAGE, file)), `${name}: ${file} is in the package`);
+      assert.ok(file === "./package.json" || shipped(file), `${name}: ${file} is listed in "files"`);
+    }
+    // The main entry is checked against the Rust exports above; the others here, by name.
+    if (typeof target === "string" || name === ".") continue;
+    const runtime = Object.keys(await import(join(PACKAGE, target.default))).sort();
+    assert.deepEqual(declaredValues(join(PACKAGE, target.types)).sort(), runtime, `${name}: the .d.ts and the JS export the same`);
+  }
+});

@@ -24,6 +24,9 @@ pub struct Settings {
     pub debounce_ms: Option<u32>,
     pub sync_on_open: bool,
     pub request_timeout_ms: u32,
+    /// `backgroundSync`: ask the browser for a Background Sync (through the page's service
+    /// worker) whenever changes are queued, so that they reach the server after the page closes.
+    pub background_sync: bool,
 }
 
 impl Default for Settings {
@@ -35,6 +38,7 @@ impl Default for Settings {
             debounce_ms: Some(DEFAULT_DEBOUNCE_MS),
             sync_on_open: true,
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
+            background_sync: false,
         }
     }
 }

@@ -238,6 +238,11 @@ pub enum Command<D> {
     Publish(SyncStatus),
     /// Tell the other tabs this tab's sync status.
     PostStatus(SyncStatus),
+    /// Ask the browser to sync later even if this page is gone (a Background Sync registration
+    /// through the page's service worker; nothing where there is none). Asked for, with
+    /// `backgroundSync`, whenever changes are queued that no sync may carry before the page
+    /// closes: when the queue stops being empty, and when a sync fails with changes left.
+    AskBackgroundSync,
     /// Resolve (or reject) these waiters. Waiters of a count (an open, a decision) are resolved
     /// with an empty summary, which their caller ignores.
     Settle {

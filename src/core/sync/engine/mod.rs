@@ -161,6 +161,10 @@ pub struct Engine<D> {
     /// The unsent changes the eviction marker was last written with, and whether its timer runs.
     marked: Option<u64>,
     mark_armed: bool,
+    /// A sync failed (not for being offline) with changes still queued: with `backgroundSync`,
+    /// the browser is asked again once this event is handled (it may have given up on an
+    /// earlier registration, and this page may close before its own retry).
+    failed_with_changes: bool,
     _data: std::marker::PhantomData<fn() -> D>,
 }
 
@@ -192,6 +196,7 @@ impl<D> Engine<D> {
             marked: None,
             mark_armed: false,
             metrics: Metrics::default(),
+            failed_with_changes: false,
             _data: std::marker::PhantomData,
         }
     }
@@ -233,7 +238,16 @@ impl<D> Engine<D> {
             first.push(Command::PostStatus(self.status.clone()));
         }
         first.extend(out);
+        let failed_with_changes = std::mem::take(&mut self.failed_with_changes);
+        if self.background_sync() && ((before.pending == 0 && self.status.pending > 0) || failed_with_changes) {
+            first.push(Command::AskBackgroundSync);
+        }
         first
+    }
+
+    /// Whether `open()` asked for Background Sync (`sync.backgroundSync`).
+    fn background_sync(&self) -> bool {
+        self.settings.as_ref().is_some_and(|s| s.background_sync)
     }
 
     fn step(&mut self, event: Event<D>, now: f64, out: &mut Vec<Command<D>>) {
@@ -924,9 +938,11 @@ impl<D> Engine<D> {
             Stop::Local(e) => (e.clone(), self.status.online, Some(None)),
         };
         self.status.sync_failed(error.message.clone(), answered);
-        // Offline, nothing was tried: not a failure of the sync's health.
+        // Offline, nothing was tried: not a failure of the sync's health (and the browser's
+        // Background Sync waits for the network by itself).
         if stop != Stop::Failure(Failure::Offline) {
             self.metrics.failed(error.kind, self.now);
+            self.failed_with_changes = self.status.pending > 0;
         }
         if let Some(floor_ms) = retry {
             let delay = backoff::delay_ms(self.attempt, self.random(), floor_ms);

@@ -797,3 +797,71 @@ fn a_force_refused_by_storage_settles_its_caller_and_the_sync_carries_on() {
         "{out:?}"
     );
 }
+
+fn pending(n: u64) -> Counts {
+    Counts { pending: n, ..Counts::default() }
+}
+
+fn write(e: &mut E, pending_delta: i64) -> Vec<C> {
+    e.handle(Event::WriteCommitted { pending_delta, changes: Changes::default() }, 1.0)
+}
+
+fn asks(out: &[C]) -> usize {
+    out.iter().filter(|c| **c == Command::AskBackgroundSync).count()
+}
+
+#[test]
+fn background_sync_is_asked_for_when_the_queue_stops_being_empty_and_after_a_failure_with_changes_left() {
+    let background = Settings { background_sync: true, ..settings() };
+    // Opened with changes queued: the first count asks.
+    let mut e = started(background.clone());
+    let out = e.handle(Event::Counted { id: 0, counts: Ok(pending(2)) }, 1.0);
+    assert_eq!(asks(&out), 1, "{out:?}");
+    // More writes while some are queued: asked already.
+    assert_eq!(asks(&write(&mut e, 1)), 0);
+    // Another tab's sync emptied the queue (counted here), then a write: the queue stops being
+    // empty again.
+    assert_eq!(asks(&e.handle(Event::Counted { id: 1, counts: Ok(pending(0)) }, 1.0)), 0);
+    let out = write(&mut e, 1);
+    assert_eq!(asks(&out), 1, "{out:?}");
+    // A write that queues nothing (a change coalesced into a queued entry) asks nothing.
+    assert_eq!(asks(&e.handle(Event::Counted { id: 2, counts: Ok(pending(0)) }, 1.0)), 0);
+    assert_eq!(asks(&write(&mut e, 0)), 0);
+
+    // A sync that fails with changes left asks again (the browser may have given up on the
+    // registration, and this page may close before its own retry)...
+    write(&mut e, 1);
+    to_first_read(&mut e, 1);
+    e.handle(Event::BatchRead(Ok(Some(batch(1)))), 1.0);
+    let out = e.handle(Event::Pushed { batch: batch(1), answer: Err(http(503, "unavailable")) }, 1.0);
+    assert_eq!(asks(&out), 1, "{out:?}");
+    // ...and the count that follows (the queue as it is) does not ask once more.
+    let out = e.handle(Event::Counted { id: count_id(&out), counts: Ok(pending(1)) }, 1.0);
+    assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Err(_), .. })), "{out:?}");
+    assert_eq!(asks(&out), 0, "{out:?}");
+    // A sync that fails for being offline does not: the browser waits for the network itself,
+    // and the registration made when the changes were queued stands.
+    e.handle(Event::Offline, 2.0);
+    let out = handled(&mut e, Event::SyncAsked { waiter: Some(Waiter(2)) });
+    assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Err(e), .. } if e.kind == ErrorKind::Network)));
+    assert_eq!(asks(&out), 0, "{out:?}");
+    // Nor does a sync that fails with nothing queued (a failed pull).
+    e.handle(Event::Online, 3.0);
+    e.handle(Event::Counted { id: 100, counts: Ok(pending(0)) }, 3.0);
+    e.handle(Event::LockTaken, 3.0);
+    e.handle(Event::Probed(Ok(())), 3.0);
+    e.handle(Event::BatchRead(Ok(None)), 3.0);
+    e.handle(Event::CursorRead(Ok(PullFrom::Tenant(None))), 3.0);
+    let out = e.handle(Event::Pulled(Err(http(500, "internal"))), 3.0);
+    assert!(has(&out, |c| matches!(c, Command::Arm { timer: Timer::Retry, .. })), "{out:?}");
+    assert_eq!(asks(&out), 0, "{out:?}");
+
+    // Without the option, or without a `sync` option at all, nothing is ever asked.
+    for mut e in [started(settings()), E::new(None, 1)] {
+        e.handle(Event::Started { online: true, waiter: None }, 0.0);
+        let mut out = e.handle(Event::Counted { id: 0, counts: Ok(pending(3)) }, 1.0);
+        out.extend(e.handle(Event::Counted { id: 1, counts: Ok(pending(0)) }, 1.0));
+        out.extend(write(&mut e, 1));
+        assert_eq!(asks(&out), 0, "{out:?}");
+    }
+}
