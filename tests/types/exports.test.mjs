@@ -66,6 +66,11 @@ function declaredValues(file) {
   const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
   const names = [];
   for (const node of source.statements) {
+    // `export { useDatabase } from "./react/context.js"`: a value re-exported from another module.
+    if (ts.isExportDeclaration(node) && !node.isTypeOnly && node.exportClause && ts.isNamedExports(node.exportClause)) {
+      names.push(...node.exportClause.elements.filter((e) => !e.isTypeOnly).map((e) => e.name.text));
+      continue;
+    }
     if (!node.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) continue;
     if ((ts.isFunctionDeclaration(node) || ts.isClassDeclaration(node)) && node.name) names.push(node.name.text);
     if (ts.isVariableStatement(node)) names.push(...node.declarationList.declarations.map((d) => d.name.getText(source)));
