@@ -298,18 +298,24 @@ fn read_index(collection: &str, item: &JsValue) -> Result<IndexDef> {
     )
 }
 
-/// `{ discardPending?: boolean }` of a wipe or a database deletion.
+/// `{ discardPending?: boolean }` of a wipe, a space's removal or a database deletion.
 pub fn read_discard(options: &JsValue) -> Result<bool> {
+    flag_option(options, "discardPending", "options")
+}
+
+/// `{ <flag>?: boolean }`: a call's options object with one boolean (absent: false); anything
+/// else is InvalidOptionsError, whose message names the call (`what`).
+pub fn flag_option(options: &JsValue, flag: &str, what: &str) -> Result<bool> {
     if options.is_undefined() {
         return Ok(false);
     }
-    let discard = if options.is_object() { get(options, "discardPending") } else { JsValue::NULL };
-    match (discard.is_undefined(), discard.as_bool()) {
+    let value = if options.is_object() { get(options, flag) } else { JsValue::NULL };
+    match (value.is_undefined(), value.as_bool()) {
         (true, _) => Ok(false),
-        (false, Some(d)) => Ok(d),
+        (false, Some(v)) => Ok(v),
         _ => Err(Error::new(
             ErrorKind::InvalidOptions,
-            format!("options must be {{ discardPending?: boolean }}, got {}", type_name(options)),
+            format!("{what} must be {{ {flag}?: boolean }}, got {}", describe(options)),
         )),
     }
 }

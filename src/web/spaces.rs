@@ -17,8 +17,8 @@ use super::database::Inner;
 use super::driver::Host;
 use super::error::{from_js, promise, to_js};
 use super::idb::spaces::space_of;
-use super::js::{describe, get, set_field, type_name};
-use super::options::read_discard;
+use super::js::{get, set_field, type_name};
+use super::options::{flag_option, read_discard};
 
 #[wasm_bindgen(skip_typescript)]
 pub struct Spaces {
@@ -62,22 +62,6 @@ fn read_space(space: &JsValue) -> Result<String> {
     Ok(id)
 }
 
-/// `{ wait?: boolean }` of `add()`.
-fn read_wait(options: &JsValue) -> Result<bool> {
-    if options.is_undefined() {
-        return Ok(false);
-    }
-    let wait = if options.is_object() { get(options, "wait") } else { JsValue::NULL };
-    match (wait.is_undefined(), wait.as_bool()) {
-        (true, _) => Ok(false),
-        (false, Some(w)) => Ok(w),
-        _ => Err(Error::new(
-            ErrorKind::InvalidOptions,
-            format!("add() options must be {{ wait?: boolean }}, got {}", describe(options)),
-        )),
-    }
-}
-
 #[wasm_bindgen]
 impl Spaces {
     /// The spaces this device syncs, in order.
@@ -95,7 +79,8 @@ impl Spaces {
     /// done.
     pub fn add(&self, space: JsValue, options: JsValue) -> Promise {
         let inner = self.inner.clone();
-        let checked = self.check().and_then(|_| Ok((read_space(&space)?, read_wait(&options)?)));
+        let checked =
+            self.check().and_then(|_| Ok((read_space(&space)?, flag_option(&options, "wait", "add() options")?)));
         promise(async move {
             let (space, wait) = checked?;
             let added = inner.store()?.add_space(&space).await?;
