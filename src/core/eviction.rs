@@ -40,14 +40,25 @@ pub enum Verdict {
     Lost(Evicted),
 }
 
-/// What the marker (if any) says of the database open now, whose instance id is `instance`
-/// (`None`: it has none yet, so it was created by this open, or before instance ids existed).
-pub fn verdict(marker: Option<&Marker>, instance: Option<&str>, now: f64) -> Verdict {
-    match marker {
-        Some(m) if instance != Some(m.instance.as_str()) => {
-            Verdict::Lost(Evicted { detected_at: now, lost_unsent: m.unsent, last_seen_at: m.seen_at })
-        }
-        _ => Verdict::Known,
+/// The instance id as the database holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Instance<'a> {
+    /// None yet: the database was created by this open, or before instance ids existed.
+    Missing,
+    /// A value that is not an id (damaged, or written by hand).
+    Unreadable,
+    Id(&'a str),
+}
+
+/// What the marker (if any) says of the database open now, whose instance id is `instance`. An
+/// unreadable id says nothing of the data (the rest of the database is there): it is not an
+/// eviction, and the caller makes a new id.
+pub fn verdict(marker: Option<&Marker>, instance: Instance<'_>, now: f64) -> Verdict {
+    match (marker, instance) {
+        (_, Instance::Unreadable) => Verdict::Known,
+        (Some(m), Instance::Id(id)) if id == m.instance => Verdict::Known,
+        (Some(m), _) => Verdict::Lost(Evicted { detected_at: now, lost_unsent: m.unsent, last_seen_at: m.seen_at }),
+        (None, _) => Verdict::Known,
     }
 }
 
@@ -66,14 +77,20 @@ mod tests {
     #[test]
     fn a_marker_of_another_instance_means_the_database_was_lost_with_its_unsent_changes() {
         let lost = Verdict::Lost(Evicted { detected_at: 9.0, lost_unsent: 3, last_seen_at: 5.0 });
-        assert_eq!(verdict(Some(&marker("a", 3)), None, 9.0), lost, "recreated by this open");
-        assert_eq!(verdict(Some(&marker("a", 3)), Some("b"), 9.0), lost, "recreated by another tab's open");
-        assert_eq!(verdict(Some(&marker("a", 3)), Some("a"), 9.0), Verdict::Known);
+        assert_eq!(verdict(Some(&marker("a", 3)), Instance::Missing, 9.0), lost, "recreated by this open");
+        assert_eq!(verdict(Some(&marker("a", 3)), Instance::Id("b"), 9.0), lost, "recreated by another tab's open");
+        assert_eq!(verdict(Some(&marker("a", 3)), Instance::Id("a"), 9.0), Verdict::Known);
     }
 
     #[test]
     fn no_marker_is_a_new_device_or_one_from_before_markers() {
-        assert_eq!(verdict(None, None, 9.0), Verdict::Known);
-        assert_eq!(verdict(None, Some("a"), 9.0), Verdict::Known);
+        assert_eq!(verdict(None, Instance::Missing, 9.0), Verdict::Known);
+        assert_eq!(verdict(None, Instance::Id("a"), 9.0), Verdict::Known);
+    }
+
+    #[test]
+    fn an_unreadable_id_is_no_eviction() {
+        assert_eq!(verdict(Some(&marker("a", 3)), Instance::Unreadable, 9.0), Verdict::Known);
+        assert_eq!(verdict(None, Instance::Unreadable, 9.0), Verdict::Known);
     }
 }

@@ -64,6 +64,25 @@ export async function aDatabaseClearedOutsideIsReportedOnceAndPulledAfresh(api) 
     db = await open();
     eq(db.status().evicted, null, "not again at the next open");
 
+    // A damaged instance id is set aside, and is no eviction: the data is all there.
+    db.close();
+    const raw = await rawOpen(db.name);
+    await new Promise((resolve, reject) => {
+      const tx = raw.transaction("_meta", "readwrite");
+      tx.objectStore("_meta").put(42, "instance");
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+    });
+    raw.close();
+    db = await open();
+    eq(db.status().evicted, null, "an unreadable id is not an eviction");
+    const [aside] = (await db.syncLog()).filter((e) => e.kind === "quarantined");
+    eq([aside?.collection, aside?.id, aside?.local], ["_meta", "instance", 42], "set aside with its raw value");
+    eq((await db.collection("tasks").query()).map((t) => t.id), ["kept"], "the data is untouched");
+    db.close();
+    db = await open();
+    eq(db.status().evicted, null, "and the new id holds at the next open");
+
     // Deleted on purpose: a new device, nothing to report.
     db.close();
     await api.deleteDatabase(app, undefined, DISCARD);

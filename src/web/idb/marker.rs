@@ -6,7 +6,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::IdbDatabase;
 
 use crate::core::error::{ErrorKind, Result};
-use crate::core::eviction::{verdict, Marker, Verdict};
+use crate::core::eviction::{verdict, Instance, Marker, Verdict};
 use crate::core::schema::{LOG_STORE, META_STORE};
 use crate::core::sync::log::LogKind;
 
@@ -67,8 +67,30 @@ pub async fn check_at_open(
     let meta = store(&tx, META_STORE)?;
     let (instance, found) = commit_or_abort(&tx, context, async {
         let key = JsValue::from_str(INSTANCE_KEY);
-        let stored = request(&meta.get(&key).map_err(js_err(context))?, context).await?.as_string();
-        let found = verdict(marker.as_ref(), stored.as_deref(), now);
+        let raw = request(&meta.get(&key).map_err(js_err(context))?, context).await?;
+        let stored = raw.as_string();
+        let held = match (&stored, raw.is_undefined()) {
+            (Some(id), _) => Instance::Id(id),
+            (None, true) => Instance::Missing,
+            (None, false) => Instance::Unreadable,
+        };
+        let found = verdict(marker.as_ref(), held, now);
+        if held == Instance::Unreadable {
+            // Set aside with its raw value, as a damaged queue row is; a new id takes its place.
+            let entry = glue::make_log_entry(
+                now,
+                LogKind::Quarantined.as_str(),
+                META_STORE,
+                INSTANCE_KEY,
+                None,
+                None,
+                &raw,
+                &JsValue::UNDEFINED,
+                None,
+                Some("the database's instance id does not decode; a new one was made".into()),
+            );
+            log::append(&tx, &entry, context).await?;
+        }
         let instance = match stored {
             Some(instance) => instance,
             None => {
