@@ -543,19 +543,7 @@ impl<D> Engine<D> {
             }
             (Phase::Pulling, Event::SpacesPulled(Err(failure))) => {
                 let from_somewhere = job.spaces.iter().flatten().any(|s| s.cursor.is_some());
-                if failure.is_unknown_cursor() && from_somewhere {
-                    // The answer does not say which cursor the server no longer knows: every
-                    // space starts over (records here are matched by version).
-                    self.metrics.retried();
-                    job.phase = Phase::ResettingCursor;
-                    out.push(Command::ResetCursor);
-                } else if failure.next_step(1, job.token_refreshed) == NextStep::RefreshToken {
-                    self.metrics.retried();
-                    job.token_refreshed = true;
-                    self.pull_spaces(out);
-                } else {
-                    self.fail(Stop::Failure(failure), out);
-                }
+                self.pull_failed(failure, from_somewhere, out);
             }
             (Phase::ApplyingSpaces { more, finished }, Event::PageApplied(Ok(applied))) => {
                 let (more, finished) = (*more, finished.clone());
@@ -593,20 +581,8 @@ impl<D> Engine<D> {
                 out.push(Command::ApplyPage { asked_from: job.cursor.clone(), page });
             }
             (Phase::Pulling, Event::Pulled(Err(failure))) => {
-                if failure.is_unknown_cursor() && job.cursor.is_some() {
-                    // The server no longer knows the cursor (its data was reset or moved): start
-                    // over. Records already here are matched by version, so nothing is applied
-                    // twice.
-                    self.metrics.retried();
-                    job.phase = Phase::ResettingCursor;
-                    out.push(Command::ResetCursor);
-                } else if failure.next_step(1, job.token_refreshed) == NextStep::RefreshToken {
-                    self.metrics.retried();
-                    job.token_refreshed = true;
-                    self.pull(out);
-                } else {
-                    self.fail(Stop::Failure(failure), out);
-                }
+                let from_somewhere = job.cursor.is_some();
+                self.pull_failed(failure, from_somewhere, out);
             }
             (Phase::ResettingCursor, Event::CursorReset(Ok(()))) if job.spaces.is_some() => {
                 job.finished.clear();
@@ -768,6 +744,30 @@ impl<D> Engine<D> {
             if *count <= id {
                 self.finished(out);
             }
+        }
+    }
+
+    /// A pull failed, by space or not (`from_somewhere`: it asked after a cursor). A cursor the
+    /// server no longer knows (its data was reset or moved) starts every cursor over: the answer
+    /// does not say which space's it was, and records here are matched by version, so nothing
+    /// is applied twice. An expired token is refreshed once; anything else ends the sync.
+    fn pull_failed(&mut self, failure: Failure, from_somewhere: bool, out: &mut Vec<Command<D>>) {
+        let Some(job) = &mut self.job else { return };
+        if failure.is_unknown_cursor() && from_somewhere {
+            self.metrics.retried();
+            job.phase = Phase::ResettingCursor;
+            out.push(Command::ResetCursor);
+        } else if failure.next_step(1, job.token_refreshed) == NextStep::RefreshToken {
+            self.metrics.retried();
+            job.token_refreshed = true;
+            // The same request again: the spaces asked for, or the page after the cursor.
+            if job.spaces.is_some() {
+                self.pull_spaces(out);
+            } else {
+                self.pull(out);
+            }
+        } else {
+            self.fail(Stop::Failure(failure), out);
         }
     }
 
