@@ -157,6 +157,10 @@ mod device {
         fn cleared_outside(api: JsValue) -> Promise;
         #[wasm_bindgen(js_name = aDamagedRecordIsSetAsideAndReplacedByTheServers)]
         fn damaged_record(api: JsValue) -> Promise;
+        #[wasm_bindgen(js_name = damagedSyncStateIsSetAsideAtOpen)]
+        fn damaged_sync_state(api: JsValue) -> Promise;
+        #[wasm_bindgen(js_name = aDamagedSpaceIsPulledAgainAndTheOthersKept)]
+        fn damaged_space(api: JsValue) -> Promise;
     }
 
     #[wasm_bindgen_test]
@@ -167,6 +171,16 @@ mod device {
     #[wasm_bindgen_test]
     async fn a_damaged_record_is_set_aside_and_replaced_by_the_servers() {
         run(damaged_record(api())).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn damaged_sync_state_is_set_aside_at_open() {
+        run(damaged_sync_state(api())).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_damaged_space_is_pulled_again_and_the_others_kept() {
+        run(damaged_space(api())).await;
     }
 }
 

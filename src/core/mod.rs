@@ -8,6 +8,7 @@ pub mod error;
 pub mod eviction;
 pub mod ids;
 pub mod meta;
+pub mod meta_rows;
 pub mod order;
 pub mod outbox;
 pub mod query;

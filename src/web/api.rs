@@ -27,7 +27,7 @@ use super::error::{promise, to_js};
 use super::events::{external_store, once_fn};
 use super::idb::connection::{self, ForcedClose};
 use super::idb::writes::Write;
-use super::idb::{marker, migrations, reads};
+use super::idb::{marker, meta_check, migrations, reads};
 use super::js::{get as field, now, set_field, type_name};
 use super::live::{live_store, LiveSource, Plan};
 use super::options::{read_discard, read_open_options};
@@ -614,21 +614,22 @@ pub fn open(options: JsValue) -> Promise {
         let initial = &options.initial_spaces;
         let name = options.schema.database_name();
         let marker_read = marker::start_read(&name);
-        let connection = connection::open(&options.schema, versions, initial, options.blocked_timeout_ms, move |why| {
-            if let Some(inner) = weak.upgrade() {
-                inner.close();
-            }
-            let ForcedClose::VersionChange(next) = why else { return };
-            if let Some(callback) = &on_version_change {
-                let info = js_sys::Object::new();
-                let next = next.map(|v| JsValue::from_f64(v as f64)).unwrap_or(JsValue::NULL);
-                let _ = js_sys::Reflect::set(&info, &"newVersion".into(), &next);
-                if let Err(e) = callback.call1(&JsValue::UNDEFINED, &info) {
-                    web_sys::console::error_2(&"ferrysync: onVersionChange threw".into(), &e);
+        let connection =
+            connection::open(&options.schema, versions.clone(), initial, options.blocked_timeout_ms, move |why| {
+                if let Some(inner) = weak.upgrade() {
+                    inner.close();
                 }
-            }
-        })
-        .await?;
+                let ForcedClose::VersionChange(next) = why else { return };
+                if let Some(callback) = &on_version_change {
+                    let info = js_sys::Object::new();
+                    let next = next.map(|v| JsValue::from_f64(v as f64)).unwrap_or(JsValue::NULL);
+                    let _ = js_sys::Reflect::set(&info, &"newVersion".into(), &next);
+                    if let Err(e) = callback.call1(&JsValue::UNDEFINED, &info) {
+                        web_sys::console::error_2(&"ferrysync: onVersionChange threw".into(), &e);
+                    }
+                }
+            })
+            .await?;
         let db = connection.raw.clone();
         // A database cleared behind the library's back is reported once (the marker); a marker
         // that cannot be read or written costs the report, never the open.
@@ -640,6 +641,11 @@ pub fn open(options: JsValue) -> Promise {
                 }
             }
             Err(e) => web_sys::console::warn_1(&format!("ferrysync: {}", e.message).into()),
+        }
+        // Before migrations or sync read them, a damaged `_meta` row is set aside and replaced.
+        // A check that cannot run leaves such rows read as absent, as before, and the open goes on.
+        if let Err(e) = meta_check::set_aside_damaged(&db, &versions, now()).await {
+            web_sys::console::warn_1(&format!("ferrysync: {}", e.message).into());
         }
         inner.connected(connection);
         let handle: JsValue = Database { inner: inner.clone() }.into();

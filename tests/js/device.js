@@ -133,3 +133,84 @@ export async function aDamagedRecordIsSetAsideAndReplacedByTheServers(api) {
     }
   }
 }
+
+/** Writes `rows` (`{ key: value }`) into the `_meta` store of database `name` by hand. */
+async function damageMeta(name, rows) {
+  const raw = await rawOpen(name);
+  await new Promise((resolve, reject) => {
+    const tx = raw.transaction("_meta", "readwrite");
+    for (const [key, value] of Object.entries(rows)) tx.objectStore("_meta").put(value, key);
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+  });
+  raw.close();
+}
+
+export async function damagedSyncStateIsSetAsideAtOpen(api) {
+  const { main } = api.servers;
+  const sync = manual(main, "tok32");
+  const app = uniqueApp("damaged-meta");
+  let ran = 0;
+  const migrations = { 2: () => void ran++ };
+  const open = (version = 2) => api.open({ app, version, collections: TASKS, sync, migrations });
+  let db = await api.open({ app, version: 1, collections: TASKS, sync });
+  try {
+    await db.collection("tasks").create({ id: "one", title: "synced" });
+    await db.syncNow();
+    db.close();
+    db = await open();
+    eq(ran, 1, "the migration ran once");
+    eq((await db.syncNow()).pulled, 0, "the cursor holds: nothing new to pull");
+    db.close();
+
+    const damaged = { pullCursor: 42, deadLetters: "three", appliedMigrations: "all", forcePullSweep: { tasks: true } };
+    await damageMeta(db.name, damaged);
+    db = await open();
+    const aside = (await db.syncLog()).filter((e) => e.kind === "quarantined");
+    eq(
+      aside.map((e) => [e.collection, e.id, e.local]).sort(),
+      Object.entries(damaged).map(([key, value]) => ["_meta", key, value]).sort(),
+      "each damaged row is set aside with its raw value",
+    );
+    assert(aside.every((e) => /does not decode/.test(e.message)), aside.map((e) => e.message).join("; "));
+    eq(ran, 1, "a damaged list of migrations runs none again");
+    eq(db.status().failed, 0, "the dead letters are counted again");
+    eq((await db.syncNow()).pulled, 1, "a damaged cursor: the pull starts over");
+    eq((await db.collection("tasks").query()).map((t) => [t.id, t._sync.status]), [["one", "synced"]], "the data is untouched");
+    db.close();
+    db = await open();
+    eq((await db.syncLog()).filter((e) => e.kind === "quarantined").length, 4, "set aside once, not at every open");
+  } finally {
+    db.close();
+    await api.deleteDatabase(app, undefined, DISCARD);
+  }
+}
+
+export async function aDamagedSpaceIsPulledAgainAndTheOthersKept(api) {
+  const app = uniqueApp("damaged-spaces");
+  const collections = { notes: { space: "project" } };
+  const open = () => api.open({ app, version: 1, collections, spaces: ["home", "work"] });
+  let db = await open();
+  try {
+    db.close();
+    await damageMeta(db.name, { spaces: { home: { cursor: 5, syncedAt: null }, work: { cursor: null, syncedAt: 7 } } });
+    db = await open();
+    eq(await db.spaces.list(), ["home", "work"], "both kept");
+    const synced = () => ["home", "work"].map((s) => db.status().spaces[s]?.lastSyncAt ?? null);
+    await waitFor(() => synced()[1] === 7, "the spaces in the status");
+    eq(synced(), [null, 7], "the damaged one from its start, the other as it was");
+    const [entry] = (await db.syncLog()).filter((e) => e.kind === "quarantined");
+    eq([entry?.id, entry?.local?.home?.cursor], ["spaces", 5], "set aside with its raw value");
+    assert(/for home;/.test(entry.message), entry.message);
+
+    db.close();
+    await damageMeta(db.name, { spaces: "home,work" });
+    db = await open();
+    eq(await db.spaces.list(), [], "a set that does not decode at all is lost, and says so");
+    const [lost] = (await db.syncLog()).filter((e) => e.kind === "quarantined");
+    eq(lost?.local, "home,work", "with its raw value");
+  } finally {
+    db.close();
+    await api.deleteDatabase(app, undefined, DISCARD);
+  }
+}

@@ -18,6 +18,7 @@ use web_sys::{
 };
 
 use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::meta_rows::Row;
 use crate::core::schema::{
     app_version_of, plan_upgrade, ExistingIndex, ExistingStore, Schema, StoreKind, UpgradeStep, META_STORE,
 };
@@ -28,7 +29,7 @@ use super::super::glue;
 use super::super::js::get;
 
 /// `_meta` key of the list of applied migration versions.
-pub const APPLIED_MIGRATIONS_KEY: &str = "appliedMigrations";
+pub const APPLIED_MIGRATIONS_KEY: &str = Row::AppliedMigrations.key();
 
 /// An open connection. `events` keeps the versionchange and close handlers alive; `raw` serves
 /// the data.

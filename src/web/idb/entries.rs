@@ -10,6 +10,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbIndex, IdbObjectStore, IdbTransaction};
 
 use crate::core::error::{ErrorKind, Result};
+use crate::core::meta_rows::Row;
 use crate::core::schema::{META_STORE, OUTBOX_BY_RECORD, OUTBOX_STORE};
 use crate::core::sync::entry::{decode, Entry, RawEntry};
 
@@ -20,7 +21,7 @@ use super::connection::{js_err, request, transaction};
 
 /// `_meta` key of the number of dead letters in the outbox, kept by every step that adds or
 /// removes one, so that the status never has to scan the queue.
-pub const DEAD_LETTERS_KEY: &str = "deadLetters";
+pub const DEAD_LETTERS_KEY: &str = Row::DeadLetters.key();
 
 /// One stored outbox entry: what the rules read, and the object as stored, to write back changed.
 pub struct Stored {

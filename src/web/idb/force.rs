@@ -6,6 +6,7 @@ use wasm_bindgen::JsValue;
 use web_sys::{IdbDatabase, IdbTransaction};
 
 use crate::core::error::Result;
+use crate::core::meta_rows::Row;
 use crate::core::outbox::Op;
 use crate::core::schema::{Schema, CONFLICTS_STORE, META_STORE};
 use crate::core::status::RecordStatus;
@@ -27,10 +28,10 @@ use super::record_step::carry_out;
 
 /// `_meta` key of a force pull under way: the collections to sweep once the pull from the start
 /// is complete (an array; empty for all).
-pub const SWEEP_KEY: &str = "forcePullSweep";
+pub const SWEEP_KEY: &str = Row::Sweep.key();
 
 /// `_meta` key of a force pull of spaces under way: the spaces to sweep (an array).
-pub const SWEEP_SPACES_KEY: &str = "forcePullSweepSpaces";
+pub const SWEEP_SPACES_KEY: &str = Row::SweepSpaces.key();
 
 /// The collections of the schema a scope names.
 fn collections<'a>(schema: &'a Schema, scope: &Scope) -> Vec<&'a str> {

@@ -8,6 +8,7 @@ pub mod entries;
 mod force;
 pub mod log;
 pub mod marker;
+pub mod meta_check;
 pub mod migrations;
 mod pull;
 mod push;

@@ -8,6 +8,7 @@ use web_sys::{IdbDatabase, IdbTransaction};
 
 use crate::core::error::{ErrorKind, Result};
 use crate::core::meta::META_FIELD;
+use crate::core::meta_rows::Row;
 use crate::core::outbox::Op;
 use crate::core::schema::{CONFLICTS_STORE, META_STORE};
 use crate::core::sync::entry::Hold;
@@ -26,7 +27,7 @@ use super::entries::{all_stores, by_record, entries, entries_of_each, outbox, re
 use super::record_step::{carry_out, server_version};
 
 /// `_meta` key of the pull cursor (absent: pull from the start).
-pub const CURSOR_KEY: &str = "pullCursor";
+pub const CURSOR_KEY: &str = Row::PullCursor.key();
 
 /// The stored cursor.
 pub async fn cursor(db: &IdbDatabase) -> Result<Option<String>> {

@@ -8,6 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbObjectStore, IdbTransaction};
 
 use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::meta_rows::Row;
 use crate::core::outbox::Op;
 use crate::core::schema::{Schema, CONFLICTS_STORE, META_STORE};
 use crate::core::sync::entry::Hold;
@@ -29,7 +30,7 @@ use super::pull::{apply_changes, CURSOR_KEY};
 
 /// `_meta` key of the device's space set: `{ [space]: { cursor, syncedAt } }` (`cursor` null:
 /// from its start; `syncedAt`: when a pull of it last reached its end, null before the first).
-pub const SPACES_KEY: &str = "spaces";
+pub const SPACES_KEY: &str = Row::Spaces.key();
 
 /// One space of the set, as stored.
 #[derive(Debug, Clone, Default, PartialEq)]

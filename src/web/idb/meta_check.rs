@@ -1,0 +1,130 @@
+//! At open, every `_meta` row sync keeps is read and handed to the core's [`check`]; a row that
+//! does not decode is logged as `quarantined` with its raw value and replaced as the core says,
+//! in one transaction, before anything else reads it.
+
+use js_sys::{Array, Object};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{IdbDatabase, IdbObjectStore, IdbTransaction};
+
+use crate::core::error::Result;
+use crate::core::meta_rows::{check, Repair, Row, Stored};
+use crate::core::schema::{LOG_STORE, META_STORE, OUTBOX_BY_HOLD, OUTBOX_STORE};
+use crate::core::sync::entry::Hold;
+use crate::core::sync::log::LogKind;
+
+use super::super::glue;
+use super::super::js::set_field;
+use super::connection::{commit_or_abort, js_err, request, transaction};
+use super::entries::{outbox, store};
+use super::log;
+
+/// How deep a stored value is looked into: the rows checked are at most two levels deep, and a
+/// damaged row may be anything (a cycle, even).
+const DEPTH: usize = 3;
+
+/// Sets aside the damaged `_meta` rows of `db`; `migrations`: the versions of the data
+/// migrations the app declares. Returns how many rows were set aside.
+pub async fn set_aside_damaged(db: &IdbDatabase, migrations: &[u32], now: f64) -> Result<usize> {
+    let context = "checking the stored sync state";
+    let tx = transaction(db, &[META_STORE, LOG_STORE, OUTBOX_STORE], true)?;
+    let meta = store(&tx, META_STORE)?;
+    commit_or_abort(&tx, context, async {
+        let keys = request(&meta.get_all_keys().map_err(js_err(context))?, context);
+        let values = request(&meta.get_all().map_err(js_err(context))?, context);
+        let (keys, values) = (Array::from(&keys.await?), Array::from(&values.await?));
+        let mut set_aside = 0;
+        for (key, raw) in keys.iter().zip(values.iter()) {
+            let Some(row) = key.as_string().as_deref().and_then(Row::from_key) else { continue };
+            let Some(damage) = check(row, &stored(&raw, DEPTH)) else { continue };
+            repair(&tx, &meta, &key, damage.repair, migrations, context).await?;
+            let entry = glue::make_log_entry(
+                now,
+                LogKind::Quarantined.as_str(),
+                META_STORE,
+                row.key(),
+                None,
+                None,
+                &raw,
+                &JsValue::UNDEFINED,
+                None,
+                Some(damage.why),
+            );
+            log::append(&tx, &entry, context).await?;
+            set_aside += 1;
+        }
+        Ok(set_aside)
+    })
+    .await
+}
+
+async fn repair(
+    tx: &IdbTransaction,
+    meta: &IdbObjectStore,
+    key: &JsValue,
+    repair: Repair,
+    migrations: &[u32],
+    context: &str,
+) -> Result<()> {
+    let put = |value: &JsValue| meta.put_with_key(value, key).map(|_| ()).map_err(js_err(context));
+    match repair {
+        Repair::Delete => meta.delete(key).map(|_| ()).map_err(js_err(context)),
+        Repair::Replace(value) => put(&js_value(&value)),
+        Repair::MigrationsApplied => put(&migrations.iter().map(|v| JsValue::from_f64(*v as f64)).collect::<Array>()),
+        Repair::RecountDeadLetters => {
+            let held = outbox(tx)?.index(OUTBOX_BY_HOLD).map_err(js_err(context))?;
+            let failed = JsValue::from_str(Hold::Failed.as_str());
+            let count = request(&held.count_with_key(&failed).map_err(js_err(context))?, context).await?;
+            put(&count)
+        }
+    }
+}
+
+/// What the core sees of a stored value, `depth` levels deep.
+fn stored(value: &JsValue, depth: usize) -> Stored {
+    if value.is_null() {
+        return Stored::Null;
+    }
+    if let Some(b) = value.as_bool() {
+        return Stored::Bool(b);
+    }
+    if let Some(n) = value.as_f64() {
+        return Stored::Number(n);
+    }
+    if let Some(s) = value.as_string() {
+        return Stored::Text(s);
+    }
+    if depth == 0 {
+        return Stored::Other;
+    }
+    if Array::is_array(value) {
+        return Stored::List(Array::from(value).iter().map(|v| stored(&v, depth - 1)).collect());
+    }
+    let fields = glue::fields_of(value);
+    if fields.is_undefined() {
+        return Stored::Other;
+    }
+    let pairs = Array::from(&fields);
+    let fields = pairs.iter().map(|pair| {
+        let pair = Array::from(&pair);
+        (pair.get(0).as_string().unwrap_or_default(), stored(&pair.get(1), depth - 1))
+    });
+    Stored::Object(fields.collect())
+}
+
+/// The JS value of a replacement (built by the core from values that decode).
+fn js_value(value: &Stored) -> JsValue {
+    match value {
+        Stored::Null | Stored::Other => JsValue::NULL,
+        Stored::Bool(b) => JsValue::from_bool(*b),
+        Stored::Number(n) => JsValue::from_f64(*n),
+        Stored::Text(s) => JsValue::from_str(s),
+        Stored::List(items) => items.iter().map(js_value).collect::<Array>().into(),
+        Stored::Object(fields) => {
+            let object = Object::new();
+            for (name, v) in fields {
+                set_field(&object, name, &js_value(v));
+            }
+            object.unchecked_into()
+        }
+    }
+}
