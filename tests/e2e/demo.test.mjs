@@ -9,11 +9,11 @@ const SCREENSHOTS = process.env.E2E_SCREENSHOTS === "1";
 
 /** Runs `body` with a fresh server (its own data) and `browsers` fresh browser profiles; fails on
  * any page or console error except those `allowed` says are expected. */
-async function scenario(engine, name, { browsers = 1, serverArgs = [], allowed = () => false } = {}, body) {
+async function scenario(engine, name, { browsers = 1, serverArgs = [], allowed = () => false, serviceWorkers } = {}, body) {
   const server = await startServer(serverArgs);
   const opened = [];
   try {
-    for (let i = 0; i < browsers; i++) opened.push(await openBrowser(engine));
+    for (let i = 0; i < browsers; i++) opened.push(await openBrowser(engine, { serviceWorkers }));
     await body(server, ...opened);
     for (const [i, browser] of opened.entries()) {
       if (SCREENSHOTS) await browser.screenshot(`${engine}-${name}-${i}`);
@@ -696,3 +696,47 @@ test("chromium: force push and force pull ask first, saying what will be lost, a
       assert.equal((await server.records()).records[0].data.title, "Renamed by b", "a's dropped change never reached the server");
     },
   ));
+
+/** Polls `check` until it returns something truthy (every 100 ms, for up to 20 s). */
+async function eventually(what, check) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const found = await check();
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+test("chromium: with every page of the demo closed, a change made offline reaches the server through its service worker", () =>
+  scenario(
+    "chromium",
+    "demo-background",
+    // A request of the page's, controlled by its worker, may fail while the network is gone.
+    { serviceWorkers: "allow", allowed: (p) => /ERR_INTERNET_DISCONNECTED/.test(p) },
+    async (server, { context, page }) => {
+    await load(page, server);
+    const tag = await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      return `ferrysync:${window.ferrysyncDemo.name}`;
+    });
+    await context.setOffline(true);
+    await addTask(page, "Sent by the worker");
+    assert.equal(await textOf(page.getByTestId("pending-count"), "1"), "1");
+    // The page asks for a Background Sync, which waits for the network.
+    await eventually("the page to register its Background Sync", () =>
+      page.evaluate(async (tag) => (await (await navigator.serviceWorker.ready).sync.getTags()).includes(tag), tag),
+    );
+
+    // Every page of the demo closes (a blank one keeps the browser open), then the network
+    // comes back: the browser fires the sync at the worker by itself.
+    const blank = await context.newPage();
+    await page.close();
+    await context.setOffline(false);
+    await eventually("the worker to push the task", async () => titles((await server.records()).records).includes("Sent by the worker"));
+
+    // A page opened later shows it synced.
+    await load(blank, server);
+    await settled(blank);
+    assert.deepEqual(await localTitles(blank), ["Sent by the worker"]);
+  }));
