@@ -161,6 +161,8 @@ mod device {
         fn damaged_sync_state(api: JsValue) -> Promise;
         #[wasm_bindgen(js_name = aDamagedSpaceIsPulledAgainAndTheOthersKept)]
         fn damaged_space(api: JsValue) -> Promise;
+        #[wasm_bindgen(js_name = anIntegrityCheckRepairsDamagedRecordsAndKeepsUnsentWork)]
+        fn integrity_check(api: JsValue) -> Promise;
     }
 
     #[wasm_bindgen_test]
@@ -181,6 +183,11 @@ mod device {
     #[wasm_bindgen_test]
     async fn a_damaged_space_is_pulled_again_and_the_others_kept() {
         run(damaged_space(api())).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn an_integrity_check_repairs_damaged_records_and_keeps_unsent_work() {
+        run(integrity_check(api())).await;
     }
 }
 

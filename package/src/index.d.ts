@@ -265,6 +265,19 @@ export interface SyncMetrics {
   readonly oldestPendingAgeMs: number | null;
 }
 
+/** What `checkIntegrity()` found: during the check (its `onProgress`) and at the end. */
+export interface IntegrityTally {
+  /** Records read so far, tombstones included. */
+  readonly checked: number;
+  /** Records stored when the check started, in every collection. */
+  readonly total: number;
+  /** Damaged records with nothing queued: deleted here (their raw value in the sync log) and
+   * pulled again from the server. */
+  readonly setAside: number;
+  /** Damaged records with changes queued: kept, with new metadata, and pushed whole. */
+  readonly rebuilt: number;
+}
+
 /** One queued change in `exportPending()`. */
 export interface ExportedChange<C extends string = string> {
   readonly collection: C;
@@ -638,6 +651,12 @@ export class Database<S = any> {
   /** Every queued change with its record as it is here, oldest first, read in one transaction:
    * a backup an app can offer before a risky step (a force pull, a wipe, a sign-out). */
   exportPending(): Promise<PendingExport<keyof S & string>>;
+  /** Reads every record, 500 at a time in transactions of their own, and repairs each one whose
+   * `_sync` metadata does not decode (written by hand, by another program, or damaged): its raw
+   * value goes to the sync log (`quarantined`), then it is kept with new metadata if changes of
+   * it are queued, else set aside and pulled again. Reads return such a record as stored until
+   * then. InvalidOptionsError for options other than `{ onProgress }`. */
+  checkIntegrity(options?: { onProgress?: (progress: IntegrityTally) => void }): Promise<IntegrityTally>;
   /** Pushes the queue and pulls the server's changes now. Resolves when a sync that started
    * after this call completes; rejects with NetworkError (offline, unreachable, 5xx, 429) or
    * SyncError (refused, e.g. a bad token), and a retry is scheduled with backoff. Rejects with

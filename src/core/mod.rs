@@ -7,6 +7,7 @@
 pub mod error;
 pub mod eviction;
 pub mod ids;
+pub mod integrity;
 pub mod meta;
 pub mod meta_rows;
 pub mod order;

@@ -10,6 +10,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::eviction::Verdict;
+use crate::core::integrity::Tally;
 use crate::core::order::sort_positions;
 use crate::core::outbox::Op;
 use crate::core::schema::database_name;
@@ -27,10 +28,10 @@ use super::error::{promise, to_js};
 use super::events::{external_store, once_fn};
 use super::idb::connection::{self, ForcedClose};
 use super::idb::writes::Write;
-use super::idb::{marker, meta_check, migrations, reads};
+use super::idb::{integrity, marker, meta_check, migrations, reads};
 use super::js::{get as field, now, set_field, type_name};
 use super::live::{live_store, LiveSource, Plan};
-use super::options::{read_discard, read_open_options};
+use super::options::{read_discard, read_open_options, read_progress};
 use super::query_args::read_query;
 use super::records::{check_record, read_id};
 use super::spaces::Spaces;
@@ -291,6 +292,41 @@ impl Database {
             set_field(&out, "exportedAt", &JsValue::from_f64(now()));
             set_field(&out, "changes", &changes);
             Ok(out.into())
+        })
+    }
+
+    /// Reads every record, a page at a time, and repairs each one whose metadata does not
+    /// decode (`core::integrity`); `{ onProgress }` hears `{ checked, total, setAside, rebuilt }`
+    /// after each page. Resolves to the same tally at the end.
+    #[wasm_bindgen(js_name = checkIntegrity)]
+    pub fn check_integrity(&self, options: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        let on_progress = read_progress(&options);
+        promise(async move {
+            let on_progress = on_progress?;
+            let names: Vec<&str> = inner.schema.collections.iter().map(|c| c.name.as_str()).collect();
+            let mut tally = Tally { total: integrity::total(&inner.db()?, &names).await?, ..Tally::default() };
+            for name in &names {
+                let mut after = JsValue::UNDEFINED;
+                loop {
+                    let page = integrity::check_page(&inner.db()?, name, &after, now()).await?;
+                    tally.page(page.read, &page.repairs);
+                    if !page.repairs.is_empty() {
+                        inner.decided(Decided { pending_delta: 0, changes: page.changes }).await;
+                    }
+                    if page.read > 0 {
+                        if let Some(callback) = &on_progress {
+                            // A throwing callback is the app's; the check goes on.
+                            let _ = callback.call1(&JsValue::UNDEFINED, &tally_to_js(&tally));
+                        }
+                    }
+                    if page.read < integrity::PAGE as u64 {
+                        break;
+                    }
+                    after = page.last;
+                }
+            }
+            Ok(tally_to_js(&tally))
         })
     }
 
@@ -711,4 +747,15 @@ pub fn delete_database(app: String, tenant: Option<String>, options: JsValue) ->
         }
         Ok(JsValue::UNDEFINED)
     })
+}
+
+/// `{ checked, total, setAside, rebuilt }`.
+fn tally_to_js(tally: &Tally) -> JsValue {
+    let out = js_sys::Object::new();
+    for (name, n) in
+        [("checked", tally.checked), ("total", tally.total), ("setAside", tally.set_aside), ("rebuilt", tally.rebuilt)]
+    {
+        set_field(&out, name, &JsValue::from_f64(n as f64));
+    }
+    out.into()
 }

@@ -303,6 +303,19 @@ pub fn read_discard(options: &JsValue) -> Result<bool> {
     flag_option(options, "discardPending", "options")
 }
 
+/// `{ onProgress?: function }` of `checkIntegrity()`.
+pub fn read_progress(options: &JsValue) -> Result<Option<Function>> {
+    let on_progress = if options.is_object() { get(options, "onProgress") } else { JsValue::NULL };
+    match (options.is_undefined() || on_progress.is_undefined(), on_progress.dyn_into::<Function>()) {
+        (true, _) => Ok(None),
+        (false, Ok(f)) => Ok(Some(f)),
+        (false, Err(_)) => Err(Error::new(
+            ErrorKind::InvalidOptions,
+            format!("checkIntegrity() options must be {{ onProgress?: function }}, got {}", describe(options)),
+        )),
+    }
+}
+
 /// `{ <flag>?: boolean }`: a call's options object with one boolean (absent: false); anything
 /// else is InvalidOptionsError, whose message names the call (`what`).
 pub fn flag_option(options: &JsValue, flag: &str, what: &str) -> Result<bool> {

@@ -81,6 +81,11 @@ test("the pending count and the outbox follow a write; Sync now empties the outb
     // The metrics are read again after the sync; the storage is read at all.
     await p.fieldWhen("metrics", "syncs", "the sync counted", (t) => t === "1 ok, 0 failed");
     await p.fieldWhen("storage", "usage", "the storage usage", (t) => /\d/.test(t));
+
+    // Nothing damaged: the check reads every record and repairs none.
+    await p.button("Check integrity").click();
+    const checked = await p.fieldWhen("actions", "integrity", "the check's tally", (t) => /^checked [1-9]/.test(t) && !/…/.test(t));
+    assert.match(checked, /^checked (\d+) of \1, set aside 0, rebuilt 0$/);
   }));
 
 test("Sync now shows a failed sync by its error's name and message", () =>

@@ -1,6 +1,6 @@
 // Browser scenarios of what happens to a device's data outside ferrysync (docs/storage.md, "When
 // the data goes"), against the reference server that scripts/with-servers.sh starts.
-import { assert, eq, manual, rawOpen, uniqueApp, waitFor } from "./scenarios.js";
+import { assert, eq, manual, rawMarkSynced, rawOpen, uniqueApp, waitFor } from "./scenarios.js";
 
 const TASKS = { tasks: {} };
 const DISCARD = { discardPending: true };
@@ -209,6 +209,70 @@ export async function aDamagedSpaceIsPulledAgainAndTheOthersKept(api) {
     eq(await db.spaces.list(), [], "a set that does not decode at all is lost, and says so");
     const [lost] = (await db.syncLog()).filter((e) => e.kind === "quarantined");
     eq(lost?.local, "home,work", "with its raw value");
+  } finally {
+    db.close();
+    await api.deleteDatabase(app, undefined, DISCARD);
+  }
+}
+
+/** Puts `rows` into collection `collection` of database `name` by hand, as they are. */
+async function putRaw(name, collection, rows) {
+  const raw = await rawOpen(name);
+  await new Promise((resolve, reject) => {
+    const tx = raw.transaction(collection, "readwrite");
+    for (const row of rows) tx.objectStore(collection).put(row);
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+  });
+  raw.close();
+}
+
+export async function anIntegrityCheckRepairsDamagedRecordsAndKeepsUnsentWork(api) {
+  const { main } = api.servers;
+  const sync = manual(main, "tok33");
+  const app = uniqueApp("integrity");
+  const db = await api.open({ app, version: 1, collections: TASKS, sync });
+  try {
+    const tasks = db.collection("tasks");
+    await tasks.create({ id: "one", title: "one" });
+    await tasks.create({ id: "two", title: "two" });
+    await db.syncNow();
+    // Enough records for three pages, here only (as if pulled long ago).
+    const ids = Array.from({ length: 1100 }, (_, i) => `bulk-${String(i).padStart(4, "0")}`);
+    await tasks.bulkCreate(ids.map((id) => ({ id, title: id })));
+    await rawMarkSynced(db.name, "tasks");
+    await tasks.create({ id: "three", title: "three" });
+
+    let wrong = null;
+    try {
+      await db.checkIntegrity({ onProgress: 5 });
+    } catch (error) {
+      wrong = error;
+    }
+    eq(wrong?.name, "InvalidOptionsError", "onProgress must be a function");
+
+    // Damaged by hand: one synced, one in the third page, and one with its create still queued.
+    await putRaw(db.name, "tasks", [
+      { id: "one", title: "garbage", _sync: "broken" },
+      { id: "bulk-1050", title: "bulk-1050" },
+      { id: "three", title: "unsent three", _sync: 7 },
+    ]);
+    const seen = [];
+    const tally = await db.checkIntegrity({ onProgress: (p) => seen.push(p) });
+    eq(tally, { checked: 1103, total: 1103, setAside: 2, rebuilt: 1 }, "what it found");
+    eq(seen.map((p) => p.checked), [500, 1000, 1103], "progress after each page");
+    eq(seen[2], tally, "the last progress is the result");
+
+    const aside = (await db.syncLog()).filter((e) => e.kind === "quarantined");
+    eq(aside.map((e) => [e.id, e.local?.title]).sort(), [["bulk-1050", "bulk-1050"], ["one", "garbage"], ["three", "unsent three"]], "each in the log with its raw value");
+    eq([await tasks.get("one"), await tasks.get("bulk-1050")], [undefined, undefined], "set aside");
+    const three = await tasks.get("three");
+    eq([three.title, three._sync.status, three._sync.serverVersion ?? null], ["unsent three", "pending", null], "the unsent one is kept");
+
+    await db.syncNow();
+    eq((await tasks.get("one"))?.title, "one", "the pull brought the server's version back");
+    eq([(await tasks.get("three"))._sync.status, db.status().pending], ["synced", 0], "and the kept one was pushed");
+    eq(await db.checkIntegrity(), { checked: 1102, total: 1102, setAside: 0, rebuilt: 0 }, "nothing left to repair");
   } finally {
     db.close();
     await api.deleteDatabase(app, undefined, DISCARD);

@@ -10,6 +10,7 @@ import {
   type Database,
   type OpenOptions,
   type StoredRecord,
+  type IntegrityTally,
   type SyncMetrics,
 } from "ferrysync";
 import {
@@ -106,6 +107,10 @@ export async function main(): Promise<void> {
     const collection: "tasks" | "notes" = change.collection;
     console.log(collection, change.op, change.record?.id, JSON.stringify(backup).length);
   }
+  const checked: IntegrityTally = await db.checkIntegrity({
+    onProgress: ({ checked, total }) => console.log(`${checked} of ${total}`),
+  });
+  console.log(checked.setAside + checked.rebuilt);
 
   try {
     await tasks.update("missing", { title: "x" });

@@ -6,6 +6,7 @@ pub mod connection;
 mod decisions;
 pub mod entries;
 mod force;
+pub mod integrity;
 pub mod log;
 pub mod marker;
 pub mod meta_check;
