@@ -214,8 +214,10 @@ export interface SyncTuning {
   requestTimeoutMs?: number;
   /** Registers a Background Sync (tag `"ferrysync:" + db.name`) with the page's service worker
    * whenever changes are queued, so that a worker calling `backgroundSync()` of
-   * `ferrysync/sw` sends them after the page has closed (default false). Nothing happens where
-   * there is no service worker or no SyncManager. */
+   * `ferrysync/sw` sends them after the page has closed (default false); and, at open, a
+   * Periodic Background Sync of the same tag every `intervalMs` at least, where the browser
+   * grants `periodic-background-sync`. Nothing happens where there is no service worker or no
+   * SyncManager. */
   backgroundSync?: boolean;
 }
 

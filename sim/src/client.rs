@@ -199,7 +199,7 @@ impl World {
             Command::Cancel { timer } => self.clients[client].tabs[at.tab].timers.retain(|(t, _)| *t != timer),
             Command::Announce(_) => self.post_to_other_tabs(at, Message::Change),
             // No browser here to wake a closed tab: a tab that is gone resumes when reopened.
-            Command::Publish(_) | Command::AskBackgroundSync => {}
+            Command::Publish(_) | Command::AskBackgroundSync | Command::AskPeriodicSync { .. } => {}
             Command::PostStatus(status) => self.post_to_other_tabs(at, Message::Status(status)),
             Command::Settle { waiters, outcome } => {
                 for Waiter(w) in waiters {

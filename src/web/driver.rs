@@ -305,6 +305,7 @@ impl Driver {
             Command::PostStatus(status) => host.post_status(&status),
             Command::Mark { unsent } => host.mark(unsent),
             Command::AskBackgroundSync => glue::ask_background_sync(&self.tag),
+            Command::AskPeriodicSync { min_interval_ms } => glue::ask_periodic_sync(&self.tag, min_interval_ms),
             Command::Settle { waiters, outcome } => {
                 let settled: Vec<_> = {
                     let mut all = self.waiters.borrow_mut();

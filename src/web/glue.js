@@ -204,6 +204,20 @@ export function askBackgroundSync(tag) {
   ready?.then((registration) => registration.sync?.register(tag)).catch(() => {});
 }
 
+/** Registers a Periodic Background Sync of `tag` with the page's service worker, every
+ * `minInterval` ms at least, where the browser grants `periodic-background-sync` (Chromium, for
+ * an installed app; the browser may space the events further). Nothing elsewhere, and never
+ * from a worker: the page that opened with `backgroundSync` asks. */
+export function askPeriodicSync(tag, minInterval) {
+  const page = globalThis.navigator;
+  if (typeof globalThis.PeriodicSyncManager !== "function" || !page?.serviceWorker || !page.permissions) return;
+  page.permissions
+    .query({ name: "periodic-background-sync" })
+    .then((permission) => (permission.state === "granted" ? page.serviceWorker.ready : null))
+    .then((registration) => registration?.periodicSync.register(tag, { minInterval }))
+    .catch(() => {});
+}
+
 // ---- sync ----
 
 /** A readwrite transaction over `names` that reports its commit only once it is on disk

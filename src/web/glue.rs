@@ -84,6 +84,10 @@ extern "C" {
     /// that can; nothing otherwise. Never throws.
     #[wasm_bindgen(js_name = askBackgroundSync)]
     pub fn ask_background_sync(tag: &str);
+    /// Registers a Periodic Background Sync of `tag` where the browser grants the permission;
+    /// nothing otherwise. Never throws.
+    #[wasm_bindgen(js_name = askPeriodicSync)]
+    pub fn ask_periodic_sync(tag: &str, min_interval_ms: u32);
     #[wasm_bindgen(js_name = withOp)]
     pub fn with_op(entry: &JsValue, op: &str) -> JsValue;
     #[wasm_bindgen(js_name = strictTransaction, catch)]

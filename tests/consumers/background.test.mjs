@@ -288,3 +288,33 @@ test("chromium, as a browser without Background Sync: the worker syncs when it s
     await later.evaluate(() => window.db.close());
   });
 });
+
+test("chromium: with backgroundSync and the periodic sync on, a page registers a Periodic Background Sync where the browser grants it", async () => {
+  const dir = await app();
+  await withServerAndBrowser(["--static", dir], async (server, browser) => {
+    const { context, page } = browser;
+    const url = `${server.url}/`;
+    await start(page, url, "./sw.js", { token: "dev-token" });
+    const periodicTags = () => page.evaluate(async () => (await navigator.serviceWorker.ready).periodicSync.getTags());
+    const openWith = (sync) =>
+      page.evaluate(async (sync) => {
+        window.db?.close();
+        window.db = await window.ferrysync.open(window.app.notesOptions({ token: "dev-token", syncOnOpen: false, ...sync }));
+      }, sync);
+
+    // A page that is no installed app is not granted the permission: nothing is registered.
+    await openWith({ backgroundSync: true });
+    await sleep(500);
+    assert.deepEqual(await periodicTags(), [], "not granted");
+
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Browser.grantPermissions", { origin: server.url, permissions: ["periodicBackgroundSync"] });
+    await openWith({ backgroundSync: false });
+    await openWith({ backgroundSync: true, intervalMs: false });
+    await sleep(500);
+    assert.deepEqual(await periodicTags(), [], "granted, but without backgroundSync or without the periodic sync");
+    await openWith({ backgroundSync: true, intervalMs: 3_600_000 });
+    await eventually("the page registered its periodic sync", async () => (await periodicTags()).includes(TAG));
+    await page.evaluate(() => window.db.close());
+  });
+});

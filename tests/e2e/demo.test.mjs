@@ -8,8 +8,10 @@ import { canGoOffline, ENGINES, openBrowser, startServer, textOf } from "./suppo
 const SCREENSHOTS = process.env.E2E_SCREENSHOTS === "1";
 
 /** Runs `body` with a fresh server (its own data) and `browsers` fresh browser profiles; fails on
- * any page or console error except those `allowed` says are expected. */
-async function scenario(engine, name, { browsers = 1, serverArgs = [], allowed = () => false, serviceWorkers } = {}, body) {
+ * any page or console error except those `allowed` says are expected. The demo's service worker
+ * is blocked in Chromium unless `serviceWorkers` is "allow", so that each step's syncs are the
+ * page's own (Chromium would fire the worker's Background Sync beside them). */
+async function scenario(engine, name, { browsers = 1, serverArgs = [], allowed = () => false, serviceWorkers = "block" } = {}, body) {
   const server = await startServer(serverArgs);
   const opened = [];
   try {

@@ -63,11 +63,11 @@ export const canGoOffline = (engine) => engine !== "webkit";
 
 /**
  * Opens a page in `engine` with a profile of its own (so IndexedDB starts empty and persists
- * across reloads); in Chromium, with service workers blocked unless `serviceWorkers` is "allow". In Chromium every page error, console error, failed request and HTTP error is
+ * across reloads); in Chromium, with service workers blocked if `serviceWorkers` is "block". In Chromium every page error, console error, failed request and HTTP error is
  * collected in `problems`; WebDriver reports none of these, so elsewhere it stays empty and the
  * scenarios' own checks are what fails.
  */
-export async function openBrowser(engine = "chromium", { serviceWorkers = "block" } = {}) {
+export async function openBrowser(engine = "chromium", { serviceWorkers = "allow" } = {}) {
   return engine === "chromium" ? openChromium(serviceWorkers) : openWebDriver(engine);
 }
 
@@ -99,9 +99,8 @@ async function openWebDriver(engine) {
   };
 }
 
-/** `serviceWorkers`: "block" keeps the demo's worker out, so that every sync of a scenario is
- * its page's own (Chromium would fire the worker's Background Sync beside the page's syncs);
- * "allow" for the scenario of the worker itself. */
+/** `serviceWorkers`: "block" keeps a page's worker out (the demo's scenarios, so that every
+ * sync is the page's own: Chromium would fire the worker's Background Sync beside them). */
 async function openChromium(serviceWorkers) {
   const profile = await mkdtemp(join(tmpdir(), "ferrysync-e2e-"));
   const context = await chromium.launchPersistentContext(profile, {

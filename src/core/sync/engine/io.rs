@@ -243,6 +243,13 @@ pub enum Command<D> {
     /// `backgroundSync`, whenever changes are queued that no sync may carry before the page
     /// closes: when the queue stops being empty, and when a sync fails with changes left.
     AskBackgroundSync,
+    /// Ask the browser for a Periodic Background Sync of this database every `min_interval_ms`
+    /// at least, where it grants one (Chromium, for an installed app): the page's service
+    /// worker then pulls, and pushes what is left, with every page closed. Asked for once at
+    /// open, with `backgroundSync` and the periodic sync (`intervalMs`) on.
+    AskPeriodicSync {
+        min_interval_ms: u32,
+    },
     /// Resolve (or reject) these waiters. Waiters of a count (an open, a decision) are resolved
     /// with an empty summary, which their caller ignores.
     Settle {

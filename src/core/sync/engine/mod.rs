@@ -266,6 +266,9 @@ impl<D> Engine<D> {
                 if let Some(settings) = &self.settings {
                     if let Some(ms) = settings.interval_ms {
                         out.push(Command::Arm { timer: Timer::Interval, after_ms: ms.into() });
+                        if settings.background_sync {
+                            out.push(Command::AskPeriodicSync { min_interval_ms: ms });
+                        }
                     }
                     if settings.sync_on_open {
                         self.trigger(out);

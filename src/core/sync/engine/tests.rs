@@ -811,6 +811,31 @@ fn asks(out: &[C]) -> usize {
 }
 
 #[test]
+fn a_periodic_sync_is_asked_for_at_open_with_background_sync_and_the_interval_on() {
+    let periodic = |settings: Settings| {
+        let mut e = E::new(Some(settings), 7);
+        let out = e.handle(Event::Started { online: true, waiter: None }, 0.0);
+        out.into_iter()
+            .filter_map(
+                |c| if let Command::AskPeriodicSync { min_interval_ms } = c { Some(min_interval_ms) } else { None },
+            )
+            .collect::<Vec<_>>()
+    };
+    let background = Settings { background_sync: true, interval_ms: Some(60_000), ..settings() };
+    assert_eq!(periodic(background.clone()), vec![60_000]);
+    assert_eq!(
+        periodic(Settings { interval_ms: None, ..background.clone() }),
+        Vec::<u32>::new(),
+        "no periodic sync asked for"
+    );
+    assert_eq!(
+        periodic(Settings { background_sync: false, ..background }),
+        Vec::<u32>::new(),
+        "no background sync asked for"
+    );
+}
+
+#[test]
 fn background_sync_is_asked_for_when_the_queue_stops_being_empty_and_after_a_failure_with_changes_left() {
     let background = Settings { background_sync: true, ..settings() };
     // Opened with changes queued: the first count asks.
