@@ -19,8 +19,9 @@ use super::connection::{js_err, request};
 use super::entries::{outbox, store, Stored};
 
 /// `_meta` key of the sent mark: the greatest outbox key ever read into a batch to send. The
-/// outbox and `_meta` are created together and never deleted, and IndexedDB's key generator
-/// never goes back, so every entry queued later has a greater key.
+/// outbox and `_meta` are never deleted, and IndexedDB's key generator never goes back past a
+/// key a committed transaction read (a crash may lose only the newest entries, none that a
+/// durable mark covers), so every entry queued later has a greater key.
 pub const SENT_MARK_KEY: &str = "sentMark";
 
 /// Issues the read of the mark in `tx` (which must cover `_meta`); awaited later.
