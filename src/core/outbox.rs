@@ -38,8 +38,9 @@ impl Op {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Queued {
     pub op: Op,
-    /// How many times it was sent. A sent entry is never rewritten.
-    pub attempts: u32,
+    /// It may have been sent under its mutation id ([`crate::core::sent::SentMark::may_have_sent`]):
+    /// never rewritten then.
+    pub sent: bool,
     /// Held by a conflict or as a dead letter: never rewritten either.
     pub held: bool,
 }
@@ -71,7 +72,7 @@ pub fn write_op(exists_live: bool, exists_tombstone: bool, is_delete: bool) -> O
 /// How a write of `incoming` combines with the newest queued entry of the same record.
 pub fn plan(newest: Option<Queued>, incoming: Op) -> Plan {
     let queued = match newest {
-        Some(q) if q.attempts == 0 && !q.held => q,
+        Some(q) if !q.sent && !q.held => q,
         _ => return Plan::Append(incoming),
     };
     match (queued.op, incoming) {
@@ -127,7 +128,7 @@ mod tests {
             }
             let op = write_op(self.live, self.tombstone, action == Action::Delete);
             match plan(self.entries.last().copied(), op) {
-                Plan::Append(op) => self.entries.push(Queued { op, attempts: 0, held: false }),
+                Plan::Append(op) => self.entries.push(Queued { op, sent: false, held: false }),
                 Plan::Rewrite(op) => self.entries.last_mut().unwrap().op = op,
                 Plan::Keep => {}
                 Plan::Cancel => {
@@ -145,7 +146,7 @@ mod tests {
         /// Marks every entry as sent, as a push in flight does.
         fn send_all(&mut self) {
             for e in &mut self.entries {
-                e.attempts += 1;
+                e.sent = true;
             }
             self.on_server = true;
         }
@@ -163,7 +164,7 @@ mod tests {
     /// it may hold, a delete for one that is gone, and nothing for a record created and deleted
     /// before any push.
     fn check(m: &Model) {
-        let unsent: Vec<Queued> = m.entries.iter().copied().filter(|e| e.attempts == 0).collect();
+        let unsent: Vec<Queued> = m.entries.iter().copied().filter(|e| !e.sent).collect();
         assert!(unsent.len() <= 1, "{m:?}");
         if !m.on_server {
             match (m.live, m.tombstone) {
@@ -243,18 +244,16 @@ mod tests {
     fn held_entries_are_never_rewritten() {
         // Created, then held by a conflict with a pulled change before any push: a delete is
         // a change of its own, for the decision to see, not a cancel of the held create.
-        let held = Some(Queued { op: Op::Create, attempts: 0, held: true });
+        let held = Some(Queued { op: Op::Create, sent: false, held: true });
         assert_eq!(plan(held, Op::Delete), Plan::Append(Op::Delete));
         assert_eq!(plan(held, Op::Update), Plan::Append(Op::Update));
     }
 
     #[test]
     fn sent_entries_are_never_rewritten() {
-        let sent = Some(Queued { op: Op::Create, attempts: 1, held: false });
+        let sent = Some(Queued { op: Op::Create, sent: true, held: false });
         assert_eq!(plan(sent, Op::Update), Plan::Append(Op::Update));
         assert_eq!(plan(sent, Op::Delete), Plan::Append(Op::Delete));
-        let sent = Some(Queued { op: Op::Update, attempts: 3, held: false });
-        assert_eq!(plan(sent, Op::Update), Plan::Append(Op::Update));
     }
 
     #[test]

@@ -257,10 +257,17 @@ export function withMeta(record, meta) {
   return record;
 }
 
-/** Counts a send on an outbox entry; from now on it is never coalesced into. */
-export function markSent(entry, now) {
-  entry.attempts = (entry.attempts || 0) + 1;
-  entry.lastSentAt = now;
+/** Counts the sends of an outbox entry on the entry itself (a send again, or the first send under
+ * a new mutation id): it was sent `attempts` times under its id. */
+export function countSends(entry, attempts) {
+  entry.attempts = attempts;
+  delete entry.neverSent;
+  return entry;
+}
+
+/** Flags an outbox entry never sent under its mutation id, though the sent mark covers its key. */
+export function markNeverSent(entry) {
+  entry.neverSent = true;
   return entry;
 }
 
@@ -280,13 +287,15 @@ export function holdEntry(entry, hold, error) {
   return entry;
 }
 
-/** An entry a force push marks: forced, held by nothing, under `mutationId` (a new one if it was
- * sent before), never sent under it yet. */
-export function forceEntry(entry, mutationId) {
+/** An entry a force push marks: forced, held by nothing, under `mutationId` (a new one if it may
+ * have been sent), with what it holds about its sends under that id. */
+export function forceEntry(entry, mutationId, attempts, neverSent) {
   delete entry.hold;
   entry.force = true;
   entry.mutationId = mutationId;
-  entry.attempts = 0;
+  entry.attempts = attempts;
+  if (neverSent) entry.neverSent = true;
+  else delete entry.neverSent;
   return entry;
 }
 
@@ -322,6 +331,7 @@ export function retryEntry(entry, mutationId) {
   delete entry.error;
   entry.mutationId = mutationId;
   entry.attempts = 0;
+  entry.neverSent = true;
   return entry;
 }
 

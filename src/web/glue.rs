@@ -96,8 +96,10 @@ extern "C" {
     pub fn wire_data(record: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = withMeta)]
     pub fn with_meta(record: &JsValue, meta: &JsValue) -> JsValue;
-    #[wasm_bindgen(js_name = markSent)]
-    pub fn mark_sent(entry: &JsValue, now: f64) -> JsValue;
+    #[wasm_bindgen(js_name = countSends)]
+    pub fn count_sends(entry: &JsValue, attempts: f64) -> JsValue;
+    #[wasm_bindgen(js_name = markNeverSent)]
+    pub fn mark_never_sent(entry: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = withBase)]
     pub fn with_base(entry: &JsValue, version: f64, base: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = holdEntry)]
@@ -107,7 +109,7 @@ extern "C" {
     #[wasm_bindgen(js_name = countQueued)]
     pub fn count_queued(name: &str) -> Promise;
     #[wasm_bindgen(js_name = forceEntry)]
-    pub fn force_entry(entry: &JsValue, mutation_id: &str) -> JsValue;
+    pub fn force_entry(entry: &JsValue, mutation_id: &str, attempts: f64, never_sent: bool) -> JsValue;
     #[wasm_bindgen(js_name = retryEntry)]
     pub fn retry_entry(entry: &JsValue, mutation_id: &str) -> JsValue;
     #[wasm_bindgen(js_name = readMarker)]

@@ -84,6 +84,32 @@ export async function rawGetAll(dbName, storeName) {
   });
 }
 
+/** Reads one value by key with the raw IndexedDB API, bypassing ferrysync. */
+export async function rawGet(dbName, storeName, key) {
+  const db = await rawOpen(dbName);
+  return new Promise((resolve, reject) => {
+    const req = db.transaction(storeName).objectStore(storeName).get(key);
+    req.onsuccess = () => {
+      db.close();
+      resolve(req.result);
+    };
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** Writes one value with the raw IndexedDB API (`key` for a store without a key path). */
+export async function rawPut(dbName, storeName, value, key) {
+  const db = await rawOpen(dbName);
+  await new Promise((resolve, reject) => {
+    const tx = db.transaction(storeName, "readwrite");
+    if (key === undefined) tx.objectStore(storeName).put(value);
+    else tx.objectStore(storeName).put(value, key);
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+  });
+  db.close();
+}
+
 /** Opens a database at its current version with the raw IndexedDB API. */
 export function rawOpen(dbName) {
   return new Promise((resolve, reject) => {
@@ -321,6 +347,25 @@ export async function coalescingAsStored(api) {
     eq(await ops(db), ["delete:a"], "a delete of a synced record is queued");
     const mutationIds = (await rawGetAll(db.name, "_outbox")).map((e) => e.mutationId);
     assert(mutationIds.every((id) => /^[0-9a-f-]{36}$/.test(id)), "every entry has a mutation id");
+
+    // A batch read to send (here: by another tab) moves the sent mark in `_meta` past its
+    // entries, and writes nothing on them. A write reads the mark in its own transaction: an
+    // entry at or below it may have been sent, so the write gets an entry of its own.
+    await tasks.update("c", { v: 5 });
+    const [, sent] = await rawGetAll(db.name, "_outbox");
+    await rawPut(db.name, "_meta", sent.seq, "sentMark");
+    await tasks.update("c", { v: 6 });
+    eq(await ops(db), ["delete:a", "update:c", "update:c"], "an entry under the sent mark is never coalesced into");
+    eq((await db.outbox()).map((e) => e.attempts), [1, 1, 0], "entries under the mark show their send");
+    eq((await rawGetAll(db.name, "_outbox")).map((e) => e.attempts), [0, 0, 0], "nothing written on the entries");
+    await tasks.update("c", { v: 7 });
+    eq(await ops(db), ["delete:a", "update:c", "update:c"], "the entry above the mark still absorbs writes");
+    // One flagged never sent (passed over by the batch, or given a new mutation id) does too.
+    const [passed] = await rawGetAll(db.name, "_outbox");
+    await rawPut(db.name, "_outbox", { ...passed, neverSent: true });
+    await tasks.create({ id: "a", v: 8 });
+    eq(await ops(db), ["update:a", "update:c", "update:c"], "a flagged entry under the mark is coalesced into");
+    eq((await db.outbox())[0].attempts, 0, "and shows no send");
   });
 }
 
@@ -1798,6 +1843,11 @@ export async function nothingWedgesTheQueue(api) {
     const e = await rejects(garbled.db.syncNow(), "SyncError", "a garbled push answer");
     assert(/not the protocol: results\[0\]\.mutationId should be a UUID/.test(e.message), e.message);
     eq([garbled.db.status().pending, (await garbled.db.outbox())[0].attempts], [1, 1], "kept, counted as sent");
+    // Counted by the sent mark, strictly durable before the request left; nothing on the entry.
+    const [stored] = await rawGetAll(garbled.db.name, "_outbox");
+    eq([stored.attempts, await rawGet(garbled.db.name, "_meta", "sentMark")], [0, stored.seq], "the mark covers it");
+    await garbled.tasks.update(stored.recordId, { title: "later" });
+    eq((await garbled.db.outbox()).length, 2, "a later write gets an entry of its own");
   } finally {
     await cleanup(api, garbled);
   }

@@ -2,6 +2,7 @@
 //! objects, the in-memory store as this struct); see docs/storage.md for the stored shape.
 
 use crate::core::outbox::Op;
+use crate::core::sent::Sends;
 
 /// Why an entry is held back from pushing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,8 +42,11 @@ pub struct Entry {
     pub op: Op,
     /// The server version the change was made on (`None`: the server never had the record).
     pub base_version: Option<u64>,
-    /// Times it was sent. A sent entry is never coalesced into (docs/sync.md says why).
+    /// Sends counted on the entry itself; its first send is counted by the sent mark instead
+    /// ([`crate::core::sent`]). A sent entry is never coalesced into (docs/sync.md says why).
     pub attempts: u32,
+    /// Never sent under its mutation id, although the sent mark covers its key.
+    pub never_sent: bool,
     pub hold: Option<Hold>,
     /// Marked by a force push: the server takes it whatever its base version, and a pulled
     /// change of its record is no conflict (the push overwrites it).
@@ -52,6 +56,16 @@ pub struct Entry {
 impl Entry {
     pub fn is(&self, collection: &str, record_id: &str) -> bool {
         self.collection == collection && self.record_id == record_id
+    }
+
+    /// What the entry holds about its own sends.
+    pub fn sends(&self) -> Sends {
+        Sends { attempts: self.attempts, never_sent: self.never_sent }
+    }
+
+    /// The entry once it holds `sends`.
+    pub fn with_sends(self, sends: Sends) -> Entry {
+        Entry { attempts: sends.attempts, never_sent: sends.never_sent, ..self }
     }
 }
 
@@ -66,6 +80,7 @@ pub struct RawEntry {
     pub op: Option<String>,
     pub base_version: Option<f64>,
     pub attempts: Option<f64>,
+    pub never_sent: Option<bool>,
     pub hold: Option<String>,
     pub force: Option<bool>,
 }
@@ -102,6 +117,7 @@ pub fn decode(raw: RawEntry) -> Result<Entry, String> {
         op,
         base_version,
         attempts,
+        never_sent: raw.never_sent == Some(true),
         hold,
         force: raw.force == Some(true),
     })
@@ -120,6 +136,7 @@ mod tests {
             op: Some("update".into()),
             base_version: Some(2.0),
             attempts: Some(1.0),
+            never_sent: None,
             hold: None,
             force: None,
         }

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::meta::RecordMeta;
 use crate::core::outbox::{Op, Queued as QueuedOp};
+use crate::core::sent::{Sends, SentMark};
 use crate::core::write::{plan_write, Current, Fields, Intent, Newest, Queue, WriteStep};
 use crate::protocol::{
     self, check_record_id, check_space, Mutation, MutationResult, PullResponse, PushResponse, ServerRecord,
@@ -91,6 +92,8 @@ struct State<D> {
     next_seq: u64,
     conflicts: BTreeMap<Key, ConflictRow<D>>,
     cursor: Option<String>,
+    /// Which entries may have been sent ([`SentMark`]).
+    sent_mark: SentMark,
     dead_letters: u64,
     /// The sync log by sequence number, oldest first.
     log: BTreeMap<u64, LogEntry<D>>,
@@ -286,6 +289,7 @@ impl<D: Tree> State<D> {
             op,
             base_version,
             attempts: 0,
+            never_sent: false,
             hold: None,
             force: false,
         };
@@ -332,8 +336,8 @@ impl<D: Tree> State<D> {
         }
         if let Some(row) = d.retry.and_then(|seq| self.outbox.get_mut(&seq)) {
             row.entry.hold = None;
-            row.entry.attempts = 0;
-            row.entry.mutation_id = mutation_id.to_string();
+            row.entry =
+                Entry { mutation_id: mutation_id.to_string(), ..row.entry.clone() }.with_sends(Sends::renewed());
             row.error = None;
         }
         if let Some(new) = d.add {
@@ -417,6 +421,7 @@ impl<D: Clone> MemoryStore<D> {
                 next_seq: 0,
                 conflicts: BTreeMap::new(),
                 cursor: None,
+                sent_mark: SentMark::default(),
                 dead_letters: 0,
                 log: BTreeMap::new(),
                 log_seq: 0,
@@ -548,7 +553,11 @@ impl<D: Clone> MemoryStore<D> {
                 let stored = state.records.get(&k).cloned();
                 let newest = state.entries_of(collection, &id).last().map(|e| Newest {
                     seq: Some(e.seq),
-                    queued: QueuedOp { op: e.op, attempts: e.attempts, held: e.hold.is_some() },
+                    queued: QueuedOp {
+                        op: e.op,
+                        sent: state.sent_mark.may_have_sent(Some(e.seq), e.sends()),
+                        held: e.hold.is_some(),
+                    },
                 });
                 let current = Current { meta: stored.as_ref().map(|s| s.meta.clone()), newest };
                 let step = plan_write(intent, &current, collection, &id, now)?;
@@ -724,8 +733,16 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                     space: space.filter(|_| op == protocol::Op::Upsert),
                 });
                 batch.seqs.push(seq);
-                row.entry.attempts += 1;
             }
+            // Counted in this same transaction: the mark, and the few entries it misdescribes.
+            let read: Vec<(u64, Sends)> = state.outbox.values().map(|r| (r.entry.seq, r.entry.sends())).collect();
+            let counted = state.sent_mark.count_batch(&read, &batch.seqs);
+            for (seq, count) in counted.entries {
+                if let Some(row) = state.outbox.get_mut(&seq) {
+                    row.entry = row.entry.clone().with_sends(row.entry.sends().counted(count));
+                }
+            }
+            state.sent_mark = counted.mark.unwrap_or(state.sent_mark);
             Ok(Some(batch))
         })
     }
@@ -1068,8 +1085,9 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
             match force {
                 Force::Push(scope) => {
                     let mut count = 0;
+                    let mark = state.sent_mark;
                     for row in state.outbox.values_mut().filter(|r| scope.contains(&r.entry.collection)) {
-                        let Some(forced) = force_entry(&row.entry, &mut *mutation_id) else { continue };
+                        let Some(forced) = force_entry(&row.entry, mark, &mut *mutation_id) else { continue };
                         if row.entry.hold == Some(Hold::Conflict) {
                             let k = key(&forced.collection, &forced.record_id);
                             state.conflicts.remove(&k);

@@ -19,6 +19,8 @@ pub mod log;
 pub mod memory;
 pub mod metrics;
 pub mod rules;
+#[cfg(test)]
+mod sent_tests;
 pub mod settings;
 #[cfg(test)]
 mod space_tests;

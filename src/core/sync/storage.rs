@@ -189,9 +189,9 @@ pub trait SyncStorage<D> {
     /// The sync log, newest first.
     type Log;
 
-    /// The next batch of at most `max` entries (see `batch::next_batch`), each counted as sent
-    /// (`attempts + 1`) in the same transaction, which is on disk before this returns. `None`
-    /// when nothing is ready to push.
+    /// The next batch of at most `max` entries (see `batch::next_batch`), counted as sent in the
+    /// same transaction ([`crate::core::sent::SentMark::count_batch`]: the sent mark moves past
+    /// them), which is on disk before this returns. `None` when nothing is ready to push.
     async fn read_batch(&self, max: u32, now: f64) -> Result<Option<Batch<D>>>;
 
     /// Applies a push answer to the batch it answers ([`super::rules::push`]). An entry without

@@ -30,6 +30,7 @@ use super::entries::{
 };
 use super::log;
 use super::record_step::carry_out;
+use super::sent::{read_mark, show_attempts};
 use super::spaces;
 use super::unique;
 
@@ -75,16 +76,19 @@ pub async fn conflicts(db: &IdbDatabase) -> Result<JsValue> {
     Ok(rows)
 }
 
-/// Every dead letter: the outbox entries the server rejected, with its `error`.
+/// Every dead letter: the outbox entries the server rejected, with its `error`, each with the
+/// sends it had ([`show_attempts`]).
 pub async fn dead_letters(db: &IdbDatabase) -> Result<JsValue> {
     let context = "reading failed changes";
-    let tx = transaction(db, &[OUTBOX_STORE], false)?;
+    let tx = transaction(db, &[OUTBOX_STORE, META_STORE], false)?;
+    let mark = read_mark(&tx, context)?;
     let all = request(&store(&tx, OUTBOX_STORE)?.get_all().map_err(js_err(context))?, context).await?;
-    Ok(Array::from(&all)
+    let dead: Array = Array::from(&all)
         .iter()
         .filter(|e| get(e, "hold").as_string().as_deref() == Some(Hold::Failed.as_str()))
-        .collect::<Array>()
-        .into())
+        .collect();
+    show_attempts(&dead, mark.await?);
+    Ok(dead.into())
 }
 
 /// What a decision reads: the record, its metadata, its queued entries and its conflict row

@@ -40,6 +40,7 @@ impl Stored {
             op: get(&raw, "op").as_string(),
             base_version: get(&raw, "baseVersion").as_f64(),
             attempts: get(&raw, "attempts").as_f64(),
+            never_sent: get(&raw, "neverSent").as_bool(),
             hold: get(&raw, "hold").as_string(),
             force: get(&raw, "force").as_bool(),
         };
@@ -85,10 +86,10 @@ pub fn all_stores(db: &IdbDatabase) -> Result<IdbTransaction> {
 }
 
 /// [`all_stores`], flushed to disk before it reports the commit. The step that counts a send
-/// must be on disk before the request leaves: if a crash lost it, a later write could coalesce
-/// into a change the server already applied under its mutation id, and be lost. One such commit
-/// per batch costs little; every other step may be redone safely, so it keeps the browser's
-/// default (relaxed) durability.
+/// (the sent mark, [`super::sent`]) must be on disk before the request leaves: if a crash lost
+/// it, a later write could coalesce into a change the server already applied under its mutation
+/// id, and be lost. One such commit per batch costs little; every other step may be redone
+/// safely, so it keeps the browser's default (relaxed) durability.
 pub fn all_stores_strict(db: &IdbDatabase) -> Result<IdbTransaction> {
     let names: Array = store_names(db).iter().map(|n| JsValue::from_str(n)).collect();
     glue::strict_transaction(db, &names)

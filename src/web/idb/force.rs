@@ -25,6 +25,7 @@ use super::connection::{commit_or_abort, js_err, request};
 use super::entries::{all_stores, count_dead_letters, entries, outbox, record_key, seq_key, store};
 use super::log;
 use super::record_step::carry_out;
+use super::sent::read_mark;
 
 /// `_meta` key of a force pull under way: the collections to sweep once the pull from the start
 /// is complete (an array; empty for all).
@@ -72,13 +73,15 @@ pub async fn begin_force(
     let work = async {
         let fail = js_err(context);
         let outbox = outbox(&tx)?;
+        let mark = read_mark(&tx, context)?;
         let queued = entries(&request(&outbox.get_all().map_err(&fail)?, context).await?);
+        let mark = mark.await?;
         let mut decided = Decided::default();
         match force {
             Force::Push(scope) => {
                 let mut count = 0;
                 for s in queued.iter().filter(|s| scope.contains(&s.entry.collection)) {
-                    let Some(forced) = force_entry(&s.entry, &mut *mutation_id) else { continue };
+                    let Some(forced) = force_entry(&s.entry, mark, &mut *mutation_id) else { continue };
                     if s.entry.hold == Some(Hold::Conflict) {
                         let (collection, key) = (&forced.collection, JsValue::from_str(&forced.record_id));
                         store(&tx, CONFLICTS_STORE)?.delete(&record_key(collection, &key)).map_err(&fail)?;
@@ -92,7 +95,9 @@ pub async fn begin_force(
                             carry_out(&records, &key, &record, step, None, context)?;
                         }
                     }
-                    outbox.put(&glue::force_entry(&s.raw, &forced.mutation_id)).map_err(&fail)?;
+                    let written =
+                        glue::force_entry(&s.raw, &forced.mutation_id, forced.attempts as f64, forced.never_sent);
+                    outbox.put(&written).map_err(&fail)?;
                     count += 1;
                 }
                 log::append(&tx, &force_log(now, LogKind::ForcePush, scope, &[], count, None), context).await?;

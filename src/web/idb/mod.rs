@@ -15,6 +15,7 @@ mod pull;
 mod push;
 pub mod reads;
 mod record_step;
+mod sent;
 pub mod spaces;
 mod unique;
 mod wipe;

@@ -1,7 +1,7 @@
-//! The push steps in IndexedDB: read a batch (one transaction, which also counts the send), then,
-//! after the network, apply the server's answer (a new transaction). No transaction is open while
-//! the request is in flight. What each answer does comes from the core
-//! ([`push_step`](crate::core::sync::rules::push::push_step)).
+//! The push steps in IndexedDB: read a batch (one transaction, which also counts the send by
+//! moving the sent mark), then, after the network, apply the server's answer (a new
+//! transaction). No transaction is open while the request is in flight. What each answer does
+//! comes from the core ([`push_step`](crate::core::sync::rules::push::push_step)).
 
 use js_sys::Array;
 use uuid::Uuid;
@@ -12,6 +12,7 @@ use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::order::sorted_by;
 use crate::core::outbox::Op;
 use crate::core::schema::{Schema, CONFLICTS_STORE, META_STORE};
+use crate::core::sent::Sends;
 use crate::core::status::RecordStatus;
 use crate::core::sync::batch::{next_batch, plan_page, wire_op, Queued};
 use crate::core::sync::entry::Hold;
@@ -32,16 +33,21 @@ use super::entries::{
 };
 use super::log;
 use super::record_step::carry_out;
+use super::sent::{read_mark, write_counts};
 use super::spaces::{by_space, prune, read_set, space_of};
 
-/// Reads the next batch (at most `max` entries) and counts the attempt on each, in one
-/// transaction. None when nothing is ready to push.
+/// Reads the next batch (at most `max` entries) and counts its sends ([`count_batch`]:
+/// the mark, and the few entries it misdescribes), in one strictly durable transaction. None
+/// when nothing is ready to push.
+///
+/// [`count_batch`]: crate::core::sent::SentMark::count_batch
 pub async fn read_batch(db: &IdbDatabase, schema: &Schema, max: u32, now: f64) -> Result<Option<Batch<JsData>>> {
     let context = "reading a batch to push";
     let tx = all_stores_strict(db)?;
     let work = async {
         let outbox = outbox(&tx)?;
         let fail = js_err(context);
+        let mark = read_mark(&tx, context)?;
         // Queue order. Planning skips held entries and what waits behind them, so when a full
         // page plans a short batch, the next page is read too.
         let mut queued: Vec<Stored> = Vec::new();
@@ -68,7 +74,10 @@ pub async fn read_batch(db: &IdbDatabase, schema: &Schema, max: u32, now: f64) -
         if chosen.is_empty() {
             return Ok(None);
         }
-        let picked: Vec<Stored> = queued.into_iter().filter(|s| chosen.contains(&s.entry.seq)).collect();
+        // Every entry up to the batch's last is among those read: pages are read from the start.
+        let sends: Vec<(u64, Sends)> = queued.iter().map(|s| (s.entry.seq, s.entry.sends())).collect();
+        write_counts(&tx, &queued, mark.await?.count_batch(&sends, &chosen), context)?;
+        let picked: Vec<&Stored> = queued.iter().filter(|s| chosen.contains(&s.entry.seq)).collect();
         let keys: Vec<(&str, &str)> =
             picked.iter().map(|s| (s.entry.collection.as_str(), s.entry.record_id.as_str())).collect();
         let records = records_of(&tx, &keys, context)?.await?;
@@ -93,7 +102,6 @@ pub async fn read_batch(db: &IdbDatabase, schema: &Schema, max: u32, now: f64) -
                 space: if op == protocol::Op::Upsert { space_of(schema, &e.collection, &record) } else { None },
             });
             batch.seqs.push(e.seq);
-            outbox.put(&glue::mark_sent(&s.raw, now)).map_err(&fail)?;
         }
         Ok(Some(batch))
     };

@@ -20,6 +20,7 @@ use super::super::glue;
 use super::super::js::get as field;
 use super::connection::{js_err, request, transaction};
 use super::entries::{record_key, DEAD_LETTERS_KEY};
+use super::sent::{read_mark, show_attempts};
 
 /// Where a query reads from: the records by id, or a declared index.
 enum Source {
@@ -177,11 +178,16 @@ pub async fn count(db: &IdbDatabase, collection: &str, spec: &QuerySpec, range: 
     Ok(spec.limit.map_or(n, |l| n.min(l)))
 }
 
-/// Every queued outbox entry, oldest first.
+/// Every queued outbox entry, oldest first, each with the sends it had under its mutation id
+/// ([`show_attempts`]).
 pub async fn outbox(db: &IdbDatabase) -> Result<JsValue> {
-    let store = open_store(db, OUTBOX_STORE)?;
     let context = "reading the outbox";
-    request(&store.get_all().map_err(js_err(context))?, context).await
+    let tx = transaction(db, &[OUTBOX_STORE, META_STORE], false)?;
+    let mark = read_mark(&tx, context)?;
+    let outbox = tx.object_store(OUTBOX_STORE).map_err(js_err(context))?;
+    let entries = Array::from(&request(&outbox.get_all().map_err(js_err(context))?, context).await?);
+    show_attempts(&entries, mark.await?);
+    Ok(entries.into())
 }
 
 /// Every queued change, oldest first, with its record as it is here, read in one transaction:
@@ -190,8 +196,10 @@ pub async fn pending_export(db: &IdbDatabase) -> Result<Array> {
     let context = "exporting the queued changes";
     let names = super::entries::store_names(db);
     let tx = transaction(db, &names.iter().map(String::as_str).collect::<Vec<_>>(), false)?;
+    let mark = read_mark(&tx, context)?;
     let outbox = tx.object_store(OUTBOX_STORE).map_err(js_err(context))?;
     let entries = Array::from(&request(&outbox.get_all().map_err(js_err(context))?, context).await?);
+    show_attempts(&entries, mark.await?);
     // Every record read is issued before any is awaited, so the transaction stays busy.
     let mut reads = Vec::with_capacity(entries.length() as usize);
     for entry in entries.iter() {

@@ -15,7 +15,7 @@ use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::ids::IdGenerator;
 use crate::core::order::sorted_by;
 use crate::core::outbox::{Op, Queued};
-use crate::core::schema::{OUTBOX_BY_RECORD, OUTBOX_STORE};
+use crate::core::schema::{META_STORE, OUTBOX_BY_RECORD, OUTBOX_STORE};
 use crate::core::sync::storage::Changes;
 use crate::core::write::{plan_write, Current, Fields, Intent, Newest, Queue, WriteStep};
 
@@ -25,6 +25,7 @@ use super::super::js::{get, opt_num};
 use super::super::records::{meta_to_js, read_meta};
 use super::connection::{commit_or_abort, request, transaction};
 use super::entries::store;
+use super::sent::{read_mark, sends_of};
 use super::unique;
 
 pub struct Write {
@@ -79,8 +80,12 @@ impl HereById {
     }
 }
 
-/// Reads what is stored under each id that needs it: the record and its outbox entries.
+/// Reads what is stored under each id that needs it: the record and its outbox entries, and the
+/// sent mark, which tells whether the newest entry may have been sent. The mark is read in this
+/// transaction, never remembered from an earlier one: another tab may read a batch to send at
+/// any moment, and its transaction and this one run one after the other (both cover the outbox).
 async fn read_here(
+    tx: &IdbTransaction,
     collection: &str,
     records: &IdbObjectStore,
     outbox: &IdbObjectStore,
@@ -93,6 +98,10 @@ async fn read_here(
     let wanted: Vec<&Write> = writes.iter().filter(|w| !w.generated).collect();
     let mut wanted = sorted_by(wanted, &|a, b| a.id.cmp(&b.id));
     wanted.dedup_by(|a, b| a.id == b.id);
+    if wanted.is_empty() {
+        return Ok(HereById(Vec::new()));
+    }
+    let mark = read_mark(tx, &context)?;
     let mut pending = Vec::with_capacity(wanted.len());
     for w in wanted {
         let key = &w.key;
@@ -102,6 +111,7 @@ async fn read_here(
             .map_err(|e| from_js(&context, &e, ErrorKind::Storage))?;
         pending.push((w.id.clone(), request(&record_req, &context), request(&entries_req, &context)));
     }
+    let mark = mark.await?;
     let mut here = Vec::with_capacity(pending.len());
     for (id, record, entries) in pending {
         let record = record.await?;
@@ -109,9 +119,10 @@ async fn read_here(
         let newest = (entries.length() > 0).then(|| entries.get(entries.length() - 1));
         let queued = newest.as_ref().and_then(|e| {
             let op = Op::parse(&get(e, "op").as_string()?)?;
-            let attempts = get(e, "attempts").as_f64().unwrap_or(0.0) as u32;
+            let seq = get(e, "seq").as_f64().map(|s| s as u64);
+            let sent = mark.may_have_sent(seq, sends_of(e));
             let held = !get(e, "hold").is_undefined();
-            Some(Newest { seq: get(e, "seq").as_f64().map(|s| s as u64), queued: Queued { op, attempts, held } })
+            Some(Newest { seq, queued: Queued { op, sent, held } })
         });
         let (meta, record) = if record.is_undefined() { (None, None) } else { (read_meta(&record), Some(record)) };
         here.push((id, Here { current: Current { meta, newest: queued }, record, newest }));
@@ -127,7 +138,13 @@ pub async fn write(
     now: f64,
     writes: Vec<Write>,
 ) -> Result<Written> {
-    let tx = transaction(db, &[collection, OUTBOX_STORE], true)?;
+    // `_meta` holds the sent mark, needed only to coalesce into an entry already queued: a write
+    // of a freshly generated id has none.
+    let reads = writes.iter().any(|w| !w.generated);
+    let tx = match reads {
+        true => transaction(db, &[collection, OUTBOX_STORE, META_STORE], true)?,
+        false => transaction(db, &[collection, OUTBOX_STORE], true)?,
+    };
     let rewritten: Array = writes.iter().map(|w| w.key.clone()).collect();
     let put = Array::new();
     let context = format!("writing to \"{collection}\"");
@@ -149,7 +166,7 @@ async fn issue(
 ) -> Result<Written> {
     let records = store(tx, collection)?;
     let outbox = store(tx, OUTBOX_STORE)?;
-    let mut here = read_here(collection, &records, &outbox, &writes).await?;
+    let mut here = read_here(tx, collection, &records, &outbox, &writes).await?;
     let mut written =
         Written { stored: Vec::with_capacity(writes.len()), changed: 0, pending_delta: 0, changes: Changes::default() };
     let context = format!("writing to \"{collection}\"");

@@ -44,7 +44,8 @@ impl From<Choice> for Side {
 pub struct Decision {
     /// Queued entries that leave the outbox (by seq).
     pub remove: Vec<u64>,
-    /// The dead letter sent again under the new mutation id, from scratch (by seq).
+    /// The dead letter sent again under the new mutation id, from scratch (by seq): never sent
+    /// under it ([`crate::core::sent::Sends::renewed`]).
     pub retry: Option<u64>,
     pub add: Option<NewEntry>,
     /// Change in the stored number of dead letters.
@@ -241,6 +242,7 @@ mod tests {
             op: Op::Update,
             base_version: Some(1),
             attempts: 1,
+            never_sent: false,
             hold,
             force: false,
         }

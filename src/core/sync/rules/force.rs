@@ -10,6 +10,7 @@
 
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::meta::RecordMeta;
+use crate::core::sent::{Sends, SentMark};
 use crate::core::status::RecordStatus;
 
 use super::super::entry::{Entry, Hold};
@@ -104,16 +105,20 @@ pub fn forgets_every_cursor(queued: bool, in_conflict: bool, keep_local: bool) -
 /// (the conflict goes: the server takes the local version). A dead letter stays one: the server
 /// refused the change for what it is, not for its version. `None`: left as it is.
 ///
-/// An entry sent before takes a new mutation id (from `new_id`): the server answers a repeated
-/// id with its first answer, which may be the conflict the force is meant to overcome. Sending
-/// the change again under a new id is safe even if the first send was applied: the server
-/// applies a change that leaves the record as it is without writing anything.
-pub fn force_entry(entry: &Entry, new_id: impl FnOnce() -> String) -> Option<Entry> {
+/// An entry that may have been sent (`mark`: the sent mark, read in the same transaction) takes
+/// a new mutation id (from `new_id`), never sent under it: the server answers a repeated id with
+/// its first answer, which may be the conflict the force is meant to overcome. Sending the change
+/// again under a new id is safe even if the first send was applied: the server applies a change
+/// that leaves the record as it is without writing anything.
+pub fn force_entry(entry: &Entry, mark: SentMark, new_id: impl FnOnce() -> String) -> Option<Entry> {
     if entry.hold == Some(Hold::Failed) || (entry.force && entry.hold.is_none()) {
         return None;
     }
-    let (mutation_id, attempts) = if entry.attempts > 0 { (new_id(), 0) } else { (entry.mutation_id.clone(), 0) };
-    Some(Entry { force: true, hold: None, mutation_id, attempts, ..entry.clone() })
+    let forced = Entry { force: true, hold: None, ..entry.clone() };
+    Some(match mark.may_have_sent(Some(entry.seq), entry.sends()) {
+        true => Entry { mutation_id: new_id(), ..forced }.with_sends(Sends::renewed()),
+        false => forced,
+    })
 }
 
 /// The record of a conflict a force push lets go: pending again (its change is queued).
@@ -226,6 +231,7 @@ mod tests {
             op: Op::Update,
             base_version: Some(2),
             attempts: 1,
+            never_sent: false,
             hold,
             force,
         }
@@ -238,16 +244,23 @@ mod tests {
     #[test]
     fn a_force_push_marks_queued_and_held_changes_but_not_dead_letters() {
         let new_id = || "n".to_string();
-        let forced = force_entry(&entry(None, false), new_id).unwrap();
+        let none = SentMark(0);
+        let forced = force_entry(&entry(None, false), none, new_id).unwrap();
         assert!(forced.force && forced.hold.is_none());
-        assert_eq!((forced.mutation_id.as_str(), forced.attempts), ("n", 0), "sent before: a new id");
-        let unsent = force_entry(&Entry { attempts: 0, ..entry(None, false) }, new_id).unwrap();
-        assert_eq!(unsent.mutation_id, "m", "never sent: its own id");
-        let released = force_entry(&entry(Some(Hold::Conflict), false), new_id).unwrap();
+        assert_eq!((forced.mutation_id.as_str(), forced.sends()), ("n", Sends::renewed()), "sent before: a new id");
+        let unsent = Entry { attempts: 0, ..entry(None, false) };
+        let kept = force_entry(&unsent, none, new_id).unwrap();
+        assert_eq!((kept.mutation_id.as_str(), kept.sends()), ("m", unsent.sends()), "never sent: its own id");
+        // Sent as far as the mark tells (its key is covered), unless flagged never sent.
+        let covered = force_entry(&unsent, SentMark(1), new_id).unwrap();
+        assert_eq!((covered.mutation_id.as_str(), covered.sends()), ("n", Sends::renewed()));
+        let flagged = Entry { never_sent: true, ..unsent.clone() };
+        assert_eq!(force_entry(&flagged, SentMark(1), new_id).unwrap().mutation_id, "m");
+        let released = force_entry(&entry(Some(Hold::Conflict), false), none, new_id).unwrap();
         assert!(released.force && released.hold.is_none(), "the conflict lets go of it");
         assert_eq!(released.mutation_id, "n", "the old id's answer is the conflict");
-        assert_eq!(force_entry(&entry(Some(Hold::Failed), false), new_id), None);
-        assert_eq!(force_entry(&entry(None, true), new_id), None, "already forced");
+        assert_eq!(force_entry(&entry(Some(Hold::Failed), false), none, new_id), None);
+        assert_eq!(force_entry(&entry(None, true), none, new_id), None, "already forced");
         assert!(matches!(
             force_record(&meta(Some(1), RecordStatus::Conflict, false)),
             RecordStep::Meta(RecordMeta { status: RecordStatus::Pending, .. })

@@ -122,6 +122,7 @@ mod tests {
             op: Op::Update,
             base_version: None,
             attempts: 0,
+            never_sent: false,
             hold,
             force: false,
         }
