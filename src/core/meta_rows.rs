@@ -43,11 +43,21 @@ pub enum Row {
     SweepSpaces,
     /// `appliedMigrations`: the versions whose data migration ran (whole numbers).
     AppliedMigrations,
+    /// `sentMark`: the greatest outbox key ever read into a batch to send (a whole number;
+    /// [`crate::core::sent`]).
+    SentMark,
 }
 
 impl Row {
-    pub const ALL: [Row; 6] =
-        [Row::PullCursor, Row::Spaces, Row::DeadLetters, Row::Sweep, Row::SweepSpaces, Row::AppliedMigrations];
+    pub const ALL: [Row; 7] = [
+        Row::PullCursor,
+        Row::Spaces,
+        Row::DeadLetters,
+        Row::Sweep,
+        Row::SweepSpaces,
+        Row::AppliedMigrations,
+        Row::SentMark,
+    ];
 
     pub const fn key(self) -> &'static str {
         match self {
@@ -57,6 +67,7 @@ impl Row {
             Row::Sweep => "forcePullSweep",
             Row::SweepSpaces => "forcePullSweepSpaces",
             Row::AppliedMigrations => "appliedMigrations",
+            Row::SentMark => "sentMark",
         }
     }
 
@@ -76,6 +87,10 @@ pub enum Repair {
     /// Record every migration the app declares as applied: running a data migration twice could
     /// transform the data twice with no way back, while one skipped shows in the log.
     MigrationsApplied,
+    /// Set the sent mark to the greatest outbox key (none: delete it): every change queued now
+    /// is taken as sent, so none is coalesced into (which only costs a separate entry), and
+    /// changes queued later, with greater keys, coalesce as usual.
+    MarkQueueSent,
     /// Store this value instead (the spaces that decode, each damaged one from its start).
     Replace(Stored),
 }
@@ -106,6 +121,9 @@ pub fn check(row: Row, value: &Stored) -> Option<Damage> {
             Repair::MigrationsApplied,
             "every declared migration is taken as applied, so that none runs a second time",
         ),
+        Row::SentMark if !matches!(value, Stored::Number(n) if whole(*n)) => {
+            damage(Repair::MarkQueueSent, "every change queued now is taken as sent, so that none is coalesced into")
+        }
         _ => None,
     }
 }
@@ -176,6 +194,7 @@ mod tests {
             (Row::Sweep, Stored::List(vec![])),
             (Row::SweepSpaces, Stored::List(vec![text("home")])),
             (Row::AppliedMigrations, Stored::List(vec![Stored::Number(2.0), Stored::Number(3.0)])),
+            (Row::SentMark, Stored::Number(120.0)),
             (Row::Spaces, Stored::Object(vec![("home".into(), space(Stored::Null, Stored::Number(5.0)))])),
             (Row::Spaces, Stored::Object(vec![("home".into(), Stored::Object(vec![]))])),
         ];
@@ -199,6 +218,8 @@ mod tests {
             Some(Repair::MigrationsApplied)
         );
         assert_eq!(repair(Row::Spaces, text("home")), Some(Repair::Delete));
+        assert_eq!(repair(Row::SentMark, text("12")), Some(Repair::MarkQueueSent));
+        assert_eq!(repair(Row::SentMark, Stored::Number(-3.0)), Some(Repair::MarkQueueSent));
     }
 
     #[test]

@@ -163,7 +163,11 @@ export async function damagedSyncStateIsSetAsideAtOpen(api) {
     eq((await db.syncNow()).pulled, 0, "the cursor holds: nothing new to pull");
     db.close();
 
-    const damaged = { pullCursor: 42, deadLetters: "three", appliedMigrations: "all", forcePullSweep: { tasks: true } };
+    // A change queued before the damage: the repaired sent mark must cover it.
+    db = await open();
+    await db.collection("tasks").create({ id: "two", title: "queued" });
+    db.close();
+    const damaged = { pullCursor: 42, deadLetters: "three", appliedMigrations: "all", forcePullSweep: { tasks: true }, sentMark: "x" };
     await damageMeta(db.name, damaged);
     db = await open();
     const aside = (await db.syncLog()).filter((e) => e.kind === "quarantined");
@@ -175,11 +179,14 @@ export async function damagedSyncStateIsSetAsideAtOpen(api) {
     assert(aside.every((e) => /does not decode/.test(e.message)), aside.map((e) => e.message).join("; "));
     eq(ran, 1, "a damaged list of migrations runs none again");
     eq(db.status().failed, 0, "the dead letters are counted again");
-    eq((await db.syncNow()).pulled, 1, "a damaged cursor: the pull starts over");
-    eq((await db.collection("tasks").query()).map((t) => [t.id, t._sync.status]), [["one", "synced"]], "the data is untouched");
+    // The queued create counts as sent: an edit gets an entry of its own.
+    await db.collection("tasks").update("two", { title: "edited" });
+    eq((await db.outbox()).map((e) => [e.recordId, e.op]), [["two", "create"], ["two", "update"]], "no coalescing into a change that may have been sent");
+    assert((await db.syncNow()).pulled > 0, "a damaged cursor: the pull starts over");
+    eq((await db.collection("tasks").query()).map((t) => [t.id, t.title, t._sync.status]), [["one", "synced", "synced"], ["two", "edited", "synced"]], "the data is untouched, the queue sent");
     db.close();
     db = await open();
-    eq((await db.syncLog()).filter((e) => e.kind === "quarantined").length, 4, "set aside once, not at every open");
+    eq((await db.syncLog()).filter((e) => e.kind === "quarantined").length, 5, "set aside once, not at every open");
   } finally {
     db.close();
     await api.deleteDatabase(app, undefined, DISCARD);

@@ -4,7 +4,7 @@
 
 use js_sys::{Array, Object};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{IdbDatabase, IdbObjectStore, IdbTransaction};
+use web_sys::{IdbCursor, IdbCursorDirection, IdbDatabase, IdbObjectStore, IdbTransaction};
 
 use crate::core::error::Result;
 use crate::core::meta_rows::{check, Repair, Row, Stored};
@@ -70,6 +70,16 @@ async fn repair(
         Repair::Delete => meta.delete(key).map(|_| ()).map_err(js_err(context)),
         Repair::Replace(value) => put(&js_value(&value)),
         Repair::MigrationsApplied => put(&migrations.iter().map(|v| JsValue::from_f64(*v as f64)).collect::<Array>()),
+        Repair::MarkQueueSent => {
+            let newest = outbox(tx)?
+                .open_key_cursor_with_range_and_direction(&JsValue::UNDEFINED, IdbCursorDirection::Prev)
+                .map_err(js_err(context))?;
+            let cursor = request(&newest, context).await?;
+            match cursor.dyn_ref::<IdbCursor>() {
+                Some(cursor) => put(&cursor.key().map_err(js_err(context))?),
+                None => meta.delete(key).map(|_| ()).map_err(js_err(context)),
+            }
+        }
         Repair::RecountDeadLetters => {
             let held = outbox(tx)?.index(OUTBOX_BY_HOLD).map_err(js_err(context))?;
             let failed = JsValue::from_str(Hold::Failed.as_str());

@@ -10,6 +10,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbObjectStore, IdbTransaction};
 
 use crate::core::error::Result;
+use crate::core::meta_rows::Row;
 use crate::core::schema::META_STORE;
 use crate::core::sent::{Count, Counted, Sends, SentMark};
 
@@ -22,7 +23,7 @@ use super::entries::{outbox, store, Stored};
 /// outbox and `_meta` are never deleted, and IndexedDB's key generator never goes back past a
 /// key a committed transaction read (a crash may lose only the newest entries, none that a
 /// durable mark covers), so every entry queued later has a greater key.
-pub const SENT_MARK_KEY: &str = "sentMark";
+pub const SENT_MARK_KEY: &str = Row::SentMark.key();
 
 /// Issues the read of the mark in `tx` (which must cover `_meta`); awaited later.
 pub fn read_mark(tx: &IdbTransaction, context: &str) -> Result<impl Future<Output = Result<SentMark>>> {
