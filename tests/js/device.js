@@ -32,6 +32,24 @@ function deleteBehindItsBack(name) {
   });
 }
 
+/** Puts `rows` into `storeName` of database `name` by hand, around ferrysync: each row a value
+ * (a store with a key path) or, with `byKey`, an object of values by key (`_meta`). */
+async function putByHand(name, storeName, rows, { byKey = false } = {}) {
+  const raw = await rawOpen(name);
+  await new Promise((resolve, reject) => {
+    const tx = raw.transaction(storeName, "readwrite");
+    const store = tx.objectStore(storeName);
+    if (byKey) for (const [key, value] of Object.entries(rows)) store.put(value, key);
+    else for (const row of rows) store.put(row);
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+  });
+  raw.close();
+}
+
+/** Writes `rows` (`{ key: value }`) into the `_meta` store of database `name` by hand. */
+const damageMeta = (name, rows) => putByHand(name, "_meta", rows, { byKey: true });
+
 export async function aDatabaseClearedOutsideIsReportedOnceAndPulledAfresh(api) {
   const { main } = api.servers;
   const app = uniqueApp("evicted");
@@ -66,14 +84,7 @@ export async function aDatabaseClearedOutsideIsReportedOnceAndPulledAfresh(api) 
 
     // A damaged instance id is set aside, and is no eviction: the data is all there.
     db.close();
-    const raw = await rawOpen(db.name);
-    await new Promise((resolve, reject) => {
-      const tx = raw.transaction("_meta", "readwrite");
-      tx.objectStore("_meta").put(42, "instance");
-      tx.oncomplete = resolve;
-      tx.onerror = () => reject(tx.error);
-    });
-    raw.close();
+    await damageMeta(db.name, { instance: 42 });
     db = await open();
     eq(db.status().evicted, null, "an unreadable id is not an eviction");
     const [aside] = (await db.syncLog()).filter((e) => e.kind === "quarantined");
@@ -107,14 +118,7 @@ export async function aDamagedRecordIsSetAsideAndReplacedByTheServers(api) {
     await a.syncNow();
     await b.syncNow();
     // A row damaged by hand: its metadata is not an object.
-    const raw = await rawOpen(b.name);
-    await new Promise((resolve, reject) => {
-      const tx = raw.transaction("tasks", "readwrite");
-      tx.objectStore("tasks").put({ id: r1.id, title: "garbage", _sync: "broken" });
-      tx.oncomplete = resolve;
-      tx.onerror = () => reject(tx.error);
-    });
-    raw.close();
+    await putByHand(b.name, "tasks", [{ id: r1.id, title: "garbage", _sync: "broken" }]);
     const tasks = b.collection("tasks");
     eq([await tasks.count(), (await tasks.get(r1.id)).title], [2, "garbage"], "reads go on");
 
@@ -132,18 +136,6 @@ export async function aDamagedRecordIsSetAsideAndReplacedByTheServers(api) {
       await api.deleteDatabase(app, undefined, DISCARD);
     }
   }
-}
-
-/** Writes `rows` (`{ key: value }`) into the `_meta` store of database `name` by hand. */
-async function damageMeta(name, rows) {
-  const raw = await rawOpen(name);
-  await new Promise((resolve, reject) => {
-    const tx = raw.transaction("_meta", "readwrite");
-    for (const [key, value] of Object.entries(rows)) tx.objectStore("_meta").put(value, key);
-    tx.oncomplete = resolve;
-    tx.onerror = () => reject(tx.error);
-  });
-  raw.close();
 }
 
 export async function damagedSyncStateIsSetAsideAtOpen(api) {
@@ -222,18 +214,6 @@ export async function aDamagedSpaceIsPulledAgainAndTheOthersKept(api) {
   }
 }
 
-/** Puts `rows` into collection `collection` of database `name` by hand, as they are. */
-async function putRaw(name, collection, rows) {
-  const raw = await rawOpen(name);
-  await new Promise((resolve, reject) => {
-    const tx = raw.transaction(collection, "readwrite");
-    for (const row of rows) tx.objectStore(collection).put(row);
-    tx.oncomplete = resolve;
-    tx.onerror = () => reject(tx.error);
-  });
-  raw.close();
-}
-
 export async function anIntegrityCheckRepairsDamagedRecordsAndKeepsUnsentWork(api) {
   const { main } = api.servers;
   const sync = manual(main, "tok33");
@@ -259,7 +239,7 @@ export async function anIntegrityCheckRepairsDamagedRecordsAndKeepsUnsentWork(ap
     eq(wrong?.name, "InvalidOptionsError", "onProgress must be a function");
 
     // Damaged by hand: one synced, one in the third page, and one with its create still queued.
-    await putRaw(db.name, "tasks", [
+    await putByHand(db.name, "tasks", [
       { id: "one", title: "garbage", _sync: "broken" },
       { id: "bulk-1050", title: "bulk-1050" },
       { id: "three", title: "unsent three", _sync: 7 },

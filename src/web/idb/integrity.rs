@@ -13,10 +13,9 @@ use crate::core::integrity::{repair, repull, RecordRepair};
 use crate::core::meta::META_FIELD;
 use crate::core::outbox::Op;
 use crate::core::schema::{LOG_STORE, META_STORE, OUTBOX_STORE};
-use crate::core::sync::log::{LogKind, LOG_CHANGES};
+use crate::core::sync::log::LOG_CHANGES;
 use crate::core::sync::storage::Changes;
 
-use super::super::glue;
 use super::super::js::{get, set_field};
 use super::super::records::{meta_to_js, read_meta};
 use super::connection::{commit_or_abort, js_err, request, transaction};
@@ -114,19 +113,8 @@ async fn repair_all(
                 "set aside: nothing of it was queued, and the pull starts over for the server's version"
             }
         };
-        let entry = glue::make_log_entry(
-            now,
-            LogKind::Quarantined.as_str(),
-            collection,
-            &id,
-            None,
-            None,
-            &record,
-            &JsValue::UNDEFINED,
-            None,
-            Some(format!("a stored record whose `{META_FIELD}` metadata does not decode; {why}")),
-        );
-        log::append(tx, &entry, context).await?;
+        let why = format!("a stored record whose `{META_FIELD}` metadata does not decode; {why}");
+        log::quarantined(tx, now, (collection, &id), &record, why, context).await?;
         match &fix {
             RecordRepair::Rebuild(meta) => {
                 // The log holds its own copy (taken by `put`), so the row read is rewritten.

@@ -7,10 +7,26 @@ use web_sys::{IdbDatabase, IdbKeyRange, IdbTransaction};
 
 use crate::core::error::Result;
 use crate::core::schema::LOG_STORE;
-use crate::core::sync::log::trim_through;
+use crate::core::sync::log::{trim_through, LogKind};
 
+use super::super::glue;
 use super::connection::{commit_or_abort, js_err, request, transaction};
 use super::entries::store;
+
+/// Adds a `quarantined` entry to the log in `tx`: a row that does not decode, set aside with its
+/// `raw` value (in `local`) and `why` (in `message`).
+pub async fn quarantined(
+    tx: &IdbTransaction,
+    now: f64,
+    (collection, id): (&str, &str),
+    raw: &JsValue,
+    why: String,
+    context: &str,
+) -> Result<()> {
+    let kind = LogKind::Quarantined.as_str();
+    let entry = glue::make_log_entry(now, kind, collection, id, None, None, raw, &JsValue::UNDEFINED, None, Some(why));
+    append(tx, &entry, context).await
+}
 
 /// Adds `entry` to the log in `tx`, and drops what falls beyond the cap.
 pub async fn append(tx: &IdbTransaction, entry: &JsValue, context: &str) -> Result<()> {

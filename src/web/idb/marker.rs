@@ -77,19 +77,8 @@ pub async fn check_at_open(
         let found = verdict(marker.as_ref(), held, now);
         if held == Instance::Unreadable {
             // Set aside with its raw value, as a damaged queue row is; a new id takes its place.
-            let entry = glue::make_log_entry(
-                now,
-                LogKind::Quarantined.as_str(),
-                META_STORE,
-                INSTANCE_KEY,
-                None,
-                None,
-                &raw,
-                &JsValue::UNDEFINED,
-                None,
-                Some("the database's instance id does not decode; a new one was made".into()),
-            );
-            log::append(&tx, &entry, context).await?;
+            let why = "the database's instance id does not decode; a new one was made".into();
+            log::quarantined(&tx, now, (META_STORE, INSTANCE_KEY), &raw, why, context).await?;
         }
         let instance = match stored {
             Some(instance) => instance,

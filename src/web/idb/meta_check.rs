@@ -10,7 +10,6 @@ use crate::core::error::Result;
 use crate::core::meta_rows::{check, Repair, Row, Stored};
 use crate::core::schema::{LOG_STORE, META_STORE, OUTBOX_BY_HOLD, OUTBOX_STORE};
 use crate::core::sync::entry::Hold;
-use crate::core::sync::log::LogKind;
 
 use super::super::glue;
 use super::super::js::set_field;
@@ -37,19 +36,7 @@ pub async fn set_aside_damaged(db: &IdbDatabase, migrations: &[u32], now: f64) -
             let Some(row) = key.as_string().as_deref().and_then(Row::from_key) else { continue };
             let Some(damage) = check(row, &stored(&raw, DEPTH)) else { continue };
             repair(&tx, &meta, &key, damage.repair, migrations, context).await?;
-            let entry = glue::make_log_entry(
-                now,
-                LogKind::Quarantined.as_str(),
-                META_STORE,
-                row.key(),
-                None,
-                None,
-                &raw,
-                &JsValue::UNDEFINED,
-                None,
-                Some(damage.why),
-            );
-            log::append(&tx, &entry, context).await?;
+            log::quarantined(&tx, now, (META_STORE, row.key()), &raw, damage.why, context).await?;
             set_aside += 1;
         }
         Ok(set_aside)

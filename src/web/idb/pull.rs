@@ -12,7 +12,7 @@ use crate::core::meta_rows::Row;
 use crate::core::outbox::Op;
 use crate::core::schema::{CONFLICTS_STORE, META_STORE};
 use crate::core::sync::entry::Hold;
-use crate::core::sync::log::{LogKind, LOG_CHANGES};
+use crate::core::sync::log::LOG_CHANGES;
 use crate::core::sync::rules::pull::{clash_step, pull_step, PullStep};
 use crate::core::sync::rules::RecordStep;
 use crate::core::sync::storage::PageApplied;
@@ -84,21 +84,9 @@ async fn quarantine_record(
     now: f64,
     context: &str,
 ) -> Result<()> {
-    let logged = glue::make_log_entry(
-        now,
-        LogKind::Quarantined.as_str(),
-        collection,
-        id,
-        None,
-        None,
-        raw,
-        &JsValue::UNDEFINED,
-        None,
-        Some(format!(
-            "a stored record whose `{META_FIELD}` metadata does not decode; the server's version replaced it"
-        )),
-    );
-    super::log::append(tx, &logged, context).await
+    let why =
+        format!("a stored record whose `{META_FIELD}` metadata does not decode; the server's version replaced it");
+    super::log::quarantined(tx, now, (collection, id), raw, why, context).await
 }
 
 /// Applies pulled changes in `tx` ([`pull_step`] decides each), adding what they did to

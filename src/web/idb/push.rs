@@ -115,19 +115,9 @@ async fn quarantine(tx: &IdbTransaction, damaged: Vec<(JsValue, String)>, now: f
     let outbox = outbox(tx)?;
     for (raw, why) in damaged {
         outbox.delete(&get(&raw, "seq")).map_err(js_err(context))?;
-        let logged = glue::make_log_entry(
-            now,
-            LogKind::Quarantined.as_str(),
-            &get(&raw, "collection").as_string().unwrap_or_default(),
-            &get(&raw, "recordId").as_string().unwrap_or_default(),
-            None,
-            None,
-            &raw,
-            &JsValue::UNDEFINED,
-            None,
-            Some(format!("an outbox entry that does not decode: {why}")),
-        );
-        log::append(tx, &logged, context).await?;
+        let (collection, id) = (get(&raw, "collection").as_string(), get(&raw, "recordId").as_string());
+        let names = (collection.as_deref().unwrap_or_default(), id.as_deref().unwrap_or_default());
+        log::quarantined(tx, now, names, &raw, format!("an outbox entry that does not decode: {why}"), context).await?;
     }
     Ok(())
 }
