@@ -2,9 +2,11 @@
 // loopback; headless Chromium times N offline-created records until the server acknowledged
 // them all, and a fresh client pulling them, beside plain fetch making the same requests. Then
 // the first full pull of one space (`--space` records) in a tenant of `--tenant` records, beside
-// pulling the whole tenant (bench/src/space.js).
+// pulling the whole tenant (bench/src/space.js). Then the initial sync at scale: an empty
+// client pulling a tenant of `--initial` and then `--large` records while the page reads, beside
+// fetch and raw IndexedDB (bench/src/initial.js; 0 skips a size).
 //
-//   node bench/sync.mjs [--records N] [--reps N] [--warmup N] [--tenant N] [--space N]
+//   node bench/sync.mjs [--records N] [--reps N] [--warmup N] [--tenant N] [--space N] [--initial N] [--large N]
 //
 // bench/dist and target/server/ferrysync-server must be built first (scripts/bench.sh does it).
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -18,7 +20,7 @@ import { DIST, machine, parseArgs, REPO } from "./run.mjs";
 
 /** Runs `run(page)` on the benchmark page served by a sync server of `profile` that knows
  * `tokens` (each its own tenant); resolves with its answer, the date and the machine. */
-async function onSyncPage(tokens, profile, log, run) {
+async function onSyncPage(tokens, profile, log, run, browserArgs = []) {
   const server = await startSyncServer({
     profile,
     args: ["--static", DIST, "--dev-tokens", tokens.map((t) => `${t}=${t}`).join(",")],
@@ -26,7 +28,8 @@ async function onSyncPage(tokens, profile, log, run) {
   const dir = await mkdtemp(join(os.tmpdir(), "ferrysync-sync-bench-"));
   let context;
   try {
-    context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const args = [...CHROMIUM_ARGS, ...browserArgs];
+    context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args });
     const page = context.pages()[0] ?? (await context.newPage());
     page.on("console", (msg) => log(`[page] ${msg.text()}`));
     const cdp = await context.newCDPSession(page);
@@ -58,7 +61,41 @@ export function spaceBenchmark({ tenant = 100_000, space = 1_000, reps = 3, warm
   );
 }
 
+/** Runs the initial sync at scale: an empty client pulls a tenant of each of `sizes` records
+ * while the page reads (precise heap figures need Chromium's flag). */
+export function initialBenchmark({ sizes, profile = "server", log = () => {} } = {}) {
+  const tokens = sizes.map((size) => `bench-initial-${size}`);
+  return onSyncPage(
+    tokens,
+    profile,
+    log,
+    (page) => page.evaluate((options) => window.runInitialBenchmark(options), { sizes, tokens }),
+    ["--enable-precise-memory-info"],
+  );
+}
+
 const ms = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)}`;
+
+export function formatInitialTable(report) {
+  const n = (v) => v.toLocaleString("en-US");
+  const seconds = (v) => (v / 1000).toFixed(1);
+  const rows = report.results.map(({ size, ferrysync: f, fetch, raw }) => [
+    `${n(size)} records`,
+    seconds(f.ms),
+    n(Math.round((size / f.ms) * 1000)),
+    seconds(fetch),
+    seconds(raw),
+    `${(f.ms / raw).toFixed(2)}×`,
+    `${ms(f.reads.p50)} / ${ms(f.reads.p99)} / ${ms(f.reads.worst)}`,
+    `${mb(f.heap.peak)} (+${mb(f.heap.peak - f.heap.before)})`,
+    `${mb(f.wasm.peak)} (+${mb(f.wasm.peak - f.wasm.before)})`,
+  ]);
+  return table(
+    ["empty client pulls", "ferrysync s", "records/s", "fetch only s", "raw IndexedDB s", "ferrysync/raw", "app reads p50 / p99 / worst ms", "JS heap peak MB", "wasm memory MB"],
+    rows,
+  );
+}
 
 function table(head, rows) {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -87,10 +124,18 @@ export function formatSyncTable(report) {
 }
 
 async function main() {
-  const options = parseArgs(process.argv.slice(2), { records: 10_000, reps: 3, warmup: 1, tenant: 100_000, space: 1_000 });
+  const options = parseArgs(process.argv.slice(2), {
+    records: 10_000,
+    reps: 3,
+    warmup: 1,
+    tenant: 100_000,
+    space: 1_000,
+    initial: 100_000,
+    large: 1_000_000,
+  });
   const log = (line) => process.stderr.write(`${line}\n`);
   log(`sync benchmark: ${options.records} records, ${options.reps} repetitions after ${options.warmup} warm-up`);
-  const { tenant, space, ...sync } = options;
+  const { tenant, space, initial, large, ...sync } = options;
   const report = await syncBenchmark({ ...sync, log });
   const o = report.options;
   console.log(
@@ -108,8 +153,21 @@ async function main() {
       `filled in ${(spaces.fillMs / 1000).toFixed(1)} s; pull pages of ${spaces.options.pullLimit}\n`,
   );
   console.log(formatSpaceTable(spaces));
+  const sizes = [initial, large].filter((size) => size > 0);
+  let initialSync = null;
+  if (sizes.length > 0) {
+    log(`initial sync benchmark: ${sizes.join(" and ")} records`);
+    initialSync = await initialBenchmark({ sizes, log });
+    const o = initialSync.options;
+    console.log(
+      `\ninitial sync at scale: an empty client pulls its tenant (records of ~${o.recordBytes} B, pages of ${o.pullLimit}) ` +
+        `while the page reads one of its own records and runs a 100-row index query every ${o.readEveryMs} ms; ` +
+        `one run each; raw IndexedDB: the same records put a page per transaction, nothing else\n`,
+    );
+    console.log(formatInitialTable(initialSync));
+  }
   const out = join(REPO, "bench", "results", "sync-latest.json");
-  await writeFile(out, `${JSON.stringify({ ...report, spaces }, null, 2)}\n`);
+  await writeFile(out, `${JSON.stringify({ ...report, spaces, initialSync }, null, 2)}\n`);
   console.log(`\nwrote ${relative(REPO, out)}`);
 }
 

@@ -3,6 +3,7 @@ import { makeRecords } from "./records.js";
 import { runBenchmarks } from "./workload.js";
 import { runSyncBenchmark } from "./sync.js";
 import { runSpaceBenchmark } from "./space.js";
+import { runInitialBenchmark } from "./initial.js";
 import { runLiveBenchmark } from "./live.js";
 import ferrysync from "./contenders/ferrysync.js";
 import dexie from "./contenders/dexie.js";
@@ -15,6 +16,7 @@ window.runLiveBenchmark = runLiveBenchmark;
 // Needs the page to be served by a reference sync server (bench/sync.mjs does that).
 window.runSyncBenchmark = runSyncBenchmark;
 window.runSpaceBenchmark = runSpaceBenchmark;
+window.runInitialBenchmark = runInitialBenchmark;
 // The pieces, for timing or profiling one operation by hand (DevTools, a script).
 window.benchmarkParts = { contenders: CONTENDERS, makeRecords };
 

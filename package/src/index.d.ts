@@ -265,6 +265,9 @@ export interface SyncMetrics {
   /** How long the oldest change still queued has waited (`null`: nothing is queued). Read from
    * the database, so it counts every tab's changes. */
   readonly oldestPendingAgeMs: number | null;
+  /** The size of the wasm module's memory in bytes, shared by every database of the page or
+   * worker. It grows and never shrinks, so it is also its peak. */
+  readonly wasmMemoryBytes: number;
 }
 
 /** What `checkIntegrity()` found: during the check (its `onProgress`) and at the end. */

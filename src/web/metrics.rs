@@ -2,7 +2,7 @@
 //! monitoring (camelCase fields, `null` for what never happened).
 
 use js_sys::Object;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::sync::metrics::{oldest_pending_age_ms, Metrics};
 
@@ -45,5 +45,12 @@ pub fn to_js(metrics: &Metrics, oldest_queued_at: Option<f64>, now: f64) -> JsVa
     for (name, value) in timings {
         set_field(&o, name, &opt(value));
     }
+    set_field(&o, "wasmMemoryBytes", &JsValue::from_f64(wasm_memory_bytes()));
     o.into()
+}
+
+/// The size of this module's linear memory. It grows and never shrinks, so it is also the peak.
+fn wasm_memory_bytes() -> f64 {
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64
 }

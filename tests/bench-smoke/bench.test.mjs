@@ -9,7 +9,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { benchmark, DIST, formatLiveTable, formatTable, REPO } from "../../bench/run.mjs";
-import { formatSpaceTable, formatSyncTable, spaceBenchmark, syncBenchmark } from "../../bench/sync.mjs";
+import { formatInitialTable, formatSpaceTable, formatSyncTable, initialBenchmark, spaceBenchmark, syncBenchmark } from "../../bench/sync.mjs";
 
 const CONTENDERS = ["ferrysync", "dexie", "raw"];
 const PACKAGE = join(REPO, "pkg", "ferrysync");
@@ -125,4 +125,11 @@ test("a small sync benchmark run times the push and the pull of ferrysync and of
     assert.ok(spaces.tenant[who] > 0, `${who}: the tenant's pull was timed`);
   }
   assert.match(formatSpaceTable(spaces), /first full pull of one space \(100 records/);
+
+  const initial = await initialBenchmark({ sizes: [1_500], profile: "debug" });
+  const [{ ferrysync, fetch, raw }] = initial.results;
+  assert.ok(ferrysync.ms > 0 && fetch > 0 && raw > 0, "the initial sync and its floors were timed");
+  assert.ok(ferrysync.reads.count > 0 && ferrysync.reads.worst >= ferrysync.reads.p99, `the app's reads: ${JSON.stringify(ferrysync.reads)}`);
+  assert.ok(ferrysync.heap.peak > 0 && ferrysync.wasm.peak >= ferrysync.wasm.before && ferrysync.wasm.before > 0, "the peaks");
+  assert.match(formatInitialTable(initial), /1,500 records/);
 });

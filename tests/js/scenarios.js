@@ -1891,6 +1891,7 @@ export async function metricsCountWhatSyncsDid(api) {
     const { db, tasks } = client;
     let m = await db.metrics();
     eq([m.syncs, m.pushes, m.lastSuccessAt, m.oldestPendingAgeMs, m.bytesSent], [0, 0, null, null, 0], "nothing yet");
+    assert(m.wasmMemoryBytes >= 65536 && m.wasmMemoryBytes % 65536 === 0, `the wasm memory, in whole pages: ${m.wasmMemoryBytes}`);
     await tasks.bulkCreate([{ title: "a", done: 0 }, { title: "b", done: 0 }, { title: "c", done: 0 }]);
     await new Promise((resolve) => setTimeout(resolve, 20));
     m = await db.metrics();

@@ -32,6 +32,7 @@ export function MetricsSection({ db, status }: { db: Database; status: SyncStatu
             ["lastFailureAt", "last failure", time(m.lastFailureAt)],
             ["roundTrips", "last round trips", `push ${duration(m.lastPushMs)}, pull ${duration(m.lastPullMs)}`],
             ["oldestPendingAgeMs", "oldest unsent", m.oldestPendingAgeMs === null ? "nothing queued" : `${duration(m.oldestPendingAgeMs)} old`],
+            ["wasmMemoryBytes", "wasm memory", bytes(m.wasmMemoryBytes)],
           ],
         }),
   );
