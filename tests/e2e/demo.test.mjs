@@ -214,7 +214,17 @@ for (const engine of ENGINES) {
         assert.ok(queued > 0 && queued < 500, `the reload lands mid-sync (${queued} still queued)`);
         await page.reload();
         await page.getByTestId("app-ready").waitFor();
-        assert.equal(await textOf(page.getByTestId("pending-count"), "0", { timeout: 30_000 }), "0");
+        // Until the reloaded page has counted its queue, its status says 0 pending: wait for its
+        // sync to end instead.
+        await page.waitForFunction(
+          () => {
+            const s = window.ferrysyncDemo?.status();
+            return s !== undefined && !s.syncing && s.lastSyncAt !== null && s.pending === 0;
+          },
+          null,
+          { timeout: 30_000 },
+        );
+        assert.equal(await textOf(page.getByTestId("pending-count"), "0"), "0");
         const { records, cursor } = await server.records();
         assert.equal(records.length, 500, "every task reached the server");
         assert.equal(new Set(records.map((r) => r.data.title)).size, 500);
