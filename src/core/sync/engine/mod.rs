@@ -6,8 +6,8 @@
 //! One sync: take the sync lock, probe the server unless it answered last time, push the outbox
 //! batch by batch (read a batch, send it, apply the answer), read the cursor, pull page by page
 //! (ask, apply with the next cursor, the next page asked for meanwhile: `prefetch.rs`) until the
-//! server has no more, release the lock. A failure
-//! ends the sync, and the backoff timer (or the `online` event) starts the next one.
+//! server has no more, release the lock. A failure ends the sync, and the backoff timer (or the
+//! `online` event) starts the next one.
 
 mod io;
 mod prefetch;
