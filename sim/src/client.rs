@@ -128,6 +128,10 @@ impl World {
         let label = if trace { format!("{event:?}") } else { String::new() };
         let Some(engine) = self.clients[at.client].tabs[at.tab].engine.as_mut() else { return };
         let commands = engine.handle(event, now);
+        let applies = commands.iter().any(|c| matches!(c, Command::ApplyPage { .. } | Command::ApplySpaces { .. }));
+        if applies && commands.iter().any(|c| matches!(c, Command::Pull { .. } | Command::PullSpaces { .. })) {
+            self.stats.pages_ahead += 1;
+        }
         if trace {
             let names: Vec<String> = commands.iter().map(command_name).collect();
             self.note(|| format!("client {} tab {}: {} -> [{}]", at.client, at.tab, short(&label), names.join(", ")));

@@ -78,6 +78,16 @@ impl World {
                 if !self.alive(at) {
                     return;
                 }
+                // A pulled page whose transaction aborts (a quota, a closed database): nothing
+                // of it is stored, and the page asked for ahead of it is thrown away.
+                let page = matches!(command, Command::ApplyPage { .. } | Command::ApplySpaces { .. });
+                if page && self.faults && self.rng.chance(self.shape.fault_percent / 2) {
+                    self.stats.pages_failed += 1;
+                    self.note(|| format!("client {client}: the page's transaction aborts"));
+                    let error = Error::new(ErrorKind::Storage, "the page's transaction aborted (simulated)");
+                    self.after_storage(client);
+                    return self.feed(at, Event::PageApplied(Err(error)));
+                }
                 let store = &self.clients[client].store;
                 let event = match command {
                     Command::ReadBatch { max } => Event::BatchRead(ready(store.read_batch(max, now))),

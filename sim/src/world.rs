@@ -134,6 +134,11 @@ pub struct Stats {
     /// Pulled versions that clashed on a unique index, found by the quiesce (which gave the
     /// record here another value).
     pub clashes: u64,
+    /// Pull requests sent while the page before them was being applied (a page asked for ahead).
+    pub pages_ahead: u64,
+    /// Pulled pages whose transaction aborted (a storage fault): the page ahead, if any, is
+    /// thrown away.
+    pub pages_failed: u64,
 }
 
 impl Stats {
@@ -159,6 +164,8 @@ impl Stats {
         self.batches_refused += other.batches_refused;
         self.unique_refused += other.unique_refused;
         self.clashes += other.clashes;
+        self.pages_ahead += other.pages_ahead;
+        self.pages_failed += other.pages_failed;
     }
 }
 

@@ -26,6 +26,9 @@ fn every_seed_converges_without_losing_or_doubling_anything() {
     assert!(stats.tabs_killed > count / 20 && stats.offline_periods > count / 10, "{stats:?}");
     // Values a unique index already holds: local writes refused, pulled versions clashing.
     assert!(stats.unique_refused > count / 10 && stats.clashes > count / 50, "{stats:?}");
+    // Pages asked for while the one before was applied, and pulled pages whose transaction
+    // aborted (throwing the page ahead away, or not: it may not have been asked yet).
+    assert!(stats.pages_ahead > count / 2 && stats.pages_failed > count / 20, "{stats:?}");
     let report: Vec<String> = failed
         .iter()
         .take(10)

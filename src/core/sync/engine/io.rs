@@ -1,6 +1,10 @@
 //! What goes into the engine ([`Event`]) and what comes out ([`Command`]). Every I/O the engine
 //! needs is a command; its outcome comes back as the event named after it. The engine issues at
-//! most one storage or network command of a sync at a time, so an outcome needs no request id.
+//! most one storage command of a sync at a time, and at most one network request, except that a
+//! pull asks for the next page while the page before it is applied (a [`Command::Pull`] or
+//! [`Command::PullSpaces`] beside [`Command::ApplyPage`] or [`Command::ApplySpaces`]); the two
+//! outcomes are different events, and no pull goes out while an unwanted pull answer is still on
+//! its way, so an outcome needs no request id.
 
 use crate::core::error::Error;
 use crate::core::status::SyncStatus;

@@ -5,10 +5,12 @@
 //!
 //! One sync: take the sync lock, probe the server unless it answered last time, push the outbox
 //! batch by batch (read a batch, send it, apply the answer), read the cursor, pull page by page
-//! (ask, apply with the next cursor) until the server has no more, release the lock. A failure
-//! ends the sync, and the backoff timer (or the `online` event) starts the next one.
+//! (ask, apply with the next cursor, the next page asked for meanwhile: `prefetch.rs`) until the
+//! server has no more, release the lock. A failure ends the sync, and the backoff timer (or the
+//! `online` event) starts the next one.
 
 mod io;
+mod prefetch;
 
 pub use io::{Command, Event, Summary, Timer, Waiter};
 
@@ -22,6 +24,7 @@ use super::metrics::Metrics;
 use super::rules::force::Force;
 use super::settings::Settings;
 use super::storage::{Changes, Counts, PullFrom, PushApplied};
+use prefetch::{next_spaces, Asked, Landed, Prefetch};
 
 /// How long after another tab's change the queue is counted again (one count for a burst).
 pub const RECOUNT_DELAY_MS: u64 = 20;
@@ -78,7 +81,7 @@ enum Phase {
 
 /// The sync that is running.
 #[derive(Debug)]
-struct Job {
+struct Job<D> {
     phase: Phase,
     /// `syncNow()` callers settled when this sync ends.
     waiters: Vec<Waiter>,
@@ -104,6 +107,11 @@ struct Job {
     finished: Vec<Option<String>>,
     /// The last page applied said a force pull's sweep is due.
     sweep_due: bool,
+    /// The next page, asked for while the one before it is applied ([`prefetch`]).
+    prefetch: Option<Prefetch<D>>,
+    /// A pull waits for an unwanted answer to land before it goes out (see
+    /// [`Engine::stray_pull`]).
+    deferred: bool,
 }
 
 /// What a wipe clears.
@@ -121,7 +129,11 @@ pub struct Engine<D> {
     status: SyncStatus,
     /// From the `offline`/`online` events: while offline no sync is attempted.
     offline: bool,
-    job: Option<Job>,
+    job: Option<Job<D>>,
+    /// A pull request is in flight whose answer nobody wants (a prefetch thrown away): it is
+    /// dropped when it lands, and no pull goes out before, so that no answer is ever taken for
+    /// another request's.
+    stray_pull: bool,
     /// A sync was asked for while one ran: run one more when it ends.
     rerun: bool,
     /// `syncNow()` callers waiting for the next sync to start.
@@ -176,6 +188,7 @@ impl<D> Engine<D> {
             status: SyncStatus::default(),
             offline: false,
             job: None,
+            stray_pull: false,
             rerun: false,
             next_waiters: Vec::new(),
             forces: std::collections::VecDeque::new(),
@@ -399,6 +412,8 @@ impl<D> Engine<D> {
                 }
             }
             Event::Closed { error } => self.close(error, out),
+            Event::Pulled(answer) => self.pull_answered(Landed::Page(answer), now, out),
+            Event::SpacesPulled(answer) => self.pull_answered(Landed::Spaces(answer), now, out),
             event => self.sync_step(event, now, out),
         }
     }
@@ -512,8 +527,8 @@ impl<D> Engine<D> {
             }
             (Phase::ApplyingPush, Event::PushApplied(Ok(applied))) => self.pushed(applied, out),
             (Phase::ReadingCursor, Event::CursorRead(Ok(PullFrom::Tenant(cursor)))) => {
-                job.cursor = cursor;
-                self.pull(out);
+                job.cursor = cursor.clone();
+                self.pull_next(Asked::Page(cursor), out);
             }
             (Phase::ReadingCursor, Event::CursorRead(Ok(PullFrom::Spaces(mut spaces)))) => {
                 // Spaces pulled to their end in this sync are not asked again; one added
@@ -521,32 +536,11 @@ impl<D> Engine<D> {
                 spaces.retain(|s| !job.finished.contains(&s.space));
                 if spaces.is_empty() {
                     let sweep_due = job.sweep_due;
+                    self.drop_prefetch();
                     return self.pull_complete_after(sweep_due, now, out);
                 }
-                job.spaces = Some(spaces);
-                self.pull_spaces(out);
-            }
-            (Phase::Pulling, Event::SpacesPulled(Ok(answer))) => {
-                let records = answer.spaces.iter().map(|p| p.changes.len() + p.left.len()).sum();
-                self.metrics.pulled(records, now - job.sent_at);
-                for page in &answer.spaces {
-                    if let Some(space) = &page.space {
-                        self.post |= self.status.space_pulled(space, (page.changes.len() + page.left.len()) as u64);
-                    }
-                }
-                if let Some(server) = answer.server_time {
-                    self.clock_offset = Some(clock_offset(server, job.sent_at, now));
-                }
-                let asked = job.spaces.clone().unwrap_or_default();
-                let more = answer.spaces.iter().any(|p| p.has_more);
-                // A space the answer left out is asked again.
-                let finished = answer.spaces.iter().filter(|p| !p.has_more).map(|p| p.space.clone()).collect();
-                job.phase = Phase::ApplyingSpaces { more, finished };
-                out.push(Command::ApplySpaces { asked, answer });
-            }
-            (Phase::Pulling, Event::SpacesPulled(Err(failure))) => {
-                let from_somewhere = job.spaces.iter().flatten().any(|s| s.cursor.is_some());
-                self.pull_failed(failure, from_somewhere, out);
+                job.spaces = Some(spaces.clone());
+                self.pull_next(Asked::Spaces(spaces), out);
             }
             (Phase::ApplyingSpaces { more, finished }, Event::PageApplied(Ok(applied))) => {
                 let (more, finished) = (*more, finished.clone());
@@ -565,6 +559,12 @@ impl<D> Engine<D> {
                     job.finished.extend(finished);
                 }
                 job.sweep_due = applied.sweep_due;
+                if applied.restart {
+                    self.drop_prefetch();
+                }
+                let Some(job) = &mut self.job else { return };
+                // The cursors are read again: a prefetched page is used only if they still ask
+                // what it asked.
                 if applied.restart || more {
                     job.phase = Phase::ReadingCursor;
                     out.push(Command::ReadCursor);
@@ -574,18 +574,6 @@ impl<D> Engine<D> {
                 if synced {
                     self.count(out);
                 }
-            }
-            (Phase::Pulling, Event::Pulled(Ok(page))) => {
-                self.metrics.pulled(page.changes.len(), now - job.sent_at);
-                if let Some(server) = page.server_time {
-                    self.clock_offset = Some(clock_offset(server, job.sent_at, now));
-                }
-                job.phase = Phase::ApplyingPage { next: page.cursor.clone(), has_more: page.has_more };
-                out.push(Command::ApplyPage { asked_from: job.cursor.clone(), page });
-            }
-            (Phase::Pulling, Event::Pulled(Err(failure))) => {
-                let from_somewhere = job.cursor.is_some();
-                self.pull_failed(failure, from_somewhere, out);
             }
             (Phase::ResettingCursor, Event::CursorReset(Ok(()))) if job.spaces.is_some() => {
                 job.finished.clear();
@@ -604,12 +592,14 @@ impl<D> Engine<D> {
                     out.push(Command::Announce(applied.changes));
                 }
                 if applied.restart {
-                    // A decision reset the cursor while this page was in flight; honour it.
+                    // A decision reset the cursor while this page was in flight; honour it. The
+                    // page asked for after this one follows a cursor that is gone.
                     job.cursor = None;
+                    self.drop_prefetch();
                     self.pull(out);
                 } else if has_more {
-                    job.cursor = Some(next);
-                    self.pull(out);
+                    job.cursor = Some(next.clone());
+                    self.pull_next(Asked::Page(Some(next)), out);
                 } else {
                     self.pull_complete_after(applied.sweep_due, now, out);
                 }
@@ -689,6 +679,8 @@ impl<D> Engine<D> {
             spaces: None,
             finished: Vec::new(),
             sweep_due: false,
+            prefetch: None,
+            deferred: false,
         });
         if self.offline {
             // Nothing is sent while offline; the `online` event starts the next sync.
@@ -714,6 +706,8 @@ impl<D> Engine<D> {
             spaces: None,
             finished: Vec::new(),
             sweep_due: false,
+            prefetch: None,
+            deferred: false,
         });
         out.push(Command::TakeLock);
     }
@@ -747,6 +741,130 @@ impl<D> Engine<D> {
             if *count <= id {
                 self.finished(out);
             }
+        }
+    }
+
+    /// A pull request was answered: dropped if nobody wants it any more (a pull that waited for
+    /// it then goes out), kept if it is a prefetch that came while the page before it is still
+    /// being applied, used otherwise.
+    fn pull_answered(&mut self, landed: Landed<D>, now: f64, out: &mut Vec<Command<D>>) {
+        if std::mem::take(&mut self.stray_pull) {
+            if let Some(job) = &mut self.job {
+                if std::mem::take(&mut job.deferred) {
+                    if job.spaces.is_some() {
+                        self.pull_spaces(out);
+                    } else {
+                        self.pull(out);
+                    }
+                }
+            }
+            return;
+        }
+        let Some(job) = &mut self.job else { return };
+        let sent_at = match &mut job.prefetch {
+            Some(p) if p.landed.is_some() => return,
+            Some(p) if job.phase != Phase::Pulling => {
+                p.landed = Some((landed, now));
+                return;
+            }
+            Some(p) => p.sent_at,
+            // A late answer, after the sync already failed, is dropped.
+            None if job.phase != Phase::Pulling => return,
+            None => job.sent_at,
+        };
+        job.prefetch = None;
+        self.use_pulled(landed, sent_at, now, out);
+    }
+
+    /// The pull goes on with the request `asked`: the prefetched one if it asked just that
+    /// (its answer used as it lands, or now if it already did), else a new request.
+    fn pull_next(&mut self, asked: Asked, out: &mut Vec<Command<D>>) {
+        let Some(job) = &mut self.job else { return };
+        match job.prefetch.take() {
+            Some(p) if p.asked == asked => match p.landed {
+                Some((landed, at)) => self.use_pulled(landed, p.sent_at, at, out),
+                None => {
+                    job.phase = Phase::Pulling;
+                    job.prefetch = Some(p);
+                }
+            },
+            other => {
+                job.prefetch = other;
+                self.drop_prefetch();
+                match asked {
+                    Asked::Page(_) => self.pull(out),
+                    Asked::Spaces(_) => self.pull_spaces(out),
+                }
+            }
+        }
+    }
+
+    /// Throws the prefetched page away; if its answer is still on its way, it is dropped when it
+    /// lands.
+    fn drop_prefetch(&mut self) {
+        if let Some(p) = self.job.as_mut().and_then(|j| j.prefetch.take()) {
+            self.stray_pull |= p.landed.is_none();
+        }
+    }
+
+    /// A pull's answer (sent at `sent_at`, landed at `at`), for the request the sync now makes:
+    /// apply the page, and ask for the next one meanwhile if the server has more.
+    fn use_pulled(&mut self, landed: Landed<D>, sent_at: f64, at: f64, out: &mut Vec<Command<D>>) {
+        let limit = self.settings.as_ref().map_or(1, |s| s.pull_limit);
+        let now = self.now;
+        let stray = self.stray_pull;
+        let Some(job) = &mut self.job else { return };
+        let ahead = match landed {
+            Landed::Page(Ok(page)) => {
+                self.metrics.pulled(page.changes.len(), at - sent_at);
+                if let Some(server) = page.server_time {
+                    self.clock_offset = Some(clock_offset(server, sent_at, at));
+                }
+                let ahead = page.has_more.then(|| Asked::Page(Some(page.cursor.clone())));
+                job.phase = Phase::ApplyingPage { next: page.cursor.clone(), has_more: page.has_more };
+                out.push(Command::ApplyPage { asked_from: job.cursor.clone(), page });
+                ahead
+            }
+            Landed::Page(Err(failure)) => {
+                let from_somewhere = job.cursor.is_some();
+                return self.pull_failed(failure, from_somewhere, out);
+            }
+            Landed::Spaces(Ok(answer)) => {
+                let records = answer.spaces.iter().map(|p| p.changes.len() + p.left.len()).sum();
+                self.metrics.pulled(records, at - sent_at);
+                for page in &answer.spaces {
+                    if let Some(space) = &page.space {
+                        self.post |= self.status.space_pulled(space, (page.changes.len() + page.left.len()) as u64);
+                    }
+                }
+                if let Some(server) = answer.server_time {
+                    self.clock_offset = Some(clock_offset(server, sent_at, at));
+                }
+                let asked = job.spaces.clone().unwrap_or_default();
+                let more = answer.spaces.iter().any(|p| p.has_more);
+                let next = next_spaces(&asked, &answer);
+                let ahead = (more && !next.is_empty()).then_some(Asked::Spaces(next));
+                // A space the answer left out is asked again.
+                let finished = answer.spaces.iter().filter(|p| !p.has_more).map(|p| p.space.clone()).collect();
+                job.phase = Phase::ApplyingSpaces { more, finished };
+                out.push(Command::ApplySpaces { asked, answer });
+                ahead
+            }
+            Landed::Spaces(Err(failure)) => {
+                let from_somewhere = job.spaces.iter().flatten().any(|s| s.cursor.is_some());
+                return self.pull_failed(failure, from_somewhere, out);
+            }
+        };
+        // The next page is asked for now, from the cursor the page being applied returned; it
+        // is used only if the stored state asks the same once that page is in.
+        if let (Some(asked), false) = (ahead, stray) {
+            out.push(match &asked {
+                Asked::Page(cursor) => Command::Pull { cursor: cursor.clone(), limit },
+                Asked::Spaces(spaces) => Command::PullSpaces {
+                    request: SpacesPullRequest { spaces: spaces.clone(), limit: Some(limit.into()) },
+                },
+            });
+            job.prefetch = Some(Prefetch { asked, sent_at: now, landed: None });
         }
     }
 
@@ -902,8 +1020,13 @@ impl<D> Engine<D> {
     fn pull(&mut self, out: &mut Vec<Command<D>>) {
         let limit = self.settings.as_ref().map_or(1, |s| s.pull_limit);
         let now = self.now;
+        let stray = self.stray_pull;
         if let Some(job) = &mut self.job {
             job.phase = Phase::Pulling;
+            if stray {
+                job.deferred = true;
+                return;
+            }
             job.sent_at = now;
             out.push(Command::Pull { cursor: job.cursor.clone(), limit });
         }
@@ -912,8 +1035,13 @@ impl<D> Engine<D> {
     fn pull_spaces(&mut self, out: &mut Vec<Command<D>>) {
         let limit = self.settings.as_ref().map_or(1, |s| s.pull_limit);
         let now = self.now;
+        let stray = self.stray_pull;
         if let Some(job) = &mut self.job {
             job.phase = Phase::Pulling;
+            if stray {
+                job.deferred = true;
+                return;
+            }
             job.sent_at = now;
             let spaces = job.spaces.clone().unwrap_or_default();
             out.push(Command::PullSpaces { request: SpacesPullRequest { spaces, limit: Some(limit.into()) } });
@@ -962,6 +1090,8 @@ impl<D> Engine<D> {
         if self.job.is_none() {
             return;
         }
+        // A page asked for ahead is of no use to the next sync, which reads where to pull from.
+        self.drop_prefetch();
         if std::mem::take(&mut self.holding) {
             out.push(Command::ReleaseLock);
         }

@@ -192,15 +192,17 @@ fn pages_are_pulled_until_the_server_has_no_more_and_a_reset_restarts_them() {
     e.handle(Event::BatchRead(Ok(None)), 1.0);
     e.handle(Event::CursorRead(Ok(PullFrom::Tenant(Some("c1.2".into())))), 1.0);
     let out = e.handle(Event::Pulled(Ok(page("c1.5", true))), 1.0);
-    assert!(matches!(&out[..], [Command::ApplyPage { asked_from: Some(a), .. }] if a == "c1.2"));
+    assert!(matches!(&out[..], [Command::ApplyPage { asked_from: Some(a), .. }, _] if a == "c1.2"));
+    assert_eq!(out[1], Command::Pull { cursor: Some("c1.5".into()), limit: 500 }, "the next page is asked for ahead");
     let mut changes = Changes::default();
     changes.add("c", "a", crate::core::outbox::Op::Create);
     let out = e.handle(
         Event::PageApplied(Ok(PageApplied { received: 3, changes: changes.clone(), ..Default::default() })),
         1.0,
     );
-    assert_eq!(out, vec![Command::Announce(changes), Command::Pull { cursor: Some("c1.5".into()), limit: 500 }]);
-    e.handle(Event::Pulled(Ok(page("c1.7", false))), 1.0);
+    assert_eq!(out, vec![Command::Announce(changes)], "the page asked for ahead is on its way");
+    let out = e.handle(Event::Pulled(Ok(page("c1.7", false))), 1.0);
+    assert!(matches!(&out[..], [Command::ApplyPage { asked_from: Some(a), .. }] if a == "c1.5"), "{out:?}");
     let out = e.handle(Event::PageApplied(Ok(PageApplied { restart: true, ..Default::default() })), 1.0);
     assert_eq!(out, vec![Command::Pull { cursor: None, limit: 500 }], "a discard reset the cursor meanwhile");
 }
@@ -614,7 +616,8 @@ fn a_pull_by_space_asks_every_space_once_and_follows_has_more_per_space() {
         server_time: None,
     };
     let out = e.handle(Event::SpacesPulled(Ok(answer.clone())), 2.0);
-    assert_eq!(out, vec![Command::ApplySpaces { asked, answer }]);
+    let ahead = SpacesPullRequest { spaces: vec![cursor(Some("p2"), Some("c1.6"))], limit: Some(500) };
+    assert_eq!(out, vec![Command::ApplySpaces { asked, answer }, Command::PullSpaces { request: ahead }]);
     let out = e.handle(Event::PageApplied(Ok(PageApplied { received: 3, ..PageApplied::default() })), 2.0);
     assert_eq!(out[0], Command::ReadCursor, "the cursors are read again");
     assert!(matches!(out[1..], [Command::Count { .. }]), "p1 is pulled to its end: the status counts: {out:?}");
@@ -626,6 +629,10 @@ fn a_pull_by_space_asks_every_space_once_and_follows_has_more_per_space() {
         cursor(None, Some("c1.9")),
     ];
     let out = e.handle(Event::CursorRead(Ok(PullFrom::Spaces(stored))), 2.0);
+    assert_eq!(out, vec![], "the page asked for ahead did not ask for p3: its answer is waited for, then dropped");
+    let dropped =
+        crate::protocol::SpacesPullResponse { spaces: vec![space_page(Some("p2"), "c1.7", true)], server_time: None };
+    let out = e.handle(Event::SpacesPulled(Ok(dropped)), 2.0);
     let next = vec![cursor(Some("p2"), Some("c1.6")), cursor(Some("p3"), None)];
     assert_eq!(out, vec![Command::PullSpaces { request: SpacesPullRequest { spaces: next, limit: Some(500) } }]);
     let answer = crate::protocol::SpacesPullResponse {
@@ -890,3 +897,5 @@ fn background_sync_is_asked_for_when_the_queue_stops_being_empty_and_after_a_fai
         assert_eq!(asks(&out), 0, "{out:?}");
     }
 }
+
+mod prefetch;

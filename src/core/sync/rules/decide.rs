@@ -199,9 +199,15 @@ pub fn retry(from_dead: &[Entry], local: Option<&RecordMeta>) -> Decision {
 /// a record it did not bring back goes (swept: the server's version is gone, or in a space this
 /// device does not sync). A conflict found on the record meanwhile (`in_conflict`) goes with the
 /// changes it was about; the server's version it held comes back by that same restarted pull.
+///
+/// A forced change among those dropped says the server may hold the record although this
+/// device never stored a version of it: a force push lets go of the conflict that held the
+/// server's version (a record created here meeting one created elsewhere), and the server's
+/// version is behind the cursor. Such a record is refetched too, never simply removed.
 pub fn discard(from_dead: &[Entry], local: Option<&RecordMeta>, in_conflict: bool, now: f64) -> Decision {
+    let forced = from_dead.iter().any(|e| e.force);
     let (record, reset_cursor, announce) = match local {
-        Some(m) if m.server_version.is_some() => (
+        Some(m) if m.server_version.is_some() || forced => (
             RecordStep::Meta(RecordMeta {
                 server_version: None,
                 status: RecordStatus::Synced,
@@ -332,5 +338,19 @@ mod tests {
         // A conflict dropped with the changes: its server version comes back by the pull.
         let d = discard(&queued, Some(&meta(None, RecordStatus::Failed, false)), true, 60.0);
         assert!(d.reset_cursor && d.drop_conflict);
+    }
+
+    #[test]
+    fn discarding_a_forced_change_refetches_a_record_the_server_may_hold() {
+        // Created here, met the server's version as a conflict, forced (the conflict let go),
+        // then rejected: the server's version is behind the cursor, only a pull from the start
+        // brings it back.
+        let forced = Entry { force: true, ..entry(4, Some(Hold::Failed)) };
+        let d = discard(&[forced], Some(&meta(None, RecordStatus::Failed, false)), false, 60.0);
+        assert!(d.reset_cursor && d.sweep, "{d:?}");
+        assert!(matches!(
+            d.record,
+            RecordStep::Meta(RecordMeta { server_version: None, status: RecordStatus::Synced, .. })
+        ));
     }
 }
