@@ -91,7 +91,7 @@ async function fetchSpace(url, token, expected) {
 }
 
 /** The floor of the tenant's pull: GET /v1/pull page after page, nothing stored. */
-async function fetchTenant(url, token, expected) {
+export async function fetchTenant(url, token, expected) {
   const t = performance.now();
   let cursor = null;
   let received = 0;
