@@ -28,7 +28,7 @@ use super::error::{promise, to_js};
 use super::events::{external_store, once_fn};
 use super::idb::connection::{self, ForcedClose};
 use super::idb::writes::Write;
-use super::idb::{integrity, marker, meta_check, migrations, reads};
+use super::idb::{integrity, marker, migrations, reads};
 use super::js::{get as field, now, set_field, type_name};
 use super::live::{live_store, LiveSource, Plan};
 use super::options::{read_discard, read_open_options, read_progress};
@@ -667,9 +667,11 @@ pub fn open(options: JsValue) -> Promise {
             })
             .await?;
         let db = connection.raw.clone();
-        // A database cleared behind the library's back is reported once (the marker); a marker
-        // that cannot be read or written costs the report, never the open.
-        match marker::check_at_open(&db, &name, marker_read, || inner.ids.next_at(now()), now()).await {
+        // A database cleared behind the library's back is reported once (the marker), and, in
+        // the same transaction, before migrations or sync read them, damaged `_meta` rows are
+        // set aside. A step that cannot run costs the report and leaves such rows read as
+        // absent, never the open.
+        match marker::check_at_open(&db, &name, marker_read, || inner.ids.next_at(now()), &versions, now()).await {
             Ok((instance, found)) => {
                 inner.set_instance(instance);
                 if let Verdict::Lost(evicted) = found {
@@ -677,11 +679,6 @@ pub fn open(options: JsValue) -> Promise {
                 }
             }
             Err(e) => web_sys::console::warn_1(&format!("ferrysync: {}", e.message).into()),
-        }
-        // Before migrations or sync read them, a damaged `_meta` row is set aside and replaced.
-        // A check that cannot run leaves such rows read as absent, as before, and the open goes on.
-        if let Err(e) = meta_check::set_aside_damaged(&db, &versions, now()).await {
-            web_sys::console::warn_1(&format!("ferrysync: {}", e.message).into());
         }
         inner.connected(connection);
         let handle: JsValue = Database { inner: inner.clone() }.into();

@@ -7,7 +7,7 @@ use web_sys::IdbDatabase;
 
 use crate::core::error::{ErrorKind, Result};
 use crate::core::eviction::{verdict, Instance, Marker, Verdict};
-use crate::core::schema::{LOG_STORE, META_STORE};
+use crate::core::schema::{LOG_STORE, META_STORE, OUTBOX_STORE};
 use crate::core::sync::log::LogKind;
 
 use super::super::error::from_js;
@@ -16,6 +16,7 @@ use super::super::js::{get, set_field};
 use super::connection::{commit_or_abort, js_err, request, transaction};
 use super::entries::store;
 use super::log;
+use super::meta_check;
 
 /// `_meta` key of the database's instance id, made when it is first opened.
 pub const INSTANCE_KEY: &str = "instance";
@@ -53,19 +54,22 @@ pub async fn delete(name: &str) -> Result<()> {
 /// At open: the database's instance id (made now, with `new_id`, if it has none) and what the
 /// marker (`reading`, from [`start_read`]) says of it. A database found cleared gets an `evicted`
 /// entry in its sync log; a new marker is written unless the one there already names this
-/// instance.
+/// instance. The same transaction sets aside the damaged `_meta` rows ([`meta_check`];
+/// `migrations`: the versions the app declares), so that an open costs one transaction for both.
 pub async fn check_at_open(
     db: &IdbDatabase,
     name: &str,
     reading: JsFuture,
     new_id: impl FnOnce() -> String,
+    migrations: &[u32],
     now: f64,
 ) -> Result<(String, Verdict)> {
-    let context = "checking the eviction marker";
+    let context = "checking the eviction marker and the stored sync state";
     let marker = read_marker(reading).await?;
-    let tx = transaction(db, &[META_STORE, LOG_STORE], true)?;
+    let tx = transaction(db, &[META_STORE, LOG_STORE, OUTBOX_STORE], true)?;
     let meta = store(&tx, META_STORE)?;
     let (instance, found) = commit_or_abort(&tx, context, async {
+        meta_check::set_aside_damaged(&tx, migrations, now, context).await?;
         let key = JsValue::from_str(INSTANCE_KEY);
         let raw = request(&meta.get(&key).map_err(js_err(context))?, context).await?;
         let stored = raw.as_string();

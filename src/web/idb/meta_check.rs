@@ -1,19 +1,19 @@
 //! At open, every `_meta` row sync keeps is read and handed to the core's [`check`]; a row that
 //! does not decode is logged as `quarantined` with its raw value and replaced as the core says,
-//! in one transaction, before anything else reads it.
+//! in the open's first transaction, before migrations or sync read it.
 
 use js_sys::{Array, Object};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{IdbCursor, IdbCursorDirection, IdbDatabase, IdbObjectStore, IdbTransaction};
+use web_sys::{IdbCursor, IdbCursorDirection, IdbObjectStore, IdbTransaction};
 
 use crate::core::error::Result;
 use crate::core::meta_rows::{check, Repair, Row, Stored};
-use crate::core::schema::{LOG_STORE, META_STORE, OUTBOX_BY_HOLD, OUTBOX_STORE};
+use crate::core::schema::{META_STORE, OUTBOX_BY_HOLD};
 use crate::core::sync::entry::Hold;
 
 use super::super::glue;
 use super::super::js::set_field;
-use super::connection::{commit_or_abort, js_err, request, transaction};
+use super::connection::{js_err, request};
 use super::entries::{outbox, store};
 use super::log;
 
@@ -21,27 +21,23 @@ use super::log;
 /// damaged row may be anything (a cycle, even).
 const DEPTH: usize = 3;
 
-/// Sets aside the damaged `_meta` rows of `db`; `migrations`: the versions of the data
-/// migrations the app declares. Returns how many rows were set aside.
-pub async fn set_aside_damaged(db: &IdbDatabase, migrations: &[u32], now: f64) -> Result<usize> {
-    let context = "checking the stored sync state";
-    let tx = transaction(db, &[META_STORE, LOG_STORE, OUTBOX_STORE], true)?;
-    let meta = store(&tx, META_STORE)?;
-    commit_or_abort(&tx, context, async {
-        let keys = request(&meta.get_all_keys().map_err(js_err(context))?, context);
-        let values = request(&meta.get_all().map_err(js_err(context))?, context);
-        let (keys, values) = (Array::from(&keys.await?), Array::from(&values.await?));
-        let mut set_aside = 0;
-        for (key, raw) in keys.iter().zip(values.iter()) {
-            let Some(row) = key.as_string().as_deref().and_then(Row::from_key) else { continue };
-            let Some(damage) = check(row, &stored(&raw, DEPTH)) else { continue };
-            repair(&tx, &meta, &key, damage.repair, migrations, context).await?;
-            log::quarantined(&tx, now, (META_STORE, row.key()), &raw, damage.why, context).await?;
-            set_aside += 1;
-        }
-        Ok(set_aside)
-    })
-    .await
+/// Sets aside the damaged `_meta` rows in `tx` (which covers `_meta`, `_log` and the outbox: the
+/// open's first transaction, shared with the eviction marker's check); `migrations`: the
+/// versions of the data migrations the app declares. Returns how many rows were set aside.
+pub async fn set_aside_damaged(tx: &IdbTransaction, migrations: &[u32], now: f64, context: &str) -> Result<usize> {
+    let meta = store(tx, META_STORE)?;
+    let keys = request(&meta.get_all_keys().map_err(js_err(context))?, context);
+    let values = request(&meta.get_all().map_err(js_err(context))?, context);
+    let (keys, values) = (Array::from(&keys.await?), Array::from(&values.await?));
+    let mut set_aside = 0;
+    for (key, raw) in keys.iter().zip(values.iter()) {
+        let Some(row) = key.as_string().as_deref().and_then(Row::from_key) else { continue };
+        let Some(damage) = check(row, &stored(&raw, DEPTH)) else { continue };
+        repair(tx, &meta, &key, damage.repair, migrations, context).await?;
+        log::quarantined(tx, now, (META_STORE, row.key()), &raw, damage.why, context).await?;
+        set_aside += 1;
+    }
+    Ok(set_aside)
 }
 
 async fn repair(
