@@ -5,6 +5,7 @@
 // pages fetched and dropped, and raw IndexedDB writing the same records a page per transaction
 // with nothing else to do (no sync, no reads, no index but the one the app declared).
 import { deleteDatabase, open } from "ferrysync";
+import { requestDone } from "./contenders/raw.js";
 import { fetchTenant } from "./space.js";
 
 const COLLECTION = "todos";
@@ -100,21 +101,14 @@ async function ferrysyncInitial(url, token, size) {
   };
 }
 
-function idb(request) {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
 /** The storage floor: raw IndexedDB putting the same records (with the metadata ferrysync
  * stores on each) into a store with the app's one index, a page per transaction. */
 async function rawInitial(size) {
   const name = `initial-bench-raw-${size}`;
-  await idb(indexedDB.deleteDatabase(name));
+  await requestDone(indexedDB.deleteDatabase(name));
   const open = indexedDB.open(name, 1);
   open.onupgradeneeded = () => open.result.createObjectStore(COLLECTION, { keyPath: "id" }).createIndex("done", "done");
-  const db = await idb(open);
+  const db = await requestDone(open);
   const t = performance.now();
   for (let from = 0; from < size; from += PAGE) {
     const tx = db.transaction(COLLECTION, "readwrite");
@@ -129,7 +123,7 @@ async function rawInitial(size) {
   }
   const ms = performance.now() - t;
   db.close();
-  await idb(indexedDB.deleteDatabase(name));
+  await requestDone(indexedDB.deleteDatabase(name));
   return ms;
 }
 

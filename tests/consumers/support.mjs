@@ -8,7 +8,9 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { openBrowser, REPO, serverRecords } from "../e2e/support.mjs";
+import { eventually, openBrowser, REPO, serverRecords } from "../e2e/support.mjs";
+
+export { eventually };
 import { startSyncServer } from "../../scripts/sync-server.mjs";
 
 const APPS = join(REPO, "tests", "consumers", "apps");
@@ -110,18 +112,6 @@ export function reportShipped(name, dist) {
     console.log(`  ${file.slice(dist.length + 1)}: ${kb(bytes.length)} (${kb(gzipSync(bytes, { level: 9 }).length)} gzipped)`);
   }
   return { wasm, js };
-}
-
-/** Waits until `check()` resolves truthy (polling), or fails with `what`. */
-export async function eventually(what, check, { timeout = 15_000 } = {}) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    last = await check();
-    if (last) return last;
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what} (last: ${JSON.stringify(last)})`);
-    await new Promise((done) => setTimeout(done, 100));
-  }
 }
 
 /**

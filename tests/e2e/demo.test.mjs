@@ -3,7 +3,7 @@
 // `cargo build -p ferrysync-server`.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { canGoOffline, ENGINES, openBrowser, startServer, textOf } from "./support.mjs";
+import { canGoOffline, ENGINES, eventually, openBrowser, startServer, textOf } from "./support.mjs";
 
 const SCREENSHOTS = process.env.E2E_SCREENSHOTS === "1";
 
@@ -709,17 +709,6 @@ test("chromium: force push and force pull ask first, saying what will be lost, a
     },
   ));
 
-/** Polls `check` until it returns something truthy (every 100 ms, for up to 20 s). */
-async function eventually(what, check) {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const found = await check();
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 100));
-  }
-}
-
 test("chromium: with every page of the demo closed, a change made offline reaches the server through its service worker", () =>
   scenario(
     "chromium",
@@ -736,8 +725,10 @@ test("chromium: with every page of the demo closed, a change made offline reache
     await addTask(page, "Sent by the worker");
     assert.equal(await textOf(page.getByTestId("pending-count"), "1"), "1");
     // The page asks for a Background Sync, which waits for the network.
-    await eventually("the page to register its Background Sync", () =>
-      page.evaluate(async (tag) => (await (await navigator.serviceWorker.ready).sync.getTags()).includes(tag), tag),
+    await eventually(
+      "the page registered its Background Sync",
+      () => page.evaluate(async (tag) => (await (await navigator.serviceWorker.ready).sync.getTags()).includes(tag), tag),
+      { timeout: 20_000 },
     );
 
     // Every page of the demo closes (a blank one keeps the browser open), then the network
@@ -745,7 +736,9 @@ test("chromium: with every page of the demo closed, a change made offline reache
     const blank = await context.newPage();
     await page.close();
     await context.setOffline(false);
-    await eventually("the worker to push the task", async () => titles((await server.records()).records).includes("Sent by the worker"));
+    await eventually("the worker pushed the task", async () => titles((await server.records()).records).includes("Sent by the worker"), {
+      timeout: 20_000,
+    });
 
     // A page opened later shows it synced.
     await load(blank, server);

@@ -1,5 +1,6 @@
 // Shared pieces of the browser tests: the static server, and a browser with a fresh profile:
 // headless Chromium through playwright-core, Firefox and WebKit through WebDriver.
+import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -149,5 +150,17 @@ export async function textOf(locator, expected, { timeout = 10_000 } = {}) {
     text = (await locator.textContent())?.trim();
     if (text === expected || Date.now() > deadline) return text;
     await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
+/** Waits until `check()` resolves truthy (polling), or fails with `what`. */
+export async function eventually(what, check, { timeout = 15_000 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await check();
+    if (last) return last;
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what} (last: ${JSON.stringify(last)})`);
+    await new Promise((done) => setTimeout(done, 100));
   }
 }

@@ -2,7 +2,8 @@
 // with nothing between the code and the browser's API.
 import { COLLECTION, OUTBOX, INDEXES, newMeta, outboxEntry } from "../records.js";
 
-function requestDone(request) {
+/** A request as a promise of its result. */
+export function requestDone(request) {
   return new Promise((resolve, reject) => {
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
