@@ -1960,10 +1960,13 @@ export async function storageUsageQuotaAndPersistence(api) {
       return;
     }
     assert(before.quota > 0 && before.usage >= 0 && typeof before.persisted === "boolean", JSON.stringify(before));
-    await db.collection("tasks").bulkCreate(Array.from({ length: 200 }, (_, i) => ({ title: "x".repeat(2000) + i, done: 0 })));
+    // Random hex: Chromium compresses stored values, and 400 KB of one repeated letter came to
+    // so little that another database's delete settling meanwhile hid it.
+    const noise = () => Array.from(crypto.getRandomValues(new Uint8Array(4096)), (b) => b.toString(16).padStart(2, "0")).join("");
+    await db.collection("tasks").bulkCreate(Array.from({ length: 200 }, () => ({ title: noise(), done: 0 })));
     // The estimate is the origin's, and lags: other databases of this page settle meanwhile
-    // (deletes, eviction markers), so it is read until it shows the 400 KB written.
-    await waitFor(async () => (await db.storage()).usage > before.usage, "the usage to grow", 5000);
+    // (deletes, eviction markers), so it is read until it shows the 1.6 MB written.
+    await waitFor(async () => (await db.storage()).usage > before.usage, "the usage to grow");
     // Only Chromium answers without asking anyone; other engines may prompt a person.
     if (/Chrome\//.test(navigator.userAgent)) {
       const persisted = await db.persist();
