@@ -46,6 +46,29 @@ pub const INTERNAL: &str = "internal";
 /// 503: the storage is busy or down; retry after the `Retry-After` header's seconds.
 pub const UNAVAILABLE: &str = "unavailable";
 
+// Blobs (`/v1/blobs/...`).
+/// 400: a blob hash in the path is not 64 lowercase hex digits.
+pub const INVALID_HASH: &str = "invalid_hash";
+/// 404: this tenant has no complete blob with this hash (whether another tenant has one is
+/// never told).
+pub const BLOB_NOT_FOUND: &str = "blob_not_found";
+/// 409: a chunk sent at an offset other than the bytes the server holds; the body's `offset`
+/// says where to go on from.
+pub const OFFSET_MISMATCH: &str = "offset_mismatch";
+/// 409: a chunk declares another size than the upload it continues; the upload must be sent
+/// with the size it started with.
+pub const SIZE_MISMATCH: &str = "size_mismatch";
+/// 422: the complete bytes do not hash to the blob's address; the server dropped them and the
+/// upload starts over at 0.
+pub const HASH_MISMATCH: &str = "hash_mismatch";
+/// 413: a blob larger than the server takes (`--max-blob-bytes`). Also a per-mutation rejection
+/// code (a reference to such a blob).
+pub const BLOB_TOO_LARGE: &str = "blob_too_large";
+/// 413: the tenant's blobs (stored and being uploaded) would pass its byte quota.
+pub const QUOTA_EXCEEDED: &str = "quota_exceeded";
+/// 416: a `Range` outside the blob.
+pub const RANGE_NOT_SATISFIABLE: &str = "range_not_satisfiable";
+
 // Per-mutation rejections (status "rejected" in a push result).
 /// The collection name is empty, too long, or has control characters.
 pub const INVALID_COLLECTION: &str = "invalid_collection";
@@ -55,3 +78,8 @@ pub const INVALID_ID: &str = "invalid_id";
 pub const INVALID_DATA: &str = "invalid_data";
 /// The `data` is larger than the server's record limit.
 pub const DATA_TOO_LARGE: &str = "data_too_large";
+/// A `{"$blob": …}` object in `data` that is not a valid reference (hash, size, media type).
+pub const INVALID_BLOB_REF: &str = "invalid_blob_ref";
+/// The data refers to a blob this tenant does not have (complete). Nothing was changed and the
+/// answer is not stored: upload the blob, then send the same mutation again.
+pub const BLOB_MISSING: &str = "blob_missing";

@@ -21,3 +21,13 @@ pub const MAX_SPACE_BYTES: usize = 128;
 /// Most spaces (the records without a space counting as one) in one `POST /v1/pull` (over it:
 /// 413 `too_many_spaces`).
 pub const MAX_PULL_SPACES: usize = 100;
+/// Largest blob, in bytes (over it: 413 `blob_too_large`).
+pub const DEFAULT_MAX_BLOB_BYTES: u64 = 1024 * 1024 * 1024;
+/// Largest chunk of a blob upload (one `PATCH` body), in bytes (over it: 413
+/// `payload_too_large`).
+pub const DEFAULT_MAX_CHUNK_BYTES: usize = 8 * 1024 * 1024;
+/// Bytes of blobs one tenant may hold, complete and being uploaded (over it: 413
+/// `quota_exceeded`).
+pub const DEFAULT_BLOB_QUOTA_BYTES: u64 = 10 * 1024 * 1024 * 1024;
+/// How long a blob no record refers to (and an upload that stopped) is kept, in seconds.
+pub const DEFAULT_BLOB_GRACE_SECS: u64 = 24 * 60 * 60;

@@ -14,9 +14,10 @@
 //! the ones the reference server applies.
 //!
 //! One file per topic: [`push`] and [`pull`] (the two exchanges), [`record`], [`answers`] (health
-//! and errors), [`names`] and [`rules`] (what a server checks and decides), [`limits`], [`codes`].
+//! and errors), [`blobs`] (references, upload and download), [`names`] and [`rules`] (what a server checks and decides), [`limits`], [`codes`].
 
 pub mod answers;
+pub mod blobs;
 pub mod codes;
 pub mod limits;
 pub mod names;
@@ -29,6 +30,7 @@ mod serde_util;
 mod test_support;
 
 pub use answers::{ErrorDetail, ErrorResponse, HealthResponse};
+pub use blobs::{BlobRef, UploadStatus};
 pub use names::{check_collection, check_record_id, check_space, Rejection};
 pub use pull::{
     decode_cursor, encode_cursor, pull_query, LeftRecord, PullResponse, SpaceCursor, SpacePage, SpacesPullRequest,
@@ -46,6 +48,8 @@ pub const PUSH_PATH: &str = "/v1/push";
 /// `GET ?cursor=&limit=`, answered by a [`PullResponse`]; or `POST` a [`SpacesPullRequest`]
 /// (several spaces, one cursor each), answered by a [`SpacesPullResponse`].
 pub const PULL_PATH: &str = "/v1/pull";
+/// The blobs of the tenant, one resource per hash (see [`blobs`]).
+pub const BLOBS_PATH: &str = "/v1/blobs";
 /// `GET`, answered by a [`HealthResponse`]; needs no token.
 pub const HEALTH_PATH: &str = "/v1/health";
 /// `GET`, the OpenAPI document of the protocol; needs no token.
