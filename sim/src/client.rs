@@ -70,6 +70,7 @@ impl World {
             sync_on_open: true,
             request_timeout_ms: REQUEST_TIMEOUT_MS as u32,
             background_sync: false,
+            ..Settings::default()
         }
     }
 
@@ -192,7 +193,16 @@ impl World {
             | Command::RemoveSpace { .. }
             | Command::AskResolvers(_)
             | Command::ApplyAnswers(_)
+            | Command::NextUpload { .. }
+            | Command::EndUpload { .. }
             | Command::Count { .. }) => self.clients[client].storage.push_back(StorageOp::Engine(at, command)),
+            Command::BlobStatus { hash } => self.send(at, Kind::BlobStatus { hash }),
+            Command::SendChunk { hash, offset, len, size } => {
+                let bytes = self.clients[client].store.blob_bytes(&hash).unwrap_or_default();
+                let end = (offset + len).min(bytes.len() as u64);
+                let chunk = bytes.get(offset as usize..end as usize).unwrap_or_default().to_vec();
+                self.send(at, Kind::Chunk { hash, offset, size, bytes: chunk })
+            }
             Command::Arm { timer, after_ms } => {
                 let due = self.now + after_ms;
                 let timers = &mut self.clients[client].tabs[at.tab].timers;

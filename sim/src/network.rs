@@ -4,6 +4,7 @@
 //! on while the server applies it later, after the client's retry), the server reached, and one
 //! answer (or failure) carried back to the tab that asked.
 
+use ferrysync::core::blobs::Answer as BlobAnswer;
 use ferrysync::core::sync::engine::Event;
 use ferrysync::core::sync::failure::Failure;
 use ferrysync::core::sync::storage::Batch;
@@ -20,9 +21,23 @@ pub(crate) const REQUEST_TIMEOUT_MS: u64 = 5_000;
 #[derive(Debug)]
 pub(crate) enum Kind {
     Push(Batch<Data>),
-    Pull { cursor: Option<String>, limit: u32 },
+    Pull {
+        cursor: Option<String>,
+        limit: u32,
+    },
     PullSpaces(SpacesPullRequest),
     Probe,
+    /// `GET /v1/blobs/{hash}/upload`.
+    BlobStatus {
+        hash: String,
+    },
+    /// `PATCH /v1/blobs/{hash}/upload?offset=&size=` with these bytes.
+    Chunk {
+        hash: String,
+        offset: u64,
+        size: u64,
+        bytes: Vec<u8>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +62,7 @@ pub(crate) enum Answer {
     Pull(Result<PullResponse<Data>, Failure>),
     PullSpaces(Result<SpacesPullResponse<Data>, Failure>),
     Probe(Result<(), Failure>),
+    Blob(Result<BlobAnswer, Failure>),
 }
 
 pub(crate) struct Request {
@@ -79,10 +95,15 @@ impl World {
         self.note(|| {
             format!("request {id} from client {} tab {}: {} ({fate:?})", from.client, from.tab, kind_name(&kind))
         });
-        match kind {
+        match &kind {
             Kind::Push(_) => self.stats.pushes += 1,
             Kind::Pull { .. } | Kind::PullSpaces(_) => self.stats.pulls += 1,
             Kind::Probe => {}
+            Kind::BlobStatus { .. } => self.stats.blob_asks += 1,
+            Kind::Chunk { bytes, .. } => {
+                self.stats.chunks += 1;
+                self.stats.chunk_bytes += bytes.len() as u64;
+            }
         }
         let fault = FAULTS.iter().position(|f| *f == fate);
         if let Some(i) = fault {
@@ -131,6 +152,7 @@ impl World {
                 Kind::Pull { .. } => Answer::Pull(Err(failure)),
                 Kind::PullSpaces(_) => Answer::PullSpaces(Err(failure)),
                 Kind::Probe => Answer::Probe(Err(failure)),
+                Kind::BlobStatus { .. } | Kind::Chunk { .. } => Answer::Blob(Err(failure)),
             });
         }
     }
@@ -155,6 +177,11 @@ impl World {
                 Answer::PullSpaces(self.server.pull_spaces(request.clone()))
             }
             Kind::Probe => Answer::Probe(Ok(())),
+            Kind::BlobStatus { hash } => Answer::Blob(self.server.blob_status(hash)),
+            Kind::Chunk { hash, offset, size, bytes } => {
+                let (hash, offset, size, bytes) = (hash.clone(), *offset, *size, bytes.clone());
+                Answer::Blob(self.server.append(&hash, offset, size, bytes))
+            }
         };
         self.note(|| format!("request {id} reaches the server: {}", answer_name(&answer)));
         let latency = self.rng.range(1, 60);
@@ -172,6 +199,7 @@ impl World {
                 Kind::Pull { .. } => Answer::Pull(Err(dropped())),
                 Kind::PullSpaces(_) => Answer::PullSpaces(Err(dropped())),
                 Kind::Probe => Answer::Probe(Err(dropped())),
+                Kind::BlobStatus { .. } | Kind::Chunk { .. } => Answer::Blob(Err(dropped())),
             },
             (_, answer) => answer,
         });
@@ -194,6 +222,7 @@ impl World {
             (_, Answer::Pull(answer)) => Event::Pulled(answer),
             (_, Answer::PullSpaces(answer)) => Event::SpacesPulled(answer),
             (_, Answer::Probe(answer)) => Event::Probed(answer),
+            (_, Answer::Blob(answer)) => Event::BlobAnswered(answer),
             (_, Answer::Push(_)) => return,
         };
         self.forget_if_done(id);

@@ -163,6 +163,23 @@ impl Server {
         })
     }
 
+    /// `GET /v1/blobs/{hash}/upload`. (No client here writes blobs yet.)
+    pub fn blob_status(&self, hash: &str) -> Result<ferrysync::core::blobs::Answer, Failure> {
+        Err(Failure::BadAnswer(format!("no blob endpoints here for {hash}")))
+    }
+
+    /// `PATCH /v1/blobs/{hash}/upload`. (No client here writes blobs yet.)
+    pub fn append(
+        &self,
+        hash: &str,
+        offset: u64,
+        size: u64,
+        bytes: Vec<u8>,
+    ) -> Result<ferrysync::core::blobs::Answer, Failure> {
+        let _ = (offset, size, bytes);
+        Err(Failure::BadAnswer(format!("no blob endpoints here for {hash}")))
+    }
+
     /// The cursor after the server's last change.
     pub fn head(&self) -> String {
         let mut cursor: Option<String> = None;

@@ -141,6 +141,10 @@ impl World {
                     Command::ApplySpaces { asked, answer } => {
                         Event::PageApplied(ready(store.apply_spaces(&asked, answer, now)))
                     }
+                    Command::NextUpload { skip } => Event::UploadRead(ready(store.next_upload(&skip))),
+                    Command::EndUpload { hash, outcome } => {
+                        Event::UploadEnded(ready(store.end_upload(&hash, outcome, now)))
+                    }
                     Command::RemoveSpace { space, discard_pending } => {
                         let removed = ready(store.remove_space(&space, discard_pending, now));
                         self.note(|| format!("client {client}: remove space {space}: {:?}", removed.as_ref().err()));

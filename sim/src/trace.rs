@@ -28,6 +28,10 @@ pub(crate) fn kind_name(kind: &Kind) -> String {
             format!("pull spaces [{}]", s.join(", "))
         }
         Kind::Probe => "probe".into(),
+        Kind::BlobStatus { hash } => format!("blob status {}", &hash[..8]),
+        Kind::Chunk { hash, offset, size, bytes } => {
+            format!("chunk of {} at {offset} ({} of {size} bytes)", &hash[..8], bytes.len())
+        }
     }
 }
 
@@ -47,9 +51,12 @@ pub(crate) fn answer_name(answer: &Answer) -> String {
             format!("[{}]", s.join(", "))
         }
         Answer::Probe(Ok(())) => "ok".into(),
-        Answer::Push(Err(f)) | Answer::Pull(Err(f)) | Answer::PullSpaces(Err(f)) | Answer::Probe(Err(f)) => {
-            format!("{f:?}")
-        }
+        Answer::Blob(Ok(a)) => format!("{a:?}"),
+        Answer::Push(Err(f))
+        | Answer::Pull(Err(f))
+        | Answer::PullSpaces(Err(f))
+        | Answer::Probe(Err(f))
+        | Answer::Blob(Err(f)) => format!("{f:?}"),
     }
 }
 

@@ -139,6 +139,12 @@ pub struct Stats {
     /// Pulled pages whose transaction aborted (a storage fault): the page ahead, if any, is
     /// thrown away.
     pub pages_failed: u64,
+    /// Blob upload status requests, chunk requests, and the bytes those chunks carried.
+    pub blob_asks: u64,
+    pub chunks: u64,
+    pub chunk_bytes: u64,
+    /// Writes of a record with a blob.
+    pub blob_writes: u64,
 }
 
 impl Stats {
@@ -166,6 +172,10 @@ impl Stats {
         self.clashes += other.clashes;
         self.pages_ahead += other.pages_ahead;
         self.pages_failed += other.pages_failed;
+        self.blob_asks += other.blob_asks;
+        self.chunks += other.chunks;
+        self.chunk_bytes += other.chunk_bytes;
+        self.blob_writes += other.blob_writes;
     }
 }
 

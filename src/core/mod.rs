@@ -5,6 +5,7 @@
 //! entries may have been sent; the rest are the store's rules (schema, queries, metadata, ids)
 //! and its errors.
 
+pub mod blobs;
 pub mod error;
 pub mod eviction;
 pub mod ids;

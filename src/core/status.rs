@@ -99,6 +99,20 @@ pub struct SyncStatus {
     /// Set at open when the database this device had was found cleared behind the library's
     /// back ([`crate::core::eviction`]); reported by this open only.
     pub evicted: Option<crate::core::eviction::Evicted>,
+    /// The blob being uploaded by the sync under way.
+    pub upload: Option<UploadProgress>,
+    /// The server has no blob endpoints: blobs stay here, the changes that refer to them stay
+    /// queued (the rest syncs). Cleared by an upload that goes through.
+    pub blobs_unsupported: bool,
+}
+
+/// How far the blob being uploaded is.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UploadProgress {
+    pub hash: String,
+    /// Bytes the server holds.
+    pub done: u64,
+    pub total: u64,
 }
 
 /// One space this device syncs, as the status shows it.
@@ -166,6 +180,7 @@ impl SyncStatus {
     pub fn sync_succeeded(&mut self, now: f64) {
         self.syncing = false;
         self.progress = None;
+        self.upload = None;
         self.pulls_ended();
         self.last_sync_at = Some(now);
         self.last_error = None;
@@ -175,6 +190,7 @@ impl SyncStatus {
     pub fn sync_failed(&mut self, error: String, answered: bool) {
         self.syncing = false;
         self.progress = None;
+        self.upload = None;
         self.pulls_ended();
         self.online = answered;
         self.last_error = Some(error);
@@ -192,6 +208,8 @@ impl SyncStatus {
         self.last_sync_at = theirs.last_sync_at.or(self.last_sync_at);
         self.last_error = theirs.last_error.clone();
         self.progress = theirs.progress;
+        self.upload = theirs.upload.clone();
+        self.blobs_unsupported = theirs.blobs_unsupported;
         // The set is this tab's own (read from the database); the progress is the syncing tab's.
         for mine in &mut self.spaces {
             if let Some(their) = theirs.spaces.iter().find(|s| s.space == mine.space) {
@@ -208,6 +226,7 @@ impl SyncStatus {
     pub fn remote_sync_ended(&mut self) {
         self.syncing = false;
         self.progress = None;
+        self.upload = None;
         self.pulls_ended();
     }
 }

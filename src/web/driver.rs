@@ -268,6 +268,16 @@ impl Driver {
             Command::FinishForcePull => self.io(move |_| async move {
                 Event::ForcePullFinished(async { host.store()?.finish_force_pull(now()).await }.await)
             }),
+            Command::NextUpload { skip } => self
+                .io(move |_| async move { Event::UploadRead(async { host.store()?.next_upload(&skip).await }.await) }),
+            Command::EndUpload { hash, outcome } => self.io(move |_| async move {
+                Event::UploadEnded(async { host.store()?.end_upload(&hash, outcome, now()).await }.await)
+            }),
+            // The browser's store keeps no blobs yet, so it never names one to upload
+            // (`next_upload` is `None`) and these are never asked for.
+            Command::BlobStatus { .. } | Command::SendChunk { .. } => self.feed(Event::BlobAnswered(Err(
+                crate::core::sync::failure::Failure::BadAnswer("this store keeps no blobs".into()),
+            ))),
             Command::AskResolvers(asks) => {
                 let resolvers = self.resolvers.clone();
                 self.io(move |_| async move {

@@ -148,6 +148,9 @@ pub fn status_from_js(theirs: &JsValue) -> SyncStatus {
         spaces: spaces_from_js(&get(theirs, "spaces")),
         // What an open found is that tab's to report.
         evicted: None,
+        // The browser's store uploads no blobs yet, so no tab has these to tell.
+        upload: None,
+        blobs_unsupported: false,
     }
 }
 

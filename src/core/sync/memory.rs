@@ -9,16 +9,18 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use uuid::Uuid;
 
+use crate::core::blobs::{blob_hashes, ready, Hasher, Uploaded};
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::meta::RecordMeta;
 use crate::core::outbox::{Op, Queued as QueuedOp};
 use crate::core::sent::{Sends, SentMark};
 use crate::core::write::{plan_write, Current, Fields, Intent, Newest, Queue, WriteStep};
 use crate::protocol::{
-    self, check_record_id, check_space, Mutation, MutationResult, PullResponse, PushResponse, ServerRecord,
+    self, check_record_id, check_space, BlobRef, Mutation, MutationResult, PullResponse, PushResponse, ServerRecord,
     SpaceCursor, SpacesPullResponse,
 };
 
@@ -32,7 +34,7 @@ use super::rules::force::{
     begin_pull, check_spaces, force_entry, force_record, forgets_every_cursor, in_spaces, swept, Force, Scope, Sweep,
 };
 use super::rules::pull::{clash_step, pull_step, PullStep};
-use super::rules::push::{push_step, pushed_data_is_base, settles_conflict, EntryStep};
+use super::rules::push::{awaits_upload, push_step, pushed_data_is_base, settles_conflict, EntryStep};
 use super::rules::spaces::{self, left_conflict, left_removes, outside, Copy};
 use super::rules::RecordStep;
 use super::storage::{
@@ -85,6 +87,15 @@ struct Row<D> {
 
 type Key = (String, String);
 
+/// A blob stored here: its reference, whether the server has it, and its bytes (shared, so that
+/// a transaction's copy of the state does not copy them).
+#[derive(Debug, Clone)]
+struct BlobRow {
+    blob: BlobRef,
+    uploaded: Uploaded,
+    bytes: Rc<Vec<u8>>,
+}
+
 #[derive(Debug, Clone)]
 struct State<D> {
     records: BTreeMap<Key, Stored<D>>,
@@ -111,6 +122,8 @@ struct State<D> {
     spaces: BTreeMap<String, Option<String>>,
     /// When a pull of each space last reached its end (absent: its first pull is not done).
     synced: BTreeMap<String, f64>,
+    /// Blobs by hash, stored once however many records refer to them.
+    blobs: BTreeMap<String, BlobRow>,
 }
 
 /// Settles by `resolve` on `state`, unless what it would store clashes with another record on a
@@ -255,6 +268,30 @@ impl<D: Tree> State<D> {
     /// The record's data here: `None` for a tombstone or a record that is not here.
     fn data(&self, k: &Key) -> Option<D> {
         self.records.get(k).and_then(|s| s.data.clone())
+    }
+
+    /// What this store knows of blob `hash` being on the server (`None`: no such blob here).
+    fn uploaded(&self, hash: &str) -> Option<Uploaded> {
+        self.blobs.get(hash).map(|b| b.uploaded.clone())
+    }
+
+    /// The hashes of the blobs the record's current data refers to.
+    fn blobs_of(&self, k: &Key) -> Vec<String> {
+        self.records.get(k).and_then(|r| r.data.as_ref()).map(blob_hashes).unwrap_or_default()
+    }
+
+    /// Makes the queued entry `seq` a dead letter with the server's (or an upload's) error,
+    /// logged with the data it carried.
+    fn reject(&mut self, seq: u64, data: Option<D>, code: String, message: String, now: f64, changes: &mut Changes) {
+        let Some(row) = self.outbox.get_mut(&seq) else { return };
+        row.entry.hold = Some(Hold::Failed);
+        row.error = Some((code.clone(), message.clone()));
+        let mut logged = LogEntry::new(now, LogKind::Rejected, &row.entry.collection, &row.entry.record_id);
+        (logged.code, logged.message) = (Some(code), Some(message));
+        logged.local = data;
+        changes.add(LOG_CHANGES, &logged.id, Op::Create);
+        self.log(logged);
+        self.dead_letters += 1;
     }
 
     /// The base of the record's first queued entry: the server's data its changes started from.
@@ -430,6 +467,7 @@ impl<D: Clone> MemoryStore<D> {
                 space_fields: Vec::new(),
                 spaces: BTreeMap::new(),
                 synced: BTreeMap::new(),
+                blobs: BTreeMap::new(),
             }),
         }
     }
@@ -499,6 +537,30 @@ impl<D: Clone> MemoryStore<D> {
     /// The record here, with its metadata (`None`: not here).
     pub fn stored(&self, collection: &str, id: &str) -> Option<Stored<D>> {
         self.state.borrow().records.get(&key(collection, id)).cloned()
+    }
+
+    /// Stores a blob's bytes (once per hash) and gives the reference a record holds. The hash is
+    /// computed chunk by chunk, as the browser reads a file. Not a transaction of its own with a
+    /// write: a blob no change refers to is never uploaded.
+    pub fn put_blob(&self, bytes: Vec<u8>, media_type: &str) -> BlobRef {
+        let mut hasher = Hasher::new();
+        for chunk in bytes.chunks(64 * 1024) {
+            hasher.update(chunk);
+        }
+        let blob = BlobRef { hash: hasher.finish(), size: bytes.len() as u64, media_type: media_type.to_string() };
+        let row = BlobRow { blob: blob.clone(), uploaded: Uploaded::No, bytes: Rc::new(bytes) };
+        self.state.borrow_mut().blobs.entry(blob.hash.clone()).or_insert(row);
+        blob
+    }
+
+    /// The bytes of blob `hash`, if they are here.
+    pub fn blob_bytes(&self, hash: &str) -> Option<Rc<Vec<u8>>> {
+        self.state.borrow().blobs.get(hash).map(|b| b.bytes.clone())
+    }
+
+    /// Whether the server has blob `hash`, as this store knows it (`None`: no such blob here).
+    pub fn blob_uploaded(&self, hash: &str) -> Option<Uploaded> {
+        self.state.borrow().blobs.get(hash).map(|b| b.uploaded.clone())
     }
 
     /// Every queued entry, oldest first.
@@ -701,7 +763,16 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
 
     async fn read_batch(&self, max: u32, _now: f64) -> Result<Option<Batch<D>>> {
         self.transaction(|state| {
-            let plan: Vec<Queued<'_>> = state.outbox.values().map(|r| Queued::from(&r.entry)).collect();
+            // A change waits, as a held one does, until the blobs its record refers to are up.
+            let plan: Vec<Queued<'_>> = state
+                .outbox
+                .values()
+                .map(|r| {
+                    let k = key(&r.entry.collection, &r.entry.record_id);
+                    let waits = !ready(&state.blobs_of(&k), |h| state.uploaded(h));
+                    Queued { held: r.entry.hold.is_some() || waits, ..Queued::from(&r.entry) }
+                })
+                .collect();
             let chosen = next_batch(&plan, max as usize);
             if chosen.is_empty() {
                 return Ok(None);
@@ -763,6 +834,17 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 let later = state.entries_of(&m.collection, &m.id).into_iter().find(|e| e.seq > *seq);
                 let attempts = state.outbox.get(seq).map_or(0, |r| r.entry.attempts);
                 let local = state.records.get(&k).cloned();
+                let blobs = m.data.as_ref().map(blob_hashes).unwrap_or_default();
+                let bytes_here = !blobs.is_empty() && blobs.iter().all(|h| state.blobs.contains_key(h));
+                if awaits_upload(&result, bytes_here) {
+                    // Sent again once its blobs are up (`next_upload` finds them).
+                    for hash in &blobs {
+                        if let Some(b) = state.blobs.get_mut(hash) {
+                            b.uploaded = Uploaded::No;
+                        }
+                    }
+                    continue;
+                }
                 let mut step = push_step(&result, local.as_ref().map(|s| &s.meta), later.is_some());
                 if state.conflicts.get(&k).is_some_and(|c| settles_conflict(&result, c.server.version)) {
                     state.conflicts.remove(&k);
@@ -780,16 +862,7 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                         applied.conflicts += 1;
                     }
                     EntryStep::DeadLetter { code, message } => {
-                        let mut logged = LogEntry::new(now, LogKind::Rejected, &m.collection, &m.id);
-                        (logged.code, logged.message) = (Some(code.clone()), Some(message.clone()));
-                        logged.local = m.data.clone();
-                        state.log(logged);
-                        applied.changes.add(LOG_CHANGES, &m.id, Op::Create);
-                        if let Some(row) = state.outbox.get_mut(seq) {
-                            row.entry.hold = Some(Hold::Failed);
-                            row.error = Some((code, message));
-                        }
-                        state.dead_letters += 1;
+                        state.reject(*seq, m.data.clone(), code, message, now, &mut applied.changes);
                         applied.rejected += 1;
                     }
                 }
@@ -819,6 +892,52 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 state.prune(&k, &mut applied.changes);
             }
             Ok(applied)
+        })
+    }
+
+    async fn next_upload(&self, skip: &[String]) -> Result<Option<BlobRef>> {
+        let state = self.state.borrow();
+        let wanted = state
+            .outbox
+            .values()
+            .filter(|r| r.entry.hold.is_none())
+            .flat_map(|r| state.blobs_of(&key(&r.entry.collection, &r.entry.record_id)))
+            .find(|h| !skip.contains(h) && state.uploaded(h) == Some(Uploaded::No));
+        Ok(wanted.and_then(|h| state.blobs.get(&h)).map(|b| b.blob.clone()))
+    }
+
+    async fn end_upload(&self, hash: &str, outcome: Uploaded, now: f64) -> Result<Decided> {
+        self.transaction(|state| {
+            let mut decided = Decided::default();
+            let Some(row) = state.blobs.get_mut(hash) else { return Ok(decided) };
+            row.uploaded = outcome.clone();
+            if let Uploaded::Failed { code, message } = outcome {
+                let waiting: Vec<(u64, Key)> = state
+                    .outbox
+                    .values()
+                    .filter(|r| r.entry.hold.is_none())
+                    .map(|r| (r.entry.seq, key(&r.entry.collection, &r.entry.record_id)))
+                    .filter(|(_, k)| state.blobs_of(k).iter().any(|h| h == hash))
+                    .collect();
+                for (seq, k) in waiting {
+                    let stored = state.records.get(&k).cloned();
+                    state.reject(
+                        seq,
+                        stored.as_ref().and_then(|s| s.data.clone()),
+                        code.clone(),
+                        message.clone(),
+                        now,
+                        &mut decided.changes,
+                    );
+                    if let Some(meta) = stored.map(|s| s.meta) {
+                        let status = meta.status.next(crate::core::status::StatusEvent::PushRejected);
+                        state.record(&k, RecordStep::Meta(RecordMeta { status, ..meta }), None)?;
+                        decided.changes.add(&k.0, &k.1, Op::Update);
+                    }
+                    decided.pending_delta -= 1;
+                }
+            }
+            Ok(decided)
         })
     }
 

@@ -11,6 +11,8 @@
 
 pub mod backoff;
 pub mod batch;
+#[cfg(test)]
+mod blob_tests;
 pub mod conflict;
 pub mod engine;
 pub mod entry;

@@ -27,6 +27,8 @@ pub struct Settings {
     /// `backgroundSync`: ask the browser for a Background Sync (through the page's service
     /// worker) whenever changes are queued, so that they reach the server after the page closes.
     pub background_sync: bool,
+    /// Bytes per chunk of a blob upload.
+    pub chunk_bytes: u64,
 }
 
 impl Default for Settings {
@@ -39,6 +41,7 @@ impl Default for Settings {
             sync_on_open: true,
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
             background_sync: false,
+            chunk_bytes: crate::protocol::blobs::DEFAULT_CHUNK_BYTES,
         }
     }
 }

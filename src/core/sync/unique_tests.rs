@@ -30,7 +30,8 @@ impl Patch for V {
     }
 }
 
-fn ready<F: Future>(future: F) -> F::Output {
+/// The output of a future of the in-memory store, which never waits.
+pub(super) fn ready<F: Future>(future: F) -> F::Output {
     match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(out) => out,
         Poll::Pending => panic!("the in-memory store never waits"),

@@ -5,6 +5,7 @@ use super::tree::Tree;
 #[derive(Debug, Clone, PartialEq)]
 pub enum V {
     Obj(Vec<(String, V)>),
+    Arr(Vec<V>),
     Leaf(String),
 }
 
@@ -12,7 +13,7 @@ impl Tree for V {
     fn fields(&self) -> Option<Vec<(String, V)>> {
         match self {
             V::Obj(f) => Some(f.clone()),
-            V::Leaf(_) => None,
+            V::Arr(_) | V::Leaf(_) => None,
         }
     }
 
@@ -23,6 +24,7 @@ impl Tree for V {
     fn same(&self, other: &V) -> bool {
         match (self, other) {
             (V::Leaf(a), V::Leaf(b)) => a == b,
+            (V::Arr(a), V::Arr(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y)),
             (V::Obj(a), V::Obj(b)) => {
                 a.len() == b.len()
                     && a.iter().all(|(k, v)| b.iter().find(|(k2, _)| k2 == k).is_some_and(|(_, w)| v.same(w)))
@@ -34,7 +36,14 @@ impl Tree for V {
     fn text(&self) -> Option<String> {
         match self {
             V::Leaf(s) => Some(s.clone()),
-            V::Obj(_) => None,
+            V::Obj(_) | V::Arr(_) => None,
+        }
+    }
+
+    fn items(&self) -> Option<Vec<V>> {
+        match self {
+            V::Arr(items) => Some(items.clone()),
+            V::Obj(_) | V::Leaf(_) => None,
         }
     }
 }

@@ -19,6 +19,11 @@ pub trait Tree: Clone {
     fn text(&self) -> Option<String> {
         None
     }
+
+    /// The items of an array, if the value is one (blob references are looked for in them).
+    fn items(&self) -> Option<Vec<Self>> {
+        None
+    }
 }
 
 /// Whether two optional values are the same (both absent, or both present and the same).

@@ -6,9 +6,10 @@
 //! outcomes are different events, and no pull goes out while an unwanted pull answer is still on
 //! its way, so an outcome needs no request id.
 
+use crate::core::blobs::{Answer as BlobAnswer, Uploaded};
 use crate::core::error::Error;
 use crate::core::status::SyncStatus;
-use crate::protocol::{PullResponse, PushResponse, SpaceCursor, SpacesPullRequest, SpacesPullResponse};
+use crate::protocol::{BlobRef, PullResponse, PushResponse, SpaceCursor, SpacesPullRequest, SpacesPullResponse};
 
 use super::super::failure::Failure;
 use super::super::rules::force::Force;
@@ -125,6 +126,14 @@ pub enum Event<D> {
         waiter: Waiter,
     },
     Wiped(Result<Decided, Error>),
+    /// The next blob to upload ([`Command::NextUpload`]), if any.
+    UploadRead(Result<Option<BlobRef>, Error>),
+    /// The server's answer to [`Command::BlobStatus`] or [`Command::SendChunk`]: a 200 or a
+    /// refusal (a 4xx with its code) is an answer; a lost connection, a 5xx, a 429 or a 401 is a
+    /// failure.
+    BlobAnswered(Result<BlobAnswer, Failure>),
+    /// [`Command::EndUpload`] is stored.
+    UploadEnded(Result<Decided, Error>),
     ForcePullFinished(Result<Decided, Error>),
     /// The answer to [`Command::Count`] number `id`.
     Counted {
@@ -198,6 +207,30 @@ pub enum Command<D> {
     },
     /// Storage: forget the cursor; answer [`Event::CursorReset`].
     ResetCursor,
+    /// Storage: the next blob to upload, passing over `skip` (those this sync uploaded or
+    /// tried); answer [`Event::UploadRead`].
+    NextUpload {
+        skip: Vec<String>,
+    },
+    /// Ask how far the upload of `hash` is (`GET /v1/blobs/{hash}/upload`); answer
+    /// [`Event::BlobAnswered`].
+    BlobStatus {
+        hash: String,
+    },
+    /// Send bytes `offset .. offset + len` of blob `hash` (of `size` bytes), read from where
+    /// this store keeps it (`PATCH /v1/blobs/{hash}/upload`); answer [`Event::BlobAnswered`].
+    SendChunk {
+        hash: String,
+        offset: u64,
+        len: u64,
+        size: u64,
+    },
+    /// Storage: how the upload of `hash` ended ([`crate::core::sync::storage::SyncStorage::end_upload`]);
+    /// answer [`Event::UploadEnded`].
+    EndUpload {
+        hash: String,
+        outcome: Uploaded,
+    },
     /// Write the eviction marker with this many unsent changes ([`crate::core::eviction`]); no
     /// answer.
     Mark {

@@ -6,11 +6,13 @@
 //! One sync: take the sync lock, probe the server unless it answered last time, push the outbox
 //! batch by batch (read a batch, send it, apply the answer), read the cursor, pull page by page
 //! (ask, apply with the next cursor, the next page asked for meanwhile: `prefetch.rs`) until the
-//! server has no more, release the lock. A failure ends the sync, and the backoff timer (or the
+//! server has no more, upload the blobs queued changes wait for (`uploads.rs`), each followed by
+//! a push of the changes it lets go, release the lock. A failure ends the sync, and the backoff timer (or the
 //! `online` event) starts the next one.
 
 mod io;
 mod prefetch;
+mod uploads;
 
 pub use io::{Command, Event, Summary, Timer, Waiter};
 
@@ -58,6 +60,12 @@ enum Phase {
     BeginningForce,
     /// Sweeping after a force pull's pull from the start.
     FinishingForcePull,
+    /// Reading the next blob to upload.
+    ReadingUpload,
+    /// Uploading a blob: waiting for the server's answer to the step before.
+    Uploading(crate::core::blobs::Upload),
+    /// Storing how an upload ended.
+    EndingUpload,
     /// Wiping a collection (or a space), under the lock (no sync runs with it).
     Wiping,
     /// Applying the pages of a pull by space: `more` whether a space has more; `finished` the
@@ -112,6 +120,10 @@ struct Job<D> {
     /// A pull waits for an unwanted answer to land before it goes out (see
     /// [`Engine::stray_pull`]).
     deferred: bool,
+    /// The blobs this sync uploaded or tried, once its uploads have begun (`None` before): each
+    /// is tried once per sync, and a push after the uploads goes on to the next one, not to a
+    /// pull.
+    uploads: Option<Vec<String>>,
 }
 
 /// What a wipe clears.
@@ -475,7 +487,7 @@ impl<D> Engine<D> {
                 if !decided.changes.is_empty() {
                     out.push(Command::Announce(decided.changes));
                 }
-                self.pull_done(now, out);
+                self.pull_done(out);
             }
             (Phase::Probing, Event::Probed(Ok(()))) => self.begin_push(out),
             (Phase::Probing, Event::Probed(Err(f))) => self.fail(Stop::Failure(f), out),
@@ -489,10 +501,14 @@ impl<D> Engine<D> {
                 job.sent_at = now;
                 out.push(Command::Push { batch });
             }
+            (Phase::ReadingBatch, Event::BatchRead(Ok(None))) if job.uploads.is_some() => self.upload_next(out),
             (Phase::ReadingBatch, Event::BatchRead(Ok(None))) => {
                 job.phase = Phase::ReadingCursor;
                 out.push(Command::ReadCursor);
             }
+            (Phase::ReadingUpload, Event::UploadRead(Ok(blob))) => self.upload_read(blob, out),
+            (Phase::Uploading(_), Event::BlobAnswered(answer)) => self.blob_answered(answer, out),
+            (Phase::EndingUpload, Event::UploadEnded(Ok(decided))) => self.upload_ended(decided, out),
             (Phase::Pushing, Event::Pushed { batch, answer: Ok(answer) }) => {
                 self.metrics.pushed(batch.len(), now - job.sent_at);
                 if let Some(server) = answer.server_time {
@@ -537,7 +553,7 @@ impl<D> Engine<D> {
                 if spaces.is_empty() {
                     let sweep_due = job.sweep_due;
                     self.drop_prefetch();
-                    return self.pull_complete_after(sweep_due, now, out);
+                    return self.pull_complete_after(sweep_due, out);
                 }
                 job.spaces = Some(spaces.clone());
                 self.pull_next(Asked::Spaces(spaces), out);
@@ -569,7 +585,7 @@ impl<D> Engine<D> {
                     job.phase = Phase::ReadingCursor;
                     out.push(Command::ReadCursor);
                 } else {
-                    self.pull_complete_after(applied.sweep_due, now, out);
+                    self.pull_complete_after(applied.sweep_due, out);
                 }
                 if synced {
                     self.count(out);
@@ -601,7 +617,7 @@ impl<D> Engine<D> {
                     job.cursor = Some(next.clone());
                     self.pull_next(Asked::Page(Some(next)), out);
                 } else {
-                    self.pull_complete_after(applied.sweep_due, now, out);
+                    self.pull_complete_after(applied.sweep_due, out);
                 }
             }
             (
@@ -617,7 +633,7 @@ impl<D> Engine<D> {
                     out.push(Command::Announce(settled.decided.changes));
                 }
                 if settled.asks.is_empty() || job.phase == Phase::ApplyingAnswers {
-                    self.succeed(now, out);
+                    self.upload_next(out);
                 } else {
                     job.phase = Phase::Asking;
                     out.push(Command::AskResolvers(settled.asks));
@@ -637,7 +653,9 @@ impl<D> Engine<D> {
                 | Phase::BeginningForce
                 | Phase::FinishingForcePull
                 | Phase::ApplyingPage { .. }
-                | Phase::ApplyingSpaces { .. },
+                | Phase::ApplyingSpaces { .. }
+                | Phase::ReadingUpload
+                | Phase::EndingUpload,
                 Event::BatchRead(Err(e))
                 | Event::PushApplied(Err(e))
                 | Event::CursorRead(Err(e))
@@ -646,7 +664,9 @@ impl<D> Engine<D> {
                 | Event::AnswersApplied(Err(e))
                 | Event::ForceBegun(Err(e))
                 | Event::ForcePullFinished(Err(e))
-                | Event::PageApplied(Err(e)),
+                | Event::PageApplied(Err(e))
+                | Event::UploadRead(Err(e))
+                | Event::UploadEnded(Err(e)),
             ) => self.fail(Stop::Local(e), out),
             _ => {}
         }
@@ -681,6 +701,7 @@ impl<D> Engine<D> {
             sweep_due: false,
             prefetch: None,
             deferred: false,
+            uploads: None,
         });
         if self.offline {
             // Nothing is sent while offline; the `online` event starts the next sync.
@@ -708,6 +729,7 @@ impl<D> Engine<D> {
             sweep_due: false,
             prefetch: None,
             deferred: false,
+            uploads: None,
         });
         out.push(Command::TakeLock);
     }
@@ -960,18 +982,18 @@ impl<D> Engine<D> {
     }
 
     /// The pull is complete: sweep if a force pull left one due, then settle.
-    fn pull_complete_after(&mut self, sweep_due: bool, now: f64, out: &mut Vec<Command<D>>) {
+    fn pull_complete_after(&mut self, sweep_due: bool, out: &mut Vec<Command<D>>) {
         let Some(job) = &mut self.job else { return };
         if sweep_due {
             job.phase = Phase::FinishingForcePull;
             out.push(Command::FinishForcePull);
         } else {
-            self.pull_done(now, out);
+            self.pull_done(out);
         }
     }
 
-    /// The pull is complete: settle conflicts if there are any, then the sync has succeeded.
-    fn pull_done(&mut self, now: f64, out: &mut Vec<Command<D>>) {
+    /// The pull is complete: settle conflicts if there are any, then upload.
+    fn pull_done(&mut self, out: &mut Vec<Command<D>>) {
         let Some(job) = &mut self.job else { return };
         if job.summary.conflicts > 0 || self.status.conflicts > 0 {
             // Conflicts are settled once the server's state is in: a strategy then sees the
@@ -979,7 +1001,7 @@ impl<D> Engine<D> {
             job.phase = Phase::Settling;
             out.push(Command::SettleConflicts { clock_offset: self.clock_offset.unwrap_or(0.0) });
         } else {
-            self.succeed(now, out);
+            self.upload_next(out);
         }
     }
 

@@ -60,10 +60,10 @@ fn handled(e: &mut E, event: Event<()>) -> Vec<C> {
     counted(e, out)
 }
 
-/// Answers the count among `out` (as storage would) and returns `out` with what the engine
-/// answered to that.
+/// Answers the newest count among `out` (as storage would) and returns `out` with what the
+/// engine answered to that.
 fn counted(e: &mut E, mut out: Vec<C>) -> Vec<C> {
-    let id = out.iter().find_map(|c| match c {
+    let id = out.iter().rev().find_map(|c| match c {
         Command::Count { id } => Some(*id),
         _ => None,
     });
@@ -71,6 +71,14 @@ fn counted(e: &mut E, mut out: Vec<C>) -> Vec<C> {
         let more = e.handle(Event::Counted { id, counts: Ok(Counts::default()) }, 5.0);
         out.extend(more);
     }
+    out
+}
+
+/// The pull is over and `out` asks for the next blob to upload: there is none, and the sync
+/// ends. Returns `out` with what the engine answered to that.
+fn no_uploads(e: &mut E, mut out: Vec<C>) -> Vec<C> {
+    assert!(has(&out, |c| matches!(c, Command::NextUpload { .. })), "{out:?}");
+    out.extend(e.handle(Event::UploadRead(Ok(None)), e.now));
     out
 }
 
@@ -92,6 +100,8 @@ fn finish(e: &mut E) -> Vec<C> {
     assert_eq!(out.last(), Some(&Command::Pull { cursor: None, limit: 500 }));
     e.handle(Event::Pulled(Ok(page("c1.0", false))), 2.0);
     let out = e.handle(Event::PageApplied(Ok(PageApplied::default())), 3.0);
+    assert_eq!(out.last(), Some(&Command::NextUpload { skip: Vec::new() }));
+    let out = no_uploads(e, out);
     counted(e, out)
 }
 
@@ -391,6 +401,7 @@ fn waiters_learn_the_outcome_once_the_counts_that_follow_are_in() {
     e.handle(Event::CursorRead(Ok(PullFrom::Tenant(None))), 2.0);
     e.handle(Event::Pulled(Ok(page("c1.0", false))), 2.0);
     let out = e.handle(Event::PageApplied(Ok(PageApplied::default())), 3.0);
+    let out = no_uploads(&mut e, out);
     assert!(!has(&out, |c| matches!(c, Command::Settle { .. })), "not before the count: {out:?}");
     let Some(Command::Count { id }) = out.iter().find(|c| matches!(c, Command::Count { .. })).cloned() else {
         panic!()
@@ -463,6 +474,7 @@ fn a_force_pull_begins_under_the_lock_and_sweeps_once_its_pull_is_complete() {
     let out = e.handle(Event::PageApplied(Ok(PageApplied { sweep_due: true, ..PageApplied::default() })), 3.0);
     assert_eq!(out, vec![Command::FinishForcePull]);
     let out = e.handle(Event::ForcePullFinished(Ok(Decided::default())), 3.0);
+    let out = no_uploads(&mut e, out);
     let out = counted(&mut e, out);
     assert!(
         has(&out, |c| matches!(c, Command::Settle { waiters, outcome: Ok(_) } if waiters == &vec![Waiter(1)])),
@@ -514,6 +526,7 @@ fn collections_own_resolvers_are_asked_after_the_strategies_then_their_answers_a
     assert_eq!(out, vec![Command::ApplyAnswers(answers)]);
     let applied = Settled { resolved: 1, decided: Decided { pending_delta: 1, ..Decided::default() }, asks: vec![] };
     let out = e.handle(Event::AnswersApplied(Ok(applied)), 3.0);
+    let out = no_uploads(&mut e, out);
     let out = counted(&mut e, out);
     assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Ok(s), .. } if s.resolved == 1)), "{out:?}");
     assert!(has(&out, |c| matches!(c, Command::TakeLock)), "what it queued goes out in the next sync: {out:?}");
@@ -563,6 +576,7 @@ fn metrics_count_what_the_syncs_did() {
     }];
     e.handle(Event::Pulled(Ok(two)), 80.0);
     let out = e.handle(Event::PageApplied(Ok(PageApplied::default())), 90.0);
+    let out = no_uploads(&mut e, out);
     counted(&mut e, out);
     let m = e.metrics().clone();
     assert_eq!((m.pushes, m.changes_sent, m.last_push_ms, m.retries), (1, 3, Some(25.0), 1));
@@ -640,7 +654,9 @@ fn a_pull_by_space_asks_every_space_once_and_follows_has_more_per_space() {
         server_time: None,
     };
     e.handle(Event::SpacesPulled(Ok(answer)), 2.0);
-    let out = handled(&mut e, Event::PageApplied(Ok(PageApplied::default())));
+    let out = e.handle(Event::PageApplied(Ok(PageApplied::default())), 2.0);
+    let out = no_uploads(&mut e, out);
+    let out = counted(&mut e, out);
     assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Ok(s), .. } if s.pulled == 3)), "{out:?}");
 }
 
@@ -899,3 +915,4 @@ fn background_sync_is_asked_for_when_the_queue_stops_being_empty_and_after_a_fai
 }
 
 mod prefetch;
+mod uploads;

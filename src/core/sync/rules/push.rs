@@ -84,6 +84,17 @@ pub fn push_step<D>(result: &MutationResult<D>, record: Option<&RecordMeta>, lat
     }
 }
 
+/// Whether a rejected change waits for its blobs instead of becoming a dead letter: the server
+/// answered `blob_missing` (it does not have a blob the data refers to; that answer is the one
+/// rejection it does not keep) and `bytes_here`, every such blob's bytes are in this store. The
+/// entry then stays queued as it is, the blobs are marked not uploaded, and the change goes
+/// again, under the same mutation id, once they are up. Without the bytes no upload can help: a
+/// dead letter, as any other rejection.
+pub fn awaits_upload<D>(result: &MutationResult<D>, bytes_here: bool) -> bool {
+    bytes_here
+        && matches!(result, MutationResult::Rejected { code, .. } if code == crate::protocol::codes::BLOB_MISSING)
+}
+
 /// Whether `result` settles a conflict whose server side is at `conflict_version`: the server
 /// applied this client's change at a newer version, so it took the local side (a rejected change
 /// retried after a pull had found the conflict, say). The conflict then goes; keeping it would
@@ -201,6 +212,13 @@ mod tests {
         assert_eq!(s.entry, EntryStep::Hold(Hold::Conflict));
         assert!(s.keep_conflict);
         assert!(matches!(s.record, RecordStep::Meta(RecordMeta { status: Conflict, .. })));
+        let missing = MutationResult::<()>::Rejected {
+            mutation_id: Default::default(),
+            code: crate::protocol::codes::BLOB_MISSING.into(),
+            message: "m".into(),
+        };
+        assert!(awaits_upload(&missing, true));
+        assert!(!awaits_upload(&missing, false), "no bytes here to upload: a dead letter");
         let rejected = MutationResult::<()>::Rejected {
             mutation_id: Default::default(),
             code: "invalid_id".into(),

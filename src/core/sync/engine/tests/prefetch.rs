@@ -31,7 +31,9 @@ fn a_page_that_lands_while_the_one_before_is_applied_is_applied_next_from_its_cu
     assert_eq!(out, vec![]);
     let out = e.handle(Event::PageApplied(Ok(PageApplied::default())), 1.0);
     assert!(matches!(&out[..], [Command::ApplyPage { asked_from: Some(a), .. }] if a == "c1.8"), "{out:?}");
-    let out = handled(&mut e, Event::PageApplied(Ok(PageApplied::default())));
+    let out = e.handle(Event::PageApplied(Ok(PageApplied::default())), 1.0);
+    let out = no_uploads(&mut e, out);
+    let out = counted(&mut e, out);
     assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Ok(_), .. })), "{out:?}");
 }
 
