@@ -43,6 +43,12 @@ pub struct Config {
     #[arg(long = "static", env = "FERRYSYNC_STATIC", value_name = "DIR")]
     pub static_dir: Option<PathBuf>,
 
+    /// Directory of the blobs' bytes (files in records), created if missing. Default: beside
+    /// the SQLite file, a directory named after it with `-blobs` added; in memory with --memory;
+    /// required with --database (every server over one database must share it).
+    #[arg(long, env = "FERRYSYNC_BLOB_DIR", value_name = "DIR")]
+    pub blob_dir: Option<PathBuf>,
+
     #[command(flatten)]
     pub auth: AuthOptions,
 
@@ -167,6 +173,24 @@ pub struct Limits {
     #[arg(long, env = "FERRYSYNC_SEND_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub send_timeout: Duration,
 
+    /// Largest blob, in bytes (larger: 413 blob_too_large; a reference to one: rejected).
+    #[arg(long, env = "FERRYSYNC_MAX_BLOB_BYTES", default_value_t = limits::DEFAULT_MAX_BLOB_BYTES)]
+    pub max_blob_bytes: u64,
+
+    /// Largest chunk of a blob upload (one PATCH body), in bytes (larger: 413 payload_too_large).
+    #[arg(long, env = "FERRYSYNC_MAX_CHUNK_BYTES", default_value_t = limits::DEFAULT_MAX_CHUNK_BYTES)]
+    pub max_chunk_bytes: usize,
+
+    /// Bytes of blobs one tenant may hold, complete and being uploaded (more: 413
+    /// quota_exceeded when an upload starts).
+    #[arg(long, env = "FERRYSYNC_BLOB_QUOTA_BYTES", default_value_t = limits::DEFAULT_BLOB_QUOTA_BYTES)]
+    pub blob_quota_bytes: u64,
+
+    /// How long a blob no record refers to, and an upload that received nothing, are kept
+    /// before they are deleted, in seconds.
+    #[arg(long, env = "FERRYSYNC_BLOB_GRACE_SECS", default_value_t = limits::DEFAULT_BLOB_GRACE_SECS)]
+    pub blob_grace_secs: u64,
+
     /// How long the answer to each mutation id is kept for replays (0: forever). A mutation
     /// replayed after that is judged again as a new one.
     #[arg(long, env = "FERRYSYNC_ANSWER_RETENTION", default_value = "30d", value_parser = parse_duration)]
@@ -174,7 +198,7 @@ pub struct Limits {
 }
 
 /// Fault injection, for testing clients against an unreliable server; only with
-/// --enable-faults. They apply to /v1/push, /v1/pull and /v1/health, never to CORS preflights,
+/// --enable-faults. They apply to /v1/push, /v1/pull, /v1/blobs/… and /v1/health, never to CORS preflights,
 /// the OpenAPI document or static files.
 #[derive(Debug, Clone, Default, Args)]
 pub struct Faults {
@@ -224,6 +248,22 @@ impl Config {
         }
     }
 
+    /// Where the blobs' bytes live: `--blob-dir`, else beside the SQLite file, else in memory
+    /// (`None`). With PostgreSQL there is no default ([`Config::check`] refuses it).
+    pub fn blob_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = &self.blob_dir {
+            return Some(dir.clone());
+        }
+        match self.database() {
+            Database::Sqlite(Location::File(path)) => {
+                let mut name = path.file_name().unwrap_or_default().to_os_string();
+                name.push("-blobs");
+                Some(path.with_file_name(name))
+            }
+            _ => None,
+        }
+    }
+
     /// Refuses what the server must not run with: no way to authenticate, fault options without
     /// --enable-faults, limits that contradict each other.
     pub fn check(&self) -> Result<(), String> {
@@ -245,6 +285,14 @@ impl Config {
                  conflict could never be answered",
                 limits.max_answer_bytes, limits.max_record_bytes
             ));
+        }
+        if self.database.is_some() && self.blob_dir.is_none() {
+            return Err("--database needs --blob-dir: the directory of the blobs' bytes, shared by every \
+                        server over that database"
+                .into());
+        }
+        if limits.max_chunk_bytes == 0 || limits.blob_grace_secs == 0 {
+            return Err("--max-chunk-bytes and --blob-grace-secs must be positive".into());
         }
         if limits.max_in_flight == 0 || limits.max_in_flight_per_tenant == 0 || limits.max_connections == 0 {
             return Err("--max-in-flight, --max-in-flight-per-tenant and --max-connections must be positive".into());

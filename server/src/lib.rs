@@ -1,7 +1,8 @@
 //! The reference sync server of ferrysync.
 //!
 //! `POST /v1/push` applies a batch of mutations, `GET /v1/pull` pages through a tenant's
-//! changes, `GET /v1/health` answers probes, `GET /v1/openapi.json` describes it all. The wire
+//! changes, `/v1/blobs/…` uploads and serves the files records refer to (their bytes in an
+//! object store, [`blobs`]), `GET /v1/health` answers probes, `GET /v1/openapi.json` describes it all. The wire
 //! types are `ferrysync::protocol`; the rules are written down in docs/protocol.md, and how to
 //! run the server in docs/server.md.
 //!
@@ -12,6 +13,7 @@
 compile_error!("ferrysync-server must be built with unwinding panics (no panic = \"abort\" in its profile)");
 
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod http;
 pub mod net;
@@ -117,6 +119,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<R
     if config.enable_faults {
         tracing::warn!(faults = ?config.faults, "--enable-faults: FAULT INJECTION IS ON; requests will fail on purpose");
     }
+    let blobs = http::open_blobs(&config).map_err(StartError::Config)?;
     let limits = config.limits.clone();
     let retention = limits.answer_retention;
     let (stop, stopped) = watch::channel(false);
@@ -124,7 +127,9 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<R
     if !retention.is_zero() {
         tasks.push(tokio::spawn(prune_loop(store.clone(), retention, stopped.clone())));
     }
-    let app = http::router(http::AppState::with_auth(config, store, auth));
+    let state = http::AppState::with_auth(config, store, auth, blobs);
+    tasks.push(tokio::spawn(blobs::gc::collect_loop(state.clone(), stopped.clone())));
+    let app = http::router(state);
     tasks.push(tokio::spawn(net::accept_loop(listener, app, limits, stopped)));
     Ok(RunningServer { addr, stop, tasks })
 }

@@ -34,6 +34,9 @@ async fn openapi_document_is_served_and_complete() {
         ("/v1/pull", "post"),
         ("/v1/health", "get"),
         ("/v1/openapi.json", "get"),
+        ("/v1/blobs/{hash}/upload", "get"),
+        ("/v1/blobs/{hash}/upload", "patch"),
+        ("/v1/blobs/{hash}", "get"),
     ] {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} missing");
     }
@@ -72,10 +75,18 @@ async fn openapi_document_is_served_and_complete() {
         HEADERS_TOO_LARGE,
         INVALID_SPACE,
         TOO_MANY_SPACES,
+        INVALID_HASH,
+        BLOB_NOT_FOUND,
+        OFFSET_MISMATCH,
+        SIZE_MISMATCH,
+        HASH_MISMATCH,
+        BLOB_TOO_LARGE,
+        QUOTA_EXCEEDED,
+        RANGE_NOT_SATISFIABLE,
     ] {
         assert!(documented.contains(&code), "{code} undocumented");
     }
-    assert_eq!(documented.len(), 21);
+    assert_eq!(documented.len(), 29);
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use ferrysync::protocol::{Mutation, MutationResult};
+use ferrysync_server::store::blobs::{Appended, BlobState, Chunk, Collected, DeleteObjects, Started};
 use ferrysync_server::store::{BoxFuture, MutationLimits, PullLimits, PullPage, SpacePage, Store, StoreError};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -208,6 +209,40 @@ impl Store for GatedStore {
     }
     fn prune(&self, before_ms: u64) -> BoxFuture<'_, Result<u64, StoreError>> {
         self.inner.prune(before_ms)
+    }
+    fn blob_state(&self, tenant: String, hash: String) -> BoxFuture<'_, Result<BlobState, StoreError>> {
+        self.inner.blob_state(tenant, hash)
+    }
+    fn blob_start(
+        &self,
+        tenant: String,
+        hash: String,
+        size: u64,
+        quota: u64,
+        now: u64,
+    ) -> BoxFuture<'_, Result<Started, StoreError>> {
+        self.inner.blob_start(tenant, hash, size, quota, now)
+    }
+    fn blob_append(
+        &self,
+        tenant: String,
+        hash: String,
+        chunk: Chunk,
+        now: u64,
+    ) -> BoxFuture<'_, Result<Appended, StoreError>> {
+        self.inner.blob_append(tenant, hash, chunk, now)
+    }
+    fn blob_chunks(&self, tenant: String, hash: String) -> BoxFuture<'_, Result<Vec<Chunk>, StoreError>> {
+        self.inner.blob_chunks(tenant, hash)
+    }
+    fn blob_finish(&self, tenant: String, hash: String, now: u64) -> BoxFuture<'_, Result<Vec<Chunk>, StoreError>> {
+        self.inner.blob_finish(tenant, hash, now)
+    }
+    fn blob_drop_upload(&self, tenant: String, hash: String) -> BoxFuture<'_, Result<Vec<Chunk>, StoreError>> {
+        self.inner.blob_drop_upload(tenant, hash)
+    }
+    fn collect_blobs(&self, before_ms: u64, delete: DeleteObjects) -> BoxFuture<'_, Result<Collected, StoreError>> {
+        self.inner.collect_blobs(before_ms, delete)
     }
 }
 

@@ -28,8 +28,8 @@ pub enum Error {
     MalformedJson(String),
     /// The body is JSON of the wrong shape (missing field, wrong type, unknown op...).
     InvalidRequest(String),
-    /// A body that is not `application/json`.
-    UnsupportedMediaType,
+    /// A body of another media type than the endpoint takes (the one it takes).
+    UnsupportedMediaType(&'static str),
     PayloadTooLarge {
         limit: usize,
     },
@@ -52,6 +52,35 @@ pub enum Error {
     },
     NotFound,
     MethodNotAllowed,
+    /// A blob path whose hash is not 64 lowercase hex digits (what is wrong, never the text).
+    InvalidHash(String),
+    /// No complete blob with this hash for this tenant.
+    BlobNotFound,
+    /// A chunk at another offset than the bytes the upload holds: go on from `offset`.
+    OffsetMismatch {
+        offset: u64,
+    },
+    /// A chunk that declares another size than its upload's.
+    SizeMismatch {
+        declared: u64,
+        got: u64,
+    },
+    /// The uploaded bytes did not hash to the blob's address; the upload was dropped.
+    HashMismatch,
+    /// A blob over `--max-blob-bytes`.
+    BlobTooLarge {
+        limit: u64,
+        got: u64,
+    },
+    /// Starting this upload would take the tenant's blobs over `--blob-quota-bytes`.
+    QuotaExceeded {
+        quota: u64,
+        used: u64,
+    },
+    /// A download `Range` outside the blob of `size` bytes, or not one the server serves.
+    RangeNotSatisfiable {
+        size: u64,
+    },
     /// Load shedding, real or injected.
     RateLimited {
         retry_after_secs: u64,
@@ -77,8 +106,14 @@ impl Error {
             | Error::InvalidRequest(_)
             | Error::InvalidCursor
             | Error::InvalidLimit(_)
-            | Error::InvalidSpace(_) => StatusCode::BAD_REQUEST,
-            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            | Error::InvalidSpace(_)
+            | Error::InvalidHash(_) => StatusCode::BAD_REQUEST,
+            Error::BlobNotFound => StatusCode::NOT_FOUND,
+            Error::OffsetMismatch { .. } | Error::SizeMismatch { .. } => StatusCode::CONFLICT,
+            Error::HashMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::BlobTooLarge { .. } | Error::QuotaExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge { .. }
             | Error::BatchTooLarge { .. }
             | Error::AnswerTooLarge { .. }
@@ -102,7 +137,7 @@ impl Error {
             Error::AnswerTooLarge { .. } => codes::ANSWER_TOO_LARGE,
             Error::MalformedJson(_) => codes::MALFORMED_JSON,
             Error::InvalidRequest(_) => codes::INVALID_REQUEST,
-            Error::UnsupportedMediaType => codes::UNSUPPORTED_MEDIA_TYPE,
+            Error::UnsupportedMediaType(_) => codes::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge { .. } => codes::PAYLOAD_TOO_LARGE,
             Error::BatchTooLarge { .. } => codes::BATCH_TOO_LARGE,
             Error::InvalidCursor => codes::INVALID_CURSOR,
@@ -111,6 +146,14 @@ impl Error {
             Error::TooManySpaces { .. } => codes::TOO_MANY_SPACES,
             Error::NotFound => codes::NOT_FOUND,
             Error::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
+            Error::InvalidHash(_) => codes::INVALID_HASH,
+            Error::BlobNotFound => codes::BLOB_NOT_FOUND,
+            Error::OffsetMismatch { .. } => codes::OFFSET_MISMATCH,
+            Error::SizeMismatch { .. } => codes::SIZE_MISMATCH,
+            Error::HashMismatch => codes::HASH_MISMATCH,
+            Error::BlobTooLarge { .. } => codes::BLOB_TOO_LARGE,
+            Error::QuotaExceeded { .. } => codes::QUOTA_EXCEEDED,
+            Error::RangeNotSatisfiable { .. } => codes::RANGE_NOT_SATISFIABLE,
             Error::RateLimited { .. } => codes::RATE_LIMITED,
             Error::Unavailable { .. } => codes::UNAVAILABLE,
             Error::InjectedFault | Error::Internal(_) => codes::INTERNAL,
@@ -131,7 +174,7 @@ impl Error {
             ),
             Error::MalformedJson(detail) => format!("the body is not valid JSON: {}", cut(detail)),
             Error::InvalidRequest(detail) => format!("the body is not a valid request: {}", cut(detail)),
-            Error::UnsupportedMediaType => "the body must be application/json".into(),
+            Error::UnsupportedMediaType(wanted) => format!("the body must be {wanted}"),
             Error::PayloadTooLarge { limit } => format!("the body is larger than {limit} bytes"),
             Error::BatchTooLarge { max, got } => {
                 format!("{got} mutations in one push, more than the limit of {max}: split the batch")
@@ -144,6 +187,24 @@ impl Error {
             }
             Error::NotFound => "no such endpoint".into(),
             Error::MethodNotAllowed => "this endpoint does not take this method".into(),
+            Error::InvalidHash(detail) => cut(detail),
+            Error::BlobNotFound => "no complete blob with this hash: upload it first".into(),
+            Error::OffsetMismatch { offset } => {
+                format!("the upload holds {offset} bytes: send the chunk at offset {offset}")
+            }
+            Error::SizeMismatch { declared, got } => {
+                format!("the upload declared {declared} bytes, this chunk says {got}")
+            }
+            Error::HashMismatch => {
+                "the bytes do not hash to the blob's address: they were dropped, upload again from 0".into()
+            }
+            Error::BlobTooLarge { limit, got } => format!("a blob of {got} bytes is larger than the limit of {limit}"),
+            Error::QuotaExceeded { quota, used } => {
+                format!("the tenant's blobs take {used} bytes: this one would pass the quota of {quota}")
+            }
+            Error::RangeNotSatisfiable { size } => {
+                format!("the blob has {size} bytes: ask for one range bytes=a-b or bytes=a- within it")
+            }
             Error::RateLimited { retry_after_secs } => {
                 format!("too many requests: retry after {retry_after_secs} s")
             }
@@ -168,6 +229,12 @@ fn cut(detail: &str) -> String {
     }
 }
 
+impl From<crate::blobs::objects::ObjectError> for Error {
+    fn from(e: crate::blobs::objects::ObjectError) -> Self {
+        Error::Internal(e.to_string())
+    }
+}
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
@@ -187,7 +254,13 @@ impl IntoResponse for Error {
         }
         let status = self.status();
         let body = ErrorResponse::new(self.code(), self.message());
-        let mut response = (status, Json(body)).into_response();
+        let mut response = match &self {
+            // The offset to go on from travels beside the error.
+            Error::OffsetMismatch { offset } => {
+                (status, Json(serde_json::json!({ "error": body.error, "offset": offset }))).into_response()
+            }
+            _ => (status, Json(body)).into_response(),
+        };
         let headers = response.headers_mut();
         match &self {
             Error::RateLimited { retry_after_secs } | Error::Unavailable { retry_after_secs } => {
@@ -206,6 +279,11 @@ impl IntoResponse for Error {
                         r#"Bearer error="invalid_token", error_description="the token has expired""#,
                     ),
                 );
+            }
+            Error::RangeNotSatisfiable { size } => {
+                if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    headers.insert(header::CONTENT_RANGE, value);
+                }
             }
             // The rest of the body is not read: the connection cannot be reused.
             Error::PayloadTooLarge { .. } | Error::RequestTimeout => {

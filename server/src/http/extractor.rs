@@ -57,7 +57,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             .await
             .map_err(|_| Error::RequestTimeout)??;
         if !json {
-            return Err(Error::UnsupportedMediaType);
+            return Err(Error::UnsupportedMediaType("application/json"));
         }
         let value = serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
             serde_json::error::Category::Data => Error::InvalidRequest(e.to_string()),
@@ -68,7 +68,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 }
 
 /// Reads the body up to `limit` bytes; past it, drains a bounded amount and fails with 413.
-async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, Error> {
+pub(super) async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, Error> {
     let mut body = body;
     let mut bytes = Vec::new();
     while let Some(frame) = body.frame().await {

@@ -1,5 +1,6 @@
 //! The HTTP API: one file per resource, one error type, the extractors, and the router.
 
+pub mod blobs;
 pub mod error;
 pub mod extractor;
 pub mod faults;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware;
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, patch, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{Any, CorsLayer};
@@ -23,6 +24,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use ferrysync::protocol::{HEALTH_PATH, OPENAPI_PATH, PULL_PATH, PUSH_PATH};
 
+use crate::blobs::BlobObjects;
+
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::store::Store;
@@ -30,11 +33,14 @@ use error::Error;
 use slots::Slots;
 
 /// What every handler may use. Nothing in it is state that matters between requests: the
-/// configuration, a handle on the storage, the authenticator, and the in-flight counters.
+/// configuration, a handle on the storage and on the blobs' bytes, the authenticator, and the
+/// in-flight counters.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
+    /// The blobs' bytes (their metadata is in `store`).
+    pub blobs: BlobObjects,
     pub slots: Arc<Slots>,
     pub auth: Arc<Authenticator>,
     /// The server's clock (ms since the epoch): answers carry it, and versions are stamped no
@@ -44,21 +50,38 @@ pub struct AppState {
 
 impl AppState {
     /// A state whose authenticator knows only the configuration's development tokens (it reads
-    /// no key file): for callers of [`push::apply`], [`pull::page`] and [`pull::spaces`] without HTTP.
+    /// no key file), and whose blobs are where the configuration says ([`open_blobs`]): for
+    /// callers of [`push::apply`], [`pull::page`], [`pull::spaces`], [`blobs::status`],
+    /// [`blobs::append`], [`blobs::read`] and [`crate::blobs::gc::collect`] without HTTP.
+    ///
+    /// # Panics
+    ///
+    /// When the blob directory cannot be created (never with `--memory`).
     pub fn new(config: Config, store: Arc<dyn Store>) -> AppState {
         let auth = Authenticator::dev_only(&config.auth);
-        AppState::with_auth(config, store, auth)
+        let blobs = open_blobs(&config).unwrap_or_else(|e| panic!("{e}"));
+        AppState::with_auth(config, store, auth, blobs)
     }
 
-    pub fn with_auth(config: Config, store: Arc<dyn Store>, auth: Authenticator) -> AppState {
+    pub fn with_auth(config: Config, store: Arc<dyn Store>, auth: Authenticator, blobs: BlobObjects) -> AppState {
         let slots = Slots::new(config.limits.max_in_flight, config.limits.max_in_flight_per_tenant);
         AppState {
             config: Arc::new(config),
             store,
+            blobs,
             slots: Arc::new(slots),
             auth: Arc::new(auth),
             clock: Arc::new(crate::store::now_ms),
         }
+    }
+}
+
+/// The blobs' object store the configuration names: `--blob-dir` (or the default beside the
+/// SQLite file), else memory.
+pub fn open_blobs(config: &Config) -> Result<BlobObjects, String> {
+    match config.blob_dir() {
+        Some(dir) => BlobObjects::local(&dir),
+        None => Ok(BlobObjects::in_memory()),
     }
 }
 
@@ -67,9 +90,9 @@ impl AppState {
 fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .expose_headers([header::RETRY_AFTER])
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::RANGE])
+        .expose_headers([header::RETRY_AFTER, header::CONTENT_RANGE, header::ETAG, header::ACCEPT_RANGES])
         .max_age(Duration::from_secs(600))
 }
 
@@ -77,7 +100,9 @@ pub fn router(state: AppState) -> Router {
     let mut api = Router::new()
         .route(PUSH_PATH, post(push::push))
         .route(PULL_PATH, get(pull::pull).post(pull::pull_spaces))
-        .route(HEALTH_PATH, get(health::health));
+        .route(HEALTH_PATH, get(health::health))
+        .route("/v1/blobs/{hash}", get(blobs::get_blob))
+        .route("/v1/blobs/{hash}/upload", get(blobs::get_status).merge(patch(blobs::patch_upload)));
     if state.config.enable_faults {
         api = api.route_layer(middleware::from_fn_with_state(state.clone(), faults::inject));
     }

@@ -38,8 +38,12 @@ pub async fn apply(
     if got == 0 {
         return Ok(PushResponse { results: Vec::new(), server_time: Some(now) });
     }
-    let limits =
-        MutationLimits { now, max_record_bytes: limits.max_record_bytes, max_answer_bytes: limits.max_answer_bytes };
+    let limits = MutationLimits {
+        now,
+        max_record_bytes: limits.max_record_bytes,
+        max_answer_bytes: limits.max_answer_bytes,
+        max_blob_bytes: limits.max_blob_bytes,
+    };
     let results = state.store.push(tenant, request.mutations, limits).await?;
     Ok(PushResponse { results, server_time: Some(now) })
 }

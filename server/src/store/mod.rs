@@ -10,6 +10,7 @@
 //! transaction around them.
 
 pub mod answers;
+pub mod blobs;
 pub mod postgres;
 pub mod sqlite;
 
@@ -23,6 +24,9 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 pub use sqlite::SqliteStore;
+
+use crate::blobs::refs::blob_hashes;
+use blobs::{Appended, BlobState, Chunk, Collected, DeleteObjects, Started};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -176,6 +180,8 @@ pub struct MutationLimits {
     pub max_record_bytes: usize,
     /// Most bytes of record data (the records of conflicts) in the answer.
     pub max_answer_bytes: usize,
+    /// Largest blob a reference in data may name.
+    pub max_blob_bytes: u64,
 }
 
 /// Bounds of one pull page.
@@ -260,6 +266,51 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the stored answers given before `before_ms` (ms since the epoch), in small
     /// transactions; returns how many.
     fn prune(&self, before_ms: u64) -> BoxFuture<'_, Result<u64, StoreError>>;
+
+    /// Where the tenant's blob `hash` is. Never waits for a writer.
+    fn blob_state(&self, tenant: String, hash: String) -> BoxFuture<'_, Result<BlobState, StoreError>>;
+
+    /// Starts an upload of `size` bytes if the blob has none and is not complete, when the
+    /// tenant's blobs with it stay within `quota` bytes (complete blobs and the declared sizes of
+    /// uploads in progress count). One transaction, ordered with the tenant's other starts.
+    fn blob_start(
+        &self,
+        tenant: String,
+        hash: String,
+        size: u64,
+        quota: u64,
+        now: u64,
+    ) -> BoxFuture<'_, Result<Started, StoreError>>;
+
+    /// Records `chunk` as the upload's next one, if the upload holds exactly `chunk.offset`
+    /// bytes and the chunk stays within its size: the check and the advance are one statement,
+    /// so of two chunks at one offset one is recorded and the other [`Appended::Lost`].
+    fn blob_append(
+        &self,
+        tenant: String,
+        hash: String,
+        chunk: Chunk,
+        now: u64,
+    ) -> BoxFuture<'_, Result<Appended, StoreError>>;
+
+    /// The chunks of the upload in progress, in offset order.
+    fn blob_chunks(&self, tenant: String, hash: String) -> BoxFuture<'_, Result<Vec<Chunk>, StoreError>>;
+
+    /// Makes a fully received upload a complete blob (last referenced `now`) and forgets the
+    /// upload; returns its chunks, whose objects the caller deletes. Empty when there was no
+    /// fully received upload (another process finished or dropped it).
+    fn blob_finish(&self, tenant: String, hash: String, now: u64) -> BoxFuture<'_, Result<Vec<Chunk>, StoreError>>;
+
+    /// Forgets the upload in progress (its bytes did not hash to its address); returns its
+    /// chunks, whose objects the caller deletes.
+    fn blob_drop_upload(&self, tenant: String, hash: String) -> BoxFuture<'_, Result<Vec<Chunk>, StoreError>>;
+
+    /// Deletes, in batches of [`blobs::COLLECT_BATCH`], the complete blobs that no record refers
+    /// to and that were last referenced (or completed) before `before_ms`, and the uploads last
+    /// written before it; `delete` removes each batch's objects inside its transaction. A push
+    /// that refers to a blob refreshes its time in the same row, so a collection that meets it
+    /// re-checks the time and leaves the blob. Returns what was deleted.
+    fn collect_blobs(&self, before_ms: u64, delete: DeleteObjects) -> BoxFuture<'_, Result<Collected, StoreError>>;
 }
 
 /// A record as a store holds it.
@@ -304,6 +355,10 @@ impl Write {
 pub struct Plan {
     pub result: MutationResult<Value>,
     pub write: Option<Write>,
+    /// The blobs the upsert's data refers to (each once). When the result is `applied`, the
+    /// store checks that each is complete for the tenant (else [`blob_missing`], not stored)
+    /// and refreshes its last-referenced time; a write replaces the record's references.
+    pub blobs: Vec<String>,
 }
 
 /// The rules for one mutation, given the record's current state (`None` if never held):
@@ -311,7 +366,8 @@ pub struct Plan {
 /// limit), then [`protocol::decide`].
 pub fn plan(m: &Mutation<Value>, current: Option<&StoredRecord>, limits: MutationLimits) -> Plan {
     let mutation_id = m.mutation_id;
-    let rejected = |r: Rejection| Plan { result: MutationResult::rejected(mutation_id, r), write: None };
+    let rejected =
+        |r: Rejection| Plan { result: MutationResult::rejected(mutation_id, r), write: None, blobs: Vec::new() };
     let change = match m.check() {
         Ok(change) => change,
         Err(r) => return rejected(r),
@@ -336,6 +392,13 @@ pub fn plan(m: &Mutation<Value>, current: Option<&StoredRecord>, limits: Mutatio
         }
         Change::Delete => None,
     };
+    let blobs = match change {
+        Change::Upsert(data) => match blob_hashes(data, limits.max_blob_bytes) {
+            Ok(hashes) => hashes,
+            Err(r) => return rejected(r),
+        },
+        Change::Delete => Vec::new(),
+    };
     let space = match change {
         Change::Upsert(_) => m.space.clone().unwrap_or_default(),
         Change::Delete => current.map(|c| c.space.clone()).unwrap_or_default(),
@@ -351,6 +414,7 @@ pub fn plan(m: &Mutation<Value>, current: Option<&StoredRecord>, limits: Mutatio
     let write = |version: u64, deleted: bool| Plan {
         result: MutationResult::Applied { mutation_id, version },
         write: Some(Write { version, deleted, forced: m.force, updated_at, data: text.clone(), space: space.clone() }),
+        blobs: blobs.clone(),
     };
     match protocol::decide(cur, change, m.base_version, m.force) {
         // The record already is so, but this write was made later than its version: written
@@ -363,14 +427,27 @@ pub fn plan(m: &Mutation<Value>, current: Option<&StoredRecord>, limits: Mutatio
             write(version + 1, current.is_some_and(|c| c.deleted))
         }
         Decision::Unchanged { version } => {
-            Plan { result: MutationResult::Applied { mutation_id, version }, write: None }
+            Plan { result: MutationResult::Applied { mutation_id, version }, write: None, blobs }
         }
         Decision::Write { version, deleted } => write(version, deleted),
         Decision::Conflict => {
             let current = conflict_record(&m.collection, &m.id, current);
-            Plan { result: MutationResult::Conflict { mutation_id, current }, write: None }
+            Plan { result: MutationResult::Conflict { mutation_id, current }, write: None, blobs: Vec::new() }
         }
     }
+}
+
+/// The answer to a mutation that would apply but refers to a blob the tenant does not hold
+/// complete: rejected `blob_missing`. It changes nothing and is not stored, so the same mutation
+/// applies once the blob is uploaded.
+pub fn blob_missing(mutation_id: uuid::Uuid, hash: &str) -> MutationResult<Value> {
+    MutationResult::rejected(
+        mutation_id,
+        Rejection::new(
+            codes::BLOB_MISSING,
+            format!("the blob {hash} is not uploaded (complete) yet: upload it, then send this mutation again"),
+        ),
+    )
 }
 
 /// The `current` of a conflict answer: the record as the store holds it, or a version-0
@@ -402,7 +479,8 @@ mod tests {
     use ferrysync::protocol::Op;
     use serde_json::json;
 
-    const LIMITS: MutationLimits = MutationLimits { now: 1_000, max_record_bytes: 64, max_answer_bytes: 2048 };
+    const LIMITS: MutationLimits =
+        MutationLimits { now: 1_000, max_record_bytes: 64, max_answer_bytes: 2048, max_blob_bytes: 10 };
 
     fn m(op: Op, data: Option<Value>, base: Option<u64>) -> Mutation<Value> {
         Mutation {

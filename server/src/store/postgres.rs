@@ -19,9 +19,10 @@ use serde_json::Value;
 use tokio_postgres::{IsolationLevel, NoTls};
 
 use super::answers::{self, Stored};
+use super::blobs::{Appended, BlobState, Chunk, Collected, DeleteObjects, Started, COLLECT_BATCH};
 use super::{
-    now_ms, plan, record_bytes, AnswerBudget, BoxFuture, MutationLimits, PullLimits, PullPage, SpaceEntry, SpacePage,
-    SpacesBudget, Store, StoreError, StoredRecord, Write,
+    blob_missing, now_ms, plan, record_bytes, AnswerBudget, BoxFuture, MutationLimits, PullLimits, PullPage,
+    SpaceEntry, SpacePage, SpacesBudget, Store, StoreError, StoredRecord, Write,
 };
 
 /// Connections of each pool (writers, readers) of one server process.
@@ -71,6 +72,40 @@ CREATE TABLE IF NOT EXISTS tenants (
     tenant   TEXT   PRIMARY KEY,
     last_seq BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS blobs (
+    tenant   TEXT   NOT NULL,
+    hash     TEXT   NOT NULL,
+    size     BIGINT NOT NULL,
+    last_ref BIGINT NOT NULL,
+    PRIMARY KEY (tenant, hash)
+);
+CREATE INDEX IF NOT EXISTS blobs_by_age ON blobs (last_ref);
+CREATE TABLE IF NOT EXISTS uploads (
+    tenant     TEXT   NOT NULL,
+    hash       TEXT   NOT NULL,
+    size       BIGINT NOT NULL,
+    received   BIGINT NOT NULL,
+    started_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant, hash)
+);
+CREATE INDEX IF NOT EXISTS uploads_by_age ON uploads (updated_at);
+CREATE TABLE IF NOT EXISTS upload_chunks (
+    tenant TEXT   NOT NULL,
+    hash   TEXT   NOT NULL,
+    at     BIGINT NOT NULL,
+    len    BIGINT NOT NULL,
+    key    TEXT   NOT NULL,
+    PRIMARY KEY (tenant, hash, at)
+);
+CREATE TABLE IF NOT EXISTS blob_refs (
+    tenant     TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    hash       TEXT NOT NULL,
+    PRIMARY KEY (tenant, collection, id, hash)
+);
+CREATE INDEX IF NOT EXISTS blob_refs_by_hash ON blob_refs (tenant, hash);
 "#;
 
 /// A page: at most `$3` records after `$2`, and of those only the ones whose running size stays
@@ -292,8 +327,8 @@ async fn push_tx(
 
     let mut seq = start_seq as u64;
     let mut budget = AnswerBudget::new(limits.max_answer_bytes);
-    // Each record's last write in the batch, with its change number.
-    let mut writes: HashMap<RecordKey, (Write, u64)> = HashMap::new();
+    // Each record's last write in the batch, with its change number and the blobs it refers to.
+    let mut writes: HashMap<RecordKey, (Write, u64, Vec<String>)> = HashMap::new();
     // The space of each written record before the batch (`None`: never held).
     let mut before: HashMap<RecordKey, Option<String>> = HashMap::new();
     let (mut new_keys, mut new_answers) = (Vec::new(), Vec::new());
@@ -313,6 +348,26 @@ async fn push_tx(
         if let MutationResult::Conflict { .. } = planned.result {
             budget.charge(current.map_or(0, |c| c.1))?;
         }
+        if let (MutationResult::Applied { .. }, false) = (&planned.result, planned.blobs.is_empty()) {
+            // The row a collection re-checks (under READ COMMITTED, a DELETE that meets this
+            // updated row evaluates its condition again): refreshed, the blob is kept.
+            let touched: Vec<String> = tx
+                .query(
+                    "UPDATE blobs SET last_ref = greatest(last_ref, $3) WHERE tenant = $1 AND hash = ANY($2)
+                     RETURNING hash",
+                    &[&tenant, &planned.blobs, &(limits.now as i64)],
+                )
+                .await
+                .map_err(pg_err)?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            if let Some(hash) = planned.blobs.iter().find(|h| !touched.contains(h)) {
+                // Not stored: the same mutation applies once the blob is uploaded.
+                results.push(blob_missing(m.mutation_id, hash));
+                continue;
+            }
+        }
         if let Some(w) = planned.write {
             seq += 1;
             let bytes = record_bytes(&m.collection, &m.id, w.data.as_deref());
@@ -327,7 +382,7 @@ async fn push_tx(
             };
             seen.insert(record_key.clone(), Some((stored, bytes)));
             // A record written twice in the batch is stored once, in its last state.
-            writes.insert(record_key, (w, seq));
+            writes.insert(record_key, (w, seq, planned.blobs));
         }
         let text = answers::encode(&planned.result);
         answers.insert(key.clone(), answers::decode(&text).map_err(|e| corrupt("answer", e))?);
@@ -341,7 +396,13 @@ async fn push_tx(
         let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut spaces, mut moved) =
             (Vec::new(), (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()));
-        for ((collection, id), (w, seq)) in writes {
+        let mut refs = (Vec::new(), Vec::new(), Vec::new());
+        for ((collection, id), (w, seq, blobs)) in writes {
+            for hash in blobs {
+                refs.0.push(collection.clone());
+                refs.1.push(id.clone());
+                refs.2.push(hash);
+            }
             // A record the batch moved out of a space leaves a departure there (the batch's last
             // write of it says where to and at which version); in the space it is now, it has none.
             if let Some(Some(old)) = before.get(&(collection.clone(), id.clone())) {
@@ -393,6 +454,24 @@ async fn push_tx(
                 "DELETE FROM departures d USING unnest($2::text[], $3::text[], $4::text[]) AS t(sp, c, i)
                  WHERE d.tenant = $1 AND d.space = t.sp AND d.collection = t.c AND d.id = t.i",
                 &[&tenant, &moved.1, &moved.2, &moved.3],
+            )
+            .await
+            .map_err(pg_err)?;
+        }
+        // Each written record's blob references are replaced by its last write's.
+        tx.execute(
+            "DELETE FROM blob_refs b USING unnest($2::text[], $3::text[]) AS t(c, i)
+             WHERE b.tenant = $1 AND b.collection = t.c AND b.id = t.i",
+            &[&tenant, &cols.0, &cols.1],
+        )
+        .await
+        .map_err(pg_err)?;
+        if !refs.0.is_empty() {
+            tx.execute(
+                "INSERT INTO blob_refs (tenant, collection, id, hash)
+                 SELECT $1, c, i, h FROM unnest($2::text[], $3::text[], $4::text[]) AS t(c, i, h)
+                 ON CONFLICT DO NOTHING",
+                &[&tenant, &refs.0, &refs.1, &refs.2],
             )
             .await
             .map_err(pg_err)?;
@@ -543,6 +622,195 @@ async fn pull_spaces_tx(
     Ok(Some(pages))
 }
 
+async fn blob_state_in(
+    client: &impl deadpool_postgres::GenericClient,
+    tenant: &str,
+    hash: &str,
+) -> Result<BlobState, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT b.size, NULL::int8 FROM blobs b WHERE b.tenant = $1 AND b.hash = $2
+             UNION ALL SELECT u.size, u.received FROM uploads u WHERE u.tenant = $1 AND u.hash = $2
+             LIMIT 1",
+            &[&tenant, &hash],
+        )
+        .await
+        .map_err(pg_err)?;
+    Ok(match row {
+        None => BlobState::Absent,
+        Some(r) => {
+            let size = r.get::<_, i64>(0) as u64;
+            match r.get::<_, Option<i64>>(1) {
+                None => BlobState::Complete { size },
+                Some(received) => BlobState::Uploading { size, received: received as u64 },
+            }
+        }
+    })
+}
+
+fn chunk_rows(rows: &[tokio_postgres::Row]) -> Vec<Chunk> {
+    let mut chunks: Vec<Chunk> = rows
+        .iter()
+        .map(|r| Chunk { offset: r.get::<_, i64>(0) as u64, len: r.get::<_, i64>(1) as u64, key: r.get(2) })
+        .collect();
+    chunks.sort_by_key(|c| c.offset);
+    chunks
+}
+
+impl PostgresStore {
+    async fn blob_start_tx(
+        &self,
+        tenant: &str,
+        hash: &str,
+        size: u64,
+        quota: u64,
+        now: u64,
+    ) -> Result<Started, StoreError> {
+        let mut conn = self.writers.get().await.map_err(pool_err)?;
+        let tx = conn.transaction().await.map_err(pg_err)?;
+        // The tenant's row orders its upload starts, so two cannot both fit the last of the quota.
+        tx.execute("INSERT INTO tenants (tenant, last_seq) VALUES ($1, 0) ON CONFLICT (tenant) DO NOTHING", &[&tenant])
+            .await
+            .map_err(pg_err)?;
+        tx.execute("SELECT 1 FROM tenants WHERE tenant = $1 FOR UPDATE", &[&tenant]).await.map_err(pg_err)?;
+        let state = blob_state_in(&tx, tenant, hash).await?;
+        if state != BlobState::Absent {
+            return Ok(Started::State(state));
+        }
+        let used: i64 = tx
+            .query_one(
+                "SELECT ((SELECT coalesce(sum(size), 0) FROM blobs WHERE tenant = $1)
+                       + (SELECT coalesce(sum(size), 0) FROM uploads WHERE tenant = $1))::int8",
+                &[&tenant],
+            )
+            .await
+            .map_err(pg_err)?
+            .get(0);
+        if (used as u64).saturating_add(size) > quota {
+            return Ok(Started::QuotaExceeded { used: used as u64 });
+        }
+        tx.execute(
+            "INSERT INTO uploads (tenant, hash, size, received, started_at, updated_at) VALUES ($1, $2, $3, 0, $4, $4)",
+            &[&tenant, &hash, &(size as i64), &(now as i64)],
+        )
+        .await
+        .map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(Started::State(BlobState::Uploading { size, received: 0 }))
+    }
+
+    async fn blob_append_tx(&self, tenant: &str, hash: &str, chunk: &Chunk, now: u64) -> Result<Appended, StoreError> {
+        let mut conn = self.writers.get().await.map_err(pool_err)?;
+        let tx = conn.transaction().await.map_err(pg_err)?;
+        // Of two chunks at one offset, the second waits for the first's row lock, then finds the
+        // offset moved on (READ COMMITTED evaluates the condition again on the new row).
+        let advanced = tx
+            .execute(
+                "UPDATE uploads SET received = received + $4, updated_at = $5
+                 WHERE tenant = $1 AND hash = $2 AND received = $3 AND received + $4 <= size",
+                &[&tenant, &hash, &(chunk.offset as i64), &(chunk.len as i64), &(now as i64)],
+            )
+            .await
+            .map_err(pg_err)?;
+        if advanced == 0 {
+            return Ok(Appended::Lost(blob_state_in(&tx, tenant, hash).await?));
+        }
+        tx.execute(
+            "INSERT INTO upload_chunks (tenant, hash, at, len, key) VALUES ($1, $2, $3, $4, $5)",
+            &[&tenant, &hash, &(chunk.offset as i64), &(chunk.len as i64), &chunk.key],
+        )
+        .await
+        .map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(Appended::Received(chunk.offset + chunk.len))
+    }
+
+    /// Forgets an upload (only a fully received one when `finish`, which also makes it a
+    /// complete blob); returns its chunks.
+    async fn blob_end_tx(&self, tenant: &str, hash: &str, finish: Option<u64>) -> Result<Vec<Chunk>, StoreError> {
+        let mut conn = self.writers.get().await.map_err(pool_err)?;
+        let tx = conn.transaction().await.map_err(pg_err)?;
+        let Some(row) = tx
+            .query_opt(
+                "DELETE FROM uploads WHERE tenant = $1 AND hash = $2 AND (NOT $3 OR received = size) RETURNING size",
+                &[&tenant, &hash, &finish.is_some()],
+            )
+            .await
+            .map_err(pg_err)?
+        else {
+            return Ok(Vec::new());
+        };
+        let size: i64 = row.get(0);
+        let rows = tx
+            .query(
+                "DELETE FROM upload_chunks WHERE tenant = $1 AND hash = $2 RETURNING at, len, key",
+                &[&tenant, &hash],
+            )
+            .await
+            .map_err(pg_err)?;
+        if let Some(now) = finish {
+            tx.execute(
+                "INSERT INTO blobs (tenant, hash, size, last_ref) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &[&tenant, &hash, &size, &(now as i64)],
+            )
+            .await
+            .map_err(pg_err)?;
+        }
+        tx.commit().await.map_err(pg_err)?;
+        Ok(chunk_rows(&rows))
+    }
+
+    /// One batch of a collection: the rows' deletion stays uncommitted (their locks held) while
+    /// `delete` removes their objects.
+    async fn collect_tx(&self, before_ms: u64, delete: &DeleteObjects) -> Result<Collected, StoreError> {
+        let mut conn = self.writers.get().await.map_err(pool_err)?;
+        let tx = conn.transaction().await.map_err(pg_err)?;
+        let blobs = tx
+            .query(
+                "DELETE FROM blobs WHERE ctid IN (
+                     SELECT ctid FROM blobs b WHERE last_ref < $1
+                       AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.tenant = b.tenant AND r.hash = b.hash)
+                     LIMIT $2)
+                   AND last_ref < $1
+                 RETURNING tenant, hash",
+                &[&(before_ms as i64), &(COLLECT_BATCH as i64)],
+            )
+            .await
+            .map_err(pg_err)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect::<Vec<(String, String)>>();
+        let uploads = tx
+            .query(
+                "DELETE FROM uploads WHERE ctid IN (SELECT ctid FROM uploads WHERE updated_at < $1 LIMIT $2)
+                   AND updated_at < $1
+                 RETURNING tenant, hash",
+                &[&(before_ms as i64), &(COLLECT_BATCH as i64)],
+            )
+            .await
+            .map_err(pg_err)?;
+        let mut chunks = Vec::new();
+        for row in &uploads {
+            let (tenant, hash): (String, String) = (row.get(0), row.get(1));
+            let rows = tx
+                .query(
+                    "DELETE FROM upload_chunks WHERE tenant = $1 AND hash = $2 RETURNING at, len, key",
+                    &[&tenant, &hash],
+                )
+                .await
+                .map_err(pg_err)?;
+            chunks.extend(chunk_rows(&rows).into_iter().map(|c| c.key));
+        }
+        let collected = Collected { blobs, chunks, uploads: uploads.len() as u64 };
+        if collected.blobs.is_empty() && collected.uploads == 0 {
+            return Ok(collected);
+        }
+        delete(collected.clone()).await?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(collected)
+    }
+}
+
 impl Store for PostgresStore {
     fn push(
         &self,
@@ -600,6 +868,69 @@ impl Store for PostgresStore {
                     .map_err(pg_err)?;
                 total += n;
                 if (n as i64) < PRUNE_BATCH {
+                    return Ok(total);
+                }
+            }
+        })
+    }
+
+    fn blob_state(&self, tenant: String, hash: String) -> BoxFuture<'_, Result<BlobState, StoreError>> {
+        Box::pin(async move {
+            let conn = self.readers.get().await.map_err(pool_err)?;
+            blob_state_in(&conn, &tenant, &hash).await
+        })
+    }
+
+    fn blob_start(
+        &self,
+        tenant: String,
+        hash: String,
+        size: u64,
+        quota: u64,
+        now: u64,
+    ) -> BoxFuture<'_, Result<Started, StoreError>> {
+        Box::pin(async move { self.blob_start_tx(&tenant, &hash, size, quota, now).await })
+    }
+
+    fn blob_append(
+        &self,
+        tenant: String,
+        hash: String,
+        chunk: Chunk,
+        now: u64,
+    ) -> BoxFuture<'_, Result<Appended, StoreError>> {
+        Box::pin(async move { self.blob_append_tx(&tenant, &hash, &chunk, now).await })
+    }
+
+    fn blob_chunks(&self, tenant: String, hash: String) -> BoxFuture<'_, Result<Vec<Chunk>, StoreError>> {
+        Box::pin(async move {
+            let conn = self.readers.get().await.map_err(pool_err)?;
+            let rows = conn
+                .query("SELECT at, len, key FROM upload_chunks WHERE tenant = $1 AND hash = $2", &[&tenant, &hash])
+                .await
+                .map_err(pg_err)?;
+            Ok(chunk_rows(&rows))
+        })
+    }
+
+    fn blob_finish(&self, tenant: String, hash: String, now: u64) -> BoxFuture<'_, Result<Vec<Chunk>, StoreError>> {
+        Box::pin(async move { self.blob_end_tx(&tenant, &hash, Some(now)).await })
+    }
+
+    fn blob_drop_upload(&self, tenant: String, hash: String) -> BoxFuture<'_, Result<Vec<Chunk>, StoreError>> {
+        Box::pin(async move { self.blob_end_tx(&tenant, &hash, None).await })
+    }
+
+    fn collect_blobs(&self, before_ms: u64, delete: DeleteObjects) -> BoxFuture<'_, Result<Collected, StoreError>> {
+        Box::pin(async move {
+            let mut total = Collected::default();
+            loop {
+                let batch = self.collect_tx(before_ms, &delete).await?;
+                let more = batch.blobs.len() as u64 == COLLECT_BATCH || batch.uploads == COLLECT_BATCH;
+                total.blobs.extend(batch.blobs);
+                total.chunks.extend(batch.chunks);
+                total.uploads += batch.uploads;
+                if !more {
                     return Ok(total);
                 }
             }

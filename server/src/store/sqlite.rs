@@ -16,9 +16,10 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+use super::blobs::{Appended, BlobState, Chunk, Collected, DeleteObjects, Started, COLLECT_BATCH};
 use super::{
-    answers, now_ms, plan, record_bytes, AnswerBudget, BoxFuture, MutationLimits, PullLimits, PullPage, SpaceEntry,
-    SpacePage, SpacesBudget, Store, StoreError, StoredRecord,
+    answers, blob_missing, now_ms, plan, record_bytes, AnswerBudget, BoxFuture, MutationLimits, PullLimits, PullPage,
+    SpaceEntry, SpacePage, SpacesBudget, Store, StoreError, StoredRecord,
 };
 use crate::config::Synchronous;
 
@@ -66,6 +67,40 @@ CREATE TABLE IF NOT EXISTS tenants (
     tenant   TEXT    PRIMARY KEY,
     last_seq INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS blobs (
+    tenant   TEXT    NOT NULL,
+    hash     TEXT    NOT NULL,
+    size     INTEGER NOT NULL,
+    last_ref INTEGER NOT NULL,
+    PRIMARY KEY (tenant, hash)
+);
+CREATE INDEX IF NOT EXISTS blobs_by_age ON blobs (last_ref);
+CREATE TABLE IF NOT EXISTS uploads (
+    tenant     TEXT    NOT NULL,
+    hash       TEXT    NOT NULL,
+    size       INTEGER NOT NULL,
+    received   INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant, hash)
+);
+CREATE INDEX IF NOT EXISTS uploads_by_age ON uploads (updated_at);
+CREATE TABLE IF NOT EXISTS upload_chunks (
+    tenant TEXT    NOT NULL,
+    hash   TEXT    NOT NULL,
+    at     INTEGER NOT NULL,
+    len    INTEGER NOT NULL,
+    key    TEXT    NOT NULL,
+    PRIMARY KEY (tenant, hash, at)
+);
+CREATE TABLE IF NOT EXISTS blob_refs (
+    tenant     TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    hash       TEXT NOT NULL,
+    PRIMARY KEY (tenant, collection, id, hash)
+);
+CREATE INDEX IF NOT EXISTS blob_refs_by_hash ON blob_refs (tenant, hash);
 "#;
 
 /// Made after the migrations of [`SqliteStore::open_with`], since older databases get their
@@ -269,6 +304,13 @@ fn push_tx(
         let mut save_answer = tx.prepare_cached(
             "INSERT INTO mutations (tenant, mutation_id, result, created_at) VALUES (?1, ?2, ?3, ?4)",
         )?;
+        // The row a collection re-checks: refreshed, the blob is kept (see `collect_blobs`).
+        let mut touch_blob =
+            tx.prepare_cached("UPDATE blobs SET last_ref = max(last_ref, ?3) WHERE tenant = ?1 AND hash = ?2")?;
+        let mut clear_refs =
+            tx.prepare_cached("DELETE FROM blob_refs WHERE tenant = ?1 AND collection = ?2 AND id = ?3")?;
+        let mut add_ref = tx
+            .prepare_cached("INSERT OR IGNORE INTO blob_refs (tenant, collection, id, hash) VALUES (?1, ?2, ?3, ?4)")?;
         let mut record = |collection: &str, id: &str| -> Result<Option<(StoredRecord, usize)>, StoreError> {
             find_record
                 .query_row(params![tenant, collection, id], |r| {
@@ -299,6 +341,20 @@ fn push_tx(
             if let MutationResult::Conflict { .. } = planned.result {
                 budget.charge(current.as_ref().map_or(0, |c| c.1))?;
             }
+            if let MutationResult::Applied { .. } = planned.result {
+                let mut missing = None;
+                for hash in &planned.blobs {
+                    if touch_blob.execute(params![tenant, hash, limits.now])? == 0 {
+                        missing = Some(hash);
+                        break;
+                    }
+                }
+                if let Some(hash) = missing {
+                    // Not stored: the same mutation applies once the blob is uploaded.
+                    results.push(blob_missing(m.mutation_id, hash));
+                    continue;
+                }
+            }
             if let Some(w) = &planned.write {
                 seq += 1;
                 write_record.execute(params![
@@ -316,6 +372,10 @@ fn push_tx(
                 if let Some(old) = w.leaves(current.as_ref().map(|c| &c.0)) {
                     depart.execute(params![tenant, old, m.collection, m.id, w.version, seq])?;
                     arrive.execute(params![tenant, w.space, m.collection, m.id])?;
+                }
+                clear_refs.execute(params![tenant, m.collection, m.id])?;
+                for hash in &planned.blobs {
+                    add_ref.execute(params![tenant, m.collection, m.id, hash])?;
                 }
             }
             save_answer.execute(params![tenant, key, answers::encode(&planned.result), now])?;
@@ -473,6 +533,149 @@ fn read_space(
     Ok(())
 }
 
+fn blob_state_in(conn: &Connection, tenant: &str, hash: &str) -> Result<BlobState, StoreError> {
+    let complete: Option<u64> = conn
+        .prepare_cached("SELECT size FROM blobs WHERE tenant = ?1 AND hash = ?2")?
+        .query_row(params![tenant, hash], |r| r.get(0))
+        .optional()?;
+    if let Some(size) = complete {
+        return Ok(BlobState::Complete { size });
+    }
+    let upload: Option<(u64, u64)> = conn
+        .prepare_cached("SELECT size, received FROM uploads WHERE tenant = ?1 AND hash = ?2")?
+        .query_row(params![tenant, hash], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(upload.map_or(BlobState::Absent, |(size, received)| BlobState::Uploading { size, received }))
+}
+
+fn chunks_in(conn: &Connection, tenant: &str, hash: &str) -> Result<Vec<Chunk>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT at, len, key FROM upload_chunks WHERE tenant = ?1 AND hash = ?2 ORDER BY at")?;
+    let rows =
+        stmt.query_map(params![tenant, hash], |r| Ok(Chunk { offset: r.get(0)?, len: r.get(1)?, key: r.get(2)? }))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+fn blob_start_tx(
+    conn: &mut Connection,
+    tenant: &str,
+    hash: &str,
+    size: u64,
+    quota: u64,
+    now: u64,
+) -> Result<Started, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let state = blob_state_in(&tx, tenant, hash)?;
+    if state != BlobState::Absent {
+        return Ok(Started::State(state));
+    }
+    let used: u64 = tx.query_row(
+        "SELECT (SELECT coalesce(sum(size), 0) FROM blobs WHERE tenant = ?1)
+              + (SELECT coalesce(sum(size), 0) FROM uploads WHERE tenant = ?1)",
+        [tenant],
+        |r| r.get(0),
+    )?;
+    if used.saturating_add(size) > quota {
+        return Ok(Started::QuotaExceeded { used });
+    }
+    tx.execute(
+        "INSERT INTO uploads (tenant, hash, size, received, started_at, updated_at) VALUES (?1, ?2, ?3, 0, ?4, ?4)",
+        params![tenant, hash, size, now],
+    )?;
+    tx.commit()?;
+    Ok(Started::State(BlobState::Uploading { size, received: 0 }))
+}
+
+fn blob_append_tx(
+    conn: &mut Connection,
+    tenant: &str,
+    hash: &str,
+    chunk: &Chunk,
+    now: u64,
+) -> Result<Appended, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let advanced = tx.execute(
+        "UPDATE uploads SET received = received + ?4, updated_at = ?5
+         WHERE tenant = ?1 AND hash = ?2 AND received = ?3 AND received + ?4 <= size",
+        params![tenant, hash, chunk.offset, chunk.len, now],
+    )?;
+    if advanced == 0 {
+        return Ok(Appended::Lost(blob_state_in(&tx, tenant, hash)?));
+    }
+    tx.execute(
+        "INSERT INTO upload_chunks (tenant, hash, at, len, key) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![tenant, hash, chunk.offset, chunk.len, chunk.key],
+    )?;
+    tx.commit()?;
+    Ok(Appended::Received(chunk.offset + chunk.len))
+}
+
+/// Forgets an upload (only a fully received one when `finish`, which also makes it a complete
+/// blob); returns its chunks.
+fn blob_end_tx(conn: &mut Connection, tenant: &str, hash: &str, finish: Option<u64>) -> Result<Vec<Chunk>, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let size: Option<u64> = tx
+        .query_row(
+            "DELETE FROM uploads WHERE tenant = ?1 AND hash = ?2 AND (?3 = 0 OR received = size) RETURNING size",
+            params![tenant, hash, finish.is_some()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(size) = size else {
+        return Ok(Vec::new());
+    };
+    let chunks = chunks_in(&tx, tenant, hash)?;
+    tx.execute("DELETE FROM upload_chunks WHERE tenant = ?1 AND hash = ?2", params![tenant, hash])?;
+    if let Some(now) = finish {
+        tx.execute(
+            "INSERT OR IGNORE INTO blobs (tenant, hash, size, last_ref) VALUES (?1, ?2, ?3, ?4)",
+            params![tenant, hash, size, now],
+        )?;
+    }
+    tx.commit()?;
+    Ok(chunks)
+}
+
+/// One batch of a collection: the rows go in a write transaction that stays open while `delete`
+/// removes their objects (on this blocking thread), then commits.
+fn collect_tx(
+    conn: &mut Connection,
+    before_ms: u64,
+    delete: &DeleteObjects,
+    runtime: &tokio::runtime::Handle,
+) -> Result<Collected, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let blobs = tx
+        .prepare(
+            "DELETE FROM blobs WHERE rowid IN (
+                 SELECT rowid FROM blobs b WHERE last_ref < ?1
+                   AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.tenant = b.tenant AND r.hash = b.hash)
+                 LIMIT ?2)
+             RETURNING tenant, hash",
+        )?
+        .query_map(params![before_ms, COLLECT_BATCH], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<(String, String)>, _>>()?;
+    let uploads = tx
+        .prepare(
+            "DELETE FROM uploads WHERE rowid IN (SELECT rowid FROM uploads WHERE updated_at < ?1 LIMIT ?2)
+             RETURNING tenant, hash",
+        )?
+        .query_map(params![before_ms, COLLECT_BATCH], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<(String, String)>, _>>()?;
+    let mut chunks = Vec::new();
+    for (tenant, hash) in &uploads {
+        chunks.extend(chunks_in(&tx, tenant, hash)?.into_iter().map(|c| c.key));
+        tx.execute("DELETE FROM upload_chunks WHERE tenant = ?1 AND hash = ?2", params![tenant, hash])?;
+    }
+    let collected = Collected { blobs, chunks, uploads: uploads.len() as u64 };
+    if collected.blobs.is_empty() && collected.uploads == 0 {
+        return Ok(collected);
+    }
+    runtime.block_on(delete(collected.clone()))?;
+    tx.commit()?;
+    Ok(collected)
+}
+
 impl Store for SqliteStore {
     fn push(
         &self,
@@ -521,6 +724,60 @@ impl Store for SqliteStore {
                     .await?;
                 total += n as u64;
                 if n < PRUNE_BATCH {
+                    return Ok(total);
+                }
+            }
+        })
+    }
+
+    fn blob_state(&self, tenant: String, hash: String) -> BoxFuture<'_, Result<BlobState, StoreError>> {
+        Box::pin(self.readers.run(move |conn| blob_state_in(conn, &tenant, &hash)))
+    }
+
+    fn blob_start(
+        &self,
+        tenant: String,
+        hash: String,
+        size: u64,
+        quota: u64,
+        now: u64,
+    ) -> BoxFuture<'_, Result<Started, StoreError>> {
+        Box::pin(self.writer.run(move |conn| blob_start_tx(conn, &tenant, &hash, size, quota, now)))
+    }
+
+    fn blob_append(
+        &self,
+        tenant: String,
+        hash: String,
+        chunk: Chunk,
+        now: u64,
+    ) -> BoxFuture<'_, Result<Appended, StoreError>> {
+        Box::pin(self.writer.run(move |conn| blob_append_tx(conn, &tenant, &hash, &chunk, now)))
+    }
+
+    fn blob_chunks(&self, tenant: String, hash: String) -> BoxFuture<'_, Result<Vec<Chunk>, StoreError>> {
+        Box::pin(self.readers.run(move |conn| chunks_in(conn, &tenant, &hash)))
+    }
+
+    fn blob_finish(&self, tenant: String, hash: String, now: u64) -> BoxFuture<'_, Result<Vec<Chunk>, StoreError>> {
+        Box::pin(self.writer.run(move |conn| blob_end_tx(conn, &tenant, &hash, Some(now))))
+    }
+
+    fn blob_drop_upload(&self, tenant: String, hash: String) -> BoxFuture<'_, Result<Vec<Chunk>, StoreError>> {
+        Box::pin(self.writer.run(move |conn| blob_end_tx(conn, &tenant, &hash, None)))
+    }
+
+    fn collect_blobs(&self, before_ms: u64, delete: DeleteObjects) -> BoxFuture<'_, Result<Collected, StoreError>> {
+        Box::pin(async move {
+            let mut total = Collected::default();
+            loop {
+                let (delete, runtime) = (delete.clone(), tokio::runtime::Handle::current());
+                let batch = self.writer.run(move |conn| collect_tx(conn, before_ms, &delete, &runtime)).await?;
+                let more = batch.blobs.len() as u64 == COLLECT_BATCH || batch.uploads == COLLECT_BATCH;
+                total.blobs.extend(batch.blobs);
+                total.chunks.extend(batch.chunks);
+                total.uploads += batch.uploads;
+                if !more {
                     return Ok(total);
                 }
             }

@@ -29,7 +29,20 @@ pub fn postgres_url() -> Option<String> {
 /// the PostgreSQL database under test.
 pub enum TestDb {
     Sqlite(TempDb),
-    Postgres { url: String, schema: String },
+    /// `blobs`: the blob directory every server over this database shares.
+    Postgres {
+        url: String,
+        schema: String,
+        blobs: std::path::PathBuf,
+    },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { blobs, .. } = self {
+            let _ = std::fs::remove_dir_all(blobs);
+        }
+    }
 }
 
 impl TestDb {
@@ -48,7 +61,8 @@ impl TestDb {
                 tokio::spawn(conn);
                 client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("create a test schema");
                 let sep = if base.contains('?') { '&' } else { '?' };
-                TestDb::Postgres { url: format!("{base}{sep}options=-csearch_path%3D{schema}"), schema }
+                let blobs = std::env::temp_dir().join(format!("ferrysync-blobs-{schema}"));
+                TestDb::Postgres { url: format!("{base}{sep}options=-csearch_path%3D{schema}"), schema, blobs }
             }
         }
     }
@@ -57,7 +71,9 @@ impl TestDb {
     pub fn args(&self) -> Vec<String> {
         match self {
             TestDb::Sqlite(file) => vec!["--db".into(), file.path().into()],
-            TestDb::Postgres { url, .. } => vec!["--database".into(), url.clone()],
+            TestDb::Postgres { url, blobs, .. } => {
+                vec!["--database".into(), url.clone(), "--blob-dir".into(), blobs.to_str().unwrap().into()]
+            }
         }
     }
 
@@ -77,7 +93,7 @@ impl TestDb {
                 let size: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
                 pages * size
             }
-            TestDb::Postgres { url, schema } => {
+            TestDb::Postgres { url, schema, .. } => {
                 let client = self.sql_client(url).await;
                 let row = client
                     .query_one(
@@ -646,5 +662,7 @@ impl Drop for TempDb {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", self.path()));
         }
+        // The blob directory the server makes beside the file.
+        let _ = std::fs::remove_dir_all(format!("{}-blobs", self.path()));
     }
 }
