@@ -146,6 +146,7 @@ pub fn check(world: &World) -> Vec<String> {
         }
     }
     problems.extend(lost_writes(world));
+    problems.extend(crate::blobs::check(world));
     problems
 }
 

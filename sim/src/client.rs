@@ -61,7 +61,7 @@ impl World {
         (self.now as i64 + self.clients[client].skew_ms) as f64
     }
 
-    fn settings(&self) -> Settings {
+    fn settings(&self, client: usize) -> Settings {
         Settings {
             batch_size: self.shape.batch_size,
             pull_limit: self.shape.pull_limit,
@@ -70,13 +70,13 @@ impl World {
             sync_on_open: true,
             request_timeout_ms: REQUEST_TIMEOUT_MS as u32,
             background_sync: false,
-            ..Settings::default()
+            chunk_bytes: crate::blobs::CHUNK_BYTES[client % crate::blobs::CHUNK_BYTES.len()],
         }
     }
 
     pub(crate) fn start_tab(&mut self, client: usize, tab: usize) {
         let seed = self.rng.next_u64();
-        let settings = self.settings();
+        let settings = self.settings(client);
         let t = &mut self.clients[client].tabs[tab];
         t.life += 1;
         t.engine = Some(Engine::new(Some(settings), seed));
@@ -198,6 +198,9 @@ impl World {
             | Command::Count { .. }) => self.clients[client].storage.push_back(StorageOp::Engine(at, command)),
             Command::BlobStatus { hash } => self.send(at, Kind::BlobStatus { hash }),
             Command::SendChunk { hash, offset, len, size } => {
+                if let Some(problem) = self.heard.sending(client, &hash, offset) {
+                    self.violations.push(problem);
+                }
                 let bytes = self.clients[client].store.blob_bytes(&hash).unwrap_or_default();
                 let end = (offset + len).min(bytes.len() as u64);
                 let chunk = bytes.get(offset as usize..end as usize).unwrap_or_default().to_vec();

@@ -40,6 +40,10 @@ impl Tree for Data {
     fn text(&self) -> Option<String> {
         self.0.as_str().map(str::to_string)
     }
+
+    fn items(&self) -> Option<Vec<Data>> {
+        self.0.as_array().map(|items| items.iter().cloned().map(Data).collect())
+    }
 }
 
 /// The fields a patch sets, one per write.
@@ -53,6 +57,16 @@ impl Data {
     pub fn with_field(mut self, field: &str, value: Option<&str>) -> Data {
         if let Value::Object(fields) = &mut self.0 {
             fields.insert(field.to_string(), value.map_or(Value::Null, |v| Value::String(v.to_string())));
+        }
+        self
+    }
+
+    /// The same data with `field` holding a reference to `blob`.
+    pub fn with_blob(mut self, field: &str, blob: &ferrysync::protocol::BlobRef) -> Data {
+        if let Value::Object(fields) = &mut self.0 {
+            let reference =
+                json!({ ferrysync::protocol::blobs::BLOB_KEY: blob.hash, "size": blob.size, "type": blob.media_type });
+            fields.insert(field.to_string(), reference);
         }
         self
     }

@@ -7,6 +7,7 @@
 //! `cargo test -p ferrysync-sim` runs thousands of seeds; `ferrysync-sim --seed N --trace`
 //! replays one and prints what happened, step by step (see README.md).
 
+pub mod blobs;
 pub mod checks;
 mod client;
 pub mod data;

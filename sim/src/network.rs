@@ -222,7 +222,17 @@ impl World {
             (_, Answer::Pull(answer)) => Event::Pulled(answer),
             (_, Answer::PullSpaces(answer)) => Event::SpacesPulled(answer),
             (_, Answer::Probe(answer)) => Event::Probed(answer),
-            (_, Answer::Blob(answer)) => Event::BlobAnswered(answer),
+            (Kind::BlobStatus { hash } | Kind::Chunk { hash, .. }, Answer::Blob(answer)) => {
+                match &answer {
+                    Ok(BlobAnswer::Status(s)) => self.heard.heard(from.client, hash, s.offset, s.complete),
+                    Ok(BlobAnswer::Refused { offset: Some(offset), .. }) => {
+                        self.heard.heard(from.client, hash, *offset, false)
+                    }
+                    _ => {}
+                }
+                Event::BlobAnswered(answer)
+            }
+            (_, Answer::Blob(_)) => return,
             (_, Answer::Push(_)) => return,
         };
         self.forget_if_done(id);

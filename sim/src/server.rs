@@ -7,12 +7,16 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use ferrysync::core::blobs::upload::refusal_or_failure;
+use ferrysync::core::blobs::Answer as BlobAnswer;
 use ferrysync::core::sync::failure::Failure;
+use ferrysync::protocol::UploadStatus;
 use ferrysync::protocol::{
-    Mutation, MutationResult, PullResponse, PushRequest, PushResponse, ServerRecord, SpacePage, SpacesPullRequest,
-    SpacesPullResponse,
+    codes, Mutation, MutationResult, PullResponse, PushRequest, PushResponse, ServerRecord, SpacePage,
+    SpacesPullRequest, SpacesPullResponse,
 };
-use ferrysync_server::http::{pull, push, AppState};
+use ferrysync_server::http::error::Error as HttpError;
+use ferrysync_server::http::{blobs, pull, push, AppState};
 use ferrysync_server::store::sqlite::{Location, SqliteStore};
 use serde_json::Value;
 use uuid::Uuid;
@@ -43,6 +47,8 @@ pub struct Server {
     /// Every mutation rejected for good (an oversized record): (collection, id, its data's tokens).
     pub rejected: Vec<(String, String, Vec<String>)>,
     pub violations: Vec<String>,
+    /// Mutations answered `blob_missing` (sent before their blob was up).
+    pub blob_missing: u64,
 }
 
 /// The server's configuration, as its command line gives it by default (an in-memory database),
@@ -72,6 +78,7 @@ impl Server {
             applied: Vec::new(),
             rejected: Default::default(),
             violations: Vec::new(),
+            blob_missing: 0,
         }
     }
 
@@ -100,6 +107,11 @@ impl Server {
         };
         let answer = self.runtime.block_on(push::apply(&self.state, TENANT.into(), request)).map_err(http_failure)?;
         for (m, result) in mutations.iter().zip(&answer.results) {
+            if matches!(result, MutationResult::Rejected { code, .. } if code == codes::BLOB_MISSING) {
+                // Not kept by the server, not final: the same mutation applies once the blob is up.
+                self.blob_missing += 1;
+                continue;
+            }
             match self.answers.get(&m.mutation_id) {
                 None => {
                     self.answers.insert(m.mutation_id, result.clone());
@@ -163,21 +175,29 @@ impl Server {
         })
     }
 
-    /// `GET /v1/blobs/{hash}/upload`. (No client here writes blobs yet.)
-    pub fn blob_status(&self, hash: &str) -> Result<ferrysync::core::blobs::Answer, Failure> {
-        Err(Failure::BadAnswer(format!("no blob endpoints here for {hash}")))
+    /// `GET /v1/blobs/{hash}/upload`, as the handler runs it once the caller is known.
+    pub fn blob_status(&self, hash: &str) -> Result<BlobAnswer, Failure> {
+        blob_answer(self.runtime.block_on(blobs::status(&self.state, TENANT, hash)))
     }
 
-    /// `PATCH /v1/blobs/{hash}/upload`. (No client here writes blobs yet.)
-    pub fn append(
-        &self,
-        hash: &str,
-        offset: u64,
-        size: u64,
-        bytes: Vec<u8>,
-    ) -> Result<ferrysync::core::blobs::Answer, Failure> {
-        let _ = (offset, size, bytes);
-        Err(Failure::BadAnswer(format!("no blob endpoints here for {hash}")))
+    /// `PATCH /v1/blobs/{hash}/upload?offset=&size=` with `bytes`, as the handler runs it.
+    pub fn append(&self, hash: &str, offset: u64, size: u64, bytes: Vec<u8>) -> Result<BlobAnswer, Failure> {
+        let appended = blobs::append(&self.state, TENANT, hash, offset, size, bytes::Bytes::from(bytes));
+        blob_answer(self.runtime.block_on(appended))
+    }
+
+    /// The bytes of a blob the server holds whole (`GET /v1/blobs/{hash}`).
+    pub fn blob_bytes(&self, hash: &str) -> Option<Vec<u8>> {
+        use futures_util::StreamExt;
+        self.runtime.block_on(async {
+            let read = blobs::read(&self.state, TENANT, hash, None).await.ok()?;
+            let mut out = Vec::with_capacity(read.size as usize);
+            let mut stream = read.bytes;
+            while let Some(chunk) = stream.next().await {
+                out.extend_from_slice(&chunk.ok()?);
+            }
+            Some(out)
+        })
     }
 
     /// The cursor after the server's last change.
@@ -252,6 +272,20 @@ fn to_data(result: MutationResult<Value>) -> MutationResult<Data> {
 }
 
 /// A server error as the client's transport reports it.
+/// A blob request's outcome as a client reads it: the status, a refusal, or a failure.
+fn blob_answer(outcome: Result<UploadStatus, HttpError>) -> Result<BlobAnswer, Failure> {
+    match outcome {
+        Ok(status) => Ok(BlobAnswer::Status(status)),
+        Err(e) => {
+            let offset = match e {
+                HttpError::OffsetMismatch { offset } => Some(offset),
+                _ => None,
+            };
+            refusal_or_failure(e.status().as_u16(), e.code().to_string(), e.message(), offset, None)
+        }
+    }
+}
+
 fn http_failure(e: ferrysync_server::http::error::Error) -> Failure {
     Failure::Http {
         status: e.status().as_u16(),

@@ -2,6 +2,7 @@
 //! the tabs asked for them (as IndexedDB runs a database's transactions), against the client's
 //! in-memory store; and what the checks watch after each one.
 
+use ferrysync::core::blobs::blob_hashes;
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
@@ -160,6 +161,12 @@ impl World {
                     return;
                 }
                 let token = data.as_ref().and_then(|d| d.token()).map(str::to_string);
+                // The file's bytes go in with the record, as the browser stores them.
+                for hash in data.as_ref().map(blob_hashes).unwrap_or_default() {
+                    if let Some(bytes) = self.pool.bytes(&hash) {
+                        self.clients[client].store.put_blob(bytes.clone(), "");
+                    }
+                }
                 let c = &mut self.clients[client];
                 let counter = &mut c.counter;
                 let mut mutation_id = || next_id(client, counter);

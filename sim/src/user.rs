@@ -131,6 +131,15 @@ impl World {
             70..=79 => (Intent::Replace, Some(Data::record(&token, n))),
             _ => (Intent::Delete, None),
         };
+        // Some whole records hold a file, from a small pool that clients share.
+        let data = match data {
+            Some(d) if matches!(intent, Intent::Create | Intent::Put | Intent::Replace) && self.rng.chance(20) => {
+                let i = self.rng.below(self.pool.blobs.len() as u64) as usize;
+                self.stats.blob_writes += 1;
+                Some(d.with_blob("file", &self.pool.blobs[i].0))
+            }
+            other => other,
+        };
         // Notes carry a space (or none); a patch sometimes moves one to another.
         let data = match data {
             Some(d)

@@ -198,6 +198,9 @@ pub struct World {
     pub trace: Option<Vec<String>>,
     pub history: History,
     pub violations: Vec<String>,
+    /// The blobs users attach, and what each client heard the server hold of each.
+    pub(crate) pool: crate::blobs::Pool,
+    pub(crate) heard: crate::blobs::Heard,
 }
 
 impl World {
@@ -245,6 +248,8 @@ impl World {
             violations: Vec::new(),
             shape: shape.clone(),
             rng,
+            pool: crate::blobs::Pool::new(seed),
+            heard: crate::blobs::Heard::default(),
         };
         world.note(|| format!("seed {seed}: {shape:?}"));
         for c in 0..shape.clients {

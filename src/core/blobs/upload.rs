@@ -9,6 +9,8 @@
 use crate::protocol::blobs::{permanent_refusal, UploadStatus, DEFAULT_CHUNK_BYTES};
 use crate::protocol::codes;
 
+use super::super::sync::failure::Failure;
+
 /// What the server answered to a status request or a chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
@@ -16,6 +18,22 @@ pub enum Answer {
     Status(UploadStatus),
     /// A 4xx with its error code; `offset` is the body's `offset` (a 409 `offset_mismatch`).
     Refused { status: u16, code: String, message: String, offset: Option<u64> },
+}
+
+/// An error answer to a blob request, as the upload reads it: a refusal the machine decides on
+/// ([`Answer::Refused`]), or a failure the sync retries after a backoff, as it does a push's (401
+/// for a fresh token, 408, 429 and every 5xx). `offset` is the error body's `offset`, if any.
+pub fn refusal_or_failure(
+    status: u16,
+    code: String,
+    message: String,
+    offset: Option<u64>,
+    retry_after_ms: Option<u64>,
+) -> Result<Answer, Failure> {
+    match status {
+        400..=499 if !matches!(status, 401 | 408 | 429) => Ok(Answer::Refused { status, code, message, offset }),
+        _ => Err(Failure::Http { status, code, message, retry_after_ms }),
+    }
 }
 
 /// What to do next.
@@ -225,6 +243,17 @@ mod tests {
         assert_eq!(u.answered(refused(404, codes::NOT_FOUND, None)), Step::Unsupported);
         // A blob-aware 404 is not that.
         assert!(matches!(u.answered(refused(404, codes::BLOB_NOT_FOUND, None)), Step::Failed { .. }));
+    }
+
+    #[test]
+    fn client_errors_are_answers_and_the_rest_are_retried() {
+        let answer = |status| refusal_or_failure(status, "c".into(), "m".into(), None, None);
+        for status in [400, 404, 409, 413, 422] {
+            assert!(matches!(answer(status), Ok(Answer::Refused { .. })), "{status}");
+        }
+        for status in [401, 408, 429, 500, 503] {
+            assert!(matches!(answer(status), Err(Failure::Http { .. })), "{status}");
+        }
     }
 
     #[test]
