@@ -344,6 +344,33 @@ async fn a_push_refreshes_its_blob_against_collection() {
     server.shutdown().await;
 }
 
+/// The offset check and advance is one statement in the database: of two chunks at one offset,
+/// however they interleave, one lands. (The HTTP side checks the offset first too, so this is
+/// asked of the store directly.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_chunks_at_one_offset_never_both_land() {
+    use ferrysync_server::store::blobs::{Appended, BlobState, Chunk, Started};
+    let db = TestDb::new("blobs-race").await;
+    let store = db.store().await;
+    let (t, h) = ("acme".to_string(), sha(b"race"));
+    let started = store.blob_start(t.clone(), h.clone(), 10, 100, 1).await.unwrap();
+    assert_eq!(started, Started::State(BlobState::Uploading { size: 10, received: 0 }));
+    let chunk = |key: &str, offset| Chunk { offset, len: 4, key: key.to_string() };
+    let (a, b) = tokio::join!(
+        store.blob_append(t.clone(), h.clone(), chunk("a", 0), 2),
+        store.blob_append(t.clone(), h.clone(), chunk("b", 0), 2)
+    );
+    let mut answers = [a.unwrap(), b.unwrap()];
+    answers.sort_by_key(|a| matches!(a, Appended::Lost(_)));
+    assert_eq!(answers, [Appended::Received(4), Appended::Lost(BlobState::Uploading { size: 10, received: 4 })]);
+    // Late, alone: still refused; past the size: refused.
+    let late = store.blob_append(t.clone(), h.clone(), chunk("c", 0), 3).await.unwrap();
+    assert_eq!(late, Appended::Lost(BlobState::Uploading { size: 10, received: 4 }));
+    let past = store.blob_append(t.clone(), h.clone(), Chunk { offset: 4, len: 7, key: "d".into() }, 3).await;
+    assert!(matches!(past.unwrap(), Appended::Lost(_)));
+    assert_eq!(store.blob_chunks(t, h).await.unwrap().len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_over_one_database_continue_one_upload() {
     let db = Arc::new(TestDb::new("blobs-shared").await);
