@@ -344,6 +344,28 @@ async fn a_push_refreshes_its_blob_against_collection() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn an_empty_chunk_at_the_end_finishes_an_interrupted_check() {
+    let server = start(&[]).await;
+    let c = Client::new(&server, Some(TOKEN));
+    let data = bytes(2_000, 14);
+    let hash = sha(&data);
+    assert_eq!(patch(&c, &hash, 0, 2_000, &data[..1_000]).await.status, 200);
+    // Another process took the last chunk and stopped before its check: the chunk is recorded,
+    // the blob is not assembled.
+    let state = state_on(&server.db, &[]).await;
+    let key = ferrysync_server::blobs::BlobObjects::chunk_key("dev", &hash, 1_000);
+    state.blobs.put_chunk(&key, data[1_000..].to_vec().into()).await.unwrap();
+    let chunk = ferrysync_server::store::blobs::Chunk { offset: 1_000, len: 1_000, key: key.to_string() };
+    state.store.blob_append("dev".into(), hash.clone(), chunk, 1).await.unwrap();
+    assert_eq!(status(&c, &hash).await, json!({ "offset": 2_000, "size": 2_000, "complete": false }));
+    download(&c, &hash, None).await.assert_error(404, "blob_not_found");
+    // An empty PATCH at the end finishes it.
+    assert_eq!(patch(&c, &hash, 2_000, 2_000, b"").await.json()["complete"], true);
+    assert!(download(&c, &hash, None).await.body == data);
+    server.shutdown().await;
+}
+
 /// The offset check and advance is one statement in the database: of two chunks at one offset,
 /// however they interleave, one lands. (The HTTP side checks the offset first too, so this is
 /// asked of the store directly.)

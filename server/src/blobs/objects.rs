@@ -54,7 +54,7 @@ impl From<object_store::Error> for ObjectError {
 }
 
 /// The object store of the blobs' bytes, and the keys in it.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct BlobObjects {
     store: Arc<dyn ObjectStore>,
 }
