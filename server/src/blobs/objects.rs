@@ -96,12 +96,17 @@ impl BlobObjects {
         Ok(())
     }
 
-    /// Deletes the objects; one already gone is not an error (deletes are retried by whoever
-    /// comes next: a request, or the collection).
+    /// Deletes the objects, several at once (S3: in bulk requests of up to 1000 keys); one
+    /// already gone is not an error.
     pub async fn delete(&self, keys: impl IntoIterator<Item = Path> + Send) -> Result<(), ObjectError> {
-        for key in keys {
-            match self.store.delete(&key).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+        let keys: Vec<Path> = keys.into_iter().collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut deleted = self.store.delete_stream(futures_util::stream::iter(keys.into_iter().map(Ok)).boxed());
+        while let Some(result) = deleted.next().await {
+            match result {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
         }
