@@ -366,6 +366,29 @@ async fn an_empty_chunk_at_the_end_finishes_an_interrupted_check() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn collection_deletes_chunk_objects_no_upload_lists() {
+    let server = start(&[]).await;
+    let c = Client::new(&server, Some(TOKEN));
+    let state = state_on(&server.db, &["--blob-grace-secs", "1"]).await;
+    let data = bytes(3_000, 15);
+    let hash = sha(&data);
+    // A process wrote a chunk and stopped before recording it; a live upload recorded one.
+    let orphan = ferrysync_server::blobs::BlobObjects::chunk_key("dev", &hash, 0);
+    state.blobs.put_chunk(&orphan, data[..1_000].to_vec().into()).await.unwrap();
+    assert_eq!(patch(&c, &hash, 0, 3_000, &data[..1_000]).await.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    // The upload goes on: its first chunk is old, but listed, and the upload is fresh.
+    assert_eq!(patch(&c, &hash, 1_000, 3_000, &data[1_000..2_000]).await.status, 200);
+    let collected = ferrysync_server::blobs::gc::collect(&state, ferrysync_server::store::now_ms()).await.unwrap();
+    assert_eq!((collected.orphans, collected.uploads), (1, 0));
+    assert_eq!(patch(&c, &hash, 2_000, 3_000, &data[2_000..]).await.json()["complete"], true);
+    assert!(download(&c, &hash, None).await.body == data);
+    let dir = config_on(&server.db, &[]).blob_dir().unwrap();
+    assert_eq!(files(&dir).len(), 1, "{:?}", files(&dir));
+    server.shutdown().await;
+}
+
 /// The offset check and advance is one statement in the database: of two chunks at one offset,
 /// however they interleave, one lands. (The HTTP side checks the offset first too, so this is
 /// asked of the store directly.)

@@ -113,6 +113,30 @@ impl BlobObjects {
         Ok(())
     }
 
+    /// Up to `max` chunk objects (every tenant's) last written before `before_ms` (ms since the
+    /// epoch).
+    pub async fn old_chunks(&self, before_ms: u64, max: usize) -> Result<Vec<Path>, ObjectError> {
+        let tenants = self.store.list_with_delimiter(None).await?.common_prefixes;
+        let mut old = Vec::new();
+        for tenant in tenants {
+            let mut listed = self.store.list(Some(&tenant.child("uploads")));
+            while let Some(meta) = listed.next().await {
+                let meta = match meta {
+                    Ok(meta) => meta,
+                    Err(object_store::Error::NotFound { .. }) => break,
+                    Err(e) => return Err(e.into()),
+                };
+                if (meta.last_modified.timestamp_millis().max(0) as u64) < before_ms {
+                    old.push(meta.location);
+                    if old.len() >= max {
+                        return Ok(old);
+                    }
+                }
+            }
+        }
+        Ok(old)
+    }
+
     /// Streams the chunks, in order, through SHA-256 into the blob's object. When the bytes hash
     /// to `hash` the object is written and the answer is true; otherwise nothing is written and
     /// the answer is false. Holds at most a few parts in memory, whatever the blob's size.
