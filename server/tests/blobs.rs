@@ -389,6 +389,53 @@ async fn collection_deletes_chunk_objects_no_upload_lists() {
     server.shutdown().await;
 }
 
+/// A push that refers to a blob refreshes its row in the push's transaction; a collection that
+/// meets that row while the push is uncommitted waits, checks the time again, and keeps the
+/// blob. The push's transaction is played here by a connection of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collection_waits_for_a_push_that_refreshes_the_blob() {
+    let server = start(&[]).await;
+    let c = Client::new(&server, Some(TOKEN));
+    let data = bytes(1_000, 16);
+    let hash = sha(&data);
+    upload(&c, &data, 1_000).await;
+    let state = state_on(&server.db, &[]).await;
+    let later = ferrysync_server::store::now_ms() + 24 * 3600 * 1000 + 1_000;
+    let refresh = "UPDATE blobs SET last_ref = last_ref + 172800000 WHERE tenant = 'dev'";
+    let (locked, is_locked) = tokio::sync::oneshot::channel::<()>();
+    let push = match &*server.db {
+        TestDb::Sqlite(file) => {
+            let path = file.path().to_string();
+            tokio::task::spawn_blocking(move || {
+                let mut conn = rusqlite::Connection::open(path).unwrap();
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+                tx.execute(refresh, []).unwrap();
+                locked.send(()).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                tx.commit().unwrap();
+            })
+        }
+        TestDb::Postgres { url, .. } => {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let (mut client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(conn);
+                let tx = client.transaction().await.unwrap();
+                tx.execute(refresh, &[]).await.unwrap();
+                locked.send(()).unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                tx.commit().await.unwrap();
+            })
+        }
+    };
+    is_locked.await.unwrap();
+    let collected = ferrysync_server::blobs::gc::collect(&state, later).await.unwrap();
+    push.await.unwrap();
+    assert!(collected.blobs.is_empty(), "{collected:?}");
+    assert!(download(&c, &hash, None).await.body == data);
+    server.shutdown().await;
+}
+
 /// The offset check and advance is one statement in the database: of two chunks at one offset,
 /// however they interleave, one lands. (The HTTP side checks the offset first too, so this is
 /// asked of the store directly.)
