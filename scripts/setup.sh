@@ -72,3 +72,12 @@ if [ "$(.venv-schemathesis/bin/schemathesis --version 2>/dev/null | awk '{print 
   python3 -m venv .venv-schemathesis
   .venv-schemathesis/bin/pip install -q --disable-pip-version-check "schemathesis==$schemathesis_version"
 fi
+
+# moto's S3 server, pinned, in a virtual environment of its own (.venv-moto, gitignored): the
+# server suite's S3 test (server/tests/s3.rs) starts one on 127.0.0.1 and stops it.
+moto_version=5.2.5
+if [ "$(.venv-moto/bin/python -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$moto_version" ]; then
+  say "installing moto $moto_version into .venv-moto"
+  python3 -m venv .venv-moto
+  .venv-moto/bin/pip install -q --disable-pip-version-check "moto[server]==$moto_version"
+fi

@@ -46,8 +46,24 @@ pub struct Config {
     /// Directory of the blobs' bytes (files in records), created if missing. Default: beside
     /// the SQLite file, a directory named after it with `-blobs` added; in memory with --memory;
     /// required with --database (every server over one database must share it).
-    #[arg(long, env = "FERRYSYNC_BLOB_DIR", value_name = "DIR")]
+    #[arg(long, env = "FERRYSYNC_BLOB_DIR", value_name = "DIR", conflicts_with = "blob_store")]
     pub blob_dir: Option<PathBuf>,
+
+    /// Keep the blobs' bytes in S3 or an S3-compatible service instead of a directory:
+    /// s3://BUCKET or s3://BUCKET/PREFIX. Credentials and settings come from the standard AWS_*
+    /// environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+    /// AWS_REGION...).
+    #[arg(long, env = "FERRYSYNC_BLOB_STORE", value_name = "URL")]
+    pub blob_store: Option<String>,
+
+    /// With --blob-store: the URL of an S3-compatible service instead of AWS (http:// allowed).
+    #[arg(long, env = "FERRYSYNC_S3_ENDPOINT", value_name = "URL", requires = "blob_store")]
+    pub s3_endpoint: Option<String>,
+
+    /// With --blob-store: the bucket's region (else AWS_REGION or AWS_DEFAULT_REGION, else
+    /// us-east-1).
+    #[arg(long, env = "FERRYSYNC_S3_REGION", value_name = "REGION", requires = "blob_store")]
+    pub s3_region: Option<String>,
 
     #[command(flatten)]
     pub auth: AuthOptions,
@@ -248,11 +264,15 @@ impl Config {
         }
     }
 
-    /// Where the blobs' bytes live: `--blob-dir`, else beside the SQLite file, else in memory
-    /// (`None`). With PostgreSQL there is no default ([`Config::check`] refuses it).
+    /// The directory of the blobs' bytes: `--blob-dir`, else beside the SQLite file; `None` with
+    /// `--blob-store` or in memory. With PostgreSQL there is no default ([`Config::check`]
+    /// refuses it).
     pub fn blob_dir(&self) -> Option<PathBuf> {
         if let Some(dir) = &self.blob_dir {
             return Some(dir.clone());
+        }
+        if self.blob_store.is_some() {
+            return None;
         }
         match self.database() {
             Database::Sqlite(Location::File(path)) => {
@@ -286,9 +306,9 @@ impl Config {
                 limits.max_answer_bytes, limits.max_record_bytes
             ));
         }
-        if self.database.is_some() && self.blob_dir.is_none() {
-            return Err("--database needs --blob-dir: the directory of the blobs' bytes, shared by every \
-                        server over that database"
+        if self.database.is_some() && self.blob_dir.is_none() && self.blob_store.is_none() {
+            return Err("--database needs --blob-dir (a directory every server over that database shares) \
+                        or --blob-store (an S3 bucket) for the blobs' bytes"
                 .into());
         }
         if limits.max_chunk_bytes == 0 || limits.blob_grace_secs == 0 {
@@ -383,6 +403,17 @@ mod tests {
         assert!(Config::try_parse_from(["x", "--fail-rate", "1.5"]).is_err());
         assert!(Config::try_parse_from(["x", "--dev-tokens", "nope"]).is_err());
         assert!(Config::try_parse_from(["x", "--max-header-bytes", "100"]).is_err());
+        // Blobs: beside the SQLite file by default, named after it; with PostgreSQL a directory or
+        // a bucket must be given.
+        assert_eq!(c.blob_dir(), Some(PathBuf::from("/tmp/x.db-blobs")));
+        let pg = Config::try_parse_from(["x", "--database", "postgres://u@h/db", "--dev-tokens", "a=b"]).unwrap();
+        assert!(pg.check().unwrap_err().contains("--blob-dir"));
+        let s3 = ["x", "--database", "postgres://u@h/db", "--dev-tokens", "a=b", "--blob-store", "s3://b"];
+        let s3 = Config::try_parse_from(s3).unwrap();
+        s3.check().unwrap();
+        assert_eq!(s3.blob_dir(), None);
+        assert!(Config::try_parse_from(["x", "--blob-dir", "d", "--blob-store", "s3://b"]).is_err());
+        assert!(Config::try_parse_from(["x", "--s3-endpoint", "http://h"]).is_err());
         // The old --tokens flag is gone: static tokens only come through the explicit dev flag.
         assert!(Config::try_parse_from(["x", "--tokens", "a=b"]).is_err());
     }

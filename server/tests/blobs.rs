@@ -344,6 +344,125 @@ async fn a_push_refreshes_its_blob_against_collection() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn an_empty_chunk_at_the_end_finishes_an_interrupted_check() {
+    let server = start(&[]).await;
+    let c = Client::new(&server, Some(TOKEN));
+    let data = bytes(2_000, 14);
+    let hash = sha(&data);
+    assert_eq!(patch(&c, &hash, 0, 2_000, &data[..1_000]).await.status, 200);
+    // Another process took the last chunk and stopped before its check: the chunk is recorded,
+    // the blob is not assembled.
+    let state = state_on(&server.db, &[]).await;
+    let key = ferrysync_server::blobs::BlobObjects::chunk_key("dev", &hash, 1_000);
+    state.blobs.put_chunk(&key, data[1_000..].to_vec().into()).await.unwrap();
+    let chunk = ferrysync_server::store::blobs::Chunk { offset: 1_000, len: 1_000, key: key.to_string() };
+    state.store.blob_append("dev".into(), hash.clone(), chunk, 1).await.unwrap();
+    assert_eq!(status(&c, &hash).await, json!({ "offset": 2_000, "size": 2_000, "complete": false }));
+    download(&c, &hash, None).await.assert_error(404, "blob_not_found");
+    // An empty PATCH at the end finishes it.
+    assert_eq!(patch(&c, &hash, 2_000, 2_000, b"").await.json()["complete"], true);
+    assert!(download(&c, &hash, None).await.body == data);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn collection_deletes_chunk_objects_no_upload_lists() {
+    let server = start(&[]).await;
+    let c = Client::new(&server, Some(TOKEN));
+    let state = state_on(&server.db, &["--blob-grace-secs", "1"]).await;
+    let data = bytes(3_000, 15);
+    let hash = sha(&data);
+    // A process wrote a chunk and stopped before recording it; a live upload recorded one.
+    let orphan = ferrysync_server::blobs::BlobObjects::chunk_key("dev", &hash, 0);
+    state.blobs.put_chunk(&orphan, data[..1_000].to_vec().into()).await.unwrap();
+    assert_eq!(patch(&c, &hash, 0, 3_000, &data[..1_000]).await.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    // The upload goes on: its first chunk is old, but listed, and the upload is fresh.
+    assert_eq!(patch(&c, &hash, 1_000, 3_000, &data[1_000..2_000]).await.status, 200);
+    let collected = ferrysync_server::blobs::gc::collect(&state, ferrysync_server::store::now_ms()).await.unwrap();
+    assert_eq!((collected.orphans, collected.uploads), (1, 0));
+    assert_eq!(patch(&c, &hash, 2_000, 3_000, &data[2_000..]).await.json()["complete"], true);
+    assert!(download(&c, &hash, None).await.body == data);
+    let dir = config_on(&server.db, &[]).blob_dir().unwrap();
+    assert_eq!(files(&dir).len(), 1, "{:?}", files(&dir));
+    server.shutdown().await;
+}
+
+/// A push that refers to a blob refreshes its row in the push's transaction; a collection that
+/// meets that row while the push is uncommitted waits, checks the time again, and keeps the
+/// blob. The push's transaction is played here by a connection of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collection_waits_for_a_push_that_refreshes_the_blob() {
+    let server = start(&[]).await;
+    let c = Client::new(&server, Some(TOKEN));
+    let data = bytes(1_000, 16);
+    let hash = sha(&data);
+    upload(&c, &data, 1_000).await;
+    let state = state_on(&server.db, &[]).await;
+    let later = ferrysync_server::store::now_ms() + 24 * 3600 * 1000 + 1_000;
+    let refresh = "UPDATE blobs SET last_ref = last_ref + 172800000 WHERE tenant = 'dev'";
+    let (locked, is_locked) = tokio::sync::oneshot::channel::<()>();
+    let push = match &*server.db {
+        TestDb::Sqlite(file) => {
+            let path = file.path().to_string();
+            tokio::task::spawn_blocking(move || {
+                let mut conn = rusqlite::Connection::open(path).unwrap();
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+                tx.execute(refresh, []).unwrap();
+                locked.send(()).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                tx.commit().unwrap();
+            })
+        }
+        TestDb::Postgres { url, .. } => {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let (mut client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(conn);
+                let tx = client.transaction().await.unwrap();
+                tx.execute(refresh, &[]).await.unwrap();
+                locked.send(()).unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                tx.commit().await.unwrap();
+            })
+        }
+    };
+    is_locked.await.unwrap();
+    let collected = ferrysync_server::blobs::gc::collect(&state, later).await.unwrap();
+    push.await.unwrap();
+    assert!(collected.blobs.is_empty(), "{collected:?}");
+    assert!(download(&c, &hash, None).await.body == data);
+    server.shutdown().await;
+}
+
+/// The offset check and advance is one statement in the database: of two chunks at one offset,
+/// however they interleave, one lands. (The HTTP side checks the offset first too, so this is
+/// asked of the store directly.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_chunks_at_one_offset_never_both_land() {
+    use ferrysync_server::store::blobs::{Appended, BlobState, Chunk, Started};
+    let db = TestDb::new("blobs-race").await;
+    let store = db.store().await;
+    let (t, h) = ("acme".to_string(), sha(b"race"));
+    let started = store.blob_start(t.clone(), h.clone(), 10, 100, 1).await.unwrap();
+    assert_eq!(started, Started::State(BlobState::Uploading { size: 10, received: 0 }));
+    let chunk = |key: &str, offset| Chunk { offset, len: 4, key: key.to_string() };
+    let (a, b) = tokio::join!(
+        store.blob_append(t.clone(), h.clone(), chunk("a", 0), 2),
+        store.blob_append(t.clone(), h.clone(), chunk("b", 0), 2)
+    );
+    let mut answers = [a.unwrap(), b.unwrap()];
+    answers.sort_by_key(|a| matches!(a, Appended::Lost(_)));
+    assert_eq!(answers, [Appended::Received(4), Appended::Lost(BlobState::Uploading { size: 10, received: 4 })]);
+    // Late, alone: still refused; past the size: refused.
+    let late = store.blob_append(t.clone(), h.clone(), chunk("c", 0), 3).await.unwrap();
+    assert_eq!(late, Appended::Lost(BlobState::Uploading { size: 10, received: 4 }));
+    let past = store.blob_append(t.clone(), h.clone(), Chunk { offset: 4, len: 7, key: "d".into() }, 3).await;
+    assert!(matches!(past.unwrap(), Appended::Lost(_)));
+    assert_eq!(store.blob_chunks(t, h).await.unwrap().len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_over_one_database_continue_one_upload() {
     let db = Arc::new(TestDb::new("blobs-shared").await);

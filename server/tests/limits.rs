@@ -244,6 +244,9 @@ impl Store for GatedStore {
     fn collect_blobs(&self, before_ms: u64, delete: DeleteObjects) -> BoxFuture<'_, Result<Collected, StoreError>> {
         self.inner.collect_blobs(before_ms, delete)
     }
+    fn known_chunks(&self, keys: Vec<String>) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
+        self.inner.known_chunks(keys)
+    }
 }
 
 #[tokio::test]

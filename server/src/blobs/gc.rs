@@ -31,7 +31,29 @@ pub async fn collect(state: &AppState, now_ms: u64) -> Result<Collected, Error> 
             objects.delete(keys).await.map_err(|e| StoreError::Other(e.to_string()))
         })
     });
-    Ok(state.store.collect_blobs(now_ms.saturating_sub(grace_ms), delete).await?)
+    let before_ms = now_ms.saturating_sub(grace_ms);
+    let mut collected = state.store.collect_blobs(before_ms, delete).await?;
+    collected.orphans = collect_orphans(state, before_ms).await?;
+    Ok(collected)
+}
+
+/// Chunk objects the sweep looks at per pass, so that a pass stays bounded.
+const ORPHAN_SWEEP: usize = 10_000;
+
+/// Deletes the chunk objects written before `before_ms` that no upload lists: a process wrote
+/// them and stopped before recording them. (A chunk is recorded right after it is written, so
+/// one older than the grace and not recorded never will be.) Returns how many.
+async fn collect_orphans(state: &AppState, before_ms: u64) -> Result<u64, Error> {
+    let old = state.blobs.old_chunks(before_ms, ORPHAN_SWEEP).await?;
+    if old.is_empty() {
+        return Ok(0);
+    }
+    let keys: Vec<String> = old.iter().map(|p| p.to_string()).collect();
+    let known: std::collections::HashSet<String> = state.store.known_chunks(keys).await?.into_iter().collect();
+    let orphans: Vec<_> = old.into_iter().filter(|p| !known.contains(p.as_ref())).collect();
+    let n = orphans.len() as u64;
+    state.blobs.delete(orphans).await?;
+    Ok(n)
 }
 
 /// How often the server collects: a 24th of the grace (hourly for the default day), between 1 s
@@ -49,8 +71,13 @@ pub async fn collect_loop(state: AppState, mut stopped: watch::Receiver<bool>) {
             _ = stopped.changed() => return,
         }
         match collect(&state, (state.clock)()).await {
-            Ok(c) if c.blobs.is_empty() && c.uploads == 0 => {}
-            Ok(c) => tracing::info!(blobs = c.blobs.len(), uploads = c.uploads, "collected unreferenced blobs"),
+            Ok(c) if c.blobs.is_empty() && c.uploads == 0 && c.orphans == 0 => {}
+            Ok(c) => tracing::info!(
+                blobs = c.blobs.len(),
+                uploads = c.uploads,
+                orphans = c.orphans,
+                "collected unreferenced blobs"
+            ),
             Err(e) => tracing::warn!(error = ?e, "collecting blobs failed; trying again later"),
         }
     }

@@ -54,7 +54,7 @@ impl From<object_store::Error> for ObjectError {
 }
 
 /// The object store of the blobs' bytes, and the keys in it.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct BlobObjects {
     store: Arc<dyn ObjectStore>,
 }
@@ -96,16 +96,45 @@ impl BlobObjects {
         Ok(())
     }
 
-    /// Deletes the objects; one already gone is not an error (deletes are retried by whoever
-    /// comes next: a request, or the collection).
+    /// Deletes the objects, several at once (S3: in bulk requests of up to 1000 keys); one
+    /// already gone is not an error.
     pub async fn delete(&self, keys: impl IntoIterator<Item = Path> + Send) -> Result<(), ObjectError> {
-        for key in keys {
-            match self.store.delete(&key).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+        let keys: Vec<Path> = keys.into_iter().collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut deleted = self.store.delete_stream(futures_util::stream::iter(keys.into_iter().map(Ok)).boxed());
+        while let Some(result) = deleted.next().await {
+            match result {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
         }
         Ok(())
+    }
+
+    /// Up to `max` chunk objects (every tenant's) last written before `before_ms` (ms since the
+    /// epoch).
+    pub async fn old_chunks(&self, before_ms: u64, max: usize) -> Result<Vec<Path>, ObjectError> {
+        let tenants = self.store.list_with_delimiter(None).await?.common_prefixes;
+        let mut old = Vec::new();
+        for tenant in tenants {
+            let mut listed = self.store.list(Some(&tenant.child("uploads")));
+            while let Some(meta) = listed.next().await {
+                let meta = match meta {
+                    Ok(meta) => meta,
+                    Err(object_store::Error::NotFound { .. }) => break,
+                    Err(e) => return Err(e.into()),
+                };
+                if (meta.last_modified.timestamp_millis().max(0) as u64) < before_ms {
+                    old.push(meta.location);
+                    if old.len() >= max {
+                        return Ok(old);
+                    }
+                }
+            }
+        }
+        Ok(old)
     }
 
     /// Streams the chunks, in order, through SHA-256 into the blob's object. When the bytes hash

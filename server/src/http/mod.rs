@@ -76,9 +76,17 @@ impl AppState {
     }
 }
 
-/// The blobs' object store the configuration names: `--blob-dir` (or the default beside the
-/// SQLite file), else memory.
+/// The blobs' object store the configuration names: `--blob-store` (S3), `--blob-dir` (or the
+/// default beside the SQLite file), else memory.
 pub fn open_blobs(config: &Config) -> Result<BlobObjects, String> {
+    if let Some(url) = &config.blob_store {
+        let options = crate::blobs::s3::S3Options {
+            url: url.clone(),
+            endpoint: config.s3_endpoint.clone(),
+            region: config.s3_region.clone(),
+        };
+        return crate::blobs::s3::open(&options);
+    }
     match config.blob_dir() {
         Some(dir) => BlobObjects::local(&dir),
         None => Ok(BlobObjects::in_memory()),

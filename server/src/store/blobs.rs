@@ -55,6 +55,9 @@ pub struct Collected {
     pub chunks: Vec<String>,
     /// Uploads dropped.
     pub uploads: u64,
+    /// Chunk objects that no upload lists (written by a process that stopped before recording
+    /// them), deleted; counted by `blobs::gc::collect`, not by the store.
+    pub orphans: u64,
 }
 
 /// Deletes the objects of collected rows; called by the store before it commits the rows'

@@ -311,6 +311,9 @@ pub trait Store: Send + Sync + 'static {
     /// that refers to a blob refreshes its time in the same row, so a collection that meets it
     /// re-checks the time and leaves the blob. Returns what was deleted.
     fn collect_blobs(&self, before_ms: u64, delete: DeleteObjects) -> BoxFuture<'_, Result<Collected, StoreError>>;
+
+    /// Which of these chunk object keys an upload in progress lists.
+    fn known_chunks(&self, keys: Vec<String>) -> BoxFuture<'_, Result<Vec<String>, StoreError>>;
 }
 
 /// A record as a store holds it.

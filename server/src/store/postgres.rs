@@ -98,6 +98,7 @@ CREATE TABLE IF NOT EXISTS upload_chunks (
     key    TEXT   NOT NULL,
     PRIMARY KEY (tenant, hash, at)
 );
+CREATE INDEX IF NOT EXISTS upload_chunks_by_key ON upload_chunks (key);
 CREATE TABLE IF NOT EXISTS blob_refs (
     tenant     TEXT NOT NULL,
     collection TEXT NOT NULL,
@@ -801,7 +802,7 @@ impl PostgresStore {
                 .map_err(pg_err)?;
             chunks.extend(chunk_rows(&rows).into_iter().map(|c| c.key));
         }
-        let collected = Collected { blobs, chunks, uploads: uploads.len() as u64 };
+        let collected = Collected { blobs, chunks, uploads: uploads.len() as u64, orphans: 0 };
         if collected.blobs.is_empty() && collected.uploads == 0 {
             return Ok(collected);
         }
@@ -934,6 +935,15 @@ impl Store for PostgresStore {
                     return Ok(total);
                 }
             }
+        })
+    }
+
+    fn known_chunks(&self, keys: Vec<String>) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
+        Box::pin(async move {
+            let conn = self.readers.get().await.map_err(pool_err)?;
+            let rows =
+                conn.query("SELECT key FROM upload_chunks WHERE key = ANY($1)", &[&keys]).await.map_err(pg_err)?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
         })
     }
 }

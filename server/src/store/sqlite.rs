@@ -93,6 +93,7 @@ CREATE TABLE IF NOT EXISTS upload_chunks (
     key    TEXT    NOT NULL,
     PRIMARY KEY (tenant, hash, at)
 );
+CREATE INDEX IF NOT EXISTS upload_chunks_by_key ON upload_chunks (key);
 CREATE TABLE IF NOT EXISTS blob_refs (
     tenant     TEXT NOT NULL,
     collection TEXT NOT NULL,
@@ -667,7 +668,7 @@ fn collect_tx(
         chunks.extend(chunks_in(&tx, tenant, hash)?.into_iter().map(|c| c.key));
         tx.execute("DELETE FROM upload_chunks WHERE tenant = ?1 AND hash = ?2", params![tenant, hash])?;
     }
-    let collected = Collected { blobs, chunks, uploads: uploads.len() as u64 };
+    let collected = Collected { blobs, chunks, uploads: uploads.len() as u64, orphans: 0 };
     if collected.blobs.is_empty() && collected.uploads == 0 {
         return Ok(collected);
     }
@@ -782,5 +783,18 @@ impl Store for SqliteStore {
                 }
             }
         })
+    }
+
+    fn known_chunks(&self, keys: Vec<String>) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
+        Box::pin(self.readers.run(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT count(*) > 0 FROM upload_chunks WHERE key = ?1")?;
+            let mut known = Vec::new();
+            for key in keys {
+                if stmt.query_row([&key], |r| r.get::<_, bool>(0))? {
+                    known.push(key);
+                }
+            }
+            Ok(known)
+        }))
     }
 }
