@@ -74,6 +74,8 @@ async function run() {
       if (output.includes("test result: ")) break;
       if (Date.now() > deadline) {
         console.error(`\nno test result within ${timeoutMs / 1000} s`);
+        const console_ = await textOf(session, "console_output").catch(() => null);
+        if (console_) console.log(`console output so far:\n${console_}`);
         return 1;
       }
       await sleep(500);

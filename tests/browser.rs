@@ -110,6 +110,22 @@ scenarios!(
     scattered_ids_sync_like_neighbouring_ones => "scatteredIdsSyncLikeNeighbouringOnes",
 );
 
+/// The scenarios of files in records (tests/js/blobs.js).
+mod blobs {
+    use super::*;
+
+    #[wasm_bindgen(module = "/tests/js/blobs.js")]
+    extern "C" {
+        #[wasm_bindgen(js_name = filesGoUpBeforeTheirRecords)]
+        fn files_go_up(api: JsValue) -> Promise;
+    }
+
+    #[wasm_bindgen_test]
+    async fn files_go_up_before_their_records() {
+        run(files_go_up(api())).await;
+    }
+}
+
 /// The scenarios of sync per space (tests/js/spaces.js).
 mod spaces {
     use super::*;

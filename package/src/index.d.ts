@@ -116,6 +116,13 @@ export interface CollectionSpec<T = Fields> {
    * space, and collections without this field, sync as always). A record whose field is not a
    * string belongs to no space. An index on the field speeds up `db.spaces.remove()`. */
   space?: NoInfer<StringField<T>>;
+  /** The top-level fields that may hold files (`Blob`s or `File`s, at any depth inside them:
+   * `photo: Blob`, `pages: Blob[]`). Each file is stored once per content beside the records
+   * (addressed by its SHA-256), read back as a `Blob`, and uploaded to the server, in chunks that
+   * resume where they stopped, before any change that refers to it. A `Blob` in another field is
+   * refused with InvalidRecordError. A file pulled from the server and not downloaded here reads
+   * as its reference, `{ $blob: hash, size, type }`. */
+  blobs?: Array<NoInfer<Exclude<keyof T & string, "id" | "_sync">>>;
 }
 
 /** A data migration: runs once, after the schema of `version` is in place, and is recorded. */
@@ -212,6 +219,9 @@ export interface SyncTuning {
   syncOnOpen?: boolean;
   /** A request without an answer by then is abandoned as a network failure (default 30000 ms). */
   requestTimeoutMs?: number;
+  /** Bytes per chunk of a file upload, from 65536 to 8388608 (default 1048576): smaller chunks
+   * lose less to a dropped connection, larger ones cost fewer requests. */
+  chunkBytes?: number;
   /** Registers a Background Sync (tag `"ferrysync:" + db.name`) with the page's service worker
    * whenever changes are queued, so that a worker calling `backgroundSync()` of
    * `ferrysync/sw` sends them after the page has closed (default false); and, at open, a
@@ -518,6 +528,12 @@ export interface SyncStatus {
    * only, and in the sync log (`evicted`); null otherwise. When the browser clears the whole
    * origin, the marker goes too and the device looks new: see docs/storage.md. */
   readonly evicted: { readonly detectedAt: number; readonly lostUnsent: number; readonly lastSeenAt: number } | null;
+  /** The file being uploaded by the sync under way: its hash, and the bytes the server holds of
+   * it (`done`) out of `total`; null when no upload runs. */
+  readonly upload: { readonly blob: string; readonly done: number; readonly total: number } | null;
+  /** The server has no blob endpoints (it predates them): files stay here, and the changes that
+   * refer to them stay queued while everything else syncs. */
+  readonly blobsUnsupported: boolean;
 }
 
 /**

@@ -85,6 +85,9 @@ async fn an_upload_in_chunks_downloads_byte_exact() {
     assert_eq!(res.header("content-type").as_deref(), Some("application/octet-stream"));
     assert_eq!(res.header("etag"), Some(format!("\"{hash}\"")));
     assert_eq!(res.header("cache-control").as_deref(), Some("private, max-age=31536000, immutable"));
+    // A browser caches per token: another tenant's request in the same browser is not answered
+    // from this one's copy.
+    assert_eq!(res.header("vary").as_deref(), Some("Authorization"));
 
     // Ranges: a part (206, Content-Range), the rest from an offset, an end cut to the blob.
     let res = download(&c, &hash, Some("bytes=10-19")).await;

@@ -24,10 +24,16 @@ pub const CONFLICTS_STORE: &str = "_conflicts";
 pub const META_STORE: &str = "_meta";
 /// The sync log: auto-increment `seq` key, bounded (`core::sync::log::LOG_CAP`).
 pub const LOG_STORE: &str = "_log";
+/// Blobs, keyed by `hash` (their SHA-256): one row per blob however many records refer to it,
+/// with the `Blob` and where its upload stands.
+pub const BLOBS_STORE: &str = "_blobs";
+/// Index of the blobs on `upload`: only a blob not on the server yet has the field, so the index
+/// lists exactly the uploads to do.
+pub const BLOBS_BY_UPLOAD: &str = "byUpload";
 /// Raised when ferrysync's own stores or indexes change shape. The IndexedDB version is
 /// `app version * LAYOUT_SPAN + LAYOUT_VERSION`, so either a new app schema or a new layout
 /// triggers an upgrade, and both keep increasing.
-pub const LAYOUT_VERSION: u32 = 2;
+pub const LAYOUT_VERSION: u32 = 3;
 pub const LAYOUT_SPAN: u32 = 100;
 pub const MAX_APP_VERSION: u32 = (u32::MAX - LAYOUT_SPAN) / LAYOUT_SPAN;
 
@@ -50,6 +56,9 @@ pub struct CollectionDef {
     /// The field whose value is a record's space (`space: "projectId"`); `None`: the collection's
     /// records belong to no space and sync as they always did (docs/sync.md, "Spaces").
     pub space: Option<String>,
+    /// The top-level fields that may hold blobs (`blobs: ["photo"]`), at any depth inside them;
+    /// only these are looked into for `Blob`s on a write and for references on a read.
+    pub blobs: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +113,22 @@ pub fn check_space_field(collection: &str, field: &str) -> Result<()> {
         return Err(invalid(format!(
             "collection \"{collection}\": `space` cannot be \"{field}\" (`id` is the primary key, `{META_FIELD}` is ferrysync's metadata)"
         )));
+    }
+    Ok(())
+}
+
+/// A collection's blob field (`blobs: ["photo"]`): one top-level field, not `id`, the metadata or
+/// the space field, declared once.
+pub fn check_blob_fields(collection: &str, fields: &[String], space: Option<&str>) -> Result<()> {
+    for (n, field) in fields.iter().enumerate() {
+        if !is_identifier(field) || field == "id" || field == META_FIELD || Some(field.as_str()) == space {
+            return Err(invalid(format!(
+                "collection \"{collection}\": `blobs` names top-level fields (identifiers, not `id`, `{META_FIELD}` or the space field), got \"{field}\""
+            )));
+        }
+        if fields[..n].contains(field) {
+            return Err(invalid(format!("collection \"{collection}\": blob field \"{field}\" is declared twice")));
+        }
     }
     Ok(())
 }
@@ -225,6 +250,8 @@ pub enum StoreKind {
     Meta,
     /// keyPath `seq`, auto-increment.
     Log,
+    /// keyPath `hash`.
+    Blobs,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,6 +293,16 @@ fn outbox_indexes() -> Vec<IndexDef> {
     ]
 }
 
+fn blobs_by_upload() -> IndexDef {
+    IndexDef {
+        name: BLOBS_BY_UPLOAD.to_string(),
+        key_path: vec!["upload".to_string()],
+        compound: false,
+        unique: false,
+        multi_entry: false,
+    }
+}
+
 /// Whether an existing index is exactly the one wanted (any difference means a rebuild).
 fn same_index(have: &ExistingIndex, want: &IndexDef) -> bool {
     have.name == want.name
@@ -282,6 +319,7 @@ pub fn plan_upgrade(existing: &[ExistingStore], schema: &Schema) -> Vec<UpgradeS
         (CONFLICTS_STORE.into(), StoreKind::Conflicts, vec![]),
         (META_STORE.into(), StoreKind::Meta, vec![]),
         (LOG_STORE.into(), StoreKind::Log, vec![]),
+        (BLOBS_STORE.into(), StoreKind::Blobs, vec![blobs_by_upload()]),
     ];
     for c in &schema.collections {
         wanted.push((c.name.clone(), StoreKind::Collection, collection_indexes(c)));
@@ -322,7 +360,7 @@ mod tests {
     }
 
     fn tasks(indexes: Vec<IndexDef>) -> CollectionDef {
-        CollectionDef { name: "tasks".into(), indexes, conflicts: Strategy::Manual, space: None }
+        CollectionDef { name: "tasks".into(), indexes, conflicts: Strategy::Manual, space: None, blobs: vec![] }
     }
 
     #[test]
@@ -334,12 +372,24 @@ mod tests {
     }
 
     #[test]
+    fn blob_fields_are_top_level_names_declared_once() {
+        let fields = |v: &[&str]| v.iter().map(|f| f.to_string()).collect::<Vec<_>>();
+        assert!(check_blob_fields("t", &fields(&["photo", "files"]), Some("project")).is_ok());
+        for bad in [&["a.b"][..], &["id"], &["_sync"], &["project"], &["x", "x"], &[""]] {
+            assert_eq!(
+                check_blob_fields("t", &fields(bad), Some("project")).unwrap_err().kind,
+                ErrorKind::InvalidOptions
+            );
+        }
+    }
+
+    #[test]
     fn names_and_versions() {
         let s = Schema::new("notes".into(), Some("acme".into()), 3.0, vec![tasks(vec![])]).unwrap();
         assert_eq!(s.database_name(), "ferrysync:notes:acme");
         assert_eq!(database_name("notes", None), "ferrysync:notes");
-        assert_eq!(s.idb_version(), 302);
-        assert_eq!(app_version_of(302), 3);
+        assert_eq!(s.idb_version(), 303);
+        assert_eq!(app_version_of(303), 3);
         assert_eq!(app_version_of(0), 0);
     }
 
@@ -351,7 +401,13 @@ mod tests {
         assert!(schema(1.0, vec![]).is_err());
         assert!(schema(
             1.0,
-            vec![CollectionDef { name: "_outbox".into(), indexes: vec![], conflicts: Strategy::Manual, space: None }]
+            vec![CollectionDef {
+                name: "_outbox".into(),
+                indexes: vec![],
+                conflicts: Strategy::Manual,
+                space: None,
+                blobs: vec![]
+            }]
         )
         .is_err());
         assert!(Schema::new("a:b".into(), None, 1.0, vec![tasks(vec![])]).is_err());
@@ -386,7 +442,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(creates, vec!["_outbox", "_conflicts", "_meta", "_log", "tasks"]);
+        assert_eq!(creates, vec!["_outbox", "_conflicts", "_meta", "_log", "_blobs", "tasks"]);
         let indexes: Vec<_> = steps
             .iter()
             .filter_map(|st| match st {
@@ -396,7 +452,13 @@ mod tests {
             .collect();
         assert_eq!(
             indexes,
-            vec![("_outbox", "byRecord"), ("_outbox", "byHold"), ("tasks", "done"), ("tasks", "_tombstones")]
+            vec![
+                ("_outbox", "byRecord"),
+                ("_outbox", "byHold"),
+                ("_blobs", "byUpload"),
+                ("tasks", "done"),
+                ("tasks", "_tombstones")
+            ]
         );
     }
 
@@ -447,7 +509,13 @@ mod tests {
             2.0,
             vec![
                 tasks(vec![index("priority")]),
-                CollectionDef { name: "notes".into(), indexes: vec![], conflicts: Strategy::Manual, space: None },
+                CollectionDef {
+                    name: "notes".into(),
+                    indexes: vec![],
+                    conflicts: Strategy::Manual,
+                    space: None,
+                    blobs: vec![],
+                },
             ],
         )
         .unwrap();
@@ -459,7 +527,13 @@ mod tests {
         // Dropping a collection from the schema keeps its store.
         let v3 = schema(
             3.0,
-            vec![CollectionDef { name: "notes".into(), indexes: vec![], conflicts: Strategy::Manual, space: None }],
+            vec![CollectionDef {
+                name: "notes".into(),
+                indexes: vec![],
+                conflicts: Strategy::Manual,
+                space: None,
+                blobs: vec![],
+            }],
         )
         .unwrap();
         let steps = plan_upgrade(&existing_after(&v1), &v3);

@@ -465,7 +465,7 @@ impl Collection {
                 (None, Some(own)) => (own, false),
                 (None, None) => (inner.ids.next_at(now()), true),
             };
-            Ok(Write { key: JsValue::from_str(&id), id, generated, intent, data: data.clone() })
+            Ok(Write { key: JsValue::from_str(&id), id, generated, intent, data: data.clone(), blobs: Vec::new() })
         })();
         promise(async move {
             let written = inner.write(&collection, vec![prepared?]).await?;
@@ -496,7 +496,14 @@ impl Collection {
                     Some(id) => (id, false),
                     None => (inner.ids.next_at(now()), true),
                 };
-                writes.push(Write { key: JsValue::from_str(&id), id, generated, intent, data: record });
+                writes.push(Write {
+                    key: JsValue::from_str(&id),
+                    id,
+                    generated,
+                    intent,
+                    data: record,
+                    blobs: Vec::new(),
+                });
             }
             if let Some(i) = refuse_duplicates.then(|| first_repeat(&writes)).flatten() {
                 return Err(Error::new(
@@ -562,6 +569,7 @@ impl Collection {
                 generated: false,
                 intent: Intent::Delete,
                 data: JsValue::UNDEFINED,
+                blobs: Vec::new(),
             };
             let written = inner.write(&collection, vec![write]).await?;
             Ok(JsValue::from_bool(written.changed > 0))
@@ -585,7 +593,8 @@ impl Collection {
         let include_deleted = !options.is_undefined() && field(&options, "includeDeleted").as_bool().unwrap_or(false);
         promise(async move {
             checked?;
-            reads::get(&inner.db()?, &collection, &id, include_deleted).await
+            let record = reads::get(&inner.db()?, &collection, &id, include_deleted).await?;
+            inner.with_blobs(&collection, record).await
         })
     }
 
@@ -595,7 +604,8 @@ impl Collection {
         let parsed = read_query(&query);
         promise(async move {
             let (spec, range) = parsed?;
-            Ok(reads::query(&inner.db()?, &collection, &spec, &range).await?.into())
+            let records = reads::query(&inner.db()?, &collection, &spec, &range).await?;
+            inner.with_blobs(&collection, records.into()).await
         })
     }
 

@@ -41,6 +41,9 @@ pub struct Inner {
     pub driver: Rc<Driver>,
     /// The database's instance id, for its eviction marker (unknown if the marker failed).
     instance: RefCell<Option<String>>,
+    /// Whether the engine stores `Blob`s in IndexedDB ([`Inner::stores_blobs`]); unknown until
+    /// the first write of a file.
+    blob_storage: std::cell::Cell<Option<bool>>,
 }
 
 impl Inner {
@@ -60,6 +63,7 @@ impl Inner {
             tabs: RefCell::default(),
             driver: Rc::new(Driver::new(weak.clone(), sync, lock_name, tag, resolvers)),
             instance: RefCell::default(),
+            blob_storage: std::cell::Cell::default(),
         })
     }
 
@@ -139,11 +143,36 @@ impl Inner {
     }
 
     /// Runs `writes` in one transaction; the engine hears of it (counts, listeners, a sync soon).
-    pub async fn write(&self, collection: &str, writes: Vec<Write>) -> Result<Written> {
+    pub async fn write(&self, collection: &str, mut writes: Vec<Write>) -> Result<Written> {
+        if let Some(definition) = self.schema.collection(collection).filter(|c| !c.blobs.is_empty()) {
+            let as_parts = !self.stores_blobs().await?;
+            super::blobs::prepare::prepare(definition, &mut writes, as_parts, now()).await?;
+        }
         let mut written = writes::write(&self.db()?, collection, &self.ids, now(), writes).await?;
         let changes = std::mem::take(&mut written.changes);
         self.driver.feed(Event::WriteCommitted { pending_delta: written.pending_delta, changes });
         Ok(written)
+    }
+
+    /// Whether this engine stores `Blob`s in IndexedDB, probed once per handle, before its first
+    /// write to a collection with blob fields.
+    async fn stores_blobs(&self) -> Result<bool> {
+        if let Some(known) = self.blob_storage.get() {
+            return Ok(known);
+        }
+        let probe = super::blobs::probe_blob_storage(&self.db()?, crate::core::schema::BLOBS_STORE, 3_000);
+        let stores = wasm_bindgen_futures::JsFuture::from(probe).await.ok().and_then(|v| v.as_bool()).unwrap_or(false);
+        self.blob_storage.set(Some(stores));
+        Ok(stores)
+    }
+
+    /// `records` (one, or an array) read from `collection`, with the blobs stored here in place
+    /// of their references.
+    pub async fn with_blobs(&self, collection: &str, records: JsValue) -> Result<JsValue> {
+        match self.schema.collection(collection) {
+            Some(definition) => super::blobs::resolve::resolve(&self.db()?, definition, records).await,
+            None => Ok(records),
+        }
     }
 
     /// After a decision committed: the engine hears of it (counts, listeners, a sync for what it

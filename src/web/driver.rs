@@ -273,11 +273,18 @@ impl Driver {
             Command::EndUpload { hash, outcome } => self.io(move |_| async move {
                 Event::UploadEnded(async { host.store()?.end_upload(&hash, outcome, now()).await }.await)
             }),
-            // The browser's store keeps no blobs yet, so it never names one to upload
-            // (`next_upload` is `None`) and these are never asked for.
-            Command::BlobStatus { .. } | Command::SendChunk { .. } => self.feed(Event::BlobAnswered(Err(
-                crate::core::sync::failure::Failure::BadAnswer("this store keeps no blobs".into()),
-            ))),
+            Command::BlobStatus { hash } => {
+                self.io(move |d| async move { Event::BlobAnswered(d.blob_status(&hash).await) })
+            }
+            // The chunk goes as a slice of the stored Blob: its bytes never pass through here.
+            Command::SendChunk { hash, offset, len, size } => self.io(move |d| async move {
+                let blob = match async { host.store()?.blob_of(&hash).await }.await {
+                    Ok(blob) => blob,
+                    Err(e) => return Event::BlobAnswered(Err(Failure::BadAnswer(e.message))),
+                };
+                let body = super::blobs::blob_slice(&blob, offset as f64, (offset + len) as f64);
+                Event::BlobAnswered(d.send_chunk(&hash, offset, size, &body).await)
+            }),
             Command::AskResolvers(asks) => {
                 let resolvers = self.resolvers.clone();
                 self.io(move |_| async move {
@@ -375,6 +382,20 @@ impl Driver {
 
     async fn pull(&self, cursor: Option<&str>, limit: u32) -> std::result::Result<PullResponse, Failure> {
         self.transport()?.pull(cursor, limit).await
+    }
+
+    async fn blob_status(&self, hash: &str) -> std::result::Result<crate::core::blobs::Answer, Failure> {
+        self.transport()?.blob_status(hash).await
+    }
+
+    async fn send_chunk(
+        &self,
+        hash: &str,
+        offset: u64,
+        size: u64,
+        body: &JsValue,
+    ) -> std::result::Result<crate::core::blobs::Answer, Failure> {
+        self.transport()?.send_chunk(hash, offset, size, body).await
     }
 
     async fn pull_spaces(

@@ -501,14 +501,15 @@ export function createIndex(store, name, keyPath, unique, multiEntry) {
  * whatever the status (the two headers as strings or null; `json` is undefined when the body is
  * not JSON), or rejects with the text of the network error ("TypeError: Failed to fetch",
  * "AbortError: …"). Aborted after `timeoutMs`, body included, so a connection that never answers
- * cannot stall the sync.
+ * cannot stall the sync. The body is JSON text unless `contentType` says otherwise (a blob's
+ * chunk is sent as a Blob, `application/octet-stream`).
  */
-export function fetchJson(url, method, authorization, body, timeoutMs) {
+export function fetchJson(url, method, authorization, body, timeoutMs, contentType) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const headers = {};
   if (authorization !== undefined) headers.Authorization = authorization;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (body !== undefined) headers["Content-Type"] = contentType || "application/json";
   return fetch(url, { method, headers, body, signal: controller.signal })
     .then(
       (response) => {

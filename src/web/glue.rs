@@ -172,11 +172,17 @@ extern "C" {
     pub fn make_field_diff(path: &Array, base: &JsValue, local: &JsValue, server: &JsValue, change: &str) -> JsValue;
     #[wasm_bindgen(js_name = fromFields)]
     pub fn from_fields(pairs: &Array) -> JsValue;
-    /// `body`: a string, or undefined. Resolves to `{ status, retryAfter, contentLength,
-    /// json }`; rejects with the network error's text.
+    /// `body`: a string (or a Blob, with its `content_type`), or undefined. Resolves to `{
+    /// status, retryAfter, contentLength, json }`; rejects with the network error's text.
     #[wasm_bindgen(js_name = fetchJson)]
-    pub fn fetch_json(url: &str, method: &str, authorization: Option<&str>, body: &JsValue, timeout_ms: u32)
-        -> Promise;
+    pub fn fetch_json(
+        url: &str,
+        method: &str,
+        authorization: Option<&str>,
+        body: &JsValue,
+        timeout_ms: u32,
+        content_type: Option<&str>,
+    ) -> Promise;
     #[wasm_bindgen(js_name = callTransport)]
     pub fn call_transport(transport: &JsValue, method: &Function, args: &Array, timeout_ms: u32) -> Promise;
     /// Resolves to one value per id (undefined where there is no record).

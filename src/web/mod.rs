@@ -16,6 +16,7 @@
 //! docs/architecture.md draws these layers and says which may use which.
 
 mod api;
+mod blobs;
 mod database;
 mod driver;
 mod error;

@@ -3,13 +3,14 @@
 use js_sys::{Array, Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::core::blobs::upload::MIN_CHUNK_BYTES;
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::order::sorted_by;
 use crate::core::query::non_negative_int;
-use crate::core::schema::{check_space_field, CollectionDef, IndexDef, Schema};
+use crate::core::schema::{check_blob_fields, check_space_field, CollectionDef, IndexDef, Schema};
 use crate::core::sync::conflict::strategy::Strategy;
 use crate::core::sync::settings::{whole, Settings};
-use crate::protocol::check_space;
+use crate::protocol::{check_space, limits};
 
 use super::js::{describe, get, type_name};
 use super::transport::{Token, Transport};
@@ -164,6 +165,9 @@ fn read_sync_options(sync: &JsValue) -> Result<Option<(Settings, Transport)>> {
     settings.batch_size = number("batchSize", 1, 10_000)?.unwrap_or(settings.batch_size);
     settings.pull_limit = number("pullLimit", 1, 10_000)?.unwrap_or(settings.pull_limit);
     settings.request_timeout_ms = number("requestTimeoutMs", 1, u32::MAX / 2)?.unwrap_or(settings.request_timeout_ms);
+    // Within the smallest chunk an upload halves down to and the reference server's largest.
+    let (min_chunk, max_chunk) = (MIN_CHUNK_BYTES as u32, limits::DEFAULT_MAX_CHUNK_BYTES as u32);
+    settings.chunk_bytes = number("chunkBytes", min_chunk, max_chunk)?.map_or(settings.chunk_bytes, u64::from);
     settings.interval_ms = timer("intervalMs", 1, settings.interval_ms)?;
     settings.debounce_ms = timer("debounceMs", 0, settings.debounce_ms)?;
     settings.sync_on_open = match get(sync, "syncOnOpen") {
@@ -237,7 +241,26 @@ fn read_collection(name: &str, spec: &JsValue) -> Result<CollectionDef> {
             Some(field)
         }
     };
-    Ok(CollectionDef { name: name.to_string(), indexes, conflicts, space })
+    let blobs = read_blob_fields(name, &get(spec, "blobs"))?;
+    check_blob_fields(name, &blobs, space.as_deref())?;
+    Ok(CollectionDef { name: name.to_string(), indexes, conflicts, space, blobs })
+}
+
+/// `blobs: ["photo", ...]`: the fields that may hold files.
+fn read_blob_fields(collection: &str, value: &JsValue) -> Result<Vec<String>> {
+    if value.is_undefined() {
+        return Ok(Vec::new());
+    }
+    let not_list = || {
+        options_error(format!(
+            "collection \"{collection}\": `blobs` must be an array of field names, got {}",
+            describe(value)
+        ))
+    };
+    if !Array::is_array(value) {
+        return Err(not_list());
+    }
+    Array::from(value).iter().map(|f| f.as_string().ok_or_else(not_list)).collect()
 }
 
 /// `conflicts`: a strategy's name, `{ merge: fallback }`, or a function (the collection's own

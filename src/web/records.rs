@@ -124,6 +124,19 @@ pub fn status_to_js(status: &SyncStatus) -> JsValue {
         None => JsValue::NULL,
     };
     set_field(&o, "evicted", &evicted);
+    // `{ blob, done, total }`: the blob being uploaded and the bytes the server holds of it.
+    let upload = match &status.upload {
+        Some(u) => {
+            let one = Object::new();
+            set_field(&one, "blob", &JsValue::from_str(&u.hash));
+            set_field(&one, "done", &JsValue::from_f64(u.done as f64));
+            set_field(&one, "total", &JsValue::from_f64(u.total as f64));
+            Object::freeze(&one).into()
+        }
+        None => JsValue::NULL,
+    };
+    set_field(&o, "upload", &upload);
+    set_field(&o, "blobsUnsupported", &JsValue::from_bool(status.blobs_unsupported));
     Object::freeze(&o).into()
 }
 
@@ -148,9 +161,15 @@ pub fn status_from_js(theirs: &JsValue) -> SyncStatus {
         spaces: spaces_from_js(&get(theirs, "spaces")),
         // What an open found is that tab's to report.
         evicted: None,
-        // The browser's store uploads no blobs yet, so no tab has these to tell.
-        upload: None,
-        blobs_unsupported: false,
+        upload: {
+            let u = get(theirs, "upload");
+            u.is_object().then(|| crate::core::status::UploadProgress {
+                hash: get(&u, "blob").as_string().unwrap_or_default(),
+                done: get(&u, "done").as_f64().unwrap_or(0.0) as u64,
+                total: get(&u, "total").as_f64().unwrap_or(0.0) as u64,
+            })
+        },
+        blobs_unsupported: get(theirs, "blobsUnsupported").as_bool().unwrap_or(false),
     }
 }
 

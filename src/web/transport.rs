@@ -9,9 +9,12 @@ use js_sys::{Function, Promise};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use crate::core::blobs::upload::refusal_or_failure;
+use crate::core::blobs::Answer as BlobAnswer;
 use crate::core::sync::failure::{retry_after_ms, Failure};
 use crate::core::sync::transport::Transport as CoreTransport;
-use crate::protocol::{pull_query, Mutation, SpacesPullRequest, HEALTH_PATH, PULL_PATH, PUSH_PATH};
+use crate::protocol::blobs::upload_path;
+use crate::protocol::{codes, pull_query, Mutation, SpacesPullRequest, HEALTH_PATH, PULL_PATH, PUSH_PATH};
 
 use super::glue;
 use super::js::{describe, get};
@@ -153,9 +156,10 @@ async fn http(
 ) -> Result<JsValue, Failure> {
     // The JSON text's length in UTF-16 units: its bytes, for the ASCII that JSON mostly is.
     let sent = body.dyn_ref::<js_sys::JsString>().map_or(0, |b| b.length() as u64);
-    let answer = JsFuture::from(glue::fetch_json(url, method, authorization, body, timeout_ms)).await.map_err(|e| {
-        Failure::Network { message: e.as_string().unwrap_or_else(|| describe(&e)), retry_after_ms: None }
-    })?;
+    let answer =
+        JsFuture::from(glue::fetch_json(url, method, authorization, body, timeout_ms, None)).await.map_err(|e| {
+            Failure::Network { message: e.as_string().unwrap_or_else(|| describe(&e)), retry_after_ms: None }
+        })?;
     let status = get(&answer, "status").as_f64().unwrap_or(0.0) as u16;
     let retry_after = get(&answer, "retryAfter").as_string().as_deref().and_then(retry_after_ms);
     let received = get(&answer, "contentLength").as_string().and_then(|l| l.parse::<u64>().ok());
@@ -172,6 +176,53 @@ async fn http(
         message: get(&error, "message").as_string().unwrap_or_else(|| "no error body".into()),
         retry_after_ms: retry_after,
     })
+}
+
+impl Transport {
+    /// How far the upload of blob `hash` is (`GET /v1/blobs/{hash}/upload`). A JS transport has
+    /// no blob endpoints: it answers as a server without them would.
+    pub async fn blob_status(&self, hash: &str) -> Result<BlobAnswer, Failure> {
+        self.blob_request("GET", &upload_path(hash), "", &JsValue::UNDEFINED).await
+    }
+
+    /// Sends `body` (bytes `offset ..` of blob `hash`, of `size` bytes) as the next chunk of its
+    /// upload (`PATCH /v1/blobs/{hash}/upload?offset=&size=`).
+    pub async fn send_chunk(&self, hash: &str, offset: u64, size: u64, body: &JsValue) -> Result<BlobAnswer, Failure> {
+        let query = format!("?offset={offset}&size={size}");
+        self.blob_request("PATCH", &upload_path(hash), &query, body).await
+    }
+
+    async fn blob_request(&self, method: &str, path: &str, query: &str, body: &JsValue) -> Result<BlobAnswer, Failure> {
+        let Transport::Http { base, token, timeout_ms, bytes } = self else {
+            let message = "a JS transport has no blob endpoints".to_string();
+            return Ok(BlobAnswer::Refused { status: 404, code: codes::NOT_FOUND.into(), message, offset: None });
+        };
+        let authorization = token.authorization(*timeout_ms).await?;
+        let url = format!("{base}{path}{query}");
+        let content_type = (!body.is_undefined()).then_some("application/octet-stream");
+        let promise = glue::fetch_json(&url, method, Some(&authorization), body, *timeout_ms, content_type);
+        let answer = JsFuture::from(promise).await.map_err(|e| Failure::Network {
+            message: e.as_string().unwrap_or_else(|| describe(&e)),
+            retry_after_ms: None,
+        })?;
+        let status = get(&answer, "status").as_f64().unwrap_or(0.0) as u16;
+        let sent = get(body, "size").as_f64().unwrap_or(0.0) as u64;
+        let received = get(&answer, "contentLength").as_string().and_then(|l| l.parse::<u64>().ok());
+        let (total_sent, total_received) = bytes.get();
+        bytes.set((total_sent + sent, total_received + received.unwrap_or(0)));
+        let json = get(&answer, "json");
+        if (200..300).contains(&status) {
+            return wire::read_upload_status(&json).map(BlobAnswer::Status);
+        }
+        let error = get(&json, "error");
+        refusal_or_failure(
+            status,
+            get(&error, "code").as_string().unwrap_or_else(|| "unknown".into()),
+            get(&error, "message").as_string().unwrap_or_else(|| "no error body".into()),
+            get(&json, "offset").as_f64().filter(|o| *o >= 0.0).map(|o| o as u64),
+            get(&answer, "retryAfter").as_string().as_deref().and_then(retry_after_ms),
+        )
+    }
 }
 
 /// Calls `transport[method](...args)`; a throw, a rejection or no answer within `timeout_ms` is a

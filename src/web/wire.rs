@@ -117,6 +117,17 @@ pub fn read_pull_response(answer: &JsValue) -> Result<PullResponse, Failure> {
     Ok(Pull { changes, cursor, has_more, server_time: optional(answer, "serverTime", what, whole)? })
 }
 
+/// `{ offset, size, complete }`, the answer to a blob upload's `GET` or `PATCH`.
+pub fn read_upload_status(answer: &JsValue) -> Result<crate::protocol::UploadStatus, Failure> {
+    let what = "upload status";
+    let complete = get(answer, "complete");
+    Ok(crate::protocol::UploadStatus {
+        offset: whole(answer, "offset", what)?,
+        size: optional(answer, "size", what, whole)?,
+        complete: complete.as_bool().ok_or_else(|| bad(what, "complete", "a boolean", &complete))?,
+    })
+}
+
 /// `{ spaces: [{ space, cursor }], limit }`, as `POST /v1/pull` takes it (a space from its start
 /// has no `cursor`).
 pub fn spaces_pull_request(request: &SpacesPullRequest) -> JsValue {

@@ -315,8 +315,10 @@ pub async fn get_blob(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(OCTET_STREAM));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    // A content address never changes.
+    // A content address never changes. But the answer is this tenant's: a browser's cache must
+    // not give it to a request with another token (another tenant signed in on the same device).
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
+    h.insert(header::VARY, HeaderValue::from_static("Authorization"));
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{hash}\"")) {
         h.insert(header::ETAG, etag);
     }

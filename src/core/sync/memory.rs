@@ -895,15 +895,13 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
         })
     }
 
+    /// In hash order, as the browser's `byUpload` index lists them. Any blob stored here and not
+    /// on the server goes up, whether or not a queued change still refers to it (one replaced
+    /// before its upload costs an upload, and the server collects it).
     async fn next_upload(&self, skip: &[String]) -> Result<Option<BlobRef>> {
         let state = self.state.borrow();
-        let wanted = state
-            .outbox
-            .values()
-            .filter(|r| r.entry.hold.is_none())
-            .flat_map(|r| state.blobs_of(&key(&r.entry.collection, &r.entry.record_id)))
-            .find(|h| !skip.contains(h) && state.uploaded(h) == Some(Uploaded::No));
-        Ok(wanted.and_then(|h| state.blobs.get(&h)).map(|b| b.blob.clone()))
+        let mut waiting = state.blobs.values().filter(|b| b.uploaded == Uploaded::No && !skip.contains(&b.blob.hash));
+        Ok(waiting.next().map(|b| b.blob.clone()))
     }
 
     async fn end_upload(&self, hash: &str, outcome: Uploaded, now: f64) -> Result<Decided> {

@@ -338,10 +338,9 @@ pub trait SyncStorage<D> {
     /// Drops the dead letter of `collection`/`id` and the record's later changes.
     async fn discard_failed(&self, collection: &str, id: &str, now: f64) -> Result<Decided>;
 
-    /// The next blob to upload: one whose bytes are here, not known to be on the server
-    /// ([`crate::core::blobs::Uploaded::No`]), that a queued change not held by a conflict or
-    /// a rejection refers to; passing over `skip`. `None` when there is none (a store that keeps
-    /// no blobs has none).
+    /// The next blob to upload: one whose bytes are here and that is not known to be on the
+    /// server ([`crate::core::blobs::Uploaded::No`]), passing over `skip`. `None` when there is
+    /// none (a store that keeps no blobs has none).
     async fn next_upload(&self, skip: &[String]) -> Result<Option<crate::protocol::BlobRef>> {
         let _ = skip;
         Ok(None)

@@ -376,6 +376,7 @@ fn upgrade(
                     StoreKind::Outbox | StoreKind::Log => (JsValue::from_str("seq"), true),
                     StoreKind::Conflicts => (Array::of2(&"collection".into(), &"id".into()).into(), false),
                     StoreKind::Meta => (JsValue::UNDEFINED, false),
+                    StoreKind::Blobs => (JsValue::from_str("hash"), false),
                 };
                 glue::create_store(database, &name, &key_path, auto_increment).map_err(fail)?;
             }

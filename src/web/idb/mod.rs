@@ -2,6 +2,7 @@
 //! sync engine's storage ([`IdbStore`]: batches, answers, pages, counts, decisions). Each module
 //! reads JS values, asks the core what to do, and writes the answer back.
 
+pub mod blobs;
 pub mod connection;
 mod decisions;
 pub mod entries;
@@ -45,6 +46,13 @@ pub struct IdbStore {
     pub schema: Rc<Schema>,
 }
 
+impl IdbStore {
+    /// The stored `Blob` of `hash` (a chunk of it is sent as a slice).
+    pub async fn blob_of(&self, hash: &str) -> Result<JsValue> {
+        blobs::blob_of(&self.db, hash).await
+    }
+}
+
 impl SyncStorage<JsData> for IdbStore {
     /// The conflict objects as stored: `{ collection, id, local, server, detectedAt }`.
     type Conflicts = JsValue;
@@ -52,6 +60,19 @@ impl SyncStorage<JsData> for IdbStore {
     type DeadLetters = JsValue;
     /// The log entries as stored, newest first.
     type Log = JsValue;
+
+    fn next_upload(&self, skip: &[String]) -> impl Future<Output = Result<Option<crate::protocol::BlobRef>>> {
+        blobs::next_upload(&self.db, skip)
+    }
+
+    fn end_upload(
+        &self,
+        hash: &str,
+        outcome: crate::core::blobs::Uploaded,
+        now: f64,
+    ) -> impl Future<Output = Result<Decided>> {
+        blobs::end_upload(&self.db, &self.schema, hash, outcome, now)
+    }
 
     fn read_batch(&self, max: u32, now: f64) -> impl Future<Output = Result<Option<Batch<JsData>>>> {
         push::read_batch(&self.db, &self.schema, max, now)

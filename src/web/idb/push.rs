@@ -22,10 +22,12 @@ use crate::core::sync::rules::RecordStep;
 use crate::core::sync::storage::{Batch, PushApplied};
 use crate::protocol::{self, Mutation, MutationResult};
 
+use super::super::blobs::prepare::fields;
 use super::super::glue;
 use super::super::js::get;
 use super::super::records::read_meta;
 use super::super::wire::{self, JsData, PushResponse};
+use super::blobs;
 use super::connection::{commit_now_or_abort, js_err, request};
 use super::entries::{
     all_stores, all_stores_strict, by_record, count_dead_letters, entries, entries_and_damaged, entries_of_each,
@@ -48,6 +50,7 @@ pub async fn read_batch(db: &IdbDatabase, schema: &Schema, max: u32, now: f64) -
         let outbox = outbox(&tx)?;
         let fail = js_err(context);
         let mark = read_mark(&tx, context)?;
+        let waiting = blobs::waiting(&tx, context)?.await?;
         // Queue order. Planning skips held entries and what waits behind them, so when a full
         // page plans a short batch, the next page is read too.
         let mut queued: Vec<Stored> = Vec::new();
@@ -65,7 +68,12 @@ pub async fn read_batch(db: &IdbDatabase, schema: &Schema, max: u32, now: f64) -
             let (page, damaged) = entries_and_damaged(&page);
             quarantine(&tx, damaged, now, context).await?;
             queued.extend(page);
-            let plan: Vec<Queued<'_>> = queued.iter().map(|s| Queued::from(&s.entry)).collect();
+            let waits = waiting_for_uploads(&tx, schema, &queued, &waiting, context).await?;
+            let plan: Vec<Queued<'_>> = queued
+                .iter()
+                .zip(&waits)
+                .map(|(s, waits)| Queued { held: s.entry.hold.is_some() || *waits, ..Queued::from(&s.entry) })
+                .collect();
             let chosen = next_batch(&plan, max as usize);
             if !full || chosen.len() >= max as usize {
                 break chosen;
@@ -106,6 +114,29 @@ pub async fn read_batch(db: &IdbDatabase, schema: &Schema, max: u32, now: f64) -
         Ok(Some(batch))
     };
     commit_now_or_abort(&tx, context, work).await
+}
+
+/// For each of `queued`, whether it waits for an upload: its record, in a collection with blob
+/// fields, refers to a blob not on the server. Reads records only when some blob is waiting.
+async fn waiting_for_uploads(
+    tx: &IdbTransaction,
+    schema: &Schema,
+    queued: &[Stored],
+    waiting: &[String],
+    context: &str,
+) -> Result<Vec<bool>> {
+    let with_blobs = |s: &Stored| schema.collection(&s.entry.collection).filter(|c| !c.blobs.is_empty());
+    if waiting.is_empty() || !queued.iter().any(|s| with_blobs(s).is_some()) {
+        return Ok(vec![false; queued.len()]);
+    }
+    let keys: Vec<(&str, &str)> =
+        queued.iter().map(|s| (s.entry.collection.as_str(), s.entry.record_id.as_str())).collect();
+    let records = records_of(tx, &keys, context)?.await?;
+    Ok(queued
+        .iter()
+        .zip(records)
+        .map(|(s, record)| with_blobs(s).is_some_and(|c| blobs::waits(&record, &fields(c), waiting)))
+        .collect())
 }
 
 /// Takes outbox rows that do not decode out of the queue, each logged with its raw value and why
@@ -197,6 +228,11 @@ pub async fn apply_push(
             // The entry may have gone meanwhile (the user discarded it); nothing to apply then.
             let Some(sent) = siblings.iter().find(|s| s.entry.seq == seq) else { continue };
             let later = siblings.iter().find(|s| s.entry.seq > seq);
+            if let Some(c) = schema.collection(&m.collection).filter(|c| !c.blobs.is_empty()) {
+                if blobs::await_upload(&tx, &record, &fields(c), &result, context).await? {
+                    continue;
+                }
+            }
             let meta = read_meta(&record);
             let mut step = push_step(&result, meta.as_ref(), later.is_some());
             let mut in_conflict = meta.as_ref().is_some_and(|m| m.status == RecordStatus::Conflict);
@@ -223,22 +259,8 @@ pub async fn apply_push(
                 }
                 EntryStep::DeadLetter { code, message } => {
                     let data = m.data.as_ref().map_or(JsValue::UNDEFINED, |d| d.0.clone());
-                    let logged = glue::make_log_entry(
-                        now,
-                        LogKind::Rejected.as_str(),
-                        &m.collection,
-                        &m.id,
-                        None,
-                        None,
-                        &data,
-                        &JsValue::UNDEFINED,
-                        Some(code.clone()),
-                        Some(message.clone()),
-                    );
-                    log::append(&tx, &logged, context).await?;
-                    applied.changes.add(LOG_CHANGES, &m.id, Op::Create);
-                    let error = glue::make_rejection(&code, &message);
-                    outbox.put(&glue::hold_entry(&sent.raw, Hold::Failed.as_str(), &error)).map_err(&fail)?;
+                    let rejection = Rejection { collection: &m.collection, id: &m.id, data: &data, code, message };
+                    reject(&tx, &sent.raw, rejection, now, &mut applied.changes, context).await?;
                     applied.rejected += 1;
                 }
             }
@@ -282,6 +304,46 @@ pub async fn apply_push(
         Ok(applied)
     };
     commit_now_or_abort(&tx, context, work).await
+}
+
+/// A queued change the server (or an upload) refused for good.
+pub struct Rejection<'a> {
+    pub collection: &'a str,
+    pub id: &'a str,
+    /// The data it carried, for the log.
+    pub data: &'a JsValue,
+    pub code: String,
+    pub message: String,
+}
+
+/// Makes the stored entry `raw` a dead letter with `rejection`'s error, logged with its data.
+/// The dead-letter count is the caller's to move.
+pub async fn reject(
+    tx: &IdbTransaction,
+    raw: &JsValue,
+    rejection: Rejection<'_>,
+    now: f64,
+    changes: &mut crate::core::sync::storage::Changes,
+    context: &str,
+) -> Result<()> {
+    let Rejection { collection, id, data, code, message } = rejection;
+    let logged = glue::make_log_entry(
+        now,
+        LogKind::Rejected.as_str(),
+        collection,
+        id,
+        None,
+        None,
+        data,
+        &JsValue::UNDEFINED,
+        Some(code.clone()),
+        Some(message.clone()),
+    );
+    log::append(tx, &logged, context).await?;
+    changes.add(LOG_CHANGES, id, Op::Create);
+    let error = glue::make_rejection(&code, &message);
+    outbox(tx)?.put(&glue::hold_entry(raw, Hold::Failed.as_str(), &error)).map_err(js_err(context))?;
+    Ok(())
 }
 
 /// The entries to delete as ranges of keys: `present`, the outbox's keys (ascending) between the

@@ -15,7 +15,7 @@ use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::ids::IdGenerator;
 use crate::core::order::sorted_by;
 use crate::core::outbox::{Op, Queued};
-use crate::core::schema::{META_STORE, OUTBOX_BY_RECORD, OUTBOX_STORE};
+use crate::core::schema::{BLOBS_STORE, META_STORE, OUTBOX_BY_RECORD, OUTBOX_STORE};
 use crate::core::sync::storage::Changes;
 use crate::core::write::{plan_write, Current, Fields, Intent, Newest, Queue, WriteStep};
 
@@ -37,6 +37,9 @@ pub struct Write {
     pub intent: Intent,
     /// The record (create, put, replace) or the patch (update); undefined for a delete.
     pub data: JsValue,
+    /// The `_blobs` rows of the blobs the data holds ([`crate::web::blobs::prepare`]), stored in
+    /// the same transaction.
+    pub blobs: Vec<JsValue>,
 }
 
 pub struct Written {
@@ -141,10 +144,15 @@ pub async fn write(
     // `_meta` holds the sent mark, needed only to coalesce into an entry already queued: a write
     // of a freshly generated id has none.
     let reads = writes.iter().any(|w| !w.generated);
-    let tx = match reads {
-        true => transaction(db, &[collection, OUTBOX_STORE, META_STORE], true)?,
-        false => transaction(db, &[collection, OUTBOX_STORE], true)?,
-    };
+    let blobs = writes.iter().any(|w| !w.blobs.is_empty());
+    let mut stores = vec![collection, OUTBOX_STORE];
+    if reads {
+        stores.push(META_STORE);
+    }
+    if blobs {
+        stores.push(BLOBS_STORE);
+    }
+    let tx = transaction(db, &stores, true)?;
     let rewritten: Array = writes.iter().map(|w| w.key.clone()).collect();
     let put = Array::new();
     let context = format!("writing to \"{collection}\"");
@@ -166,6 +174,10 @@ async fn issue(
 ) -> Result<Written> {
     let records = store(tx, collection)?;
     let outbox = store(tx, OUTBOX_STORE)?;
+    let rows: Vec<JsValue> = writes.iter().flat_map(|w| w.blobs.iter().cloned()).collect();
+    if !rows.is_empty() {
+        super::blobs::store_rows(tx, &rows, &format!("storing the blobs of \"{collection}\"")).await?;
+    }
     let mut here = read_here(tx, collection, &records, &outbox, &writes).await?;
     let mut written =
         Written { stored: Vec::with_capacity(writes.len()), changed: 0, pending_delta: 0, changes: Changes::default() };

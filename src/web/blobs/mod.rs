@@ -1,0 +1,16 @@
+//! Blobs in records, the browser's side. A write's `Blob`s (in the collection's declared blob
+//! fields) are hashed chunk by chunk with the core's hasher and replaced by references before the
+//! write's transaction, which stores each blob once in `_blobs` beside the record and its queued
+//! change ([`prepare`]); a read puts the `Blob`s stored here back in place of the references
+//! ([`resolve`]). `blobs.js` does the walking of JS values.
+//!
+//! An engine that cannot store a `Blob` in IndexedDB (WebKit's ephemeral sessions, Safari's
+//! private browsing: the put fails or never settles) is found by a probe before the first write
+//! of a file ([`probe_blob_storage`]); there a row keeps the file's bytes as the ArrayBuffers read
+//! while hashing, and a read rebuilds the `Blob` from them.
+
+mod glue;
+pub mod prepare;
+pub mod resolve;
+
+pub use glue::{blob_of_row, blob_slice, probe_blob_storage, refs_in};
