@@ -41,6 +41,8 @@ pub struct Plan {
     key_path: Option<Vec<Vec<JsValue>>>,
     compound: bool,
     filters_tombstones: bool,
+    /// The collection, when it has blob fields: the rows get their `Blob`s put back as any read.
+    with_blobs: Option<CollectionDef>,
 }
 
 impl Plan {
@@ -63,6 +65,15 @@ impl Plan {
             key_path,
             compound: index.is_some_and(|i| i.compound),
             filters_tombstones: spec.filters_tombstones(),
+            with_blobs: (!collection.blobs.is_empty()).then(|| collection.clone()),
+        }
+    }
+
+    /// `records` with the blobs stored here in place of their references, as any read.
+    async fn with_blobs(&self, db: &IdbDatabase, records: Array) -> Result<Array> {
+        match &self.with_blobs {
+            Some(collection) => Ok(super::blobs::resolve::resolve(db, collection, records.into()).await?.into()),
+            None => Ok(records),
         }
     }
 
@@ -306,6 +317,7 @@ fn listeners_of(st: &State) -> Array {
 /// Runs the query; the new snapshot goes to every listener.
 async fn rerun(state: &Weak<RefCell<State>>, plan: &Plan, db: &IdbDatabase) -> Result<Option<Array>> {
     let window = reads::query(db, &plan.collection, &plan.window_spec, &plan.range).await?;
+    let window = plan.with_blobs(db, window).await?;
     let rows = plan.rows_of(&window);
     let Some(s) = state.upgrade() else { return Ok(None) };
     let mut st = s.borrow_mut();
@@ -324,6 +336,10 @@ async fn patch_step(
 ) -> Result<Option<Array>> {
     let keys: Vec<JsValue> = ids.iter().map(|id| JsValue::from_str(id)).collect();
     let records = reads::get_many(db, &plan.collection, &keys).await?;
+    let records: Vec<JsValue> = match plan.with_blobs {
+        Some(_) => plan.with_blobs(db, records.into_iter().collect()).await?.iter().collect(),
+        None => records,
+    };
     let changed: Vec<Changed> =
         ids.into_iter().zip(&records).map(|(id, r)| Changed { now: plan.now_of(&id, r), id }).collect();
     let Some(s) = state.upgrade() else { return Ok(None) };

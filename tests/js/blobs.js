@@ -60,6 +60,18 @@ export async function filesGoUpBeforeTheirRecords(api) {
     assert(sameBytes(await bytesOf(read.file), big), "its bytes");
     assert(sameBytes(await bytesOf(read.pages[1].cover), small), "nested in the field too");
     eq((await db.outbox()).length, 1, "one queued change");
+    // A live query (what the React hooks read) gives the Blobs too.
+    const live = notes.live({});
+    const rows = await new Promise((resolve) => {
+      const stop = live.subscribe(() => {
+        const now = live.getSnapshot();
+        if (now && now.length) {
+          stop();
+          resolve(now);
+        }
+      });
+    });
+    assert(rows[0].file instanceof Blob && rows[0].file.size === big.length, "a live query's row holds the Blob");
 
     // Refused: a Blob in a field the collection does not name in `blobs`.
     await rejects(notes.create({ title: "x", other: new Blob([small]) }), "InvalidRecordError", "an undeclared blob field");
