@@ -28,11 +28,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("spaces", &["database", "driver", "idb", "options"]),
     ("metrics", &[]),
     ("live", &["events", "idb", "query_args"]),
-    ("database", &["driver", "idb", "events", "tabs", "records", "transport"]),
-    ("driver", &["idb", "transport", "wire", "resolvers"]),
+    ("database", &["driver", "idb", "events", "tabs", "records", "transport", "blobs"]),
+    ("driver", &["idb", "transport", "wire", "resolvers", "blobs"]),
     ("resolvers", &["records", "wire"]),
     ("tabs", &["records"]),
-    ("idb", &["records", "wire"]),
+    ("idb", &["records", "wire", "blobs"]),
+    ("blobs", &[]),
     ("transport", &["wire"]),
     ("options", &["transport"]),
     ("query_args", &["options"]),
@@ -74,9 +75,10 @@ fn module_of(path: &str) -> Option<String> {
     (name != "mod").then(|| name.to_string())
 }
 
-/// The `src/web` modules a file names through `super::` (one or two levels up, from `idb/`).
+/// The `src/web` modules a file names through `super::` (one or two levels up, from a module
+/// that is a directory: `idb/`, `blobs/`).
 fn uses(path: &str, text: &str) -> BTreeSet<String> {
-    let in_idb = path.contains("src/web/idb/");
+    let in_idb = path.split("src/web/").nth(1).is_some_and(|rel| rel.contains('/'));
     let mut used = BTreeSet::new();
     let mut rest = text;
     while let Some(at) = rest.find("super::") {

@@ -146,7 +146,12 @@ impl Inner {
     pub async fn write(&self, collection: &str, mut writes: Vec<Write>) -> Result<Written> {
         if let Some(definition) = self.schema.collection(collection).filter(|c| !c.blobs.is_empty()) {
             let as_parts = !self.stores_blobs().await?;
-            super::blobs::prepare::prepare(definition, &mut writes, as_parts, now()).await?;
+            for (i, w) in writes.iter_mut().enumerate() {
+                if let Some((data, rows)) = super::blobs::prepare::take(definition, i, &w.data, as_parts, now()).await?
+                {
+                    (w.data, w.blobs) = (data, rows);
+                }
+            }
         }
         let mut written = writes::write(&self.db()?, collection, &self.ids, now(), writes).await?;
         let changes = std::mem::take(&mut written.changes);
@@ -170,7 +175,7 @@ impl Inner {
     /// of their references.
     pub async fn with_blobs(&self, collection: &str, records: JsValue) -> Result<JsValue> {
         match self.schema.collection(collection) {
-            Some(definition) => super::blobs::resolve::resolve(&self.db()?, definition, records).await,
+            Some(definition) => super::idb::blobs::resolve(&self.db()?, definition, records).await,
             None => Ok(records),
         }
     }

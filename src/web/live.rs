@@ -72,7 +72,7 @@ impl Plan {
     /// `records` with the blobs stored here in place of their references, as any read.
     async fn with_blobs(&self, db: &IdbDatabase, records: Array) -> Result<Array> {
         match &self.with_blobs {
-            Some(collection) => Ok(super::blobs::resolve::resolve(db, collection, records.into()).await?.into()),
+            Some(collection) => Ok(super::idb::blobs::resolve(db, collection, records.into()).await?.into()),
             None => Ok(records),
         }
     }

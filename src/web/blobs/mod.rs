@@ -2,7 +2,8 @@
 //! fields) are hashed chunk by chunk with the core's hasher and replaced by references before the
 //! write's transaction, which stores each blob once in `_blobs` beside the record and its queued
 //! change ([`prepare`]); a read puts the `Blob`s stored here back in place of the references
-//! ([`resolve`]). `blobs.js` does the walking of JS values.
+//! (`idb::blobs::resolve`). `blobs.js` does the walking of JS values. Nothing here touches
+//! IndexedDB: `idb` uses this module, never the other way round.
 //!
 //! An engine that cannot store a `Blob` in IndexedDB (WebKit's ephemeral sessions, Safari's
 //! private browsing: the put fails or never settles) is found by a probe before the first write
@@ -11,6 +12,6 @@
 
 mod glue;
 pub mod prepare;
-pub mod resolve;
 
-pub use glue::{blob_of_row, blob_slice, probe_blob_storage, refs_in};
+pub use glue::{blob_of_row, blob_slice, probe_blob_storage, refs_in, with_blobs};
+pub use prepare::fields;

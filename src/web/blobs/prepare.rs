@@ -1,4 +1,4 @@
-//! Before a write: the `Blob`s of each record's declared blob fields are hashed and replaced by
+//! Before a write: the `Blob`s of a record's declared blob fields are hashed and replaced by
 //! references, and each becomes a `_blobs` row for the write's transaction to store (once per
 //! hash). Hashing reads the blob in chunks, outside any transaction (a transaction must not wait
 //! on anything but its own requests), so a file of hundreds of MB is never in memory at once.
@@ -12,7 +12,6 @@ use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::schema::CollectionDef;
 
 use super::super::error::from_js;
-use super::super::idb::writes::Write;
 use super::super::js::get;
 use super::glue;
 
@@ -24,44 +23,48 @@ pub fn fields(collection: &CollectionDef) -> Array {
     collection.blobs.iter().map(|f| JsValue::from_str(f)).collect()
 }
 
-/// Replaces the `Blob`s of `writes` by references and fills each write's `blobs` with the rows
-/// to store: each holding the `Blob`, or, when `as_parts` (an engine that stores no Blobs), the
-/// bytes read while hashing. A `Blob` at the top of a field the collection does not declare is
-/// refused (InvalidRecord): it would be stored but never synced.
-pub async fn prepare(collection: &CollectionDef, writes: &mut [Write], as_parts: bool, now: f64) -> Result<()> {
+/// Record `data` (number `i` of a write call, for the message) with its `Blob`s replaced by
+/// references, and the `_blobs` rows to store with it: each holding the `Blob`, or, when
+/// `as_parts` (an engine that stores no Blobs), the bytes read while hashing. `None` when the
+/// data holds no Blob. A `Blob` at the top of a field the collection does not declare is refused
+/// (InvalidRecord): it would be stored but never synced.
+pub async fn take(
+    collection: &CollectionDef,
+    i: usize,
+    data: &JsValue,
+    as_parts: bool,
+    now: f64,
+) -> Result<Option<(JsValue, Vec<JsValue>)>> {
     if collection.blobs.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
-    let fields = fields(collection);
-    for (i, w) in writes.iter_mut().enumerate() {
-        let taken = glue::take_blobs(&w.data, &fields)
-            .map_err(|e| from_js("reading its fields", &e, ErrorKind::InvalidRecord))?;
-        if taken.is_undefined() {
-            continue;
-        }
-        if let Some(field) = get(&taken, "misplaced").as_string() {
-            return Err(Error::new(
-                ErrorKind::InvalidRecord,
-                format!(
-                    "record #{i}: field \"{field}\" holds a Blob, but collection \"{}\" does not name it in `blobs`",
-                    collection.name
-                ),
-            ));
-        }
-        for pair in Array::from(&get(&taken, "found")).iter() {
-            let pair = Array::from(&pair);
-            let (blob, reference) = (pair.get(0), pair.get(1));
-            let size = get(&blob, "size").as_f64().unwrap_or(0.0);
-            let parts = as_parts.then(Array::new);
-            let hash = hash_blob(&blob, size, parts.as_ref()).await?;
-            let _ = Reflect::set(&reference, &JsValue::from_str("$blob"), &JsValue::from_str(&hash));
-            let media_type = get(&blob, "type").as_string().unwrap_or_default();
-            let parts: JsValue = parts.map_or(JsValue::UNDEFINED, Into::into);
-            w.blobs.push(glue::make_blob_row(&hash, &blob, &parts, size, &media_type, now));
-        }
-        w.data = get(&taken, "data");
+    let taken = glue::take_blobs(data, &fields(collection))
+        .map_err(|e| from_js("reading its fields", &e, ErrorKind::InvalidRecord))?;
+    if taken.is_undefined() {
+        return Ok(None);
     }
-    Ok(())
+    if let Some(field) = get(&taken, "misplaced").as_string() {
+        return Err(Error::new(
+            ErrorKind::InvalidRecord,
+            format!(
+                "record #{i}: field \"{field}\" holds a Blob, but collection \"{}\" does not name it in `blobs`",
+                collection.name
+            ),
+        ));
+    }
+    let mut rows = Vec::new();
+    for pair in Array::from(&get(&taken, "found")).iter() {
+        let pair = Array::from(&pair);
+        let (blob, reference) = (pair.get(0), pair.get(1));
+        let size = get(&blob, "size").as_f64().unwrap_or(0.0);
+        let parts = as_parts.then(Array::new);
+        let hash = hash_blob(&blob, size, parts.as_ref()).await?;
+        let _ = Reflect::set(&reference, &JsValue::from_str("$blob"), &JsValue::from_str(&hash));
+        let media_type = get(&blob, "type").as_string().unwrap_or_default();
+        let parts: JsValue = parts.map_or(JsValue::UNDEFINED, Into::into);
+        rows.push(glue::make_blob_row(&hash, &blob, &parts, size, &media_type, now));
+    }
+    Ok(Some((get(&taken, "data"), rows)))
 }
 
 /// The SHA-256 of a blob's bytes, read [`HASH_CHUNK`] at a time; each chunk's ArrayBuffer is

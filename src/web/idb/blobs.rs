@@ -5,20 +5,20 @@
 
 use std::future::Future;
 
-use js_sys::{Array, Reflect};
+use js_sys::{Array, Map, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbTransaction};
 
 use crate::core::blobs::Uploaded;
 use crate::core::error::{Error, ErrorKind, Result};
-use crate::core::schema::{Schema, BLOBS_BY_UPLOAD, BLOBS_STORE};
+use crate::core::schema::{CollectionDef, Schema, BLOBS_BY_UPLOAD, BLOBS_STORE};
 use crate::core::status::StatusEvent;
 use crate::core::sync::rules::push::awaits_upload;
 use crate::core::sync::rules::RecordStep;
 use crate::core::sync::storage::Decided;
 use crate::protocol::BlobRef;
 
-use super::super::blobs::{blob_of_row, refs_in};
+use super::super::blobs::{blob_of_row, fields, refs_in, with_blobs};
 use super::super::js::get;
 use super::super::records::read_meta;
 use super::connection::{commit_now_or_abort, js_err, request, transaction};
@@ -100,6 +100,44 @@ pub async fn await_upload(
         blobs.put(&row).map_err(&fail)?;
     }
     Ok(true)
+}
+
+/// `records` (an array, or one record or undefined) read from `collection`, with the blobs
+/// stored here in place of their references (one read-only transaction on `_blobs` for all of
+/// them); a reference to a blob not here stays a reference (`{ $blob, size, type }`).
+pub async fn resolve(db: &IdbDatabase, collection: &CollectionDef, records: JsValue) -> Result<JsValue> {
+    if collection.blobs.is_empty() || records.is_undefined() || records.is_null() {
+        return Ok(records);
+    }
+    let fields = fields(collection);
+    let list = if Array::is_array(&records) { Array::from(&records) } else { Array::of1(&records) };
+    let mut hashes: Vec<JsValue> = Vec::new();
+    for record in list.iter() {
+        for h in refs_in(&record, &fields).iter() {
+            if !hashes.iter().any(|k| k.as_string() == h.as_string()) {
+                hashes.push(h);
+            }
+        }
+    }
+    if hashes.is_empty() {
+        return Ok(records);
+    }
+    let context = "reading the blobs of the records read";
+    let tx = transaction(db, &[BLOBS_STORE], false)?;
+    let blobs = store(&tx, BLOBS_STORE)?;
+    let mut pending = Vec::with_capacity(hashes.len());
+    for h in &hashes {
+        pending.push(request(&blobs.get(h).map_err(js_err(context))?, context));
+    }
+    let rows = Map::new();
+    for (h, row) in hashes.iter().zip(pending) {
+        let row = row.await?;
+        if !blob_of_row(&row).is_undefined() {
+            rows.set(h, &row);
+        }
+    }
+    let resolved: Array = list.iter().map(|r| with_blobs(&r, &fields, &rows)).collect();
+    Ok(if Array::is_array(&records) { resolved.into() } else { resolved.get(0) })
 }
 
 /// The next blob to upload: one stored here and not on the server, passing over `skip`.
@@ -194,7 +232,7 @@ async fn dead_letters(
     let mut decided = Decided::default();
     for (s, record) in candidates.iter().zip(records) {
         let Some(collection) = schema.collection(&s.entry.collection) else { continue };
-        let fields = super::super::blobs::prepare::fields(collection);
+        let fields = fields(collection);
         if !refs_in(&record, &fields).iter().any(|h| h.as_string().as_deref() == Some(hash)) {
             continue;
         }

@@ -22,7 +22,7 @@ use crate::core::sync::rules::RecordStep;
 use crate::core::sync::storage::{Batch, PushApplied};
 use crate::protocol::{self, Mutation, MutationResult};
 
-use super::super::blobs::prepare::fields;
+use super::super::blobs::fields;
 use super::super::glue;
 use super::super::js::get;
 use super::super::records::read_meta;
