@@ -225,6 +225,8 @@ impl<'s> Client<'s> {
                         Some(Event::ConflictsSettled(settled))
                     }
                     Command::Count { id } => Some(Event::Counted { id, counts: ready(self.store.counts()) }),
+                    // No files here: the upload phase finds nothing to upload.
+                    Command::NextUpload { skip } => Some(Event::UploadRead(ready(self.store.next_upload(&skip)))),
                     Command::Settle { outcome, .. } => {
                         self.settled = Some(outcome);
                         None
