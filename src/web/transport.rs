@@ -156,26 +156,50 @@ async fn http(
 ) -> Result<JsValue, Failure> {
     // The JSON text's length in UTF-16 units: its bytes, for the ASCII that JSON mostly is.
     let sent = body.dyn_ref::<js_sys::JsString>().map_or(0, |b| b.length() as u64);
-    let answer =
-        JsFuture::from(glue::fetch_json(url, method, authorization, body, timeout_ms, None)).await.map_err(|e| {
-            Failure::Network { message: e.as_string().unwrap_or_else(|| describe(&e)), retry_after_ms: None }
-        })?;
+    let answer = fetch_counted(method, url, authorization, (body, sent, None), timeout_ms, bytes).await?;
     let status = get(&answer, "status").as_f64().unwrap_or(0.0) as u16;
-    let retry_after = get(&answer, "retryAfter").as_string().as_deref().and_then(retry_after_ms);
-    let received = get(&answer, "contentLength").as_string().and_then(|l| l.parse::<u64>().ok());
-    let (total_sent, total_received) = bytes.get();
-    bytes.set((total_sent + sent, total_received + received.unwrap_or(0)));
     let json = Some(get(&answer, "json")).filter(|j| !j.is_undefined());
     if (200..300).contains(&status) {
         return json.ok_or_else(|| Failure::BadAnswer(format!("{url} answered {status} without a JSON body")));
     }
-    let error = json.as_ref().map(|j| get(j, "error")).unwrap_or(JsValue::UNDEFINED);
-    Err(Failure::Http {
-        status,
-        code: get(&error, "code").as_string().unwrap_or_else(|| "unknown".into()),
-        message: get(&error, "message").as_string().unwrap_or_else(|| "no error body".into()),
-        retry_after_ms: retry_after,
-    })
+    let (code, message) = error_of(json.as_ref().unwrap_or(&JsValue::UNDEFINED));
+    Err(Failure::Http { status, code, message, retry_after_ms: retry_after(&answer) })
+}
+
+/// One request (`body`: the body, its length in bytes, and its `Content-Type` when not JSON): the
+/// answer as `glue::fetch_json` gives it, whatever its status, or the network failure. The body's
+/// length and the answer's `Content-Length` are added to `bytes`.
+async fn fetch_counted(
+    method: &str,
+    url: &str,
+    authorization: Option<&str>,
+    (body, sent, content_type): (&JsValue, u64, Option<&str>),
+    timeout_ms: u32,
+    bytes: &Cell<(u64, u64)>,
+) -> Result<JsValue, Failure> {
+    let promise = glue::fetch_json(url, method, authorization, body, timeout_ms, content_type);
+    let answer = JsFuture::from(promise).await.map_err(|e| Failure::Network {
+        message: e.as_string().unwrap_or_else(|| describe(&e)),
+        retry_after_ms: None,
+    })?;
+    let received = get(&answer, "contentLength").as_string().and_then(|l| l.parse::<u64>().ok());
+    let (total_sent, total_received) = bytes.get();
+    bytes.set((total_sent + sent, total_received + received.unwrap_or(0)));
+    Ok(answer)
+}
+
+/// The `Retry-After` of an answer, in ms.
+fn retry_after(answer: &JsValue) -> Option<u64> {
+    get(answer, "retryAfter").as_string().as_deref().and_then(retry_after_ms)
+}
+
+/// The `code` and `message` of an error body (`{ error: { code, message } }`).
+fn error_of(json: &JsValue) -> (String, String) {
+    let error = get(json, "error");
+    (
+        get(&error, "code").as_string().unwrap_or_else(|| "unknown".into()),
+        get(&error, "message").as_string().unwrap_or_else(|| "no error body".into()),
+    )
 }
 
 impl Transport {
@@ -200,28 +224,18 @@ impl Transport {
         let authorization = token.authorization(*timeout_ms).await?;
         let url = format!("{base}{path}{query}");
         let content_type = (!body.is_undefined()).then_some("application/octet-stream");
-        let promise = glue::fetch_json(&url, method, Some(&authorization), body, *timeout_ms, content_type);
-        let answer = JsFuture::from(promise).await.map_err(|e| Failure::Network {
-            message: e.as_string().unwrap_or_else(|| describe(&e)),
-            retry_after_ms: None,
-        })?;
-        let status = get(&answer, "status").as_f64().unwrap_or(0.0) as u16;
+        // A chunk is a Blob: its `size` is what goes out.
         let sent = get(body, "size").as_f64().unwrap_or(0.0) as u64;
-        let received = get(&answer, "contentLength").as_string().and_then(|l| l.parse::<u64>().ok());
-        let (total_sent, total_received) = bytes.get();
-        bytes.set((total_sent + sent, total_received + received.unwrap_or(0)));
+        let request = (body, sent, content_type);
+        let answer = fetch_counted(method, &url, Some(&authorization), request, *timeout_ms, bytes).await?;
+        let status = get(&answer, "status").as_f64().unwrap_or(0.0) as u16;
         let json = get(&answer, "json");
         if (200..300).contains(&status) {
             return wire::read_upload_status(&json).map(BlobAnswer::Status);
         }
-        let error = get(&json, "error");
-        refusal_or_failure(
-            status,
-            get(&error, "code").as_string().unwrap_or_else(|| "unknown".into()),
-            get(&error, "message").as_string().unwrap_or_else(|| "no error body".into()),
-            get(&json, "offset").as_f64().filter(|o| *o >= 0.0).map(|o| o as u64),
-            get(&answer, "retryAfter").as_string().as_deref().and_then(retry_after_ms),
-        )
+        let (code, message) = error_of(&json);
+        let offset = get(&json, "offset").as_f64().filter(|o| *o >= 0.0).map(|o| o as u64);
+        refusal_or_failure(status, code, message, offset, retry_after(&answer))
     }
 }
 

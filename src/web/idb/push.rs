@@ -50,7 +50,10 @@ pub async fn read_batch(db: &IdbDatabase, schema: &Schema, max: u32, now: f64) -
         let outbox = outbox(&tx)?;
         let fail = js_err(context);
         let mark = read_mark(&tx, context)?;
-        let waiting = blobs::waiting(&tx, context)?.await?;
+        // Issued now, read once the first page is in: no round trip of its own.
+        let mut waiting_read = Some(blobs::waiting(&tx, context)?);
+        let mut waiting: Vec<String> = Vec::new();
+        let mut waits: Vec<bool> = Vec::new();
         // Queue order. Planning skips held entries and what waits behind them, so when a full
         // page plans a short batch, the next page is read too.
         let mut queued: Vec<Stored> = Vec::new();
@@ -65,10 +68,13 @@ pub async fn read_batch(db: &IdbDatabase, schema: &Schema, max: u32, now: f64) -
             let read = Array::from(&page);
             let full = read.length() == plan_page(max);
             after = read.iter().last().and_then(|raw| get(&raw, "seq").as_f64()).map(|s| s as u64);
+            if let Some(read) = waiting_read.take() {
+                waiting = read.await?;
+            }
             let (page, damaged) = entries_and_damaged(&page);
             quarantine(&tx, damaged, now, context).await?;
+            waits.extend(waiting_for_uploads(&tx, schema, &page, &waiting, context).await?);
             queued.extend(page);
-            let waits = waiting_for_uploads(&tx, schema, &queued, &waiting, context).await?;
             let plan: Vec<Queued<'_>> = queued
                 .iter()
                 .zip(&waits)
