@@ -110,11 +110,12 @@ scenarios!(
     scattered_ids_sync_like_neighbouring_ones => "scatteredIdsSyncLikeNeighbouringOnes",
 );
 
-/// The scenarios of files in records (tests/js/blobs.js).
+/// The scenarios of files in records (in tests/js/scenarios.js: every JS module is one more
+/// request to the test runner's server, which stalls when the page asks for more than six).
 mod blobs {
     use super::*;
 
-    #[wasm_bindgen(module = "/tests/js/blobs.js")]
+    #[wasm_bindgen(module = "/tests/js/scenarios.js")]
     extern "C" {
         #[wasm_bindgen(js_name = filesGoUpBeforeTheirRecords)]
         fn files_go_up(api: JsValue) -> Promise;

@@ -1,9 +1,10 @@
-//! Bindings to `blobs.js`.
+//! Bindings to the blob helpers of `glue.js` (one module with the rest: every JS module is one
+//! more request when the page loads).
 
 use js_sys::{Array, Map, Promise};
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen(module = "/src/web/blobs/blobs.js")]
+#[wasm_bindgen(module = "/src/web/glue.js")]
 extern "C" {
     /// `{ data, found: [[blob, reference], ...] }`, `{ misplaced: field }`, or undefined.
     #[wasm_bindgen(js_name = takeBlobs, catch)]

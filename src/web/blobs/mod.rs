@@ -2,7 +2,7 @@
 //! fields) are hashed chunk by chunk with the core's hasher and replaced by references before the
 //! write's transaction, which stores each blob once in `_blobs` beside the record and its queued
 //! change ([`prepare`]); a read puts the `Blob`s stored here back in place of the references
-//! (`idb::blobs::resolve`). `blobs.js` does the walking of JS values. Nothing here touches
+//! (`idb::blobs::resolve`). The blob helpers of `glue.js` walk the JS values. Nothing here touches
 //! IndexedDB: `idb` uses this module, never the other way round.
 //!
 //! An engine that cannot store a `Blob` in IndexedDB (WebKit's ephemeral sessions, Safari's
