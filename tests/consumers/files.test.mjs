@@ -92,6 +92,11 @@ test("chromium: a 50 MiB file written offline resumes its upload after a reload 
       assert.deepEqual(halfway, { blob: hash, done: HALF, total: SIZE }, "status().upload");
       assert.equal((await serverRecord(server.url, id)) ?? null, null, "the record waits for its file");
       const before = proxy.chunks.length;
+      assert.deepEqual(
+        proxy.chunks.map((c) => [c.offset, c.bytes, c.status]),
+        Array.from({ length: HALF / CHUNK }, (_, i) => [i * CHUNK, CHUNK, 200]),
+        "the first half went up chunk after chunk",
+      );
 
       // The tab is reloaded mid-upload; the chunk held at the gate dies with it.
       await page.reload();
