@@ -2,7 +2,8 @@
 // package installed from the tarball (no bundler): a 50 MiB file written offline goes up in
 // chunks, the tab is reloaded halfway, and the upload goes on from where the server stopped
 // (the bytes the server received, counted by a proxy in front of it, are the file once, not
-// once and a half); and a service worker makes a file, stores and syncs it with no page's help.
+// once and a half); a service worker makes a file, stores and syncs it with no page's help; and
+// the service worker entry (`ferrysync/sw`) sends a file a page stored.
 // Each test checks on the server that the bytes are the file (SHA-256 computed here from what
 // the server answers, against one the page computed apart from the package) and that the
 // record refers to it.
@@ -185,6 +186,47 @@ test("chromium: a service worker makes a file, stores it in a record and syncs i
       assert.deepEqual(await download(server.url, made.hash), { sha256: made.hash, length: SIZE }, "the server's bytes are the file");
       const record = await serverRecord(server.url, made.id);
       assert.deepEqual(record?.data, { note: "made in the worker", photo: { $blob: made.hash, size: SIZE, type: "image/png" } }, JSON.stringify(record));
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
+test("chromium: a file a page stored goes up through the service worker entry (ferrysync/sw) when the page asks it to sync", { timeout: 120_000 }, async () => {
+  const SIZE = 1 * MiB + 1;
+  // sw-background.js sends chunks of 256 KiB; the tag is the one of the database `ferrysync:consumer-files`.
+  const CHUNK = 256 * 1024;
+  const TAG = "ferrysync:ferrysync:consumer-files";
+  const dir = await app();
+  await withServerAndBrowser(["--static", dir], async (server, { page }) => {
+    const proxy = await startUploadProxy(server.url);
+    try {
+      await load(page, `${proxy.url}/`);
+      const { id, hash, answer } = await page.evaluate(
+        async ([size, tag]) => {
+          await navigator.serviceWorker.register("./sw-background.js", { type: "module" });
+          const { active } = await navigator.serviceWorker.ready;
+          // The page writes, and never syncs.
+          const db = await window.ferrysync.open(window.files.filesOptions());
+          const { blob, hash } = await window.files.randomFile(size, "text/plain");
+          const visit = await db.collection("visits").create({ note: "stored by the page", photo: blob });
+          db.close();
+          const { port1, port2 } = new MessageChannel();
+          const answered = new Promise((resolve) => (port1.onmessage = ({ data }) => resolve(data)));
+          active.postMessage({ ferrysync: "sync", tag }, [port2]);
+          return { id: visit.id, hash, answer: await answered };
+        },
+        [SIZE, TAG],
+      );
+      assert.equal(answer.error, undefined, JSON.stringify(answer));
+      assert.equal(answer.summary.pushed, 1, JSON.stringify(answer));
+      assert.deepEqual(
+        proxy.chunks.map((c) => [c.offset, c.bytes, c.status]),
+        [0, 1, 2, 3, 4].map((i) => [i * CHUNK, Math.min(CHUNK, SIZE - i * CHUNK), 200]),
+      );
+      assert.deepEqual(await download(server.url, hash), { sha256: hash, length: SIZE }, "the server's bytes are the file");
+      const record = await serverRecord(server.url, id);
+      assert.deepEqual(record?.data, { note: "stored by the page", photo: { $blob: hash, size: SIZE, type: "text/plain" } }, JSON.stringify(record));
     } finally {
       await proxy.stop();
     }
