@@ -278,6 +278,15 @@ impl Database {
         promise(async { JsFuture::from(super::glue::request_persistence()).await.map_err(storage_error) })
     }
 
+    /// The `Blob` of a blob field's value: a `Blob` as it is; a reference (`{ $blob, size, type }`,
+    /// what a read gives for a file not on this device) downloaded now, checked and stored.
+    /// Rejects with BlobNotDownloadedError when it cannot be (offline, say), InvalidRecordError
+    /// for anything else.
+    pub fn blob(&self, value: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move { inner.blob(&value).await })
+    }
+
     /// Every queued change with its record as it is here, as plain JSON data, for a backup
     /// before a risky step: `{ app, tenant, exportedAt, changes }`.
     #[wasm_bindgen(js_name = exportPending)]

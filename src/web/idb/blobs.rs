@@ -31,24 +31,28 @@ const NOT_UPLOADED: &str = "no";
 const FAILED: &str = "failed";
 
 /// Stores the blob `rows` of a write that are not stored yet (a blob already here keeps its row,
-/// its bytes and where its upload stands). In the write's transaction.
-pub async fn store_rows(tx: &IdbTransaction, rows: &[JsValue], context: &str) -> Result<()> {
+/// its bytes and where its upload stands; a pulled reference without bytes gets them), then
+/// evicts downloaded blobs beyond `cap`. In the write's transaction.
+pub async fn store_rows(tx: &IdbTransaction, rows: &[JsValue], cap: Option<u64>, context: &str) -> Result<()> {
     let blobs = store(tx, BLOBS_STORE)?;
     let fail = js_err(context);
     let mut pending = Vec::with_capacity(rows.len());
     for row in rows {
         let hash = get(row, "hash");
-        pending.push((row, request(&blobs.count_with_key(&hash).map_err(&fail)?, context)));
+        pending.push((row, request(&blobs.get(&hash).map_err(&fail)?, context)));
     }
     let mut put: Vec<String> = Vec::new();
+    let mut added = 0;
     for (row, here) in pending {
         let hash = get(row, "hash").as_string().unwrap_or_default();
-        if here.await?.as_f64() == Some(0.0) && !put.contains(&hash) {
+        if blob_of_row(&here.await?).is_undefined() && !put.contains(&hash) {
             blobs.put(row).map_err(&fail)?;
+            added += get(row, "size").as_f64().unwrap_or(0.0) as i64;
             put.push(hash);
         }
     }
-    Ok(())
+    let evicted = super::downloads::evict(&blobs, cap, added as u64, context).await?;
+    super::downloads::add_to_total(&blobs, added - evicted as i64, context).await
 }
 
 /// The hashes of the blobs not on the server (not uploaded, or refused), issued now.
@@ -135,6 +139,16 @@ pub async fn resolve(db: &IdbDatabase, collection: &CollectionDef, records: JsVa
         if !blob_of_row(&row).is_undefined() {
             rows.set(h, &row);
         }
+    }
+    // Read: the blobs found move to the back of the eviction's order (a write of their own,
+    // after this read, not waited for).
+    let found: Vec<JsValue> = rows.keys().into_iter().filter_map(|k| k.ok()).collect();
+    if !found.is_empty() {
+        let db = db.clone();
+        let now = js_sys::Date::now();
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = super::downloads::touch(&db, &found, now).await;
+        });
     }
     let resolved: Array = list.iter().map(|r| with_blobs(&r, &fields, &rows)).collect();
     Ok(if Array::is_array(&records) { resolved.into() } else { resolved.get(0) })

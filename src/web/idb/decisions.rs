@@ -191,6 +191,12 @@ async fn carry_out_decision(
     let queued = target.queued.len() + usize::from(d.add.is_some()) > d.remove.len();
     let in_conflict = !target.conflict.is_undefined() && !d.drop_conflict;
     carry_out(&store(tx, collection)?, &target.key, &target.record, d.record, server, context)?;
+    // Settled on the server's version (or a merge): its blobs come down as a pull's would.
+    if let (Some(after), Some(def)) = (&after, schema.collection(collection)) {
+        let mut wanted = super::downloads::Wanted::default();
+        wanted.note(def, after);
+        wanted.store(tx, context).await?;
+    }
     let mut changes = Changes::default();
     let id = target.key.as_string().unwrap_or_default();
     if let Some(op) = d.announce {

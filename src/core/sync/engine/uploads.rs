@@ -25,7 +25,7 @@ impl<D> Engine<D> {
     }
 
     pub(super) fn upload_read(&mut self, blob: Option<BlobRef>, out: &mut Vec<Command<D>>) {
-        let Some(blob) = blob else { return self.succeed(self.now, out) };
+        let Some(blob) = blob else { return self.download_next(out) };
         let chunk = self.settings.as_ref().map(|s| s.chunk_bytes);
         let Some(job) = &mut self.job else { return };
         job.uploads.get_or_insert_with(Vec::new).push(blob.hash.clone());
