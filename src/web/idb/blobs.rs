@@ -106,6 +106,26 @@ pub async fn await_upload(
     Ok(true)
 }
 
+/// Marks the files `record` refers to that the server refused (`upload: "failed"`) as not
+/// uploaded, so that a retried change goes up with them.
+pub async fn retry_refused(tx: &IdbTransaction, record: &JsValue, fields: &Array, context: &str) -> Result<()> {
+    let blobs = store(tx, BLOBS_STORE)?;
+    let fail = js_err(context);
+    let mut rows = Vec::new();
+    for h in refs_in(record, fields).iter() {
+        rows.push(request(&blobs.get(&h).map_err(&fail)?, context));
+    }
+    for row in rows {
+        let row = row.await?;
+        if get(&row, "upload").as_string().as_deref() == Some(FAILED) {
+            Reflect::set(&row, &JsValue::from_str("upload"), &JsValue::from_str(NOT_UPLOADED)).map_err(&fail)?;
+            let _ = Reflect::delete_property(row.unchecked_ref::<js_sys::Object>(), &JsValue::from_str("error"));
+            blobs.put(&row).map_err(&fail)?;
+        }
+    }
+    Ok(())
+}
+
 /// `records` (an array, or one record or undefined) read from `collection`, with the blobs
 /// stored here in place of their references (one read-only transaction on `_blobs` for all of
 /// them); a reference to a blob not here stays a reference (`{ $blob, size, type }`).

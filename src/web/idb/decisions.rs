@@ -454,6 +454,11 @@ pub async fn retry_failed(
         let queued = target.entries();
         let d = decide::retry(decide::from_dead_letter(&queued, collection, id)?, target.meta.as_ref());
         log::append(&tx, &log_entry(now, LogKind::Retried, &target), context).await?;
+        // A file the server refused goes up again with it (the refusal may be gone: a raised
+        // quota, a larger limit).
+        if let Some(def) = schema.collection(collection).filter(|c| !c.blobs.is_empty()) {
+            super::blobs::retry_refused(&tx, &target.record, &super::super::blobs::fields(def), context).await?;
+        }
         let mut decided =
             carry_out_decision(&tx, schema, &target, d, None, &JsValue::UNDEFINED, mutation_id, now, context).await?;
         decided.changes.add(LOG_CHANGES, id, Op::Create);

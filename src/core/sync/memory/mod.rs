@@ -1424,6 +1424,12 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
             let d =
                 decide::retry(decide::from_dead_letter(&queued, collection, id)?, state.meta(collection, id).as_ref());
             state.log(LogEntry::new(now, LogKind::Retried, collection, id));
+            // A file the server refused goes up again with it.
+            for hash in state.blobs_of(&key(collection, id)) {
+                if let Some(b) = state.blobs.get_mut(&hash).filter(|b| matches!(b.uploaded, Uploaded::Failed { .. })) {
+                    b.uploaded = Uploaded::No;
+                }
+            }
             let mut decided = state.decide(&key(collection, id), d, None, None, mutation_id)?;
             decided.changes.add(LOG_CHANGES, id, Op::Create);
             Ok(decided)
