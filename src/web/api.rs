@@ -165,7 +165,10 @@ impl Database {
     /// Every unresolved conflict.
     pub fn conflicts(&self) -> Promise {
         let inner = self.inner.clone();
-        promise(async move { inner.store()?.conflicts().await })
+        promise(async move {
+            let conflicts = inner.store()?.conflicts().await?;
+            inner.conflicts_with_blobs(conflicts).await
+        })
     }
 
     /// Settles a conflict by keeping `"local"` or `"server"`, or with `{ merged }` data (pushed

@@ -184,6 +184,24 @@ impl Inner {
         self.driver.fetch_blob(&self.store()?, &blob).await
     }
 
+    /// `conflicts` (as stored) with the files stored here in place of their references, on both
+    /// sides: a conflict on a file shows both (the other device's, if it is not here, as its
+    /// reference, for `db.blob()`).
+    pub async fn conflicts_with_blobs(&self, conflicts: JsValue) -> Result<JsValue> {
+        for conflict in js_sys::Array::from(&conflicts).iter() {
+            let collection = get(&conflict, "collection").as_string().unwrap_or_default();
+            if self.schema.collection(&collection).is_none_or(|c| c.blobs.is_empty()) {
+                continue;
+            }
+            let server = get(&conflict, "server");
+            for (holder, field) in [(&conflict, "local"), (&server, "data")] {
+                let resolved = self.with_blobs(&collection, get(holder, field)).await?;
+                let _ = js_sys::Reflect::set(holder, &JsValue::from_str(field), &resolved);
+            }
+        }
+        Ok(conflicts)
+    }
+
     /// `records` (one, or an array) read from `collection`, with the blobs stored here in place
     /// of their references.
     pub async fn with_blobs(&self, collection: &str, records: JsValue) -> Result<JsValue> {

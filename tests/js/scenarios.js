@@ -2335,6 +2335,19 @@ export async function filesComeDownAndMakeRoom(api) {
     await reader.syncNow();
     eq(reader.status().blobBytes.stored, 350 * KB, "the cap holds");
 
+    // Both devices change the same note's file: the conflict shows both files, this device's as
+    // a Blob, the other's as a reference db.blob() downloads.
+    const [theirs, ours] = [randomBytes(10 * KB), randomBytes(12 * KB)];
+    await notes.update(made[0].id, { file: new Blob([theirs]) });
+    await writer.syncNow();
+    await rnotes.update(made[0].id, { file: new Blob([ours]) });
+    await reader.syncNow();
+    const [conflict] = await reader.conflicts();
+    assert(conflict && conflict.id === made[0].id, "a conflict on the note");
+    assert(conflict.local.file instanceof Blob && sameBytes(await bytesOf(conflict.local.file), ours), "this device's file");
+    eq(conflict.server.data.file, { $blob: await sha256(theirs), size: 10 * KB, type: "" }, "the other's, as a reference");
+    assert(sameBytes(await bytesOf(await reader.blob(conflict.server.data.file)), theirs), "and its bytes, downloaded");
+
     // Another handle on the same database, whose server cannot be reached: a file not here
     // cannot be read, and says so; one written here is kept whatever the cap.
     offline = await api.open({
@@ -2343,7 +2356,7 @@ export async function filesComeDownAndMakeRoom(api) {
       collections: collections(),
       sync: manual("http://127.0.0.1:9", token, { blobCacheBytes: 400 * KB, requestTimeoutMs: 2000 }),
     });
-    await rejects(offline.blob(await read(0)), "BlobNotDownloadedError", "offline, an evicted file");
+    await rejects(offline.blob(await read(1)), "BlobNotDownloadedError", "offline, an evicted file");
     await rejects(offline.blob({ $blob: "nope" }), "InvalidRecordError", "not a reference");
     const mine = randomBytes(500 * KB);
     const note = await offline.collection("notes").create({ file: new Blob([mine]) });
