@@ -10,7 +10,8 @@ use crate::core::blobs::Download;
 use crate::core::status::UploadProgress;
 use crate::protocol::{codes, BlobRef};
 
-use super::super::failure::{Failure, NextStep};
+use super::super::failure::Failure;
+use super::uploads::fresh_token;
 use crate::core::blobs::Downloaded;
 
 use super::{Command, Engine, Phase, Stop};
@@ -39,14 +40,9 @@ impl<D> Engine<D> {
         let mut download = download.clone();
         let step = match answer {
             Ok(answer) => download.fetched(answer),
-            Err(failure) => match failure.next_step(1, job.token_refreshed) {
-                NextStep::RefreshToken => {
-                    self.metrics.retried();
-                    job.token_refreshed = true;
-                    download.start()
-                }
-                _ => return self.fail(Stop::Failure(failure), out),
-            },
+            // The same range again: the bytes kept before it are still the edge's.
+            Err(failure) if fresh_token(&failure, &mut job.token_refreshed, &mut self.metrics) => download.start(),
+            Err(failure) => return self.fail(Stop::Failure(failure), out),
         };
         self.download_step(download, step, out);
     }
