@@ -13,6 +13,8 @@ use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
+use crate::core::blobs::download::{Downloaded, Step};
+use crate::core::blobs::Download;
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::status::SyncStatus;
 use crate::core::sync::engine::{Command, Engine, Event, Summary, Timer, Waiter};
@@ -30,7 +32,7 @@ use super::js::{now, set_field};
 use super::resolvers::Resolvers;
 use super::transport::Transport;
 use super::wire::{JsData, PullResponse, PushResponse};
-use crate::protocol::Mutation;
+use crate::protocol::{BlobRef, Mutation};
 
 /// What the driver needs of the open database it serves.
 pub trait Host {
@@ -429,7 +431,7 @@ impl Driver {
                 format!("blob {} is not on this device, and there is no `sync` option to download it", blob.hash);
             return Err(Error::new(ErrorKind::BlobNotDownloaded, message));
         };
-        let stored = super::blobs::download::fetch(store, transport, blob, chunk, now()).await?;
+        let stored = fetch(store, transport, blob, chunk, now()).await?;
         // Stored: the status's bytes are counted again.
         self.feed(Event::RemoteChange);
         Ok(stored)
@@ -503,4 +505,39 @@ fn summary_to_js(s: &Summary) -> JsValue {
     set_field(&o, "rejected", &JsValue::from_f64(s.rejected as f64));
     set_field(&o, "resolved", &JsValue::from_f64(s.resolved as f64));
     o.into()
+}
+
+/// Downloads `blob` from the server through `transport`, in chunks of `chunk` bytes, checks it
+/// and stores it: its `Blob`. Any failure is a [`ErrorKind::BlobNotDownloaded`] and stores
+/// nothing.
+async fn fetch(store: &IdbStore, transport: &Transport, blob: &BlobRef, chunk: u64, now: f64) -> Result<JsValue> {
+    let not_downloaded = |why: String| {
+        Error::new(ErrorKind::BlobNotDownloaded, format!("blob {} is not on this device, and {why}", blob.hash))
+    };
+    let mut download = Download::new(blob.hash.clone(), blob.size, chunk);
+    let mut received = Received::new(&blob.hash);
+    let mut step = download.start();
+    loop {
+        step = match step {
+            Step::Fetch { offset, len } => match transport.fetch_range(&blob.hash, offset, len).await {
+                Ok((answer, buffer)) => {
+                    if let Some(buffer) = &buffer {
+                        received.keep(offset, buffer);
+                    }
+                    download.fetched(answer)
+                }
+                Err(failure) => {
+                    return Err(not_downloaded(format!("downloading it failed: {}", failure.to_error().message)))
+                }
+            },
+            Step::Check => download.checked(&received.digest()),
+            Step::Done => {
+                return store.end_download(blob, Downloaded::Stored, Some(received.parts()), now).await;
+            }
+            Step::Failed { code, message } => {
+                return Err(not_downloaded(format!("the server does not give it ({code}: {message})")))
+            }
+            Step::Unsupported => return Err(not_downloaded("the server has no blob endpoints".into())),
+        };
+    }
 }
