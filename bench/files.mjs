@@ -4,7 +4,7 @@
 // the same transfer (the resumable upload's requests, one GET of the whole file); see
 // bench/src/files.js.
 //
-//   node bench/files.mjs [--megabytes N] [--reps N] [--warmup N]
+//   node bench/files.mjs [--megabytes N] [--chunk-kib N] [--reps N] [--warmup N]
 //
 // bench/dist and target/server/ferrysync-server must be built first (scripts/bench.sh does it).
 import { mkdir, writeFile } from "node:fs/promises";
@@ -13,12 +13,12 @@ import { pathToFileURL } from "node:url";
 import { parseArgs, REPO } from "./run.mjs";
 import { onSyncPage, table } from "./sync.mjs";
 
-/** Runs the file benchmark page: `megabytes` MiB up and down, `reps` counted rounds after
- * `warmup`, each contender in a fresh tenant every round. */
-export function fileBenchmark({ megabytes = 50, reps = 3, warmup = 1, profile = "server", log = () => {} } = {}) {
+/** Runs the file benchmark page: `megabytes` MiB up and down in chunks of `chunkKib` KiB,
+ * `reps` counted rounds after `warmup`, each contender in a fresh tenant every round. */
+export function fileBenchmark({ megabytes = 50, chunkKib = 1024, reps = 3, warmup = 1, profile = "server", log = () => {} } = {}) {
   const tokens = Array.from({ length: (reps + warmup) * 2 }, (_, i) => `bench-files-${i}`);
   return onSyncPage(tokens, profile, log, (page) =>
-    page.evaluate((options) => window.runFileBenchmark(options), { megabytes, reps, warmup, tokens }),
+    page.evaluate((options) => window.runFileBenchmark(options), { megabytes, chunkBytes: chunkKib * 1024, reps, warmup, tokens }),
   );
 }
 
@@ -41,14 +41,14 @@ export function formatFileTable(report) {
 }
 
 async function main() {
-  const options = parseArgs(process.argv.slice(2), { megabytes: 50, reps: 3, warmup: 1 });
+  const { "chunk-kib": chunkKib, ...options } = parseArgs(process.argv.slice(2), { megabytes: 50, "chunk-kib": 1024, reps: 3, warmup: 1 });
   const log = (line) => process.stderr.write(`${line}\n`);
   log(`file benchmark: ${options.megabytes} MB, ${options.reps} repetitions after ${options.warmup} warm-up`);
-  const report = await fileBenchmark({ ...options, log });
+  const report = await fileBenchmark({ ...options, chunkKib, log });
   const o = report.options;
   console.log(
     `\nfiles against the reference server (profile server, in memory) on loopback: one file of ${o.megabytes} MB (random bytes), ` +
-      `chunks of ${o.chunkBytes / 1024 / 1024} MB, median of ${o.reps} (after ${o.warmup} warm-up); MB = 2^20 bytes\n`,
+      `chunks of ${o.chunkBytes / 1024} KB, median of ${o.reps} (after ${o.warmup} warm-up); MB = 2^20 bytes\n`,
   );
   console.log(formatFileTable(report));
   if (report.ferrysync.download === null) console.log("\n(download: this build of the package has no db.blob)");

@@ -8,8 +8,6 @@
 import { deleteDatabase, open } from "ferrysync";
 
 const COLLECTION = "files";
-/** ferrysync's default `sync.chunkBytes`, used by both contenders. */
-const CHUNK = 1024 * 1024;
 
 function check(condition, message) {
   if (!condition) throw new Error(`file benchmark: ${message}`);
@@ -23,22 +21,22 @@ function makeFile(bytes) {
   return new Blob([data], { type: "application/octet-stream" });
 }
 
-function openClient(app, url, token, collection = {}) {
+function openClient(app, url, token, chunkBytes, collection = {}) {
   return open({
     app,
     version: 1,
     collections: { [COLLECTION]: { blobs: ["file"], ...collection } },
-    sync: { url, token, syncOnOpen: false, intervalMs: false, debounceMs: false, chunkBytes: CHUNK },
+    sync: { url, token, syncOnOpen: false, intervalMs: false, debounceMs: false, chunkBytes },
   });
 }
 
 /** ferrysync: the record and its file stored (timed apart: hashing and IndexedDB), then one
  * syncNow() that uploads the file and pushes the record; then, where the package downloads, a
  * fresh client pulls the record (untimed) and reads the file with `db.blob(ref)`. */
-async function ferrysyncRound(file, url, token, round) {
+async function ferrysyncRound(file, url, token, chunkBytes, round) {
   const writer = `files-bench-w-${round}`;
   const reader = `files-bench-r-${round}`;
-  const a = await openClient(writer, url, token);
+  const a = await openClient(writer, url, token, chunkBytes);
   let t = performance.now();
   await a.collection(COLLECTION).create({ name: "big.bin", file });
   const store = performance.now() - t;
@@ -52,7 +50,7 @@ async function ferrysyncRound(file, url, token, round) {
 
   let download = null;
   if (downloads) {
-    const b = await openClient(reader, url, token, { download: "lazy" });
+    const b = await openClient(reader, url, token, chunkBytes, { download: "lazy" });
     await b.syncNow();
     const [record] = await b.collection(COLLECTION).query();
     check(record && typeof record.file?.$blob === "string", "the fresh client holds a reference, not the file");
@@ -71,7 +69,7 @@ const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16)
 /** The floor: the requests of a resumable upload made with fetch (the upload state, then each
  * chunk), then one GET of the whole file read to its end. The hash is computed before the clock
  * starts, as ferrysync computes it when the record is stored. */
-async function fetchRound(file, url, token) {
+async function fetchRound(file, url, token, chunkBytes) {
   const hash = hex(await crypto.subtle.digest("SHA-256", await file.arrayBuffer()));
   const auth = { Authorization: `Bearer ${token}` };
   const blobUrl = `${url}/v1/blobs/${hash}`;
@@ -83,7 +81,7 @@ async function fetchRound(file, url, token) {
     const response = await fetch(`${blobUrl}/upload?offset=${offset}&size=${file.size}`, {
       method: "PATCH",
       headers: { ...auth, "Content-Type": "application/octet-stream" },
-      body: file.slice(offset, offset + CHUNK),
+      body: file.slice(offset, offset + chunkBytes),
     });
     check(response.ok, `PATCH at ${offset} answered ${response.status}`);
     state = await response.json();
@@ -104,18 +102,19 @@ function median(values) {
 }
 
 /**
- * `megabytes`: the file's size in MiB. `tokens`: one fresh tenant per round and contender
+ * `megabytes`: the file's size in MiB; `chunkBytes`: the upload's chunks, for both contenders
+ * (ferrysync's default `sync.chunkBytes` unless given). `tokens`: one fresh tenant per round and contender
  * (rounds = warmup + reps, ferrysync first), so that no server already holds the file.
  * Download figures are null where the package has no `db.blob`.
  */
-export async function runFileBenchmark({ megabytes = 50, reps = 3, warmup = 1, url = location.origin, tokens }) {
+export async function runFileBenchmark({ megabytes = 50, chunkBytes = 1024 * 1024, reps = 3, warmup = 1, url = location.origin, tokens }) {
   const rounds = warmup + reps;
   check(Array.isArray(tokens) && tokens.length >= rounds * 2, `needs ${rounds * 2} tokens`);
   const file = makeFile(Math.round(megabytes * 1024 * 1024));
   const samples = { ferrysync: { store: [], upload: [], download: [] }, fetch: { upload: [], download: [] } };
   for (let round = 0; round < rounds; round++) {
-    const f = await ferrysyncRound(file, url, tokens[round * 2], round);
-    const raw = await fetchRound(file, url, tokens[round * 2 + 1]);
+    const f = await ferrysyncRound(file, url, tokens[round * 2], chunkBytes, round);
+    const raw = await fetchRound(file, url, tokens[round * 2 + 1], chunkBytes);
     if (round < warmup) continue;
     samples.ferrysync.store.push(f.store);
     samples.ferrysync.upload.push(f.upload);
@@ -125,7 +124,7 @@ export async function runFileBenchmark({ megabytes = 50, reps = 3, warmup = 1, u
   }
   const summarize = (list) => (list.length === 0 ? null : { median: median(list), samples: list });
   return {
-    options: { megabytes, bytes: file.size, reps, warmup, chunkBytes: CHUNK },
+    options: { megabytes, bytes: file.size, reps, warmup, chunkBytes },
     ferrysync: {
       store: summarize(samples.ferrysync.store),
       upload: summarize(samples.ferrysync.upload),
