@@ -692,6 +692,36 @@ async function textMatching(locator, re) {
   }
 }
 
+test("chromium: a file that cannot come down says so on the task, and shows once the server is back", () =>
+  scenario(
+    "chromium",
+    "demo-file-unreachable",
+    // b's file downloads are cut off on purpose (below).
+    { browsers: 2, allowed: (p) => /\/v1\/blobs\/.*ERR_INTERNET_DISCONNECTED/.test(p) },
+    async (server, a, b) => {
+      await load(a.page, server);
+      await load(b.page, server);
+      await a.page.getByTestId("new-task-file").setInputFiles(PHOTO);
+      await addTask(a.page, "Photo of the fence");
+      await settled(a.page);
+
+      // b gets the task, but every request for a file fails as with the network gone.
+      await idle(b.page);
+      await b.page.route(/\/v1\/blobs\//, (route) => route.abort("internetdisconnected"));
+      await b.page.getByTestId("sync-now").click();
+      await b.page.getByTestId("task-title").getByText("Photo of the fence", { exact: true }).waitFor();
+      const missing = rows(b.page).first().getByTestId("task-file-missing");
+      assert.match(await textMatching(missing, /not on this device/), /^fence\.png \(70 B\) is not on this device yet, and the server is out of reach/);
+      assert.equal(await b.page.getByTestId("task-image").count(), 0);
+
+      // The server is back: the next sync brings the file, and the row shows it.
+      await b.page.unroute(/\/v1\/blobs\//);
+      await b.page.getByTestId("sync-now").click();
+      await photoShown(b.page);
+      assert.equal(await rows(b.page).first().getByTestId("task-file-missing").count(), 0);
+    },
+  ));
+
 test("chromium: the sync health panel shows the queue, the storage and the sync, and asks for persistent storage", () =>
   scenario("chromium", "demo-health", {}, async (server, { context, page }) => {
     await load(page, server);
