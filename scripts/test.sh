@@ -77,12 +77,12 @@ suite "demo page: end to end in headless Chromium, Firefox and WebKit, served by
 cargo build -p ferrysync-server
 node --test tests/e2e/
 
-suite "consumers: the tarball in fresh Vite (build and dev server), webpack, esbuild and no-bundler apps with workers and a service worker (the no-bundler app in Chromium, Firefox and WebKit), vitest, Node SSR, a real quota in Chromium, and background sync through a service worker in Chromium"
+suite "consumers: the tarball in fresh Vite (build and dev server), webpack, esbuild and no-bundler apps with workers and a service worker (the no-bundler app in Chromium, Firefox and WebKit), vitest, Node SSR, a real quota in Chromium, background sync through a service worker in Chromium, and files in records in Chromium (a 50 MiB upload resumed after a reload halfway, counted by a proxy; a file made and synced by a service worker, one a page stored sent by ferrysync/sw)"
 # Each app gets the tarball npm-installed into target/consumers/<app>; the build tools and React
 # come from the workspace's node_modules. Sizes of what each build ships are printed.
 node --test tests/consumers/vite.test.mjs tests/consumers/webpack.test.mjs tests/consumers/esbuild.test.mjs \
   tests/consumers/plain.test.mjs tests/consumers/node.test.mjs tests/consumers/quota.test.mjs \
-  tests/consumers/background.test.mjs
+  tests/consumers/background.test.mjs tests/consumers/files.test.mjs
 
 suite "React bindings: render counts in headless Chromium; the devtools panel against the sync server"
 node --test tests/consumers/react.test.mjs tests/consumers/devtools.test.mjs
