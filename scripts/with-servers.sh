@@ -3,14 +3,14 @@
 # (when the command ends, fails, or the script is interrupted):
 #   FERRYSYNC_TEST_SERVER   reliable, in memory
 #   FERRYSYNC_FLAKY_SERVER  with fault injection: 500s, 429s with Retry-After, dropped connections
-# Tokens tok1..tok34 map to tenants tenant1..tenant34, one per test scenario; tok16-rotated is a
+# Tokens tok1..tok35 map to tenants tenant1..tenant35, one per test scenario; tok16-rotated is a
 # second token of tenant16 (a refreshed token of the same user).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build -q -p ferrysync-server
 server=target/debug/ferrysync-server
-tokens=$(for i in $(seq 1 34); do printf 'tok%d=tenant%d,' "$i" "$i"; done)
+tokens=$(for i in $(seq 1 35); do printf 'tok%d=tenant%d,' "$i" "$i"; done)
 tokens="${tokens}tok16-rotated=tenant16"
 logs=$(mktemp -d)
 pids=()

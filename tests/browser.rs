@@ -119,11 +119,18 @@ mod blobs {
     extern "C" {
         #[wasm_bindgen(js_name = filesGoUpBeforeTheirRecords)]
         fn files_go_up(api: JsValue) -> Promise;
+        #[wasm_bindgen(js_name = filesComeDownAndMakeRoom)]
+        fn files_come_down(api: JsValue) -> Promise;
     }
 
     #[wasm_bindgen_test]
     async fn files_go_up_before_their_records() {
         run(files_go_up(api())).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn files_come_down_and_make_room() {
+        run(files_come_down(api())).await;
     }
 }
 

@@ -225,8 +225,10 @@ impl<'s> Client<'s> {
                         Some(Event::ConflictsSettled(settled))
                     }
                     Command::Count { id } => Some(Event::Counted { id, counts: ready(self.store.counts()) }),
-                    // No files here: the upload phase finds nothing to upload.
+                    // No files here: the upload phase finds nothing to upload, nor the download
+                    // phase anything to download.
                     Command::NextUpload { skip } => Some(Event::UploadRead(ready(self.store.next_upload(&skip)))),
+                    Command::NextDownload { skip } => Some(Event::DownloadRead(ready(self.store.next_download(&skip)))),
                     Command::Settle { outcome, .. } => {
                         self.settled = Some(outcome);
                         None

@@ -121,8 +121,24 @@ export interface CollectionSpec<T = Fields> {
    * (addressed by its SHA-256), read back as a `Blob`, and uploaded to the server, in chunks that
    * resume where they stopped, before any change that refers to it. A `Blob` in another field is
    * refused with InvalidRecordError. A file pulled from the server and not downloaded here reads
-   * as its reference, `{ $blob: hash, size, type }`. */
+   * as its reference (`BlobRef`); `db.blob(value)` gives its `Blob`, downloading it if need be. */
   blobs?: Array<NoInfer<Exclude<keyof T & string, "id" | "_sync">>>;
+  /** How the files of records pulled from the server come to this device: `"eager"` (default)
+   * downloads each one of up to `eagerDownloadBytes` during the sync, after the pull; `"lazy"`
+   * downloads a file on its first `db.blob()` (BlobNotDownloadedError offline). */
+  download?: "eager" | "lazy";
+  /** The largest file an eager collection downloads during the sync (default 16777216); larger
+   * ones come on their first `db.blob()`. */
+  eagerDownloadBytes?: number;
+}
+
+/** A file a record refers to that is not on this device (yet): what a blob field reads as until
+ * it is downloaded. `db.blob(ref)` downloads it. */
+export interface BlobRef {
+  /** The SHA-256 of its bytes (64 lowercase hex digits). */
+  readonly $blob: string;
+  readonly size: number;
+  readonly type: string;
 }
 
 /** A data migration: runs once, after the schema of `version` is in place, and is recorded. */
@@ -222,6 +238,11 @@ export interface SyncTuning {
   /** Bytes per chunk of a file upload, from 65536 to 8388608 (default 1048576): smaller chunks
    * lose less to a dropped connection, larger ones cost fewer requests. */
   chunkBytes?: number;
+  /** The most bytes of files kept on this device (default 536870912), or false for no cap.
+   * Beyond it, storing a file (a write or a download) evicts downloaded files, the least
+   * recently read first; a file whose upload is not done is never evicted. An evicted file reads
+   * as its `BlobRef` again, and `db.blob()` downloads it. */
+  blobCacheBytes?: number | false;
   /** Registers a Background Sync (tag `"ferrysync:" + db.name`) with the page's service worker
    * whenever changes are queued, so that a worker calling `backgroundSync()` of
    * `ferrysync/sw` sends them after the page has closed (default false); and, at open, a
@@ -531,6 +552,12 @@ export interface SyncStatus {
   /** The file being uploaded by the sync under way: its hash, and the bytes the server holds of
    * it (`done`) out of `total`; null when no upload runs. */
   readonly upload: { readonly blob: string; readonly done: number; readonly total: number } | null;
+  /** The file being downloaded by the sync under way: its hash, and the bytes received (`done`)
+   * out of `total`; null when no download runs. */
+  readonly download: { readonly blob: string; readonly done: number; readonly total: number } | null;
+  /** Bytes of files: stored on this device, stored and waiting to go up, and referred to by
+   * pulled records of eager collections and waiting to come down (as last counted). */
+  readonly blobBytes: { readonly stored: number; readonly toUpload: number; readonly toDownload: number };
   /** The server has no blob endpoints (it predates them): files stay here, and the changes that
    * refer to them stay queued while everything else syncs. */
   readonly blobsUnsupported: boolean;
@@ -669,6 +696,11 @@ export class Database<S = any> {
   persist(): Promise<boolean>;
   /** Sync health counters and timings (see `SyncMetrics`). */
   metrics(): Promise<SyncMetrics>;
+  /** The `Blob` of a blob field's value: a `Blob` as it is; a `BlobRef` (a file not on this
+   * device) downloaded now from the server, checked against its hash and stored (then read
+   * locally). Rejects with BlobNotDownloadedError when it cannot be downloaded (offline, no
+   * `sync` option, the server does not have it), InvalidRecordError for any other value. */
+  blob(value: Blob | BlobRef): Promise<Blob>;
   /** Every queued change with its record as it is here, oldest first, read in one transaction:
    * a backup an app can offer before a risky step (a force pull, a wipe, a sign-out). */
   exportPending(): Promise<PendingExport<keyof S & string>>;
@@ -795,7 +827,8 @@ export type FerrysyncErrorName =
   | "SyncError"
   | "StorageError"
   | "PendingChangesError"
-  | "SpaceRemovedError";
+  | "SpaceRemovedError"
+  | "BlobNotDownloadedError";
 
 /** Every rejection and throw from ferrysync is a FerrysyncError whose `name` is one of
  * FerrysyncErrorName. */

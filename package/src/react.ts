@@ -12,6 +12,7 @@ import {
   type ReactNode,
 } from "react";
 import type {
+  BlobRef,
   Collection,
   ConflictOf,
   Database,
@@ -130,6 +131,46 @@ const NO_RECORD: ExternalStore<null> = { subscribe: () => () => {}, getSnapshot:
 export function useSyncStatus(db?: Database): SyncStatus {
   const store = useDatabaseOr(db).statusStore();
   return useStore(store);
+}
+
+/** What `useBlob` gives: the `Blob` once it is here, or why it is not. */
+export interface BlobState {
+  readonly blob?: Blob;
+  readonly error?: Error;
+}
+
+/**
+ * The `Blob` of a blob field's value, as records read it: a `Blob` at once, a `BlobRef` (a file
+ * not on this device) through `db.blob()`, which downloads it. `{}` while it comes, `{ error }`
+ * when it cannot (BlobNotDownloadedError offline: tried again when the device is back online).
+ */
+export function useBlob(value: Blob | BlobRef | null | undefined, db?: Database): BlobState {
+  const chosen = useDatabaseOr(db);
+  const onlineStore = useMemo(() => sharedStore(chosen.statusStore(), (s) => s.online), [chosen]);
+  const online = useStore(onlineStore);
+  const key = value == null ? null : isBlobRef(value) ? value.$blob : value;
+  const [state, setState] = useState<BlobState & { key?: unknown }>({});
+  // A Blob is its own answer, the same object while the value is the same.
+  const here = useMemo(() => (value != null && !isBlobRef(value) ? { blob: value } : NO_BLOB), [value]);
+  useEffect(() => {
+    if (value == null || !isBlobRef(value)) return;
+    let live = true;
+    chosen.blob(value).then(
+      (blob) => live && setState({ blob, key }),
+      (error: Error) => live && setState({ error, key }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [chosen, key, online]);
+  if (value == null || !isBlobRef(value)) return here;
+  return state.key === key ? state : NO_BLOB;
+}
+
+const NO_BLOB: BlobState = {};
+
+function isBlobRef(value: Blob | BlobRef): value is BlobRef {
+  return typeof (value as BlobRef).$blob === "string";
 }
 
 /** One space's status (`status().spaces[space]`: whether its first pull is done, its progress,

@@ -5,6 +5,9 @@
 use std::collections::BTreeMap;
 
 use ferrysync::core::blobs::hash::hash_of;
+use ferrysync::core::blobs::DownloadMode;
+use ferrysync::core::sync::log::{LogEntry, LogKind};
+use ferrysync::protocol::codes;
 use ferrysync::protocol::BlobRef;
 
 use crate::rng::Rng;
@@ -12,30 +15,69 @@ use crate::rng::Rng;
 /// Chunk sizes clients upload with (client `i` uses entry `i % 4`): from many tiny chunks to one.
 pub const CHUNK_BYTES: [u64; 4] = [16, 100, 1024, 4096];
 
+/// How client `client` gets the blobs of pulled records, and its cap on the bytes kept: every
+/// third client eagerly with no cap, every third eagerly under a cap of a few blobs (so that
+/// downloads evict), every third lazily (nothing comes down by itself).
+pub fn policy(client: usize) -> (DownloadMode, Option<u64>) {
+    match client % 3 {
+        0 => (DownloadMode::Eager { up_to: u64::MAX }, None),
+        1 => (DownloadMode::Eager { up_to: u64::MAX }, Some(CAP_BYTES)),
+        _ => (DownloadMode::Lazy, None),
+    }
+}
+
+/// The cap of the clients that evict: less than half the pool's blobs, so that most downloads
+/// evict.
+pub const CAP_BYTES: u64 = 600;
+
 /// The contents users attach: drawn from the seed, from an empty blob to a few chunks of the
-/// largest size.
+/// largest size. `blobs` are shared (clients upload the same blob, sometimes at once); `own` holds
+/// one per client that no other client writes (so that losing its bytes before the server has
+/// them cannot be hidden by another client's copy).
 pub struct Pool {
     pub blobs: Vec<(BlobRef, Vec<u8>)>,
+    pub own: Vec<(BlobRef, Vec<u8>)>,
 }
+
+/// How many clients get a blob of their own (the simulation runs at most 3).
+const OWN: usize = 4;
 
 impl Pool {
     pub fn new(seed: u64) -> Pool {
         let mut rng = Rng::new(seed.wrapping_mul(0x9E37_79B9).wrapping_add(0xB10B));
         let sizes = [0u64, 1, 63, 700, 2_500, 9_000];
-        let blobs = (0..4)
-            .map(|_| {
-                let size = *rng.pick(&sizes).unwrap_or(&1);
-                let bytes: Vec<u8> = (0..size).map(|_| rng.below(256) as u8).collect();
-                let blob = BlobRef { hash: hash_of(&bytes), size, media_type: String::new() };
-                (blob, bytes)
-            })
-            .collect();
-        Pool { blobs }
+        let mut draw = |tag: Option<u8>| {
+            let size = *rng.pick(&sizes).unwrap_or(&1);
+            let mut bytes: Vec<u8> = (0..size).map(|_| rng.below(256) as u8).collect();
+            // Tagged with its client: never the same bytes as a shared one.
+            if let Some(t) = tag {
+                bytes.extend([0xEE, t]);
+            }
+            let blob = BlobRef { hash: hash_of(&bytes), size: bytes.len() as u64, media_type: String::new() };
+            (blob, bytes)
+        };
+        let blobs = (0..4).map(|_| draw(None)).collect();
+        let own = (0..OWN).map(|c| draw(Some(c as u8))).collect();
+        Pool { blobs, own }
     }
 
     pub fn bytes(&self, hash: &str) -> Option<&Vec<u8>> {
-        self.blobs.iter().find(|(b, _)| b.hash == hash).map(|(_, bytes)| bytes)
+        self.blobs.iter().chain(&self.own).find(|(b, _)| b.hash == hash).map(|(_, bytes)| bytes)
     }
+
+    /// Client `client`'s own blob.
+    pub fn own(&self, client: usize) -> &BlobRef {
+        &self.own[client % OWN].0
+    }
+}
+
+/// What is wrong with a sync log `entry` of `client`, as far as blobs go: a change whose file was
+/// written here is never refused for good for a file the server lacks (the file goes up first,
+/// and its bytes stay here until the server has it).
+pub fn check_log_entry<D>(client: usize, entry: &LogEntry<D>) -> Option<String> {
+    (entry.kind == LogKind::Rejected && entry.code.as_deref() == Some(codes::BLOB_MISSING)).then(|| {
+        format!("client {client}: {}/{} was rejected for good for a blob the server lacks", entry.collection, entry.id)
+    })
 }
 
 /// What each client heard the server hold of each blob, from the answers it got: an uploader
@@ -83,17 +125,31 @@ pub fn check(world: &crate::world::World) -> Vec<String> {
     }
     for client in 0..world.client_count() {
         let store = world.store(client);
+        let (mode, cap) = policy(client);
+
+        for hash in store.blob_hashes_here() {
+            if store.blob_bytes(&hash).is_some_and(|bytes| hash_of(&bytes) != hash) {
+                problems.push(format!("client {client} stores bytes under blob {hash} that are not its"));
+            }
+        }
         for (collection, id, data) in store.live_records() {
             for hash in blob_hashes(&data) {
-                let here = store.blob_bytes(&hash).is_some_and(|bytes| hash_of(&bytes) == hash);
+                let here = store.blob_bytes(&hash).is_some();
                 if !here && !on_server(&hash) {
                     problems.push(format!("client {client} cannot read blob {hash} of {collection}/{id}"));
+                }
+                // An eager client with room for everything has every blob its records refer to.
+                if !here && matches!(mode, DownloadMode::Eager { .. }) && cap.is_none() {
+                    problems.push(format!("client {client} did not download blob {hash} of {collection}/{id}"));
                 }
             }
         }
         for status in world.statuses(client) {
-            if status.upload.is_some() || status.blobs_unsupported {
-                problems.push(format!("client {client}: a quiet tab shows an upload: {status:?}"));
+            if status.upload.is_some() || status.download.is_some() || status.blobs_unsupported {
+                problems.push(format!("client {client}: a quiet tab shows a transfer: {status:?}"));
+            }
+            if mode == DownloadMode::Lazy && status.blob_bytes.to_download > 0 {
+                problems.push(format!("client {client} downloads lazily but has blobs queued: {status:?}"));
             }
         }
     }

@@ -19,7 +19,7 @@ use crate::world::{Action, World};
 #[derive(Debug, Clone)]
 pub(crate) enum Message {
     Change,
-    Status(ferrysync::core::status::SyncStatus),
+    Status(Box<ferrysync::core::status::SyncStatus>),
 }
 
 /// A tab of a client, in one life: a killed tab's late events are dropped.
@@ -71,6 +71,7 @@ impl World {
             request_timeout_ms: REQUEST_TIMEOUT_MS as u32,
             background_sync: false,
             chunk_bytes: crate::blobs::CHUNK_BYTES[client % crate::blobs::CHUNK_BYTES.len()],
+            blob_cache_bytes: None,
         }
     }
 
@@ -195,8 +196,12 @@ impl World {
             | Command::ApplyAnswers(_)
             | Command::NextUpload { .. }
             | Command::EndUpload { .. }
+            | Command::NextDownload { .. }
+            | Command::CheckDownload { .. }
+            | Command::EndDownload { .. }
             | Command::Count { .. }) => self.clients[client].storage.push_back(StorageOp::Engine(at, command)),
             Command::BlobStatus { hash } => self.send(at, Kind::BlobStatus { hash }),
+            Command::FetchRange { hash, offset, len } => self.send(at, Kind::Range { hash, offset, len }),
             Command::SendChunk { hash, offset, len, size } => {
                 if let Some(problem) = self.heard.sending(client, &hash, offset) {
                     self.violations.push(problem);
@@ -217,7 +222,7 @@ impl World {
             Command::Announce(_) => self.post_to_other_tabs(at, Message::Change),
             // No browser here to wake a closed tab: a tab that is gone resumes when reopened.
             Command::Publish(_) | Command::AskBackgroundSync | Command::AskPeriodicSync { .. } => {}
-            Command::PostStatus(status) => self.post_to_other_tabs(at, Message::Status(status)),
+            Command::PostStatus(status) => self.post_to_other_tabs(at, Message::Status(Box::new(status))),
             Command::Settle { waiters, outcome } => {
                 for Waiter(w) in waiters {
                     self.clients[client].settled.insert(w, outcome.clone());

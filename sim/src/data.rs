@@ -41,6 +41,10 @@ impl Tree for Data {
         self.0.as_str().map(str::to_string)
     }
 
+    fn number(&self) -> Option<f64> {
+        self.0.as_f64()
+    }
+
     fn items(&self) -> Option<Vec<Data>> {
         self.0.as_array().map(|items| items.iter().cloned().map(Data).collect())
     }

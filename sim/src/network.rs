@@ -4,6 +4,7 @@
 //! on while the server applies it later, after the client's retry), the server reached, and one
 //! answer (or failure) carried back to the tab that asked.
 
+use ferrysync::core::blobs::download::Fetched;
 use ferrysync::core::blobs::Answer as BlobAnswer;
 use ferrysync::core::sync::engine::Event;
 use ferrysync::core::sync::failure::Failure;
@@ -38,6 +39,12 @@ pub(crate) enum Kind {
         size: u64,
         bytes: Vec<u8>,
     },
+    /// `GET /v1/blobs/{hash}` with `Range: bytes=offset-(offset+len-1)`.
+    Range {
+        hash: String,
+        offset: u64,
+        len: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +70,8 @@ pub(crate) enum Answer {
     PullSpaces(Result<SpacesPullResponse<Data>, Failure>),
     Probe(Result<(), Failure>),
     Blob(Result<BlobAnswer, Failure>),
+    /// What the server answered to a range, and the bytes it sent.
+    Range(Result<(Fetched, Vec<u8>), Failure>),
 }
 
 pub(crate) struct Request {
@@ -104,6 +113,7 @@ impl World {
                 self.stats.chunks += 1;
                 self.stats.chunk_bytes += bytes.len() as u64;
             }
+            Kind::Range { .. } => self.stats.ranges += 1,
         }
         let fault = FAULTS.iter().position(|f| *f == fate);
         if let Some(i) = fault {
@@ -153,6 +163,7 @@ impl World {
                 Kind::PullSpaces(_) => Answer::PullSpaces(Err(failure)),
                 Kind::Probe => Answer::Probe(Err(failure)),
                 Kind::BlobStatus { .. } | Kind::Chunk { .. } => Answer::Blob(Err(failure)),
+                Kind::Range { .. } => Answer::Range(Err(failure)),
             });
         }
     }
@@ -182,6 +193,17 @@ impl World {
                 let (hash, offset, size, bytes) = (hash.clone(), *offset, *size, bytes.clone());
                 Answer::Blob(self.server.append(&hash, offset, size, bytes))
             }
+            Kind::Range { hash, offset, len } => {
+                let (fetched, mut bytes) = self.server.range(hash, *offset, *len);
+                // A cache or a proxy on the way may answer other bytes: the download's check
+                // must keep them from being stored under the hash.
+                if self.faults && !bytes.is_empty() && self.rng.chance(self.shape.fault_percent) {
+                    let at = self.rng.below(bytes.len() as u64) as usize;
+                    bytes[at] ^= 0x5a;
+                    self.stats.ranges_corrupted += 1;
+                }
+                Answer::Range(Ok((fetched, bytes)))
+            }
         };
         self.note(|| format!("request {id} reaches the server: {}", answer_name(&answer)));
         let latency = self.rng.range(1, 60);
@@ -200,6 +222,7 @@ impl World {
                 Kind::PullSpaces(_) => Answer::PullSpaces(Err(dropped())),
                 Kind::Probe => Answer::Probe(Err(dropped())),
                 Kind::BlobStatus { .. } | Kind::Chunk { .. } => Answer::Blob(Err(dropped())),
+                Kind::Range { .. } => Answer::Range(Err(dropped())),
             },
             (_, answer) => answer,
         });
@@ -232,7 +255,14 @@ impl World {
                 }
                 Event::BlobAnswered(answer)
             }
-            (_, Answer::Blob(_)) => return,
+            (Kind::Range { hash, offset, .. }, Answer::Range(answer)) => {
+                let store = &self.clients[from.client].store;
+                Event::RangeFetched(answer.map(|(fetched, bytes)| {
+                    store.keep_range(hash, *offset, &bytes);
+                    fetched
+                }))
+            }
+            (_, Answer::Blob(_) | Answer::Range(_)) => return,
             (_, Answer::Push(_)) => return,
         };
         self.forget_if_done(id);

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use ferrysync::core::blobs::download::Fetched;
 use ferrysync::core::blobs::upload::refusal_or_failure;
 use ferrysync::core::blobs::Answer as BlobAnswer;
 use ferrysync::core::sync::failure::Failure;
@@ -184,6 +185,34 @@ impl Server {
     pub fn append(&self, hash: &str, offset: u64, size: u64, bytes: Vec<u8>) -> Result<BlobAnswer, Failure> {
         let appended = blobs::append(&self.state, TENANT, hash, offset, size, bytes::Bytes::from(bytes));
         blob_answer(self.runtime.block_on(appended))
+    }
+
+    /// `GET /v1/blobs/{hash}` with a range, as the handler reads it: the bytes, or the refusal.
+    pub fn range(&self, hash: &str, offset: u64, len: u64) -> (Fetched, Vec<u8>) {
+        use futures_util::StreamExt;
+        let range = format!("bytes={offset}-{}", offset + len.max(1) - 1);
+        self.runtime.block_on(async {
+            let read = match blobs::read(&self.state, TENANT, hash, Some(&range)).await {
+                Ok(read) => read,
+                Err(e) => {
+                    let refused = Fetched::Refused {
+                        status: e.status().as_u16(),
+                        code: e.code().to_string(),
+                        message: e.message(),
+                    };
+                    return (refused, Vec::new());
+                }
+            };
+            let mut out = Vec::new();
+            let mut stream = read.bytes;
+            while let Some(chunk) = stream.next().await {
+                match chunk {
+                    Ok(chunk) => out.extend_from_slice(&chunk),
+                    Err(_) => break,
+                }
+            }
+            (Fetched::Bytes { len: out.len() as u64 }, out)
+        })
     }
 
     /// The bytes of a blob the server holds whole (`GET /v1/blobs/{hash}`).

@@ -143,6 +143,12 @@ impl World {
                         Event::PageApplied(ready(store.apply_spaces(&asked, answer, now)))
                     }
                     Command::NextUpload { skip } => Event::UploadRead(ready(store.next_upload(&skip))),
+                    Command::NextDownload { skip } => Event::DownloadRead(ready(store.next_download(&skip))),
+                    Command::CheckDownload { hash } => Event::DownloadChecked(Ok(store.check_download(&hash))),
+                    Command::EndDownload { hash, outcome } => {
+                        store.end_download(&hash, outcome, now);
+                        Event::DownloadEnded(Ok(()))
+                    }
                     Command::EndUpload { hash, outcome } => {
                         Event::UploadEnded(ready(store.end_upload(&hash, outcome, now)))
                     }
@@ -380,6 +386,9 @@ impl World {
         // asked; a force push, after which the server must have them.
         let in_scope = |e: &LogEntry<Data>, c: &str| e.collection == "*" || e.collection.split(',').any(|n| n == c);
         for entry in &log {
+            if let Some(problem) = crate::blobs::check_log_entry(client, entry) {
+                self.violations.push(problem);
+            }
             if entry.kind == LogKind::Swept && !entry.id.is_empty() {
                 self.stats.space_swept += entry.count.unwrap_or(0);
             }

@@ -32,6 +32,7 @@ pub(crate) fn kind_name(kind: &Kind) -> String {
         Kind::Chunk { hash, offset, size, bytes } => {
             format!("chunk of {} at {offset} ({} of {size} bytes)", &hash[..8], bytes.len())
         }
+        Kind::Range { hash, offset, len } => format!("range of {} at {offset} ({len} bytes)", &hash[..8]),
     }
 }
 
@@ -52,11 +53,13 @@ pub(crate) fn answer_name(answer: &Answer) -> String {
         }
         Answer::Probe(Ok(())) => "ok".into(),
         Answer::Blob(Ok(a)) => format!("{a:?}"),
+        Answer::Range(Ok((fetched, _))) => format!("{fetched:?}"),
         Answer::Push(Err(f))
         | Answer::Pull(Err(f))
         | Answer::PullSpaces(Err(f))
         | Answer::Probe(Err(f))
-        | Answer::Blob(Err(f)) => format!("{f:?}"),
+        | Answer::Blob(Err(f))
+        | Answer::Range(Err(f)) => format!("{f:?}"),
     }
 }
 

@@ -131,12 +131,14 @@ impl World {
             70..=79 => (Intent::Replace, Some(Data::record(&token, n))),
             _ => (Intent::Delete, None),
         };
-        // Some whole records hold a file, from a small pool that clients share.
+        // Some whole records hold a file, from a small pool that clients share, or the client's
+        // own.
         let data = match data {
             Some(d) if matches!(intent, Intent::Create | Intent::Put | Intent::Replace) && self.rng.chance(20) => {
-                let i = self.rng.below(self.pool.blobs.len() as u64) as usize;
+                let i = self.rng.below(self.pool.blobs.len() as u64 + 1) as usize;
                 self.stats.blob_writes += 1;
-                Some(d.with_blob("file", &self.pool.blobs[i].0))
+                let blob = self.pool.blobs.get(i).map_or_else(|| self.pool.own(at.client), |(b, _)| b);
+                Some(d.with_blob("file", &blob.clone()))
             }
             other => other,
         };

@@ -143,6 +143,9 @@ pub struct Stats {
     pub blob_asks: u64,
     pub chunks: u64,
     pub chunk_bytes: u64,
+    /// Blob range requests (downloads), and those answered with a byte changed on the way.
+    pub ranges: u64,
+    pub ranges_corrupted: u64,
     /// Writes of a record with a blob.
     pub blob_writes: u64,
 }
@@ -175,6 +178,8 @@ impl Stats {
         self.blob_asks += other.blob_asks;
         self.chunks += other.chunks;
         self.chunk_bytes += other.chunk_bytes;
+        self.ranges += other.ranges;
+        self.ranges_corrupted += other.ranges_corrupted;
         self.blob_writes += other.blob_writes;
     }
 }
@@ -267,7 +272,8 @@ impl World {
             world.clients.push(Client {
                 store: MemoryStore::with_strategies(&strategies)
                     .with_unique(COLLECTIONS[0], UNIQUE_FIELD)
-                    .with_space(COLLECTIONS[1], SPACE_FIELD),
+                    .with_space(COLLECTIONS[1], SPACE_FIELD)
+                    .with_blob_policy(crate::blobs::policy(c).0, crate::blobs::policy(c).1),
                 tabs: Vec::new(),
                 offline: false,
                 skew_ms,
@@ -366,7 +372,7 @@ impl World {
                 let queue = self.mail.get_mut(&(to.client, from, to.tab));
                 match queue.and_then(|q| q.pop_front()) {
                     Some(Message::Change) => self.feed(to, Event::RemoteChange),
-                    Some(Message::Status(status)) => self.feed(to, Event::RemoteStatus(status)),
+                    Some(Message::Status(status)) => self.feed(to, Event::RemoteStatus(*status)),
                     None => {}
                 }
             }

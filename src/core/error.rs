@@ -31,10 +31,13 @@ pub enum ErrorKind {
     PendingChanges,
     /// A space was removed from the device's set while a caller waited for its first pull.
     SpaceRemoved,
+    /// A blob's bytes are not on this device and could not be downloaded (offline, the server
+    /// unreachable, or it does not give them).
+    BlobNotDownloaded,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 18] = [
+    pub const ALL: [ErrorKind; 19] = [
         ErrorKind::UnknownCollection,
         ErrorKind::UnknownIndex,
         ErrorKind::RecordNotFound,
@@ -53,6 +56,7 @@ impl ErrorKind {
         ErrorKind::Storage,
         ErrorKind::PendingChanges,
         ErrorKind::SpaceRemoved,
+        ErrorKind::BlobNotDownloaded,
     ];
 
     /// The JS `Error.name` of this kind (the `FerrysyncErrorName` union in the .d.ts).
@@ -76,6 +80,7 @@ impl ErrorKind {
             ErrorKind::Storage => "StorageError",
             ErrorKind::PendingChanges => "PendingChangesError",
             ErrorKind::SpaceRemoved => "SpaceRemovedError",
+            ErrorKind::BlobNotDownloaded => "BlobNotDownloadedError",
         }
     }
 

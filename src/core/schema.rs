@@ -30,10 +30,13 @@ pub const BLOBS_STORE: &str = "_blobs";
 /// Index of the blobs on `upload`: only a blob not on the server yet has the field, so the index
 /// lists exactly the uploads to do.
 pub const BLOBS_BY_UPLOAD: &str = "byUpload";
+/// Index of the blobs on `download`: `"wanted"` for a pulled reference the sync downloads (a
+/// row without bytes), `"failed"` for one the server could not give.
+pub const BLOBS_BY_DOWNLOAD: &str = "byDownload";
 /// Raised when ferrysync's own stores or indexes change shape. The IndexedDB version is
 /// `app version * LAYOUT_SPAN + LAYOUT_VERSION`, so either a new app schema or a new layout
 /// triggers an upgrade, and both keep increasing.
-pub const LAYOUT_VERSION: u32 = 3;
+pub const LAYOUT_VERSION: u32 = 4;
 pub const LAYOUT_SPAN: u32 = 100;
 pub const MAX_APP_VERSION: u32 = (u32::MAX - LAYOUT_SPAN) / LAYOUT_SPAN;
 
@@ -59,6 +62,8 @@ pub struct CollectionDef {
     /// The top-level fields that may hold blobs (`blobs: ["photo"]`), at any depth inside them;
     /// only these are looked into for `Blob`s on a write and for references on a read.
     pub blobs: Vec<String>,
+    /// How the blobs of pulled records come here (`download`, `eagerDownloadBytes`).
+    pub download: crate::core::blobs::DownloadMode,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -294,9 +299,17 @@ fn outbox_indexes() -> Vec<IndexDef> {
 }
 
 fn blobs_by_upload() -> IndexDef {
+    blobs_index(BLOBS_BY_UPLOAD, "upload")
+}
+
+fn blobs_by_download() -> IndexDef {
+    blobs_index(BLOBS_BY_DOWNLOAD, "download")
+}
+
+fn blobs_index(name: &str, field: &str) -> IndexDef {
     IndexDef {
-        name: BLOBS_BY_UPLOAD.to_string(),
-        key_path: vec!["upload".to_string()],
+        name: name.to_string(),
+        key_path: vec![field.to_string()],
         compound: false,
         unique: false,
         multi_entry: false,
@@ -319,7 +332,7 @@ pub fn plan_upgrade(existing: &[ExistingStore], schema: &Schema) -> Vec<UpgradeS
         (CONFLICTS_STORE.into(), StoreKind::Conflicts, vec![]),
         (META_STORE.into(), StoreKind::Meta, vec![]),
         (LOG_STORE.into(), StoreKind::Log, vec![]),
-        (BLOBS_STORE.into(), StoreKind::Blobs, vec![blobs_by_upload()]),
+        (BLOBS_STORE.into(), StoreKind::Blobs, vec![blobs_by_upload(), blobs_by_download()]),
     ];
     for c in &schema.collections {
         wanted.push((c.name.clone(), StoreKind::Collection, collection_indexes(c)));
@@ -360,7 +373,14 @@ mod tests {
     }
 
     fn tasks(indexes: Vec<IndexDef>) -> CollectionDef {
-        CollectionDef { name: "tasks".into(), indexes, conflicts: Strategy::Manual, space: None, blobs: vec![] }
+        CollectionDef {
+            name: "tasks".into(),
+            indexes,
+            conflicts: Strategy::Manual,
+            space: None,
+            blobs: vec![],
+            download: Default::default(),
+        }
     }
 
     #[test]
@@ -388,7 +408,7 @@ mod tests {
         let s = Schema::new("notes".into(), Some("acme".into()), 3.0, vec![tasks(vec![])]).unwrap();
         assert_eq!(s.database_name(), "ferrysync:notes:acme");
         assert_eq!(database_name("notes", None), "ferrysync:notes");
-        assert_eq!(s.idb_version(), 303);
+        assert_eq!(s.idb_version(), 304);
         assert_eq!(app_version_of(303), 3);
         assert_eq!(app_version_of(0), 0);
     }
@@ -406,7 +426,8 @@ mod tests {
                 indexes: vec![],
                 conflicts: Strategy::Manual,
                 space: None,
-                blobs: vec![]
+                blobs: vec![],
+                download: Default::default()
             }]
         )
         .is_err());
@@ -456,6 +477,7 @@ mod tests {
                 ("_outbox", "byRecord"),
                 ("_outbox", "byHold"),
                 ("_blobs", "byUpload"),
+                ("_blobs", "byDownload"),
                 ("tasks", "done"),
                 ("tasks", "_tombstones")
             ]
@@ -515,6 +537,7 @@ mod tests {
                     conflicts: Strategy::Manual,
                     space: None,
                     blobs: vec![],
+                    download: Default::default(),
                 },
             ],
         )
@@ -533,6 +556,7 @@ mod tests {
                 conflicts: Strategy::Manual,
                 space: None,
                 blobs: vec![],
+                download: Default::default(),
             }],
         )
         .unwrap();

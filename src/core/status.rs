@@ -101,12 +101,28 @@ pub struct SyncStatus {
     pub evicted: Option<crate::core::eviction::Evicted>,
     /// The blob being uploaded by the sync under way.
     pub upload: Option<UploadProgress>,
+    /// The blob being downloaded by the sync under way (`done`: bytes received).
+    pub download: Option<UploadProgress>,
+    /// Bytes of blobs stored here, waiting to go up, and waiting to come down (as last
+    /// counted).
+    pub blob_bytes: BlobBytes,
     /// The server has no blob endpoints: blobs stay here, the changes that refer to them stay
     /// queued (the rest syncs). Cleared by an upload that goes through.
     pub blobs_unsupported: bool,
 }
 
-/// How far the blob being uploaded is.
+/// The bytes of blobs on this device, by where they stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BlobBytes {
+    /// Stored here (whatever their state).
+    pub stored: u64,
+    /// Stored here and not on the server yet.
+    pub to_upload: u64,
+    /// Referred to by pulled records, to be downloaded by the sync, not here yet.
+    pub to_download: u64,
+}
+
+/// How far the blob being uploaded (or downloaded) is.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UploadProgress {
     pub hash: String,
@@ -142,6 +158,7 @@ impl SyncStatus {
     /// progress of the pull under way).
     pub fn set_counts(&mut self, counts: Counts) {
         (self.pending, self.failed, self.conflicts) = (counts.pending, counts.failed, counts.conflicts);
+        self.blob_bytes = counts.blob_bytes;
         let old = std::mem::take(&mut self.spaces);
         self.spaces = counts
             .spaces
@@ -181,6 +198,7 @@ impl SyncStatus {
         self.syncing = false;
         self.progress = None;
         self.upload = None;
+        self.download = None;
         self.pulls_ended();
         self.last_sync_at = Some(now);
         self.last_error = None;
@@ -191,6 +209,7 @@ impl SyncStatus {
         self.syncing = false;
         self.progress = None;
         self.upload = None;
+        self.download = None;
         self.pulls_ended();
         self.online = answered;
         self.last_error = Some(error);
@@ -209,6 +228,8 @@ impl SyncStatus {
         self.last_error = theirs.last_error.clone();
         self.progress = theirs.progress;
         self.upload = theirs.upload.clone();
+        self.download = theirs.download.clone();
+        self.blob_bytes = theirs.blob_bytes;
         self.blobs_unsupported = theirs.blobs_unsupported;
         // The set is this tab's own (read from the database); the progress is the syncing tab's.
         for mine in &mut self.spaces {
@@ -227,6 +248,7 @@ impl SyncStatus {
         self.syncing = false;
         self.progress = None;
         self.upload = None;
+        self.download = None;
         self.pulls_ended();
     }
 }
@@ -270,7 +292,7 @@ mod tests {
         s.add_pending(2);
         s.add_pending(-5);
         assert_eq!(s.pending, 0);
-        s.set_counts(Counts { pending: 7, failed: 1, conflicts: 2, spaces: Vec::new() });
+        s.set_counts(Counts { pending: 7, failed: 1, conflicts: 2, ..Counts::default() });
         assert_eq!((s.pending, s.failed, s.conflicts), (7, 1, 2));
         s.sync_began(4);
         assert!(s.online && s.syncing && s.progress == Some((0, 4)));

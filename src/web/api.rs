@@ -165,7 +165,10 @@ impl Database {
     /// Every unresolved conflict.
     pub fn conflicts(&self) -> Promise {
         let inner = self.inner.clone();
-        promise(async move { inner.store()?.conflicts().await })
+        promise(async move {
+            let conflicts = inner.store()?.conflicts().await?;
+            inner.conflicts_with_blobs(conflicts).await
+        })
     }
 
     /// Settles a conflict by keeping `"local"` or `"server"`, or with `{ merged }` data (pushed
@@ -276,6 +279,15 @@ impl Database {
     /// otherwise evict it); resolves to whether it is persistent now.
     pub fn persist(&self) -> Promise {
         promise(async { JsFuture::from(super::glue::request_persistence()).await.map_err(storage_error) })
+    }
+
+    /// The `Blob` of a blob field's value: a `Blob` as it is; a reference (`{ $blob, size, type }`,
+    /// what a read gives for a file not on this device) downloaded now, checked and stored.
+    /// Rejects with BlobNotDownloadedError when it cannot be (offline, say), InvalidRecordError
+    /// for anything else.
+    pub fn blob(&self, value: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move { inner.blob(&value).await })
     }
 
     /// Every queued change with its record as it is here, as plain JSON data, for a backup

@@ -41,9 +41,6 @@ pub struct Inner {
     pub driver: Rc<Driver>,
     /// The database's instance id, for its eviction marker (unknown if the marker failed).
     instance: RefCell<Option<String>>,
-    /// Whether the engine stores `Blob`s in IndexedDB ([`Inner::stores_blobs`]); unknown until
-    /// the first write of a file.
-    blob_storage: std::cell::Cell<Option<bool>>,
 }
 
 impl Inner {
@@ -63,7 +60,6 @@ impl Inner {
             tabs: RefCell::default(),
             driver: Rc::new(Driver::new(weak.clone(), sync, lock_name, tag, resolvers)),
             instance: RefCell::default(),
-            blob_storage: std::cell::Cell::default(),
         })
     }
 
@@ -145,7 +141,7 @@ impl Inner {
     /// Runs `writes` in one transaction; the engine hears of it (counts, listeners, a sync soon).
     pub async fn write(&self, collection: &str, mut writes: Vec<Write>) -> Result<Written> {
         if let Some(definition) = self.schema.collection(collection).filter(|c| !c.blobs.is_empty()) {
-            let as_parts = !self.stores_blobs().await?;
+            let as_parts = !super::blobs::stores_blobs(&self.db()?).await;
             for (i, w) in writes.iter_mut().enumerate() {
                 if let Some((data, rows)) = super::blobs::prepare::take(definition, i, &w.data, as_parts, now()).await?
                 {
@@ -153,22 +149,57 @@ impl Inner {
                 }
             }
         }
-        let mut written = writes::write(&self.db()?, collection, &self.ids, now(), writes).await?;
+        let mut written =
+            writes::write(&self.db()?, collection, &self.ids, now(), writes, self.driver.blob_cap()).await?;
         let changes = std::mem::take(&mut written.changes);
         self.driver.feed(Event::WriteCommitted { pending_delta: written.pending_delta, changes });
         Ok(written)
     }
 
-    /// Whether this engine stores `Blob`s in IndexedDB, probed once per handle, before its first
-    /// write to a collection with blob fields.
-    async fn stores_blobs(&self) -> Result<bool> {
-        if let Some(known) = self.blob_storage.get() {
-            return Ok(known);
+    /// `db.blob(value)`: a Blob as it is; a reference's Blob, stored here or downloaded now.
+    pub async fn blob(self: &Rc<Self>, value: &JsValue) -> Result<JsValue> {
+        if super::blobs::is_blob(value) {
+            return Ok(value.clone());
         }
-        let probe = super::blobs::probe_blob_storage(&self.db()?, crate::core::schema::BLOBS_STORE, 3_000);
-        let stores = wasm_bindgen_futures::JsFuture::from(probe).await.ok().and_then(|v| v.as_bool()).unwrap_or(false);
-        self.blob_storage.set(Some(stores));
-        Ok(stores)
+        let hash = get(value, "$blob").as_string().filter(|h| crate::protocol::blobs::is_hash(h));
+        let size = get(value, "size").as_f64().filter(|n| *n >= 0.0 && n.fract() == 0.0);
+        let (Some(hash), Some(size)) = (hash, size) else {
+            return Err(Error::new(
+                ErrorKind::InvalidRecord,
+                format!(
+                    "db.blob() takes a Blob or a blob reference read from a record ({{ $blob, size, type }}), got {}",
+                    super::js::describe(value)
+                ),
+            ));
+        };
+        let db = self.db()?;
+        let row = super::idb::downloads::row(&db, &hash).await?;
+        let stored = super::blobs::blob_of_row(&row);
+        if !stored.is_undefined() {
+            super::idb::downloads::touch(&db, &[JsValue::from_str(&hash)], now()).await?;
+            return Ok(stored);
+        }
+        let media_type = get(value, "type").as_string().unwrap_or_default();
+        let blob = crate::protocol::BlobRef { hash, size: size as u64, media_type };
+        self.driver.fetch_blob(&self.store()?, &blob).await
+    }
+
+    /// `conflicts` (as stored) with the files stored here in place of their references, on both
+    /// sides: a conflict on a file shows both (the other device's, if it is not here, as its
+    /// reference, for `db.blob()`).
+    pub async fn conflicts_with_blobs(&self, conflicts: JsValue) -> Result<JsValue> {
+        for conflict in js_sys::Array::from(&conflicts).iter() {
+            let collection = get(&conflict, "collection").as_string().unwrap_or_default();
+            if self.schema.collection(&collection).is_none_or(|c| c.blobs.is_empty()) {
+                continue;
+            }
+            let server = get(&conflict, "server");
+            for (holder, field) in [(&conflict, "local"), (&server, "data")] {
+                let resolved = self.with_blobs(&collection, get(holder, field)).await?;
+                let _ = js_sys::Reflect::set(holder, &JsValue::from_str(field), &resolved);
+            }
+        }
+        Ok(conflicts)
     }
 
     /// `records` (one, or an array) read from `collection`, with the blobs stored here in place
@@ -210,7 +241,7 @@ impl Inner {
 
 impl Host for Inner {
     fn store(&self) -> Result<IdbStore> {
-        Ok(IdbStore { db: self.db()?, schema: self.schema.clone() })
+        Ok(IdbStore { db: self.db()?, schema: self.schema.clone(), blob_cap: self.driver.blob_cap() })
     }
 
     fn mutation_id(&self) -> String {

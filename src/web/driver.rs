@@ -13,7 +13,9 @@ use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
-use crate::core::error::Result;
+use crate::core::blobs::download::{Downloaded, Step};
+use crate::core::blobs::Download;
+use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::status::SyncStatus;
 use crate::core::sync::engine::{Command, Engine, Event, Summary, Timer, Waiter};
 use crate::core::sync::failure::Failure;
@@ -22,6 +24,7 @@ use crate::core::sync::settings::Settings;
 use crate::core::sync::storage::{Changes, Decided, SyncStorage};
 use crate::core::sync::transport::Transport as _;
 
+use super::blobs::download::Received;
 use super::error::to_js;
 use super::glue;
 use super::idb::IdbStore;
@@ -29,7 +32,7 @@ use super::js::{now, set_field};
 use super::resolvers::Resolvers;
 use super::transport::Transport;
 use super::wire::{JsData, PullResponse, PushResponse};
-use crate::protocol::Mutation;
+use crate::protocol::{BlobRef, Mutation};
 
 /// What the driver needs of the open database it serves.
 pub trait Host {
@@ -66,6 +69,8 @@ pub struct Driver {
     /// The `online`/`offline` listeners, and the function that removes them.
     network: RefCell<Option<NetworkListeners>>,
     resolvers: Rc<Resolvers>,
+    /// The bytes of the sync's download under way (one at a time).
+    received: Rc<RefCell<Option<Received>>>,
 }
 
 type NetworkListeners = (Closure<dyn FnMut()>, Closure<dyn FnMut()>, Function);
@@ -99,6 +104,7 @@ impl Driver {
             next_waiter: Cell::new(0),
             network: RefCell::default(),
             resolvers: Rc::new(Resolvers(resolvers)),
+            received: Rc::default(),
         }
     }
 
@@ -285,6 +291,51 @@ impl Driver {
                 let body = super::blobs::blob_slice(&blob, offset as f64, (offset + len) as f64);
                 Event::BlobAnswered(d.send_chunk(&hash, offset, size, &body).await)
             }),
+            Command::NextDownload { skip } => self.io(move |_| async move {
+                Event::DownloadRead(async { host.store()?.next_download(&skip).await }.await)
+            }),
+            Command::FetchRange { hash, offset, len } => {
+                let received = self.received.clone();
+                self.io(move |d| async move {
+                    let answer = d.transport().map(|t| t.fetch_range(&hash, offset, len));
+                    let answer = match answer {
+                        Ok(fetch) => fetch.await,
+                        Err(failure) => Err(failure),
+                    };
+                    Event::RangeFetched(answer.map(|(fetched, buffer)| {
+                        if let Some(buffer) = buffer {
+                            let mut kept = received.borrow_mut();
+                            kept.get_or_insert_with(|| Received::new(&hash)).keep(offset, &buffer);
+                        }
+                        fetched
+                    }))
+                })
+            }
+            Command::CheckDownload { hash } => {
+                let digest = self.received.borrow().as_ref().filter(|r| r.hash == hash).map(Received::digest);
+                let digest = digest.unwrap_or_default();
+                self.io(move |_| async move { Event::DownloadChecked(Ok(digest)) })
+            }
+            Command::EndDownload { hash, outcome } => {
+                let received = self.received.borrow_mut().take().filter(|r| r.hash == hash);
+                self.io(move |_| async move {
+                    let ended = async {
+                        // The sync downloads only blobs with a row (a pulled reference): it says
+                        // their size and type.
+                        let store = host.store()?;
+                        let row = super::idb::downloads::row(&store.db, &hash).await?;
+                        if row.is_undefined() {
+                            return Ok(());
+                        }
+                        let blob = super::idb::downloads::reference_of(&row);
+                        store
+                            .end_download(&blob, outcome, received.as_ref().map(Received::parts), now())
+                            .await
+                            .map(|_| ())
+                    };
+                    Event::DownloadEnded(ended.await)
+                })
+            }
             Command::AskResolvers(asks) => {
                 let resolvers = self.resolvers.clone();
                 self.io(move |_| async move {
@@ -367,6 +418,25 @@ impl Driver {
         metrics
     }
 
+    /// The cap on the bytes of blobs kept here.
+    pub fn blob_cap(&self) -> Option<u64> {
+        self.engine.borrow().settings().and_then(|s| s.blob_cache_bytes)
+    }
+
+    /// Downloads `blob` now (a read of a blob that is not here), stores it and gives its Blob.
+    pub async fn fetch_blob(self: &Rc<Self>, store: &IdbStore, blob: &crate::protocol::BlobRef) -> Result<JsValue> {
+        let (Some(transport), Some(chunk)) = (&self.transport, self.engine.borrow().settings().map(|s| s.chunk_bytes))
+        else {
+            let message =
+                format!("blob {} is not on this device, and there is no `sync` option to download it", blob.hash);
+            return Err(Error::new(ErrorKind::BlobNotDownloaded, message));
+        };
+        let stored = fetch(store, transport, blob, chunk, now()).await?;
+        // Stored: the status's bytes are counted again.
+        self.feed(Event::RemoteChange);
+        Ok(stored)
+    }
+
     /// The transport; the engine only syncs with one configured.
     fn transport(&self) -> std::result::Result<&Transport, Failure> {
         self.transport.as_ref().ok_or_else(|| Failure::BadAnswer("no `sync` option was given".into()))
@@ -435,4 +505,39 @@ fn summary_to_js(s: &Summary) -> JsValue {
     set_field(&o, "rejected", &JsValue::from_f64(s.rejected as f64));
     set_field(&o, "resolved", &JsValue::from_f64(s.resolved as f64));
     o.into()
+}
+
+/// Downloads `blob` from the server through `transport`, in chunks of `chunk` bytes, checks it
+/// and stores it: its `Blob`. Any failure is a [`ErrorKind::BlobNotDownloaded`] and stores
+/// nothing.
+async fn fetch(store: &IdbStore, transport: &Transport, blob: &BlobRef, chunk: u64, now: f64) -> Result<JsValue> {
+    let not_downloaded = |why: String| {
+        Error::new(ErrorKind::BlobNotDownloaded, format!("blob {} is not on this device, and {why}", blob.hash))
+    };
+    let mut download = Download::new(blob.hash.clone(), blob.size, chunk);
+    let mut received = Received::new(&blob.hash);
+    let mut step = download.start();
+    loop {
+        step = match step {
+            Step::Fetch { offset, len } => match transport.fetch_range(&blob.hash, offset, len).await {
+                Ok((answer, buffer)) => {
+                    if let Some(buffer) = &buffer {
+                        received.keep(offset, buffer);
+                    }
+                    download.fetched(answer)
+                }
+                Err(failure) => {
+                    return Err(not_downloaded(format!("downloading it failed: {}", failure.to_error().message)))
+                }
+            },
+            Step::Check => download.checked(&received.digest()),
+            Step::Done => {
+                return store.end_download(blob, Downloaded::Stored, Some(received.parts()), now).await;
+            }
+            Step::Failed { code, message } => {
+                return Err(not_downloaded(format!("the server does not give it ({code}: {message})")))
+            }
+            Step::Unsupported => return Err(not_downloaded("the server has no blob endpoints".into())),
+        };
+    }
 }

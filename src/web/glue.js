@@ -526,6 +526,34 @@ export function fetchJson(url, method, authorization, body, timeoutMs, contentTy
     .finally(() => clearTimeout(timer));
 }
 
+/** `GET url` for bytes `start .. end` (a `Range` request): `{ status, retryAfter, contentLength,
+ * bytes }` with the ArrayBuffer of those bytes on a 2xx (a server that ignores the range and
+ * answers the whole file with a 200 is cut to them), or `json` (the error body) otherwise;
+ * rejects with the network error's text. */
+export function fetchRange(url, authorization, start, end, timeoutMs) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const headers = { Range: `bytes=${start}-${end - 1}` };
+  if (authorization !== undefined) headers.Authorization = authorization;
+  return fetch(url, { headers, signal: controller.signal })
+    .then(
+      (response) => {
+        const answer = (part) => ({
+          status: response.status,
+          retryAfter: response.headers.get("Retry-After"),
+          contentLength: response.headers.get("Content-Length"),
+          ...part,
+        });
+        if (!response.ok) return response.json().then((json) => answer({ json }), () => answer({}));
+        return response.arrayBuffer().then((bytes) =>
+          answer({ bytes: response.status === 200 && start > 0 ? bytes.slice(start, end) : bytes }),
+        );
+      },
+      (error) => Promise.reject(String(error)),
+    )
+    .finally(() => clearTimeout(timer));
+}
+
 /** Settles with a request's result; a failed request rejects (and aborts its transaction). */
 function settled(request) {
   return new Promise((resolve, reject) => {
@@ -815,11 +843,12 @@ export function blobSlice(blob, start, end) {
   return blob.slice(start, end);
 }
 
-/** A `_blobs` row: the blob stored here, not uploaded yet (`upload` is indexed). On an engine
- * that cannot store a Blob in IndexedDB, `blob` is undefined and `parts` holds its bytes (the
- * ArrayBuffers read while hashing). */
-export function makeBlobRow(hash, blob, parts, size, type, now) {
-  const row = { hash, size, type, upload: "no", usedAt: now };
+/** A `_blobs` row: the blob stored here, not uploaded yet (`upload` is indexed), or, when
+ * `onServer` (downloaded), without `upload`. On an engine that cannot store a Blob in IndexedDB,
+ * `blob` is undefined and `parts` holds its bytes (ArrayBuffers). */
+export function makeBlobRow(hash, blob, parts, size, type, now, onServer) {
+  const row = { hash, size, type, usedAt: now };
+  if (!onServer) row.upload = "no";
   if (parts) row.parts = parts;
   else row.blob = blob;
   return row;
@@ -867,20 +896,35 @@ export function probeBlobStorage(db, store, timeoutMs) {
   });
 }
 
-/** The hashes of the references in a record's declared blob `fields`, each once. */
-export function refsIn(record, fields) {
+/** The references in a record's declared blob `fields`, each once: their hashes, or with
+ * `objects` the reference objects (`{ $blob, size, type }`). */
+export function refsIn(record, fields, objects) {
   const hashes = [];
+  const found = [];
   const walk = (value) => {
     if (Array.isArray(value)) return value.forEach(walk);
     if (!isPlainObject(value)) return;
     if (typeof value.$blob === "string") {
-      if (!hashes.includes(value.$blob)) hashes.push(value.$blob);
+      if (!hashes.includes(value.$blob)) {
+        hashes.push(value.$blob);
+        found.push(value);
+      }
       return;
     }
     for (const key of Object.keys(value)) walk(value[key]);
   };
   if (isPlainObject(record)) for (const f of fields) walk(record[f]);
-  return hashes;
+  return objects ? found : hashes;
+}
+
+/** The row of a blob the sync is to download (`download` is indexed): its reference, no bytes. */
+export function wantedBlobRow(ref) {
+  return { hash: ref.$blob, size: ref.size, type: ref.type || "", download: "wanted" };
+}
+
+/** A Blob of `parts` (ArrayBuffers received), of media type `type`. */
+export function blobOfParts(parts, type) {
+  return new Blob(parts, { type: type || "" });
 }
 
 /** A copy of `record` whose references in `fields` are the Blobs `rows` (a Map of hash to

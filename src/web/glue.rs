@@ -183,6 +183,10 @@ extern "C" {
         timeout_ms: u32,
         content_type: Option<&str>,
     ) -> Promise;
+    /// `GET url` with `Range: bytes=start-(end-1)`: `{ status, retryAfter, contentLength, bytes
+    /// | json }`; rejects with the network error's text.
+    #[wasm_bindgen(js_name = fetchRange)]
+    pub fn fetch_range(url: &str, authorization: Option<&str>, start: f64, end: f64, timeout_ms: u32) -> Promise;
     #[wasm_bindgen(js_name = callTransport)]
     pub fn call_transport(transport: &JsValue, method: &Function, args: &Array, timeout_ms: u32) -> Promise;
     /// Resolves to one value per id (undefined where there is no record).

@@ -3,6 +3,7 @@
 use js_sys::{Array, Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::core::blobs::cache::{DownloadMode, DEFAULT_EAGER_UP_TO};
 use crate::core::blobs::upload::MIN_CHUNK_BYTES;
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::order::sorted_by;
@@ -168,6 +169,16 @@ fn read_sync_options(sync: &JsValue) -> Result<Option<(Settings, Transport)>> {
     // Within the smallest chunk an upload halves down to and the reference server's largest.
     let (min_chunk, max_chunk) = (MIN_CHUNK_BYTES as u32, limits::DEFAULT_MAX_CHUNK_BYTES as u32);
     settings.chunk_bytes = number("chunkBytes", min_chunk, max_chunk)?.map_or(settings.chunk_bytes, u64::from);
+    settings.blob_cache_bytes = match get(sync, "blobCacheBytes") {
+        v if v.is_undefined() => settings.blob_cache_bytes,
+        v if v.as_bool() == Some(false) => None,
+        v => Some(v.as_f64().filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= 2f64.powi(53)).ok_or_else(|| {
+            options_error(format!(
+                "`sync.blobCacheBytes` must be a whole number of bytes or false, got {}",
+                describe(&v)
+            ))
+        })? as u64),
+    };
     settings.interval_ms = timer("intervalMs", 1, settings.interval_ms)?;
     settings.debounce_ms = timer("debounceMs", 0, settings.debounce_ms)?;
     settings.sync_on_open = match get(sync, "syncOnOpen") {
@@ -243,7 +254,31 @@ fn read_collection(name: &str, spec: &JsValue) -> Result<CollectionDef> {
     };
     let blobs = read_blob_fields(name, &get(spec, "blobs"))?;
     check_blob_fields(name, &blobs, space.as_deref())?;
-    Ok(CollectionDef { name: name.to_string(), indexes, conflicts, space, blobs })
+    let download = read_download(name, spec)?;
+    Ok(CollectionDef { name: name.to_string(), indexes, conflicts, space, blobs, download })
+}
+
+/// `download: "eager" | "lazy"` (default eager) and `eagerDownloadBytes` (the largest blob an
+/// eager collection downloads during the sync).
+fn read_download(collection: &str, spec: &JsValue) -> Result<DownloadMode> {
+    let up_to = match get(spec, "eagerDownloadBytes") {
+        v if v.is_undefined() => DEFAULT_EAGER_UP_TO,
+        v => v.as_f64().filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= 2f64.powi(53)).ok_or_else(|| {
+            options_error(format!(
+                "collection \"{collection}\": `eagerDownloadBytes` must be a whole number of bytes, got {}",
+                describe(&v)
+            ))
+        })? as u64,
+    };
+    match get(spec, "download") {
+        v if v.is_undefined() => Ok(DownloadMode::Eager { up_to }),
+        v if v.as_string().as_deref() == Some("eager") => Ok(DownloadMode::Eager { up_to }),
+        v if v.as_string().as_deref() == Some("lazy") => Ok(DownloadMode::Lazy),
+        v => Err(options_error(format!(
+            "collection \"{collection}\": `download` must be \"eager\" or \"lazy\", got {}",
+            describe(&v)
+        ))),
+    }
 }
 
 /// `blobs: ["photo", ...]`: the fields that may hold files.

@@ -8,7 +8,7 @@ use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::ids::check_id;
 use crate::core::meta::{RecordMeta, META_FIELD};
 use crate::core::outbox::Op;
-use crate::core::status::{RecordStatus, SpaceStatus, SyncStatus};
+use crate::core::status::{BlobBytes, RecordStatus, SpaceStatus, SyncStatus, UploadProgress};
 
 use super::glue;
 use super::js::{get, opt_num, set_field, type_name};
@@ -124,20 +124,34 @@ pub fn status_to_js(status: &SyncStatus) -> JsValue {
         None => JsValue::NULL,
     };
     set_field(&o, "evicted", &evicted);
-    // `{ blob, done, total }`: the blob being uploaded and the bytes the server holds of it.
-    let upload = match &status.upload {
-        Some(u) => {
-            let one = Object::new();
-            set_field(&one, "blob", &JsValue::from_str(&u.hash));
-            set_field(&one, "done", &JsValue::from_f64(u.done as f64));
-            set_field(&one, "total", &JsValue::from_f64(u.total as f64));
-            Object::freeze(&one).into()
-        }
-        None => JsValue::NULL,
-    };
-    set_field(&o, "upload", &upload);
+    // `{ blob, done, total }`: the blob being uploaded (the bytes the server holds of it), or
+    // downloaded (the bytes received).
+    set_field(&o, "upload", &progress_to_js(status.upload.as_ref()));
+    set_field(&o, "download", &progress_to_js(status.download.as_ref()));
     set_field(&o, "blobsUnsupported", &JsValue::from_bool(status.blobs_unsupported));
+    let bytes = Object::new();
+    set_field(&bytes, "stored", &JsValue::from_f64(status.blob_bytes.stored as f64));
+    set_field(&bytes, "toUpload", &JsValue::from_f64(status.blob_bytes.to_upload as f64));
+    set_field(&bytes, "toDownload", &JsValue::from_f64(status.blob_bytes.to_download as f64));
+    set_field(&o, "blobBytes", &Object::freeze(&bytes));
     Object::freeze(&o).into()
+}
+
+fn progress_to_js(progress: Option<&UploadProgress>) -> JsValue {
+    let Some(p) = progress else { return JsValue::NULL };
+    let one = Object::new();
+    set_field(&one, "blob", &JsValue::from_str(&p.hash));
+    set_field(&one, "done", &JsValue::from_f64(p.done as f64));
+    set_field(&one, "total", &JsValue::from_f64(p.total as f64));
+    Object::freeze(&one).into()
+}
+
+fn progress_from_js(p: &JsValue) -> Option<UploadProgress> {
+    p.is_object().then(|| UploadProgress {
+        hash: get(p, "blob").as_string().unwrap_or_default(),
+        done: get(p, "done").as_f64().unwrap_or(0.0) as u64,
+        total: get(p, "total").as_f64().unwrap_or(0.0) as u64,
+    })
 }
 
 /// A status another tab posted (its snapshot object); fields it lacks read as not set.
@@ -161,15 +175,14 @@ pub fn status_from_js(theirs: &JsValue) -> SyncStatus {
         spaces: spaces_from_js(&get(theirs, "spaces")),
         // What an open found is that tab's to report.
         evicted: None,
-        upload: {
-            let u = get(theirs, "upload");
-            u.is_object().then(|| crate::core::status::UploadProgress {
-                hash: get(&u, "blob").as_string().unwrap_or_default(),
-                done: get(&u, "done").as_f64().unwrap_or(0.0) as u64,
-                total: get(&u, "total").as_f64().unwrap_or(0.0) as u64,
-            })
-        },
+        upload: progress_from_js(&get(theirs, "upload")),
+        download: progress_from_js(&get(theirs, "download")),
         blobs_unsupported: get(theirs, "blobsUnsupported").as_bool().unwrap_or(false),
+        blob_bytes: {
+            let b = get(theirs, "blobBytes");
+            let n = |f: &str| get(&b, f).as_f64().unwrap_or(0.0) as u64;
+            BlobBytes { stored: n("stored"), to_upload: n("toUpload"), to_download: n("toDownload") }
+        },
     }
 }
 

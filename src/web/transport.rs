@@ -9,11 +9,12 @@ use js_sys::{Function, Promise};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use crate::core::blobs::download::Fetched;
 use crate::core::blobs::upload::refusal_or_failure;
 use crate::core::blobs::Answer as BlobAnswer;
 use crate::core::sync::failure::{retry_after_ms, Failure};
 use crate::core::sync::transport::Transport as CoreTransport;
-use crate::protocol::blobs::upload_path;
+use crate::protocol::blobs::{blob_path, upload_path};
 use crate::protocol::{codes, pull_query, Mutation, SpacesPullRequest, HEALTH_PATH, PULL_PATH, PUSH_PATH};
 
 use super::glue;
@@ -214,6 +215,39 @@ impl Transport {
     pub async fn send_chunk(&self, hash: &str, offset: u64, size: u64, body: &JsValue) -> Result<BlobAnswer, Failure> {
         let query = format!("?offset={offset}&size={size}");
         self.blob_request("PATCH", &upload_path(hash), &query, body).await
+    }
+
+    /// Bytes `offset .. offset + len` of blob `hash` (`GET /v1/blobs/{hash}` with `Range`): how
+    /// many came, with their ArrayBuffer, or the refusal. A JS transport has no blob endpoints.
+    pub async fn fetch_range(
+        &self,
+        hash: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<(Fetched, Option<js_sys::ArrayBuffer>), Failure> {
+        let Transport::Http { base, token, timeout_ms, bytes } = self else {
+            let message = "a JS transport has no blob endpoints".to_string();
+            return Ok((Fetched::Refused { status: 404, code: codes::NOT_FOUND.into(), message }, None));
+        };
+        let authorization = token.authorization(*timeout_ms).await?;
+        let url = format!("{base}{}", blob_path(hash));
+        let promise = glue::fetch_range(&url, Some(&authorization), offset as f64, (offset + len) as f64, *timeout_ms);
+        let answer = JsFuture::from(promise).await.map_err(|e| Failure::Network {
+            message: e.as_string().unwrap_or_else(|| describe(&e)),
+            retry_after_ms: None,
+        })?;
+        let status = get(&answer, "status").as_f64().unwrap_or(0.0) as u16;
+        if let Ok(buffer) = get(&answer, "bytes").dyn_into::<js_sys::ArrayBuffer>() {
+            let len = buffer.byte_length() as u64;
+            let (total_sent, total_received) = bytes.get();
+            bytes.set((total_sent, total_received + len));
+            return Ok((Fetched::Bytes { len }, Some(buffer)));
+        }
+        let (code, message) = error_of(&get(&answer, "json"));
+        match refusal_or_failure(status, code, message, None, retry_after(&answer))? {
+            BlobAnswer::Refused { status, code, message, .. } => Ok((Fetched::Refused { status, code, message }, None)),
+            BlobAnswer::Status(_) => Err(Failure::BadAnswer(format!("a {status} answer without bytes"))),
+        }
     }
 
     async fn blob_request(&self, method: &str, path: &str, query: &str, body: &JsValue) -> Result<BlobAnswer, Failure> {

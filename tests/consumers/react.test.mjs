@@ -248,3 +248,25 @@ test("useSyncLog: a settlement by the collection's strategy during a sync commit
     await new Promise((done) => setTimeout(done, 200));
     assert.equal(await h.commits("log"), 4);
   }));
+
+test("useBlob: a file on this device at once; one pulled from another device downloaded on first read", () =>
+  withHarness(async (h) => {
+    await h.open("blob-writer", {});
+    await h.open("blob-reader", {});
+    const text = "a file written on another device";
+    const id = await h.createWithFile("blob-writer", "with a file", text);
+    assert.equal((await h.db("blob-writer", "syncNow")).pushed, 1);
+
+    // The writer has the bytes: useBlob gives the Blob with the record.
+    await h.mount("blob", "blob-writer", { id });
+    const mine = await settled(h, "blob", "the writer's file", (v) => v.size !== null);
+    assert.deepEqual(mine.value, { reference: false, size: text.length, error: null });
+
+    // The reader pulled a reference (a lazy collection): downloaded by the hook.
+    await h.db("blob-reader", "syncNow");
+    await h.mount("blob", "blob-reader", { id });
+    const theirs = await settled(h, "blob", "the reader's file", (v) => v.size !== null);
+    assert.deepEqual(theirs.value, { reference: true, size: text.length, error: null });
+    const before = (await h.seen("blob")).find((s) => s.value.reference);
+    assert.deepEqual(before.value, { reference: true, size: null, error: null }, "nothing until it is here");
+  }));

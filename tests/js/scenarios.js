@@ -2265,3 +2265,107 @@ export async function filesGoUpBeforeTheirRecords(api) {
     await api.deleteDatabase(app, undefined, DISCARD);
   }
 }
+
+/** Files pulled from the server: an eager collection downloads those up to its size during the
+ * sync (progress in the status), a lazy one on `db.blob()`; beyond `blobCacheBytes` the least
+ * recently used downloaded files are evicted and read as references again, never a file whose
+ * upload is not done; offline, a file not here is a BlobNotDownloadedError. */
+export async function filesComeDownAndMakeRoom(api) {
+  const { main } = api.servers;
+  const token = "tok35";
+  const KB = 1024;
+  const collections = (extra = {}) => ({
+    notes: { blobs: ["file"], eagerDownloadBytes: 200 * KB, ...extra },
+    docs: { blobs: ["file"], download: "lazy" },
+  });
+  const writerApp = uniqueApp("files-writer");
+  const readerApp = uniqueApp("files-reader");
+  const writer = await api.open({ app: writerApp, version: 1, collections: collections(), sync: manual(main, token) });
+  let reader;
+  let offline;
+  try {
+    const files = [100, 100, 300, 50].map((k) => randomBytes(k * KB));
+    const hashes = await Promise.all(files.map(sha256));
+    const notes = writer.collection("notes");
+    const made = [];
+    for (const bytes of files.slice(0, 3)) made.push(await notes.create({ file: new Blob([bytes]) }));
+    const doc = await writer.collection("docs").create({ file: new Blob([files[3]], { type: "text/plain" }) });
+    eq((await writer.syncNow()).pushed, 4, "the writer's records and files went up");
+
+    // A second device: the notes up to 200 KB come down with the sync; the larger one and the
+    // lazy collection's stay references.
+    const sync = manual(main, token, { blobCacheBytes: 400 * KB });
+    reader = await api.open({ app: readerApp, version: 1, collections: collections(), sync });
+    const seen = [];
+    const store = reader.statusStore();
+    const stop = store.subscribe(() => {
+      const download = store.getSnapshot().download;
+      if (download) seen.push(download);
+    });
+    await reader.syncNow();
+    stop();
+    eq(reader.status().download, null, "no download once the sync is over");
+    for (const i of [0, 1]) {
+      assert(seen.some((d) => d.blob === hashes[i] && d.total === files[i].length), `progress of file ${i}: ${JSON.stringify(seen)}`);
+    }
+    const rnotes = reader.collection("notes");
+    const read = async (i) => (await rnotes.get(made[i].id)).file;
+    for (const i of [0, 1]) {
+      const file = await read(i);
+      assert(file instanceof Blob && sameBytes(await bytesOf(file), files[i]), `file ${i} is here, byte for byte`);
+    }
+    eq(await read(2), { $blob: hashes[2], size: 300 * KB, type: "" }, "above eagerDownloadBytes: a reference");
+    const lazy = (await reader.collection("docs").get(doc.id)).file;
+    eq(lazy, { $blob: hashes[3], size: 50 * KB, type: "text/plain" }, "a lazy collection's file: a reference");
+    eq(reader.status().blobBytes, { stored: 200 * KB, toUpload: 0, toDownload: 0 }, "the bytes stored here");
+
+    // The lazy one on its first read, then from here.
+    const got = await reader.blob(lazy);
+    assert(sameBytes(await bytesOf(got), files[3]) && got.type === "text/plain", "db.blob() downloads a reference");
+    eq((await reader.collection("docs").get(doc.id)).file.size, 50 * KB, "stored: the record reads as a Blob now");
+    assert((await reader.collection("docs").get(doc.id)).file instanceof Blob, "a Blob");
+    assert((await reader.blob(got)) === got, "a Blob is given back as it is");
+
+    // 300 KB more is over the 400 KB cap: the two least recently used go (the eager ones).
+    const large = await reader.blob(await read(2));
+    assert(sameBytes(await bytesOf(large), files[2]), "the large one downloaded");
+    eq(await read(0), { $blob: hashes[0], size: 100 * KB, type: "" }, "evicted: a reference again");
+    eq(await read(1), { $blob: hashes[1], size: 100 * KB, type: "" }, "evicted too");
+    assert((await read(2)) instanceof Blob, "the one just read stays");
+    await reader.syncNow();
+    eq(reader.status().blobBytes.stored, 350 * KB, "the cap holds");
+
+    // Both devices change the same note's file: the conflict shows both files, this device's as
+    // a Blob, the other's as a reference db.blob() downloads.
+    const [theirs, ours] = [randomBytes(10 * KB), randomBytes(12 * KB)];
+    await notes.update(made[0].id, { file: new Blob([theirs]) });
+    await writer.syncNow();
+    await rnotes.update(made[0].id, { file: new Blob([ours]) });
+    await reader.syncNow();
+    const [conflict] = await reader.conflicts();
+    assert(conflict && conflict.id === made[0].id, "a conflict on the note");
+    assert(conflict.local.file instanceof Blob && sameBytes(await bytesOf(conflict.local.file), ours), "this device's file");
+    eq(conflict.server.data.file, { $blob: await sha256(theirs), size: 10 * KB, type: "" }, "the other's, as a reference");
+    assert(sameBytes(await bytesOf(await reader.blob(conflict.server.data.file)), theirs), "and its bytes, downloaded");
+
+    // Another handle on the same database, whose server cannot be reached: a file not here
+    // cannot be read, and says so; one written here is kept whatever the cap.
+    offline = await api.open({
+      app: readerApp,
+      version: 1,
+      collections: collections(),
+      sync: manual("http://127.0.0.1:9", token, { blobCacheBytes: 400 * KB, requestTimeoutMs: 2000 }),
+    });
+    await rejects(offline.blob(await read(1)), "BlobNotDownloadedError", "offline, an evicted file");
+    await rejects(offline.blob({ $blob: "nope" }), "InvalidRecordError", "not a reference");
+    const mine = randomBytes(500 * KB);
+    const note = await offline.collection("notes").create({ file: new Blob([mine]) });
+    const kept = (await offline.collection("notes").get(note.id)).file;
+    assert(kept instanceof Blob && sameBytes(await bytesOf(kept), mine), "a file not uploaded is never evicted");
+    eq(await read(2), { $blob: hashes[2], size: 300 * KB, type: "" }, "downloaded files made room for it");
+  } finally {
+    for (const db of [writer, reader, offline]) db?.close();
+    await api.deleteDatabase(writerApp, undefined, DISCARD);
+    await api.deleteDatabase(readerApp, undefined, DISCARD);
+  }
+}

@@ -3,19 +3,28 @@
 
 use crate::core::sync::conflict::tree::{field, Tree};
 use crate::protocol::blobs::{is_hash, BLOB_KEY};
+use crate::protocol::BlobRef;
 
 /// The hashes of the blobs `data` refers to, each once, in the order first met.
 pub fn blob_hashes<T: Tree>(data: &T) -> Vec<String> {
+    blob_refs(data).into_iter().map(|b| b.hash).collect()
+}
+
+/// The references `data` holds, each hash once, in the order first met (a size that is not a
+/// whole number reads as 0, a missing type as none).
+pub fn blob_refs<T: Tree>(data: &T) -> Vec<BlobRef> {
     let mut found = Vec::new();
     walk(data, &mut found);
     found
 }
 
-fn walk<T: Tree>(value: &T, found: &mut Vec<String>) {
+fn walk<T: Tree>(value: &T, found: &mut Vec<BlobRef>) {
     if let Some(fields) = value.fields() {
         if let Some(hash) = field(&fields, BLOB_KEY).and_then(Tree::text).filter(|h| is_hash(h)) {
-            if !found.contains(&hash) {
-                found.push(hash);
+            if !found.iter().any(|b| b.hash == hash) {
+                let size = field(&fields, "size").and_then(Tree::number).filter(|n| *n >= 0.0 && n.fract() == 0.0);
+                let media_type = field(&fields, "type").and_then(Tree::text).unwrap_or_default();
+                found.push(BlobRef { hash, size: size.unwrap_or(0.0) as u64, media_type });
             }
             return;
         }

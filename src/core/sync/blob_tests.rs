@@ -64,6 +64,10 @@ fn a_refused_upload_makes_its_changes_dead_letters() {
     assert_eq!((dead[0].entry.record_id.as_str(), dead[0].code.as_str()), ("a", codes::QUOTA_EXCEEDED));
     assert_eq!(pushed_ids(&s), vec!["bb"]);
     assert_eq!(ready(s.next_upload(&[])).unwrap(), None, "a refused blob is not tried again by itself");
+    // Retried by a person (the quota raised, say): the file goes up again before the change.
+    ready(s.retry_failed("notes", "a", "m-retry", 3.0)).unwrap();
+    assert_eq!(ready(s.next_upload(&[])).unwrap(), Some(blob), "the retried change's file is uploaded again");
+    assert_eq!(pushed_ids(&s), vec!["bb"], "and the change waits for it");
 }
 
 #[test]

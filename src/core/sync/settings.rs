@@ -27,9 +27,15 @@ pub struct Settings {
     /// `backgroundSync`: ask the browser for a Background Sync (through the page's service
     /// worker) whenever changes are queued, so that they reach the server after the page closes.
     pub background_sync: bool,
-    /// Bytes per chunk of a blob upload.
+    /// Bytes per chunk of a blob upload or download.
     pub chunk_bytes: u64,
+    /// The most bytes of blobs kept here (`blobCacheBytes`): beyond it, downloaded blobs are
+    /// evicted least recently used first; `None`: no cap.
+    pub blob_cache_bytes: Option<u64>,
 }
+
+/// The default cap on the bytes of blobs kept on a device.
+pub const DEFAULT_BLOB_CACHE_BYTES: u64 = 512 * 1024 * 1024;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -42,6 +48,7 @@ impl Default for Settings {
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
             background_sync: false,
             chunk_bytes: crate::protocol::blobs::DEFAULT_CHUNK_BYTES,
+            blob_cache_bytes: Some(DEFAULT_BLOB_CACHE_BYTES),
         }
     }
 }

@@ -111,6 +111,8 @@ pub struct Counts {
     pub conflicts: u64,
     /// The spaces this device syncs, in order.
     pub spaces: Vec<SpaceState>,
+    /// The bytes of blobs here, to upload and to download.
+    pub blob_bytes: crate::core::status::BlobBytes,
 }
 
 fn no_spaces() -> Error {
@@ -337,6 +339,14 @@ pub trait SyncStorage<D> {
 
     /// Drops the dead letter of `collection`/`id` and the record's later changes.
     async fn discard_failed(&self, collection: &str, id: &str, now: f64) -> Result<Decided>;
+
+    /// The next blob the sync downloads: one a pulled record refers to, that its collection
+    /// downloads eagerly and whose bytes are not here, passing over `skip`. `None` when there is
+    /// none (a store that keeps no blobs has none).
+    async fn next_download(&self, skip: &[String]) -> Result<Option<crate::protocol::BlobRef>> {
+        let _ = skip;
+        Ok(None)
+    }
 
     /// The next blob to upload: one whose bytes are here and that is not known to be on the
     /// server ([`crate::core::blobs::Uploaded::No`]), passing over `skip`. `None` when there is

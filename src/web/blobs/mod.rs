@@ -10,8 +10,30 @@
 //! of a file ([`probe_blob_storage`]); there a row keeps the file's bytes as the ArrayBuffers read
 //! while hashing, and a read rebuilds the `Blob` from them.
 
+pub mod download;
 mod glue;
 pub mod prepare;
 
-pub use glue::{blob_of_row, blob_slice, probe_blob_storage, refs_in, with_blobs};
+pub use glue::{
+    blob_of_parts, blob_of_row, blob_slice, is_blob, make_blob_row, probe_blob_storage, ref_objects_in, refs_in,
+    wanted_blob_row, with_blobs,
+};
 pub use prepare::fields;
+
+thread_local! {
+    /// What the probe found, by database name: probed once per database in this realm.
+    static STORES_BLOBS: std::cell::RefCell<Vec<(String, bool)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether this engine stores `Blob`s in IndexedDB (probed once per database, before its first
+/// blob is stored); an engine whose probe fails keeps the bytes as ArrayBuffers.
+pub async fn stores_blobs(db: &web_sys::IdbDatabase) -> bool {
+    let name = db.name();
+    if let Some(known) = STORES_BLOBS.with(|k| k.borrow().iter().find(|(n, _)| *n == name).map(|(_, s)| *s)) {
+        return known;
+    }
+    let probe = probe_blob_storage(db, crate::core::schema::BLOBS_STORE, 3_000);
+    let stores = wasm_bindgen_futures::JsFuture::from(probe).await.ok().and_then(|v| v.as_bool()).unwrap_or(false);
+    STORES_BLOBS.with(|k| k.borrow_mut().push((name, stores)));
+    stores
+}

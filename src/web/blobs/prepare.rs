@@ -62,7 +62,7 @@ pub async fn take(
         let _ = Reflect::set(&reference, &JsValue::from_str("$blob"), &JsValue::from_str(&hash));
         let media_type = get(&blob, "type").as_string().unwrap_or_default();
         let parts: JsValue = parts.map_or(JsValue::UNDEFINED, Into::into);
-        rows.push(glue::make_blob_row(&hash, &blob, &parts, size, &media_type, now));
+        rows.push(glue::make_blob_row(&hash, &blob, &parts, size, &media_type, now, false));
     }
     Ok(Some((get(&taken, "data"), rows)))
 }

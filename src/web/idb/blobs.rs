@@ -31,24 +31,28 @@ const NOT_UPLOADED: &str = "no";
 const FAILED: &str = "failed";
 
 /// Stores the blob `rows` of a write that are not stored yet (a blob already here keeps its row,
-/// its bytes and where its upload stands). In the write's transaction.
-pub async fn store_rows(tx: &IdbTransaction, rows: &[JsValue], context: &str) -> Result<()> {
+/// its bytes and where its upload stands; a pulled reference without bytes gets them), then
+/// evicts downloaded blobs beyond `cap`. In the write's transaction.
+pub async fn store_rows(tx: &IdbTransaction, rows: &[JsValue], cap: Option<u64>, context: &str) -> Result<()> {
     let blobs = store(tx, BLOBS_STORE)?;
     let fail = js_err(context);
     let mut pending = Vec::with_capacity(rows.len());
     for row in rows {
         let hash = get(row, "hash");
-        pending.push((row, request(&blobs.count_with_key(&hash).map_err(&fail)?, context)));
+        pending.push((row, request(&blobs.get(&hash).map_err(&fail)?, context)));
     }
     let mut put: Vec<String> = Vec::new();
+    let mut added = 0;
     for (row, here) in pending {
         let hash = get(row, "hash").as_string().unwrap_or_default();
-        if here.await?.as_f64() == Some(0.0) && !put.contains(&hash) {
+        if blob_of_row(&here.await?).is_undefined() && !put.contains(&hash) {
             blobs.put(row).map_err(&fail)?;
+            added += get(row, "size").as_f64().unwrap_or(0.0) as i64;
             put.push(hash);
         }
     }
-    Ok(())
+    let evicted = super::downloads::evict(&blobs, cap, added as u64, context).await?;
+    super::downloads::add_to_total(&blobs, added - evicted as i64, context).await
 }
 
 /// The hashes of the blobs not on the server (not uploaded, or refused), issued now.
@@ -102,6 +106,26 @@ pub async fn await_upload(
     Ok(true)
 }
 
+/// Marks the files `record` refers to that the server refused (`upload: "failed"`) as not
+/// uploaded, so that a retried change goes up with them.
+pub async fn retry_refused(tx: &IdbTransaction, record: &JsValue, fields: &Array, context: &str) -> Result<()> {
+    let blobs = store(tx, BLOBS_STORE)?;
+    let fail = js_err(context);
+    let mut rows = Vec::new();
+    for h in refs_in(record, fields).iter() {
+        rows.push(request(&blobs.get(&h).map_err(&fail)?, context));
+    }
+    for row in rows {
+        let row = row.await?;
+        if get(&row, "upload").as_string().as_deref() == Some(FAILED) {
+            Reflect::set(&row, &JsValue::from_str("upload"), &JsValue::from_str(NOT_UPLOADED)).map_err(&fail)?;
+            let _ = Reflect::delete_property(row.unchecked_ref::<js_sys::Object>(), &JsValue::from_str("error"));
+            blobs.put(&row).map_err(&fail)?;
+        }
+    }
+    Ok(())
+}
+
 /// `records` (an array, or one record or undefined) read from `collection`, with the blobs
 /// stored here in place of their references (one read-only transaction on `_blobs` for all of
 /// them); a reference to a blob not here stays a reference (`{ $blob, size, type }`).
@@ -135,6 +159,16 @@ pub async fn resolve(db: &IdbDatabase, collection: &CollectionDef, records: JsVa
         if !blob_of_row(&row).is_undefined() {
             rows.set(h, &row);
         }
+    }
+    // Read: the blobs found move to the back of the eviction's order (a write of their own,
+    // after this read, not waited for).
+    let found: Vec<JsValue> = rows.keys().into_iter().filter_map(|k| k.ok()).collect();
+    if !found.is_empty() {
+        let db = db.clone();
+        let now = js_sys::Date::now();
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = super::downloads::touch(&db, &found, now).await;
+        });
     }
     let resolved: Array = list.iter().map(|r| with_blobs(&r, &fields, &rows)).collect();
     Ok(if Array::is_array(&records) { resolved.into() } else { resolved.get(0) })

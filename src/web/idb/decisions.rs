@@ -191,6 +191,12 @@ async fn carry_out_decision(
     let queued = target.queued.len() + usize::from(d.add.is_some()) > d.remove.len();
     let in_conflict = !target.conflict.is_undefined() && !d.drop_conflict;
     carry_out(&store(tx, collection)?, &target.key, &target.record, d.record, server, context)?;
+    // Settled on the server's version (or a merge): its blobs come down as a pull's would.
+    if let (Some(after), Some(def)) = (&after, schema.collection(collection)) {
+        let mut wanted = super::downloads::Wanted::default();
+        wanted.note(def, after);
+        wanted.store(tx, context).await?;
+    }
     let mut changes = Changes::default();
     let id = target.key.as_string().unwrap_or_default();
     if let Some(op) = d.announce {
@@ -448,6 +454,11 @@ pub async fn retry_failed(
         let queued = target.entries();
         let d = decide::retry(decide::from_dead_letter(&queued, collection, id)?, target.meta.as_ref());
         log::append(&tx, &log_entry(now, LogKind::Retried, &target), context).await?;
+        // A file the server refused goes up again with it (the refusal may be gone: a raised
+        // quota, a larger limit).
+        if let Some(def) = schema.collection(collection).filter(|c| !c.blobs.is_empty()) {
+            super::blobs::retry_refused(&tx, &target.record, &super::super::blobs::fields(def), context).await?;
+        }
         let mut decided =
             carry_out_decision(&tx, schema, &target, d, None, &JsValue::UNDEFINED, mutation_id, now, context).await?;
         decided.changes.add(LOG_CHANGES, id, Op::Create);

@@ -5,6 +5,7 @@
 pub mod blobs;
 pub mod connection;
 mod decisions;
+pub mod downloads;
 pub mod entries;
 mod force;
 pub mod integrity;
@@ -44,9 +45,24 @@ use super::wire::{JsData, PullResponse, PushResponse, SpacesResponse};
 pub struct IdbStore {
     pub db: IdbDatabase,
     pub schema: Rc<Schema>,
+    /// The most bytes of blobs kept here (`blobCacheBytes`), beyond which downloaded ones are
+    /// evicted; `None`: no cap.
+    pub blob_cap: Option<u64>,
 }
 
 impl IdbStore {
+    /// Carries out how a download ended (the bytes received are `parts`); the stored `Blob`.
+    pub async fn end_download(
+        &self,
+        blob: &crate::protocol::BlobRef,
+        outcome: crate::core::blobs::Downloaded,
+        parts: Option<&js_sys::Array>,
+        now: f64,
+    ) -> Result<JsValue> {
+        let as_parts = !super::blobs::stores_blobs(&self.db).await;
+        downloads::end_download(&self.db, blob, outcome, parts, (as_parts, self.blob_cap), now).await
+    }
+
     /// The stored `Blob` of `hash` (a chunk of it is sent as a slice).
     pub async fn blob_of(&self, hash: &str) -> Result<JsValue> {
         blobs::blob_of(&self.db, hash).await
@@ -60,6 +76,10 @@ impl SyncStorage<JsData> for IdbStore {
     type DeadLetters = JsValue;
     /// The log entries as stored, newest first.
     type Log = JsValue;
+
+    fn next_download(&self, skip: &[String]) -> impl Future<Output = Result<Option<crate::protocol::BlobRef>>> {
+        downloads::next_download(&self.db, skip)
+    }
 
     fn next_upload(&self, skip: &[String]) -> impl Future<Output = Result<Option<crate::protocol::BlobRef>>> {
         blobs::next_upload(&self.db, skip)
@@ -126,11 +146,11 @@ impl SyncStorage<JsData> for IdbStore {
         page: PullResponse,
         now: f64,
     ) -> impl Future<Output = Result<PageApplied>> {
-        pull::apply_page(&self.db, |c| self.schema.collection(c).is_some(), asked_from, page, now)
+        pull::apply_page(&self.db, &self.schema, asked_from, page, now)
     }
 
     fn counts(&self) -> impl Future<Output = Result<Counts>> {
-        reads::sync_counts(&self.db)
+        reads::sync_counts(&self.db, self.schema.collections.iter().any(|c| !c.blobs.is_empty()))
     }
 
     fn conflicts(&self) -> impl Future<Output = Result<JsValue>> {

@@ -10,7 +10,7 @@ use crate::core::error::{ErrorKind, Result};
 use crate::core::meta::META_FIELD;
 use crate::core::meta_rows::Row;
 use crate::core::outbox::Op;
-use crate::core::schema::{CONFLICTS_STORE, META_STORE};
+use crate::core::schema::{Schema, CONFLICTS_STORE, META_STORE};
 use crate::core::sync::entry::Hold;
 use crate::core::sync::log::LOG_CHANGES;
 use crate::core::sync::rules::pull::{clash_step, pull_step, PullStep};
@@ -46,10 +46,10 @@ pub async fn reset_cursor(db: &IdbDatabase) -> Result<()> {
 }
 
 /// Applies one page and stores its cursor, all in one transaction. `asked_from`: the cursor the
-/// page was asked from; `declared`: whether the schema declares a collection.
+/// page was asked from.
 pub async fn apply_page(
     db: &IdbDatabase,
-    declared: impl Fn(&str) -> bool,
+    schema: &Schema,
     asked_from: Option<&str>,
     page: PullResponse,
     now: f64,
@@ -60,7 +60,7 @@ pub async fn apply_page(
         let meta_store = store(&tx, META_STORE)?;
         let stored_cursor = request(&meta_store.get(&JsValue::from_str(CURSOR_KEY)).map_err(js_err(context))?, context);
         let mut applied = PageApplied { received: page.changes.len() as u64, ..Default::default() };
-        apply_changes(&tx, &declared, &page.changes, now, &mut applied).await?;
+        apply_changes(&tx, schema, &page.changes, now, &mut applied).await?;
         if stored_cursor.await?.as_string().as_deref() == asked_from {
             meta_store
                 .put_with_key(&JsValue::from_str(&page.cursor), &JsValue::from_str(CURSOR_KEY))
@@ -93,7 +93,7 @@ async fn quarantine_record(
 /// `applied`. `declared`: whether the schema declares a collection.
 pub async fn apply_changes(
     tx: &IdbTransaction,
-    declared: &dyn Fn(&str) -> bool,
+    schema: &Schema,
     changes: &[ServerRecord],
     now: f64,
     applied: &mut PageApplied,
@@ -119,7 +119,9 @@ pub async fn apply_changes(
     };
     // Changes to collections this app does not declare are passed over (the cursor still
     // moves past them): the schema decides what this client keeps.
-    let changes: Vec<_> = changes.iter().filter(|c| declared(&c.collection)).collect();
+    let changes: Vec<_> = changes.iter().filter(|c| schema.collection(&c.collection).is_some()).collect();
+    // The blobs the pulled records refer to that their collection downloads during the sync.
+    let mut wanted = super::downloads::Wanted::default();
     let keys: Vec<(&str, &str)> = changes.iter().map(|c| (c.collection.as_str(), c.id.as_str())).collect();
     let found = records_of(tx, &keys, context)?;
     let queued = if queue_empty { None } else { Some(entries_of_each(&index, &keys, context)?) };
@@ -150,6 +152,9 @@ pub async fn apply_changes(
             // Stored below, all together, so that a unique-index clash is caught.
             PullStep::Take { record: RecordStep::Server(m), announce } => {
                 let stored = server_version(change.data.as_ref().map(|d| &d.0), &key, &m, context)?;
+                if let Some(collection) = schema.collection(&change.collection) {
+                    wanted.note(collection, &stored);
+                }
                 put_stores.push(&records);
                 put_values.push(&stored);
                 puts.push((change, key, records, record, announce));
@@ -210,5 +215,5 @@ pub async fn apply_changes(
         }
         carry_out(&records, &key, &record, step, None, context)?;
     }
-    Ok(())
+    wanted.store(tx, context).await
 }

@@ -235,9 +235,15 @@ pub async fn oldest_queued_at(db: &IdbDatabase) -> Result<Option<f64>> {
 
 /// `(pending, failed, conflicts)`: every queued entry, the dead letters among them, and the
 /// unresolved conflicts.
-pub async fn sync_counts(db: &IdbDatabase) -> Result<Counts> {
+/// With `blobs` (the schema has blob fields), the bytes of blobs too.
+pub async fn sync_counts(db: &IdbDatabase, blobs: bool) -> Result<Counts> {
     let context = "counting queued changes";
-    let tx = transaction(db, &[OUTBOX_STORE, CONFLICTS_STORE, META_STORE], false)?;
+    let tx = if blobs {
+        transaction(db, &[OUTBOX_STORE, CONFLICTS_STORE, META_STORE, crate::core::schema::BLOBS_STORE], false)?
+    } else {
+        transaction(db, &[OUTBOX_STORE, CONFLICTS_STORE, META_STORE], false)?
+    };
+    let blob_bytes = if blobs { Some(super::downloads::bytes(&tx, context)?) } else { None };
     let store = |name: &str| tx.object_store(name).map_err(js_err(context));
     let outbox = store(OUTBOX_STORE)?;
     let queued = request(&outbox.count().map_err(js_err(context))?, context);
@@ -273,5 +279,9 @@ pub async fn sync_counts(db: &IdbDatabase) -> Result<Counts> {
         failed: n(failed.await?),
         conflicts: n(conflicted.await?),
         spaces: spaces.await?.states(),
+        blob_bytes: match blob_bytes {
+            Some(bytes) => bytes.await?,
+            None => Default::default(),
+        },
     })
 }

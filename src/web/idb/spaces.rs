@@ -340,7 +340,7 @@ pub async fn apply_spaces(
                 },
             };
             applied.received += (page.changes.len() + page.left.len()) as u64;
-            apply_changes(&tx, &declared, &page.changes, now, &mut applied).await?;
+            apply_changes(&tx, schema, &page.changes, now, &mut applied).await?;
             for left in page.left.iter().filter(|l| declared(&l.collection)) {
                 apply_left(&tx, schema, left, page.space.as_deref(), &mut applied, context).await?;
             }

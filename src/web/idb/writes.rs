@@ -133,13 +133,15 @@ async fn read_here(
     Ok(HereById(here))
 }
 
-/// Carries out `writes` on `collection` in one transaction; all or nothing.
+/// Carries out `writes` on `collection` in one transaction; all or nothing. The blobs they store
+/// evict downloaded ones beyond `blob_cap`.
 pub async fn write(
     db: &IdbDatabase,
     collection: &str,
     ids: &IdGenerator,
     now: f64,
     writes: Vec<Write>,
+    blob_cap: Option<u64>,
 ) -> Result<Written> {
     // `_meta` holds the sent mark, needed only to coalesce into an entry already queued: a write
     // of a freshly generated id has none.
@@ -156,7 +158,7 @@ pub async fn write(
     let rewritten: Array = writes.iter().map(|w| w.key.clone()).collect();
     let put = Array::new();
     let context = format!("writing to \"{collection}\"");
-    match commit_or_abort(&tx, &context, issue(&tx, collection, ids, now, writes, &put)).await {
+    match commit_or_abort(&tx, &context, issue(&tx, collection, ids, now, (writes, blob_cap), &put)).await {
         Err(e) if unique::is_clash(&e) => Err(unique::name_clash(db, collection, &put, &rewritten, e).await),
         done => done,
     }
@@ -169,14 +171,14 @@ async fn issue(
     collection: &str,
     ids: &IdGenerator,
     now: f64,
-    writes: Vec<Write>,
+    (writes, blob_cap): (Vec<Write>, Option<u64>),
     put: &Array,
 ) -> Result<Written> {
     let records = store(tx, collection)?;
     let outbox = store(tx, OUTBOX_STORE)?;
     let rows: Vec<JsValue> = writes.iter().flat_map(|w| w.blobs.iter().cloned()).collect();
     if !rows.is_empty() {
-        super::blobs::store_rows(tx, &rows, &format!("storing the blobs of \"{collection}\"")).await?;
+        super::blobs::store_rows(tx, &rows, blob_cap, &format!("storing the blobs of \"{collection}\"")).await?;
     }
     let mut here = read_here(tx, collection, &records, &outbox, &writes).await?;
     let mut written =

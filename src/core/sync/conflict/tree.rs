@@ -20,6 +20,11 @@ pub trait Tree: Clone {
         None
     }
 
+    /// The value as a number, if it is one (a blob reference's size is read with it).
+    fn number(&self) -> Option<f64> {
+        None
+    }
+
     /// The items of an array, if the value is one (blob references are looked for in them).
     fn items(&self) -> Option<Vec<Self>> {
         None

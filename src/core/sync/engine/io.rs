@@ -6,7 +6,7 @@
 //! outcomes are different events, and no pull goes out while an unwanted pull answer is still on
 //! its way, so an outcome needs no request id.
 
-use crate::core::blobs::{Answer as BlobAnswer, Uploaded};
+use crate::core::blobs::{Answer as BlobAnswer, Downloaded, Uploaded};
 use crate::core::error::Error;
 use crate::core::status::SyncStatus;
 use crate::protocol::{BlobRef, PullResponse, PushResponse, SpaceCursor, SpacesPullRequest, SpacesPullResponse};
@@ -134,6 +134,16 @@ pub enum Event<D> {
     BlobAnswered(Result<BlobAnswer, Failure>),
     /// [`Command::EndUpload`] is stored.
     UploadEnded(Result<Decided, Error>),
+    /// The next blob to download ([`Command::NextDownload`]), if any.
+    DownloadRead(Result<Option<BlobRef>, Error>),
+    /// The server's answer to [`Command::FetchRange`] (the bytes are kept by the edge): a 200,
+    /// a 206 or a refusal is an answer; a lost connection, a 5xx, a 429 or a 401 is a failure.
+    RangeFetched(Result<crate::core::blobs::download::Fetched, Failure>),
+    /// The SHA-256 (hex) of the bytes received for the download under way
+    /// ([`Command::CheckDownload`]).
+    DownloadChecked(Result<String, Error>),
+    /// [`Command::EndDownload`] is carried out.
+    DownloadEnded(Result<(), Error>),
     ForcePullFinished(Result<Decided, Error>),
     /// The answer to [`Command::Count`] number `id`.
     Counted {
@@ -230,6 +240,30 @@ pub enum Command<D> {
     EndUpload {
         hash: String,
         outcome: Uploaded,
+    },
+    /// Storage: the next blob to download, passing over `skip` (those this sync downloaded or
+    /// tried): one referred to by a pulled record of a collection that downloads it eagerly, not
+    /// stored here; answer [`Event::DownloadRead`].
+    NextDownload {
+        skip: Vec<String>,
+    },
+    /// Fetch bytes `offset .. offset + len` of blob `hash` (`GET /v1/blobs/{hash}` with
+    /// `Range`) and keep them after those received before; an `offset` of 0 drops what was kept.
+    /// Answer [`Event::RangeFetched`] with the number of bytes received.
+    FetchRange {
+        hash: String,
+        offset: u64,
+        len: u64,
+    },
+    /// Hash the bytes kept for the download of `hash`; answer [`Event::DownloadChecked`].
+    CheckDownload {
+        hash: String,
+    },
+    /// Storage: store the bytes kept for `hash` ([`Downloaded::Stored`]), or drop them;
+    /// answer [`Event::DownloadEnded`].
+    EndDownload {
+        hash: String,
+        outcome: Downloaded,
     },
     /// Write the eviction marker with this many unsent changes ([`crate::core::eviction`]); no
     /// answer.

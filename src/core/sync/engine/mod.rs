@@ -10,6 +10,7 @@
 //! a push of the changes it lets go, release the lock. A failure ends the sync, and the backoff timer (or the
 //! `online` event) starts the next one.
 
+mod downloads;
 mod io;
 mod prefetch;
 mod uploads;
@@ -66,6 +67,14 @@ enum Phase {
     Uploading(crate::core::blobs::Upload),
     /// Storing how an upload ended.
     EndingUpload,
+    /// Reading the next blob to download.
+    ReadingDownload,
+    /// Downloading a blob: waiting for a range.
+    Downloading(crate::core::blobs::Download),
+    /// Waiting for the hash of the bytes received.
+    CheckingDownload(crate::core::blobs::Download),
+    /// Storing how a download ended.
+    EndingDownload,
     /// Wiping a collection (or a space), under the lock (no sync runs with it).
     Wiping,
     /// Applying the pages of a pull by space: `more` whether a space has more; `finished` the
@@ -124,6 +133,8 @@ struct Job<D> {
     /// is tried once per sync, and a push after the uploads goes on to the next one, not to a
     /// pull.
     uploads: Option<Vec<String>>,
+    /// The blobs this sync downloaded or tried: each is tried once per sync.
+    downloads: Vec<String>,
 }
 
 /// What a wipe clears.
@@ -228,6 +239,11 @@ impl<D> Engine<D> {
 
     pub fn status(&self) -> &SyncStatus {
         &self.status
+    }
+
+    /// The `sync` options (`None` without them).
+    pub fn settings(&self) -> Option<&Settings> {
+        self.settings.as_ref()
     }
 
     /// What this tab's syncs did since it opened the database.
@@ -509,6 +525,10 @@ impl<D> Engine<D> {
             (Phase::ReadingUpload, Event::UploadRead(Ok(blob))) => self.upload_read(blob, out),
             (Phase::Uploading(_), Event::BlobAnswered(answer)) => self.blob_answered(answer, out),
             (Phase::EndingUpload, Event::UploadEnded(Ok(decided))) => self.upload_ended(decided, out),
+            (Phase::ReadingDownload, Event::DownloadRead(Ok(blob))) => self.download_read(blob, out),
+            (Phase::Downloading(_), Event::RangeFetched(answer)) => self.range_fetched(answer, out),
+            (Phase::CheckingDownload(_), Event::DownloadChecked(Ok(digest))) => self.download_checked(digest, out),
+            (Phase::EndingDownload, Event::DownloadEnded(Ok(()))) => self.download_ended(out),
             (Phase::Pushing, Event::Pushed { batch, answer: Ok(answer) }) => {
                 self.metrics.pushed(batch.len(), now - job.sent_at);
                 if let Some(server) = answer.server_time {
@@ -655,7 +675,10 @@ impl<D> Engine<D> {
                 | Phase::ApplyingPage { .. }
                 | Phase::ApplyingSpaces { .. }
                 | Phase::ReadingUpload
-                | Phase::EndingUpload,
+                | Phase::EndingUpload
+                | Phase::ReadingDownload
+                | Phase::CheckingDownload(_)
+                | Phase::EndingDownload,
                 Event::BatchRead(Err(e))
                 | Event::PushApplied(Err(e))
                 | Event::CursorRead(Err(e))
@@ -666,7 +689,10 @@ impl<D> Engine<D> {
                 | Event::ForcePullFinished(Err(e))
                 | Event::PageApplied(Err(e))
                 | Event::UploadRead(Err(e))
-                | Event::UploadEnded(Err(e)),
+                | Event::UploadEnded(Err(e))
+                | Event::DownloadRead(Err(e))
+                | Event::DownloadChecked(Err(e))
+                | Event::DownloadEnded(Err(e)),
             ) => self.fail(Stop::Local(e), out),
             _ => {}
         }
@@ -702,6 +728,7 @@ impl<D> Engine<D> {
             prefetch: None,
             deferred: false,
             uploads: None,
+            downloads: Vec::new(),
         });
         if self.offline {
             // Nothing is sent while offline; the `online` event starts the next sync.
@@ -730,6 +757,7 @@ impl<D> Engine<D> {
             prefetch: None,
             deferred: false,
             uploads: None,
+            downloads: Vec::new(),
         });
         out.push(Command::TakeLock);
     }

@@ -74,11 +74,13 @@ fn counted(e: &mut E, mut out: Vec<C>) -> Vec<C> {
     out
 }
 
-/// The pull is over and `out` asks for the next blob to upload: there is none, and the sync
-/// ends. Returns `out` with what the engine answered to that.
+/// The pull is over and `out` asks for the next blob to upload: there is none, nor any to
+/// download, and the sync ends. Returns `out` with what the engine answered to that.
 fn no_uploads(e: &mut E, mut out: Vec<C>) -> Vec<C> {
     assert!(has(&out, |c| matches!(c, Command::NextUpload { .. })), "{out:?}");
-    out.extend(e.handle(Event::UploadRead(Ok(None)), e.now));
+    let next = e.handle(Event::UploadRead(Ok(None)), e.now);
+    assert_eq!(next, vec![Command::NextDownload { skip: Vec::new() }], "downloads come after the uploads");
+    out.extend(e.handle(Event::DownloadRead(Ok(None)), e.now));
     out
 }
 
@@ -303,7 +305,10 @@ fn writes_count_announce_and_debounce() {
     let out = e.handle(Event::SyncAsked { waiter: Some(Waiter(3)) }, 1.0);
     assert!(matches!(&out[..], [Command::Settle { outcome: Err(e), .. }] if e.kind == ErrorKind::InvalidOptions));
     let out = e.handle(
-        Event::Counted { id: 100, counts: Ok(Counts { pending: 5, failed: 1, conflicts: 0, spaces: Vec::new() }) },
+        Event::Counted {
+            id: 100,
+            counts: Ok(Counts { pending: 5, failed: 1, conflicts: 0, spaces: Vec::new(), ..Counts::default() }),
+        },
         1.0,
     );
     // The counts are known: the eviction marker is written soon.
@@ -359,7 +364,10 @@ fn closing_cancels_timers_gives_the_lock_back_and_settles_every_waiter() {
 fn progress_counts_the_pushed_entries_against_a_total_that_grows_with_new_writes() {
     let mut e = started(settings());
     e.handle(
-        Event::Counted { id: 100, counts: Ok(Counts { pending: 250, failed: 0, conflicts: 0, spaces: Vec::new() }) },
+        Event::Counted {
+            id: 100,
+            counts: Ok(Counts { pending: 250, failed: 0, conflicts: 0, spaces: Vec::new(), ..Counts::default() }),
+        },
         0.0,
     );
     let out = to_first_read(&mut e, 1);
@@ -408,7 +416,10 @@ fn waiters_learn_the_outcome_once_the_counts_that_follow_are_in() {
     };
     // An older count's answer does not settle it, nor overwrite a newer count.
     let out = e.handle(
-        Event::Counted { id: id + 1, counts: Ok(Counts { pending: 4, failed: 0, conflicts: 1, spaces: Vec::new() }) },
+        Event::Counted {
+            id: id + 1,
+            counts: Ok(Counts { pending: 4, failed: 0, conflicts: 1, spaces: Vec::new(), ..Counts::default() }),
+        },
         3.0,
     );
     assert!(
@@ -424,7 +435,10 @@ fn waiters_learn_the_outcome_once_the_counts_that_follow_are_in() {
     let out = e.handle(Event::Started { online: true, waiter: Some(Waiter(7)) }, 0.0);
     let [Command::Count { id }] = out[..] else { panic!("{out:?}") };
     let out = e.handle(
-        Event::Counted { id, counts: Ok(Counts { pending: 3, failed: 0, conflicts: 0, spaces: Vec::new() }) },
+        Event::Counted {
+            id,
+            counts: Ok(Counts { pending: 3, failed: 0, conflicts: 0, spaces: Vec::new(), ..Counts::default() }),
+        },
         0.0,
     );
     assert!(
@@ -436,7 +450,10 @@ fn waiters_learn_the_outcome_once_the_counts_that_follow_are_in() {
         panic!()
     };
     let out = e.handle(
-        Event::Counted { id, counts: Ok(Counts { pending: 2, failed: 0, conflicts: 0, spaces: Vec::new() }) },
+        Event::Counted {
+            id,
+            counts: Ok(Counts { pending: 2, failed: 0, conflicts: 0, spaces: Vec::new(), ..Counts::default() }),
+        },
         1.0,
     );
     assert!(has(&out, |c| matches!(c, Command::Settle { waiters, .. } if waiters == &[Waiter(8)])));
@@ -763,7 +780,7 @@ fn the_eviction_marker_follows_the_unsent_changes_once_per_burst_after_the_count
     e.handle(Event::Started { online: true, waiter: None }, 0.0);
     let out = e.handle(Event::WriteCommitted { pending_delta: 1, changes: Changes::default() }, 1.0);
     assert!(!has(&out, |c| matches!(c, Command::Arm { timer: Timer::Mark, .. })), "not before the counts: {out:?}");
-    let counts = Counts { pending: 4, failed: 1, conflicts: 2, spaces: Vec::new() };
+    let counts = Counts { pending: 4, failed: 1, conflicts: 2, spaces: Vec::new(), ..Counts::default() };
     let out = e.handle(Event::Counted { id: 0, counts: Ok(counts) }, 2.0);
     let armed = Command::Arm { timer: Timer::Mark, after_ms: crate::core::eviction::MARK_DELAY_MS };
     assert!(has(&out, |c| *c == armed), "{out:?}");
@@ -914,5 +931,6 @@ fn background_sync_is_asked_for_when_the_queue_stops_being_empty_and_after_a_fai
     }
 }
 
+mod downloads;
 mod prefetch;
 mod uploads;

@@ -25,7 +25,7 @@ impl<D> Engine<D> {
     }
 
     pub(super) fn upload_read(&mut self, blob: Option<BlobRef>, out: &mut Vec<Command<D>>) {
-        let Some(blob) = blob else { return self.succeed(self.now, out) };
+        let Some(blob) = blob else { return self.download_next(out) };
         let chunk = self.settings.as_ref().map(|s| s.chunk_bytes);
         let Some(job) = &mut self.job else { return };
         job.uploads.get_or_insert_with(Vec::new).push(blob.hash.clone());
@@ -41,14 +41,8 @@ impl<D> Engine<D> {
         let mut upload = upload.clone();
         let step = match answer {
             Ok(answer) => upload.answered(answer),
-            Err(failure) => match failure.next_step(1, job.token_refreshed) {
-                NextStep::RefreshToken => {
-                    self.metrics.retried();
-                    job.token_refreshed = true;
-                    upload.start()
-                }
-                _ => return self.fail(Stop::Failure(failure), out),
-            },
+            Err(failure) if fresh_token(&failure, &mut job.token_refreshed, &mut self.metrics) => upload.start(),
+            Err(failure) => return self.fail(Stop::Failure(failure), out),
         };
         self.status.upload =
             Some(UploadProgress { hash: upload.hash.clone(), done: upload.offset(), total: upload.size });
@@ -99,4 +93,15 @@ impl<D> Engine<D> {
         job.phase = Phase::ReadingBatch;
         out.push(Command::ReadBatch { max });
     }
+}
+
+/// Whether a blob request that failed with `failure` goes again with a fresh token (once per
+/// sync, as a push's); otherwise the sync fails with it.
+pub(super) fn fresh_token(failure: &Failure, token_refreshed: &mut bool, metrics: &mut super::Metrics) -> bool {
+    if failure.next_step(1, *token_refreshed) != NextStep::RefreshToken {
+        return false;
+    }
+    metrics.retried();
+    *token_refreshed = true;
+    true
 }

@@ -4,6 +4,7 @@
 import { open, preload } from "ferrysync";
 import {
   FerrysyncProvider,
+  useBlob,
   useConflicts,
   useDatabase,
   useLiveQuery,
@@ -81,6 +82,15 @@ function SyncLog() {
   return <p>{log?.length ?? "…"} log entries</p>;
 }
 
+/** A note's file through useBlob: what it gave, as JSON (the Blob's size, or the error's name). */
+function NoteFile({ id }) {
+  const note = useRecord(useDatabase().collection("notes"), id);
+  const { blob, error } = useBlob(note?.file);
+  const file = note?.file;
+  record("blob", { reference: typeof file?.$blob === "string", size: blob?.size ?? null, error: error?.name ?? null });
+  return <p>{blob ? `${blob.size} bytes` : error ? error.name : "…"}</p>;
+}
+
 /** Records what its children threw. */
 class Catch extends Component {
   state = { error: null };
@@ -96,6 +106,7 @@ class Catch extends Component {
 const views = {
   list: () => <Parent />,
   record: ({ id }) => counted("record", <OneRecord id={id} />),
+  blob: ({ id }) => counted("blob", <NoteFile id={id} />),
   status: () => counted("status", <Status />),
   space: ({ space }) => counted("space", <SpaceState space={space} />),
   problems: () => (
@@ -125,7 +136,16 @@ window.harness = {
       app: "react-harness",
       tenant: name,
       version: 1,
-      collections: { notes: { indexes: ["at"], ...(conflicts ? { conflicts } : {}), ...(space ? { space } : {}) } },
+      // Files come down on first read (useBlob), not with the sync.
+      collections: {
+        notes: {
+          indexes: ["at"],
+          blobs: ["file"],
+          download: "lazy",
+          ...(conflicts ? { conflicts } : {}),
+          ...(space ? { space } : {}),
+        },
+      },
       ...(sync ? { sync: { url: location.origin, token: "dev-token", ...sync } } : {}),
     });
   },
@@ -161,6 +181,10 @@ window.harness = {
   rowKeptIdentity() {
     const [before, after] = seen.list.slice(-2).map((rows) => rows.find((r) => r.title === "first"));
     return before !== undefined && before === after;
+  },
+  /** Creates a note holding a file of `text` in database `name`; its id. */
+  async createWithFile(name, title, text) {
+    return (await dbs[name].collection("notes").create({ title, at: 0, file: new Blob([text]) })).id;
   },
   /** Calls `collection.<method>(...args)` (or a database method) on database `name`. */
   notes: (name, method, ...args) => dbs[name].collection("notes")[method](...args),

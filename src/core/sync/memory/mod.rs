@@ -13,6 +13,8 @@ use std::rc::Rc;
 
 use uuid::Uuid;
 
+mod downloads;
+
 use crate::core::blobs::{blob_hashes, ready, Hasher, Uploaded};
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::meta::RecordMeta;
@@ -94,6 +96,8 @@ struct BlobRow {
     blob: BlobRef,
     uploaded: Uploaded,
     bytes: Rc<Vec<u8>>,
+    /// When it was stored or last read, for the eviction's order.
+    used: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +128,11 @@ struct State<D> {
     synced: BTreeMap<String, f64>,
     /// Blobs by hash, stored once however many records refer to them.
     blobs: BTreeMap<String, BlobRow>,
+    /// Blobs pulled records refer to that the sync downloads, not here yet (`true`: the server
+    /// could not give it).
+    wanted: BTreeMap<String, (BlobRef, bool)>,
+    /// How pulled blobs come here, and the cap on the bytes of blobs kept.
+    blob_policy: (crate::core::blobs::DownloadMode, Option<u64>),
 }
 
 /// Settles by `resolve` on `state`, unless what it would store clashes with another record on a
@@ -166,6 +175,8 @@ pub struct MemoryStore<D> {
     /// Each collection's conflict strategy, in the order of `collections`.
     strategies: Vec<Strategy>,
     state: RefCell<State<D>>,
+    /// The bytes of the download under way.
+    received: RefCell<Option<(String, Vec<u8>)>>,
 }
 
 fn key(collection: &str, id: &str) -> Key {
@@ -352,6 +363,8 @@ impl<D: Tree> State<D> {
                     .flatten()
                     .ok_or_else(|| Error::new(ErrorKind::Sync, format!("the server's \"{}\" has no data", k.1)))?;
                 self.check_unique(k, Some(&data))?;
+                // The server's version (or a merge): its blobs come down with the sync.
+                self.want_blobs(&data);
                 self.records.insert(k.clone(), Stored { data: Some(data), meta });
             }
         }
@@ -468,7 +481,10 @@ impl<D: Clone> MemoryStore<D> {
                 spaces: BTreeMap::new(),
                 synced: BTreeMap::new(),
                 blobs: BTreeMap::new(),
+                wanted: BTreeMap::new(),
+                blob_policy: (Default::default(), None),
             }),
+            received: RefCell::default(),
         }
     }
 
@@ -548,8 +564,11 @@ impl<D: Clone> MemoryStore<D> {
             hasher.update(chunk);
         }
         let blob = BlobRef { hash: hasher.finish(), size: bytes.len() as u64, media_type: media_type.to_string() };
-        let row = BlobRow { blob: blob.clone(), uploaded: Uploaded::No, bytes: Rc::new(bytes) };
-        self.state.borrow_mut().blobs.entry(blob.hash.clone()).or_insert(row);
+        let row = BlobRow { blob: blob.clone(), uploaded: Uploaded::No, bytes: Rc::new(bytes), used: 0.0 };
+        let mut state = self.state.borrow_mut();
+        state.wanted.remove(&blob.hash);
+        state.blobs.entry(blob.hash.clone()).or_insert(row);
+        state.evict();
         blob
     }
 
@@ -898,6 +917,10 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
     /// In hash order, as the browser's `byUpload` index lists them. Any blob stored here and not
     /// on the server goes up, whether or not a queued change still refers to it (one replaced
     /// before its upload costs an upload, and the server collects it).
+    async fn next_download(&self, skip: &[String]) -> Result<Option<BlobRef>> {
+        Ok(self.next_wanted(skip))
+    }
+
     async fn next_upload(&self, skip: &[String]) -> Result<Option<BlobRef>> {
         let state = self.state.borrow();
         let mut waiting = state.blobs.values().filter(|b| b.uploaded == Uploaded::No && !skip.contains(&b.blob.hash));
@@ -1109,6 +1132,7 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 .keys()
                 .map(|space| SpaceState { space: space.clone(), synced_at: state.synced.get(space).copied() })
                 .collect(),
+            blob_bytes: state.blob_bytes(),
         })
     }
 
@@ -1400,6 +1424,12 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
             let d =
                 decide::retry(decide::from_dead_letter(&queued, collection, id)?, state.meta(collection, id).as_ref());
             state.log(LogEntry::new(now, LogKind::Retried, collection, id));
+            // A file the server refused goes up again with it.
+            for hash in state.blobs_of(&key(collection, id)) {
+                if let Some(b) = state.blobs.get_mut(&hash).filter(|b| matches!(b.uploaded, Uploaded::Failed { .. })) {
+                    b.uploaded = Uploaded::No;
+                }
+            }
             let mut decided = state.decide(&key(collection, id), d, None, None, mutation_id)?;
             decided.changes.add(LOG_CHANGES, id, Op::Create);
             Ok(decided)
