@@ -227,6 +227,7 @@ for (const engine of ENGINES) {
         await page.waitForFunction(() => !window.ferrysyncDemo.status().syncing);
         assert.equal(await textOf(page.getByTestId("pending-count"), "1"), "1");
         await row.getByTestId("task-file-pending").waitFor();
+        assert.match(await textMatching(page.getByTestId("files-to-upload"), /MB$/), /^files to upload \d\.\d MB$/);
         assert.equal(await server.blob(sha256(scan.buffer)), null, "the server does not have the whole file");
         assert.deepEqual((await server.records()).records, []);
 
@@ -696,8 +697,8 @@ test("chromium: a file that cannot come down says so on the task, and shows once
   scenario(
     "chromium",
     "demo-file-unreachable",
-    // b's file downloads are cut off on purpose (below).
-    { browsers: 2, allowed: (p) => /\/v1\/blobs\/.*ERR_INTERNET_DISCONNECTED/.test(p) },
+    // b's file downloads are cut off on purpose (below); Chromium logs each as a failed load.
+    { browsers: 2, allowed: (p) => /\/v1\/blobs\/.*ERR_INTERNET_DISCONNECTED|Failed to load resource: net::ERR_INTERNET_DISCONNECTED/.test(p) },
     async (server, a, b) => {
       await load(a.page, server);
       await load(b.page, server);

@@ -3,17 +3,17 @@
 // offline, or left half sent by a reload, shows as pending.
 import type { SyncStatus } from "ferrysync";
 import { formatBytes } from "./attachments";
-import { blobBytesOf, downloadOf, type Transfer } from "./fileStatus";
+
+/** One file going up or down: its hash, and bytes done of total. */
+type Transfer = NonNullable<SyncStatus["upload"]>;
 
 export function FileTransfers({ status }: { status: SyncStatus }) {
-  const download = downloadOf(status);
-  const waiting = blobBytesOf(status);
+  const { download, blobBytes: waiting } = status;
   return (
     <>
       {status.upload !== null ? (
         <TransferProgress transfer={status.upload} verb="uploading" testId="upload-progress" />
       ) : (
-        waiting !== null &&
         waiting.toUpload > 0 && (
           <span data-testid="files-to-upload">
             files to upload <strong>{formatBytes(waiting.toUpload)}</strong>
@@ -23,7 +23,6 @@ export function FileTransfers({ status }: { status: SyncStatus }) {
       {download !== null ? (
         <TransferProgress transfer={download} verb="downloading" testId="download-progress" />
       ) : (
-        waiting !== null &&
         waiting.toDownload > 0 && (
           <span data-testid="files-to-download">
             files to download <strong>{formatBytes(waiting.toDownload)}</strong>

@@ -2,8 +2,8 @@
 // under its name, with its size; while the file is not on this device, what keeps it away. The
 // row's buttons for the file (`children`) follow it.
 import type { ReactNode } from "react";
+import { useBlob } from "ferrysync/react";
 import { formatBytes, isBlobRef, isImage, type Attachment } from "./attachments";
-import { useAttachmentFile } from "./useAttachmentFile";
 import { useObjectUrl } from "./useObjectUrl";
 
 interface Props {
@@ -16,15 +16,18 @@ interface Props {
 }
 
 export function TaskAttachment({ attachment, name, waitingToUpload, children }: Props) {
-  const file = useAttachmentFile(attachment);
-  const url = useObjectUrl(file.state === "ready" ? file.blob : null);
+  // A reference (a task from another device) is read here or downloaded; offline, that fails
+  // with BlobNotDownloadedError and is tried again once the device is back online.
+  const { blob, error } = useBlob(attachment);
+  const url = useObjectUrl(blob ?? null);
+  const state = blob ? "ready" : !error ? "loading" : error.name === "BlobNotDownloadedError" ? "not-downloaded" : "failed";
   const label = `${name} (${formatBytes(attachment.size)})`;
 
   return (
-    <div className="attachment" data-testid="task-attachment" data-state={file.state}>
-      {file.state === "ready" && url !== null && (
+    <div className="attachment" data-testid="task-attachment" data-state={state}>
+      {blob && url !== null && (
         <>
-          {isImage(file.blob.type) && <img data-testid="task-image" src={url} alt={name} />}
+          {isImage(blob.type) && <img data-testid="task-image" src={url} alt={name} />}
           <a data-testid="task-file" href={url} download={name}>
             {label}
           </a>
@@ -39,15 +42,15 @@ export function TaskAttachment({ attachment, name, waitingToUpload, children }: 
           )}
         </>
       )}
-      {file.state === "loading" && <span className="hint">{label}: downloading…</span>}
-      {file.state === "not-downloaded" && (
+      {state === "loading" && <span className="hint">{label}: downloading…</span>}
+      {state === "not-downloaded" && (
         <span className="hint" data-testid="task-file-missing">
           {label} is not on this device yet, and the server is out of reach: it downloads once you are online.
         </span>
       )}
-      {file.state === "failed" && (
-        <span className="hint" data-testid="task-file-failed" title={file.message}>
-          {label} could not be read: {file.message}
+      {state === "failed" && (
+        <span className="hint" data-testid="task-file-failed" title={error?.name}>
+          {label} could not be read: {error?.message}
         </span>
       )}
       <span className="attachment-actions">{children}</span>

@@ -1,6 +1,6 @@
 // A task's attached file, as the tasks collection holds it in its blob field (`attachment`): a
 // `Blob` when the bytes are on this device, else the server's reference to them.
-import type { BlobRef } from "./fileStatus";
+import type { BlobRef } from "ferrysync";
 
 export type Attachment = Blob | BlobRef;
 

@@ -1,8 +1,7 @@
 // Showing and combining record fields, for the conflict panel and the sync log. Field values are
 // whatever the records hold, so they arrive as `unknown`.
-import type { FieldDiff, Fields } from "ferrysync";
+import type { BlobRef, FieldDiff, Fields } from "ferrysync";
 import { formatBytes } from "./attachments";
-import type { BlobRef } from "./fileStatus";
 
 /** A field's value as text: strings quoted, an absent field (or a deleted record) as "—", a
  * file by its type and size (as JSON a Blob is `{}`, whatever it holds). */
