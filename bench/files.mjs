@@ -22,15 +22,14 @@ export function fileBenchmark({ megabytes = 50, chunkKib = 1024, reps = 3, warmu
   );
 }
 
-/** The table: seconds and MiB/s of each transfer, ferrysync beside fetch; a download ferrysync
- * could not time (a package without `db.blob`) shows "—". */
+/** The table: seconds and MiB/s of each transfer, ferrysync beside fetch. */
 export function formatFileTable(report) {
   const { bytes } = report.options;
   const mib = bytes / 1024 / 1024;
   const seconds = (ms) => (ms / 1000).toFixed(2);
   const rate = (ms) => (mib / (ms / 1000)).toFixed(1);
-  const cells = (timing) => (timing === null ? ["—", "—"] : [seconds(timing.median), rate(timing.median)]);
-  const ratio = (f, raw) => (f === null || raw === null ? "—" : `${(f.median / raw.median).toFixed(2)}×`);
+  const cells = (timing) => [seconds(timing.median), rate(timing.median)];
+  const ratio = (f, raw) => `${(f.median / raw.median).toFixed(2)}×`;
   const size = `${Number.isInteger(mib) ? mib : mib.toFixed(1)} MB`;
   const rows = [
     [`upload ${size} (sync until acknowledged)`, ...cells(report.ferrysync.upload), ...cells(report.fetch.upload), ratio(report.ferrysync.upload, report.fetch.upload)],
@@ -51,7 +50,6 @@ async function main() {
       `chunks of ${o.chunkBytes / 1024} KB, median of ${o.reps} (after ${o.warmup} warm-up); MB = 2^20 bytes\n`,
   );
   console.log(formatFileTable(report));
-  if (report.ferrysync.download === null) console.log("\n(download: this build of the package has no db.blob)");
   const m = report.machine;
   console.log(`\nmachine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; ${m.chromium}; node ${m.node}`);
   await mkdir(join(REPO, "bench", "results"), { recursive: true });

@@ -31,8 +31,8 @@ function openClient(app, url, token, chunkBytes, collection = {}) {
 }
 
 /** ferrysync: the record and its file stored (timed apart: hashing and IndexedDB), then one
- * syncNow() that uploads the file and pushes the record; then, where the package downloads, a
- * fresh client pulls the record (untimed) and reads the file with `db.blob(ref)`. */
+ * syncNow() that uploads the file and pushes the record; then a fresh client pulls the record
+ * (untimed) and reads the file with `db.blob(ref)`. */
 async function ferrysyncRound(file, url, token, chunkBytes, round) {
   const writer = `files-bench-w-${round}`;
   const reader = `files-bench-r-${round}`;
@@ -44,23 +44,19 @@ async function ferrysyncRound(file, url, token, chunkBytes, round) {
   await a.syncNow();
   const upload = performance.now() - t;
   check(a.status().pending === 0, `still queued after the upload: ${a.status().pending} (${a.status().lastError})`);
-  const downloads = typeof a.blob === "function";
   a.close();
   await deleteDatabase(writer, undefined, { discardPending: true });
 
-  let download = null;
-  if (downloads) {
-    const b = await openClient(reader, url, token, chunkBytes, { download: "lazy" });
-    await b.syncNow();
-    const [record] = await b.collection(COLLECTION).query();
-    check(record && typeof record.file?.$blob === "string", "the fresh client holds a reference, not the file");
-    t = performance.now();
-    const blob = await b.blob(record.file);
-    download = performance.now() - t;
-    check(blob.size === file.size, `downloaded ${blob.size} bytes of ${file.size}`);
-    b.close();
-    await deleteDatabase(reader, undefined, { discardPending: true });
-  }
+  const b = await openClient(reader, url, token, chunkBytes, { download: "lazy" });
+  await b.syncNow();
+  const [record] = await b.collection(COLLECTION).query();
+  check(record && typeof record.file?.$blob === "string", "the fresh client holds a reference, not the file");
+  t = performance.now();
+  const blob = await b.blob(record.file);
+  const download = performance.now() - t;
+  check(blob.size === file.size, `downloaded ${blob.size} bytes of ${file.size}`);
+  b.close();
+  await deleteDatabase(reader, undefined, { discardPending: true });
   return { store, upload, download };
 }
 
@@ -105,7 +101,6 @@ function median(values) {
  * `megabytes`: the file's size in MiB; `chunkBytes`: the upload's chunks, for both contenders
  * (ferrysync's default `sync.chunkBytes` unless given). `tokens`: one fresh tenant per round and contender
  * (rounds = warmup + reps, ferrysync first), so that no server already holds the file.
- * Download figures are null where the package has no `db.blob`.
  */
 export async function runFileBenchmark({ megabytes = 50, chunkBytes = 1024 * 1024, reps = 3, warmup = 1, url = location.origin, tokens }) {
   const rounds = warmup + reps;
@@ -118,11 +113,11 @@ export async function runFileBenchmark({ megabytes = 50, chunkBytes = 1024 * 102
     if (round < warmup) continue;
     samples.ferrysync.store.push(f.store);
     samples.ferrysync.upload.push(f.upload);
-    if (f.download !== null) samples.ferrysync.download.push(f.download);
+    samples.ferrysync.download.push(f.download);
     samples.fetch.upload.push(raw.upload);
     samples.fetch.download.push(raw.download);
   }
-  const summarize = (list) => (list.length === 0 ? null : { median: median(list), samples: list });
+  const summarize = (list) => ({ median: median(list), samples: list });
   return {
     options: { megabytes, bytes: file.size, reps, warmup, chunkBytes },
     ferrysync: {
