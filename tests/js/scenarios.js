@@ -633,7 +633,7 @@ export async function statusStoreKeepsIdentity(api) {
     assert(store === db.statusStore(), "the same store object on every call");
     const { subscribe, getSnapshot } = store; // unbound, as React calls them
     const first = getSnapshot();
-    eq(first, { online: false, syncing: false, pending: 0, failed: 0, conflicts: 0, lastSyncAt: null, lastError: null, progress: null, spaces: {}, evicted: null, upload: null, blobsUnsupported: false }, "initial status");
+    eq(first, { online: false, syncing: false, pending: 0, failed: 0, conflicts: 0, lastSyncAt: null, lastError: null, progress: null, spaces: {}, evicted: null, upload: null, download: null, blobsUnsupported: false, blobBytes: { stored: 0, toUpload: 0, toDownload: 0 } }, "initial status");
     assert(getSnapshot() === first, "the snapshot keeps its identity while nothing changes");
     let notified = 0;
     const off = subscribe(() => notified++);
