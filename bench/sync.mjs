@@ -20,7 +20,7 @@ import { DIST, machine, parseArgs, REPO } from "./run.mjs";
 
 /** Runs `run(page)` on the benchmark page served by a sync server of `profile` that knows
  * `tokens` (each its own tenant); resolves with its answer, the date and the machine. */
-async function onSyncPage(tokens, profile, log, run, browserArgs = []) {
+export async function onSyncPage(tokens, profile, log, run, browserArgs = []) {
   const server = await startSyncServer({
     profile,
     args: ["--static", DIST, "--dev-tokens", tokens.map((t) => `${t}=${t}`).join(",")],
@@ -97,7 +97,7 @@ export function formatInitialTable(report) {
   );
 }
 
-function table(head, rows) {
+export function table(head, rows) {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
   const rule = `|${widths.map((w, i) => (i === 0 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`;

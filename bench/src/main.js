@@ -4,6 +4,7 @@ import { runBenchmarks } from "./workload.js";
 import { runSyncBenchmark } from "./sync.js";
 import { runSpaceBenchmark } from "./space.js";
 import { runInitialBenchmark } from "./initial.js";
+import { runFileBenchmark } from "./files.js";
 import { runLiveBenchmark } from "./live.js";
 import ferrysync from "./contenders/ferrysync.js";
 import dexie from "./contenders/dexie.js";
@@ -17,6 +18,7 @@ window.runLiveBenchmark = runLiveBenchmark;
 window.runSyncBenchmark = runSyncBenchmark;
 window.runSpaceBenchmark = runSpaceBenchmark;
 window.runInitialBenchmark = runInitialBenchmark;
+window.runFileBenchmark = runFileBenchmark;
 // The pieces, for timing or profiling one operation by hand (DevTools, a script).
 window.benchmarkParts = { contenders: CONTENDERS, makeRecords };
 

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { benchmark, DIST, formatLiveTable, formatTable, REPO } from "../../bench/run.mjs";
 import { formatInitialTable, formatSpaceTable, formatSyncTable, initialBenchmark, spaceBenchmark, syncBenchmark } from "../../bench/sync.mjs";
+import { fileBenchmark, formatFileTable } from "../../bench/files.mjs";
 
 const CONTENDERS = ["ferrysync", "dexie", "raw"];
 const PACKAGE = join(REPO, "pkg", "ferrysync");
@@ -132,4 +133,25 @@ test("a small sync benchmark run times the push and the pull of ferrysync and of
   assert.ok(ferrysync.reads.count > 0 && ferrysync.reads.worst >= ferrysync.reads.p99, `the app's reads: ${JSON.stringify(ferrysync.reads)}`);
   assert.ok(ferrysync.heap.peak > 0 && ferrysync.wasm.peak >= ferrysync.wasm.before && ferrysync.wasm.before > 0, "the peaks");
   assert.match(formatInitialTable(initial), /1,500 records/);
+});
+
+test("a small file benchmark run times a file's upload and download through ferrysync and plain fetch", { timeout: 300_000 }, async () => {
+  // After the tests above (bench/dist up to date), against the debug server.
+  const report = await fileBenchmark({ megabytes: 2, reps: 1, warmup: 0, profile: "debug" });
+  assert.equal(report.options.bytes, 2 * 1024 * 1024);
+  const timed = [
+    ["ferrysync", "store"],
+    ["ferrysync", "upload"],
+    ["ferrysync", "download"],
+    ["fetch", "upload"],
+    ["fetch", "download"],
+  ];
+  for (const [who, what] of timed) {
+    const { median, samples } = report[who][what];
+    assert.equal(samples.length, 1, `${who} ${what}: one sample`);
+    assert.ok(Number.isFinite(median) && median > 0, `${who} ${what}: median ${median}`);
+  }
+  const table = formatFileTable(report);
+  assert.match(table, /upload 2 MB \(sync until acknowledged\)/);
+  assert.match(table, /download 2 MB on a fresh client/);
 });

@@ -2,6 +2,7 @@
 // in every engine of ENGINES: run after scripts/build-wasm.sh, the webpack build and
 // `cargo build -p ferrysync-server`.
 import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { canGoOffline, ENGINES, eventually, openBrowser, startServer, textOf } from "./support.mjs";
 
@@ -84,6 +85,29 @@ async function settled(page) {
 
 const titles = (records) => records.map((r) => r.data.title).sort();
 
+/** Files to attach, as Playwright's setInputFiles takes them: a 1×1 PNG and a short text. */
+const PHOTO = {
+  name: "fence.png",
+  mimeType: "image/png",
+  buffer: Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64"),
+};
+const NOTES = { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("Hello notes") };
+
+/** A file's address on the server: the SHA-256 of its bytes, in hex. */
+const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
+
+/** Waits until the first task's image on `page` has loaded its pixels (the 1×1 PNG). */
+async function photoShown(page) {
+  await page.waitForFunction(() => {
+    const img = document.querySelector('[data-testid="task-row"] [data-testid="task-image"]');
+    return img !== null && img.complete && img.naturalWidth === 1;
+  });
+}
+
+/** The text of the file behind the first task's file link on `page` (its object URL). */
+const linkedText = (page) =>
+  page.evaluate(async () => (await fetch(document.querySelector('[data-testid="task-row"] [data-testid="task-file"]').href)).text());
+
 for (const engine of ENGINES) {
   // The scenarios that take the network away need an engine that can.
   const offline = { skip: !canGoOffline(engine) && `${engine} cannot be taken offline through WebDriver` };
@@ -133,6 +157,103 @@ for (const engine of ENGINES) {
       assert.deepEqual(await page.getByTestId("task-title").allTextContents(), ["First, renamed"]);
       assert.equal(await rows(page).first().getByTestId("task-toggle").isChecked(), true);
     }));
+
+  test(`${engine}: a file attached to a task goes to the server and shows on another device`, () =>
+    scenario(engine, "demo-files", { browsers: 2 }, async (server, a, b) => {
+      await load(a.page, server);
+      await load(b.page, server);
+
+      // a attaches a photo to a new task: it shows at once, from a's own copy.
+      await a.page.getByTestId("new-task-file").setInputFiles(PHOTO);
+      assert.equal(await textOf(a.page.getByText("fence.png", { exact: true }), "fence.png"), "fence.png", "the form names the file");
+      await addTask(a.page, "Photo of the fence");
+      await photoShown(a.page);
+      await settled(a.page);
+
+      // The server holds the file, under its hash, and the task refers to it.
+      const hash = sha256(PHOTO.buffer);
+      assert.deepEqual(await server.blob(hash), PHOTO.buffer, "GET /v1/blobs/{hash} answers the photo");
+      const [record] = (await server.records()).records;
+      assert.deepEqual(record.data.attachment, { $blob: hash, size: PHOTO.buffer.length, type: "image/png" });
+      assert.equal(record.data.attachmentName, "fence.png");
+
+      // b gets the task, and its photo comes down with it.
+      await b.page.getByTestId("sync-now").click();
+      await b.page.getByTestId("task-title").getByText("Photo of the fence", { exact: true }).waitFor();
+      await photoShown(b.page);
+
+      // b replaces the photo with a text file from the task's row; a gets a link to it.
+      await rows(b.page).first().getByTestId("task-attach").setInputFiles(NOTES);
+      assert.equal(await textOf(rows(b.page).first().getByTestId("task-file"), "notes.txt (11 B)"), "notes.txt (11 B)");
+      await settled(b.page);
+      assert.deepEqual(await server.blob(sha256(NOTES.buffer)), NOTES.buffer);
+      await a.page.getByTestId("sync-now").click();
+      assert.equal(await textOf(rows(a.page).first().getByTestId("task-file"), "notes.txt (11 B)"), "notes.txt (11 B)");
+      assert.equal(await linkedText(a.page), "Hello notes");
+      assert.equal(await a.page.getByTestId("error").count(), 0, "an error banner is showing");
+    }));
+
+  // Firefox's offline switch leaves loopback reachable: requests already under way, and the
+  // upload's next chunks, still reach the server, so only Chromium can cut an upload short.
+  const cutsLoopback = {
+    skip: !canGoOffline(engine) ? offline.skip : engine !== "chromium" && `${engine}'s offline switch does not stop requests to loopback`,
+  };
+
+  test(`${engine}: a file half uploaded when the network goes shows as waiting, and after a reload finishes once online`, cutsLoopback, () =>
+    scenario(
+      engine,
+      "demo-file-resume",
+      // Slow answers, so that the network goes and the page reloads between chunks; both abort
+      // what is in flight.
+      { serverArgs: ["--latency-ms", "500"], allowed: (p) => /ERR_ABORTED|net::ERR_/.test(p) },
+      async (server, { context, page }) => {
+        await load(page, server);
+        await quiet(page);
+        // Four chunks of the default 1 MiB.
+        const scan = { name: "scan.bin", mimeType: "application/octet-stream", buffer: randomBytes(3.5 * 1024 * 1024) };
+        await page.getByTestId("new-task-file").setInputFiles(scan);
+        await addTask(page, "Scanned receipts");
+        const row = rows(page).first();
+        await row.getByTestId("task-file").waitFor();
+        await row.getByTestId("task-file-pending").waitFor();
+
+        // Once the first chunk is on the server, the network goes: the task and its file wait.
+        const progress = await page.waitForFunction(
+          () => (window.ferrysyncDemo.status().upload?.done ?? 0) > 0 && document.querySelector('[data-testid="upload-progress"]')?.textContent,
+          null,
+          { timeout: 20_000 },
+        );
+        await context.setOffline(true);
+        assert.match(typeof progress === "string" ? progress : await progress.jsonValue(), /^uploading file \d\.\d MB \/ 3\.5 MB/);
+        assert.equal(await textOf(page.getByTestId("online"), "offline"), "offline");
+        await page.waitForFunction(() => !window.ferrysyncDemo.status().syncing);
+        assert.equal(await textOf(page.getByTestId("pending-count"), "1"), "1");
+        await row.getByTestId("task-file-pending").waitFor();
+        assert.match(await textMatching(page.getByTestId("files-to-upload"), /MB$/), /^files to upload \d\.\d MB$/);
+        assert.equal(await server.blob(sha256(scan.buffer)), null, "the server does not have the whole file");
+        assert.deepEqual((await server.records()).records, []);
+
+        // Back online, the page reloads at once: the file is still here, still waiting, and its
+        // upload goes on until the server has it, then the task goes up.
+        await context.setOffline(false);
+        await page.reload();
+        await page.getByTestId("app-ready").waitFor();
+        await page.waitForFunction(
+          () => {
+            const s = window.ferrysyncDemo?.status();
+            return s !== undefined && !s.syncing && s.lastSyncAt !== null && s.pending === 0;
+          },
+          null,
+          { timeout: 30_000 },
+        );
+        await settled(page);
+        assert.deepEqual(await server.blob(sha256(scan.buffer)), scan.buffer);
+        const [record] = (await server.records()).records;
+        assert.equal(record.data.attachment.$blob, sha256(scan.buffer));
+        assert.equal(await rows(page).first().getByTestId("task-file-pending").count(), 0);
+        assert.equal(await textOf(rows(page).first().getByTestId("task-file"), "scan.bin (3.5 MB)"), "scan.bin (3.5 MB)");
+      },
+    ));
 
   test(`${engine}: offline, changes queue; back online, they sync`, offline, () =>
     scenario(engine, "demo-offline", {}, async (server, { context, page }) => {
@@ -573,6 +694,36 @@ async function textMatching(locator, re) {
     await new Promise((done) => setTimeout(done, 50));
   }
 }
+
+test("chromium: a file that cannot come down says so on the task, and shows once the server is back", () =>
+  scenario(
+    "chromium",
+    "demo-file-unreachable",
+    // b's file downloads are cut off on purpose (below); Chromium logs each as a failed load.
+    { browsers: 2, allowed: (p) => /\/v1\/blobs\/.*ERR_INTERNET_DISCONNECTED|Failed to load resource: net::ERR_INTERNET_DISCONNECTED/.test(p) },
+    async (server, a, b) => {
+      await load(a.page, server);
+      await load(b.page, server);
+      await a.page.getByTestId("new-task-file").setInputFiles(PHOTO);
+      await addTask(a.page, "Photo of the fence");
+      await settled(a.page);
+
+      // b gets the task, but every request for a file fails as with the network gone.
+      await idle(b.page);
+      await b.page.route(/\/v1\/blobs\//, (route) => route.abort("internetdisconnected"));
+      await b.page.getByTestId("sync-now").click();
+      await b.page.getByTestId("task-title").getByText("Photo of the fence", { exact: true }).waitFor();
+      const missing = rows(b.page).first().getByTestId("task-file-missing");
+      assert.match(await textMatching(missing, /not on this device/), /^fence\.png \(70 B\) is not on this device yet, and the server is out of reach/);
+      assert.equal(await b.page.getByTestId("task-image").count(), 0);
+
+      // The server is back: the next sync brings the file, and the row shows it.
+      await b.page.unroute(/\/v1\/blobs\//);
+      await b.page.getByTestId("sync-now").click();
+      await photoShown(b.page);
+      assert.equal(await rows(b.page).first().getByTestId("task-file-missing").count(), 0);
+    },
+  ));
 
 test("chromium: the sync health panel shows the queue, the storage and the sync, and asks for persistent storage", () =>
   scenario("chromium", "demo-health", {}, async (server, { context, page }) => {

@@ -31,6 +31,9 @@ export async function startServer(extraArgs = []) {
     url,
     /** Every live record of the demo's tenant on the server, and the final cursor. */
     records: () => serverRecords(server.url),
+    /** The bytes of the development tenant's blob `hash` (`GET /v1/blobs/{hash}`), or null
+     * when the server does not hold it complete. */
+    blob: (hash) => serverBlob(server.url, hash),
     stop: server.stop,
   };
 }
@@ -52,6 +55,15 @@ export async function serverRecords(serverUrl) {
     cursor = page.cursor;
     if (!page.hasMore) return { records: [...live.values()], cursor };
   }
+}
+
+/** The bytes of blob `hash` of the development tenant on the sync server at `serverUrl`, or null
+ * when it answers 404. */
+export async function serverBlob(serverUrl, hash) {
+  const response = await fetch(`${serverUrl}/v1/blobs/${hash}`, { headers: { Authorization: "Bearer dev-token" } });
+  if (response.status === 404) return null;
+  if (!response.ok) throw new Error(`GET /v1/blobs/${hash} answered ${response.status}`);
+  return Buffer.from(await response.arrayBuffer());
 }
 
 /** The engines the browser tests run in, every one by default; FERRYSYNC_BROWSERS="chromium"

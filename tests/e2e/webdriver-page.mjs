@@ -129,6 +129,30 @@ class Locator {
     return [value];
   }
 
+  /** Gives a file input the files `files` (one or a list of Playwright's `{ name, mimeType,
+   * buffer }` payloads) as Playwright's setInputFiles does: Files made in the page, set through a
+   * DataTransfer (WebDriver's own upload needs a path the browser can read), then `input` and
+   * `change` events. */
+  setInputFiles(files) {
+    const payloads = (Array.isArray(files) ? files : [files]).map((f) => ({
+      name: f.name,
+      type: f.mimeType,
+      base64: Buffer.from(f.buffer).toString("base64"),
+    }));
+    return this.#on(
+      `const transfer = new DataTransfer();
+       for (const f of arguments[1]) {
+         const bytes = Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0));
+         transfer.items.add(new File([bytes], f.name, { type: f.type }));
+       }
+       el.files = transfer.files;
+       el.dispatchEvent(new Event("input", { bubbles: true }));
+       el.dispatchEvent(new Event("change", { bubbles: true }));
+       return null;`,
+      [payloads],
+    );
+  }
+
   /** Sets the value as Playwright's fill does (the native setter, then an `input` event), which
    * React's controlled inputs follow. */
   fill(value) {

@@ -1,7 +1,8 @@
-// Adds a task, to one of the projects this device syncs or to none.
+// Adds a task, to one of the projects this device syncs or to none, with a file if one is picked.
 import { useState, type FormEvent } from "react";
 import type { Collection, StoredRecord } from "ferrysync";
 import type { Task } from "./database";
+import { FilePicker } from "./FilePicker";
 import { ProjectPicker } from "./ProjectPicker";
 import { useSyncedProjects } from "./useSyncedProjects";
 
@@ -18,6 +19,8 @@ export function NewTaskForm({ tasks, onMovedAway, onError }: Props) {
   /** The project picked; undefined until the person picks one, meaning the first synced one. */
   const [picked, setPicked] = useState<string | null | undefined>(undefined);
   const [busy, setBusy] = useState(false);
+  /** The file to attach to the new task, if any. */
+  const [file, setFile] = useState<File | null>(null);
   // Until the person picks, and once a picked project is turned off, the first one offered.
   const project = picked === null ? null : (projects.find((p) => p.id === picked) ?? projects[0])?.id ?? null;
 
@@ -27,9 +30,11 @@ export function NewTaskForm({ tasks, onMovedAway, onError }: Props) {
     if (!trimmed) return;
     setBusy(true);
     try {
-      const created = await tasks.create({ title: trimmed, done: false, createdAt: Date.now(), project });
+      const attached = file === null ? {} : { attachment: file, attachmentName: file.name };
+      const created = await tasks.create({ title: trimmed, done: false, createdAt: Date.now(), project, ...attached });
       if (created._sync.outside) onMovedAway(created);
       setTitle("");
+      setFile(null);
     } catch (error) {
       onError(error);
     } finally {
@@ -48,6 +53,13 @@ export function NewTaskForm({ tasks, onMovedAway, onError }: Props) {
         onChange={(event) => setTitle(event.target.value)}
       />
       <ProjectPicker projects={projects} value={project} onChange={setPicked} label="Project of the new task" testId="new-task-project" />
+      <FilePicker
+        text={file === null ? "Attach…" : file.name}
+        label="A file for the new task"
+        testId="new-task-file"
+        onPick={setFile}
+        disabled={busy}
+      />
       <button type="submit" className="primary" data-testid="add-task" disabled={busy || !title.trim()}>
         Add
       </button>

@@ -1,7 +1,8 @@
-// The database's sync status: connection, queued changes, problems, the last sync, and a button
-// to sync now.
+// The database's sync status: connection, queued changes, problems, files going up or down, the
+// last sync, and a button to sync now.
 import { useState } from "react";
 import { useSyncStatus } from "ferrysync/react";
+import { FileTransfers } from "./FileTransfers";
 import { useDemoDatabase } from "./useDemoDatabase";
 
 export function StatusBar({ onError }: { onError: (error: unknown) => void }) {
@@ -31,6 +32,7 @@ export function StatusBar({ onError }: { onError: (error: unknown) => void }) {
       <span>
         conflicts <strong data-testid="conflict-count">{status.conflicts}</strong>
       </span>
+      <FileTransfers status={status} />
       <span data-testid="sync-state" title={status.lastError ?? undefined}>
         {status.syncing
           ? `syncing${status.progress ? ` ${status.progress.done}/${status.progress.total}` : ""}`

@@ -1,9 +1,12 @@
-// One task: toggle done, rename, move to another project, delete, and its sync status.
+// One task: toggle done, rename, move to another project, attach a file (or remove it), delete,
+// and its sync status; its file, if any, shows under it.
 import { useState, type FormEvent } from "react";
 import type { Collection, StoredRecord } from "ferrysync";
 import type { Task } from "./database";
+import { FilePicker } from "./FilePicker";
 import { ProjectPicker } from "./ProjectPicker";
 import { PROJECTS, type Project } from "./projects";
+import { TaskAttachment } from "./TaskAttachment";
 
 interface Props {
   task: StoredRecord<Task>;
@@ -41,7 +44,12 @@ export function TaskRow({ task, tasks, onMovedAway, onError }: Props) {
     });
   }
 
+  function attach(file: File | null) {
+    run(() => tasks.update(task.id, { attachment: file, attachmentName: file?.name ?? null }));
+  }
+
   const { status, version } = task._sync;
+  const attachment = task.attachment ?? null;
   return (
     <li className={task.done ? "task done" : "task"} data-testid="task-row" data-task-id={task.id}>
       <input
@@ -77,12 +85,21 @@ export function TaskRow({ task, tasks, onMovedAway, onError }: Props) {
         </form>
       )}
       <ProjectPicker projects={movesFor(task.project)} value={task.project ?? null} onChange={move} label="Project" testId="task-project" />
+      {attachment === null && <FilePicker text="Attach…" label={`A file for “${task.title}”`} testId="task-attach" onPick={attach} />}
       <span className={`badge ${status}`} data-testid="task-status" title={`Local version ${version}`}>
         {status}
       </span>
       <button type="button" className="danger" data-testid="task-delete" onClick={() => run(() => tasks.delete(task.id))}>
         Delete
       </button>
+      {attachment !== null && (
+        <TaskAttachment attachment={attachment} name={task.attachmentName ?? "file"} waitingToUpload={status === "pending"}>
+          <FilePicker text="Replace…" label={`Another file for “${task.title}”`} testId="task-attach" onPick={attach} />
+          <button type="button" data-testid="task-detach" aria-label={`Remove the file of “${task.title}”`} onClick={() => attach(null)}>
+            Remove
+          </button>
+        </TaskAttachment>
+      )}
     </li>
   );
 }

@@ -1,6 +1,7 @@
 // The demo's one database, opened once for the page's lifetime: the tasks, and the board they are
 // on (its title). Tasks belong to projects, and a device syncs only the projects it turned on.
 import { open, type Database } from "ferrysync";
+import type { Attachment } from "./attachments";
 import { demoOptions } from "./options";
 
 /** A task as the app writes it; ferrysync adds `id` and `_sync` when storing it. */
@@ -12,6 +13,11 @@ export interface Task {
   /** The project's id (see projects.ts): the task's ferrysync space. Absent on tasks made
    * before projects existed and null when moved to "No project": either way, in no space. */
   project?: string | null;
+  /** A file attached to the task (a blob field, see options.ts): a `Blob` when the bytes are on
+   * this device, else the server's reference to them. Null once removed. */
+  attachment?: Attachment | null;
+  /** The attached file's name as it was picked: the file itself keeps only its bytes and type. */
+  attachmentName?: string | null;
 }
 
 /** The board's one record (id `BOARD_ID`): its title, shown above the tasks. */

@@ -26,6 +26,7 @@ const hints: Record<FerrysyncErrorName, string> = {
   StorageError: "The browser's storage reported an error.",
   PendingChangesError: "Changes that never reached the server would be lost; sync them or discard them first.",
   SpaceRemovedError: "That project was turned off on this device before its first pull was done.",
+  BlobNotDownloadedError: "The file is not on this device and could not be downloaded (offline, or the server does not have it).",
 };
 
 export function toShownError(error: unknown): ShownError {

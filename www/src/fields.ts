@@ -1,11 +1,15 @@
 // Showing and combining record fields, for the conflict panel and the sync log. Field values are
 // whatever the records hold, so they arrive as `unknown`.
-import type { FieldDiff, Fields } from "ferrysync";
+import type { BlobRef, FieldDiff, Fields } from "ferrysync";
+import { formatBytes } from "./attachments";
 
-/** A field's value as text: strings quoted, an absent field (or a deleted record) as "—". */
+/** A field's value as text: strings quoted, an absent field (or a deleted record) as "—", a
+ * file by its type and size (as JSON a Blob is `{}`, whatever it holds). */
 export function showValue(value: unknown): string {
   if (value === undefined) return "—";
   if (typeof value === "string") return `“${value}”`;
+  if (value instanceof Blob) return `a file (${value.type || "no type"}, ${formatBytes(value.size)})`;
+  if (isFileReference(value)) return `a file (${value.type || "no type"}, ${formatBytes(value.size)}, ${value.$blob.slice(0, 8)}…)`;
   return JSON.stringify(value) ?? String(value);
 }
 
@@ -69,4 +73,8 @@ export function differingFields(mine: Fields, theirs: Fields | null | undefined)
     if (JSON.stringify(mine[name]) !== JSON.stringify(other)) out.push({ name, mine: mine[name], theirs: other });
   }
   return out;
+}
+
+function isFileReference(value: unknown): value is BlobRef {
+  return typeof value === "object" && value !== null && typeof (value as Partial<BlobRef>).$blob === "string";
 }

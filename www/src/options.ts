@@ -15,8 +15,10 @@ export function demoOptions(origin: string): OpenOptions<Schema> {
       // Edits to different fields of a task merge by themselves; the same field changed on both
       // sides waits in the conflict panel for a person. `project` is the task's space: only the
       // projects this device turned on are synced, and turning one off finds its tasks through
-      // the index on it.
-      tasks: { indexes: ["createdAt", "project"], conflicts: "merge", space: "project" },
+      // the index on it. `attachment` holds a file: stored here with the task, uploaded before
+      // the task's change, and downloaded by the other devices during their sync (up to 16 MB;
+      // a larger one when its task is shown).
+      tasks: { indexes: ["createdAt", "project"], conflicts: "merge", space: "project", blobs: ["attachment"] },
       // The board's title is shared: the version the server has wins, and a local change it
       // replaces shows up in the sync log as a rollback notice.
       board: { conflicts: "server-wins" },
