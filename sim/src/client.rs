@@ -71,6 +71,8 @@ impl World {
             request_timeout_ms: REQUEST_TIMEOUT_MS as u32,
             background_sync: false,
             chunk_bytes: crate::blobs::CHUNK_BYTES[client % crate::blobs::CHUNK_BYTES.len()],
+            // Ranges as small as chunks: many cut points.
+            download_chunk_bytes: crate::blobs::CHUNK_BYTES[client % crate::blobs::CHUNK_BYTES.len()],
             blob_cache_bytes: None,
         }
     }

@@ -24,7 +24,7 @@ use crate::core::sync::settings::Settings;
 use crate::core::sync::storage::{Changes, Decided, SyncStorage};
 use crate::core::sync::transport::Transport as _;
 
-use super::blobs::download::Received;
+use super::blobs::download::{digest, Received};
 use super::error::to_js;
 use super::glue;
 use super::idb::IdbStore;
@@ -312,9 +312,9 @@ impl Driver {
                 })
             }
             Command::CheckDownload { hash } => {
-                let digest = self.received.borrow().as_ref().filter(|r| r.hash == hash).map(Received::digest);
-                let digest = digest.unwrap_or_default();
-                self.io(move |_| async move { Event::DownloadChecked(Ok(digest)) })
+                let parts = self.received.borrow().as_ref().filter(|r| r.hash == hash).map(|r| r.parts().clone());
+                let parts = parts.unwrap_or_default();
+                self.io(move |_| async move { Event::DownloadChecked(Ok(digest(&parts).await)) })
             }
             Command::EndDownload { hash, outcome } => {
                 let received = self.received.borrow_mut().take().filter(|r| r.hash == hash);
@@ -425,7 +425,8 @@ impl Driver {
 
     /// Downloads `blob` now (a read of a blob that is not here), stores it and gives its Blob.
     pub async fn fetch_blob(self: &Rc<Self>, store: &IdbStore, blob: &crate::protocol::BlobRef) -> Result<JsValue> {
-        let (Some(transport), Some(chunk)) = (&self.transport, self.engine.borrow().settings().map(|s| s.chunk_bytes))
+        let (Some(transport), Some(chunk)) =
+            (&self.transport, self.engine.borrow().settings().map(|s| s.download_chunk_bytes))
         else {
             let message =
                 format!("blob {} is not on this device, and there is no `sync` option to download it", blob.hash);
@@ -530,7 +531,7 @@ async fn fetch(store: &IdbStore, transport: &Transport, blob: &BlobRef, chunk: u
                     return Err(not_downloaded(format!("downloading it failed: {}", failure.to_error().message)))
                 }
             },
-            Step::Check => download.checked(&received.digest()),
+            Step::Check => download.checked(&digest(received.parts()).await),
             Step::Done => {
                 return store.end_download(blob, Downloaded::Stored, Some(received.parts()), now).await;
             }

@@ -922,6 +922,16 @@ export function wantedBlobRow(ref) {
   return { hash: ref.$blob, size: ref.size, type: ref.type || "", download: "wanted" };
 }
 
+/** The SHA-256 (lowercase hex) of `parts` (ArrayBuffers) in order, by Web Crypto; undefined
+ * where there is none (an insecure context). */
+export async function digestParts(parts) {
+  const subtle = globalThis.crypto && globalThis.crypto.subtle;
+  if (!subtle) return undefined;
+  const bytes = parts.length === 1 ? parts[0] : await new Blob(parts).arrayBuffer();
+  const hash = new Uint8Array(await subtle.digest("SHA-256", bytes));
+  return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** A Blob of `parts` (ArrayBuffers received), of media type `type`. */
 export function blobOfParts(parts, type) {
   return new Blob(parts, { type: type || "" });

@@ -27,12 +27,18 @@ pub struct Settings {
     /// `backgroundSync`: ask the browser for a Background Sync (through the page's service
     /// worker) whenever changes are queued, so that they reach the server after the page closes.
     pub background_sync: bool,
-    /// Bytes per chunk of a blob upload or download.
+    /// Bytes per chunk of a blob upload.
     pub chunk_bytes: u64,
+    /// Bytes per range of a blob download: larger than an upload's chunk by default, since a
+    /// range cut short costs only its own bytes and every request is a round trip.
+    pub download_chunk_bytes: u64,
     /// The most bytes of blobs kept here (`blobCacheBytes`): beyond it, downloaded blobs are
     /// evicted least recently used first; `None`: no cap.
     pub blob_cache_bytes: Option<u64>,
 }
+
+/// The default bytes per range of a blob download.
+pub const DEFAULT_DOWNLOAD_CHUNK_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The default cap on the bytes of blobs kept on a device.
 pub const DEFAULT_BLOB_CACHE_BYTES: u64 = 512 * 1024 * 1024;
@@ -49,6 +55,7 @@ impl Default for Settings {
             background_sync: false,
             chunk_bytes: crate::protocol::blobs::DEFAULT_CHUNK_BYTES,
             blob_cache_bytes: Some(DEFAULT_BLOB_CACHE_BYTES),
+            download_chunk_bytes: DEFAULT_DOWNLOAD_CHUNK_BYTES,
         }
     }
 }

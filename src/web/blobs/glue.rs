@@ -9,6 +9,10 @@ extern "C" {
     /// `{ data, found: [[blob, reference], ...] }`, `{ misplaced: field }`, or undefined.
     #[wasm_bindgen(js_name = takeBlobs, catch)]
     pub fn take_blobs(data: &JsValue, fields: &Array) -> Result<JsValue, JsValue>;
+    /// Resolves to the SHA-256 (hex) of `parts` (ArrayBuffers) by Web Crypto, or to undefined
+    /// where there is none.
+    #[wasm_bindgen(js_name = digestParts)]
+    pub fn digest_parts(parts: &Array) -> Promise;
     /// Whether a value is a Blob (a File is one), from any realm.
     #[wasm_bindgen(js_name = isBlob)]
     pub fn is_blob(value: &JsValue) -> bool;

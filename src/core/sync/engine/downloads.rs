@@ -26,7 +26,8 @@ impl<D> Engine<D> {
 
     pub(super) fn download_read(&mut self, blob: Option<BlobRef>, out: &mut Vec<Command<D>>) {
         let Some(blob) = blob else { return self.succeed(self.now, out) };
-        let chunk = self.settings.as_ref().map_or(crate::protocol::blobs::DEFAULT_CHUNK_BYTES, |s| s.chunk_bytes);
+        let chunk =
+            self.settings.as_ref().map_or(crate::protocol::blobs::DEFAULT_CHUNK_BYTES, |s| s.download_chunk_bytes);
         let Some(job) = &mut self.job else { return };
         job.downloads.push(blob.hash.clone());
         let mut download = Download::new(blob.hash, blob.size, chunk);

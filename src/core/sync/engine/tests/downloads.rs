@@ -14,7 +14,7 @@ fn blob() -> BlobRef {
 
 /// A sync past its uploads, asking for the first blob to download; chunks of 10 bytes.
 fn to_downloads(waiter: u64) -> E {
-    let mut e = started(Settings { chunk_bytes: 10, ..settings() });
+    let mut e = started(Settings { download_chunk_bytes: 10, ..settings() });
     to_first_read(&mut e, waiter);
     e.handle(Event::BatchRead(Ok(None)), 2.0);
     e.handle(Event::CursorRead(Ok(PullFrom::Tenant(None))), 2.0);
