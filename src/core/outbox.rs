@@ -43,6 +43,10 @@ pub struct Queued {
     pub sent: bool,
     /// Held by a conflict or as a dead letter: never rewritten either.
     pub held: bool,
+    /// Marked by a force push: a pull ignores the server's versions of the record for it, so
+    /// the server may hold one this device never kept. A delete over a forced create is sent
+    /// (forced: it deletes whatever the server holds), never cancelled.
+    pub forced: bool,
 }
 
 /// What to do with the outbox for one local write.
@@ -76,6 +80,7 @@ pub fn plan(newest: Option<Queued>, incoming: Op) -> Plan {
         _ => return Plan::Append(incoming),
     };
     match (queued.op, incoming) {
+        (Op::Create, Op::Delete) if queued.forced => Plan::Rewrite(Op::Delete),
         (Op::Create, Op::Delete) => Plan::Cancel,
         (Op::Create, _) => Plan::Keep,
         (Op::Update, Op::Delete) => Plan::Rewrite(Op::Delete),
@@ -128,7 +133,7 @@ mod tests {
             }
             let op = write_op(self.live, self.tombstone, action == Action::Delete);
             match plan(self.entries.last().copied(), op) {
-                Plan::Append(op) => self.entries.push(Queued { op, sent: false, held: false }),
+                Plan::Append(op) => self.entries.push(Queued { op, sent: false, held: false, forced: false }),
                 Plan::Rewrite(op) => self.entries.last_mut().unwrap().op = op,
                 Plan::Keep => {}
                 Plan::Cancel => {
@@ -244,16 +249,26 @@ mod tests {
     fn held_entries_are_never_rewritten() {
         // Created, then held by a conflict with a pulled change before any push: a delete is
         // a change of its own, for the decision to see, not a cancel of the held create.
-        let held = Some(Queued { op: Op::Create, sent: false, held: true });
+        let held = Some(Queued { op: Op::Create, sent: false, held: true, forced: false });
         assert_eq!(plan(held, Op::Delete), Plan::Append(Op::Delete));
         assert_eq!(plan(held, Op::Update), Plan::Append(Op::Update));
     }
 
     #[test]
     fn sent_entries_are_never_rewritten() {
-        let sent = Some(Queued { op: Op::Create, sent: true, held: false });
+        let sent = Some(Queued { op: Op::Create, sent: true, held: false, forced: false });
         assert_eq!(plan(sent, Op::Update), Plan::Append(Op::Update));
         assert_eq!(plan(sent, Op::Delete), Plan::Append(Op::Delete));
+    }
+
+    #[test]
+    fn a_delete_over_a_forced_create_is_sent_not_cancelled() {
+        // A force push marked the create: pulls ignored the server's version of the record for
+        // it, so the server may hold one. Cancelling would leave that version there and this
+        // device without it; the forced delete removes it.
+        let forced = Some(Queued { op: Op::Create, sent: false, held: false, forced: true });
+        assert_eq!(plan(forced, Op::Delete), Plan::Rewrite(Op::Delete));
+        assert_eq!(plan(forced, Op::Update), Plan::Keep, "other writes coalesce as usual");
     }
 
     #[test]

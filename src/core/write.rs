@@ -93,9 +93,10 @@ impl WriteStep {
             WriteStep::Cancel => Current::default(),
             WriteStep::Store { meta, queue, .. } => {
                 let newest = match *queue {
-                    Queue::Append { op, .. } => {
-                        Some(Newest { seq: appended_seq, queued: Queued { op, sent: false, held: false } })
-                    }
+                    Queue::Append { op, .. } => Some(Newest {
+                        seq: appended_seq,
+                        queued: Queued { op, sent: false, held: false, forced: false },
+                    }),
                     Queue::Rewrite { op } => current.newest.map(|n| Newest { queued: Queued { op, ..n.queued }, ..n }),
                     Queue::Keep => current.newest,
                 };
@@ -190,7 +191,7 @@ mod tests {
         let next = step.next(&synced(), Some(9));
         assert_eq!(
             next.newest,
-            Some(Newest { seq: Some(9), queued: Queued { op: Op::Update, sent: false, held: false } })
+            Some(Newest { seq: Some(9), queued: Queued { op: Op::Update, sent: false, held: false, forced: false } })
         );
         // Deleted in the same transaction: the unsent update becomes a delete, in place.
         let step = plan_write(Intent::Delete, &next, "tasks", "a", 3.0).unwrap();

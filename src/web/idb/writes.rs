@@ -125,7 +125,8 @@ async fn read_here(
             let seq = get(e, "seq").as_f64().map(|s| s as u64);
             let sent = mark.may_have_sent(seq, sends_of(e));
             let held = !get(e, "hold").is_undefined();
-            Some(Newest { seq, queued: Queued { op, sent, held } })
+            let forced = get(e, "force").as_bool() == Some(true);
+            Some(Newest { seq, queued: Queued { op, sent, held, forced } })
         });
         let (meta, record) = if record.is_undefined() { (None, None) } else { (read_meta(&record), Some(record)) };
         here.push((id, Here { current: Current { meta, newest: queued }, record, newest }));

@@ -638,6 +638,7 @@ impl<D: Clone> MemoryStore<D> {
                         op: e.op,
                         sent: state.sent_mark.may_have_sent(Some(e.seq), e.sends()),
                         held: e.hold.is_some(),
+                        forced: e.force,
                     },
                 });
                 let current = Current { meta: stored.as_ref().map(|s| s.meta.clone()), newest };
