@@ -251,8 +251,10 @@ test("useSyncLog: a settlement by the collection's strategy during a sync commit
 
 test("useBlob: a file on this device at once; one pulled from another device downloaded on first read", () =>
   withHarness(async (h) => {
-    await h.open("blob-writer", {});
-    await h.open("blob-reader", {});
+    // Syncs only when asked, so that the writer's push is the one syncNow() reports.
+    const manual = { syncOnOpen: false, debounceMs: false, intervalMs: false };
+    await h.open("blob-writer", manual);
+    await h.open("blob-reader", manual);
     const text = "a file written on another device";
     const id = await h.createWithFile("blob-writer", "with a file", text);
     assert.equal((await h.db("blob-writer", "syncNow")).pushed, 1);
