@@ -62,9 +62,21 @@ export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
 CHROMEDRIVER="$(command -v chromedriver)" bash scripts/with-servers.sh wasm-pack test --headless --chrome
 GECKODRIVER="$HOME/.cargo/bin/geckodriver" bash scripts/with-servers.sh wasm-pack test --headless --firefox
 # wasm-bindgen's runner cannot start WebKit: scripts/wasm-test-webdriver.mjs serves the same
-# tests through it and runs them in MiniBrowser (WebKitGTK) over WebDriver.
-CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="node $PWD/scripts/wasm-test-webdriver.mjs" WEBDRIVER_ENGINE=webkit \
-  bash scripts/with-servers.sh cargo test --target wasm32-unknown-unknown --test browser
+# tests through it and runs them in MiniBrowser (WebKitGTK) over WebDriver. MiniBrowser under
+# automation now and then loses its page ("session deleted because of page crash or hang"), in
+# any test: then, and only then, the WebKit run goes once more, on fresh servers. A test that
+# fails is never run again.
+webkit_log="$(mktemp)"
+webkit() {
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="node $PWD/scripts/wasm-test-webdriver.mjs" WEBDRIVER_ENGINE=webkit \
+    bash scripts/with-servers.sh cargo test --target wasm32-unknown-unknown --test browser 2>&1 | tee "$webkit_log"
+}
+if ! webkit; then
+  grep -q "page crash or hang" "$webkit_log" || exit 1
+  echo "WebKit lost its page (a browser crash, not a failed test): the WebKit run once more" >&2
+  webkit
+fi
+rm -f "$webkit_log"
 
 suite "package: release build and tarball, the typings against the Rust exports and every entry's against its JS, installed into the demo; demo types and bundle"
 bash scripts/pack.sh
