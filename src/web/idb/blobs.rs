@@ -160,12 +160,12 @@ pub async fn resolve(db: &IdbDatabase, collection: &CollectionDef, records: JsVa
             rows.set(h, &row);
         }
     }
-    // Read: the blobs found move to the back of the eviction's order (a write of their own,
-    // after this read, not waited for).
-    let found: Vec<JsValue> = rows.keys().into_iter().filter_map(|k| k.ok()).collect();
+    // Read: the blobs found not marked used lately move to the back of the eviction's order (a
+    // write of their own, after this read, not waited for; none when all are fresh).
+    let now = js_sys::Date::now();
+    let found: Vec<JsValue> = hashes.iter().filter(|h| super::downloads::stale(&rows.get(h), now)).cloned().collect();
     if !found.is_empty() {
         let db = db.clone();
-        let now = js_sys::Date::now();
         wasm_bindgen_futures::spawn_local(async move {
             let _ = super::downloads::touch(&db, &found, now).await;
         });

@@ -122,7 +122,11 @@ pub async fn end_download(
             return Ok(stored);
         }
         if let Downloaded::Failed { code, message } = &outcome {
-            let row = if row.is_undefined() { wanted_blob_row(&reference_value(blob)) } else { row };
+            // Only the sync's downloads fail here, each of a row it read: one gone meanwhile
+            // has nothing to mark.
+            if row.is_undefined() {
+                return Ok(JsValue::UNDEFINED);
+            }
             set(&row, "download", &JsValue::from_str(FAILED));
             set(&row, "error", &super::super::glue::make_rejection(code, message));
             blobs.put(&row).map_err(&fail)?;
@@ -138,14 +142,6 @@ pub async fn end_download(
         Ok(whole)
     };
     commit_now_or_abort(&tx, context, work).await
-}
-
-fn reference_value(blob: &BlobRef) -> JsValue {
-    let o = js_sys::Object::new();
-    set(&o, "$blob", &JsValue::from_str(&blob.hash));
-    set(&o, "size", &JsValue::from_f64(blob.size as f64));
-    set(&o, "type", &JsValue::from_str(&blob.media_type));
-    o.into()
 }
 
 fn set(target: &JsValue, field: &str, value: &JsValue) {
@@ -199,10 +195,18 @@ pub async fn add_to_total(blobs: &IdbObjectStore, delta: i64, context: &str) -> 
     Ok(())
 }
 
+/// How long a file counts as just used: a read within it marks nothing, so that reads do not
+/// cost a write each.
+const FRESH_MS: f64 = 60_000.0;
+
+/// Whether the row of a file read at `now` is to be marked used ([`touch`]).
+pub fn stale(row: &JsValue, now: f64) -> bool {
+    !row.is_undefined() && get(row, "usedAt").as_f64().is_none_or(|t| now - t >= FRESH_MS)
+}
+
 /// Marks the blobs of `hashes` used now, for the eviction's order (a row used within the last
-/// minute is left as it is: a read does not cost a write each time).
+/// [`FRESH_MS`] is left as it is).
 pub async fn touch(db: &IdbDatabase, hashes: &[JsValue], now: f64) -> Result<()> {
-    const FRESH_MS: f64 = 60_000.0;
     let context = "marking blobs used";
     let tx = transaction(db, &[BLOBS_STORE], true)?;
     let work = async {
@@ -213,7 +217,7 @@ pub async fn touch(db: &IdbDatabase, hashes: &[JsValue], now: f64) -> Result<()>
         }
         for row in rows {
             let row = row.await?;
-            if row.is_undefined() || get(&row, "usedAt").as_f64().is_some_and(|t| now - t < FRESH_MS) {
+            if !stale(&row, now) {
                 continue;
             }
             set(&row, "usedAt", &JsValue::from_f64(now));
