@@ -34,6 +34,7 @@ const CONTENDERS = [
   { key: "ferrysync", title: "ferrysync" },
   { key: "dexie", title: "Dexie" },
   { key: "raw", title: "raw" },
+  { key: "raw-min", title: "raw-min" },
 ];
 
 const TYPES = {
@@ -221,15 +222,22 @@ function ratio(a, b) {
 
 /** The table as Markdown, padded so it also reads well in a terminal. */
 export function formatTable(result) {
-  const head = ["operation", ...CONTENDERS.map((c) => `${c.title} ms`), "ferrysync/Dexie", "ferrysync/raw"];
+  const head = [
+    "operation",
+    ...CONTENDERS.map((c) => `${c.title} ms`),
+    "ferrysync/Dexie",
+    "ferrysync/raw",
+    "ferrysync/raw-min",
+  ];
+  const ratios = (m) => [ratio(m[0], m[1]), ratio(m[0], m[2]), ratio(m[0], m[3])];
   const rows = result.operations.map((op) => {
-    const m = CONTENDERS.map((c) => result.results[op.key][c.key].median);
-    return [op.label, ...m.map(ms), ratio(m[0], m[1]), ratio(m[0], m[2])];
+    const m = CONTENDERS.map((c) => result.results[op.key][c.key]?.median ?? NaN);
+    return [op.label, ...m.map(ms), ...ratios(m)];
   });
   const heap = CONTENDERS.map((c) => result.bulkCreateHeapBytes[c.key]?.median ?? NaN);
   if (heap.some(Number.isFinite)) {
     const mb = heap.map((b) => (Number.isFinite(b) ? (b / 2 ** 20).toFixed(1) : "n/a"));
-    rows.push(["bulk create: peak JS heap, MB (not ms)", ...mb, ratio(heap[0], heap[1]), ratio(heap[0], heap[2])]);
+    rows.push(["bulk create: peak JS heap, MB (not ms)", ...mb, ...ratios(heap)]);
   }
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) =>

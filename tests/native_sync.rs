@@ -202,7 +202,9 @@ impl<'s> Client<'s> {
                 let next = match command {
                     Command::TakeLock => Some(Event::LockTaken),
                     Command::Probe => Some(Event::Probed(ready(self.transport.probe()))),
-                    Command::ReadBatch { max } => Some(Event::BatchRead(ready(self.store.read_batch(max, 0.0)))),
+                    Command::ReadBatch { max, unapplied } => {
+                        Some(Event::BatchRead(ready(self.store.read_batch(max, &unapplied, 0.0))))
+                    }
                     Command::Push { batch } => {
                         let answer = ready(self.transport.push(&batch.mutations));
                         Some(Event::Pushed { batch, answer })

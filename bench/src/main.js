@@ -8,9 +8,9 @@ import { runFileBenchmark } from "./files.js";
 import { runLiveBenchmark } from "./live.js";
 import ferrysync from "./contenders/ferrysync.js";
 import dexie from "./contenders/dexie.js";
-import raw from "./contenders/raw.js";
+import raw, { rawMin } from "./contenders/raw.js";
 
-const CONTENDERS = [ferrysync, dexie, raw];
+const CONTENDERS = [ferrysync, dexie, raw, rawMin];
 
 window.runBenchmarks = (options = {}) => runBenchmarks(CONTENDERS, options);
 window.runLiveBenchmark = runLiveBenchmark;

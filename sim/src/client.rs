@@ -9,6 +9,7 @@ use ferrysync::core::error::Error;
 use ferrysync::core::sync::engine::{Command, Engine, Event, Summary, Timer, Waiter};
 use ferrysync::core::sync::memory::MemoryStore;
 use ferrysync::core::sync::settings::Settings;
+use ferrysync::core::sync::storage::Batch;
 
 use crate::data::Data;
 use crate::network::{Kind, REQUEST_TIMEOUT_MS};
@@ -136,6 +137,10 @@ impl World {
         if applies && commands.iter().any(|c| matches!(c, Command::Pull { .. } | Command::PullSpaces { .. })) {
             self.stats.pages_ahead += 1;
         }
+        let applies_push = commands.iter().any(|c| matches!(c, Command::ApplyPush { .. }));
+        if applies_push && commands.iter().any(|c| matches!(c, Command::Push { .. })) {
+            self.stats.batches_ahead += 1;
+        }
         if trace {
             let names: Vec<String> = commands.iter().map(command_name).collect();
             self.note(|| format!("client {} tab {}: {} -> [{}]", at.client, at.tab, short(&label), names.join(", ")));
@@ -176,6 +181,9 @@ impl World {
             // The eviction marker lives outside the database; the simulation evicts nothing.
             Command::Mark { .. } => {}
             Command::Push { batch } => {
+                if let Some(problem) = self.overtakes(client, &batch) {
+                    self.violations.push(problem);
+                }
                 for m in &batch.mutations {
                     self.history.sent.entry(m.mutation_id).or_insert((client, self.tick));
                 }
@@ -231,6 +239,33 @@ impl World {
                 }
             }
         }
+    }
+
+    /// Whether an answer to a push waits in `client`'s storage queue to be applied.
+    pub(crate) fn applying_push(&self, client: usize) -> bool {
+        self.clients[client].storage.iter().any(|op| matches!(op, StorageOp::Engine(_, Command::ApplyPush { .. })))
+    }
+
+    /// A batch leaving with an entry whose answer waits to be applied (sent twice at once), or
+    /// with a change of a record while an earlier change of it is still queued (sent in a batch
+    /// whose answer is not applied yet, or held): the later change would go out on a base
+    /// version the server is about to move.
+    fn overtakes(&self, client: usize, batch: &Batch<Data>) -> Option<String> {
+        let applying = self.clients[client].storage.iter().find_map(|op| match op {
+            StorageOp::Engine(_, Command::ApplyPush { batch: b, .. }) => b.seqs.iter().find(|s| batch.seqs.contains(s)),
+            _ => None,
+        });
+        if let Some(seq) = applying {
+            return Some(format!("client {client}: entry {seq} sent again while the answer to it waits to be applied"));
+        }
+        let outbox = self.clients[client].store.outbox();
+        batch.mutations.iter().zip(&batch.seqs).find_map(|(m, seq)| {
+            let earlier = outbox.iter().find(|e| e.is(&m.collection, &m.id) && e.seq < *seq)?;
+            Some(format!(
+                "client {client}: entry {seq} of {}/{} sent while entry {} of the same record is still queued",
+                m.collection, m.id, earlier.seq
+            ))
+        })
     }
 
     fn lock_freed(&mut self, client: usize) {

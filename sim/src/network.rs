@@ -118,6 +118,9 @@ impl World {
         let fault = FAULTS.iter().position(|f| *f == fate);
         if let Some(i) = fault {
             self.stats.faults[i] += 1;
+            if matches!(kind, Kind::Push(_)) && self.applying_push(from.client) {
+                self.stats.batches_cut += 1;
+            }
         }
         let deliveries_left = match fate {
             Fate::ServerError | Fate::Throttled | Fate::TokenExpired => 0,

@@ -91,7 +91,9 @@ impl World {
                 }
                 let store = &self.clients[client].store;
                 let event = match command {
-                    Command::ReadBatch { max } => Event::BatchRead(ready(store.read_batch(max, now))),
+                    Command::ReadBatch { max, unapplied } => {
+                        Event::BatchRead(ready(store.read_batch(max, &unapplied, now)))
+                    }
                     Command::ApplyPush { batch, answer } => {
                         Event::PushApplied(ready(store.apply_push(batch, answer, now)))
                     }

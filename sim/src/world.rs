@@ -136,6 +136,10 @@ pub struct Stats {
     pub clashes: u64,
     /// Pull requests sent while the page before them was being applied (a page asked for ahead).
     pub pages_ahead: u64,
+    /// Push requests sent while the answer before them was being applied (a pipelined push),
+    /// and those of them that met a fault (a lost answer, a 500, a slow answer...) meanwhile.
+    pub batches_ahead: u64,
+    pub batches_cut: u64,
     /// Pulled pages whose transaction aborted (a storage fault): the page ahead, if any, is
     /// thrown away.
     pub pages_failed: u64,
@@ -174,6 +178,8 @@ impl Stats {
         self.unique_refused += other.unique_refused;
         self.clashes += other.clashes;
         self.pages_ahead += other.pages_ahead;
+        self.batches_ahead += other.batches_ahead;
+        self.batches_cut += other.batches_cut;
         self.pages_failed += other.pages_failed;
         self.blob_asks += other.blob_asks;
         self.chunks += other.chunks;

@@ -233,8 +233,8 @@ impl Driver {
                 glue::when_lock_free(&self.lock_name, free.unchecked_ref());
             }
             Command::Probe => self.io(|d| async move { Event::Probed(d.probe().await) }),
-            Command::ReadBatch { max } => self.io(move |_| async move {
-                Event::BatchRead(async { host.store()?.read_batch(max, now()).await }.await)
+            Command::ReadBatch { max, unapplied } => self.io(move |_| async move {
+                Event::BatchRead(async { host.store()?.read_batch(max, &unapplied, now()).await }.await)
             }),
             Command::Push { batch } => self.io(|d| async move {
                 let answer = d.push(&batch.mutations).await;

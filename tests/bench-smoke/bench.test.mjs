@@ -12,7 +12,7 @@ import { benchmark, DIST, formatLiveTable, formatTable, REPO } from "../../bench
 import { formatInitialTable, formatSpaceTable, formatSyncTable, initialBenchmark, spaceBenchmark, syncBenchmark } from "../../bench/sync.mjs";
 import { fileBenchmark, formatFileTable } from "../../bench/files.mjs";
 
-const CONTENDERS = ["ferrysync", "dexie", "raw"];
+const CONTENDERS = ["ferrysync", "dexie", "raw", "raw-min"];
 const PACKAGE = join(REPO, "pkg", "ferrysync");
 const WASM = join(PACKAGE, "wasm", "ferrysync_bg.wasm");
 

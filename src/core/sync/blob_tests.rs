@@ -29,7 +29,10 @@ fn write(s: &MemoryStore<V>, id: &str, data: V) {
 }
 
 fn pushed_ids(s: &MemoryStore<V>) -> Vec<String> {
-    ready(s.read_batch(100, 1.0)).unwrap().map(|b| b.mutations.into_iter().map(|m| m.id).collect()).unwrap_or_default()
+    ready(s.read_batch(100, &[], 1.0))
+        .unwrap()
+        .map(|b| b.mutations.into_iter().map(|m| m.id).collect())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -76,7 +79,7 @@ fn blob_missing_puts_the_change_back_to_wait_for_its_upload() {
     let blob = s.put_blob(vec![1, 2, 3], "");
     write(&s, "a", with_blob("a", &blob));
     ready(s.end_upload(&blob.hash, Uploaded::Yes, 2.0)).unwrap();
-    let batch = ready(s.read_batch(100, 1.0)).unwrap().unwrap();
+    let batch = ready(s.read_batch(100, &[], 1.0)).unwrap().unwrap();
     let missing = MutationResult::Rejected {
         mutation_id: batch.mutations[0].mutation_id,
         code: codes::BLOB_MISSING.into(),
@@ -96,7 +99,7 @@ fn blob_missing_without_the_bytes_here_is_a_dead_letter() {
     // A reference copied from a record pulled here: the bytes were never on this device.
     let elsewhere = BlobRef { hash: "d".repeat(64), size: 3, media_type: String::new() };
     write(&s, "a", with_blob("a", &elsewhere));
-    let batch = ready(s.read_batch(100, 1.0)).unwrap().unwrap();
+    let batch = ready(s.read_batch(100, &[], 1.0)).unwrap().unwrap();
     let missing = MutationResult::Rejected {
         mutation_id: batch.mutations[0].mutation_id,
         code: codes::BLOB_MISSING.into(),

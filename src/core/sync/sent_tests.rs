@@ -83,7 +83,7 @@ fn a_sent_entry_is_never_coalesced_into_and_holds_no_count() {
     let mut c = Client::new();
     c.put("a", 1);
     c.put("b", 1);
-    let batch = ready(c.store.read_batch(100, 2.0)).unwrap().unwrap();
+    let batch = ready(c.store.read_batch(100, &[], 2.0)).unwrap().unwrap();
     assert_eq!(batch.len(), 2);
     let unwritten = vec![("a".into(), Op::Create, 0, false), ("b".into(), Op::Create, 0, false)];
     assert_eq!(c.queue(), unwritten, "the mark counts the send; nothing is written on the entries");
@@ -92,7 +92,7 @@ fn a_sent_entry_is_never_coalesced_into_and_holds_no_count() {
     c.put("a", 3);
     assert_eq!(c.queue().len(), 3, "which absorbs the next one");
     // Sent again (the answer was lost): the count goes on the entries.
-    let again = ready(c.store.read_batch(100, 3.0)).unwrap().unwrap();
+    let again = ready(c.store.read_batch(100, &[], 3.0)).unwrap().unwrap();
     assert_eq!(again.seqs, batch.seqs, "the same entries, under the same ids");
     assert_eq!(c.queue().iter().map(|e| e.2).collect::<Vec<_>>(), vec![2, 2, 0]);
 }
@@ -102,7 +102,7 @@ fn a_batch_passing_over_a_held_change_leaves_it_unsent() {
     let mut c = Client::new();
     c.put("a", 1);
     c.put("b", 1);
-    let batch = ready(c.store.read_batch(1, 2.0)).unwrap().unwrap();
+    let batch = ready(c.store.read_batch(1, &[], 2.0)).unwrap().unwrap();
     let rejected = MutationResult::Rejected {
         mutation_id: batch.mutations[0].mutation_id,
         code: "invalid".into(),
@@ -113,7 +113,7 @@ fn a_batch_passing_over_a_held_change_leaves_it_unsent() {
     // then "c": the next batch sends "b" and "c", passing over the two changes of "a".
     c.put("a", 2);
     c.put("c", 1);
-    let batch = ready(c.store.read_batch(100, 4.0)).unwrap().unwrap();
+    let batch = ready(c.store.read_batch(100, &[], 4.0)).unwrap().unwrap();
     assert_eq!(batch.mutations.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), vec!["b", "c"]);
     let queue = c.queue();
     assert_eq!(queue[2], ("a".into(), Op::Update, 0, true), "passed over below the batch's last: flagged");
@@ -123,7 +123,7 @@ fn a_batch_passing_over_a_held_change_leaves_it_unsent() {
     let id = c.next_id();
     ready(c.store.retry_failed("n", "a", &id, 5.0)).unwrap();
     assert_eq!(c.queue()[0], ("a".into(), Op::Create, 0, true));
-    let batch = ready(c.store.read_batch(100, 6.0)).unwrap().unwrap();
+    let batch = ready(c.store.read_batch(100, &[], 6.0)).unwrap().unwrap();
     assert_eq!(batch.mutations[0].mutation_id.to_string(), id);
     assert_eq!(c.queue()[0], ("a".into(), Op::Create, 1, false), "sent once under its new id");
     // Forced: sent, so a new id again, never sent under it; the flagged change keeps its own.

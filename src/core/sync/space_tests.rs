@@ -84,7 +84,7 @@ fn here(s: &MemoryStore<V>, id: &str) -> Option<V> {
 
 /// Pushes the outbox and has the server apply all of it at `version`.
 fn push_applied(s: &MemoryStore<V>, version: u64) -> Vec<Option<String>> {
-    let batch = ready(s.read_batch(50, 3.0)).unwrap().expect("a batch");
+    let batch = ready(s.read_batch(50, &[], 3.0)).unwrap().expect("a batch");
     let spaces = batch.mutations.iter().map(|m| m.space.clone()).collect();
     let results =
         batch.mutations.iter().map(|m| MutationResult::Applied { mutation_id: m.mutation_id, version }).collect();
@@ -132,7 +132,7 @@ fn a_push_carries_the_records_space_from_its_field() {
     let s = store();
     write(&s, "a", Intent::Create, Some(todo("x", Some("p1")))).unwrap();
     write(&s, "b", Intent::Create, Some(todo("y", None))).unwrap();
-    let batch = ready(s.read_batch(50, 3.0)).unwrap().unwrap();
+    let batch = ready(s.read_batch(50, &[], 3.0)).unwrap().unwrap();
     let spaces: Vec<_> = batch.mutations.iter().map(|m| m.space.clone()).collect();
     assert_eq!(spaces, vec![Some("p1".to_string()), None]);
 }

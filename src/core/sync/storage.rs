@@ -193,8 +193,10 @@ pub trait SyncStorage<D> {
 
     /// The next batch of at most `max` entries (see `batch::next_batch`), counted as sent in the
     /// same transaction ([`crate::core::sent::SentMark::count_batch`]: the sent mark moves past
-    /// them), which is on disk before this returns. `None` when nothing is ready to push.
-    async fn read_batch(&self, max: u32, now: f64) -> Result<Option<Batch<D>>>;
+    /// them), which is on disk before this returns. The entries of `unapplied` (batches sent and
+    /// not applied yet, `engine/pipeline.rs`) are planned as held ones: left out, and every later
+    /// entry of their records with them. `None` when nothing is ready to push.
+    async fn read_batch(&self, max: u32, unapplied: &[u64], now: f64) -> Result<Option<Batch<D>>>;
 
     /// Applies a push answer to the batch it answers ([`super::rules::push`]). An entry without
     /// an answer is left as it is (and sent again under the same mutation id).

@@ -94,8 +94,8 @@ impl SyncStorage<JsData> for IdbStore {
         blobs::end_upload(&self.db, &self.schema, hash, outcome, now)
     }
 
-    fn read_batch(&self, max: u32, now: f64) -> impl Future<Output = Result<Option<Batch<JsData>>>> {
-        push::read_batch(&self.db, &self.schema, max, now)
+    fn read_batch(&self, max: u32, unapplied: &[u64], now: f64) -> impl Future<Output = Result<Option<Batch<JsData>>>> {
+        push::read_batch(&self.db, &self.schema, max, unapplied, now)
     }
 
     fn apply_push(

@@ -43,7 +43,13 @@ use super::spaces::{by_space, prune, read_set, space_of};
 /// when nothing is ready to push.
 ///
 /// [`count_batch`]: crate::core::sent::SentMark::count_batch
-pub async fn read_batch(db: &IdbDatabase, schema: &Schema, max: u32, now: f64) -> Result<Option<Batch<JsData>>> {
+pub async fn read_batch(
+    db: &IdbDatabase,
+    schema: &Schema,
+    max: u32,
+    unapplied: &[u64],
+    now: f64,
+) -> Result<Option<Batch<JsData>>> {
     let context = "reading a batch to push";
     let tx = all_stores_strict(db)?;
     let work = async {
@@ -78,7 +84,10 @@ pub async fn read_batch(db: &IdbDatabase, schema: &Schema, max: u32, now: f64) -
             let plan: Vec<Queued<'_>> = queued
                 .iter()
                 .zip(&waits)
-                .map(|(s, waits)| Queued { held: s.entry.hold.is_some() || *waits, ..Queued::from(&s.entry) })
+                .map(|(s, waits)| {
+                    let held = s.entry.hold.is_some() || *waits || unapplied.contains(&s.entry.seq);
+                    Queued { held, ..Queued::from(&s.entry) }
+                })
                 .collect();
             let chosen = next_batch(&plan, max as usize);
             if !full || chosen.len() >= max as usize {

@@ -173,9 +173,11 @@ pub enum Command<D> {
     WatchLock,
     /// Ask whether the server answers; answer [`Event::Probed`].
     Probe,
-    /// Storage: read the next batch and mark it sent; answer [`Event::BatchRead`].
+    /// Storage: read the next batch and mark it sent; answer [`Event::BatchRead`]. `unapplied`:
+    /// the seqs of batches sent and not applied yet, planned around as held entries.
     ReadBatch {
         max: u32,
+        unapplied: Vec<u64>,
     },
     /// Send the batch; answer [`Event::Pushed`].
     Push {

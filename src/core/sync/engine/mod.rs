@@ -12,6 +12,7 @@
 
 mod downloads;
 mod io;
+mod pipeline;
 mod prefetch;
 mod uploads;
 
@@ -46,9 +47,10 @@ enum Stop {
 enum Phase {
     Locking,
     Probing,
+    /// Reading the first batch of a push (or the next, once nothing is out).
     ReadingBatch,
+    /// Pushing: batches sent, read ahead and applied at once (`pipeline.rs`).
     Pushing,
-    ApplyingPush,
     ReadingCursor,
     Pulling,
     ResettingCursor,
@@ -126,6 +128,8 @@ struct Job<D> {
     sweep_due: bool,
     /// The next page, asked for while the one before it is applied ([`prefetch`]).
     prefetch: Option<Prefetch<D>>,
+    /// What the push has out ([`pipeline`]).
+    pipe: pipeline::Pipe<D>,
     /// A pull waits for an unwanted answer to land before it goes out (see
     /// [`Engine::stray_pull`]).
     deferred: bool,
@@ -442,13 +446,13 @@ impl<D> Engine<D> {
             Event::Closed { error } => self.close(error, out),
             Event::Pulled(answer) => self.pull_answered(Landed::Page(answer), now, out),
             Event::SpacesPulled(answer) => self.pull_answered(Landed::Spaces(answer), now, out),
-            event => self.sync_step(event, now, out),
+            event => self.sync_step(event, out),
         }
     }
 
     /// The events of a running sync, each the answer to the command of its phase. An answer
     /// that matches no phase (a late one, after the sync already failed) is dropped.
-    fn sync_step(&mut self, event: Event<D>, now: f64, out: &mut Vec<Command<D>>) {
+    fn sync_step(&mut self, event: Event<D>, out: &mut Vec<Command<D>>) {
         let Some(job) = &mut self.job else { return };
         match (&job.phase, event) {
             (Phase::Locking, Event::LockTaken) if job.wipe.is_some() => {
@@ -507,16 +511,7 @@ impl<D> Engine<D> {
             }
             (Phase::Probing, Event::Probed(Ok(()))) => self.begin_push(out),
             (Phase::Probing, Event::Probed(Err(f))) => self.fail(Stop::Failure(f), out),
-            (Phase::ReadingBatch, Event::BatchRead(Ok(Some(mut batch)))) => {
-                // Write times go out on the server's clock, as far as this client knows it.
-                let offset = self.clock_offset.unwrap_or(0.0);
-                for m in &mut batch.mutations {
-                    m.written_at = m.written_at.map(|t| (t as f64 + offset).max(0.0).round() as u64);
-                }
-                job.phase = Phase::Pushing;
-                job.sent_at = now;
-                out.push(Command::Push { batch });
-            }
+            (Phase::ReadingBatch, Event::BatchRead(Ok(Some(batch)))) => self.push_first(batch, out),
             (Phase::ReadingBatch, Event::BatchRead(Ok(None))) if job.uploads.is_some() => self.upload_next(out),
             (Phase::ReadingBatch, Event::BatchRead(Ok(None))) => {
                 job.phase = Phase::ReadingCursor;
@@ -529,39 +524,9 @@ impl<D> Engine<D> {
             (Phase::Downloading(_), Event::RangeFetched(answer)) => self.range_fetched(answer, out),
             (Phase::CheckingDownload(_), Event::DownloadChecked(Ok(digest))) => self.download_checked(digest, out),
             (Phase::EndingDownload, Event::DownloadEnded(Ok(()))) => self.download_ended(out),
-            (Phase::Pushing, Event::Pushed { batch, answer: Ok(answer) }) => {
-                self.metrics.pushed(batch.len(), now - job.sent_at);
-                if let Some(server) = answer.server_time {
-                    self.clock_offset = Some(clock_offset(server, job.sent_at, now));
-                }
-                job.phase = Phase::ApplyingPush;
-                out.push(Command::ApplyPush { batch, answer });
-            }
-            (Phase::Pushing, Event::Pushed { batch, answer: Err(failure) }) => {
-                match failure.next_step(batch.len() as u32, job.token_refreshed) {
-                    NextStep::ShrinkBatch(smaller) => {
-                        self.metrics.retried();
-                        self.batch_size = Some(smaller);
-                        job.phase = Phase::ReadingBatch;
-                        out.push(Command::ReadBatch { max: smaller });
-                    }
-                    NextStep::DeadLetterTooLarge => {
-                        // The batches were small because of this one change, not the server.
-                        self.batch_size = None;
-                        let answer = too_large_answer(&batch, &failure);
-                        job.phase = Phase::ApplyingPush;
-                        out.push(Command::ApplyPush { batch, answer });
-                    }
-                    NextStep::RefreshToken => {
-                        self.metrics.retried();
-                        job.token_refreshed = true;
-                        job.sent_at = now;
-                        out.push(Command::Push { batch });
-                    }
-                    NextStep::RetryLater { .. } | NextStep::WaitForNetwork => self.fail(Stop::Failure(failure), out),
-                }
-            }
-            (Phase::ApplyingPush, Event::PushApplied(Ok(applied))) => self.pushed(applied, out),
+            (Phase::Pushing, Event::BatchRead(read)) => self.ahead_read(read, out),
+            (Phase::Pushing, Event::Pushed { batch, answer }) => self.push_answered(batch, answer, out),
+            (Phase::Pushing, Event::PushApplied(applied)) => self.push_applied(applied, out),
             (Phase::ReadingCursor, Event::CursorRead(Ok(PullFrom::Tenant(cursor)))) => {
                 job.cursor = cursor.clone();
                 self.pull_next(Asked::Page(cursor), out);
@@ -665,7 +630,6 @@ impl<D> Engine<D> {
             }
             (
                 Phase::ReadingBatch
-                | Phase::ApplyingPush
                 | Phase::ReadingCursor
                 | Phase::ResettingCursor
                 | Phase::Settling
@@ -680,7 +644,6 @@ impl<D> Engine<D> {
                 | Phase::CheckingDownload(_)
                 | Phase::EndingDownload,
                 Event::BatchRead(Err(e))
-                | Event::PushApplied(Err(e))
                 | Event::CursorRead(Err(e))
                 | Event::CursorReset(Err(e))
                 | Event::ConflictsSettled(Err(e))
@@ -726,6 +689,7 @@ impl<D> Engine<D> {
             finished: Vec::new(),
             sweep_due: false,
             prefetch: None,
+            pipe: pipeline::Pipe::default(),
             deferred: false,
             uploads: None,
             downloads: Vec::new(),
@@ -755,6 +719,7 @@ impl<D> Engine<D> {
             finished: Vec::new(),
             sweep_due: false,
             prefetch: None,
+            pipe: pipeline::Pipe::default(),
             deferred: false,
             uploads: None,
             downloads: Vec::new(),
@@ -1039,10 +1004,11 @@ impl<D> Engine<D> {
         let max = self.batch_size();
         if let Some(job) = &mut self.job {
             job.phase = Phase::ReadingBatch;
-            out.push(Command::ReadBatch { max });
+            out.push(Command::ReadBatch { max, unapplied: Vec::new() });
         }
     }
 
+    /// Counts what an applied push answer did (the pipeline goes on, [`pipeline`]).
     fn pushed(&mut self, applied: PushApplied, out: &mut Vec<Command<D>>) {
         if !applied.changes.is_empty() {
             out.push(Command::Announce(applied.changes));
@@ -1050,11 +1016,13 @@ impl<D> Engine<D> {
         if applied.answered == 0 {
             // Sending the same batch again would get the same answer: back off instead.
             let failure = Failure::BadAnswer("no result matches a mutation of the batch".into());
-            return self.fail(Stop::Failure(failure), out);
+            if let Some(job) = &mut self.job {
+                job.pipe.stop(Stop::Failure(failure));
+            }
+            return;
         }
         // Held entries (conflicts, dead letters) leave `pending` too: they wait for a decision.
         self.status.add_pending(-((applied.acknowledged + applied.conflicts + applied.rejected) as i64));
-        let max = self.batch_size();
         let Some(job) = &mut self.job else { return };
         job.summary.pushed += applied.acknowledged;
         job.summary.conflicts += applied.conflicts;
@@ -1063,8 +1031,6 @@ impl<D> Engine<D> {
         // entries (conflicts, dead letters) are not in `pending`: they are not this sync's work.
         job.done += applied.answered;
         self.status.progressed(job.done, job.done + self.status.pending);
-        job.phase = Phase::ReadingBatch;
-        out.push(Command::ReadBatch { max });
     }
 
     fn pull(&mut self, out: &mut Vec<Command<D>>) {

@@ -94,6 +94,16 @@ fn to_first_read(e: &mut E, waiter: u64) -> Vec<C> {
     e.handle(Event::Probed(Ok(())), 1.0)
 }
 
+/// The read of the batch after `seqs` (sent, not applied yet), asked for while they are out.
+fn ahead(seqs: std::ops::RangeInclusive<u64>) -> C {
+    Command::ReadBatch { max: 100, unapplied: seqs.collect() }
+}
+
+/// The batch read ahead finds nothing to send beside the batches before it.
+fn nothing_ahead(e: &mut E) -> Vec<C> {
+    e.handle(Event::BatchRead(Ok(None)), e.now)
+}
+
 /// Finishes a sync whose push is done: an empty cursor read and one last page.
 fn finish(e: &mut E) -> Vec<C> {
     let out = e.handle(Event::BatchRead(Ok(None)), 2.0);
@@ -116,14 +126,16 @@ fn one_sync_takes_the_lock_probes_pushes_pulls_and_settles() {
     let out = e.handle(Event::Probed(Ok(())), 1.0);
     assert!(matches!(out[0], Command::Publish(ref s) if s.syncing && s.online), "{out:?}");
     assert!(matches!(out[1], Command::PostStatus(_)));
-    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100 }));
+    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100, unapplied: vec![] }));
     let out = e.handle(Event::BatchRead(Ok(Some(batch(2)))), 1.0);
-    assert_eq!(out, vec![Command::Push { batch: batch(2) }]);
+    assert_eq!(out, vec![Command::Push { batch: batch(2) }, ahead(1..=2)], "the next batch is read meanwhile");
     let answer = PushResponse { results: Vec::new(), server_time: None };
     let out = e.handle(Event::Pushed { batch: batch(2), answer: Ok(answer.clone()) }, 1.0);
     assert_eq!(out, vec![Command::ApplyPush { batch: batch(2), answer }]);
     let out = e.handle(Event::PushApplied(Ok(applied(2))), 1.0);
-    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100 }));
+    assert!(!has(&out, |c| matches!(c, Command::ReadBatch { .. })), "the read ahead is still out: {out:?}");
+    let out = nothing_ahead(&mut e);
+    assert_eq!(out, vec![Command::ReadBatch { max: 100, unapplied: vec![] }], "all applied: read from the queue");
     let out = finish(&mut e);
     assert!(has(&out, |c| matches!(c, Command::Publish(s) if !s.syncing && s.last_sync_at == Some(3.0))));
     assert!(has(&out, |c| *c == Command::ReleaseLock));
@@ -147,7 +159,7 @@ fn a_sync_asked_for_during_a_sync_runs_after_it_and_settles_its_own_waiter() {
     assert!(has(&out, |c| *c == Command::TakeLock), "the next sync starts: {out:?}");
     // The server answered last time: no probe now.
     let out = e.handle(Event::LockTaken, 4.0);
-    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100 }));
+    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100, unapplied: vec![] }));
     let out = finish(&mut e);
     assert!(has(&out, |c| matches!(c, Command::Settle { waiters, .. } if waiters == &[Waiter(2)])));
 }
@@ -159,14 +171,19 @@ fn a_413_halves_the_batch_then_dead_letters_the_one_change_left() {
     e.handle(Event::BatchRead(Ok(Some(batch(100)))), 1.0);
     let too_large = http(413, codes::PAYLOAD_TOO_LARGE);
     let out = e.handle(Event::Pushed { batch: batch(100), answer: Err(too_large.clone()) }, 1.0);
-    assert_eq!(out, vec![Command::ReadBatch { max: 50 }]);
-    e.handle(Event::BatchRead(Ok(Some(batch(1)))), 1.0);
+    assert!(out.is_empty(), "the read ahead is still out: {out:?}");
+    // The batch read ahead of the refused one would overtake it: it is not sent.
+    let out = e.handle(Event::BatchRead(Ok(Some(batch(100)))), 1.0);
+    assert_eq!(out, vec![Command::ReadBatch { max: 50, unapplied: vec![] }]);
+    let out = e.handle(Event::BatchRead(Ok(Some(batch(1)))), 1.0);
+    assert_eq!(out[1], Command::ReadBatch { max: 50, unapplied: vec![1] });
     let out = e.handle(Event::Pushed { batch: batch(1), answer: Err(too_large) }, 1.0);
     let [Command::ApplyPush { answer, .. }] = out.as_slice() else { panic!("{out:?}") };
     assert!(matches!(&answer.results[..], [MutationResult::Rejected { code, mutation_id, .. }]
         if code == codes::PAYLOAD_TOO_LARGE && *mutation_id == Uuid::from_u128(1)));
+    nothing_ahead(&mut e);
     let out = e.handle(Event::PushApplied(Ok(PushApplied { answered: 1, rejected: 1, ..Default::default() })), 1.0);
-    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100 }), "back to full batches");
+    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100, unapplied: vec![] }), "back to full batches");
 }
 
 #[test]
@@ -177,7 +194,10 @@ fn an_expired_token_is_refreshed_once_per_sync() {
     let expired = http(401, codes::TOKEN_EXPIRED);
     let out = e.handle(Event::Pushed { batch: batch(1), answer: Err(expired.clone()) }, 1.0);
     assert_eq!(out, vec![Command::Push { batch: batch(1) }], "the transport asks the token function again");
-    let out = handled(&mut e, Event::Pushed { batch: batch(1), answer: Err(expired) });
+    let out = e.handle(Event::Pushed { batch: batch(1), answer: Err(expired) }, 1.0);
+    assert!(out.is_empty(), "the sync ends once the read ahead is in: {out:?}");
+    let out = nothing_ahead(&mut e);
+    let out = counted(&mut e, out);
     assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Err(e), .. } if e.kind == ErrorKind::Sync)));
     assert!(has(&out, |c| matches!(c, Command::Arm { timer: Timer::Retry, .. })));
 }
@@ -228,7 +248,9 @@ fn an_answer_that_matches_no_mutation_backs_off_instead_of_spinning() {
         Event::Pushed { batch: batch(3), answer: Ok(PushResponse { results: Vec::new(), server_time: None }) },
         1.0,
     );
-    let out = handled(&mut e, Event::PushApplied(Ok(PushApplied::default())));
+    e.handle(Event::PushApplied(Ok(PushApplied::default())), 1.0);
+    let out = nothing_ahead(&mut e);
+    let out = counted(&mut e, out);
     assert!(has(&out, |c| matches!(c, Command::Settle { outcome: Err(e), .. } if e.kind == ErrorKind::Sync)));
     assert!(has(&out, |c| matches!(c, Command::Arm { timer: Timer::Retry, .. })));
     assert!(!has(&out, |c| matches!(c, Command::ReadBatch { .. })));
@@ -244,8 +266,10 @@ fn failures_back_off_with_a_growing_ceiling_and_the_server_s_floor() {
         let failure =
             Failure::Http { status: 503, code: "unavailable".into(), message: "m".into(), retry_after_ms: retry_after };
         let out = e.handle(Event::BatchRead(Ok(Some(batch(1)))), 1.0);
-        assert_eq!(out.len(), 1);
-        let out = handled(&mut e, Event::Pushed { batch: batch(1), answer: Err(failure) });
+        assert_eq!(out, vec![Command::Push { batch: batch(1) }, ahead(1..=1)]);
+        e.handle(Event::Pushed { batch: batch(1), answer: Err(failure) }, 1.0);
+        let out = nothing_ahead(&mut e);
+        let out = counted(&mut e, out);
         let wait = out.iter().find_map(|c| match c {
             Command::Arm { timer: Timer::Retry, after_ms } => Some(*after_ms),
             _ => None,
@@ -559,13 +583,22 @@ fn write_times_go_out_on_the_servers_clock_as_measured_from_its_answers() {
     };
     // No answer yet: the local clock as it is.
     let out = e.handle(Event::BatchRead(Ok(Some(stamped(batch(1), 1_000)))), 100.0);
-    assert!(matches!(&out[..], [Command::Push { batch }] if batch.mutations[0].written_at == Some(1_000)), "{out:?}");
-    // Sent at 100, answered at 300 by a server whose clock read 10_200 then: 10_000 ahead.
+    assert!(
+        matches!(&out[..], [Command::Push { batch }, _] if batch.mutations[0].written_at == Some(1_000)),
+        "{out:?}"
+    );
+    // Read ahead before the answer came.
+    let next = Batch { seqs: vec![2], ..stamped(batch(1), 1_000) };
+    e.handle(Event::BatchRead(Ok(Some(next))), 200.0);
+    // Sent at 100, answered at 300 by a server whose clock read 10_200 then: 10_000 ahead. The
+    // batch read ahead goes out now, on the server's clock.
     let answer = PushResponse { results: Vec::new(), server_time: Some(10_200) };
-    e.handle(Event::Pushed { batch: batch(1), answer: Ok(answer) }, 300.0);
-    e.handle(Event::PushApplied(Ok(applied(1))), 300.0);
-    let out = e.handle(Event::BatchRead(Ok(Some(stamped(batch(1), 1_000)))), 400.0);
-    assert!(matches!(&out[..], [Command::Push { batch }] if batch.mutations[0].written_at == Some(11_000)), "{out:?}");
+    let out = e.handle(Event::Pushed { batch: batch(1), answer: Ok(answer) }, 300.0);
+    assert!(
+        matches!(&out[..], [Command::ApplyPush { .. }, Command::Push { batch }, _]
+        if batch.mutations[0].written_at == Some(11_000)),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -579,6 +612,7 @@ fn metrics_count_what_the_syncs_did() {
     let answer = PushResponse { results: Vec::new(), server_time: None };
     e.handle(Event::Pushed { batch: batch(3), answer: Ok(answer) }, 45.0);
     e.handle(Event::PushApplied(Ok(applied(3))), 46.0);
+    e.handle(Event::BatchRead(Ok(None)), 47.0);
     e.handle(Event::BatchRead(Ok(None)), 47.0);
     e.handle(Event::CursorRead(Ok(PullFrom::Tenant(None))), 50.0);
     let mut two = page("c1.2", false);
@@ -604,7 +638,8 @@ fn metrics_count_what_the_syncs_did() {
     // A failed sync, by the error name an app sees; offline is not a failure of the sync.
     to_first_read(&mut e, 2);
     e.handle(Event::BatchRead(Ok(Some(batch(1)))), 100.0);
-    let out = e.handle(Event::Pushed { batch: batch(1), answer: Err(http(503, "unavailable")) }, 110.0);
+    e.handle(Event::Pushed { batch: batch(1), answer: Err(http(503, "unavailable")) }, 110.0);
+    let out = e.handle(Event::BatchRead(Ok(None)), 110.0);
     counted(&mut e, out);
     e.handle(Event::Offline, 120.0);
     let out = e.handle(Event::SyncAsked { waiter: Some(Waiter(3)) }, 130.0);
@@ -828,7 +863,7 @@ fn a_force_refused_by_storage_settles_its_caller_and_the_sync_carries_on() {
         ),
         "only the force's caller hears it: {out:?}"
     );
-    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100 }), "the sync goes on: {out:?}");
+    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100, unapplied: vec![] }), "the sync goes on: {out:?}");
     assert!(!has(&out, |c| matches!(c, Command::Arm { timer: Timer::Retry, .. })), "nothing to retry");
     assert_eq!(e.status().last_error, None, "not a failed sync");
     let out = finish(&mut e);
@@ -898,7 +933,8 @@ fn background_sync_is_asked_for_when_the_queue_stops_being_empty_and_after_a_fai
     write(&mut e, 1);
     to_first_read(&mut e, 1);
     e.handle(Event::BatchRead(Ok(Some(batch(1)))), 1.0);
-    let out = e.handle(Event::Pushed { batch: batch(1), answer: Err(http(503, "unavailable")) }, 1.0);
+    e.handle(Event::Pushed { batch: batch(1), answer: Err(http(503, "unavailable")) }, 1.0);
+    let out = nothing_ahead(&mut e);
     assert_eq!(asks(&out), 1, "{out:?}");
     // ...and the count that follows (the queue as it is) does not ask once more.
     let out = e.handle(Event::Counted { id: count_id(&out), counts: Ok(pending(1)) }, 1.0);
@@ -932,5 +968,6 @@ fn background_sync_is_asked_for_when_the_queue_stops_being_empty_and_after_a_fai
 }
 
 mod downloads;
+mod pipeline;
 mod prefetch;
 mod uploads;

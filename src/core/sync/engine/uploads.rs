@@ -91,7 +91,7 @@ impl<D> Engine<D> {
         let max = self.batch_size();
         let Some(job) = &mut self.job else { return };
         job.phase = Phase::ReadingBatch;
-        out.push(Command::ReadBatch { max });
+        out.push(Command::ReadBatch { max, unapplied: Vec::new() });
     }
 }
 

@@ -781,7 +781,7 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
     type DeadLetters = Vec<DeadLetter>;
     type Log = Vec<LogEntry<D>>;
 
-    async fn read_batch(&self, max: u32, _now: f64) -> Result<Option<Batch<D>>> {
+    async fn read_batch(&self, max: u32, unapplied: &[u64], _now: f64) -> Result<Option<Batch<D>>> {
         self.transaction(|state| {
             // A change waits, as a held one does, until the blobs its record refers to are up.
             let plan: Vec<Queued<'_>> = state
@@ -790,7 +790,8 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
                 .map(|r| {
                     let k = key(&r.entry.collection, &r.entry.record_id);
                     let waits = !ready(&state.blobs_of(&k), |h| state.uploaded(h));
-                    Queued { held: r.entry.hold.is_some() || waits, ..Queued::from(&r.entry) }
+                    let held = r.entry.hold.is_some() || waits || unapplied.contains(&r.entry.seq);
+                    Queued { held, ..Queued::from(&r.entry) }
                 })
                 .collect();
             let chosen = next_batch(&plan, max as usize);

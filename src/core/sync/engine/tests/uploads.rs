@@ -46,13 +46,14 @@ fn a_blob_goes_up_chunk_by_chunk_then_the_changes_it_held_are_pushed() {
     // Stored: the changes it let go are pushed, then the next blob is asked for, passing over
     // this one.
     let out = e.handle(Event::UploadEnded(Ok(Decided::default())), 5.0);
-    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100 }));
+    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100, unapplied: vec![] }));
     assert_eq!(e.status().upload, None);
     e.handle(Event::BatchRead(Ok(Some(batch(1)))), 5.0);
     let answer = PushResponse { results: Vec::new(), server_time: None };
     e.handle(Event::Pushed { batch: batch(1), answer: Ok(answer) }, 5.0);
-    let out = e.handle(Event::PushApplied(Ok(applied(1))), 5.0);
-    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100 }));
+    e.handle(Event::PushApplied(Ok(applied(1))), 5.0);
+    let out = e.handle(Event::BatchRead(Ok(None)), 5.0);
+    assert_eq!(out, vec![Command::ReadBatch { max: 100, unapplied: vec![] }]);
     let out = e.handle(Event::BatchRead(Ok(None)), 5.0);
     assert_eq!(out, vec![Command::NextUpload { skip: vec!["a".repeat(64)] }], "no second pull");
     let out = no_uploads(&mut e, out);
@@ -88,7 +89,7 @@ fn a_refused_blob_ends_as_a_dead_letter_and_the_sync_goes_on() {
     e.status.pending = 1;
     let out = e.handle(Event::UploadEnded(Ok(Decided { pending_delta: -1, ..Decided::default() })), 5.0);
     assert_eq!(e.status().pending, 0, "its change is a dead letter now, not pending");
-    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100 }));
+    assert_eq!(out.last(), Some(&Command::ReadBatch { max: 100, unapplied: vec![] }));
 }
 
 #[test]
