@@ -1,9 +1,10 @@
 // Sync timings against a reference server on loopback: N records created offline until the
-// server acknowledged them all, and a fresh client pulling them. Beside each, the floor: the same
-// requests made with plain fetch and no local storage at all, so the table shows what the
-// engine's IndexedDB work adds to the network and the server.
+// server acknowledged them all, and a fresh client pulling them. Beside each, the two floors: the
+// same requests made with plain fetch and no local storage at all, and raw IndexedDB doing the
+// least storage work the same push and pull need, with no network (`rawRound`).
 import { deleteDatabase, open } from "ferrysync";
-import { COLLECTION, INDEXES, makeRecords } from "./records.js";
+import { requestDone } from "./contenders/raw.js";
+import { COLLECTION, INDEXES, OUTBOX, makeRecords, newMeta, outboxEntry } from "./records.js";
 
 const BATCH = 100;
 const PULL_LIMIT = 500;
@@ -82,6 +83,73 @@ async function fetchRound(records, url, token) {
   return { push, pull };
 }
 
+function transactionDone(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = resolve;
+    tx.onabort = () => reject(tx.error);
+  });
+}
+
+/** The storage floor, no network: raw IndexedDB doing the least a push and a pull must store.
+ * Push: the records and their queue entries stored beforehand (untimed); then per batch, one
+ * transaction reading the batch's entries and records, and one writing the acknowledged records
+ * back (their `_sync`) and deleting the entries by key range. Pull: the records put a page per
+ * transaction into an empty store. Both stores have the app's indexes. */
+async function rawRound(records, round) {
+  const name = `sync-bench-raw-${round}`;
+  await requestDone(indexedDB.deleteDatabase(name));
+  const opening = indexedDB.open(name, 1);
+  opening.onupgradeneeded = () => {
+    const db = opening.result;
+    for (const store of [COLLECTION, "pulled"]) {
+      const s = db.createObjectStore(store, { keyPath: "id" });
+      for (const field of INDEXES) s.createIndex(field, field);
+    }
+    db.createObjectStore(OUTBOX, { keyPath: "seq", autoIncrement: true });
+  };
+  const db = await requestDone(opening);
+  const now = Date.now();
+  const stored = records.map((r) => ({ ...r, id: crypto.randomUUID(), _sync: newMeta(now) }));
+  const setup = db.transaction([COLLECTION, OUTBOX], "readwrite");
+  for (const r of stored) {
+    setup.objectStore(COLLECTION).put(r);
+    setup.objectStore(OUTBOX).add(outboxEntry(r.id, "create", now));
+  }
+  await transactionDone(setup);
+
+  let t = performance.now();
+  for (let from = 1; from <= stored.length; from += BATCH) {
+    const range = IDBKeyRange.bound(from, from + BATCH - 1);
+    const read = db.transaction([COLLECTION, OUTBOX], "readonly");
+    const entries = await requestDone(read.objectStore(OUTBOX).getAll(range));
+    const tasks = read.objectStore(COLLECTION);
+    const batch = await Promise.all(entries.map((e) => requestDone(tasks.get(e.recordId))));
+    const write = db.transaction([COLLECTION, OUTBOX], "readwrite");
+    for (const r of batch) {
+      write.objectStore(COLLECTION).put({ ...r, _sync: { ...r._sync, serverVersion: 1, status: "synced" } });
+    }
+    write.objectStore(OUTBOX).delete(range);
+    write.commit();
+    await transactionDone(write);
+  }
+  const push = performance.now() - t;
+
+  t = performance.now();
+  for (let from = 0; from < stored.length; from += PULL_LIMIT) {
+    const tx = db.transaction("pulled", "readwrite");
+    const store = tx.objectStore("pulled");
+    for (const r of stored.slice(from, from + PULL_LIMIT)) {
+      store.put({ ...r, _sync: { ...r._sync, serverVersion: 1, status: "synced" } });
+    }
+    tx.commit();
+    await transactionDone(tx);
+  }
+  const pull = performance.now() - t;
+  db.close();
+  await requestDone(indexedDB.deleteDatabase(name));
+  return { push, pull };
+}
+
 function median(values) {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
@@ -96,12 +164,13 @@ export async function runSyncBenchmark({ records: count = 10_000, reps = 3, warm
   const records = makeRecords(0, count);
   const rounds = warmup + reps;
   check(Array.isArray(tokens) && tokens.length >= rounds * 2, `needs ${rounds * 2} tokens`);
-  const samples = { ferrysync: { push: [], pull: [] }, fetch: { push: [], pull: [] } };
+  const samples = { ferrysync: { push: [], pull: [] }, fetch: { push: [], pull: [] }, raw: { push: [], pull: [] } };
   for (let round = 0; round < rounds; round++) {
     const f = await ferrysyncRound(records, url, tokens[round * 2], round);
-    const raw = await fetchRound(records, url, tokens[round * 2 + 1]);
+    const fetched = await fetchRound(records, url, tokens[round * 2 + 1]);
+    const raw = await rawRound(records, round);
     if (round < warmup) continue;
-    for (const [key, r] of [["ferrysync", f], ["fetch", raw]]) {
+    for (const [key, r] of [["ferrysync", f], ["fetch", fetched], ["raw", raw]]) {
       samples[key].push.push(r.push);
       samples[key].pull.push(r.pull);
     }
@@ -111,5 +180,6 @@ export async function runSyncBenchmark({ records: count = 10_000, reps = 3, warm
     options: { records: count, reps, warmup, batch: BATCH, pullLimit: PULL_LIMIT },
     ferrysync: { push: summarize(samples.ferrysync.push), pull: summarize(samples.ferrysync.pull) },
     fetch: { push: summarize(samples.fetch.push), pull: summarize(samples.fetch.pull) },
+    raw: { push: summarize(samples.raw.push), pull: summarize(samples.raw.pull) },
   };
 }
