@@ -4,7 +4,8 @@
 //! engine, each carrying out its commands with their own storage, network and timers.
 //!
 //! One sync: take the sync lock, probe the server unless it answered last time, push the outbox
-//! batch by batch (read a batch, send it, apply the answer), read the cursor, pull page by page
+//! batch by batch (read a batch, send it, apply the answer, the next batch read and sent
+//! meanwhile: `pipeline.rs`), read the cursor, pull page by page
 //! (ask, apply with the next cursor, the next page asked for meanwhile: `prefetch.rs`) until the
 //! server has no more, upload the blobs queued changes wait for (`uploads.rs`), each followed by
 //! a push of the changes it lets go, release the lock. A failure ends the sync, and the backoff timer (or the
