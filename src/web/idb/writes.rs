@@ -4,8 +4,9 @@
 //! values.
 //!
 //! Reads are issued first and awaited together; writes are issued without awaiting each one (a
-//! failing request aborts the transaction, and the commit reports it), then the commit is
-//! awaited once.
+//! failing request aborts the transaction, and the commit reports it), then the commit is asked
+//! for at once (`commit()`, instead of waiting for the browser to see the transaction idle) and
+//! awaited.
 
 use js_sys::Array;
 use wasm_bindgen::JsValue;
@@ -23,7 +24,7 @@ use super::super::error::from_js;
 use super::super::glue;
 use super::super::js::{get, opt_num};
 use super::super::records::{meta_to_js, read_meta};
-use super::connection::{commit_or_abort, request, transaction};
+use super::connection::{commit_now_or_abort, request, transaction};
 use super::entries::store;
 use super::sent::{read_mark, sends_of};
 use super::unique;
@@ -159,7 +160,7 @@ pub async fn write(
     let rewritten: Array = writes.iter().map(|w| w.key.clone()).collect();
     let put = Array::new();
     let context = format!("writing to \"{collection}\"");
-    match commit_or_abort(&tx, &context, issue(&tx, collection, ids, now, (writes, blob_cap), &put)).await {
+    match commit_now_or_abort(&tx, &context, issue(&tx, collection, ids, now, (writes, blob_cap), &put)).await {
         Err(e) if unique::is_clash(&e) => Err(unique::name_clash(db, collection, &put, &rewritten, e).await),
         done => done,
     }
