@@ -105,11 +105,11 @@ test("a small benchmark run measures every operation of every contender", { time
   for (const op of report.live.chromium.operations) assert.ok(liveTable.includes(op.label), `the live table has "${op.label}"`);
 });
 
-test("a small sync benchmark run times the push and the pull of ferrysync and of plain fetch", { timeout: 300_000 }, async () => {
+test("a small sync benchmark run times the push and the pull of ferrysync, plain fetch and raw IndexedDB", { timeout: 300_000 }, async () => {
   // Runs after the test above, which brought bench/dist up to date; uses the debug server that
   // scripts/test.sh built for the end-to-end tests.
   const report = await syncBenchmark({ records: 200, reps: 1, warmup: 0, profile: "debug" });
-  for (const who of ["ferrysync", "fetch"]) {
+  for (const who of ["ferrysync", "fetch", "raw"]) {
     for (const phase of ["push", "pull"]) {
       const { median, samples } = report[who][phase];
       assert.equal(samples.length, 1, `${who} ${phase}: one sample`);
@@ -117,6 +117,7 @@ test("a small sync benchmark run times the push and the pull of ferrysync and of
     }
   }
   const table = formatSyncTable(report);
+  assert.match(table, /raw IndexedDB ms/);
   assert.match(table, /200 offline creates → all acknowledged/);
   assert.match(table, /fresh client pulls 200 records/);
 
