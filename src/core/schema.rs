@@ -66,6 +66,17 @@ pub struct CollectionDef {
     pub download: crate::core::blobs::DownloadMode,
 }
 
+impl CollectionDef {
+    /// Whether a write of `blobs` (rows for `_blobs`) may ask for its commit as soon as its last
+    /// request is issued. Not when a request can still fail after it is issued: a put that
+    /// breaks a unique index fails with a `ConstraintError` only once it runs, and a transaction
+    /// asked to commit early commits without that put (Chromium 156 does), where waiting for
+    /// the commit aborts it whole. A Blob stored in `_blobs` may also fail only once it runs.
+    pub fn commits_early(&self, blobs: bool) -> bool {
+        !blobs && !self.indexes.iter().any(|i| i.unique)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schema {
     pub app: String,
@@ -381,6 +392,14 @@ mod tests {
             blobs: vec![],
             download: Default::default(),
         }
+    }
+
+    #[test]
+    fn writes_commit_early_unless_a_request_can_fail_once_it_runs() {
+        assert!(tasks(vec![index("done")]).commits_early(false));
+        assert!(!tasks(vec![index("done")]).commits_early(true), "a Blob may fail once stored");
+        let unique = IndexDef::new("t", None, vec!["email".into()], false, true, false).unwrap();
+        assert!(!tasks(vec![index("done"), unique]).commits_early(false), "a unique index may clash");
     }
 
     #[test]
