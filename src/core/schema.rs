@@ -66,18 +66,6 @@ pub struct CollectionDef {
     pub download: crate::core::blobs::DownloadMode,
 }
 
-impl CollectionDef {
-    /// Whether a write of `blobs` (rows for `_blobs`) may ask for its commit as soon as its last
-    /// request is issued. Not when a request can still fail once it runs: a put that breaks a
-    /// unique index (a `ConstraintError`), a Blob stored in `_blobs`. With early commits, one run
-    /// of the browser suite saw a create that breaks a unique index resolve as written; it did
-    /// not happen again, nor in a plain page that commits such a transaction early (it aborts,
-    /// as it should). Until that is understood, those writes wait for the commit as before.
-    pub fn commits_early(&self, blobs: bool) -> bool {
-        !blobs && !self.indexes.iter().any(|i| i.unique)
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schema {
     pub app: String,
@@ -393,14 +381,6 @@ mod tests {
             blobs: vec![],
             download: Default::default(),
         }
-    }
-
-    #[test]
-    fn writes_commit_early_unless_a_request_can_fail_once_it_runs() {
-        assert!(tasks(vec![index("done")]).commits_early(false));
-        assert!(!tasks(vec![index("done")]).commits_early(true), "a Blob may fail once stored");
-        let unique = IndexDef::new("t", None, vec!["email".into()], false, true, false).unwrap();
-        assert!(!tasks(vec![index("done"), unique]).commits_early(false), "a unique index may clash");
     }
 
     #[test]

@@ -149,10 +149,8 @@ impl Inner {
                 }
             }
         }
-        let blobs = writes.iter().any(|w| !w.blobs.is_empty());
-        let early = self.schema.collection(collection).is_some_and(|c| c.commits_early(blobs));
-        let cap = self.driver.blob_cap();
-        let mut written = writes::write(&self.db()?, collection, &self.ids, now(), writes, (cap, early)).await?;
+        let mut written =
+            writes::write(&self.db()?, collection, &self.ids, now(), writes, self.driver.blob_cap()).await?;
         let changes = std::mem::take(&mut written.changes);
         self.driver.feed(Event::WriteCommitted { pending_delta: written.pending_delta, changes });
         Ok(written)

@@ -4,10 +4,8 @@
 //! values.
 //!
 //! Reads are issued first and awaited together; writes are issued without awaiting each one (a
-//! failing request aborts the transaction, and the commit reports it), then the commit is asked
-//! for at once (`commit()`, instead of waiting for the browser to see the transaction idle) and
-//! awaited; in a collection with a unique index, or with blobs to store, the commit is only
-//! awaited (a request that fails once it runs must abort the transaction).
+//! failing request aborts the transaction, and the commit reports it), then the commit is
+//! awaited once.
 
 use js_sys::Array;
 use wasm_bindgen::JsValue;
@@ -25,7 +23,7 @@ use super::super::error::from_js;
 use super::super::glue;
 use super::super::js::{get, opt_num};
 use super::super::records::{meta_to_js, read_meta};
-use super::connection::{commit_now_or_abort, commit_or_abort, request, transaction};
+use super::connection::{commit_or_abort, request, transaction};
 use super::entries::store;
 use super::sent::{read_mark, sends_of};
 use super::unique;
@@ -137,15 +135,14 @@ async fn read_here(
 }
 
 /// Carries out `writes` on `collection` in one transaction; all or nothing. The blobs they store
-/// evict downloaded ones beyond `blob_cap`. `early`: the commit is asked for as soon as the last
-/// request is issued ([`CollectionDef::commits_early`](crate::core::schema::CollectionDef::commits_early)).
+/// evict downloaded ones beyond `blob_cap`.
 pub async fn write(
     db: &IdbDatabase,
     collection: &str,
     ids: &IdGenerator,
     now: f64,
     writes: Vec<Write>,
-    (blob_cap, early): (Option<u64>, bool),
+    blob_cap: Option<u64>,
 ) -> Result<Written> {
     // `_meta` holds the sent mark, needed only to coalesce into an entry already queued: a write
     // of a freshly generated id has none.
@@ -162,10 +159,7 @@ pub async fn write(
     let rewritten: Array = writes.iter().map(|w| w.key.clone()).collect();
     let put = Array::new();
     let context = format!("writing to \"{collection}\"");
-    let work = issue(&tx, collection, ids, now, (writes, blob_cap), &put);
-    let done =
-        if early { commit_now_or_abort(&tx, &context, work).await } else { commit_or_abort(&tx, &context, work).await };
-    match done {
+    match commit_or_abort(&tx, &context, issue(&tx, collection, ids, now, (writes, blob_cap), &put)).await {
         Err(e) if unique::is_clash(&e) => Err(unique::name_clash(db, collection, &put, &rewritten, e).await),
         done => done,
     }
