@@ -231,7 +231,7 @@ export function formatTable(result) {
   ];
   const ratios = (m) => [ratio(m[0], m[1]), ratio(m[0], m[2]), ratio(m[0], m[3])];
   const rows = result.operations.map((op) => {
-    const m = CONTENDERS.map((c) => result.results[op.key][c.key]?.median ?? NaN);
+    const m = CONTENDERS.map((c) => result.results[op.key][c.key].median);
     return [op.label, ...m.map(ms), ...ratios(m)];
   });
   const heap = CONTENDERS.map((c) => result.bulkCreateHeapBytes[c.key]?.median ?? NaN);

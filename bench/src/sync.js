@@ -3,7 +3,7 @@
 // same requests made with plain fetch and no local storage at all, and raw IndexedDB doing the
 // least storage work the same push and pull need, with no network (`rawRound`).
 import { deleteDatabase, open } from "ferrysync";
-import { requestDone } from "./contenders/raw.js";
+import { requestDone, transactionDone } from "./contenders/raw.js";
 import { COLLECTION, INDEXES, OUTBOX, makeRecords, newMeta, outboxEntry } from "./records.js";
 
 const BATCH = 100;
@@ -81,13 +81,6 @@ async function fetchRound(records, url, token) {
   const pull = performance.now() - t;
   check(received === records.length, `fetch pulled ${received}`);
   return { push, pull };
-}
-
-function transactionDone(tx) {
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = resolve;
-    tx.onabort = () => reject(tx.error);
-  });
 }
 
 /** The storage floor, no network: raw IndexedDB doing the least a push and a pull must store.

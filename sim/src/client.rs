@@ -243,7 +243,15 @@ impl World {
 
     /// Whether an answer to a push waits in `client`'s storage queue to be applied.
     pub(crate) fn applying_push(&self, client: usize) -> bool {
-        self.clients[client].storage.iter().any(|op| matches!(op, StorageOp::Engine(_, Command::ApplyPush { .. })))
+        self.batches_applying(client).next().is_some()
+    }
+
+    /// The batches whose answers wait in `client`'s storage queue to be applied.
+    fn batches_applying(&self, client: usize) -> impl Iterator<Item = &Batch<Data>> {
+        self.clients[client].storage.iter().filter_map(|op| match op {
+            StorageOp::Engine(_, Command::ApplyPush { batch, .. }) => Some(batch),
+            _ => None,
+        })
     }
 
     /// A batch leaving with an entry whose answer waits to be applied (sent twice at once), or
@@ -251,10 +259,7 @@ impl World {
     /// whose answer is not applied yet, or held): the later change would go out on a base
     /// version the server is about to move.
     fn overtakes(&self, client: usize, batch: &Batch<Data>) -> Option<String> {
-        let applying = self.clients[client].storage.iter().find_map(|op| match op {
-            StorageOp::Engine(_, Command::ApplyPush { batch: b, .. }) => b.seqs.iter().find(|s| batch.seqs.contains(s)),
-            _ => None,
-        });
+        let applying = self.batches_applying(client).find_map(|b| b.seqs.iter().find(|s| batch.seqs.contains(s)));
         if let Some(seq) = applying {
             return Some(format!("client {client}: entry {seq} sent again while the answer to it waits to be applied"));
         }

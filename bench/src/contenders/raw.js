@@ -17,7 +17,8 @@ export function requestDone(request) {
   });
 }
 
-function transactionDone(tx) {
+/** Settles when `tx` commits; rejects with its error when it aborts. */
+export function transactionDone(tx) {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
     tx.onabort = () => reject(tx.error || new DOMException("The transaction was aborted.", "AbortError"));

@@ -21,14 +21,14 @@ pub use io::{Command, Event, Summary, Timer, Waiter};
 
 use crate::core::error::{Error, ErrorKind};
 use crate::core::status::SyncStatus;
-use crate::protocol::{codes, MutationResult, PushResponse, SpaceCursor, SpacesPullRequest};
+use crate::protocol::{SpaceCursor, SpacesPullRequest};
 
 use super::backoff;
 use super::failure::{Failure, NextStep};
 use super::metrics::Metrics;
 use super::rules::force::Force;
 use super::settings::Settings;
-use super::storage::{Changes, Counts, PullFrom, PushApplied};
+use super::storage::{Changes, Counts, PullFrom};
 use prefetch::{next_spaces, Asked, Landed, Prefetch};
 
 /// How long after another tab's change the queue is counted again (one count for a burst).
@@ -1009,31 +1009,6 @@ impl<D> Engine<D> {
         }
     }
 
-    /// Counts what an applied push answer did (the pipeline goes on, [`pipeline`]).
-    fn pushed(&mut self, applied: PushApplied, out: &mut Vec<Command<D>>) {
-        if !applied.changes.is_empty() {
-            out.push(Command::Announce(applied.changes));
-        }
-        if applied.answered == 0 {
-            // Sending the same batch again would get the same answer: back off instead.
-            let failure = Failure::BadAnswer("no result matches a mutation of the batch".into());
-            if let Some(job) = &mut self.job {
-                job.pipe.stop(Stop::Failure(failure));
-            }
-            return;
-        }
-        // Held entries (conflicts, dead letters) leave `pending` too: they wait for a decision.
-        self.status.add_pending(-((applied.acknowledged + applied.conflicts + applied.rejected) as i64));
-        let Some(job) = &mut self.job else { return };
-        job.summary.pushed += applied.acknowledged;
-        job.summary.conflicts += applied.conflicts;
-        job.summary.rejected += applied.rejected;
-        // The total grows when writes arrive during the sync, so done never passes it. Held
-        // entries (conflicts, dead letters) are not in `pending`: they are not this sync's work.
-        job.done += applied.answered;
-        self.status.progressed(job.done, job.done + self.status.pending);
-    }
-
     fn pull(&mut self, out: &mut Vec<Command<D>>) {
         let limit = self.settings.as_ref().map_or(1, |s| s.pull_limit);
         let now = self.now;
@@ -1182,26 +1157,6 @@ impl<D> Engine<D> {
 /// half-way.
 fn clock_offset(server: u64, sent: f64, now: f64) -> f64 {
     server as f64 - (sent + now) / 2.0
-}
-
-/// The answer a server gives a mutation it refuses as a whole: a request of that one mutation was
-/// too large. It becomes a dead letter like any rejection.
-fn too_large_answer<D>(batch: &super::storage::Batch<D>, failure: &Failure) -> PushResponse<D> {
-    let message = match failure {
-        Failure::Http { message, .. } => message.clone(),
-        other => other.to_error().message,
-    };
-    let results = batch
-        .mutations
-        .first()
-        .map(|m| MutationResult::Rejected {
-            mutation_id: m.mutation_id,
-            code: codes::PAYLOAD_TOO_LARGE.to_string(),
-            message,
-        })
-        .into_iter()
-        .collect();
-    PushResponse { results, server_time: None }
 }
 
 #[cfg(test)]

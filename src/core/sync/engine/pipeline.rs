@@ -19,11 +19,11 @@
 //!   was counted as sent by the read: its entries only lose coalescing until they are sent
 //!   ([`crate::core::sent`]).
 
-use crate::protocol::PushResponse;
+use crate::protocol::{codes, MutationResult, PushResponse};
 
 use super::super::failure::{Failure, NextStep};
 use super::super::storage::{Batch, PushApplied};
-use super::{too_large_answer, Command, Engine, Phase, Stop};
+use super::{Command, Engine, Phase, Stop};
 
 /// The push of a running sync, once its first batch is read.
 #[derive(Debug)]
@@ -63,6 +63,19 @@ enum Ahead<D> {
     Reading { stale: bool },
     /// Read and not sent yet (`None`: nothing may go out beside the batches before it).
     Read(Option<Batch<D>>),
+}
+
+impl<D> Ahead<D> {
+    /// The batch read ahead, if one waits to be sent (then none does any more).
+    fn take_batch(&mut self) -> Option<Batch<D>> {
+        match std::mem::replace(self, Ahead::Idle) {
+            Ahead::Read(Some(batch)) => Some(batch),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
 }
 
 impl<D> Pipe<D> {
@@ -177,6 +190,31 @@ impl<D> Engine<D> {
         self.advance(out);
     }
 
+    /// Counts what an applied push answer did.
+    fn pushed(&mut self, applied: PushApplied, out: &mut Vec<Command<D>>) {
+        if !applied.changes.is_empty() {
+            out.push(Command::Announce(applied.changes));
+        }
+        if applied.answered == 0 {
+            // Sending the same batch again would get the same answer: back off instead.
+            let failure = Failure::BadAnswer("no result matches a mutation of the batch".into());
+            if let Some(job) = &mut self.job {
+                job.pipe.stop(Stop::Failure(failure));
+            }
+            return;
+        }
+        // Held entries (conflicts, dead letters) leave `pending` too: they wait for a decision.
+        self.status.add_pending(-((applied.acknowledged + applied.conflicts + applied.rejected) as i64));
+        let Some(job) = &mut self.job else { return };
+        job.summary.pushed += applied.acknowledged;
+        job.summary.conflicts += applied.conflicts;
+        job.summary.rejected += applied.rejected;
+        // The total grows when writes arrive during the sync, so done never passes it. Held
+        // entries (conflicts, dead letters) are not in `pending`: they are not this sync's work.
+        job.done += applied.answered;
+        self.status.progressed(job.done, job.done + self.status.pending);
+    }
+
     /// Starts what may start: the apply of an answer that landed, the next batch once no push is
     /// out and no answer waits, a read ahead while something is out. Once nothing is out, the
     /// push reads from the queue again (entries held behind applied batches may go now), or the
@@ -200,20 +238,15 @@ impl<D> Engine<D> {
                 out.push(Command::ApplyPush { batch, answer });
             }
         }
-        if !pipe.sending && pipe.answered.is_none() {
-            if let Ahead::Read(Some(_)) = pipe.ahead {
-                let Ahead::Read(Some(mut batch)) = std::mem::replace(&mut pipe.ahead, Ahead::Idle) else {
-                    unreachable!()
-                };
-                // Write times go out on the server's clock, as far as this client knows it.
-                for m in &mut batch.mutations {
-                    m.written_at = m.written_at.map(|t| (t as f64 + offset).max(0.0).round() as u64);
-                }
-                pipe.unapplied.extend(&batch.seqs);
-                pipe.sending = true;
-                job.sent_at = now;
-                out.push(Command::Push { batch });
+        if let Some(mut batch) = (!pipe.sending && pipe.answered.is_none()).then(|| pipe.ahead.take_batch()).flatten() {
+            // Write times go out on the server's clock, as far as this client knows it.
+            for m in &mut batch.mutations {
+                m.written_at = m.written_at.map(|t| (t as f64 + offset).max(0.0).round() as u64);
             }
+            pipe.unapplied.extend(&batch.seqs);
+            pipe.sending = true;
+            job.sent_at = now;
+            out.push(Command::Push { batch });
         }
         if matches!(pipe.ahead, Ahead::Idle) && (pipe.sending || pipe.applying.is_some()) {
             pipe.ahead = Ahead::Reading { stale: false };
@@ -225,4 +258,24 @@ impl<D> Engine<D> {
             out.push(Command::ReadBatch { max, unapplied: Vec::new() });
         }
     }
+}
+
+/// The answer a server gives a mutation it refuses as a whole: a request of that one mutation was
+/// too large. It becomes a dead letter like any rejection.
+fn too_large_answer<D>(batch: &Batch<D>, failure: &Failure) -> PushResponse<D> {
+    let message = match failure {
+        Failure::Http { message, .. } => message.clone(),
+        other => other.to_error().message,
+    };
+    let results = batch
+        .mutations
+        .first()
+        .map(|m| MutationResult::Rejected {
+            mutation_id: m.mutation_id,
+            code: codes::PAYLOAD_TOO_LARGE.to_string(),
+            message,
+        })
+        .into_iter()
+        .collect();
+    PushResponse { results, server_time: None }
 }

@@ -2,8 +2,10 @@
 //! reference server's storage, is exercised by the simulation in `sim/`.)
 
 use super::*;
-use crate::core::sync::storage::{Answer, Batch, Changes, Counts, Decided, PageApplied, PullFrom, Settled};
-use crate::protocol::{LeftRecord, Mutation, Op, PullResponse};
+use crate::core::sync::storage::{
+    Answer, Batch, Changes, Counts, Decided, PageApplied, PullFrom, PushApplied, Settled,
+};
+use crate::protocol::{codes, LeftRecord, Mutation, MutationResult, Op, PullResponse, PushResponse};
 use uuid::Uuid;
 
 type E = Engine<()>;
