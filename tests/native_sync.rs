@@ -216,8 +216,8 @@ impl<'s> Client<'s> {
                     Command::Pull { cursor, limit } => {
                         Some(Event::Pulled(ready(self.transport.pull(cursor.as_deref(), limit))))
                     }
-                    Command::ApplyPage { asked_from, page } => {
-                        Some(Event::PageApplied(ready(self.store.apply_page(asked_from.as_deref(), page, 0.0))))
+                    Command::ApplyPage { asked_from, page, last } => {
+                        Some(Event::PageApplied(ready(self.store.apply_page(asked_from.as_deref(), page, last, 0.0))))
                     }
                     Command::ResetCursor => Some(Event::CursorReset(ready(self.store.reset_cursor()))),
                     Command::SettleConflicts { clock_offset } => {

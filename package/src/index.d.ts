@@ -226,6 +226,10 @@ export interface SyncTuning {
   batchSize?: number;
   /** Changes per pull page (default 500). */
   pullLimit?: number;
+  /** Pulled changes written per IndexedDB transaction (default 100): a larger page is written
+   * in slices, so that the app's reads and writes never wait behind a long transaction. Set it
+   * to `pullLimit` for the fastest initial sync. */
+  applyLimit?: number;
   /** Periodic sync, in ms (default 300000 = 5 minutes); false turns it off. */
   intervalMs?: number | false;
   /** A sync starts this long after the last local write of a burst (default 1000 ms); false

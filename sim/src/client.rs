@@ -66,6 +66,7 @@ impl World {
         Settings {
             batch_size: self.shape.batch_size,
             pull_limit: self.shape.pull_limit,
+            apply_limit: self.shape.apply_limit,
             interval_ms: Some(20_000),
             debounce_ms: Some(300),
             sync_on_open: true,

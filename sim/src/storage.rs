@@ -98,8 +98,11 @@ impl World {
                         Event::PushApplied(ready(store.apply_push(batch, answer, now)))
                     }
                     Command::ReadCursor => Event::CursorRead(ready(store.pull_from())),
-                    Command::ApplyPage { asked_from, page } => {
-                        Event::PageApplied(ready(store.apply_page(asked_from.as_deref(), page, now)))
+                    Command::ApplyPage { asked_from, page, last } => {
+                        if !last {
+                            self.stats.slices += 1;
+                        }
+                        Event::PageApplied(ready(store.apply_page(asked_from.as_deref(), page, last, now)))
                     }
                     Command::ResetCursor => Event::CursorReset(ready(store.reset_cursor())),
                     Command::Count { id } => Event::Counted { id, counts: ready(store.counts()) },

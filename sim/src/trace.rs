@@ -67,7 +67,9 @@ pub(crate) fn command_name(c: &Command<Data>) -> String {
     match c {
         Command::Push { batch } => format!("Push({})", batch.len()),
         Command::ApplyPush { batch, .. } => format!("ApplyPush({})", batch.len()),
-        Command::ApplyPage { page, .. } => format!("ApplyPage({}, {})", page.changes.len(), page.cursor),
+        Command::ApplyPage { page, last, .. } => {
+            format!("ApplyPage({}, {}{})", page.changes.len(), page.cursor, if *last { "" } else { ", a slice" })
+        }
         Command::Publish(_) => "Publish".into(),
         Command::PostStatus(_) => "PostStatus".into(),
         Command::Announce(_) => "Announce".into(),

@@ -31,7 +31,8 @@ impl World {
         let at = self.tab_ref(client, tab);
         match roll {
             0..=57 => self.user_write(at),
-            58..=59 => self.force_pull_spaces(at),
+            58..=59 if self.shape.by_space => self.force_pull_spaces(at),
+            58..=59 => self.user_write(at),
             60..=67 => {
                 let w = self.next_waiter;
                 self.next_waiter += 1;
@@ -97,7 +98,7 @@ impl World {
                 // Reopen a closed tab, if there is one.
                 if let Some(closed) = (0..self.clients[client].tabs.len()).find(|t| !alive.contains(t)) {
                     self.start_tab(client, closed);
-                } else if self.rng.chance(40) {
+                } else if self.rng.chance(40) && self.shape.by_space {
                     self.space_change(at);
                 } else {
                     self.user_write(at);

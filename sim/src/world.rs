@@ -91,6 +91,10 @@ pub struct Shape {
     pub fault_percent: u64,
     pub batch_size: u32,
     pub pull_limit: u32,
+    /// Pulled changes written per transaction: below `pull_limit`, pages are applied in slices.
+    pub apply_limit: u32,
+    /// `notes` syncs by space (pulls by space); otherwise every client pulls the whole tenant.
+    pub by_space: bool,
     /// The server's batch limit: below a client's batch size, pushes are refused with 413 and
     /// the client halves its batches.
     pub max_batch: usize,
@@ -143,6 +147,8 @@ pub struct Stats {
     /// Pulled pages whose transaction aborted (a storage fault): the page ahead, if any, is
     /// thrown away.
     pub pages_failed: u64,
+    /// Slices of pulled pages written before their page's last one (the cursor stays).
+    pub slices: u64,
     /// Blob upload status requests, chunk requests, and the bytes those chunks carried.
     pub blob_asks: u64,
     pub chunks: u64,
@@ -181,6 +187,7 @@ impl Stats {
         self.batches_ahead += other.batches_ahead;
         self.batches_cut += other.batches_cut;
         self.pages_failed += other.pages_failed;
+        self.slices += other.slices;
         self.blob_asks += other.blob_asks;
         self.chunks += other.chunks;
         self.chunk_bytes += other.chunk_bytes;
@@ -231,6 +238,8 @@ impl World {
 
     fn build(seed: u64, trace: bool, fixed: Option<[Strategy; 2]>) -> World {
         let mut rng = Rng::new(seed);
+        // Drawn from a stream of their own, so that the main one stays as it was before them.
+        let mut side = Rng::new(seed.rotate_left(17) ^ 0xA991);
         let clients = rng.range(2, 3) as usize;
         let shape = Shape {
             clients,
@@ -241,6 +250,8 @@ impl World {
             batch_size: rng.range(1, 4) as u32,
             pull_limit: rng.range(1, 4) as u32,
             max_batch: rng.range(1, 5) as usize,
+            apply_limit: side.range(1, 3) as u32,
+            by_space: side.chance(75),
         };
         let mut world = World {
             stats: Stats::default(),
@@ -275,11 +286,10 @@ impl World {
                     .collect(),
             };
             world.note(|| format!("client {c}: conflicts {strategies:?}"));
+            let store = MemoryStore::with_strategies(&strategies).with_unique(COLLECTIONS[0], UNIQUE_FIELD);
+            let store = if world.shape.by_space { store.with_space(COLLECTIONS[1], SPACE_FIELD) } else { store };
             world.clients.push(Client {
-                store: MemoryStore::with_strategies(&strategies)
-                    .with_unique(COLLECTIONS[0], UNIQUE_FIELD)
-                    .with_space(COLLECTIONS[1], SPACE_FIELD)
-                    .with_blob_policy(crate::blobs::policy(c).0, crate::blobs::policy(c).1),
+                store: store.with_blob_policy(crate::blobs::policy(c).0, crate::blobs::policy(c).1),
                 tabs: Vec::new(),
                 offline: false,
                 skew_ms,

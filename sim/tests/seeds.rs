@@ -29,6 +29,8 @@ fn every_seed_converges_without_losing_or_doubling_anything() {
     // Pages asked for while the one before was applied, and pulled pages whose transaction
     // aborted (throwing the page ahead away, or not: it may not have been asked yet).
     assert!(stats.pages_ahead > count / 2 && stats.pages_failed > count / 20, "{stats:?}");
+    // Pages written in slices, the cursor stored with the last.
+    assert!(stats.slices > count / 2, "{stats:?}");
     // Batches sent while the answer before them was applied (a pipelined push), some of them
     // meeting a fault meanwhile (their answer lost, a 500, a slow answer).
     assert!(stats.batches_ahead > count / 2 && stats.batches_cut > count / 20, "{stats:?}");

@@ -24,7 +24,8 @@ use crate::core::sync::settings::Settings;
 use crate::core::sync::storage::{Changes, Decided, SyncStorage};
 use crate::core::sync::transport::Transport as _;
 
-use super::blobs::download::{digest, Received};
+use super::blobs::digest;
+use super::blobs::download::Received;
 use super::error::to_js;
 use super::glue;
 use super::idb::IdbStore;
@@ -249,8 +250,9 @@ impl Driver {
             Command::Pull { cursor, limit } => {
                 self.io(move |d| async move { Event::Pulled(d.pull(cursor.as_deref(), limit).await) })
             }
-            Command::ApplyPage { asked_from, page } => self.io(move |_| async move {
-                Event::PageApplied(async { host.store()?.apply_page(asked_from.as_deref(), page, now()).await }.await)
+            Command::ApplyPage { asked_from, page, last } => self.io(move |_| async move {
+                let applied = async { host.store()?.apply_page(asked_from.as_deref(), page, last, now()).await };
+                Event::PageApplied(applied.await)
             }),
             Command::PullSpaces { request } => {
                 self.io(move |d| async move { Event::SpacesPulled(d.pull_spaces(&request).await) })

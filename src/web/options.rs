@@ -165,6 +165,7 @@ fn read_sync_options(sync: &JsValue) -> Result<Option<(Settings, Transport)>> {
     };
     settings.batch_size = number("batchSize", 1, 10_000)?.unwrap_or(settings.batch_size);
     settings.pull_limit = number("pullLimit", 1, 10_000)?.unwrap_or(settings.pull_limit);
+    settings.apply_limit = number("applyLimit", 1, 10_000)?.unwrap_or(settings.apply_limit);
     settings.request_timeout_ms = number("requestTimeoutMs", 1, u32::MAX / 2)?.unwrap_or(settings.request_timeout_ms);
     // Within the smallest chunk an upload halves down to and the reference server's largest.
     let (min_chunk, max_chunk) = (MIN_CHUNK_BYTES as u32, limits::DEFAULT_MAX_CHUNK_BYTES as u32);

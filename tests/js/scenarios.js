@@ -435,6 +435,9 @@ export async function errorsCarryDomException(api) {
   await rejects(api.open({ app: "x", version: 1, collections: { _outbox: {} } }), "InvalidOptionsError", "a reserved collection name");
   await rejects(api.open({ app: "x", version: 1, collections: { t: { indexes: ["a..b"] } } }), "InvalidOptionsError", "a bad key path");
   await rejects(api.open(null), "InvalidOptionsError", "no options");
+  const sync = (extra) => ({ app: "x", version: 1, collections: { t: {} }, sync: { url: "http://127.0.0.1:9", ...extra } });
+  await rejects(api.open(sync({ applyLimit: 0 })), "InvalidOptionsError", "no changes per transaction");
+  await rejects(api.open(sync({ applyLimit: 2.5 })), "InvalidOptionsError", "a fraction of a change per transaction");
   await rejects(api.open({ app: "x", version: 1, collections: { t: { indexes: ["_sync.status"] } } }), "InvalidOptionsError", "an index over the metadata");
   await rejects(api.open({ app: "x", version: 1, collections: { t: { indexes: ["id"] } } }), "InvalidOptionsError", "an index over the id");
   // A database newer than the page: the browser's VersionError is reported with its text.
@@ -1455,6 +1458,30 @@ export async function closedTabMidSyncResumesWithoutLossOrDuplicates(api) {
   } finally {
     await cleanup(api, again);
   }
+
+  // Pages written in slices of 15 (docs/sync.md, "Pages applied in slices"): the tab dies once
+  // the first slice of the first page is in (a change listener closes it). Only a page's last
+  // slice stores its cursor, so the whole page comes again, and its first slice is written again
+  // without doubling anything.
+  const slicedApp = uniqueApp("resume-slices");
+  const slicing = { pullLimit: 40, applyLimit: 15 };
+  const sliced = await openSynced(api, "resume-slices", quiet({ url: main, token: "tok4", ...slicing }), slicedApp);
+  sliced.db.subscribe(() => sliced.db.close());
+  await rejects(sliced.db.syncNow(), "DatabaseClosedError", "the sliced pull dies with its tab");
+  const slicedCursors = [];
+  const slicedHook = { pull: async (cursor) => slicedCursors.push(cursor ?? null) };
+  const transport = hookedTransport(main, "tok4", slicedHook);
+  const slicedAgain = await openSynced(api, "resume-slices", quiet({ transport, ...slicing }), slicedApp);
+  try {
+    eq(await slicedAgain.tasks.count(), 15, "the first slice is in, the page's cursor is not");
+    await slicedAgain.db.syncNow();
+    eq(slicedCursors[0], null, "the page comes again, from the cursor before it");
+    const local = await slicedAgain.tasks.query();
+    eq(local.length, 150, "every record once");
+    assert(local.every((r) => r._sync.status === "synced" && r._sync.serverVersion === 1), "all synced at version 1");
+  } finally {
+    await cleanup(api, slicedAgain);
+  }
 }
 
 export async function flakyServerStillConverges(api) {
@@ -2241,7 +2268,8 @@ export async function filesGoUpBeforeTheirRecords(api) {
     });
     const summary = await db.syncNow();
     stop();
-    eq([summary.pushed, db.status().pending, db.status().upload], [1, 0, null], "pushed once its blobs are up");
+    const failed = (await db.failed()).map((f) => f.error.code);
+    eq([summary.pushed, db.status().pending, db.status().upload], [1, 0, null], `pushed once its blobs are up (failed: ${failed})`);
     // Per file, the bytes the server holds only grow, up to the whole file; the small one first
     // (the chunks of the large one are more requests to see).
     const of = (hash) => seen.filter((u) => u.blob === hash);

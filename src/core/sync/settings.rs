@@ -8,6 +8,9 @@ use crate::protocol::limits;
 pub const DEFAULT_BATCH_SIZE: u32 = limits::DEFAULT_MAX_BATCH as u32;
 /// Pulled changes per request. Larger pages mean fewer round trips and transactions.
 pub const DEFAULT_PULL_LIMIT: u32 = 500;
+/// Pulled changes written per transaction: a page larger than this is applied in slices, so that
+/// the app's own reads and writes never wait long behind a pull's transaction.
+pub const DEFAULT_APPLY_LIMIT: u32 = 100;
 /// A periodic sync catches changes other clients made while nothing else triggered one.
 pub const DEFAULT_INTERVAL_MS: u32 = 5 * 60 * 1000;
 /// A sync starts this long after the last local write of a burst.
@@ -20,6 +23,8 @@ pub const DEFAULT_REQUEST_TIMEOUT_MS: u32 = 30_000;
 pub struct Settings {
     pub batch_size: u32,
     pub pull_limit: u32,
+    /// `applyLimit`: pulled changes written per transaction ([`DEFAULT_APPLY_LIMIT`]).
+    pub apply_limit: u32,
     pub interval_ms: Option<u32>,
     pub debounce_ms: Option<u32>,
     pub sync_on_open: bool,
@@ -48,6 +53,7 @@ impl Default for Settings {
         Settings {
             batch_size: DEFAULT_BATCH_SIZE,
             pull_limit: DEFAULT_PULL_LIMIT,
+            apply_limit: DEFAULT_APPLY_LIMIT,
             interval_ms: Some(DEFAULT_INTERVAL_MS),
             debounce_ms: Some(DEFAULT_DEBOUNCE_MS),
             sync_on_open: true,

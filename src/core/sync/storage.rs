@@ -75,7 +75,8 @@ pub struct PageApplied {
     /// The stored cursor was no longer the one the page was asked from (a discarded change reset
     /// it meanwhile): the page is applied, its cursor is not stored, and the pull starts over.
     pub restart: bool,
-    /// A force pull is under way: once the pull is complete, its sweep is due.
+    /// A force pull is under way: once the pull is complete, its sweep is due (read with a page's
+    /// last slice; the engine looks once the page is in).
     pub sweep_due: bool,
     pub changes: Changes,
 }
@@ -252,9 +253,16 @@ pub trait SyncStorage<D> {
         Err(no_spaces())
     }
 
-    /// Applies a page ([`super::rules::pull`]) and stores its cursor, unless the stored cursor is
-    /// no longer `asked_from` (then [`PageApplied::restart`]).
-    async fn apply_page(&self, asked_from: Option<&str>, page: PullResponse<D>, now: f64) -> Result<PageApplied>;
+    /// Applies a slice of a page ([`super::rules::pull`]) and, with the page's `last` slice,
+    /// stores its cursor, unless the stored cursor is no longer `asked_from` (then
+    /// [`PageApplied::restart`]). The slices before the last leave the cursor as it is.
+    async fn apply_page(
+        &self,
+        asked_from: Option<&str>,
+        page: PullResponse<D>,
+        last: bool,
+        now: f64,
+    ) -> Result<PageApplied>;
 
     async fn counts(&self) -> Result<Counts>;
 

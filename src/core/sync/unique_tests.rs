@@ -107,11 +107,11 @@ fn a_local_write_that_clashes_is_refused_and_changes_nothing() {
 fn a_page_that_moves_a_value_to_another_record_stores_both_in_either_order() {
     for order in [["a", "b"], ["b", "a"]] {
         let s = store(Strategy::Manual);
-        ready(s.apply_page(None, page(&[("a", 1, "x"), ("b", 1, "y")], "c1"), 1.0)).unwrap();
+        ready(s.apply_page(None, page(&[("a", 1, "x"), ("b", 1, "y")], "c1"), true, 1.0)).unwrap();
         // "b" takes the value "a" gives up: "b" first clashes until "a" is in.
         let emails = |id: &str| if id == "a" { "z" } else { "x" };
         let changes: Vec<(&str, u64, &str)> = order.iter().map(|id| (*id, 2, emails(id))).collect();
-        let applied = ready(s.apply_page(Some("c1"), page(&changes, "c2"), 2.0)).unwrap();
+        let applied = ready(s.apply_page(Some("c1"), page(&changes, "c2"), true, 2.0)).unwrap();
         assert_eq!(applied.conflicts, 0);
         assert_eq!((email_of(&s, "a"), email_of(&s, "b")), (Some(user("z")), Some(user("x"))));
     }
@@ -120,14 +120,14 @@ fn a_page_that_moves_a_value_to_another_record_stores_both_in_either_order() {
 #[test]
 fn two_records_that_swap_values_wait_as_conflicts_until_one_changes() {
     let s = store(Strategy::ServerWins);
-    ready(s.apply_page(None, page(&[("a", 1, "x"), ("b", 1, "y")], "c1"), 1.0)).unwrap();
+    ready(s.apply_page(None, page(&[("a", 1, "x"), ("b", 1, "y")], "c1"), true, 1.0)).unwrap();
     // Neither version can be stored while the other record holds its value.
-    let applied = ready(s.apply_page(Some("c1"), page(&[("a", 2, "y"), ("b", 2, "x")], "c2"), 2.0)).unwrap();
+    let applied = ready(s.apply_page(Some("c1"), page(&[("a", 2, "y"), ("b", 2, "x")], "c2"), true, 2.0)).unwrap();
     assert_eq!(applied.conflicts, 2);
     assert_eq!(settle(&s), 0);
     assert_eq!((email_of(&s, "a"), email_of(&s, "b")), (Some(user("x")), Some(user("y"))));
     // Once a later version of one is in, the other settles.
-    ready(s.apply_page(Some("c2"), page(&[("a", 3, "w")], "c3"), 3.0)).unwrap();
+    ready(s.apply_page(Some("c2"), page(&[("a", 3, "w")], "c3"), true, 3.0)).unwrap();
     assert_eq!(settle(&s), 1);
     assert!(s.conflict_rows().is_empty());
     assert_eq!((email_of(&s, "a"), email_of(&s, "b")), (Some(user("w")), Some(user("x"))));
@@ -138,7 +138,7 @@ fn a_pulled_version_that_clashes_waits_as_a_conflict_and_settles_itself_once_it_
     for strategy in [Strategy::Manual, Strategy::ClientWins, Strategy::LastWriteWins] {
         let s = store(strategy);
         write(&s, "mine", Intent::Create, Some(user("x"))).unwrap();
-        let applied = ready(s.apply_page(None, page(&[("theirs", 1, "x")], "c1"), 2.0)).unwrap();
+        let applied = ready(s.apply_page(None, page(&[("theirs", 1, "x")], "c1"), true, 2.0)).unwrap();
         assert_eq!(applied.conflicts, 1, "{strategy:?}");
         assert_eq!(s.stored_cursor().as_deref(), Some("c1"), "the pull goes on");
         assert_eq!(email_of(&s, "theirs"), None);
@@ -167,8 +167,8 @@ fn a_pulled_version_that_clashes_waits_as_a_conflict_and_settles_itself_once_it_
 fn a_newer_pulled_version_without_the_clash_replaces_the_conflict() {
     let s = store(Strategy::Manual);
     write(&s, "mine", Intent::Create, Some(user("x"))).unwrap();
-    ready(s.apply_page(None, page(&[("theirs", 1, "x")], "c1"), 2.0)).unwrap();
-    ready(s.apply_page(Some("c1"), page(&[("theirs", 2, "w")], "c2"), 3.0)).unwrap();
+    ready(s.apply_page(None, page(&[("theirs", 1, "x")], "c1"), true, 2.0)).unwrap();
+    ready(s.apply_page(Some("c1"), page(&[("theirs", 2, "w")], "c2"), true, 3.0)).unwrap();
     assert!(s.conflict_rows().is_empty());
     assert_eq!(email_of(&s, "theirs"), Some(user("w")));
 }

@@ -1,9 +1,10 @@
 //! Blobs in records, the browser's side. A write's `Blob`s (in the collection's declared blob
-//! fields) are hashed chunk by chunk with the core's hasher and replaced by references before the
-//! write's transaction, which stores each blob once in `_blobs` beside the record and its queued
-//! change ([`prepare`]); a read puts the `Blob`s stored here back in place of the references
-//! (`idb::blobs::resolve`). The blob helpers of `glue.js` walk the JS values. Nothing here touches
-//! IndexedDB: `idb` uses this module, never the other way round.
+//! fields) are hashed (by Web Crypto when read in one step, else chunk by chunk by the core's
+//! hasher) and replaced by references before the write's transaction, which stores each blob
+//! once in `_blobs` beside the record and its queued change ([`prepare`]); a read puts the
+//! `Blob`s stored here back in place of the references (`idb::blobs::resolve`). The blob helpers
+//! of `glue.js` walk the JS values. Nothing here touches IndexedDB: `idb` uses this module, never
+//! the other way round.
 //!
 //! An engine that cannot store a `Blob` in IndexedDB (WebKit's ephemeral sessions, Safari's
 //! private browsing: the put fails or never settles) is found by a probe before the first write
@@ -19,6 +20,28 @@ pub use glue::{
     wanted_blob_row, with_blobs,
 };
 pub use prepare::fields;
+
+use js_sys::{Array, Uint8Array};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::core::blobs::Hasher;
+
+/// The SHA-256 (hex) of `parts` (ArrayBuffers in memory), in order: by Web Crypto where there is
+/// one (native, several times the speed of the wasm hasher, and the bytes are never copied into
+/// the wasm memory, which does not shrink again), else by the core's hasher (an insecure context
+/// has no `crypto.subtle`).
+pub async fn digest(parts: &Array) -> String {
+    if let Ok(hex) = JsFuture::from(glue::digest_parts(parts)).await {
+        if let Some(hex) = hex.as_string() {
+            return hex;
+        }
+    }
+    let mut hasher = Hasher::new();
+    for part in parts.iter() {
+        hasher.update(&Uint8Array::new(&part).to_vec());
+    }
+    hasher.finish()
+}
 
 thread_local! {
     /// What the probe found, by database name: probed once per database in this realm.

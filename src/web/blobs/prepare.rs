@@ -1,7 +1,9 @@
 //! Before a write: the `Blob`s of a record's declared blob fields are hashed and replaced by
 //! references, and each becomes a `_blobs` row for the write's transaction to store (once per
-//! hash). Hashing reads the blob in chunks, outside any transaction (a transaction must not wait
-//! on anything but its own requests), so a file of hundreds of MB is never in memory at once.
+//! hash). Hashing reads the blob outside any transaction (a transaction must not wait on anything
+//! but its own requests). A blob that is read in one step is hashed by [`super::digest`] (Web
+//! Crypto); a larger one is read in chunks through the core's incremental hasher, so a file of
+//! hundreds of MB is never in memory at once.
 
 use js_sys::{Array, Reflect, Uint8Array};
 use wasm_bindgen::JsValue;
@@ -68,15 +70,21 @@ pub async fn take(
 }
 
 /// The SHA-256 of a blob's bytes, read [`HASH_CHUNK`] at a time; each chunk's ArrayBuffer is
-/// kept in `parts` when given.
+/// kept in `parts` when given. A blob of one chunk is hashed in one go, by Web Crypto where there
+/// is one: natively, and without copying its bytes into the wasm memory.
 async fn hash_blob(blob: &JsValue, size: f64, parts: Option<&Array>) -> Result<String> {
+    if size <= HASH_CHUNK {
+        let buffer = read(blob, 0.0, size).await?;
+        if let Some(parts) = parts {
+            parts.push(&buffer);
+        }
+        return Ok(super::digest(&Array::of1(&buffer)).await);
+    }
     let mut hasher = Hasher::new();
     let mut at = 0.0;
     while at < size {
         let end = (at + HASH_CHUNK).min(size);
-        let buffer = JsFuture::from(glue::blob_chunk(blob, at, end))
-            .await
-            .map_err(|e| from_js("reading a Blob to hash it", &e, ErrorKind::InvalidRecord))?;
+        let buffer = read(blob, at, end).await?;
         hasher.update(&Uint8Array::new(&buffer).to_vec());
         if let Some(parts) = parts {
             parts.push(&buffer);
@@ -84,4 +92,11 @@ async fn hash_blob(blob: &JsValue, size: f64, parts: Option<&Array>) -> Result<S
         at = end;
     }
     Ok(hasher.finish())
+}
+
+/// Bytes `start .. end` of `blob`.
+async fn read(blob: &JsValue, start: f64, end: f64) -> Result<JsValue> {
+    JsFuture::from(glue::blob_chunk(blob, start, end))
+        .await
+        .map_err(|e| from_js("reading a Blob to hash it", &e, ErrorKind::InvalidRecord))
 }

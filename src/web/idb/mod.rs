@@ -144,9 +144,10 @@ impl SyncStorage<JsData> for IdbStore {
         &self,
         asked_from: Option<&str>,
         page: PullResponse,
+        last: bool,
         now: f64,
     ) -> impl Future<Output = Result<PageApplied>> {
-        pull::apply_page(&self.db, &self.schema, asked_from, page, now)
+        pull::apply_page(&self.db, &self.schema, asked_from, page, last, now)
     }
 
     fn counts(&self) -> impl Future<Output = Result<Counts>> {

@@ -45,13 +45,14 @@ pub async fn reset_cursor(db: &IdbDatabase) -> Result<()> {
     commit_or_abort(&tx, context, super::spaces::forget_cursors(&tx, context)).await
 }
 
-/// Applies one page and stores its cursor, all in one transaction. `asked_from`: the cursor the
-/// page was asked from.
+/// Applies a slice of a page and, with its `last` slice, stores the page's cursor, in one
+/// transaction. `asked_from`: the cursor the page was asked from.
 pub async fn apply_page(
     db: &IdbDatabase,
     schema: &Schema,
     asked_from: Option<&str>,
     page: PullResponse,
+    last: bool,
     now: f64,
 ) -> Result<PageApplied> {
     let context = "applying pulled changes";
@@ -61,14 +62,15 @@ pub async fn apply_page(
         let stored_cursor = request(&meta_store.get(&JsValue::from_str(CURSOR_KEY)).map_err(js_err(context))?, context);
         let mut applied = PageApplied { received: page.changes.len() as u64, ..Default::default() };
         apply_changes(&tx, schema, &page.changes, now, &mut applied).await?;
-        if stored_cursor.await?.as_string().as_deref() == asked_from {
+        if stored_cursor.await?.as_string().as_deref() != asked_from {
+            applied.restart = true;
+        } else if last {
             meta_store
                 .put_with_key(&JsValue::from_str(&page.cursor), &JsValue::from_str(CURSOR_KEY))
                 .map_err(js_err(context))?;
-        } else {
-            applied.restart = true;
         }
-        applied.sweep_due = super::force::sweep_due(&tx, context).await?.is_due();
+        // Only the page's end is read for it (the engine looks once the page is in).
+        applied.sweep_due = last && super::force::sweep_due(&tx, context).await?.is_due();
         Ok(applied)
     };
     commit_now_or_abort(&tx, context, work).await

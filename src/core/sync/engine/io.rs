@@ -212,10 +212,12 @@ pub enum Command<D> {
         space: String,
         discard_pending: bool,
     },
-    /// Storage: apply the page and store its cursor; answer [`Event::PageApplied`].
+    /// Storage: apply a slice of a page, and store the page's cursor with its `last` slice;
+    /// answer [`Event::PageApplied`].
     ApplyPage {
         asked_from: Option<String>,
         page: PullResponse<D>,
+        last: bool,
     },
     /// Storage: forget the cursor; answer [`Event::CursorReset`].
     ResetCursor,

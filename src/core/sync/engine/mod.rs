@@ -15,13 +15,14 @@ mod downloads;
 mod io;
 mod pipeline;
 mod prefetch;
+mod slices;
 mod uploads;
 
 pub use io::{Command, Event, Summary, Timer, Waiter};
 
 use crate::core::error::{Error, ErrorKind};
 use crate::core::status::SyncStatus;
-use crate::protocol::{SpaceCursor, SpacesPullRequest};
+use crate::protocol::{PullResponse, SpaceCursor, SpacesPullRequest};
 
 use super::backoff;
 use super::failure::{Failure, NextStep};
@@ -129,6 +130,8 @@ struct Job<D> {
     sweep_due: bool,
     /// The next page, asked for while the one before it is applied ([`prefetch`]).
     prefetch: Option<Prefetch<D>>,
+    /// The slices of the page being applied that come after the one being written ([`slices`]).
+    rest: Option<PullResponse<D>>,
     /// What the push has out ([`pipeline`]).
     pipe: pipeline::Pipe<D>,
     /// A pull waits for an unwanted answer to land before it goes out (see
@@ -593,9 +596,13 @@ impl<D> Engine<D> {
                 if !applied.changes.is_empty() {
                     out.push(Command::Announce(applied.changes));
                 }
-                if applied.restart {
-                    // A decision reset the cursor while this page was in flight; honour it. The
-                    // page asked for after this one follows a cursor that is gone.
+                let rest = job.rest.take();
+                if let (Some(rest), false) = (rest, applied.restart) {
+                    self.apply_rest(rest, out);
+                } else if applied.restart {
+                    // A decision reset the cursor while this page was in flight; honour it (the
+                    // rest of the page goes with it). The page asked for after this one follows
+                    // a cursor that is gone.
                     job.cursor = None;
                     self.drop_prefetch();
                     self.pull(out);
@@ -690,6 +697,7 @@ impl<D> Engine<D> {
             finished: Vec::new(),
             sweep_due: false,
             prefetch: None,
+            rest: None,
             pipe: pipeline::Pipe::default(),
             deferred: false,
             uploads: None,
@@ -720,6 +728,7 @@ impl<D> Engine<D> {
             finished: Vec::new(),
             sweep_due: false,
             prefetch: None,
+            rest: None,
             pipe: pipeline::Pipe::default(),
             deferred: false,
             uploads: None,
@@ -827,6 +836,7 @@ impl<D> Engine<D> {
     /// apply the page, and ask for the next one meanwhile if the server has more.
     fn use_pulled(&mut self, landed: Landed<D>, sent_at: f64, at: f64, out: &mut Vec<Command<D>>) {
         let limit = self.settings.as_ref().map_or(1, |s| s.pull_limit);
+        let apply_limit = self.settings.as_ref().map_or(u32::MAX, |s| s.apply_limit);
         let now = self.now;
         let stray = self.stray_pull;
         let Some(job) = &mut self.job else { return };
@@ -838,7 +848,7 @@ impl<D> Engine<D> {
                 }
                 let ahead = page.has_more.then(|| Asked::Page(Some(page.cursor.clone())));
                 job.phase = Phase::ApplyingPage { next: page.cursor.clone(), has_more: page.has_more };
-                out.push(Command::ApplyPage { asked_from: job.cursor.clone(), page });
+                out.push(slices::write_first(page, apply_limit, job.cursor.clone(), &mut job.rest));
                 ahead
             }
             Landed::Page(Err(failure)) => {

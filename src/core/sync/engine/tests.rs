@@ -972,4 +972,5 @@ fn background_sync_is_asked_for_when_the_queue_stops_being_empty_and_after_a_fai
 mod downloads;
 mod pipeline;
 mod prefetch;
+mod slices;
 mod uploads;

@@ -1103,12 +1103,20 @@ impl<D: Tree> SyncStorage<D> for MemoryStore<D> {
         })
     }
 
-    async fn apply_page(&self, asked_from: Option<&str>, page: PullResponse<D>, now: f64) -> Result<PageApplied> {
+    async fn apply_page(
+        &self,
+        asked_from: Option<&str>,
+        page: PullResponse<D>,
+        last: bool,
+        now: f64,
+    ) -> Result<PageApplied> {
         self.transaction(|state| {
             let mut applied = PageApplied { received: page.changes.len() as u64, ..PageApplied::default() };
             self.apply_changes(state, &page.changes, now, &mut applied)?;
             if state.cursor.as_deref() == asked_from {
-                state.cursor = Some(page.cursor.clone());
+                if last {
+                    state.cursor = Some(page.cursor.clone());
+                }
             } else {
                 applied.restart = true;
             }

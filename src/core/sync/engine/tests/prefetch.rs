@@ -24,7 +24,7 @@ fn a_page_that_lands_while_the_one_before_is_applied_is_applied_next_from_its_cu
     assert_eq!(e.handle(Event::Pulled(Ok(page("c1.8", true))), 1.0), vec![], "kept until the page before is in");
     let out = e.handle(Event::PageApplied(Ok(PageApplied::default())), 1.0);
     assert!(
-        matches!(&out[..], [Command::ApplyPage { asked_from: Some(a), page }, _] if a == "c1.5" && page.cursor == "c1.8")
+        matches!(&out[..], [Command::ApplyPage { asked_from: Some(a), page, .. }, _] if a == "c1.5" && page.cursor == "c1.8")
     );
     assert_eq!(out[1], pull_from(Some("c1.8")));
     let out = e.handle(Event::Pulled(Ok(page("c1.9", false))), 1.0);
@@ -55,7 +55,7 @@ fn a_page_that_fails_to_apply_throws_the_next_away_and_the_next_sync_waits_for_i
     assert_eq!(out, vec![pull_from(Some("c1.2"))], "the stray answer is dropped, and the pull goes out");
     let out = e.handle(Event::Pulled(Ok(page("c1.5", false))), 1.0);
     assert!(
-        matches!(&out[..], [Command::ApplyPage { asked_from: Some(a), page }] if a == "c1.2" && page.cursor == "c1.5")
+        matches!(&out[..], [Command::ApplyPage { asked_from: Some(a), page, .. }] if a == "c1.2" && page.cursor == "c1.5")
     );
 }
 
