@@ -118,9 +118,7 @@ async function rawRound(records, round) {
     const tasks = read.objectStore(COLLECTION);
     const batch = await Promise.all(entries.map((e) => requestDone(tasks.get(e.recordId))));
     const write = db.transaction([COLLECTION, OUTBOX], "readwrite");
-    for (const r of batch) {
-      write.objectStore(COLLECTION).put({ ...r, _sync: { ...r._sync, serverVersion: 1, status: "synced" } });
-    }
+    for (const r of batch) write.objectStore(COLLECTION).put(synced(r));
     write.objectStore(OUTBOX).delete(range);
     write.commit();
     await transactionDone(write);
@@ -131,9 +129,7 @@ async function rawRound(records, round) {
   for (let from = 0; from < stored.length; from += PULL_LIMIT) {
     const tx = db.transaction("pulled", "readwrite");
     const store = tx.objectStore("pulled");
-    for (const r of stored.slice(from, from + PULL_LIMIT)) {
-      store.put({ ...r, _sync: { ...r._sync, serverVersion: 1, status: "synced" } });
-    }
+    for (const r of stored.slice(from, from + PULL_LIMIT)) store.put(synced(r));
     tx.commit();
     await transactionDone(tx);
   }
@@ -141,6 +137,11 @@ async function rawRound(records, round) {
   db.close();
   await requestDone(indexedDB.deleteDatabase(name));
   return { push, pull };
+}
+
+/** `r` as the server acknowledged it: synced at version 1. */
+function synced(r) {
+  return { ...r, _sync: { ...r._sync, serverVersion: 1, status: "synced" } };
 }
 
 function median(values) {

@@ -596,16 +596,16 @@ impl<D> Engine<D> {
                 if !applied.changes.is_empty() {
                     out.push(Command::Announce(applied.changes));
                 }
-                let rest = job.rest.take();
-                if let (Some(rest), false) = (rest, applied.restart) {
-                    self.apply_rest(rest, out);
-                } else if applied.restart {
+                if applied.restart {
                     // A decision reset the cursor while this page was in flight; honour it (the
                     // rest of the page goes with it). The page asked for after this one follows
                     // a cursor that is gone.
+                    job.rest = None;
                     job.cursor = None;
                     self.drop_prefetch();
                     self.pull(out);
+                } else if let Some(rest) = job.rest.take() {
+                    self.apply_rest(rest, out);
                 } else if has_more {
                     job.cursor = Some(next.clone());
                     self.pull_next(Asked::Page(Some(next)), out);
@@ -836,7 +836,7 @@ impl<D> Engine<D> {
     /// apply the page, and ask for the next one meanwhile if the server has more.
     fn use_pulled(&mut self, landed: Landed<D>, sent_at: f64, at: f64, out: &mut Vec<Command<D>>) {
         let limit = self.settings.as_ref().map_or(1, |s| s.pull_limit);
-        let apply_limit = self.settings.as_ref().map_or(u32::MAX, |s| s.apply_limit);
+        let apply_limit = self.apply_limit();
         let now = self.now;
         let stray = self.stray_pull;
         let Some(job) = &mut self.job else { return };

@@ -36,9 +36,14 @@ pub(super) fn write_first<D>(
 }
 
 impl<D> Engine<D> {
+    /// Pulled changes written per transaction (`applyLimit`).
+    pub(super) fn apply_limit(&self) -> u32 {
+        self.settings.as_ref().map_or(u32::MAX, |s| s.apply_limit)
+    }
+
     /// The slice before was written: the next one goes, from the same cursor.
     pub(super) fn apply_rest(&mut self, rest: PullResponse<D>, out: &mut Vec<Command<D>>) {
-        let limit = self.settings.as_ref().map_or(u32::MAX, |s| s.apply_limit);
+        let limit = self.apply_limit();
         let Some(job) = &mut self.job else { return };
         out.push(write_first(rest, limit, job.cursor.clone(), &mut job.rest));
     }
